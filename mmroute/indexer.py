@@ -1,0 +1,262 @@
+"""Indexing: sources -> items -> vectors -> a KB, idempotently and resumably.
+
+How a run survives being killed (even by SIGKILL) and re-run:
+
+1. The KB's writer lock is held for the whole run (the kernel drops it if the process dies).
+2. Before a source is indexed its manifest record is saved as ``partial`` with the file's hash.
+3. Items get deterministic point ids (uuid5 of KB name + item id), so an upsert of an item that
+   is already stored replaces it instead of duplicating it.
+4. On a re-run, a source recorded ``done`` with the same hash is skipped; for a ``partial`` one
+   only the items whose ids are missing from the store are encoded again; a source whose
+   hash changed is re-encoded in full (its items' vectors may have changed).
+5. After each source the store is flushed (durable) and the manifest is rewritten atomically.
+
+>>> from mmroute.indexer import Indexer
+>>> report = Indexer(Home()).index("hop", Path("corpus.jsonl"))[0]
+>>> report.indexed, report.skipped
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping, Sequence
+
+import numpy as np
+
+from .encoders.base import Encoder, normalize
+from .errors import InputError, ItemError, KBExistsError
+from .fsutil import WriterLock, file_sha256
+from .kb import Home, validate_kb_name
+from .loaders.base import LoadProblem
+from .loaders.detect import SourcePlan, get_loader, plan_sources
+from .manifest import Manifest, SourceRecord, utc_now
+from .stores.base import Point, VectorStore, open_store
+from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
+
+DEFAULT_ENCODERS: Mapping[Modality, EncoderSpec] = {
+    Modality.TEXT: EncoderSpec("minilm"),
+    Modality.IMAGE: EncoderSpec("conse"),
+    Modality.VIDEO: EncoderSpec("video-frames"),
+}
+DEFAULT_GRANULARITY: Mapping[Modality, str] = {Modality.TEXT: "paragraph", Modality.IMAGE: "image", Modality.VIDEO: "clip"}
+VALID_GRANULARITIES: Mapping[Modality, set[str]] = {
+    Modality.TEXT: {"paragraph", "document", "both"},
+    Modality.IMAGE: {"image"},
+    Modality.VIDEO: {"clip", "video", "both"},
+}
+DEFAULT_STORE = StoreSpec("edge")
+
+ProgressFn = Callable[[str, int, int], None]
+"""``progress(stage, done, total)``: called as items are encoded (stage = KB name)."""
+
+
+@dataclass
+class IndexReport:
+    """What one indexing run did to one KB."""
+
+    kb: str
+    granularity: str
+    indexed: int = 0
+    """Items encoded and written in this run."""
+    unchanged: int = 0
+    """Items already present (from an earlier or interrupted run) and not re-encoded."""
+    sources_done: int = 0
+    sources_unchanged: int = 0
+    problems: list[LoadProblem] = field(default_factory=list)
+    count: int = 0
+    """Items in the KB after the run."""
+    elapsed_s: float = 0.0
+    encode_s: float = 0.0
+
+    @property
+    def skipped(self) -> int:
+        return len(self.problems)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kb": self.kb, "granularity": self.granularity, "indexed": self.indexed, "unchanged": self.unchanged,
+            "skipped": self.skipped, "sources_done": self.sources_done, "sources_unchanged": self.sources_unchanged,
+            "count": self.count, "elapsed_s": round(self.elapsed_s, 3), "encode_s": round(self.encode_s, 3),
+            "problems": [{"source": p.source, "line": p.line, "message": p.message} for p in self.problems],
+        }
+
+
+def kb_names_for(name: str, granularities: Sequence[Granularity]) -> list[str]:
+    """``both`` makes two KBs: ``NAME-paragraph`` + ``NAME-document`` (or ``-clip``/``-video``)."""
+    if len(granularities) == 1:
+        return [name]
+    return [f"{name}-{g.value}" for g in granularities]
+
+
+def resolve_granularities(modality: Modality, granularity: str | None) -> list[Granularity]:
+    g = granularity or DEFAULT_GRANULARITY[modality]
+    if g not in VALID_GRANULARITIES[modality]:
+        raise InputError(
+            f"granularity {g!r} does not apply to {modality.value} input",
+            hint=f"use one of: {', '.join(sorted(VALID_GRANULARITIES[modality]))}",
+        )
+    if g == "both":
+        return [Granularity.PARAGRAPH, Granularity.DOCUMENT] if modality is Modality.TEXT else [Granularity.CLIP, Granularity.VIDEO]
+    return [Granularity(g)]
+
+
+class Indexer:
+    """Indexes files or folders into KBs of a :class:`Home`. See the module doc for resume semantics."""
+
+    def __init__(self, home: Home, batch_size: int = 64, progress: ProgressFn | None = None,
+                 flush_every: int = 50) -> None:
+        self.home = home
+        self.batch_size = batch_size
+        self.progress = progress
+        self.flush_every = flush_every
+
+    def index(self, kb: str, input_path: Path, *, modality: str | Modality | None = None,
+              granularity: str | None = None, encoder: EncoderSpec | None = None,
+              store: StoreSpec | None = None, description: str = "",
+              loader_options: Mapping[str, Any] | None = None) -> list[IndexReport]:
+        validate_kb_name(kb)
+        mod = Modality(modality) if modality else None
+        mod, plans, plan_problems = plan_sources(Path(input_path), mod)
+        grans = resolve_granularities(mod, granularity)
+        root = Path(input_path) if Path(input_path).is_dir() else Path(input_path).parent
+        reports = []
+        for name, gran in zip(kb_names_for(kb, grans), grans):
+            reports.append(self._index_kb(name, mod, gran, plans, list(plan_problems), root, encoder, store,
+                                          description, dict(loader_options or {})))
+        return reports
+
+    # ------------------------------------------------------------------------------------------
+    def _prepare_manifest(self, name: str, modality: Modality, gran: Granularity, encoder: EncoderSpec | None,
+                          store: StoreSpec | None, description: str) -> tuple[Manifest, Encoder]:
+        directory = self.home.kb_dir(name)
+        if self.home.exists(name):
+            manifest = Manifest.load(directory)
+            info = manifest.info
+            if info.granularity is not gran or info.modality is not modality:
+                raise KBExistsError(
+                    f"KB {name!r} holds {info.modality.value}/{info.granularity.value} items, not {modality.value}/{gran.value}",
+                    hint="choose another --kb name, or delete the KB first with `mmroute kb delete`",
+                )
+            if encoder is not None and encoder.name != info.encoder.name:
+                raise KBExistsError(
+                    f"KB {name!r} was encoded with {info.encoder.name!r}, not {encoder.name!r}",
+                    hint="vectors of different encoders cannot share a KB; use a new --kb name",
+                )
+            if description and description != info.description:
+                manifest.info = info.replace(description=description)
+            enc = self.home.encoders.get(manifest.info.encoder)
+            return manifest, enc
+        spec = encoder or DEFAULT_ENCODERS[modality]
+        enc = self.home.encoders.get(spec)
+        enc.warm_up()
+        now = utc_now()
+        info = KBInfo(name=name, modality=modality, granularity=gran, encoder=enc.spec, dim=enc.dim,
+                      store=store or DEFAULT_STORE, description=description, created_at=now, updated_at=now)
+        return Manifest(info=info), enc
+
+    def _index_kb(self, name: str, modality: Modality, gran: Granularity, plans: Sequence[SourcePlan],
+                  problems: list[LoadProblem], root: Path, encoder: EncoderSpec | None, store_spec: StoreSpec | None,
+                  description: str, loader_options: dict[str, Any]) -> IndexReport:
+        t0 = time.perf_counter()
+        directory = self.home.kb_dir(name)
+        report = IndexReport(kb=name, granularity=gran.value, problems=problems)
+        with WriterLock(directory, name):
+            self.home.forget(name)
+            manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
+            store = open_store(manifest.info.store.backend, directory / "store", manifest.info.store.options)
+            store.open(manifest.info.dim)
+            try:
+                manifest.save(directory)
+                for plan in plans:
+                    self._index_source(name, plan, gran, root, enc, store, manifest, report, loader_options)
+                    manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
+                    manifest.save(directory)
+            finally:
+                store.close()
+        report.count = manifest.info.count
+        report.elapsed_s = time.perf_counter() - t0
+        return report
+
+    def _index_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, enc: Encoder,
+                      store: VectorStore, manifest: Manifest, report: IndexReport,
+                      loader_options: dict[str, Any]) -> None:
+        key = str(plan.path.resolve())
+        try:
+            sha = file_sha256(plan.path)
+        except OSError as e:
+            report.problems.append(LoadProblem(str(plan.path), f"cannot read: {e.strerror}"))
+            return
+        prev = manifest.sources.get(key)
+        if prev is not None and prev.sha256 == sha and prev.status == "done":
+            report.sources_unchanged += 1
+            report.unchanged += prev.items
+            report.problems.extend(LoadProblem(str(plan.path), m) for m in prev.errors)
+            return
+        resume = prev is not None and prev.sha256 == sha  # partial run of the same content
+        manifest.sources[key] = SourceRecord(path=key, sha256=sha, status="partial", updated_at=utc_now())
+        manifest.save(self.home.kb_dir(kb))
+
+        loader = get_loader(plan.loader, **(loader_options if plan.loader in ("video", "image") else {}))
+        loaded = loader.load(plan.path, [gran], root=root)
+        items = [it for it in loaded.items if it.kind is gran]
+        report.problems.extend(loaded.problems)
+        ids = [point_id(kb, it.id) for it in items]
+        todo = list(zip(ids, items))
+        if resume and items:
+            present = store.existing_ids(ids)
+            todo = [(pid, it) for pid, it in todo if pid not in present]
+            report.unchanged += len(items) - len(todo)
+        written, failed = self._encode_and_store(kb, todo, enc, store, report)
+        store.flush()
+        manifest.sources[key] = SourceRecord(
+            path=key, sha256=sha, status="done", items=len(items) - failed, skipped=len(loaded.problems) + failed,
+            errors=[p.message if p.line is None else f"line {p.line}: {p.message}" for p in loaded.problems],
+            updated_at=utc_now(),
+        )
+        report.sources_done += 1
+
+    def _encode_and_store(self, kb: str, todo: list[tuple[str, Item]], enc: Encoder, store: VectorStore,
+                          report: IndexReport) -> tuple[int, int]:
+        written = failed = 0
+        total = len(todo)
+        for b, start in enumerate(range(0, total, self.batch_size)):
+            batch = todo[start:start + self.batch_size]
+            t = time.perf_counter()
+            vectors, ok = self._encode_batch(enc, [it for _, it in batch], report)
+            report.encode_s += time.perf_counter() - t
+            points = [Point(pid, vec, it.to_payload()) for (pid, it), vec, good in zip(batch, vectors, ok) if good]
+            if points:
+                store.upsert(points)
+            written += len(points)
+            failed += len(batch) - len(points)
+            report.indexed += len(points)
+            if (b + 1) % self.flush_every == 0:
+                store.flush()
+            if self.progress:
+                self.progress(kb, min(start + len(batch), total), total)
+        return written, failed
+
+    def _encode_batch(self, enc: Encoder, items: list[Item], report: IndexReport) -> tuple[np.ndarray, list[bool]]:
+        """Encode a batch; if it fails, encode item by item so one bad item does not sink the batch."""
+        try:
+            return normalize(enc.encode_items(items)), [True] * len(items)
+        except (ItemError, OSError, ValueError, RuntimeError) as batch_error:
+            if len(items) == 1:
+                report.problems.append(_item_problem(items[0], batch_error))
+                return np.zeros((1, enc.dim), np.float32), [False]
+        vecs = np.zeros((len(items), enc.dim), np.float32)
+        ok = [False] * len(items)
+        for i, it in enumerate(items):
+            try:
+                vecs[i] = normalize(enc.encode_items([it]))[0]
+                ok[i] = True
+            except (ItemError, OSError, ValueError, RuntimeError) as e:
+                report.problems.append(_item_problem(it, e))
+        return vecs, ok
+
+
+def _item_problem(item: Item, error: BaseException) -> LoadProblem:
+    msg = getattr(error, "message", None) or str(error) or error.__class__.__name__
+    return LoadProblem(item.source or item.id, f"item {item.id!r} could not be encoded: {msg}")
+

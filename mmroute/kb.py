@@ -1,0 +1,213 @@
+"""Knowledge bases and the home directory that holds them.
+
+Layout of a home (``--home``, ``$MMROUTE_HOME`` or ``~/.mmroute``)::
+
+    HOME/kbs/NAME/manifest.json   KB descriptor + per-source indexing state
+    HOME/kbs/NAME/store/          the vector store's files (backend-specific)
+    HOME/kbs/NAME/.write.lock     held by the one process indexing into the KB
+
+Usage::
+
+    from mmroute import Home
+    home = Home()                       # or Home("/path/to/home")
+    kb = home.open("hop")
+    for hit in kb.search("Who directed Inception?", k=5):
+        print(hit.rank, hit.score, hit.item.id)
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+from pathlib import Path
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .encoders.base import Encoder, create_encoder, normalize
+from .errors import InputError, KBNotFoundError
+from .manifest import MANIFEST_NAME, Manifest
+from .stores.base import Filter, VectorStore, open_store
+from .types import EncoderSpec, Hit, Item, KBInfo, point_id
+
+_KB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
+
+
+def default_home() -> Path:
+    return Path(os.environ.get("MMROUTE_HOME") or Path.home() / ".mmroute").expanduser()
+
+
+def validate_kb_name(name: str) -> str:
+    if not name or len(name) > 64 or not set(name) <= _KB_NAME_CHARS or name.startswith("."):
+        raise InputError(
+            f"invalid KB name {name!r}",
+            hint="use 1-64 letters, digits, '-', '_' or '.', not starting with '.'",
+        )
+    return name
+
+
+class EncoderCache:
+    """Shares one warm encoder between KBs with the same spec (e.g. paragraph + document KBs)."""
+
+    def __init__(self) -> None:
+        self._encoders: dict[str, Encoder] = {}
+        self._lock = threading.Lock()
+
+    def get(self, spec: EncoderSpec) -> Encoder:
+        key = repr(sorted(spec.to_dict().items(), key=str))
+        with self._lock:
+            enc = self._encoders.get(key)
+            if enc is None:
+                enc = create_encoder(spec)
+                self._encoders[key] = enc
+            return enc
+
+
+_SHARED_ENCODERS = EncoderCache()
+
+
+class KnowledgeBase:
+    """One KB: a descriptor, its encoder and its vector store. Searching is thread-safe.
+
+    >>> kb = Home().open("hop")
+    >>> [h.item.id for h in kb.search("Christopher Nolan profession", k=3)]
+    """
+
+    def __init__(self, directory: Path, manifest: Manifest, encoders: EncoderCache | None = None) -> None:
+        self.directory = directory
+        self.manifest = manifest
+        self._encoders = encoders or _SHARED_ENCODERS
+        self._store: VectorStore | None = None
+        self._lock = threading.RLock()
+
+    # ----- descriptor -------------------------------------------------------------------------
+    @property
+    def info(self) -> KBInfo:
+        return self.manifest.info
+
+    @property
+    def name(self) -> str:
+        return self.info.name
+
+    @property
+    def encoder(self) -> Encoder:
+        return self._encoders.get(self.info.encoder)
+
+    @property
+    def store(self) -> VectorStore:
+        with self._lock:
+            if self._store is None:
+                store = open_store(self.info.store.backend, self.directory / "store", self.info.store.options)
+                store.open(self.info.dim)
+                self._store = store
+            return self._store
+
+    def count(self) -> int:
+        return self.store.count()
+
+    # ----- search -----------------------------------------------------------------------------
+    def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
+        return normalize(self.encoder.encode_queries(list(queries)))
+
+    def search(self, query: str, k: int = 10, flt: Filter | None = None) -> list[Hit]:
+        """Top-k items for a text query (cosine similarity, best first)."""
+        return self.search_vector(self.embed_queries([query])[0], k, flt)
+
+    def search_image(self, path: Path, k: int = 10, flt: Filter | None = None) -> list[Hit]:
+        """Top-k items for a query image (needs an encoder that embeds images)."""
+        vec = normalize(self.encoder.encode_image_queries([Path(path)]))[0]
+        return self.search_vector(vec, k, flt)
+
+    def search_vector(self, vector: np.ndarray, k: int = 10, flt: Filter | None = None) -> list[Hit]:
+        if k <= 0:
+            return []
+        pts = self.store.search(np.asarray(vector, dtype=np.float32), k, flt)
+        return [Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+                for i, p in enumerate(pts)]
+
+    def search_batch(self, queries: Sequence[str], k: int = 10, flt: Filter | None = None) -> list[list[Hit]]:
+        vecs = self.embed_queries(queries)
+        out = []
+        for res in self.store.search_batch(vecs, k, flt):
+            out.append([Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+                        for i, p in enumerate(res)])
+        return out
+
+    def get_items(self, item_ids: Iterable[str]) -> list[Item]:
+        ids = [point_id(self.name, i) for i in item_ids]
+        return [Item.from_payload(p.payload) for p in self.store.get(ids)]
+
+    def close(self) -> None:
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
+
+    def __repr__(self) -> str:
+        return f"KnowledgeBase({self.name!r}, {self.info.granularity.value}, {self.info.store.backend})"
+
+
+class Home:
+    """The directory that holds a user's KBs. Opened KBs are cached per Home instance."""
+
+    def __init__(self, root: str | os.PathLike[str] | None = None, encoders: EncoderCache | None = None) -> None:
+        self.root = Path(root).expanduser() if root else default_home()
+        self.encoders = encoders or _SHARED_ENCODERS
+        self._open: dict[str, KnowledgeBase] = {}
+        self._lock = threading.Lock()
+
+    @property
+    def kbs_dir(self) -> Path:
+        return self.root / "kbs"
+
+    def kb_dir(self, name: str) -> Path:
+        return self.kbs_dir / validate_kb_name(name)
+
+    def exists(self, name: str) -> bool:
+        return (self.kb_dir(name) / MANIFEST_NAME).is_file()
+
+    def names(self) -> list[str]:
+        if not self.kbs_dir.is_dir():
+            return []
+        return sorted(p.name for p in self.kbs_dir.iterdir() if (p / MANIFEST_NAME).is_file())
+
+    def list(self) -> list[KBInfo]:
+        return [Manifest.load(self.kb_dir(n)).info for n in self.names()]
+
+    def manifest(self, name: str) -> Manifest:
+        if not self.exists(name):
+            raise KBNotFoundError(
+                f"no KB named {name!r} in {self.root}",
+                hint=f"known KBs: {', '.join(self.names()) or 'none'}; create one with `mmroute index --kb {name} --input PATH`",
+            )
+        return Manifest.load(self.kb_dir(name))
+
+    def open(self, name: str) -> KnowledgeBase:
+        with self._lock:
+            kb = self._open.get(name)
+            if kb is None:
+                kb = KnowledgeBase(self.kb_dir(name), self.manifest(name), self.encoders)
+                self._open[name] = kb
+            return kb
+
+    def open_all(self) -> list[KnowledgeBase]:
+        return [self.open(n) for n in self.names()]
+
+    def forget(self, name: str) -> None:
+        """Close and drop a cached KB (after it was re-indexed or deleted)."""
+        with self._lock:
+            kb = self._open.pop(name, None)
+        if kb is not None:
+            kb.close()
+
+    def delete(self, name: str) -> None:
+        from .fsutil import WriterLock
+
+        directory = self.kb_dir(name)
+        if not self.exists(name):
+            self.manifest(name)  # raises KBNotFoundError with a hint
+        with WriterLock(directory, name):
+            self.forget(name)
+            trash = directory.with_name(f".deleting-{name}-{os.getpid()}")
+            os.replace(directory, trash)
+        shutil.rmtree(trash, ignore_errors=True)

@@ -1,0 +1,72 @@
+"""The loader role: turn a source file into items, reporting (not raising on) bad parts.
+
+A loader never aborts a whole source for one bad record: a malformed JSONL line, a corrupt image
+or an undecodable video becomes a :class:`LoadProblem` naming the path (and line), and the
+other items load. Problems end up in the indexing summary and the CLI's exit code.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol, Sequence, runtime_checkable
+
+from ..types import Granularity, Item
+
+MAX_TEXT_FILE_BYTES = 2 * 1024**3
+MAX_RECORD_CHARS = 2_000_000
+
+
+@dataclass(frozen=True)
+class LoadProblem:
+    """Something in a source that could not be loaded, with where and why."""
+
+    source: str
+    message: str
+    line: int | None = None
+
+    def __str__(self) -> str:
+        where = f"{self.source}:{self.line}" if self.line else self.source
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class LoadResult:
+    items: list[Item] = field(default_factory=list)
+    problems: list[LoadProblem] = field(default_factory=list)
+
+    def extend(self, other: "LoadResult") -> None:
+        self.items.extend(other.items)
+        self.problems.extend(other.problems)
+
+
+@runtime_checkable
+class Loader(Protocol):
+    """Loads one source file into items of the requested granularities.
+
+    ``root`` is the folder the user named (ids of media items are paths relative to it).
+    """
+
+    modality: str
+    extensions: frozenset[str]
+
+    def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
+
+
+def relative_id(path: Path, root: Path | None) -> str:
+    """Stable, portable id for a media file: its path relative to the input root, with '/'."""
+    path = Path(path)
+    if root is not None:
+        try:
+            return path.resolve().relative_to(Path(root).resolve()).as_posix()
+        except ValueError:
+            pass
+    return path.name
+
+
+LOADERS: "Registry[Loader]" = None  # type: ignore[assignment]  (set below; avoids a forward import)
+from ..registry import Registry  # noqa: E402
+
+LOADERS = Registry("loader")
+"""Loaders by name: ``jsonl``, ``plaintext`` (text), ``image`` (``loaders/images.py``: class
+``ImageLoader``), ``video`` (``loaders/video.py``: class ``VideoLoader``). Factories take keyword
+options (e.g. clip window length for video)."""

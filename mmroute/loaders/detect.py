@@ -1,0 +1,109 @@
+"""Deciding what to load: expand an input path into source files and pick a loader per file.
+
+A folder is walked recursively (hidden files and sidecars skipped); the modality of each file
+comes from its extension unless the user forces one with ``--modality``. Files whose extension
+no loader handles are reported as problems, not silently dropped.
+"""
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InputError
+from ..types import Modality
+from .base import LOADERS, Loader, LoadProblem
+
+TEXT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "plaintext", ".md": "plaintext", ".markdown": "plaintext"}
+IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
+VIDEO_EXTS = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"}
+# Files that describe other files; never indexed as items of their own.
+SIDECAR_EXTS = {".srt", ".vtt", ".json"}
+SIDECAR_NAMES = {"captions.json", "labels.json", "annotations.json", "manifest.json"}
+
+
+@dataclass(frozen=True)
+class SourcePlan:
+    path: Path
+    loader: str  # LOADERS name
+
+
+def _import_loaders() -> None:
+    for mod in ("text", "images", "video"):
+        try:
+            importlib.import_module(f"{__package__}.{mod}")
+        except ImportError:  # pragma: no cover - optional media deps
+            pass
+
+
+def get_loader(name: str, **options: object) -> Loader:
+    _import_loaders()
+    return LOADERS.create(name, **options)
+
+
+def modality_of(path: Path) -> Modality | None:
+    ext = path.suffix.lower()
+    if ext in TEXT_EXTS:
+        return Modality.TEXT
+    if ext in IMAGE_EXTS:
+        return Modality.IMAGE
+    if ext in VIDEO_EXTS:
+        return Modality.VIDEO
+    return None
+
+
+def _loader_for(path: Path, modality: Modality) -> str | None:
+    ext = path.suffix.lower()
+    if modality is Modality.TEXT:
+        return TEXT_EXTS.get(ext)
+    if modality is Modality.IMAGE:
+        return "image" if ext in IMAGE_EXTS else None
+    if modality is Modality.VIDEO:
+        # an animated GIF can be indexed as a video when the user asks for video
+        return "video" if ext in VIDEO_EXTS or ext == ".gif" else None
+    return None
+
+
+def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Modality, list[SourcePlan], list[LoadProblem]]:
+    """Expand ``input_path`` into (modality, sources, problems).
+
+    Raises :class:`InputError` when the path does not exist or holds nothing loadable.
+    """
+    input_path = Path(input_path)
+    if not input_path.exists():
+        raise InputError(f"input {str(input_path)!r} does not exist", hint="check the --input path")
+    if input_path.is_file():
+        files = [input_path]
+    else:
+        files = sorted(p for p in input_path.rglob("*")
+                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(input_path).parts))
+    problems: list[LoadProblem] = []
+    candidates = [f for f in files if not (f.name in SIDECAR_NAMES or
+                                           (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))]
+    if modality is None:
+        found = {m for f in candidates if (m := modality_of(f)) is not None}
+        if not found:
+            raise InputError(
+                f"nothing to index in {str(input_path)!r}: no file with a known extension",
+                hint="text: .jsonl .txt .md; images: .jpg .png .gif .webp ...; video: .mp4 .mkv .webm .mov",
+            )
+        if len(found) > 1:
+            order = [Modality.TEXT, Modality.IMAGE, Modality.VIDEO]
+            counts = {m: sum(1 for f in candidates if modality_of(f) is m) for m in found}
+            modality = max(order, key=lambda m: counts.get(m, 0))
+            others = ", ".join(f"{counts[m]} {m.value}" for m in order if m in found and m is not modality)
+            problems.append(LoadProblem(str(input_path), f"mixed modalities: indexing {modality.value} files, skipping {others} "
+                                        f"(index them into another KB with --modality)"))
+        else:
+            (modality,) = found
+    plans: list[SourcePlan] = []
+    for f in candidates:
+        loader = _loader_for(f, modality)
+        if loader is not None:
+            plans.append(SourcePlan(f, loader))
+        elif modality_of(f) is None:
+            problems.append(LoadProblem(str(f), f"unknown file type {f.suffix or '(no extension)'!r}; skipped"))
+    if not plans:
+        raise InputError(f"no {modality.value} files in {str(input_path)!r}",
+                         hint="check --modality, or the file extensions")
+    return modality, plans, problems

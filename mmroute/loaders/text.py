@@ -1,0 +1,164 @@
+"""Text corpora: JSON Lines records and plain text/markdown files.
+
+JSONL records follow DESIGN.md §3: ``{"id", "text", "title"?, "doc_id"?, ...}``. Paragraph items
+keep the record ``id``; records sharing a ``doc_id`` form one document item whose id is the
+``doc_id`` (a record without ``doc_id`` is its own document, id = record id). Extra fields go
+to ``metadata``. Plain ``.txt``/``.md`` files are split into paragraphs on blank lines; the
+file is one document.
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Sequence
+
+from ..types import Granularity, Item, Modality
+from .base import LOADERS, MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
+
+_RESERVED = {"id", "text", "title", "doc_id"}
+
+
+def _documents(paragraphs: list[Item]) -> list[Item]:
+    groups: dict[str, list[Item]] = {}
+    for p in paragraphs:
+        groups.setdefault(p.doc_id or p.id, []).append(p)
+    docs = []
+    for doc_id, paras in groups.items():
+        title = next((p.title for p in paras if p.title), None)
+        docs.append(Item(
+            id=doc_id, kind=Granularity.DOCUMENT, text="\n\n".join(p.text for p in paras), title=title,
+            source=paras[0].source, doc_id=doc_id, parts=tuple(p.text for p in paras),
+            metadata={"paragraph_ids": [p.id for p in paras]},
+        ))
+    return docs
+
+
+def _finish(paragraphs: list[Item], granularities: Sequence[Granularity], result: LoadResult) -> LoadResult:
+    if Granularity.PARAGRAPH in granularities:
+        result.items.extend(paragraphs)
+    if Granularity.DOCUMENT in granularities:
+        result.items.extend(_documents(paragraphs))
+    return result
+
+
+def _check_size(path: Path, result: LoadResult) -> bool:
+    size = path.stat().st_size
+    if size > MAX_TEXT_FILE_BYTES:
+        result.problems.append(LoadProblem(str(path), f"file is {size / 1e9:.1f} GB, over the 2 GB limit; split it"))
+        return False
+    if size == 0:
+        result.problems.append(LoadProblem(str(path), "file is empty"))
+        return False
+    return True
+
+
+class JsonlLoader:
+    """Loads a JSON Lines text corpus. Bad lines are reported with their line number and skipped.
+
+    >>> res = JsonlLoader().load(Path("corpus.jsonl"), [Granularity.PARAGRAPH])
+    >>> len(res.items), [str(p) for p in res.problems]
+    """
+
+    modality = Modality.TEXT.value
+    extensions = frozenset({".jsonl", ".ndjson"})
+
+    def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
+        result = LoadResult()
+        if not _check_size(path, result):
+            return result
+        paragraphs: list[Item] = []
+        seen: set[str] = set()
+        src = str(path)
+        try:
+            fh = open(path, "rb")
+        except OSError as e:
+            result.problems.append(LoadProblem(src, f"cannot read: {e.strerror}"))
+            return result
+        with fh:
+            for lineno, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                problem = None
+                try:
+                    line = raw.decode("utf-8")
+                    if len(line) > MAX_RECORD_CHARS:
+                        problem = f"record is {len(line):,} characters, over the {MAX_RECORD_CHARS:,} limit"
+                    else:
+                        rec: Any = json.loads(line)
+                        problem = _validate(rec)
+                except UnicodeDecodeError:
+                    problem = "not valid UTF-8"
+                except json.JSONDecodeError as e:
+                    problem = f"malformed JSON ({e.msg} at column {e.colno})"
+                except RecursionError:
+                    problem = "malformed JSON (nested too deeply)"
+                if problem:
+                    result.problems.append(LoadProblem(src, problem, lineno))
+                    continue
+                rid = str(rec["id"])
+                if rid in seen:
+                    result.problems.append(LoadProblem(src, f"duplicate id {rid!r} (first occurrence kept)", lineno))
+                    continue
+                seen.add(rid)
+                meta = {k: v for k, v in rec.items() if k not in _RESERVED}
+                doc_id = rec.get("doc_id")
+                paragraphs.append(Item(
+                    id=rid, kind=Granularity.PARAGRAPH, text=rec["text"].strip(),
+                    title=(str(rec["title"]) if rec.get("title") else None), source=src,
+                    doc_id=str(doc_id) if doc_id not in (None, "") else None, metadata=meta,
+                ))
+        return _finish(paragraphs, granularities, result)
+
+
+def _validate(rec: Any) -> str | None:
+    if not isinstance(rec, dict):
+        return f"expected a JSON object, got {type(rec).__name__}"
+    if "id" not in rec or not isinstance(rec["id"], (str, int)) or str(rec["id"]) == "":
+        return 'missing or empty "id" (a string)'
+    if not isinstance(rec.get("text"), str):
+        return 'missing "text" (a string)'
+    if not rec["text"].strip():
+        return 'empty "text"'
+    if "title" in rec and rec["title"] is not None and not isinstance(rec["title"], str):
+        return '"title" must be a string'
+    if "doc_id" in rec and rec["doc_id"] is not None and not isinstance(rec["doc_id"], (str, int)):
+        return '"doc_id" must be a string'
+    return None
+
+
+class PlainTextLoader:
+    """Loads ``.txt``/``.md`` files: paragraphs split on blank lines; the file is one document."""
+
+    modality = Modality.TEXT.value
+    extensions = frozenset({".txt", ".md", ".markdown"})
+
+    def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
+        result = LoadResult()
+        if not _check_size(path, result):
+            return result
+        try:
+            text = path.read_bytes().decode("utf-8")
+        except UnicodeDecodeError:
+            result.problems.append(LoadProblem(str(path), "not valid UTF-8 text (is it a binary file?)"))
+            return result
+        except OSError as e:
+            result.problems.append(LoadProblem(str(path), f"cannot read: {e.strerror}"))
+            return result
+        blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n")]
+        blocks = [b for b in blocks if b]
+        if not blocks:
+            result.problems.append(LoadProblem(str(path), "no text in file"))
+            return result
+        doc_id = relative_id(path, root)
+        title = path.stem.replace("_", " ")
+        if blocks[0].startswith("#"):
+            title = blocks[0].lstrip("#").strip() or title
+        paragraphs = [
+            Item(id=f"{doc_id}#p{i}", kind=Granularity.PARAGRAPH, text=b, title=title, source=str(path), doc_id=doc_id)
+            for i, b in enumerate(blocks)
+        ]
+        return _finish(paragraphs, granularities, result)
+
+
+LOADERS.register("jsonl")(JsonlLoader)
+LOADERS.register("plaintext")(PlainTextLoader)

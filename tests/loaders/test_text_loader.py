@@ -1,0 +1,98 @@
+import json
+from pathlib import Path
+
+import pytest
+
+from mmroute.errors import InputError
+from mmroute.loaders.detect import plan_sources
+from mmroute.loaders.text import JsonlLoader, PlainTextLoader
+from mmroute.types import Granularity, Modality
+
+
+def write_jsonl(path: Path, lines: list[str]) -> Path:
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_paragraphs_and_documents_group_by_doc_id(tmp_path: Path) -> None:
+    p = write_jsonl(tmp_path / "c.jsonl", [
+        json.dumps({"id": "a/0", "doc_id": "a", "title": "Alpha", "text": "First para.", "lang": "en"}),
+        json.dumps({"id": "a/1", "doc_id": "a", "title": "Alpha", "text": "Second para."}),
+        json.dumps({"id": "b", "text": "Lonely record."}),
+    ])
+    res = JsonlLoader().load(p, [Granularity.PARAGRAPH, Granularity.DOCUMENT])
+    assert not res.problems
+    paras = [i for i in res.items if i.kind is Granularity.PARAGRAPH]
+    docs = {i.id: i for i in res.items if i.kind is Granularity.DOCUMENT}
+    assert [i.id for i in paras] == ["a/0", "a/1", "b"]
+    assert paras[0].metadata == {"lang": "en"}
+    assert set(docs) == {"a", "b"}
+    assert docs["a"].parts == ("First para.", "Second para.")
+    assert docs["a"].title == "Alpha"
+    assert docs["a"].metadata["paragraph_ids"] == ["a/0", "a/1"]
+
+
+def test_bad_lines_are_reported_with_line_numbers_and_the_rest_loads(tmp_path: Path) -> None:
+    p = write_jsonl(tmp_path / "c.jsonl", [
+        json.dumps({"id": "ok1", "text": "fine"}),
+        '{"id": "broken", "text": ',
+        json.dumps(["not", "an", "object"]),
+        json.dumps({"id": "", "text": "no id"}),
+        json.dumps({"id": "x", "text": "   "}),
+        json.dumps({"id": "ok1", "text": "duplicate"}),
+        json.dumps({"id": "ok2", "text": "also fine", "title": 3}),
+        json.dumps({"id": "ok3", "text": "fine again"}),
+    ])
+    res = JsonlLoader().load(p, [Granularity.PARAGRAPH])
+    assert [i.id for i in res.items] == ["ok1", "ok3"]
+    lines = [pr.line for pr in res.problems]
+    assert lines == [2, 3, 4, 5, 6, 7]
+    assert "malformed JSON" in res.problems[0].message
+    assert "duplicate" in res.problems[4].message
+
+
+def test_invalid_utf8_and_empty_file(tmp_path: Path) -> None:
+    p = tmp_path / "c.jsonl"
+    p.write_bytes(b'{"id": "a", "text": "ok"}\n\xff\xfe{"id": "b"}\n')
+    res = JsonlLoader().load(p, [Granularity.PARAGRAPH])
+    assert [i.id for i in res.items] == ["a"]
+    assert res.problems[0].line == 2 and "UTF-8" in res.problems[0].message
+    empty = tmp_path / "e.jsonl"
+    empty.write_text("")
+    assert JsonlLoader().load(empty, [Granularity.PARAGRAPH]).problems[0].message == "file is empty"
+
+
+def test_plain_text_splits_paragraphs(tmp_path: Path) -> None:
+    p = tmp_path / "notes.md"
+    p.write_text("# My notes\n\nFirst block\nstill first.\n\n\nSecond block.\n", encoding="utf-8")
+    res = PlainTextLoader().load(p, [Granularity.PARAGRAPH, Granularity.DOCUMENT], root=tmp_path)
+    paras = [i for i in res.items if i.kind is Granularity.PARAGRAPH]
+    assert [i.id for i in paras] == ["notes.md#p0", "notes.md#p1", "notes.md#p2"]
+    assert paras[0].title == "My notes"
+    binary = tmp_path / "bin.txt"
+    binary.write_bytes(b"\x00\xff\xfe\xfa")
+    assert "UTF-8" in PlainTextLoader().load(binary, [Granularity.PARAGRAPH]).problems[0].message
+
+
+def test_plan_sources_detects_modality_and_reports_unknown(tmp_path: Path) -> None:
+    (tmp_path / "a.jsonl").write_text('{"id":"1","text":"x"}\n')
+    (tmp_path / "b.xyz").write_text("?")
+    (tmp_path / ".hidden.jsonl").write_text('{"id":"2","text":"y"}\n')
+    mod, plans, problems = plan_sources(tmp_path)
+    assert mod is Modality.TEXT
+    assert [p.path.name for p in plans] == ["a.jsonl"]
+    assert any("unknown file type" in p.message for p in problems)
+    with pytest.raises(InputError):
+        plan_sources(tmp_path / "missing")
+    only_unknown = tmp_path / "u"
+    only_unknown.mkdir()
+    (only_unknown / "x.bin").write_text("?")
+    with pytest.raises(InputError, match="nothing to index"):
+        plan_sources(only_unknown)
+
+
+def test_real_corpus_loads_without_problems(data_dir: Path) -> None:
+    res = JsonlLoader().load(data_dir / "text/squad2_dev/corpus.jsonl", [Granularity.PARAGRAPH, Granularity.DOCUMENT])
+    assert not res.problems
+    assert sum(i.kind is Granularity.PARAGRAPH for i in res.items) == 126
+    assert sum(i.kind is Granularity.DOCUMENT for i in res.items) == 3
