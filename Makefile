@@ -28,7 +28,7 @@ demo: setup  ## index the sample corpora into the embedded store and ask real qu
 	MMROUTE_DATA=$(DATA) MMROUTE_HOME=$(DEMO_HOME) $(BIN)/python -m mmroute.demo
 
 test: setup  ## the test suite (CPU, offline); exit code 5 (no tests collected) counts as failure
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow

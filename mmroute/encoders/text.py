@@ -103,6 +103,7 @@ class TransformerTextEncoder:
                 from transformers.utils import logging as hf_logging
 
                 hf_logging.set_verbosity_error()
+                hf_logging.disable_progress_bar()
                 local = Path(path).exists()
                 self._tok = AutoTokenizer.from_pretrained(path, local_files_only=local)
                 net = AutoModel.from_pretrained(path, local_files_only=local).eval()

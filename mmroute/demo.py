@@ -1,0 +1,71 @@
+"""``make demo``: index the sample corpora into the embedded store and ask real questions.
+
+Run with ``python -m mmroute.demo`` (``MMROUTE_HOME`` and ``MMROUTE_DATA`` pick the folders).
+Indexing is resumable, so a second run only answers the questions.
+"""
+from __future__ import annotations
+
+import importlib.util
+import os
+import sys
+import time
+from pathlib import Path
+
+from .kb import Home
+
+SEARCHES = [
+    ("photos", "a cup of coffee"),
+    ("photos", "a rocket on a launch pad"),
+    ("bbb-clip", "three rodent pests"),
+    ("hop", "Jeremy Theobald and Christopher Nolan share what profession?"),
+]
+QUESTIONS = [
+    "In what country is Normandy located?",
+    "When were the Normans in Normandy?",
+    "Who was the first woman to pilot the space shuttle?",
+    "What is the capital of Mars's largest moon?",
+]
+
+
+def main() -> int:
+    from corpora.shared import SAMPLE_KBS, data_root
+
+    from .indexer import Indexer
+
+    home = Home()
+    root = data_root()
+    work = home.root / "inputs"
+    print(f"mmroute demo: home {home.root}, data {root}\n")
+    indexer = Indexer(home)
+    for sample in SAMPLE_KBS:
+        t = time.perf_counter()
+        reports = indexer.index(sample.kb, sample.input_path(root, work), granularity=sample.granularity,
+                                description=sample.description)
+        for r in reports:
+            print(f"indexed {r.kb:<14} {r.count:>5} items ({r.indexed} new, {r.skipped} skipped) "
+                  f"in {time.perf_counter() - t:.1f}s")
+    print()
+    for kb, query in SEARCHES:
+        if not home.exists(kb):
+            continue
+        hits = home.open(kb).search(query, k=3)
+        print(f"search {kb}: {query!r}")
+        for h in hits:
+            span = f" [{h.item.start_s:.0f}-{h.item.end_s:.0f}s]" if h.item.start_s is not None else ""
+            print(f"   {h.rank}. {h.score:.3f} {h.item.id}{span}")
+    if importlib.util.find_spec("mmroute.pipeline") is not None:
+        from .pipeline import Pipeline
+
+        pipe = Pipeline.from_home(home)
+        print()
+        for q in QUESTIONS:
+            ans = pipe.ask(q)
+            route = ans.route.chosen if ans.route else ()
+            print(f"ask: {q}\n   route {list(route)} -> {ans.display_text!r}"
+                  f"{'' if not ans.abstained else f' ({ans.reason})'}  [{ans.timings_ms.get('total', 0):.0f} ms]")
+    return 0
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    sys.exit(main())
