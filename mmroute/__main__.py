@@ -1,0 +1,3 @@
+from mmroute.cli.main import main
+
+main()
