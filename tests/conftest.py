@@ -32,3 +32,23 @@ def output_dir() -> Path:
     out = REPO / "tests" / "_output"
     out.mkdir(parents=True, exist_ok=True)
     return out
+
+
+def _build(home: Path, kb: str, src: Path, **kw) -> Path:
+    from mmroute.indexer import Indexer
+    from mmroute.kb import Home
+
+    Indexer(Home(home)).index(kb, src, **kw)
+    return home
+
+
+@pytest.fixture(scope="session")
+def hop_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with KB ``hop``: the shared multi-hop corpus, MiniLM, paragraph granularity (built once)."""
+    return _build(tmp_path_factory.mktemp("hop_home"), "hop", data_dir / "text/multihop_ircot/corpus.jsonl")
+
+
+@pytest.fixture(scope="session")
+def squad_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home with KB ``squad``: the shared SQuAD 2.0 dev paragraphs, MiniLM (built once)."""
+    return _build(tmp_path_factory.mktemp("squad_home"), "squad", data_dir / "text/squad2_dev/corpus.jsonl")

@@ -1,0 +1,86 @@
+"""The CLI contracts of DESIGN.md §3 for index, kb, search and eval retrieval."""
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mmroute.cli.main import cli
+
+HASH = ["--encoder", "hashing", "--encoder-option", "dim=64"]
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    r = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+    return r.exit_code, r.stdout, r.stderr
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> Path:
+    p = tmp_path / "c.jsonl"
+    p.write_text("\n".join(json.dumps({"id": f"p{i}", "title": f"T{i}", "text": f"text about {w}"})
+                           for i, w in enumerate(["apples", "rockets", "violins", "glaciers"])) + "\n")
+    return p
+
+
+def test_index_kb_search_delete_round_trip(tmp_path: Path, corpus: Path) -> None:
+    home = str(tmp_path / "h")
+    code, out, _ = run("index", "--kb", "k", "--input", str(corpus), "--home", home, "--json", *HASH)
+    assert code == 0
+    assert json.loads(out)["reports"][0]["count"] == 4
+    code, out, _ = run("kb", "info", "k", "--home", home, "--json")
+    info = json.loads(out)
+    assert code == 0 and info["count"] == 4 and info["granularity"] == "paragraph" and info["encoder"]["name"] == "hashing"
+    code, out, _ = run("kb", "list", "--home", home, "--json")
+    assert [k["name"] for k in json.loads(out)["kbs"]] == ["k"]
+    code, out, _ = run("search", "--kb", "k", "text about violins", "--k", "2", "--home", home, "--json")
+    hits = json.loads(out)["hits"]
+    assert code == 0 and hits[0]["id"] == "p2" and len(hits) == 2 and hits[0]["score"] >= hits[1]["score"]
+    assert hits[0]["item"]["title"] == "T2"
+    code, out, _ = run("kb", "delete", "k", "--yes", "--home", home)
+    assert code == 0
+    assert json.loads(run("kb", "list", "--home", home, "--json")[1])["kbs"] == []
+
+
+def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path: Path, corpus: Path) -> None:
+    home = str(tmp_path / "h")
+    code, out, err = run("search", "--kb", "missing", "x", "--home", home)
+    assert code == 2 and "error: no KB named 'missing'" in err and "hint:" in err and "Traceback" not in err
+    code, _, err = run("index", "--kb", "k", "--input", str(tmp_path / "nope.jsonl"), "--home", home)
+    assert code == 2 and "does not exist" in err
+    code, _, err = run("index", "--kb", "k", "--input", str(corpus), "--home", home, "--encoder", "nonexistent")
+    assert code == 2 and "unknown encoder" in err and "hint: choose one of" in err
+
+
+def test_skipped_items_give_nonzero_exit_and_a_summary(tmp_path: Path, corpus: Path) -> None:
+    with open(corpus, "a") as f:
+        f.write("{broken\n")
+    (tmp_path / "notes.xyz").write_text("?")
+    code, out, err = run("index", "--kb", "k", "--input", str(tmp_path), "--home", str(tmp_path / "h"), *HASH)
+    assert code == 1
+    assert "4 indexed" in out and "2 skipped" in out
+    assert "c.jsonl:5: malformed JSON" in err and "notes.xyz: unknown file type" in err
+
+
+def test_eval_retrieval_contract(tmp_path: Path, corpus: Path) -> None:
+    home = str(tmp_path / "h")
+    run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)
+    q = tmp_path / "q.jsonl"
+    q.write_text(json.dumps({"id": "q1", "question": "text about rockets", "gold_ids": ["p1"]}) + "\n"
+                 + json.dumps({"id": "q2", "question": "glaciers and apples", "gold_ids": ["p3", "p0"]}) + "\n")
+    out_file = tmp_path / "out.jsonl"
+    code, out, _ = run("eval", "retrieval", "--kb", "k", "--questions", str(q), "--k", "2", "--out", str(out_file),
+                       "--home", home, "--json")
+    assert code == 0
+    agg = json.loads(out)
+    assert agg["n"] == 2 and agg["recall_any"]["2"] == 1.0 and agg["recall_all"]["2"] == 1.0
+    lines = [json.loads(line) for line in out_file.read_text().splitlines()]
+    assert [line["id"] for line in lines] == ["q1", "q2"]
+    assert set(lines[0]) == {"id", "retrieved_ids", "steps"} and lines[0]["retrieved_ids"][0] == "p1"
+    assert len(lines[0]["retrieved_ids"]) <= 2 and lines[0]["steps"][0]["query"] == "text about rockets"
+
+
+def test_every_command_help_has_an_example() -> None:
+    for args in (["index"], ["search"], ["kb"], ["eval", "retrieval"]):
+        code, out, _ = run(*args, "--help")
+        assert code == 0 and "Example" in out, args
