@@ -1,0 +1,426 @@
+"""Qdrant Edge: the Qdrant engine in-process, on disk under the KB directory. The embedded default.
+
+Writes go to a write-ahead log and an appendable segment (cheap: about 2 s per 100k x 384-d
+points); the HNSW graph is built by the shard's optimizer, which Qdrant Edge runs only when asked.
+This store asks when a writer closes the store (``optimize="close"``, the default), so an indexing
+run pays the graph build once at its end instead of after every flushed batch; until then searches
+scan the unindexed segment exactly. ``optimize="flush"`` builds after every flush and ``"never"``
+leaves it to an explicit :meth:`EdgeStore.optimize` call.
+
+Durability: every update goes through the WAL; :meth:`flush` writes segments and WAL to disk, so a
+SIGKILL after ``flush()`` loses nothing, and a shard killed mid-write reopens by replaying its WAL.
+
+One process at a time: a shard with a WAL is locked by the process that opened it, so a second
+process (a reader while an indexer writes) gets :class:`~mmroute.errors.KBLockedError`. With
+``wal=False`` a second process can open the shard and sees the state of the last flush, but nothing
+coordinates it with the writer's segment rewrites, so that mode is only for read-only copies.
+
+Default parameters (m=16, ef_construct=128, hnsw_ef=128) are the knee of the recall/latency curve
+measured by ``python -m evals.bench_store --ef-sweep`` (see evals/results).
+
+Example::
+
+    store = EdgeStore(Path("kb/store"), hnsw_ef=128, quantization="scalar")
+    store.open(384)
+    store.upsert([Point(point_id("kb", "p1"), vec, {"kind": "paragraph", "text": "..."})])
+    store.flush()
+    hits = store.search(query_vec, k=5, flt=Filter(equals={"kind": "paragraph"}))
+    store.close()
+"""
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+import numpy as np
+
+from ..errors import ConfigError, KBLockedError, StoreError
+from .base import STORES, Filter, Point, ScoredPoint
+from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
+
+_CONFIG_FILE = "edge_config.json"
+_DEFAULT_PAYLOAD_INDEXES = {"kind": "keyword", "doc_id": "keyword", "source": "keyword", "start_s": "float"}
+_UPSERT_BATCH = 1024
+_SCROLL_PAGE = 10_000
+_PAYLOAD_INDEX_MIN_POINTS = 5_000  # below this a filtered search scans anyway; indexes cost ~0.2 s each
+
+
+def _q():  # the extension is imported lazily so that importing mmroute stays cheap
+    import qdrant_edge
+
+    return qdrant_edge
+
+
+def _edge_error(action: str, e: Exception) -> StoreError:
+    msg = str(e)
+    if "WouldBlock" in msg or "lock" in msg.lower():
+        return KBLockedError(
+            f"the Qdrant Edge shard is open in another process ({action}: {msg})",
+            hint="a shard with a WAL has one owner at a time: wait for the indexing run to finish, "
+                 "or search a copy/snapshot of the KB",
+        )
+    return StoreError(f"Qdrant Edge failed to {action}: {msg}")
+
+
+class EdgeStore:
+    """A :class:`~mmroute.stores.base.VectorStore` on a Qdrant Edge shard.
+
+    Options (all JSON-serialisable; they are stored in the KB manifest):
+
+    - ``distance``: ``"cosine"`` (default) or ``"dot"``; identical on unit vectors.
+    - ``m``, ``ef_construct``: HNSW graph degree and build beam.
+    - ``hnsw_ef``: search beam; higher is slower and more exact. ``exact=True`` scans everything.
+    - ``full_scan_threshold_kb``: searches scan segments smaller than this (KB of vectors) exactly.
+    - ``indexing_threshold_kb``: segments larger than this get an HNSW graph when optimized
+      (None: Qdrant's default, 10 MB, i.e. about 6,500 384-d vectors).
+    - ``quantization``: ``None``, ``"scalar"`` (int8, 4x smaller) or ``"binary"`` (1 bit, 32x);
+      searches rescore the ``oversampling`` x k best candidates with the original vectors.
+    - ``on_disk``: keep original vectors on disk (mmap, read on demand) instead of cached in RAM;
+      pair it with quantization so the graph walk touches only the in-RAM quantized copy.
+    - ``optimize``: when to build the HNSW index: ``"close"`` (default), ``"flush"`` or ``"never"``.
+    - ``payload_indexes``: payload field -> ``keyword|integer|float|bool`` index, for fast filters.
+    - ``indexing_threads`` (0 = all cores), ``search_threads`` (None = derived from cores), ``wal``.
+    """
+
+    backend = "edge"
+
+    def __init__(self, path: Path, *, distance: str = "cosine", m: int = 16, ef_construct: int = 128,
+                 hnsw_ef: int = 128, exact: bool = False, full_scan_threshold_kb: int = 10_000,
+                 indexing_threshold_kb: int | None = None,
+                 quantization: str | None = None, oversampling: float = 2.0, on_disk: bool = False,
+                 optimize: str = "close", payload_indexes: Mapping[str, str] | None = None,
+                 indexing_threads: int = 0, search_threads: int | None = None, wal: bool = True) -> None:
+        if distance not in ("cosine", "dot"):
+            raise ConfigError(f"edge store: unknown distance {distance!r}", hint="use 'cosine' or 'dot'")
+        if quantization not in (None, "scalar", "binary"):
+            raise ConfigError(f"edge store: unknown quantization {quantization!r}",
+                              hint="use null, 'scalar' or 'binary'")
+        if optimize not in ("close", "flush", "never"):
+            raise ConfigError(f"edge store: unknown optimize policy {optimize!r}",
+                              hint="use 'close', 'flush' or 'never'")
+        if m < 4 or ef_construct < m or hnsw_ef < 1:
+            raise ConfigError("edge store: need m >= 4, ef_construct >= m and hnsw_ef >= 1")
+        self.path = Path(path)
+        self.distance = distance
+        self.m = int(m)
+        self.ef_construct = int(ef_construct)
+        self.hnsw_ef = int(hnsw_ef)
+        self.exact = bool(exact)
+        self.full_scan_threshold_kb = int(full_scan_threshold_kb)
+        self.indexing_threshold_kb = None if indexing_threshold_kb is None else int(indexing_threshold_kb)
+        self.quantization = quantization
+        self.oversampling = float(oversampling)
+        self.on_disk = bool(on_disk)
+        self.optimize_policy = optimize
+        self.payload_indexes = dict(_DEFAULT_PAYLOAD_INDEXES if payload_indexes is None else payload_indexes)
+        self.indexing_threads = int(indexing_threads)
+        self.search_threads = search_threads
+        self.wal = bool(wal)
+        self._shard: Any = None
+        self._dim: int | None = None
+        self._dirty = False
+        self._lock = threading.RLock()
+
+    def __repr__(self) -> str:
+        return (f"EdgeStore({str(self.path)!r}, m={self.m}, ef_construct={self.ef_construct}, "
+                f"hnsw_ef={self.hnsw_ef}, quantization={self.quantization!r})")
+
+    def options(self) -> dict[str, Any]:
+        """The constructor options, as stored in the KB manifest."""
+        return {"distance": self.distance, "m": self.m, "ef_construct": self.ef_construct,
+                "hnsw_ef": self.hnsw_ef, "exact": self.exact, "full_scan_threshold_kb": self.full_scan_threshold_kb,
+                "indexing_threshold_kb": self.indexing_threshold_kb,
+                "quantization": self.quantization, "oversampling": self.oversampling, "on_disk": self.on_disk,
+                "optimize": self.optimize_policy, "payload_indexes": dict(self.payload_indexes),
+                "indexing_threads": self.indexing_threads, "search_threads": self.search_threads, "wal": self.wal}
+
+    # -- lifecycle ---------------------------------------------------------------------------
+
+    def _config(self, dim: int) -> Any:
+        q = _q()
+        quant = None
+        if self.quantization == "scalar":
+            quant = q.ScalarQuantizationConfig(type=q.ScalarType.Int8, quantile=0.99, always_ram=True)
+        elif self.quantization == "binary":
+            quant = q.BinaryQuantizationConfig(always_ram=True)
+        vectors = q.EdgeVectorParams(
+            size=dim,
+            distance=q.Distance.Cosine if self.distance == "cosine" else q.Distance.Dot,
+            memory=q.Memory.Cold if self.on_disk else q.Memory.Cached,
+        )
+        hnsw = q.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct,
+                                 full_scan_threshold=self.full_scan_threshold_kb,
+                                 max_indexing_threads=self.indexing_threads)
+        optimizers = None
+        if self.indexing_threshold_kb is not None:
+            optimizers = q.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
+        return q.EdgeConfig(vectors=vectors, hnsw_config=hnsw, quantization_config=quant, optimizers=optimizers,
+                            max_search_threads=self.search_threads, wal_enabled=self.wal)
+
+    def _stored_dim(self) -> int | None:
+        cfg = self.path / _CONFIG_FILE
+        if not cfg.is_file():
+            return None
+        try:
+            return int(json.loads(cfg.read_text())["vectors"][""]["size"])
+        except (OSError, ValueError, KeyError, TypeError) as e:
+            raise StoreError(f"Qdrant Edge config {cfg} is unreadable: {e}",
+                             hint="the store is damaged; delete the KB and index it again") from None
+
+    def open(self, dim: int) -> None:
+        """Open the shard under ``path``, creating it on first use; replays the WAL after a crash."""
+        with self._lock:
+            if self._shard is not None:
+                if dim != self._dim:
+                    raise StoreError(f"edge store is open with dim {self._dim}, not {dim}")
+                return
+            q = _q()
+            stored = self._stored_dim()
+            if stored is not None and stored != dim:
+                raise StoreError(
+                    f"edge store at {self.path} holds {stored}-d vectors, asked to open it for {dim}-d",
+                    hint="use the encoder the KB was built with, or index into a new KB",
+                )
+            try:
+                if stored is None:
+                    self.path.mkdir(parents=True, exist_ok=True)
+                    self._shard = q.EdgeShard.create(str(self.path), self._config(dim))
+                    self._dim = dim
+                    self._shard.flush()
+                else:
+                    self._shard = q.EdgeShard.load(str(self.path), self._config(dim))
+                    self._dim = dim
+            except StoreError:
+                raise
+            except Exception as e:  # the extension raises plain Exceptions
+                self._shard = None
+                raise _edge_error(f"open {self.path}", e) from None
+
+    def _require(self) -> Any:
+        check_open(self._dim, self.backend)
+        return self._shard
+
+    def _build_index(self, shard: Any) -> bool:
+        """Payload indexes (once the KB is big enough for them to matter), then the HNSW graph."""
+        q = _q()
+        if self.payload_indexes and shard.count(q.CountRequest(exact=False)) >= _PAYLOAD_INDEX_MIN_POINTS:
+            have = set(shard.info().payload_schema)
+            for fld, kind in self.payload_indexes.items():
+                if fld not in have:
+                    shard.update(q.UpdateOperation.create_field_index(fld, _schema(kind)))
+        return bool(shard.optimize())
+
+    def flush(self) -> None:
+        with self._lock:
+            shard = self._require()
+            try:
+                if self._dirty and self.optimize_policy == "flush":
+                    self._build_index(shard)
+                    self._dirty = False
+                shard.flush()
+            except Exception as e:
+                raise _edge_error("flush", e) from None
+
+    def optimize(self) -> bool:
+        """Build the HNSW index (and merge segments) now; True if anything changed."""
+        with self._lock:
+            shard = self._require()
+            try:
+                changed = self._build_index(shard)
+                shard.flush()
+            except Exception as e:
+                raise _edge_error("optimize", e) from None
+            self._dirty = False
+            return changed
+
+    def close(self) -> None:
+        with self._lock:
+            if self._shard is None:
+                return
+            try:
+                if self._dirty and self.optimize_policy == "close":
+                    self._build_index(self._shard)
+                self._shard.flush()
+                self._shard.close()
+            except Exception as e:
+                raise _edge_error("close", e) from None
+            finally:
+                self._shard = None
+                self._dim = None
+                self._dirty = False
+
+    # -- writes ------------------------------------------------------------------------------
+
+    def upsert(self, points: Sequence[Point]) -> None:
+        if not points:
+            return
+        q = _q()
+        with self._lock:
+            shard = self._require()
+            pts = dedupe_last(points)
+            mat = point_matrix(pts, self._dim or 0, self.backend)
+            try:
+                for start in range(0, len(pts), _UPSERT_BATCH):
+                    batch = [q.Point(_uuid(p.id), mat[start + i], dict(p.payload))
+                             for i, p in enumerate(pts[start:start + _UPSERT_BATCH])]
+                    shard.update(q.UpdateOperation.upsert_points(batch))
+            except StoreError:
+                raise
+            except Exception as e:
+                raise _edge_error("upsert", e) from None
+            self._dirty = True
+
+    def delete(self, ids: Sequence[str]) -> None:
+        if not ids:
+            return
+        q = _q()
+        with self._lock:
+            shard = self._require()
+            try:
+                shard.update(q.UpdateOperation.delete_points([_uuid(i) for i in ids]))
+            except Exception as e:
+                raise _edge_error("delete", e) from None
+            self._dirty = True
+
+    # -- reads -------------------------------------------------------------------------------
+
+    def _params(self) -> Any:
+        q = _q()
+        quant = None
+        if self.quantization is not None:
+            quant = q.QuantizationSearchParams(rescore=True, oversampling=self.oversampling)
+        return q.SearchParams(hnsw_ef=self.hnsw_ef, exact=self.exact, quantization=quant)
+
+    def _request(self, vector: np.ndarray, k: int, flt: Filter | None, params: Any) -> Any:
+        q = _q()
+        return q.QueryRequest(limit=k, query=q.Query.Nearest(vector), with_payload=True,
+                              filter=_edge_filter(flt), params=params)
+
+    def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+        shard = self._require()
+        v = as_matrix(vector, self._dim or 0, self.backend)[0]
+        if k <= 0:
+            return []
+        try:
+            res = shard.query(self._request(v, k, flt, self._params()))
+        except Exception as e:
+            raise _edge_error("search", e) from None
+        return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res]
+
+    def search_batch(self, vectors: np.ndarray, k: int, flt: Filter | None = None) -> list[list[ScoredPoint]]:
+        shard = self._require()
+        mat = as_matrix(vectors, self._dim or 0, self.backend)
+        if k <= 0 or len(mat) == 0:
+            return [[] for _ in range(len(mat))]
+        q = _q()
+        params = self._params()
+        try:
+            res = shard.query_batch(q.QueryBatchRequest([self._request(v, k, flt, params) for v in mat]))
+        except Exception as e:
+            raise _edge_error("search", e) from None
+        return [[ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in r] for r in res]
+
+    def get(self, ids: Sequence[str]) -> list[ScoredPoint]:
+        if not ids:
+            return []
+        shard = self._require()
+        try:
+            recs = shard.retrieve([_uuid(i) for i in ids], with_payload=True, with_vector=False)
+        except Exception as e:
+            raise _edge_error("retrieve points", e) from None
+        return [ScoredPoint(str(r.id), 0.0, r.payload or {}) for r in recs]
+
+    def existing_ids(self, ids: Sequence[str]) -> set[str]:
+        if not ids:
+            return set()
+        shard = self._require()
+        try:
+            recs = shard.retrieve([_uuid(i) for i in ids], with_payload=False, with_vector=False)
+        except Exception as e:
+            raise _edge_error("retrieve points", e) from None
+        return {str(r.id) for r in recs}
+
+    def all_ids(self) -> set[str]:
+        q = _q()
+        shard = self._require()
+        out: set[str] = set()
+        offset = None
+        try:
+            while True:
+                recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=_SCROLL_PAGE,
+                                                            with_payload=False, with_vector=False))
+                out.update(str(r.id) for r in recs)
+                if offset is None:
+                    return out
+        except Exception as e:
+            raise _edge_error("scroll", e) from None
+
+    def count(self) -> int:
+        q = _q()
+        shard = self._require()
+        try:
+            return int(shard.count(q.CountRequest(exact=True)))
+        except Exception as e:
+            raise _edge_error("count", e) from None
+
+    def indexed_count(self) -> int:
+        """Vectors covered by the HNSW index (the rest are scanned exactly)."""
+        return int(self._require().info().indexed_vectors_count)
+
+    def disk_bytes(self) -> int:
+        return tree_bytes(self.path)
+
+
+def _uuid(pid: str) -> str:
+    try:
+        return str(uuid.UUID(str(pid)))
+    except ValueError:
+        raise StoreError(f"point id {pid!r} is not a UUID",
+                         hint="build point ids with mmroute.types.point_id(kb, item_id)") from None
+
+
+def _schema(kind: str) -> Any:
+    q = _q()
+    table = {"keyword": q.PayloadSchemaType.Keyword, "integer": q.PayloadSchemaType.Integer,
+             "float": q.PayloadSchemaType.Float, "bool": q.PayloadSchemaType.Bool}
+    try:
+        return table[kind]
+    except KeyError:
+        raise ConfigError(f"edge store: unknown payload index type {kind!r}",
+                          hint=f"use one of {', '.join(table)}") from None
+
+
+def _edge_filter(flt: Filter | None) -> Any:
+    """Our :class:`Filter` as a Qdrant Edge filter (all conditions in ``must``)."""
+    if flt is None or flt.empty:
+        return None
+    q = _q()
+    must: list[Any] = []
+    for key, value in flt.equals.items():
+        must.append(_match_one(q, key, value))
+    for key, values in flt.any_of.items():
+        vals = list(values)
+        if vals and all(isinstance(v, str) for v in vals):
+            must.append(q.FieldCondition(key=key, match=q.MatchAny(vals)))
+        elif vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
+            must.append(q.FieldCondition(key=key, match=q.MatchAny(vals)))
+        else:  # mixed types, bools, floats or empty: one branch per value (an empty list matches nothing)
+            must.append(q.Filter(should=[_match_one(q, key, v) for v in vals])
+                        if vals else q.Filter(must=[q.HasIdCondition(set())]))
+    for key, (lo, hi) in flt.ranges.items():
+        must.append(q.FieldCondition(key=key, range=q.RangeFloat(gte=lo, lte=hi)))
+    return q.Filter(must=must)
+
+
+def _match_one(q: Any, key: str, value: Any) -> Any:
+    if isinstance(value, float) and not isinstance(value, bool):
+        return q.FieldCondition(key=key, range=q.RangeFloat(gte=value, lte=value))
+    return q.FieldCondition(key=key, match=q.MatchValue(value))
+
+
+@STORES.register("edge")
+def _make_edge(path: Path, **options: Any) -> EdgeStore:
+    return EdgeStore(path, **options)
