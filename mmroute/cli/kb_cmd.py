@@ -14,6 +14,8 @@ Examples:
   mmroute kb list
   mmroute kb info hop --json
   mmroute kb delete hop --yes
+  mmroute kb copy hop hop-faiss --store faiss
+  mmroute kb move hop --store qdrant --store-option url='"https://qdrant.example:6333"'
 """)
 def kb_group() -> None:
     """List, inspect and delete knowledge bases."""
@@ -77,3 +79,61 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
         click.confirm(f"delete KB {name!r} with {info.count} items?", abort=True)
     h.delete(name)
     click.echo(f"deleted {name}")
+
+
+def _store_spec(store_backend: str, store_options: tuple[str, ...]):  # noqa: ANN202
+    from ..types import StoreSpec
+    from .index_cmd import _parse_options
+
+    return StoreSpec(store_backend, _parse_options(store_options, "--store-option"))
+
+
+_store_flags = [
+    click.option("--store", "store_backend", type=click.Choice(["edge", "qdrant", "faiss"]), required=True,
+                 help="Destination store backend."),
+    click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
+                 help="Destination store option, e.g. url='\"https://host:6333\"' (repeatable; the API key "
+                      "comes from $QDRANT_API_KEY, never from a flag)."),
+]
+
+
+def _with_store_flags(f):  # noqa: ANN001, ANN202
+    for deco in reversed(_store_flags):
+        f = deco(f)
+    return f
+
+
+@kb_group.command("copy", epilog="""\b
+Example:
+  mmroute kb copy hop hop-cluster --store qdrant --store-option url='"http://localhost:6333"'
+""")
+@click.argument("source")
+@click.argument("destination")
+@_with_store_flags
+@home_option
+@json_option
+@handle_errors
+def kb_copy(source: str, destination: str, store_backend: str, store_options: tuple[str, ...],
+            home: Path | None, as_json: bool) -> None:
+    """Copy a KB's vectors and payloads into a new KB on another store (no re-encoding)."""
+    from ..migrate import copy_kb
+
+    rep = copy_kb(open_home(home), source, destination, _store_spec(store_backend, store_options))
+    emit_json(rep.to_dict()) if as_json else click.echo(f"copied {rep.points} points: {source} -> {destination} ({rep.backend})")
+
+
+@kb_group.command("move", epilog="""\b
+Example:
+  mmroute kb move hop --store qdrant --store-option url='"https://qdrant.example:6333"'
+""")
+@click.argument("name")
+@_with_store_flags
+@home_option
+@json_option
+@handle_errors
+def kb_move(name: str, store_backend: str, store_options: tuple[str, ...], home: Path | None, as_json: bool) -> None:
+    """Move a KB onto another store under the same name (e.g. the embedded store -> a Qdrant cluster)."""
+    from ..migrate import move_kb
+
+    rep = move_kb(open_home(home), name, _store_spec(store_backend, store_options))
+    emit_json(rep.to_dict()) if as_json else click.echo(f"moved {name}: {rep.points} points now on {rep.backend}")

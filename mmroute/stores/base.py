@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -100,6 +100,10 @@ class VectorStore(Protocol):
     def all_ids(self) -> set[str]: ...
 
     def delete(self, ids: Sequence[str]) -> None: ...
+
+    def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
+        """Every point with its vector and payload, a page at a time (moving a KB between stores)."""
+        ...
 
     def count(self) -> int: ...
 

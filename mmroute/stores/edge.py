@@ -33,7 +33,7 @@ import json
 import threading
 import uuid
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -358,6 +358,22 @@ class EdgeStore:
         except Exception as e:
             raise _edge_error("scroll", e) from None
 
+    def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
+        """All points with vectors and payloads, a page at a time (for moving a KB between stores)."""
+        q = _q()
+        shard = self._require()
+        offset = None
+        while True:
+            try:
+                recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=batch_size,
+                                                            with_payload=True, with_vector=True))
+            except Exception as e:
+                raise _edge_error("scroll", e) from None
+            if recs:
+                yield [Point(str(r.id), np.asarray(_plain_vector(r.vector), np.float32), r.payload or {}) for r in recs]
+            if offset is None:
+                return
+
     def count(self) -> int:
         q = _q()
         shard = self._require()
@@ -372,6 +388,13 @@ class EdgeStore:
 
     def disk_bytes(self) -> int:
         return tree_bytes(self.path)
+
+
+def _plain_vector(v: Any) -> Any:
+    """The unnamed dense vector of a record (a list, or a one-entry mapping of name -> list)."""
+    if isinstance(v, dict):
+        return next(iter(v.values()))
+    return v
 
 
 def _uuid(pid: str) -> str:

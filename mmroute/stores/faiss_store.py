@@ -40,7 +40,7 @@ import logging
 import os
 import threading
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -411,6 +411,18 @@ class FaissStore:
         with self._lock:
             self._require()
             return set(self._slot_of)
+
+    def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
+        """All points with vectors and payloads, a page at a time (for moving a KB between stores)."""
+        with self._lock:
+            self._require()
+            live = sorted(self._slot_of.items(), key=lambda kv: kv[1])
+        for s in range(0, len(live), batch_size):
+            chunk = live[s:s + batch_size]
+            with self._lock:
+                vecs = self._vectors([slot for _, slot in chunk])
+                pts = [Point(pid, vecs[i], self._payloads[pid]) for i, (pid, _) in enumerate(chunk)]
+            yield pts
 
     def count(self) -> int:
         with self._lock:

@@ -24,7 +24,7 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
@@ -306,6 +306,23 @@ class QdrantStore:
                         return out
             except Exception as e:
                 raise self._error("scroll", e) from None
+
+    def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
+        """All points with vectors and payloads, a page at a time (for moving a KB between stores)."""
+        offset = None
+        while True:
+            with self._lock:
+                client = self._require()
+                try:
+                    recs, offset = client.scroll(self.collection, limit=batch_size, offset=offset,
+                                                 with_payload=True, with_vectors=True)
+                except Exception as e:
+                    raise self._error("scroll", e) from None
+            if recs:
+                yield [Point(str(r.id), np.asarray(r.vector if not isinstance(r.vector, dict) else next(iter(r.vector.values())),
+                                                   np.float32), r.payload or {}) for r in recs]
+            if offset is None:
+                return
 
     def count(self) -> int:
         with self._lock:
