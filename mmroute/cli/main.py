@@ -12,6 +12,9 @@ COMMAND_MODULES = (
     "mmroute.cli.kb_cmd",
     "mmroute.cli.search_cmd",
     "mmroute.cli.eval_cmd",
+    "mmroute.cli.route_cmd",
+    "mmroute.cli.ask_cmd",
+    "mmroute.cli.app_cmd",
 )
 
 EPILOG = """\b

@@ -1,0 +1,126 @@
+"""``mmroute route "QUESTION"``, ``mmroute route eval --data ROUTING.jsonl`` and ``mmroute route train``."""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import emit_json, handle_errors, home_option, json_option, open_home
+from .main import cli
+
+ROUTER_CHOICES = ("default", "trained", "description", "federated")
+
+
+class _RouteGroup(click.Group):
+    """A group whose first argument may be a question instead of a subcommand:
+    ``mmroute route "Who wrote Hamlet?"`` runs the hidden ``ask`` command."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        first = next((a for a in args if not a.startswith("-")), None)
+        if first is not None and first not in self.commands and not any(a in ("-h", "--help") for a in args[:1]):
+            args = ["ask", *args]
+        return super().parse_args(ctx, args)
+
+
+def _make_router(name: str, router_path: Path | None, threshold: float | None = None) -> Any:
+    from ..routing import ROUTERS, FederatedRouter, default_router
+
+    if name == "default":
+        return default_router(router_path)
+    if name == "trained":
+        return ROUTERS.create("trained", path=str(router_path) if router_path else None)
+    if name == "federated":
+        return FederatedRouter(default_router(router_path), threshold=0.1 if threshold is None else threshold)
+    return ROUTERS.create(name)
+
+
+@cli.group("route", cls=_RouteGroup, invoke_without_command=False,
+           epilog='\b\nExamples:\n  mmroute route "What are the steps for cooking leeks?" --json\n'
+                  "  mmroute route eval --data routing.jsonl --json\n"
+                  "  mmroute route train --data routing.jsonl --out mmroute/data/router")
+def route_group() -> None:
+    """Route a question to none, paragraph, document, image, clip or video KBs (or evaluate/train the router)."""
+
+
+@route_group.command("ask", hidden=True)
+@click.argument("question")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="An image that comes with the question.")
+@click.option("--router", "router_name", type=click.Choice(ROUTER_CHOICES), default="default", show_default=True)
+@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A router artifact directory (default: the one shipped in the package).")
+@click.option("--threshold", type=float, default=None, help="Relevance threshold of the federated router.")
+@home_option
+@json_option
+@handle_errors
+def route_ask(question: str, image: Path | None, router_name: str, router_path: Path | None,
+              threshold: float | None, home: Path | None, as_json: bool) -> None:
+    """Route QUESTION against the KBs in the home directory."""
+    kbs = open_home(home).list()
+    router = _make_router(router_name, router_path, threshold)
+    router.warm_up()
+    d = router.route(question, kbs, image)
+    if as_json:
+        emit_json(d.to_dict())
+        return
+    status = "REJECTED" if d.rejected else ", ".join(d.chosen)
+    click.echo(f"route: {status}   kbs: {', '.join(d.kbs) or '-'}   ({d.elapsed_ms:.1f} ms, {d.router})")
+    for rs in d.ranked[:6]:
+        click.echo(f"  {rs.probability:6.3f}  {rs.route:<10} {', '.join(rs.kbs)}")
+    click.echo(f"reason: {d.reason}")
+
+
+@route_group.command("eval")
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help='Routing data: JSON Lines {"question", "route"}.')
+@click.option("--router", "router_name", type=click.Choice(("default", "trained")), default="default", show_default=True)
+@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None)
+@click.option("--limit", type=int, default=None, help="Evaluate only the first N queries.")
+@json_option
+@handle_errors
+def route_eval(data: Path, router_name: str, router_path: Path | None, limit: int | None, as_json: bool) -> None:
+    """Accuracy, per-route accuracy, confusion and per-query latency (batch of one, embedding included)."""
+    from ..routing.evaluation import evaluate_router
+    from ..routing.training import load_routing_jsonl
+
+    examples = load_routing_jsonl(data)[: limit or None]
+    router = _make_router(router_name, router_path)
+    router.warm_up()
+    report = evaluate_router(router, examples)
+    if as_json:
+        emit_json(report)
+        return
+    click.echo(f"n={report['n']}  accuracy={report['accuracy']:.4f}  p50={report['p50_ms']:.1f} ms  "
+               f"p95={report['p95_ms']:.1f} ms")
+    for r, acc in report["per_route"].items():
+        click.echo(f"  {r:<10} {acc:.4f}")
+
+
+@route_group.command("train")
+@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
+              help='Routing data: JSON Lines {"question", "route", "source"?}.')
+@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
+              help="Directory to write the router artifact to (router.json + weights.npz).")
+@click.option("--C", "c", type=float, default=None, help="Inverse regularisation of the linear SVM.")
+@json_option
+@handle_errors
+def route_train(data: Path, out: Path, c: float | None, as_json: bool) -> None:
+    """Train the router on routing data and write a small artifact (numpy + JSON)."""
+    from ..routing.training import TrainConfig, load_routing_jsonl, train_model
+
+    t0 = time.perf_counter()
+    examples = load_routing_jsonl(data)
+    cfg = TrainConfig() if c is None else TrainConfig(C=c)
+    model = train_model(examples, cfg=cfg, log=None if as_json else click.echo)
+    model.meta["data"] = data.name
+    path = model.save(out)
+    size = sum(p.stat().st_size for p in path.iterdir() if p.is_file())
+    summary = {"out": str(path), "n": len(examples), "oof_accuracy": model.meta["oof_accuracy"],
+               "temperature": model.temperature, "vocabulary_terms": model.vocab.size, "bytes": size,
+               "seconds": round(time.perf_counter() - t0, 1)}
+    if as_json:
+        emit_json(summary)
+    else:
+        click.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {summary['seconds']} s")

@@ -1,0 +1,89 @@
+"""The trained router: the shipped linear model over n-grams, MiniLM layer features and question cues.
+
+>>> router = TrainedRouter()                 # the artifact shipped in mmroute/data/router
+>>> d = router.route("What are the steps for cooking leeks?", kbs)
+>>> d.chosen, d.top.probability
+(('video',), 0.98)
+"""
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+
+from ..types import KBInfo, RouteDecision
+from .base import ROUTERS
+from .decision import MultiRoutePolicy, make_decision
+from .embedding import QueryFeatures, QueryFeaturizer
+from .model import RouterModel, default_artifact_dir
+
+
+class TrainedRouter:
+    """Routes with a :class:`RouterModel` (see :mod:`.training` for how it is trained).
+
+    ``path`` is an artifact directory written by ``mmroute route train`` (default: the shipped one).
+    ``exclude`` lists KBs the route-level resolution skips (used by the default router for topical KBs).
+    """
+
+    name = "trained"
+
+    def __init__(self, path: str | Path | None = None, *, policy: MultiRoutePolicy | None = None,
+                 featurizer: QueryFeaturizer | None = None) -> None:
+        self.path = Path(path) if path else default_artifact_dir()
+        self.policy = policy or MultiRoutePolicy()
+        self.featurizer = featurizer or QueryFeaturizer()
+        self._model: RouterModel | None = None
+        self._lock = threading.Lock()
+
+    @property
+    def model(self) -> RouterModel:
+        if self._model is None:
+            self.warm_up()
+        assert self._model is not None
+        return self._model
+
+    def warm_up(self) -> None:
+        with self._lock:
+            if self._model is None:
+                self._model = RouterModel.load(self.path)
+        self.featurizer.warm_up()
+
+    def features(self, query: str) -> QueryFeatures:
+        return self.featurizer.features([query])
+
+    def probabilities(self, query: str, feats: QueryFeatures | None = None) -> dict[str, float]:
+        feats = feats or self.features(query)
+        return self.model.route_probabilities(query, feats.layers)
+
+    def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
+              feats: QueryFeatures | None = None, exclude: Sequence[str] = ()) -> RouteDecision:
+        t0 = time.perf_counter()
+        feats = feats or self.features(query)
+        probs = self.model.route_probabilities(query, feats.layers)
+        details: dict[str, Any] = {"temperature": round(self.model.temperature, 4),
+                                   "domain_similarity": round(self.model.domain_similarity(feats.embedding[0]), 4)}
+        if image is not None and "image" in probs:
+            # A query that comes with an image is about that image; the text model has not seen
+            # such queries, so the image route is nudged up rather than forced.
+            probs = _boost(probs, "image", 0.5)
+            details["image_query"] = True
+        return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
+
+
+def _boost(probs: dict[str, float], route: str, mass: float) -> dict[str, float]:
+    out = {r: p * (1.0 - mass) for r, p in probs.items()}
+    out[route] = out.get(route, 0.0) + mass
+    return out
+
+
+@ROUTERS.register("trained")
+def _make_trained(path: str | None = None, **options: Any) -> TrainedRouter:
+    return TrainedRouter(path, **options)
+
+
+def batch_route_probabilities(model: RouterModel, texts: Sequence[str], feats: QueryFeatures) -> np.ndarray:
+    """(n, routes) probabilities in ``model.routes`` order, for evaluation."""
+    return model.aggregate(model.label_probabilities(texts, feats.layers))

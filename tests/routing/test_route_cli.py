@@ -1,0 +1,61 @@
+"""`mmroute route` CLI: ask, train on a small real sample, eval with the documented JSON fields."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mmroute.cli.main import cli
+from mmroute.routing.model import RouterModel
+
+
+def _sample(data_dir: Path, out: Path, per_source: int) -> Path:
+    rows = [json.loads(line) for line in (data_dir / "routing" / "universalrag_train.jsonl").open()]
+    seen: dict[str, int] = {}
+    keep = []
+    for r in rows:
+        if seen.get(r["source"], 0) < per_source:
+            seen[r["source"]] = seen.get(r["source"], 0) + 1
+            keep.append(r)
+    out.write_text("".join(json.dumps(r) + "\n" for r in keep))
+    return out
+
+
+def test_route_question_json(tmp_path):
+    res = CliRunner().invoke(cli, ["route", "What are the steps for cooking leeks?", "--json", "--home", str(tmp_path)])
+    assert res.exit_code == 0, res.output
+    d = json.loads(res.output)
+    assert d["chosen"] == ["video"] and d["ranked"][0]["route"] == "video" and not d["rejected"]
+    assert "no registered KB serves route(s) video" in d["reason"]
+
+
+def test_route_rejects_empty_question(tmp_path):
+    res = CliRunner().invoke(cli, ["route", "   ", "--home", str(tmp_path)])
+    assert res.exit_code == 0 and "REJECTED" in res.output and "empty" in res.output
+
+
+def test_train_then_eval_small_sample(data_dir, tmp_path):
+    train = _sample(data_dir, tmp_path / "train.jsonl", per_source=25)
+    out = tmp_path / "router"
+    res = CliRunner().invoke(cli, ["route", "train", "--data", str(train), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    summary = json.loads(res.output.strip().splitlines()[-1])
+    assert summary["n"] == 200 and 0.5 < summary["oof_accuracy"] <= 1.0
+    model = RouterModel.load(out)
+    assert len(model.labels) == 8 and set(model.label_routes) == {"no", "paragraph", "document", "image", "clip", "video"}
+
+    res = CliRunner().invoke(cli, ["route", "eval", "--data", str(train), "--router", "trained",
+                                   "--router-path", str(out), "--limit", "40", "--json"])
+    assert res.exit_code == 0, res.output
+    report = json.loads(res.output)
+    assert {"n", "accuracy", "per_route", "confusion", "p50_ms", "p95_ms"} <= set(report)
+    assert report["n"] == 40 and report["accuracy"] > 0.8   # training data: must be nearly perfect
+    assert report["p50_ms"] > 0
+
+
+def test_eval_rejects_bad_data(tmp_path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"question": "q", "route": "teleport"}\n')
+    res = CliRunner().invoke(cli, ["route", "eval", "--data", str(bad), "--json"])
+    assert res.exit_code == 2 and "unknown route" in res.output
