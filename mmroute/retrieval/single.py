@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Sequence
 
 from ..kb import Home
-from ..routing.base import Router
+from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, RetrievalResult, RetrievalStep, RouteDecision
 from .base import RETRIEVERS
 from .fusion import fuse_hits
@@ -26,18 +26,19 @@ class SingleShotRetriever:
         self.router = router
         self.per_kb_k = per_kb_k
 
-    def _decide(self, query: str, kbs: Sequence[str] | None, image: Path | None) -> tuple[list[str], dict[str, float], RouteDecision | None]:
+    def _decide(self, query: str, kbs: Sequence[str] | None,
+                image: Path | None) -> tuple[list[str], dict[str, float], RouteDecision | None, str]:
         if kbs:
-            return list(kbs), {}, None
+            return list(kbs), {}, None, "KBs named by the caller"
         if self.router is None:
-            names = self.home.names()
-            return names, {}, None
+            return self.home.names(), {}, None, "no router: all KBs"
         decision = self.router.route(query, self.home.list(), image=image)
         weights: dict[str, float] = {}
         for rs in decision.ranked:
             for kb in rs.kbs:
                 weights.setdefault(kb, rs.probability)
-        return list(decision.kbs), weights, decision
+        names, note = kbs_with_fallback(decision)
+        return list(names), weights, decision, note or "routed"
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:
         per: dict[str, list[Hit]] = {}
@@ -56,13 +57,13 @@ class SingleShotRetriever:
     def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
                  image: Path | None = None) -> RetrievalResult:
         t0 = time.perf_counter()
-        names, weights, decision = self._decide(query, kbs, image)
+        names, weights, decision, how = self._decide(query, kbs, image)
         per = self.search_kbs(query, names, k, image)
         hits = fuse_hits(per, k, weights)
         ms = (time.perf_counter() - t0) * 1000
         step = RetrievalStep(index=0, query=query, kbs=tuple(names), hits=tuple(hits), route=decision,
                              new_ids=tuple(h.item.id for h in hits),
-                             note="no retrieval needed" if decision is not None and not names else "single shot",
+                             note="no retrieval needed" if decision is not None and not names else f"single shot; {how}",
                              elapsed_ms=ms)
         return RetrievalResult(query=query, hits=tuple(hits), steps=(step,),
                                stop_reason="single shot", elapsed_ms=ms)

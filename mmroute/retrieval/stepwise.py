@@ -40,7 +40,7 @@ from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
-from ..routing.base import Router
+from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import RETRIEVERS
 from .lexical import LexicalIndex, content_tokens, lexical_index_for
@@ -149,7 +149,7 @@ class StepwiseRetriever:
             return kbs, None, "no router: same KBs"
         infos = [self.home.manifest(n).info for n in allowed]
         decision = self.router.route(query, infos, image=image)
-        chosen = [n for n in decision.kbs if n in allowed]
+        chosen = [n for n in kbs_with_fallback(decision)[0] if n in allowed]
         if hint and not any(self._modality(n) == hint for n in chosen):
             ranked = [kb for rs in decision.ranked for kb in rs.kbs if kb in allowed and self._modality(kb) == hint]
             if ranked:
@@ -235,7 +235,8 @@ class StepwiseRetriever:
                 elif self.router is not None:
                     infos = [self.home.manifest(n).info for n in allowed]
                     decision = self.router.route(query, infos, image=image)
-                    names, how = [n for n in decision.kbs if n in allowed], "routed"
+                    routed, fallback = kbs_with_fallback(decision)
+                    names, how = [n for n in routed if n in allowed], fallback or "routed"
                 else:
                     names, decision, how = list(allowed), None, "no router: all KBs"
             else:

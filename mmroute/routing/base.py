@@ -34,3 +34,25 @@ def kbs_for_route(route: str, kbs: Sequence[KBInfo]) -> tuple[str, ...]:
     if route == Route.NO.value:
         return ()
     return tuple(k.name for k in kbs if k.granularity.value == route)
+
+
+_ROUTE_MODALITY = {"paragraph": "text", "document": "text", "image": "image", "clip": "video", "video": "video"}
+
+
+def kbs_with_fallback(decision: RouteDecision) -> tuple[tuple[str, ...], str]:
+    """KBs to search for a decision, falling back when its chosen routes have no KB.
+
+    A route may be right but unserved (the router says ``document`` and only a paragraph KB
+    exists). Then the best-ranked route of the same modality that has KBs is used, else the
+    best-ranked route that has any. ``no`` and rejected decisions search nothing.
+    Returns (KB names, a note for the trace; empty when no fallback was needed).
+    """
+    if decision.kbs or decision.rejected or not decision.chosen or decision.chosen[0] == Route.NO.value:
+        return tuple(decision.kbs), ""
+    want = _ROUTE_MODALITY.get(decision.chosen[0])
+    served = [rs for rs in decision.ranked if rs.kbs and rs.route != Route.NO.value]
+    same = [rs for rs in served if _ROUTE_MODALITY.get(rs.route) == want]
+    pick = (same or served or [None])[0]
+    if pick is None:
+        return (), f"no KB serves route {decision.chosen[0]!r} and no other route has KBs"
+    return tuple(pick.kbs), f"no KB serves route {decision.chosen[0]!r}: fell back to {pick.route} ({pick.probability:.2f})"
