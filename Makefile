@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-slow router lint clean
+.PHONY: setup demo test test-slow router fuzz bench clean
 
 $(BIN)/mmroute: pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -35,6 +35,13 @@ test-slow: setup
 
 router: setup  ## rebuild the committed default router from the shared routing data
 	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router
+
+fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
+	$(BIN)/python fuzz/fuzz_loaders.py -atheris_runs=100000 -max_total_time=600 /tmp/mmroute-fuzz-corpus fuzz/seeds fuzz/regressions
+
+bench: setup  ## store, indexing and end-to-end benchmarks -> evals/results/
+	$(BIN)/python -m evals.bench_store --n 100000 --json
+	$(BIN)/python -m evals.bench_indexing --json
 
 clean:
 	rm -rf .mmroute .pytest_cache build *.egg-info

@@ -72,7 +72,7 @@ class WriterLock:
                 who = f"process {pid}" if pid else "another process"
                 raise KBLockedError(
                     f"KB {self.name!r} is being written by {who}",
-                    hint="wait for that run to finish, or stop it; readers can keep searching",
+                    hint="wait for that run to finish (or stop it), then try again",
                 ) from None
             raise
         os.ftruncate(fd, 0)
@@ -80,6 +80,22 @@ class WriterLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    def active_holder(self) -> int | None:
+        """The pid of the process holding the lock now (0 if held by an unknown one), else None."""
+        try:
+            fd = os.open(self.path, os.O_RDONLY)
+        except OSError:
+            return None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError:
+            return self.holder_pid() or 0
+        else:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            return None
+        finally:
+            os.close(fd)
 
     def holder_pid(self) -> int | None:
         try:

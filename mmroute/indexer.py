@@ -25,7 +25,7 @@ from typing import Any, Callable, Mapping, Sequence
 import numpy as np
 
 from .encoders.base import Encoder, normalize
-from .errors import InputError, ItemError, KBExistsError
+from .errors import InputError, ItemError, KBExistsError, KBLockedError
 from .fsutil import WriterLock, file_sha256
 from .kb import Home, validate_kb_name
 from .loaders.base import LoadProblem
@@ -105,8 +105,9 @@ class Indexer:
     """Indexes files or folders into KBs of a :class:`Home`. See the module doc for resume semantics."""
 
     def __init__(self, home: Home, batch_size: int = 64, progress: ProgressFn | None = None,
-                 flush_every: int = 50) -> None:
+                 flush_every: int = 50, open_wait_s: float = 5.0) -> None:
         self.home = home
+        self.open_wait_s = float(open_wait_s)
         self.batch_size = batch_size
         self.progress = progress
         self.flush_every = flush_every
@@ -165,7 +166,7 @@ class Indexer:
             self.home.forget(name)
             manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
             store = open_store(manifest.info.store.backend, directory / "store", manifest.info.store.options)
-            store.open(manifest.info.dim)
+            self._open_store(store, manifest.info.dim)
             try:
                 manifest.save(directory)
                 for plan in plans:
@@ -177,6 +178,22 @@ class Indexer:
         report.count = manifest.info.count
         report.elapsed_s = time.perf_counter() - t0
         return report
+
+    def _open_store(self, store: VectorStore, dim: int) -> None:
+        """Open the store, waiting up to ``open_wait_s`` for a reader that has it open to let go.
+
+        New readers are refused while the writer lock is held, so short searches drain quickly;
+        a process that keeps the KB open (the app) makes the run fail with a clear KBLockedError.
+        """
+        deadline = time.monotonic() + self.open_wait_s
+        while True:
+            try:
+                store.open(dim)
+                return
+            except KBLockedError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
 
     def _index_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, enc: Encoder,
                       store: VectorStore, manifest: Manifest, report: IndexReport,

@@ -25,7 +25,7 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .encoders.base import Encoder, create_encoder, normalize
-from .errors import InputError, KBNotFoundError
+from .errors import InputError, KBLockedError, KBNotFoundError
 from .manifest import MANIFEST_NAME, Manifest
 from .stores.base import Filter, VectorStore, open_store
 from .types import EncoderSpec, Hit, Item, KBInfo, point_id
@@ -66,6 +66,45 @@ class EncoderCache:
 _SHARED_ENCODERS = EncoderCache()
 
 
+class _StoreShare:
+    """Open stores shared by every :class:`KnowledgeBase` of this process, with a reference count.
+
+    An embedded store (Qdrant Edge, qdrant-client local mode) admits one owner at a time, so two
+    ``Home`` objects on the same path in one process (a Pipeline and a LlamaIndex retriever, two app
+    sessions) must share one handle instead of locking each other out.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._stores: dict[tuple[str, str], tuple[VectorStore, int]] = {}
+
+    def acquire(self, backend: str, path: Path, options: dict, dim: int) -> VectorStore:
+        key = (backend, str(Path(path).resolve()))
+        with self._lock:
+            held = self._stores.get(key)
+            if held is not None:
+                self._stores[key] = (held[0], held[1] + 1)
+                return held[0]
+            store = open_store(backend, path, options)
+            store.open(dim)
+            self._stores[key] = (store, 1)
+            return store
+
+    def release(self, store: VectorStore) -> None:
+        with self._lock:
+            for key, (held, refs) in list(self._stores.items()):
+                if held is store:
+                    if refs > 1:
+                        self._stores[key] = (held, refs - 1)
+                        return
+                    del self._stores[key]
+                    break
+        store.close()
+
+
+_SHARED_STORES = _StoreShare()
+
+
 class KnowledgeBase:
     """One KB: a descriptor, its encoder and its vector store. Searching is thread-safe.
 
@@ -97,10 +136,30 @@ class KnowledgeBase:
     def store(self) -> VectorStore:
         with self._lock:
             if self._store is None:
-                store = open_store(self.info.store.backend, self.directory / "store", self.info.store.options)
-                store.open(self.info.dim)
-                self._store = store
+                from .fsutil import WriterLock
+
+                if WriterLock(self.directory, self.name).active_holder() is not None:
+                    # refuse before touching the store: an indexing run is about to open or has it
+                    raise self._locked(KBLockedError("an indexing run holds the KB"))
+                try:
+                    self._store = _SHARED_STORES.acquire(self.info.store.backend, self.directory / "store",
+                                                         dict(self.info.store.options), self.info.dim)
+                except KBLockedError as e:
+                    raise self._locked(e) from None
             return self._store
+
+    def _locked(self, error: KBLockedError) -> KBLockedError:
+        """Name the process that has the store (an embedded store admits one process at a time)."""
+        from .fsutil import WriterLock
+
+        pid = WriterLock(self.directory, self.name).active_holder()
+        if pid is not None:
+            who = f"process {pid}" if pid else "another process"
+            return KBLockedError(f"KB {self.name!r} is being written by {who}",
+                                 hint="search again when that indexing run has finished")
+        return KBLockedError(f"KB {self.name!r} is open in another process ({error.message})",
+                             hint="an embedded store has one owner at a time: close the app or the other "
+                                  "process using this KB, or use a Qdrant server (--store qdrant with url)")
 
     def count(self) -> int:
         return self.store.count()
@@ -140,8 +199,8 @@ class KnowledgeBase:
     def close(self) -> None:
         with self._lock:
             if self._store is not None:
-                self._store.close()
-                self._store = None
+                store, self._store = self._store, None
+                _SHARED_STORES.release(store)
 
     def __repr__(self) -> str:
         return f"KnowledgeBase({self.name!r}, {self.info.granularity.value}, {self.info.store.backend})"

@@ -80,6 +80,9 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
     problems: list[LoadProblem] = []
     candidates = [f for f in files if not (f.name in SIDECAR_NAMES or
                                            (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))]
+    if input_path.is_dir():  # NAME.txt beside NAME.jpg / NAME.mp4 is that file's caption, not a text source
+        media_stems = {(f.parent, f.stem) for f in candidates if modality_of(f) in (Modality.IMAGE, Modality.VIDEO)}
+        candidates = [f for f in candidates if not (f.suffix.lower() == ".txt" and (f.parent, f.stem) in media_stems)]
     if modality is None:
         found = {m for f in candidates if (m := modality_of(f)) is not None}
         if not found:

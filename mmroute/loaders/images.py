@@ -219,10 +219,12 @@ class ImageLoader:
         txt = path.with_suffix(".txt")
         if txt.is_file():
             try:
+                if txt.stat().st_size > MAX_SIDECAR_BYTES:
+                    raise ValueError(f"over {MAX_SIDECAR_BYTES // 1024**2} MB")
                 text = txt.read_text(encoding="utf-8-sig").strip()
                 if text:
                     captions.append(" ".join(text.split()))
-            except (OSError, UnicodeDecodeError) as e:
+            except (OSError, ValueError) as e:  # UnicodeDecodeError is a ValueError
                 result.problems.append(LoadProblem(str(txt), f"caption sidecar unreadable: {e}"))
         side = path.with_suffix(".json")
         if side.is_file():
@@ -274,8 +276,8 @@ class ImageLoader:
         except UnidentifiedImageError:
             result.problems.append(LoadProblem(src, "not a readable image (corrupt, or not an image despite its extension)"))
             return None
-        except (OSError, SyntaxError, ValueError, EOFError) as e:
-            result.problems.append(LoadProblem(src, f"corrupt image: {e}"))
+        except Exception as e:  # noqa: BLE001 - Pillow's parsers raise struct.error, IndexError... on damaged files
+            result.problems.append(LoadProblem(src, f"corrupt image: {e or e.__class__.__name__}"))
             return None
         if w <= 0 or h <= 0:
             result.problems.append(LoadProblem(src, f"image has no pixels ({w}x{h})"))

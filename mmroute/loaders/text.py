@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Iterator, Sequence
 
 from ..types import Granularity, Item, Modality
 from .base import LOADERS, MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
@@ -75,7 +75,12 @@ class JsonlLoader:
             result.problems.append(LoadProblem(src, f"cannot read: {e.strerror}"))
             return result
         with fh:
-            for lineno, raw in enumerate(fh, start=1):
+            for lineno, raw in enumerate(_bounded_lines(fh, 4 * MAX_RECORD_CHARS), start=1):
+                if raw is None:
+                    result.problems.append(LoadProblem(
+                        src, f"record is over {4 * MAX_RECORD_CHARS:,} bytes, over the {MAX_RECORD_CHARS:,} character limit",
+                        lineno))
+                    continue
                 if not raw.strip():
                     continue
                 problem = None
@@ -108,6 +113,23 @@ class JsonlLoader:
                     doc_id=str(doc_id) if doc_id not in (None, "") else None, metadata=meta,
                 ))
         return _finish(paragraphs, granularities, result)
+
+
+def _bounded_lines(fh: Any, max_bytes: int) -> Iterator[bytes | None]:
+    """Lines of a binary file, never holding more than ``max_bytes`` of one line in memory.
+
+    A longer line (a multi-GB file without newlines) is skipped to its end and yields ``None``.
+    """
+    while True:
+        line = fh.readline(max_bytes + 1)
+        if not line:
+            return
+        if len(line) <= max_bytes or line.endswith(b"\n"):
+            yield line
+            continue
+        while line and not line.endswith(b"\n"):  # drain the rest of the overlong line in chunks
+            line = fh.readline(1 << 20)
+        yield None
 
 
 def _validate(rec: Any) -> str | None:

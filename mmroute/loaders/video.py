@@ -196,6 +196,9 @@ class VideoLoader:
         except ValueError as e:
             result.problems.append(LoadProblem(src, str(e)))
             return
+        except Exception as e:  # noqa: BLE001 - FFmpeg errors on damaged containers that probe_video did not wrap
+            result.problems.append(LoadProblem(src, f"cannot decode video ({_av_reason(e)}); the file is corrupt"))
+            return
         if probe.duration_s <= 0:
             result.problems.append(LoadProblem(src, "video has no duration (no frames?)"))
             return

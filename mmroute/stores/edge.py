@@ -11,7 +11,11 @@ Durability: every update goes through the WAL; :meth:`flush` writes segments and
 SIGKILL after ``flush()`` loses nothing, and a shard killed mid-write reopens by replaying its WAL.
 
 One process at a time: a shard with a WAL is locked by the process that opened it, so a second
-process (a reader while an indexer writes) gets :class:`~mmroute.errors.KBLockedError`. With
+process (a reader while an indexer writes) gets :class:`~mmroute.errors.KBLockedError`. That error
+must come *before* the second process touches the shard's files: a shard load that fails on the WAL
+lock has already cleaned up "stale" temporary files the owner is writing, which breaks the owner's
+next flush. So the store holds an ``flock`` on ``.NAME.owner.lock`` beside the shard directory from
+before it loads the shard until after it closes it, and a second opener is refused at that lock. With
 ``wal=False`` a second process can open the shard and sees the state of the last flush, but nothing
 coordinates it with the writer's segment rewrites, so that mode is only for read-only copies.
 
@@ -29,7 +33,10 @@ Example::
 """
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import os
 import threading
 import uuid
 from pathlib import Path
@@ -123,6 +130,7 @@ class EdgeStore:
         self._dim: int | None = None
         self._dirty = False
         self._lock = threading.RLock()
+        self._owner_fd: int | None = None
 
     def __repr__(self) -> str:
         return (f"EdgeStore({str(self.path)!r}, m={self.m}, ef_construct={self.ef_construct}, "
@@ -170,6 +178,42 @@ class EdgeStore:
             raise StoreError(f"Qdrant Edge config {cfg} is unreadable: {e}",
                              hint="the store is damaged; delete the KB and index it again") from None
 
+    @property
+    def owner_lock_path(self) -> Path:
+        return self.path.parent / f".{self.path.name}.owner.lock"
+
+    def _take_ownership(self) -> None:
+        """Lock the shard for this process before touching its files (see the module doc)."""
+        if not self.wal:
+            return
+        path = self.owner_lock_path
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError as e:
+            os.close(fd)
+            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+                raise StoreError(f"cannot lock {path}: {e.strerror}") from None
+            try:
+                pid = int(path.read_text().strip() or 0)
+            except (OSError, ValueError):
+                pid = 0
+            raise KBLockedError(
+                f"the Qdrant Edge shard {self.path} is open in another process" + (f" (pid {pid})" if pid else ""),
+                hint="a shard with a WAL has one owner at a time: wait for that process to finish or close it, "
+                     "or search a copy/snapshot of the KB",
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        self._owner_fd = fd
+
+    def _release_ownership(self) -> None:
+        if self._owner_fd is not None:
+            fd, self._owner_fd = self._owner_fd, None
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
     def open(self, dim: int) -> None:
         """Open the shard under ``path``, creating it on first use; replays the WAL after a crash."""
         with self._lock:
@@ -184,6 +228,7 @@ class EdgeStore:
                     f"edge store at {self.path} holds {stored}-d vectors, asked to open it for {dim}-d",
                     hint="use the encoder the KB was built with, or index into a new KB",
                 )
+            self._take_ownership()
             try:
                 if stored is None:
                     self.path.mkdir(parents=True, exist_ok=True)
@@ -194,9 +239,11 @@ class EdgeStore:
                     self._shard = q.EdgeShard.load(str(self.path), self._config(dim))
                     self._dim = dim
             except StoreError:
+                self._release_ownership()
                 raise
             except Exception as e:  # the extension raises plain Exceptions
                 self._shard = None
+                self._release_ownership()
                 raise _edge_error(f"open {self.path}", e) from None
 
     def _require(self) -> Any:
@@ -251,6 +298,7 @@ class EdgeStore:
                 self._shard = None
                 self._dim = None
                 self._dirty = False
+                self._release_ownership()
 
     # -- writes ------------------------------------------------------------------------------
 
