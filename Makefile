@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-slow router fuzz bench clean
+.PHONY: setup demo test test-slow router calibrate fuzz bench clean
 
 $(BIN)/mmroute: pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -35,6 +35,9 @@ test-slow: setup
 
 router: setup  ## rebuild the committed default router from the shared routing data
 	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router
+
+calibrate: setup  ## re-fit the offline answer ranker and the verifier policy on the shared SQuAD 2.0 data
+	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.calibrate_verifier
 
 fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
 	$(BIN)/python fuzz/fuzz_loaders.py -atheris_runs=100000 -max_total_time=600 /tmp/mmroute-fuzz-corpus fuzz/seeds fuzz/regressions

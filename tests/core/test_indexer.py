@@ -14,7 +14,7 @@ from mmroute.kb import Home
 from mmroute.manifest import Manifest
 from mmroute.types import EncoderSpec, Granularity, point_id
 
-HASH = EncoderSpec("hashing", {"dim": 64})
+HASH = EncoderSpec("hashing", {"dim": 512})  # small dims make signed-bucket collisions likely
 
 
 def corpus(tmp_path: Path, n: int = 30, bad_line: bool = False) -> Path:

@@ -1,0 +1,183 @@
+"""``mmroute ask`` and ``mmroute eval answers``: guarded answers from the KBs."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
+from .eval_cmd import eval_group
+from .main import cli
+
+
+def pipeline_options(f: Any) -> Any:
+    """Flags shared by ``ask`` and ``eval answers``; each maps onto a :class:`PipelineConfig` field."""
+    opts = [
+        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+                     help="A TOML pipeline config; flags override it."),
+        click.option("--stepwise", is_flag=True, default=None, help="Step-wise retrieval (follow-up queries)."),
+        click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
+        click.option("--generator", type=click.Choice(["offline", "smollm2", "hf-causal", "openai"]), default=None,
+                     help="Answer generator (default offline: extractive, no LLM)."),
+        click.option("--generator-option", "generator_options", multiple=True, metavar="KEY=JSON",
+                     help="Generator option, e.g. --generator-option model=/models/qwen (repeatable)."),
+        click.option("--no-verify", is_flag=True, default=False, help="Skip the verifier (answers are not guarded)."),
+        click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
+        click.option("--endpoint-model", default=None, help="Model name at the endpoint."),
+        click.option("--api-key-env", default=None, help="Environment variable holding the API key (default OPENAI_API_KEY)."),
+        click.option("--multimodal", is_flag=True, default=None, help="Send images/video frames to the endpoint model."),
+        click.option("--judge", is_flag=True, default=None, help="Also use the endpoint as an LLM judge."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool | None, k: int | None,
+                 generator: str | None, generator_options: tuple[str, ...], no_verify: bool,
+                 endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
+                 multimodal: bool | None, judge: bool | None) -> Any:
+    from ..config import PipelineConfig
+    from .index_cmd import _parse_options
+
+    base = PipelineConfig.from_toml(config_path).to_dict() if config_path else PipelineConfig().to_dict()
+    if kbs:
+        base["kbs"] = list(kbs)
+    if stepwise:
+        base["retriever"] = "stepwise"
+    if k is not None:
+        base["k"] = k
+    if generator:
+        base["generator"] = generator
+    if generator_options:
+        base["generator_options"] = {**base["generator_options"], **_parse_options(generator_options, "--generator-option")}
+    if no_verify:
+        base["verify"] = False
+    ep = base["endpoint"]
+    for key, val in (("url", endpoint_url), ("model", endpoint_model), ("api_key_env", api_key_env),
+                     ("multimodal", multimodal), ("judge", judge)):
+        if val is not None:
+            ep[key] = val
+    return PipelineConfig.from_dict(base)
+
+
+def render(ans: Any) -> None:
+    """Readable terminal view: answer or "I don't know", why, the evidence, the trace and timings."""
+    ver = ans.verification
+    if ans.abstained:
+        click.secho("I don't know", fg="yellow", bold=True)
+        if ans.draft and ans.draft.text:
+            click.echo(f"  (draft answer withheld: {ans.draft.text!r})")
+    else:
+        click.secho(ans.text, fg="green", bold=True)
+    click.echo(f"  why: {ans.reason}")
+    if ver:
+        click.echo(f"  verdict: {ver.verdict.value}  confidence {ver.confidence:.2f}")
+        for r in ver.reasons[1:]:
+            click.echo(f"    - {r}")
+    if ans.route:
+        ranked = ", ".join(f"{r.route} {r.probability:.2f}" for r in ans.route.ranked[:3])
+        click.echo(f"  route: {', '.join(ans.route.chosen) or 'none'} ({ranked}) -> KBs {', '.join(ans.route.kbs) or '-'}")
+    if ans.retrieval:
+        for s in ans.retrieval.steps:
+            click.echo(f"  step {s.index}: {s.query!r} -> {', '.join(s.kbs) or '-'}: {len(s.hits)} hits  {s.note}")
+    click.echo("  evidence:")
+    support = ans.draft.support if ans.draft else ""
+    for h in ans.evidence[:5]:
+        text = support if support and support in (h.item.text or "") else (h.item.text or "")
+        text = " ".join(text.split())
+        click.echo(f"    [{h.kb}] {h.item.id} ({h.score:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}")
+    click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans.timings_ms.items()))
+
+
+@cli.command("ask", epilog="""\b
+Examples:
+  mmroute ask "Who was the Norse leader?" --kb squad
+  mmroute ask "What is in this picture?" --image cat.jpg --json
+  mmroute ask "Who founded X?" --generator smollm2 --stepwise
+  mmroute ask "Q" --generator openai --endpoint-url http://localhost:8000/v1 --endpoint-model qwen2.5-vl --multimodal
+""")
+@click.argument("question")
+@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="A query image (routes to image KBs; sent to multimodal endpoints).")
+@click.option("--kb", "kbs", multiple=True, help="KB(s) to search (repeatable; default: the router picks).")
+@pipeline_options
+@home_option
+@json_option
+@handle_errors
+def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_path: Path | None,
+                stepwise: bool | None, k: int | None, generator: str | None, generator_options: tuple[str, ...],
+                no_verify: bool, endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
+                multimodal: bool | None, judge: bool | None, home: Path | None, as_json: bool) -> None:
+    """Answer QUESTION from the KBs, or say "I don't know" with the reason."""
+    from ..pipeline import Pipeline
+
+    cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
+                       endpoint_url, endpoint_model, api_key_env, multimodal, judge)
+    h = open_home(home)
+    for name in cfg.kbs:
+        h.manifest(name)
+    ans = Pipeline.from_home(h, cfg).ask(question, image=image)
+    if as_json:
+        emit_json(ans.to_dict())
+    else:
+        render(ans)
+
+
+@eval_group.command("answers", epilog="""\b
+Examples:
+  mmroute eval answers --kb squad --questions questions.jsonl --out answers.jsonl --json
+  mmroute eval answers --kb squad --questions questions.jsonl --no-verify --out raw.jsonl
+""")
+@click.option("--kb", "kbs", multiple=True, required=True, help="KB(s) to search (repeatable).")
+@click.option("--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL (answers: [] = unanswerable).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write one JSON line per question: id, answer, abstained, verdict, confidence, evidence_ids.")
+@click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
+@pipeline_options
+@home_option
+@json_option
+@handle_errors
+def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit: int | None,
+                 config_path: Path | None, stepwise: bool | None, k: int | None, generator: str | None,
+                 generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
+                 endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None,
+                 judge: bool | None, home: Path | None, as_json: bool) -> None:
+    """Truthfulness (+1 correct, 0 "I don't know", -1 wrong) and correct/wrong/abstain rates."""
+    from ..evaluation.answers import evaluate_answers
+    from ..evaluation.questions import load_questions
+    from ..pipeline import Pipeline
+
+    cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
+                       endpoint_url, endpoint_model, api_key_env, multimodal, judge)
+    h = open_home(home)
+    for name in cfg.kbs:
+        h.manifest(name)
+    qs = load_questions(questions)[:limit]
+    pipe = Pipeline.from_home(h, cfg)
+    pipe.warm_up()
+    bar = None
+    if progress_enabled(as_json):
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(qs), desc="questions", file=sys.stderr, leave=False)
+    res = evaluate_answers(lambda q: pipe.ask(q), qs, out, on_progress=(lambda d, t: bar.update(1)) if bar else None)
+    if bar:
+        bar.close()
+    a = res.aggregates
+    a["config"] = cfg.to_dict()
+    if as_json:
+        emit_json(a)
+        return
+    click.echo(f"{a['n']} questions ({a['scored']} scored), generator {cfg.generator}, "
+               f"verifier {'on' if cfg.verify else 'off'}")
+    click.echo(f"  truthfulness {a['truthfulness']:+.3f}   correct {a['correct_rate']:.1%}   wrong {a['wrong_rate']:.1%}"
+               f"   abstain {a['abstain_rate']:.1%}   p50 {a['p50_ms']} ms")
+    u = a["unguarded"]
+    click.echo(f"  answering every draft: truthfulness {u['truthfulness']:+.3f}   correct {u['correct_rate']:.1%}"
+               f"   wrong {u['wrong_rate']:.1%}")
+    if out:
+        click.echo(f"  per-question results: {out}")
+

@@ -1,0 +1,159 @@
+"""Typed pipeline configuration, loadable from TOML; every ``mmroute ask`` flag maps onto a field.
+
+Example ``mmroute.toml``::
+
+    retriever = "single"          # or "stepwise"            (--stepwise)
+    k = 5                         #                          (--k)
+    kbs = ["squad"]               #                          (--kb, repeatable)
+    verify = true                 #                          (--no-verify)
+    dual_path = true              # second answer path for the verifier
+    generator = "offline"         # offline|smollm2|hf-causal|openai   (--generator)
+
+    [generator_options]           # passed to the generator's constructor
+    max_answer_words = 7
+
+    [endpoint]                    # for generator = "openai" and the LLM judge (--endpoint-url ...)
+    url = "http://localhost:8000/v1"
+    model = "qwen2.5-vl-7b-instruct"
+    api_key_env = "OPENAI_API_KEY"
+    judge = false                 # also use the endpoint as a chain-of-verification judge
+
+>>> cfg = PipelineConfig.from_toml("mmroute.toml")
+>>> Pipeline.from_home(Home(), cfg)
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from .errors import ConfigError
+
+GENERATOR_NAMES = ("offline", "smollm2", "hf-causal", "openai")
+
+
+@dataclass
+class EndpointConfig:
+    """An OpenAI-compatible endpoint (vLLM, Ollama, llama.cpp server, hosted API)."""
+
+    url: str | None = None
+    model: str | None = None
+    api_key_env: str | None = "OPENAI_API_KEY"
+    timeout_s: float = 60.0
+    max_retries: int = 2
+    multimodal: bool = False
+    judge: bool = False
+
+
+@dataclass
+class PipelineConfig:
+    """What :class:`mmroute.Pipeline` runs: which retriever, generator and verifier, with what options."""
+
+    generator: str = "offline"
+    generator_options: dict[str, Any] = field(default_factory=dict)
+    retriever: str = "single"
+    retriever_options: dict[str, Any] = field(default_factory=dict)
+    router: str | None = None
+    """A registered router name; None uses the default router when one is installed (else all KBs)."""
+    k: int = 5
+    kbs: list[str] = field(default_factory=list)
+    """KBs to search; empty lets the router choose."""
+    verify: bool = True
+    dual_path: bool = True
+    policy_path: str | None = None
+    """A calibrated verifier policy JSON (default: the one shipped in ``mmroute/data/verifier``)."""
+    endpoint: EndpointConfig = field(default_factory=EndpointConfig)
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        if self.generator not in GENERATOR_NAMES:
+            raise ConfigError(f"unknown generator {self.generator!r}", hint=f"choose one of: {', '.join(GENERATOR_NAMES)}")
+        if self.k < 1:
+            raise ConfigError(f"k must be at least 1, not {self.k}")
+        if self.generator == "openai" and not (self.endpoint.url and self.endpoint.model):
+            raise ConfigError("the openai generator needs an endpoint url and model",
+                              hint="pass --endpoint-url URL --endpoint-model NAME (or [endpoint] in the TOML)")
+        if self.generator == "hf-causal" and not self.generator_options.get("model"):
+            raise ConfigError("the hf-causal generator needs a model name or path",
+                              hint="pass --generator-option model=PATH (or generator_options.model in the TOML)")
+        if self.endpoint.judge and not (self.endpoint.url and self.endpoint.model):
+            raise ConfigError("the LLM judge needs an endpoint url and model",
+                              hint="pass --endpoint-url URL --endpoint-model NAME")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "PipelineConfig":
+        if not isinstance(d, Mapping):
+            raise ConfigError(f"a pipeline config must be a table of keys, not {type(d).__name__}")
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ConfigError(f"unknown pipeline config keys: {', '.join(sorted(unknown))}",
+                              hint=f"known keys: {', '.join(sorted(names))}")
+        kw = dict(d)
+        ep = kw.pop("endpoint", None) or {}
+        _check_types(kw, _TYPES, "")
+        if isinstance(ep, EndpointConfig):
+            endpoint = ep
+        else:
+            if not isinstance(ep, Mapping):
+                raise ConfigError(f"[endpoint] must be a table of keys, not {type(ep).__name__}")
+            _check_types(ep, _ENDPOINT_TYPES, "endpoint.")
+            ep_names = {f.name for f in dataclasses.fields(EndpointConfig)}
+            bad = set(ep) - ep_names
+            if bad:
+                raise ConfigError(f"unknown [endpoint] keys: {', '.join(sorted(bad))}",
+                                  hint=f"known keys: {', '.join(sorted(ep_names))}")
+            endpoint = EndpointConfig(**ep)
+        try:
+            return cls(endpoint=endpoint, **kw)
+        except TypeError as e:
+            raise ConfigError(f"invalid pipeline config: {e}") from e
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> "PipelineConfig":
+        p = Path(path)
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"config file {p} not found") from None
+        except (OSError, UnicodeDecodeError) as e:
+            raise ConfigError(f"cannot read config file {p}: {e}", hint="give a UTF-8 TOML file") from None
+        except tomllib.TOMLDecodeError as e:
+            raise ConfigError(f"{p} is not valid TOML: {e}", hint="check quoting and [table] headers") from None
+        return cls.from_dict(data.get("pipeline", data))
+
+    def replace(self, **changes: Any) -> "PipelineConfig":
+        return dataclasses.replace(self, **changes)
+
+
+_OPT_STR = (str, type(None))
+_TYPES: dict[str, Any] = {
+    "generator": str, "generator_options": dict, "retriever": str, "retriever_options": dict, "router": _OPT_STR,
+    "k": int, "kbs": list, "verify": bool, "dual_path": bool, "policy_path": _OPT_STR,
+}
+_ENDPOINT_TYPES: dict[str, Any] = {
+    "url": _OPT_STR, "model": _OPT_STR, "api_key_env": _OPT_STR, "timeout_s": (int, float), "max_retries": int,
+    "multimodal": bool, "judge": bool,
+}
+
+
+def _check_types(values: Mapping[str, Any], types: Mapping[str, Any], prefix: str) -> None:
+    """A TOML value of the wrong type fails here with its key, not later inside a generator."""
+    for key, value in values.items():
+        want = types.get(key)
+        if want is None:
+            continue
+        wants = want if isinstance(want, tuple) else (want,)
+        ok = isinstance(value, wants) and not (isinstance(value, bool) and bool not in wants)
+        if key == "kbs" and ok:
+            ok = all(isinstance(v, str) for v in value)
+        if not ok:
+            names = " or ".join("none" if t is type(None) else t.__name__ for t in wants)
+            raise ConfigError(f"config key {prefix}{key} must be {names}, not {type(value).__name__} ({value!r:.40})")

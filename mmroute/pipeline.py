@@ -1,0 +1,143 @@
+"""The ask pipeline: route → retrieve → generate → verify → :class:`~mmroute.types.Answer`.
+
+>>> from mmroute import Home, Pipeline, PipelineConfig
+>>> pipe = Pipeline.from_home(Home(), PipelineConfig(kbs=["squad"]))
+>>> ans = pipe.ask("Who was the Norse leader?")
+>>> ans.display_text, ans.verification.verdict, ans.timings_ms["total"]
+('Rollo', <Verdict.SUPPORTED: 'supported'>, 180.2)
+
+The answer carries the whole trace: the route decision, every retrieval step, the evidence,
+the draft, the verifier's verdict with reasons and signals, and per-stage timings in milliseconds
+(``route``, ``retrieve``, ``generate``, ``verify``, ``total``). With verification on, an answer the
+verifier does not support becomes an abstention ("I don't know") with the verifier's reason.
+Routing happens inside the retriever (it owns the router); its time is reported as ``route``.
+"""
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from .config import PipelineConfig
+from .generation.base import Generator, create_generator
+from .kb import Home
+from .retrieval.base import RETRIEVERS, Retriever
+from .types import Answer, Draft, RetrievalResult, Verification
+from .verification.verifier import EvidenceVerifier, Verifier
+
+
+def _default_router() -> Any:
+    try:
+        from .routing import default_router  # type: ignore[attr-defined]
+    except ImportError:
+        return None
+    try:
+        return default_router()
+    except Exception:  # noqa: BLE001 - a router that cannot load must not stop answering over named KBs
+        return None
+
+
+class Pipeline:
+    """Answers questions over the KBs of a home, with a guarded answer or an honest "I don't know"."""
+
+    def __init__(self, retriever: Retriever, generator: Generator, verifier: Verifier | None,
+                 config: PipelineConfig | None = None) -> None:
+        self.retriever = retriever
+        self.generator = generator
+        self.verifier = verifier
+        self.config = config or PipelineConfig()
+
+    @classmethod
+    def from_home(cls, home: Home | str | Path | None = None, config: PipelineConfig | None = None,
+                  retriever: Retriever | str | None = None) -> "Pipeline":
+        """Build the retriever, generator and verifier that ``config`` names."""
+        cfg = config or PipelineConfig()
+        h = home if isinstance(home, Home) else Home(home)
+        if isinstance(retriever, str) or retriever is None:
+            name = retriever or cfg.retriever
+            if name == "stepwise":
+                import mmroute.retrieval.stepwise  # noqa: F401  (registers "stepwise")
+            import mmroute.retrieval.single  # noqa: F401
+            router = None
+            if not cfg.kbs or name == "stepwise":
+                if cfg.router:
+                    from .routing.base import ROUTERS
+
+                    router = ROUTERS.create(cfg.router)
+                else:
+                    router = _default_router()
+            retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)
+        generator = create_generator(cfg.generator, **_generator_options(cfg))
+        verifier: Verifier | None = None
+        if cfg.verify:
+            judge = None
+            if cfg.endpoint.judge:
+                from .llm.openai_compat import ChatClient
+                from .verification.judge import LLMJudge
+
+                judge = LLMJudge(ChatClient(cfg.endpoint.url or "", cfg.endpoint.model or "",
+                                            api_key_env=cfg.endpoint.api_key_env, timeout_s=cfg.endpoint.timeout_s,
+                                            max_retries=cfg.endpoint.max_retries))
+            verifier = EvidenceVerifier(policy=cfg.policy_path, judge=judge)
+        return cls(retriever, generator, verifier, cfg)
+
+    def warm_up(self) -> None:
+        self.generator.warm_up()
+        if self.verifier is not None:
+            self.verifier.warm_up()
+
+    def ask(self, question: str, image: Path | str | None = None, kbs: Sequence[str] | None = None,
+            k: int | None = None) -> Answer:
+        if not question or not question.strip():
+            from .errors import InputError
+
+            raise InputError("the question is empty", hint='ask e.g. mmroute ask "Who led the Normans?"')
+        img = Path(image) if image else None
+        cfg = self.config
+        t0 = time.perf_counter()
+        timings: dict[str, float] = {}
+        res: RetrievalResult = self.retriever.retrieve(question, k=k or cfg.k, kbs=list(kbs or cfg.kbs) or None,
+                                                       image=img)
+        t1 = time.perf_counter()
+        route = next((s.route for s in res.steps if s.route is not None), None)
+        timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
+        timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
+        hits = list(res.hits)
+        draft: Draft = self.generator.generate(question, hits, img)
+        alt: Draft | None = None
+        if self.verifier is not None and cfg.dual_path and hits and draft.text:
+            alt = self.generator.closed_book(question, hits, img)
+        t2 = time.perf_counter()
+        timings["generate"] = (t2 - t1) * 1000
+        ver: Verification | None = None
+        if self.verifier is not None:
+            ver = self.verifier.verify(question, draft, hits, alt)
+        t3 = time.perf_counter()
+        timings["verify"] = (t3 - t2) * 1000
+        timings["total"] = (t3 - t0) * 1000
+        if route is not None and route.rejected:
+            abstained, reason = True, f"the question fits none of the knowledge bases: {route.reason}"
+        elif not draft.text:
+            abstained = True
+            reason = ver.reasons[0] if ver else ("nothing was retrieved" if not hits else "no answer in the evidence")
+        elif ver is not None:
+            abstained, reason = ver.abstain, ver.reasons[0]
+        else:
+            abstained, reason = False, "verification is off"
+        used = {i for i in draft.evidence_ids}
+        evidence = tuple(h for h in hits if h.item.id in used) or tuple(hits)
+        return Answer(question=question, text=draft.text, abstained=abstained, reason=reason, evidence=evidence,
+                      route=route, retrieval=res, draft=draft, verification=ver, timings_ms=timings)
+
+
+def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:
+    opts = dict(cfg.generator_options)
+    if cfg.generator == "openai":
+        ep = cfg.endpoint
+        opts.setdefault("base_url", ep.url)
+        opts.setdefault("model", ep.model)
+        opts.setdefault("api_key_env", ep.api_key_env)
+        opts.setdefault("timeout_s", ep.timeout_s)
+        opts.setdefault("max_retries", ep.max_retries)
+        opts.setdefault("multimodal", ep.multimodal)
+    return opts

@@ -1,0 +1,126 @@
+"""The answer-or-abstain policy: signals in, the probability that the answer is correct out.
+
+A logistic regression over standardised signals, with a decision threshold. Both are fitted by
+``python -m evals.calibrate_verifier`` on shared data (SQuAD 2.0 dev articles, cross-validated by
+article) and stored as JSON in ``mmroute/data/verifier/``; nothing here is tuned by hand. The
+threshold maximises truthfulness (+1 correct, 0 abstain, -1 wrong) under a cap on the wrong-answer rate.
+
+>>> policy = Policy.load()                     # mmroute/data/verifier/policy.json
+>>> p = policy.probability({"cov_window": 1.0, ...})
+>>> answer = p >= policy.threshold
+"""
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, Sequence
+
+from ..errors import ConfigError
+
+DATA_DIR = Path(__file__).resolve().parents[1] / "data" / "verifier"
+DEFAULT_POLICY_PATH = DATA_DIR / "policy.json"
+
+
+@dataclass(frozen=True)
+class Policy:
+    features: tuple[str, ...]
+    coef: tuple[float, ...]
+    intercept: float
+    mean: tuple[float, ...]
+    scale: tuple[float, ...]
+    threshold: float
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def probability(self, signals: Mapping[str, float]) -> float:
+        z = self.intercept
+        for f, c, m, s in zip(self.features, self.coef, self.mean, self.scale):
+            z += c * (float(signals.get(f, m)) - m) / (s or 1.0)
+        return 1.0 / (1.0 + math.exp(-max(min(z, 50.0), -50.0)))
+
+    def contributions(self, signals: Mapping[str, float]) -> list[tuple[str, float]]:
+        """Each signal's push on the log-odds, largest magnitude first (for human-readable reasons)."""
+        out = [(f, c * (float(signals.get(f, m)) - m) / (s or 1.0))
+               for f, c, m, s in zip(self.features, self.coef, self.mean, self.scale)]
+        return sorted(out, key=lambda x: -abs(x[1]))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"features": list(self.features), "coef": list(self.coef), "intercept": self.intercept,
+                "mean": list(self.mean), "scale": list(self.scale), "threshold": self.threshold,
+                "meta": dict(self.meta)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], source: str = "") -> "Policy":
+        try:
+            feats = tuple(str(f) for f in d["features"])
+            p = cls(feats, tuple(float(x) for x in d["coef"]), float(d["intercept"]),
+                    tuple(float(x) for x in d["mean"]), tuple(float(x) for x in d["scale"]),
+                    float(d["threshold"]), dict(d.get("meta") or {}), source)
+        except (KeyError, TypeError, ValueError) as e:
+            raise ConfigError(f"verifier policy {source or '(dict)'} is malformed: {e}",
+                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+        if not (len(p.coef) == len(p.mean) == len(p.scale) == len(feats)):
+            raise ConfigError(f"verifier policy {source} has mismatched lengths",
+                              hint="re-create it with `python -m evals.calibrate_verifier`")
+        return p
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "Policy":
+        path = Path(path) if path else DEFAULT_POLICY_PATH
+        if not path.is_file():
+            if path != DEFAULT_POLICY_PATH:
+                raise ConfigError(f"verifier policy {path} not found",
+                                  hint="create it with `python -m evals.calibrate_verifier --out-dir DIR`")
+            warnings.warn(f"no calibrated verifier policy at {path}; using a conservative fallback "
+                          "(answer only when every question word is in the supporting sentences)", stacklevel=2)
+            return FALLBACK
+        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+
+    def save(self, path: Path) -> None:
+        from ..fsutil import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def fit_policy(X: Sequence[Sequence[float]], y: Sequence[int], features: Sequence[str], *,
+               C: float = 1.0) -> Policy:
+    """Fit the logistic regression (threshold 0.5 until :func:`choose_threshold` sets it)."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    Xa = np.asarray(X, dtype=np.float64)
+    mean = Xa.mean(axis=0)
+    scale = Xa.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    m = LogisticRegression(C=C, max_iter=5000).fit((Xa - mean) / scale, np.asarray(y, dtype=int))
+    return Policy(tuple(features), tuple(float(c) for c in m.coef_[0]), float(m.intercept_[0]),
+                  tuple(float(x) for x in mean), tuple(float(x) for x in scale), 0.5)
+
+
+def choose_threshold(probs: Sequence[float], correct: Sequence[bool], max_wrong_rate: float = 0.08) -> float:
+    """Threshold maximising (correct - wrong)/N among those keeping wrong/N <= ``max_wrong_rate``.
+
+    ``correct[i]`` is whether the answer to question i is right (always False for unanswerable ones).
+    """
+    n = len(probs)
+    order = sorted(range(n), key=lambda i: -probs[i])
+    best_t, best_v = 1.01, 0.0
+    c = w = 0
+    for rank, i in enumerate(order):
+        if correct[i]:
+            c += 1
+        else:
+            w += 1
+        nxt = probs[order[rank + 1]] if rank + 1 < n else -1.0
+        if nxt == probs[i]:
+            continue  # a threshold cannot split tied probabilities
+        if w / n <= max_wrong_rate and (c - w) / n > best_v:
+            best_v, best_t = (c - w) / n, (probs[i] + max(nxt, 0.0)) / 2
+    return float(best_t)
+
+
+FALLBACK = Policy(("cov_window", "key_missing_any", "negation_mismatch"), (4.0, -4.0, -2.0), -2.0,
+                  (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0.8, {"fallback": True}, "fallback")

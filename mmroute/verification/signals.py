@@ -1,0 +1,171 @@
+"""Evidence-support signals: how well the evidence backs a draft answer to a question.
+
+Every signal is a float; higher is not always better (``key_missing`` is bad). The policy
+(:mod:`.policy`) learns how to weigh them. What each one catches:
+
+- ``sim_q_support`` / ``sim_qa_support`` / ``sim_q_best``: MiniLM cosine of the question (and the
+  question with the answer filled in) to the supporting sentence and to the best evidence sentence.
+- ``cov_sentence`` / ``cov_window`` / ``cov_paragraph``: IDF-weighted share of the question's content
+  words found in the supporting sentence, the sentence with its neighbours, and its whole passage.
+- ``missing_idf_max`` / ``missing_terms``: the rarest question word absent from the support window, and
+  how many are absent. SQuAD 2.0's unanswerable questions change one word of an answerable one.
+- ``key_missing`` / ``key_missing_any``: the question's names and numbers absent from the passage.
+- ``numbers_agree``: numbers of the answer found in the evidence (1 when the answer has none);
+  ``number_conflict``: the question names a number the support sentence contradicts (a different
+  number of the same form in the place the question's should be).
+- ``answer_in_evidence`` / ``entities_in_evidence``: share of the answer's words / capitalised words
+  present in the evidence (an LLM's invented details fail this).
+- ``negation_mismatch``: the question is negated and the support is not, or the reverse.
+- ``answer_repeats_question``: share of the answer's words that merely repeat the question.
+- ``type_match``: the answer has the form the question asks for (a number for "how many"...).
+- ``retrieval_top``: the best hit's retrieval score.
+"""
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass
+from typing import Sequence
+
+from ..generation.embedding import SentenceEmbedder
+from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
+from ..generation.textutil import (NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem,
+                                   tokenize)
+from ..types import Draft, Hit
+
+_NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@dataclass(frozen=True)
+class EvidenceView:
+    """The evidence around a draft: the supporting sentence, its neighbours and its passage."""
+
+    sentences: tuple[str, ...]
+    """Every evidence sentence (all hits)."""
+    support: str
+    window: str
+    passage: str
+    passage_id: str | None
+
+
+def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
+    sentences: list[str] = []
+    support, window, passage, pid = draft.support or "", "", "", None
+    for h in hits:
+        text = h.item.text or " ".join(h.item.captions)
+        spans = [text[a:b] for a, b in split_sentences(text)]
+        sentences.extend(spans)
+        if pid is None and support and support in text:
+            pid, passage = h.item.id, text
+            i = next((k for k, s in enumerate(spans) if support in s or s in support), None)
+            if i is not None:
+                window = " ".join(spans[max(0, i - 1): i + 2])
+    if pid is None and hits:
+        h = hits[0]
+        pid, passage = h.item.id, h.item.text or " ".join(h.item.captions)
+        window = window or passage
+        support = support or passage
+    return EvidenceView(tuple(sentences), support, window or support, passage, pid)
+
+
+def _numbers(text: str) -> set[str]:
+    return {m.group(0).replace(",", "") for m in _NUM_RE.finditer(text)}
+
+
+def _coverage(qa: QuestionAnalysis, text: str, idf: LocalIdf) -> tuple[float, list[str]]:
+    have = set(content_stems(tokenize(text)))
+    total = sum(idf(t) for t in qa.terms) or 1.0
+    missing = [t for t in qa.terms if t not in have]
+    return 1.0 - sum(idf(t) for t in missing) / total, missing
+
+
+def _type_match(qa: QuestionAnalysis, answer: str) -> float:
+    toks = [t for t in tokenize(answer) if t.is_word]
+    if not toks:
+        return 0.0
+    has_num = any(t.is_number for t in toks)
+    caps = any(t.is_capitalised for t in toks)
+    if qa.answer_type in (AnswerType.NUMBER, AnswerType.DATE):
+        return 1.0 if has_num else 0.0
+    if qa.answer_type in (AnswerType.PERSON, AnswerType.LOCATION):
+        return 1.0 if caps else 0.0
+    return 1.0
+
+
+def compute_signals(question: str, draft: Draft, hits: Sequence[Hit], embedder: SentenceEmbedder,
+                    qa: QuestionAnalysis | None = None) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """The evidence-support signals (see module doc) and, for the reasons, the words behind them."""
+    qa = qa or analyze_question(question)
+    answer = draft.text or ""
+    view = evidence_view(draft, hits)
+    idf = LocalIdf([content_stems(tokenize(s)) for s in view.sentences] or [[]])
+    cov_s, _ = _coverage(qa, view.support, idf)
+    cov_w, missing_w = _coverage(qa, view.window, idf)
+    cov_p, _ = _coverage(qa, view.passage, idf)
+    passage_stems = set(content_stems(tokenize(view.passage)))
+    key_missing = [k for k in qa.key_terms if k not in passage_stems and k not in set(
+        stem(t.text) for t in tokenize(view.passage))]
+    sims = embedder.similarity(question, [view.support, f"{question} {answer}", *view.sentences]) \
+        if view.sentences else None
+    if sims is not None:
+        sim_q_support = float(sims[0])
+        sim_q_best = float(max(sims[2:])) if len(sims) > 2 else sim_q_support
+        qa_vec = embedder.embed([f"{question} {answer}", view.support])
+        sim_qa_support = float(qa_vec[0] @ qa_vec[1])
+    else:
+        sim_q_support = sim_q_best = sim_qa_support = 0.0
+    ev_text = " ".join(h.item.text or " ".join(h.item.captions) for h in hits)
+    ev_stems = set(content_stems(tokenize(ev_text)))
+    ans_stems = content_stems(tokenize(answer))
+    ans_caps = [stem(t.text) for t in tokenize(answer) if t.is_word and t.is_capitalised]
+    ans_nums = _numbers(answer)
+    ev_nums = _numbers(ev_text)
+    q_nums = _numbers(qa.text)
+    sup_nums = _numbers(view.window)
+    number_conflict = float(bool(q_nums) and not (q_nums <= _numbers(view.passage)) and bool(sup_nums - q_nums))
+    q_neg = qa.negated
+    s_neg = any(t.lower in NEGATIONS or t.lower.endswith("n't") for t in tokenize(view.support))
+    qset = set(qa.terms)
+    missing_idf = [idf(t) for t in missing_w]
+    signals = {
+        "sim_q_support": sim_q_support,
+        "sim_qa_support": sim_qa_support,
+        "sim_q_best": sim_q_best,
+        "cov_sentence": cov_s,
+        "cov_window": cov_w,
+        "cov_paragraph": cov_p,
+        "missing_idf_max": max(missing_idf) / math.log(2 + len(view.sentences)) if missing_idf else 0.0,
+        "missing_terms": float(len(missing_w)),
+        "key_missing": float(len(key_missing)),
+        "key_missing_any": float(bool(key_missing)),
+        "numbers_agree": (len(ans_nums & ev_nums) / len(ans_nums)) if ans_nums else 1.0,
+        "number_conflict": number_conflict,
+        "answer_in_evidence": (sum(1 for s in ans_stems if s in ev_stems) / len(ans_stems)) if ans_stems else 0.0,
+        "entities_in_evidence": (sum(1 for s in ans_caps if s in ev_stems) / len(ans_caps)) if ans_caps else 1.0,
+        "negation_mismatch": float(q_neg != s_neg),
+        "answer_repeats_question": (sum(1 for s in ans_stems if s in qset) / len(ans_stems)) if ans_stems else 1.0,
+        "type_match": _type_match(qa, answer),
+        "retrieval_top": float(hits[0].score) if hits else 0.0,
+    }
+    words = {"missing": [t for t in missing_w], "key_missing": key_missing}
+    return signals, words
+
+
+def answer_agreement(a: str | None, b: str | None) -> float:
+    """Token-F1 of two answers after SQuAD normalisation (1.0 identical, 0.0 disjoint or missing).
+    Containment counts as agreement: "Rollo" and "their leader Rollo" agree."""
+    from ..generation.textutil import normalize_answer
+
+    if not a or not b:
+        return 0.0
+    ta, tb = normalize_answer(a).split(), normalize_answer(b).split()
+    if not ta or not tb:
+        return 0.0
+    sa, sb = " ".join(ta), " ".join(tb)
+    if sa == sb or f" {sa} " in f" {sb} " or f" {sb} " in f" {sa} ":
+        return 1.0
+    common = sum(min(ta.count(w), tb.count(w)) for w in set(ta) if w not in STOPWORDS)
+    if common == 0:
+        return 0.0
+    p, r = common / len(ta), common / len(tb)
+    return 2 * p * r / (p + r)

@@ -1,0 +1,138 @@
+"""Pipeline, PipelineConfig and the ask / eval answers CLI over a real paragraph KB (Normans article)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from mmroute.config import EndpointConfig, PipelineConfig
+from mmroute.errors import ConfigError
+from mmroute.kb import Home
+from mmroute.pipeline import Pipeline
+from mmroute.types import Verdict
+
+
+@pytest.fixture(scope="module")
+def normans(tmp_path_factory, data_dir: Path) -> tuple[Path, Path]:
+    """A home with KB ``normans`` (the 40 Normans paragraphs) and 24 of its questions."""
+    from mmroute.indexer import Indexer
+
+    root = tmp_path_factory.mktemp("pipe")
+    src = data_dir / "text" / "squad2_dev"
+    corpus = root / "normans.jsonl"
+    with open(src / "corpus.jsonl", encoding="utf-8") as f, open(corpus, "w", encoding="utf-8") as out:
+        out.writelines(line for line in f if '"squad2/Normans"' in line)
+    qfile = root / "q.jsonl"
+    with open(src / "questions.jsonl", encoding="utf-8") as f:
+        lines = f.readlines()[:24]
+    qfile.write_text("".join(lines), encoding="utf-8")
+    home = root / "home"
+    Indexer(Home(home)).index("normans", corpus, granularity="paragraph")
+    return home, qfile
+
+
+@pytest.fixture(scope="module")
+def pipe(normans) -> Pipeline:
+    return Pipeline.from_home(Home(normans[0]), PipelineConfig(kbs=["normans"]))
+
+
+def test_ask_returns_answer_with_trace_and_timings(pipe):
+    ans = pipe.ask("Who was the Norse leader?")
+    assert ans.text and "Rollo" in ans.text
+    assert ans.verification is not None and ans.abstained == ans.verification.abstain
+    assert ans.abstained == (ans.verification.verdict is not Verdict.SUPPORTED)
+    assert ans.evidence and ans.evidence[0].item.id == "squad2/Normans/0"
+    assert set(ans.timings_ms) == {"route", "retrieve", "generate", "verify", "total"}
+    assert ans.timings_ms["total"] >= ans.timings_ms["generate"] + ans.timings_ms["verify"]
+    d = json.loads(json.dumps(ans.to_dict()))
+    assert d["answer"] == (None if ans.abstained else ans.text) and d["retrieval"]["steps"][0]["kbs"] == ["normans"]
+    assert d["draft"]["support"] and d["verification"]["signals"]["dual_agree"] == 1.0
+
+
+def test_unanswerable_question_gets_i_dont_know(pipe):
+    ans = pipe.ask("Who gave their name to Normandy in the 1000's and 1100's")
+    assert ans.abstained and ans.display_text == "I don't know"
+    assert ans.draft is not None and ans.draft.text            # the withheld draft stays in the trace
+    assert ans.reason.startswith("abstaining")
+
+
+def test_verifier_off_answers_everything(normans):
+    p = Pipeline.from_home(Home(normans[0]), PipelineConfig(kbs=["normans"], verify=False))
+    ans = p.ask("Who gave their name to Normandy in the 1000's and 1100's")
+    assert not ans.abstained and ans.verification is None and ans.reason == "verification is off"
+
+
+def test_config_round_trip_toml_and_errors(tmp_path):
+    cfg = PipelineConfig(kbs=["a", "b"], k=3, generator="openai", retriever="stepwise",
+                         endpoint=EndpointConfig(url="http://x/v1", model="m", judge=True))
+    assert PipelineConfig.from_dict(cfg.to_dict()) == cfg
+    p = tmp_path / "mmroute.toml"
+    p.write_text('kbs = ["squad"]\nk = 7\nverify = false\ngenerator = "offline"\n'
+                 '[generator_options]\nmax_answer_words = 5\n[endpoint]\nurl = "http://h/v1"\n')
+    c = PipelineConfig.from_toml(p)
+    assert c.kbs == ["squad"] and c.k == 7 and not c.verify and c.generator_options == {"max_answer_words": 5}
+    assert c.endpoint.url == "http://h/v1"
+    with pytest.raises(ConfigError):
+        PipelineConfig(generator="gpt5")
+    with pytest.raises(ConfigError):
+        PipelineConfig(generator="openai")                      # no endpoint
+    with pytest.raises(ConfigError):
+        PipelineConfig.from_dict({"kb": ["x"]})                 # typo'd key
+    bad = tmp_path / "bad.toml"
+    bad.write_text("k = [")
+    with pytest.raises(ConfigError):
+        PipelineConfig.from_toml(bad)
+
+
+def test_cli_ask_json_and_text(normans):
+    from mmroute.cli.main import cli
+
+    home, _ = normans
+    r = CliRunner().invoke(cli, ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home), "--json"])
+    assert r.exit_code == 0, r.output
+    d = json.loads(r.output)
+    assert "Rollo" in d["draft"]["text"] and d["verification"]["verdict"] in ("supported", "unsupported")
+    r = CliRunner().invoke(cli, ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home),
+                                 "--json", "--no-verify", "--k", "3"])
+    d = json.loads(r.output)
+    assert d["answer"] and not d["abstained"] and d["verification"] is None and len(d["retrieval"]["hits"]) == 3
+    r = CliRunner().invoke(cli, ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home)])
+    assert r.exit_code == 0 and "Rollo" in r.output and "timings (ms)" in r.output and "evidence:" in r.output
+    r = CliRunner().invoke(cli, ["ask", "Who?", "--kb", "nope", "--home", str(home)])
+    assert r.exit_code == 2 and "no KB named" in r.output
+
+
+def test_cli_eval_answers(normans, tmp_path):
+    from mmroute.cli.main import cli
+
+    home, qfile = normans
+    out = tmp_path / "answers.jsonl"
+    r = CliRunner().invoke(cli, ["eval", "answers", "--kb", "normans", "--questions", str(qfile), "--out", str(out),
+                                 "--home", str(home), "--json"])
+    assert r.exit_code == 0, r.output
+    agg = json.loads(r.output)
+    assert agg["n"] == 24 and agg["correct"] + agg["wrong"] + agg["abstained"] == 24
+    assert agg["truthfulness"] == pytest.approx((agg["correct"] - agg["wrong"]) / 24, abs=1e-3)
+    assert agg["unguarded"]["abstained"] <= agg["abstained"]
+    rows = [json.loads(x) for x in out.read_text().splitlines()]
+    assert len(rows) == 24
+    for row in rows:
+        assert {"id", "answer", "abstained", "verdict", "confidence", "evidence_ids"} <= set(row)
+        assert (row["answer"] is None) == row["abstained"]
+
+
+def test_squad_converter_matches_shared_layout():
+    from corpora.squad import convert
+
+    squad = {"data": [{"title": "Normans", "paragraphs": [{"context": "Rollo led the Norse.", "qas": [
+        {"id": "a", "question": "Who led the Norse?", "is_impossible": False,
+         "answers": [{"text": "Rollo", "answer_start": 0}, {"text": "Rollo", "answer_start": 0}]},
+        {"id": "b", "question": "Who led the Danes?", "is_impossible": True, "answers": []}]}]},
+        {"title": "Other", "paragraphs": []}]}
+    corpus, qs = convert(squad, articles=["Normans"])
+    assert corpus == [{"id": "squad2/Normans/0", "doc_id": "squad2/Normans", "title": "Normans",
+                       "text": "Rollo led the Norse."}]
+    assert qs[0]["answers"] == ["Rollo"] and qs[0]["gold_ids"] == ["squad2/Normans/0"]
+    assert qs[1]["answers"] == [] and qs[1]["gold_ids"] == [] and not qs[1]["answerable"]
