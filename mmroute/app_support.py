@@ -316,5 +316,13 @@ def build_pipeline(home: Home, gen: GeneratorSettings, ask: AskSettings) -> Any:
     except ImportError as e:
         raise ConfigError("the answering pipeline (mmroute.pipeline) is not available in this install",
                           hint="update mmroute; the KB page still works") from e
+    from .config import EndpointConfig, PipelineConfig
+
     name, options = gen.generator()
-    return Pipeline.from_home(home, generator=name, generator_options=options, retriever=ask.retriever, k=ask.k)
+    endpoint = EndpointConfig()
+    if name == "openai":
+        endpoint = EndpointConfig(url=options.pop("base_url"), model=options.pop("model"),
+                                  api_key_env=options.pop("api_key_env"), multimodal=True)
+    cfg = PipelineConfig(generator=name, generator_options=options, retriever=ask.retriever, k=ask.k,
+                         kbs=list(ask.kbs), endpoint=endpoint)
+    return Pipeline.from_home(home, cfg)
