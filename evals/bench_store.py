@@ -156,17 +156,18 @@ def measure(store: Any, q: np.ndarray, truth: np.ndarray, warmup: int = 10) -> d
     truth_ids = [{_pid(i) for i in row} for row in truth]
     for v in q[:warmup]:
         store.search(v, K)
-    lat, hits = [], 0
+    lat, cpu, hits = [], [], 0
     for v, t in zip(q, truth_ids):
-        t0 = time.perf_counter()
+        c0, t0 = time.process_time(), time.perf_counter()
         res = store.search(v, K)
         lat.append((time.perf_counter() - t0) * 1000)
+        cpu.append((time.process_time() - c0) * 1000)  # steadier than wall time on a shared machine
         hits += len({r.id for r in res} & t)
     t0 = time.perf_counter()
     store.search_batch(q, K)
     batch_s = time.perf_counter() - t0
     return {"p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "qps_batch": len(q) / batch_s, "recall_at_10": hits / (len(q) * K)}
+            "p50_cpu_ms": float(np.percentile(cpu, 50)), "qps_batch": len(q) / batch_s, "recall_at_10": hits / (len(q) * K)}
 
 
 _PID_CACHE: dict[int, str] = {}
@@ -204,8 +205,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
 
 def sweep(store: Any, q: np.ndarray, truth: np.ndarray) -> list[dict[str, float]]:
     out = []
+    attr = "hnsw_ef" if hasattr(store, "hnsw_ef") else "ef_search"  # edge / faiss hnsw
     for ef in SWEEP_EF:
-        store.hnsw_ef = ef
+        setattr(store, attr, ef)
         m = measure(store, q, truth)
         out.append({"hnsw_ef": ef, **m})
         print(f"  ef={ef:4d}  recall@10={m['recall_at_10']:.4f}  p50={m['p50_ms']:.3f} ms  "
@@ -220,7 +222,10 @@ def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | 
     if sweep_mode:
         cmd.append("--sweep-worker")
     print(f"[bench_store] {name} ...", file=sys.stderr)
-    proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    try:
+        proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"error": f"worker timed out after {timeout:.0f} s", "options": options or {}}
     if proc.returncode != 0:
         return {"error": f"worker exited with {proc.returncode}"}
     return json.loads(proc.stdout.strip().splitlines()[-1])
@@ -274,6 +279,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sweep-configs", default='{"m16_efc128": {"m": 16, "ef_construct": 128}}',
                     help="JSON {label: edge options} built and swept in --ef-sweep mode")
     ap.add_argument("--edge-options", default="{}", help="JSON options for the edge backend")
+    ap.add_argument("--backend-options", default="{}",
+                    help='JSON {backend: options} overriding any backend\'s defaults, e.g. {"faiss_hnsw": {"M": 16}}')
+    ap.add_argument("--sweep-backend", default="edge", choices=["edge", "faiss_hnsw"],
+                    help="backend built and swept in --ef-sweep mode (faiss_hnsw sweeps ef_search)")
+    ap.add_argument("--timeout", type=float, default=None, help="seconds per backend worker (then: error)")
+    ap.add_argument("--tag", default="", help="suffix for the result file name (keeps earlier runs)")
     ap.add_argument("--json", action="store_true", help="print the result JSON on stdout")
     ap.add_argument("--out", type=Path, default=RESULTS)
     ap.add_argument("--tmp", type=Path, default=None, help="where stores are built (default: system temp)")
@@ -305,12 +316,15 @@ def main(argv: list[str] | None = None) -> int:
             configs = json.loads(args.sweep_configs)
             points, builds = [], {}
             for label, opts in configs.items():
-                res = run_worker("edge", data_file, tmp, opts, sweep_mode=True)
+                res = run_worker(args.sweep_backend, data_file, tmp, opts, sweep_mode=True, timeout=args.timeout)
                 builds[label] = {k: v for k, v in res.items() if k != "sweep"}
                 points += [{"config": label, **p} for p in res.get("sweep", [])]
             result = {**meta, "mode": "ef_sweep", "builds": builds, "points": points}
-            stem = f"edge_ef_sweep_{args.data}_{args.n}"
-            plot_sweep(points, f"Qdrant Edge, {args.data} n={args.n} d={x.shape[1]}, 2 cores", args.out / f"{stem}.png")
+            stem = f"{args.sweep_backend}_ef_sweep_{args.data}_{args.n}"
+            if args.tag:
+                stem += f"_{args.tag}"
+            title = "Qdrant Edge" if args.sweep_backend == "edge" else "FAISS HNSW"
+            plot_sweep(points, f"{title}, {args.data} n={args.n} d={x.shape[1]}, 2 cores", args.out / f"{stem}.png")
         else:
             results: dict[str, Any] = {}
             for name in [b.strip() for b in args.backends.split(",") if b.strip()]:
@@ -321,13 +335,15 @@ def main(argv: list[str] | None = None) -> int:
                                                 "mode is a brute-force Python emulation (~130 s insert and "
                                                 "~150 ms/query at 100k)"}
                     continue
-                opts = json.loads(args.edge_options) if name == "edge" else None
-                results[name] = run_worker(name, data_file, tmp, opts)
+                opts = {**(json.loads(args.edge_options) if name == "edge" else {}),
+                        **json.loads(args.backend_options).get(name, {})}
+                results[name] = run_worker(name, data_file, tmp, opts, timeout=args.timeout)
             edge, local = results.get("edge", {}), results.get("qdrant_local", {})
             if "p50_ms" in edge and "p50_ms" in local:
                 meta["edge_speedup_vs_qdrant_local_p50"] = local["p50_ms"] / edge["p50_ms"]
             result = {**meta, "backends": results}
             stem = f"bench_store_{args.data}_{args.n}"
+            stem += f"_{args.tag}" if args.tag else ""
         (args.out / f"{stem}.json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"[bench_store] wrote {args.out / (stem + '.json')}", file=sys.stderr)
     finally:

@@ -61,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--k", type=int, default=5, help="evidence paragraphs per question")
     ap.add_argument("--max-wrong", type=float, default=0.08,
                     help="cap on wrong answers / questions when choosing the threshold (acceptance: 0.10)")
+    ap.add_argument("--answer-window", type=int, default=None,
+                    help="offline generator's answer window in words (0: single span; default: the generator's)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
     ap.add_argument("--json", action="store_true")
@@ -72,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mmroute.encoders.text import default_text_encoder
     from mmroute.generation.embedding import shared_embedder
-    from mmroute.generation.extractive import FEATURES, ExtractiveGenerator, RankerWeights
+    from mmroute.generation.extractive import DEFAULT_ANSWER_WINDOW, FEATURES, ExtractiveGenerator, RankerWeights
     from mmroute.generation.textutil import answer_matches
     from mmroute.types import Granularity, Hit, Item
     from mmroute.verification.policy import choose_threshold, fit_policy
@@ -94,7 +96,11 @@ def main(argv: list[str] | None = None) -> int:
         hits_of.append([Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
                         for r, j in enumerate(top)])
     emb = shared_embedder()
-    gen = ExtractiveGenerator(ranker=RankerWeights({}, "unfitted"), embedder=emb)
+    window = DEFAULT_ANSWER_WINDOW if args.answer_window is None else args.answer_window
+    if window != DEFAULT_ANSWER_WINDOW and not args.no_write:
+        ap.error(f"--answer-window {window} differs from the generator's default ({DEFAULT_ANSWER_WINDOW}); "
+                 "the shipped files must match what the generator does: add --no-write")
+    gen = ExtractiveGenerator(ranker=RankerWeights({}, "unfitted"), embedder=emb, answer_window=window)
     golds = [q.get("answers") or [] for q in qs]
 
     # candidate features do not depend on the ranker's weights: compute them once
@@ -166,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {"cross_validation": {"folds": folds, "pooled_verifier_on": pooled("verifier_on"),
                                                    "pooled_verifier_off": pooled("verifier_off")},
-                              "k": args.k, "max_wrong": args.max_wrong,
+                              "k": args.k, "max_wrong": args.max_wrong, "answer_window": window,
                               "corpus": str(args.corpus), "questions": str(args.questions)}
     # final fit on everything
     w = fit_ranker(all_idx)
@@ -182,7 +188,7 @@ def main(argv: list[str] | None = None) -> int:
 
         args.out_dir.mkdir(parents=True, exist_ok=True)
         meta = {"command": "python -m evals.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
-                "data": Path(args.questions).parent.name, "n_questions": len(qs),
+                "data": Path(args.questions).parent.name, "n_questions": len(qs), "answer_window": window,
                 "cross_validation": report["cross_validation"]}
         atomic_write_text(args.out_dir / "offline_ranker.json", json.dumps(
             {"weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)}, "meta": meta}, indent=1) + "\n")

@@ -169,10 +169,20 @@ class Indexer:
             self._open_store(store, manifest.info.dim)
             try:
                 manifest.save(directory)
-                for plan in plans:
-                    self._index_source(name, plan, gran, root, enc, store, manifest, report, loader_options)
-                    manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
-                    manifest.save(directory)
+                # Sources smaller than a batch (one image per file) are encoded together: an encoder
+                # call per file costs several times the batched call (evals/bench_indexing).
+                group: list[_PendingSource] = []
+                for i, plan in enumerate(plans):
+                    pending = self._load_source(name, plan, gran, root, store, manifest, report, loader_options)
+                    if pending is not None:
+                        group.append(pending)
+                    if group and (i == len(plans) - 1 or sum(len(g.todo) for g in group) >= self.batch_size):
+                        self._store_sources(name, group, enc, store, manifest, report)
+                        group = []
+                        manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
+                        manifest.save(directory)
+                manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
+                manifest.save(directory)
             finally:
                 store.close()
         report.count = manifest.info.count
@@ -195,9 +205,10 @@ class Indexer:
                     raise
                 time.sleep(0.1)
 
-    def _index_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, enc: Encoder,
-                      store: VectorStore, manifest: Manifest, report: IndexReport,
-                      loader_options: dict[str, Any]) -> None:
+    def _load_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, store: VectorStore,
+                     manifest: Manifest, report: IndexReport,
+                     loader_options: dict[str, Any]) -> "_PendingSource | None":
+        """Hash and load one source, marking it partial; None when it is unchanged or unreadable."""
         key = str(plan.path.resolve())
         try:
             sha = file_sha256(plan.path)
@@ -224,17 +235,26 @@ class Indexer:
             present = store.existing_ids(ids)
             todo = [(pid, it) for pid, it in todo if pid not in present]
             report.unchanged += len(items) - len(todo)
-        written, failed = self._encode_and_store(kb, todo, enc, store, report)
+        return _PendingSource(key, sha, len(items), todo, list(loaded.problems))
+
+    def _store_sources(self, kb: str, group: list["_PendingSource"], enc: Encoder, store: VectorStore,
+                       manifest: Manifest, report: IndexReport) -> None:
+        """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
+        todo = [t for g in group for t in g.todo]
+        failed_ids: set[str] = set()
+        self._encode_and_store(kb, todo, enc, store, report, failed_ids)
         store.flush()
-        manifest.sources[key] = SourceRecord(
-            path=key, sha256=sha, status="done", items=len(items) - failed, skipped=len(loaded.problems) + failed,
-            errors=[p.message if p.line is None else f"line {p.line}: {p.message}" for p in loaded.problems],
-            updated_at=utc_now(),
-        )
-        report.sources_done += 1
+        for g in group:
+            failed = sum(1 for pid, _ in g.todo if pid in failed_ids)
+            manifest.sources[g.key] = SourceRecord(
+                path=g.key, sha256=g.sha, status="done", items=g.items - failed, skipped=len(g.problems) + failed,
+                errors=[p.message if p.line is None else f"line {p.line}: {p.message}" for p in g.problems],
+                updated_at=utc_now(),
+            )
+            report.sources_done += 1
 
     def _encode_and_store(self, kb: str, todo: list[tuple[str, Item]], enc: Encoder, store: VectorStore,
-                          report: IndexReport) -> tuple[int, int]:
+                          report: IndexReport, failed_ids: set[str] | None = None) -> tuple[int, int]:
         written = failed = 0
         total = len(todo)
         for b, start in enumerate(range(0, total, self.batch_size)):
@@ -243,6 +263,8 @@ class Indexer:
             vectors, ok = self._encode_batch(enc, [it for _, it in batch], report)
             report.encode_s += time.perf_counter() - t
             points = [Point(pid, vec, it.to_payload()) for (pid, it), vec, good in zip(batch, vectors, ok) if good]
+            if failed_ids is not None:
+                failed_ids.update(pid for (pid, _), good in zip(batch, ok) if not good)
             if points:
                 store.upsert(points)
             written += len(points)
@@ -271,6 +293,17 @@ class Indexer:
             except (ItemError, OSError, ValueError, RuntimeError) as e:
                 report.problems.append(_item_problem(it, e))
         return vecs, ok
+
+
+@dataclass
+class _PendingSource:
+    """A loaded source waiting for its items to be encoded and stored."""
+
+    key: str
+    sha: str
+    items: int
+    todo: list[tuple[str, Item]]
+    problems: list[LoadProblem]
 
 
 def _item_problem(item: Item, error: BaseException) -> LoadProblem:

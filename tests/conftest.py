@@ -52,3 +52,23 @@ def hop_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 def squad_home(data_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A home with KB ``squad``: the shared SQuAD 2.0 dev paragraphs, MiniLM (built once)."""
     return _build(tmp_path_factory.mktemp("squad_home"), "squad", data_dir / "text/squad2_dev/corpus.jsonl")
+
+
+def squad_hits(data_dir: Path, ids: list[str]):  # noqa: ANN201
+    """Real SQuAD 2.0 paragraphs (shared data) as retrieval hits, scored in the given order."""
+    import json
+
+    from mmroute.types import Granularity, Hit, Item
+
+    recs = {}
+    with open(data_dir / "text" / "squad2_dev" / "corpus.jsonl", encoding="utf-8") as f:
+        for line in f:
+            r = json.loads(line)
+            recs[r["id"]] = r
+    return [Hit(item=Item(id=i, kind=Granularity.PARAGRAPH, text=recs[i]["text"], title=recs[i].get("title")),
+                score=0.6 - 0.05 * n, kb="squad", rank=n + 1) for n, i in enumerate(ids)]
+
+
+@pytest.fixture(scope="session")
+def normans_hits(data_dir: Path):  # noqa: ANN201
+    return squad_hits(data_dir, ["squad2/Normans/0", "squad2/Normans/1", "squad2/Normans/2"])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -68,6 +69,8 @@ class TransformerTextEncoder:
         self._net: Any = None
         self._dim: int | None = None
         self._lock = threading.Lock()
+        self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._cache_lock = threading.Lock()
 
     @property
     def spec(self) -> EncoderSpec:
@@ -134,8 +137,42 @@ class TransformerTextEncoder:
             out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
         return out
 
+    QUERY_CACHE_SIZE = 512
+
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return self._embed(list(texts))
+        """Query vectors; recently seen queries come from a small LRU cache.
+
+        The router's featurizer embeds each query anyway (with per-layer features) and stores the
+        pooled vector here via :meth:`remember_queries`, so routing then searching costs one
+        MiniLM pass, not two.
+        """
+        texts = list(texts)
+        with self._cache_lock:
+            cached = [self._query_cache.get(t) for t in texts]
+            for t, v in zip(texts, cached):
+                if v is not None:
+                    self._query_cache.move_to_end(t)
+        missing = [i for i, v in enumerate(cached) if v is None]
+        if not missing:
+            return np.stack(cached) if texts else self._embed([])  # type: ignore[arg-type]
+        fresh = self._embed([texts[i] for i in missing])
+        self.remember_queries([texts[i] for i in missing], fresh)
+        out = np.zeros((len(texts), fresh.shape[1]), np.float32)
+        for j, i in enumerate(missing):
+            out[i] = fresh[j]
+        for i, v in enumerate(cached):
+            if v is not None:
+                out[i] = v
+        return out
+
+    def remember_queries(self, texts: Sequence[str], vectors: np.ndarray) -> None:
+        """Store query vectors computed elsewhere with this encoder's exact recipe (see above)."""
+        with self._cache_lock:
+            for t, v in zip(texts, np.asarray(vectors, np.float32)):
+                self._query_cache[t] = v
+                self._query_cache.move_to_end(t)
+            while len(self._query_cache) > self.QUERY_CACHE_SIZE:
+                self._query_cache.popitem(last=False)
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
         """Embed arbitrary texts (captions, subtitles); used by the image and video encoders."""
@@ -160,8 +197,14 @@ class TransformerTextEncoder:
 
 @ENCODERS.register(MINILM_NAME)
 def _minilm(**options: Any) -> TransformerTextEncoder:
+    """The offline MiniLM; with default options, the process-wide instance (one model in memory,
+    one query-vector cache shared by routers, KBs and verifiers)."""
     options.pop("model", None)
-    return TransformerTextEncoder(None, registered_name=MINILM_NAME, **options)
+    enc = TransformerTextEncoder(None, registered_name=MINILM_NAME, **options)
+    shared = default_text_encoder()
+    if (enc.spec == shared.spec and enc.batch_size == shared.batch_size and enc.device == shared.device):
+        return shared
+    return enc
 
 
 @ENCODERS.register("hf-text")

@@ -16,6 +16,11 @@ How it answers:
    by ``python -m evals.calibrate_verifier`` (logistic regression, written to
    ``mmroute/data/verifier/offline_ranker.json``); without that file, hand-set priors are used.
    The best candidate is the answer; its sentence is the ``support``.
+5. Optionally (``answer_window=N``) the answer is widened into a short *answer window*: the smallest
+   run of the best sentence that covers the best candidate and those of the next-ranked candidates
+   (top ``WINDOW_POOL``) in the same sentence, as long as it stays within ``N`` words (articles not
+   counted) and crosses no clause break. When the ranker hesitates between neighbouring spans
+   ("Rollo" vs "their leader Rollo"), the window holds both, and it is still a short answer.
 
 :meth:`ExtractiveGenerator.closed_book` is the dual-path partner: a purely lexical reading of the
 same evidence (no embeddings, no retrieval order). There is no knowledge without evidence offline, so
@@ -47,6 +52,12 @@ _CONNECT_IN_NAME = frozenset({"of", "the", "de", "la", "le", "von", "van", "del"
 _UNIT_STOP = frozenset({"and", "or", "to", "in", "of", "the", "a", "an", "for", "by", "with", "from", "at", "on"})
 _DATE_WORDS = frozenset({"century", "centuries", "decade", "decades", "year", "years", "bc", "bce", "ad", "ce"})
 _NUMBER_CONNECT = frozenset({"and", "to", "-", "–", "or", ","})
+_CLAUSE_BREAK = frozenset({".", ";", ":", "!", "?", "(", ")", "\"", "“", "”"})
+_ARTICLES = frozenset({"a", "an", "the"})
+WINDOW_POOL = 5
+"""How many of the best-ranked candidates an answer window may merge."""
+DEFAULT_ANSWER_WINDOW = 0
+"""Default ``answer_window`` of :class:`ExtractiveGenerator` (0: the single best span)."""
 
 
 @dataclass(frozen=True)
@@ -154,6 +165,25 @@ def candidate_spans(tokens: Sequence[Token]) -> list[tuple[int, int, frozenset[s
     return [(a, b, frozenset(k)) for (a, b), k in sorted(spans.items())]
 
 
+def answer_window(ranked: Sequence[Candidate], max_words: int, pool: int = WINDOW_POOL) -> tuple[int, int]:
+    """Token span (start, end) in the best candidate's sentence: the best candidate widened to cover
+    each of the next ``pool - 1`` candidates of that sentence while the union stays within
+    ``max_words`` words (articles not counted) and crosses no clause break. ``max_words <= 0``: no widening."""
+    best = ranked[0]
+    s, a, b = best.sentence, best.start, best.end
+    if max_words <= 0:
+        return a, b
+    for c in ranked[1:pool]:
+        if c.sentence is not s:
+            continue
+        na, nb = min(a, c.start), max(b, c.end)
+        toks = s.tokens[na:nb]
+        if sum(1 for t in toks if t.is_word and t.lower not in _ARTICLES) <= max_words \
+                and not any(t.text in _CLAUSE_BREAK for t in toks):
+            a, b = na, nb
+    return a, b
+
+
 def _window_spans(tokens: Sequence[Token], max_words: int) -> list[tuple[int, int]]:
     """Word windows that neither start nor end on punctuation or a stopword and cross no clause break."""
     n = len(tokens)
@@ -164,7 +194,7 @@ def _window_spans(tokens: Sequence[Token], max_words: int) -> list[tuple[int, in
         words = 0
         for b in range(a, n):
             t = tokens[b]
-            if t.text in {".", ";", ":", "!", "?", "(", ")", "\"", "“", "”"}:
+            if t.text in _CLAUSE_BREAK:
                 break
             if t.is_word:
                 words += 1
@@ -234,10 +264,12 @@ class ExtractiveGenerator:
     name = "offline"
 
     def __init__(self, *, max_sentences: int = 8, max_hits: int = 5, max_answer_words: int = 7,
-                 ranker: RankerWeights | str | None = None, embedder: SentenceEmbedder | None = None) -> None:
+                 ranker: RankerWeights | str | None = None, embedder: SentenceEmbedder | None = None,
+                 answer_window: int = DEFAULT_ANSWER_WINDOW) -> None:
         self.max_sentences = int(max_sentences)
         self.max_hits = int(max_hits)
         self.max_answer_words = int(max_answer_words)
+        self.answer_window = int(answer_window)
         self._ranker_arg = ranker
         self._ranker: RankerWeights | None = ranker if isinstance(ranker, RankerWeights) else None
         self._embedder = embedder
@@ -385,10 +417,13 @@ class ExtractiveGenerator:
         if not cands:
             return Draft(text=None, evidence_ids=(), support="", score=0.0, generator=name, elapsed_ms=ms)
         best = cands[0]
-        runner = next((c for c in cands[1:] if not _overlaps(c, best)), None)
+        s = best.sentence
+        a, b = answer_window(cands, self.answer_window)
+        runner = next((c for c in cands[1:] if not (c.sentence is s and c.start < b and a < c.end)), None)
         margin = best.score - runner.score if runner else 5.0
-        hit = hits[best.sentence.hit_index]
-        return Draft(text=best.text, evidence_ids=(hit.item.id,), support=best.sentence.text,
+        hit = hits[s.hit_index]
+        text = s.text[s.tokens[a].start: s.tokens[b - 1].end]
+        return Draft(text=text, evidence_ids=(hit.item.id,), support=s.text,
                      score=1.0 / (1.0 + math.exp(-margin)), generator=name, elapsed_ms=ms)
 
     def _parse(self, text: str) -> list[tuple[str, tuple[Token, ...], tuple[str, ...]]]:
@@ -411,10 +446,6 @@ class ExtractiveGenerator:
             for si, (st, toks, stems) in enumerate(self._parse(text)):
                 out.append(Sentence(hi, si, st, toks, stems))
         return out
-
-
-def _overlaps(a: Candidate, b: Candidate) -> bool:
-    return a.sentence is b.sentence and a.start < b.end and b.start < a.end
 
 
 @GENERATORS.register("offline")

@@ -68,5 +68,7 @@ class QueryFeaturizer:
             pooled = [(h * m).sum(1) / denom for h in hs[1:]]
             embs.append(torch.nn.functional.normalize(pooled[-1], dim=-1).float().cpu().numpy())
             layers.append(torch.cat(pooled, dim=-1).float().cpu().numpy())
-        return QueryFeatures(embedding=np.concatenate(embs).astype(np.float32),
-                             layers=np.concatenate(layers).astype(np.float32))
+        emb = np.concatenate(embs).astype(np.float32)
+        if len(texts) <= 8:  # interactive queries: the KB search that follows reuses the vector
+            enc.remember_queries(texts, emb)
+        return QueryFeatures(embedding=emb, layers=np.concatenate(layers).astype(np.float32))

@@ -49,3 +49,41 @@ def test_lexical_second_path_is_independent_but_agrees_on_easy_questions(gen, no
 
 def test_no_evidence_gives_no_answer(gen):
     assert gen.generate("Who was the Norse leader?", []).text is None
+
+
+def _cands(text: str, spans: list[tuple[str, float]]):
+    from mmroute.generation.extractive import Candidate, Sentence
+    from mmroute.generation.textutil import stem
+
+    toks = tuple(tokenize(text))
+    sent = Sentence(0, 0, text, toks, tuple(stem(t.text) for t in toks))
+    words = [t.text for t in toks]
+    out = []
+    for phrase, score in spans:
+        pw = [t.text for t in tokenize(phrase)]
+        a = next(i for i in range(len(words)) if words[i:i + len(pw)] == pw)
+        out.append(Candidate(sent, a, a + len(pw), frozenset(), score))
+    return out
+
+
+def test_answer_window_merges_neighbouring_top_candidates_within_the_word_cap():
+    from mmroute.generation.extractive import answer_window
+
+    text = "In 911 their leader Rollo swore fealty to King Charles III; the treaty followed."
+    ranked = _cands(text, [("leader", 3.0), ("Rollo", 2.5), ("King Charles III", 2.0), ("treaty", 1.0)])
+    toks = ranked[0].sentence.tokens
+    show = lambda ab: " ".join(t.text for t in toks[ab[0]:ab[1]])  # noqa: E731
+    assert show(answer_window(ranked, 0)) == "leader"
+    assert show(answer_window(ranked, 2)) == "leader Rollo"
+    # "King Charles III" would make the window 7 words; "treaty" is across the semicolon
+    assert show(answer_window(ranked, 6)) == "leader Rollo"
+    assert show(answer_window(ranked, 8)) == "leader Rollo swore fealty to King Charles III"
+    assert show(answer_window(ranked, 20)) == "leader Rollo swore fealty to King Charles III"
+
+
+def test_generator_answer_window_stays_a_short_answer(normans_hits):
+    g = ExtractiveGenerator(answer_window=6)
+    d = g.generate("Who was the Norse leader?", normans_hits)
+    assert d.text and d.text in d.support
+    assert len([w for w in d.text.split() if w.lower() not in {"a", "an", "the"}]) <= 6
+    assert answer_matches(d.text, ["Rollo"]), d.text
