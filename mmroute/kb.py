@@ -249,6 +249,11 @@ class Home:
                 self._open[name] = kb
             return kb
 
+    def infos(self) -> list[KBInfo]:
+        """Descriptors of the KBs, from the manifests this Home already holds (one directory
+        listing, no manifest reads for KBs opened before): what routers need on every query."""
+        return [self.open(n).info for n in self.names()]
+
     def open_all(self) -> list[KnowledgeBase]:
         return [self.open(n) for n in self.names()]
 

@@ -52,6 +52,15 @@ class Loader(Protocol):
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
 
 
+def walk_files(folder: Path, extensions: "frozenset[str] | set[str] | None" = None) -> list[Path]:
+    """Files below ``folder`` (recursive, sorted), skipping hidden files and folders; optionally
+    only those whose lower-cased suffix is in ``extensions``."""
+    folder = Path(folder)
+    return sorted(p for p in folder.rglob("*")
+                  if p.is_file() and (extensions is None or p.suffix.lower() in extensions)
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
 def relative_id(path: Path, root: Path | None) -> str:
     """Stable, portable id for a media file: its path relative to the input root, with '/'."""
     path = Path(path)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..types import Modality
-from .base import LOADERS, Loader, LoadProblem
+from .base import LOADERS, Loader, LoadProblem, walk_files
 
 TEXT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "plaintext", ".md": "plaintext", ".markdown": "plaintext"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
@@ -75,8 +75,7 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
     if input_path.is_file():
         files = [input_path]
     else:
-        files = sorted(p for p in input_path.rglob("*")
-                       if p.is_file() and not any(part.startswith(".") for part in p.relative_to(input_path).parts))
+        files = walk_files(input_path)
     problems: list[LoadProblem] = []
     candidates = [f for f in files if not (f.name in SIDECAR_NAMES or
                                            (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))]

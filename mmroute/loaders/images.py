@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
-from .base import LOADERS, LoadProblem, LoadResult, relative_id
+from .base import LOADERS, LoadProblem, LoadResult, relative_id, walk_files
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 DEFAULT_MAX_PIXELS = 178_956_970
@@ -196,8 +196,7 @@ class ImageLoader:
             return result
         if path.is_dir():
             root = root or path
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTENSIONS
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            files = walk_files(path, IMAGE_EXTENSIONS)
         else:
             files = [path]
         for f in files:

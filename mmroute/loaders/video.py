@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
-from .base import LOADERS, LoadProblem, LoadResult, relative_id
+from .base import LOADERS, LoadProblem, LoadResult, relative_id, walk_files
 from .images import MAX_SIDECAR_BYTES, caption_fields, dedupe, folder_records
 from .subtitles import Cue, find_subtitles, parse_subtitles, text_in_range
 
@@ -172,8 +172,7 @@ class VideoLoader:
         result = LoadResult()
         if path.is_dir():
             root = root or path
-            files = sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in VIDEO_EXTENSIONS
-                           and not any(part.startswith(".") for part in p.relative_to(path).parts))
+            files = walk_files(path, VIDEO_EXTENSIONS)
         else:
             files = [path]
         for f in files:

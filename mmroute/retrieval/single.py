@@ -32,7 +32,7 @@ class SingleShotRetriever:
             return list(kbs), {}, None, "KBs named by the caller"
         if self.router is None:
             return self.home.names(), {}, None, "no router: all KBs"
-        decision = self.router.route(query, self.home.list(), image=image)
+        decision = self.router.route(query, self.home.infos(), image=image)
         weights: dict[str, float] = {}
         for rs in decision.ranked:
             for kb in rs.kbs:

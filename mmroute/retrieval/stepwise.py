@@ -147,7 +147,7 @@ class StepwiseRetriever:
                 if matching and not any(self._modality(n) == hint for n in kbs):
                     return matching[:1], None, f"planner asked for {hint}"
             return kbs, None, "no router: same KBs"
-        infos = [self.home.manifest(n).info for n in allowed]
+        infos = [self.home.open(n).info for n in allowed]
         decision = self.router.route(query, infos, image=image)
         chosen = [n for n in kbs_with_fallback(decision)[0] if n in allowed]
         if hint and not any(self._modality(n) == hint for n in chosen):
@@ -159,7 +159,7 @@ class StepwiseRetriever:
         return chosen, decision, "routed"
 
     def _modality(self, name: str) -> str:
-        return self.home.manifest(name).info.modality.value
+        return self.home.open(name).info.modality.value
 
     # ----- search ----------------------------------------------------------------------------
     def _view(self, views: dict[str, _KBView], name: str, question: str) -> _KBView:
@@ -233,7 +233,7 @@ class StepwiseRetriever:
                 if kbs:
                     names, decision, how = list(kbs), None, "KBs named by the caller"
                 elif self.router is not None:
-                    infos = [self.home.manifest(n).info for n in allowed]
+                    infos = [self.home.open(n).info for n in allowed]
                     decision = self.router.route(query, infos, image=image)
                     routed, fallback = kbs_with_fallback(decision)
                     names, how = [n for n in routed if n in allowed], fallback or "routed"
