@@ -11,7 +11,9 @@ Data: ``clustered`` (default; unit vectors around n/50 random topic centres, cos
 about 0.6, queries drawn the same way), ``uniform`` (random unit vectors: the hardest case for
 HNSW, no structure), ``minilm`` (MiniLM embeddings of the paragraphs and questions in
 /work/shared/data, repeated with small noise when n exceeds the real texts; queries are the real
-questions). Results go to stdout and to ``evals/results/bench_store_<data>_<n>.json``.
+questions), ``mixture`` (synthetic points on the manifold of ~3.9k real MiniLM embeddings: blends
+of real neighbours plus noise with the real covariance; queries are real questions; see
+:func:`mixture`). Results go to stdout and to ``evals/results/bench_store_<data>_<n>.json``.
 """
 from __future__ import annotations
 
@@ -105,6 +107,58 @@ def minilm(n: int, nq: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.nda
                                  for _ in range(reps - 1)])[:n]
     q = qs[rng.permutation(len(qs))[:nq]] if nq <= len(qs) else qs[rng.integers(0, len(qs), nq)]
     return x.astype(np.float32), q.astype(np.float32)
+
+
+def _anchor_texts() -> list[str]:
+    """Real texts that are *not* benchmark queries: corpus paragraphs, router and NQ questions."""
+    docs, _ = _read_texts()
+    texts = list(docs)
+    for line in (DATA / "routing" / "universalrag_train.jsonl").read_text(encoding="utf-8").splitlines():
+        texts.append(json.loads(line)["question"])
+    for line in (DATA / "text" / "flashrag_skr" / "nq_test_sample.jsonl").read_text(encoding="utf-8").splitlines():
+        texts.append(json.loads(line)["question"])
+    return texts
+
+
+def mixture(n: int, nq: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Synthetic points on the manifold of real MiniLM embeddings, at any n.
+
+    Each point blends a real anchor embedding with one of its 16 nearest real neighbours (random
+    weight), plus noise drawn from the real embeddings' own covariance (so the noise follows their
+    anisotropic spectrum instead of being isotropic), scaled to a cosine of about 0.8 to the blend.
+    Anchors are ~3.9k real texts (corpus paragraphs, router and NQ questions); queries are the real
+    SQuAD and multi-hop questions, which are not anchors.
+    """
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmroute" / "bench_mixture.npz"
+    if cache.is_file():
+        z = np.load(cache)
+        base, qs = z["anchors"], z["questions"]
+    else:
+        from mmroute.encoders.text import default_text_encoder
+
+        enc = default_text_encoder()
+        base = _unit(enc.encode_texts(_anchor_texts()))
+        qs = _unit(enc.encode_queries(_read_texts()[1]))
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, anchors=base, questions=qs)
+    if base.shape[1] != dim:
+        raise SystemExit(f"--data mixture gives {base.shape[1]}-d vectors; pass --dim {base.shape[1]}")
+    rng = np.random.default_rng(seed)
+    centred = base - base.mean(axis=0)
+    evals, evecs = np.linalg.eigh(np.cov(centred, rowvar=False))
+    shape = (evecs * np.sqrt(np.clip(evals, 0, None))).T  # z @ shape ~ N(0, cov)
+    scale = 0.75 / np.sqrt(np.clip(evals, 0, None).sum())  # noise norm ~0.75 -> cosine ~0.8
+    nbrs = np.argsort(-(base @ base.T), axis=1)[:, 1:17]
+    out = np.empty((n, dim), np.float32)
+    for s in range(0, n, 100_000):
+        e = min(n, s + 100_000)
+        a = rng.integers(0, len(base), e - s)
+        b = nbrs[a, rng.integers(0, nbrs.shape[1], e - s)]
+        w = rng.random((e - s, 1)).astype(np.float32)
+        blend = _unit(w * base[a] + (1 - w) * base[b])
+        out[s:e] = _unit(blend + scale * (rng.standard_normal((e - s, dim)) @ shape))
+    q = qs[rng.permutation(len(qs))[:nq]] if nq <= len(qs) else qs[rng.integers(0, len(qs), nq)]
+    return out, q.astype(np.float32)
 
 
 def exact_topk(x: np.ndarray, q: np.ndarray, k: int = K) -> np.ndarray:
@@ -234,7 +288,7 @@ def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | 
 # -- main ------------------------------------------------------------------------------------------
 
 def make_data(kind: str, n: int, nq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    return {"clustered": clustered, "uniform": uniform, "minilm": minilm}[kind](n, nq, dim)
+    return {"clustered": clustered, "uniform": uniform, "minilm": minilm, "mixture": mixture}[kind](n, nq, dim)
 
 
 def plot_sweep(points: list[dict[str, Any]], title: str, png: Path) -> None:
@@ -272,7 +326,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--data", choices=["clustered", "uniform", "minilm"], default="clustered")
+    ap.add_argument("--data", choices=["clustered", "uniform", "minilm", "mixture"], default="clustered")
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset of " + ",".join(BACKENDS))
     ap.add_argument("--max-local", type=int, default=20_000, help="skip qdrant_local above this n")
     ap.add_argument("--ef-sweep", action="store_true", help="edge only: recall vs latency over hnsw_ef, JSON + PNG")
