@@ -13,6 +13,7 @@ never hits; the first few warm the models and are not counted):
   query embedding (once, shared by router and search), the trained router, the HNSW search, fusion;
 - ``search``: the store search alone for the same query vector;
 - ``recall_at_10`` of the store search against exact inner-product search over all N vectors;
+- recall@10 and search latency over the HNSW search beam (``hnsw_ef`` 16 to 256);
 - the gold-paragraph hit rate @10 for the multi-hop questions, with the filler and (from the
   paragraphs alone, exact) without it, to show what a million distractors cost in quality;
 - process RSS with the KB open and the models loaded, and the store's size on disk.
@@ -120,6 +121,30 @@ def questions() -> list[tuple[str, str, set[str]]]:
     return out
 
 
+def ef_sweep(store: Any, q: np.ndarray, truth: list[list[str]], kb: str) -> list[dict[str, float]]:
+    """Store-level recall@10 (vs exact) and single-query latency over the HNSW search beam."""
+    from mmroute.types import point_id
+
+    if not hasattr(store, "hnsw_ef"):
+        return []
+    want = [{point_id(kb, i) for i in row} for row in truth]
+    default, out = store.hnsw_ef, []
+    try:
+        for ef in (16, 32, 64, 128, 256):
+            store.hnsw_ef = ef
+            lat, hits = [], 0
+            for v, t in zip(q, want):
+                t0 = time.perf_counter()
+                res = store.search(v, 10)
+                lat.append((time.perf_counter() - t0) * 1000)
+                hits += len({r.id for r in res} & t)
+            out.append({"hnsw_ef": ef, "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
+                        "recall_at_10": hits / (10 * len(q))})
+    finally:
+        store.hnsw_ef = default
+    return out
+
+
 def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
     import torch
 
@@ -166,6 +191,7 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
         return float(np.mean([len(f[1] & set(lst)) / len(f[1]) for (_, f), lst in zip(gold_rows, lists)])) if gold_rows else float("nan")
 
     pct = lambda a, p: float(np.percentile(a, p))  # noqa: E731
+    sweep = ef_sweep(kb.store, q, [[ids[j] for j in t] for t in top], kb=KB)
     return {
         "n": count, "dim": kb.info.dim, "queries": len(rr), "store": kb.info.store.to_dict(),
         "route_retrieve_ms": {"p50": pct(rr, 50), "p95": pct(rr, 95), "mean": float(np.mean(rr))},
@@ -175,6 +201,7 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
             "with_filler_route_retrieve": gold_rate([f[3] for _, f in gold_rows]),
             "without_filler_exact": gold_rate([[ids[j] for j in real_top[i]] for i, _ in gold_rows]),
         },
+        "search_ef_sweep": sweep,
         "rss_mb": rss, "disk_mb": disk, "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
     }
 
