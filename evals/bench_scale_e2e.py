@@ -42,14 +42,6 @@ KB = "hop"
 FILLER_SEED = 7
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
-
-
 def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
     """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds."""
     from evals.bench_e2e import build_home
@@ -176,6 +168,8 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
         search.append((time.perf_counter() - t0) * 1000)
         vecs.append(v)
         found.append((corpus, gold, [h.item.id for h in hits], [h.item.id for h in res.hits]))
+    from evals.bench_store import _rss_mb
+
     rss = _rss_mb()
     disk = kb.store.disk_bytes() / 2**20
     x, ids = all_vectors(home_dir, count, kb.info.dim)
