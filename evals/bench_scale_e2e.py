@@ -13,7 +13,7 @@ never hits; the first few warm the models and are not counted):
   query embedding (once, shared by router and search), the trained router, the HNSW search, fusion;
 - ``search``: the store search alone for the same query vector;
 - ``recall_at_10`` of the store search against exact inner-product search over all N vectors;
-- recall@10 and search latency over the HNSW search beam (``hnsw_ef`` 16 to 256);
+- recall@10 and search latency over the HNSW search beam (``hnsw_ef`` 16 to 1024);
 - the gold-paragraph hit rate @10 for the multi-hop questions, with the filler and (from the
   paragraphs alone, exact) without it, to show what a million distractors cost in quality;
 - process RSS with the KB open and the models loaded, and the store's size on disk.
@@ -122,7 +122,7 @@ def ef_sweep(store: Any, q: np.ndarray, truth: list[list[str]], kb: str) -> list
     want = [{point_id(kb, i) for i in row} for row in truth]
     default, out = store.hnsw_ef, []
     try:
-        for ef in (16, 32, 64, 128, 256):
+        for ef in (16, 32, 64, 128, 256, 384, 512, 768, 1024):
             store.hnsw_ef = ef
             lat, hits = [], 0
             for v, t in zip(q, want):

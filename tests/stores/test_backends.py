@@ -328,3 +328,29 @@ def test_edge_hnsw_and_quantization_after_optimize(tmp_path: Path, quantization:
     assert hits / (20 * 5) >= (0.4 if quantization == "binary" else 0.9)
     assert all(r.payload["kind"] == "image" for r in store.search(vecs[1], 5, Filter(equals={"kind": "image"})))
     store.close()
+
+
+def test_edge_auto_search_beam_grows_with_the_point_count(tmp_path: Path) -> None:
+    """``hnsw_ef="auto"`` (the default) widens the beam as the KB grows; writes refresh the count."""
+    from mmroute.stores.edge import auto_hnsw_ef
+
+    assert [auto_hnsw_ef(n) for n in (0, 100_000, 400_000, 1_000_000, 10**9)] == [128, 128, 256, 400, 512]
+    assert all(auto_hnsw_ef(n) <= auto_hnsw_ef(n + 50_000) for n in range(0, 3_000_000, 50_000))
+    store = open_store("edge", tmp_path / "s", {})
+    assert store.options()["hnsw_ef"] == "auto"
+    store.open(8)
+    assert store.effective_hnsw_ef() == 128
+    rng = np.random.default_rng(0)
+    store.upsert([Point(point_id("kb", str(i)), rng.standard_normal(8).astype("float32"), {}) for i in range(10)])
+    assert store._count_cache is None  # noqa: SLF001 - the next search recounts
+    assert store.effective_hnsw_ef() == 128 and store._count_cache == 10  # noqa: SLF001
+    assert len(store.search(rng.standard_normal(8).astype("float32"), 3)) == 3
+    store.close()
+    pinned = open_store("edge", tmp_path / "p", {"hnsw_ef": 300})
+    assert pinned.effective_hnsw_ef() == 300
+
+
+@pytest.mark.parametrize("bad", [0, -5, "fast", 12.5, True])
+def test_edge_rejects_a_bad_search_beam(tmp_path: Path, bad: object) -> None:
+    with pytest.raises(ConfigError, match="hnsw_ef"):
+        open_store("edge", tmp_path / "s", {"hnsw_ef": bad})
