@@ -53,6 +53,9 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     data = manifest.info.to_dict()
     data["count"] = kb.count()
     data["disk_bytes"] = kb.store.disk_bytes()
+    beam = getattr(kb.store, "effective_hnsw_ef", None)
+    if beam is not None:  # edge: the search beam in use ("auto" grows it with the KB)
+        data["search_beam"] = beam()
     data["schema_version"] = manifest.schema_version
     data["sources"] = [s.to_dict() for s in manifest.sources.values()]
     if as_json:
@@ -62,6 +65,8 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
         click.echo(f"{key:>12}: {data[key]}")
     click.echo(f"{'encoder':>12}: {manifest.info.encoder.name} {dict(manifest.info.encoder.options) or ''}")
     click.echo(f"{'store':>12}: {manifest.info.store.backend} {dict(manifest.info.store.options) or ''}")
+    if "search_beam" in data:
+        click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
     for s in manifest.sources.values():
         click.echo(f"{'source':>12}: [{s.status}] {s.path} ({s.items} items, {s.skipped} skipped)")
 

@@ -31,6 +31,7 @@ def test_index_kb_search_delete_round_trip(tmp_path: Path, corpus: Path) -> None
     code, out, _ = run("kb", "info", "k", "--home", home, "--json")
     info = json.loads(out)
     assert code == 0 and info["count"] == 4 and info["granularity"] == "paragraph" and info["encoder"]["name"] == "hashing"
+    assert info["store"]["backend"] == "edge" and info["search_beam"] == 128  # hnsw_ef "auto" at 4 points
     code, out, _ = run("kb", "list", "--home", home, "--json")
     assert [k["name"] for k in json.loads(out)["kbs"]] == ["k"]
     code, out, _ = run("search", "--kb", "k", "text about violins", "--k", "2", "--home", home, "--json")
