@@ -92,13 +92,14 @@ def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
     return out
 
 
-def all_vectors(home_dir: Path, n: int, dim: int) -> tuple[np.ndarray, list[str]]:
+def all_vectors(home_dir: Path, n: int, dim: int) -> tuple[np.ndarray, list[str], int]:
+    """Every vector in the grown KB, its item ids, and how many (the first ones) are real."""
     from evals.bench_store import mixture
 
     z = np.load(home_dir / "real_vectors.npz")
     filler, _ = mixture(n - len(z["ids"]), 1, dim, seed=FILLER_SEED)
     ids = [str(i) for i in z["ids"]] + [f"filler-{i}" for i in range(len(filler))]
-    return np.concatenate([z["x"], filler]), ids
+    return np.concatenate([z["x"], filler]), ids, len(z["ids"])
 
 
 def questions() -> list[tuple[str, str, set[str]]]:
@@ -113,36 +114,14 @@ def questions() -> list[tuple[str, str, set[str]]]:
     return out
 
 
-def ef_sweep(store: Any, q: np.ndarray, truth: list[list[str]], kb: str) -> list[dict[str, float]]:
-    """Store-level recall@10 (vs exact) and single-query latency over the HNSW search beam."""
-    from mmroute.types import point_id
-
-    if not hasattr(store, "hnsw_ef"):
-        return []
-    want = [{point_id(kb, i) for i in row} for row in truth]
-    default, out = store.hnsw_ef, []
-    try:
-        for ef in (16, 32, 64, 128, 256, 384, 512, 768, 1024):
-            store.hnsw_ef = ef
-            lat, hits = [], 0
-            for v, t in zip(q, want):
-                t0 = time.perf_counter()
-                res = store.search(v, 10)
-                lat.append((time.perf_counter() - t0) * 1000)
-                hits += len({r.id for r in res} & t)
-            out.append({"hnsw_ef": ef, "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-                        "recall_at_10": hits / (10 * len(q))})
-    finally:
-        store.hnsw_ef = default
-    return out
-
-
 def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
     import torch
 
     from mmroute.kb import Home
     from mmroute.retrieval.single import SingleShotRetriever
+    from evals.bench_store import exact_topk, sweep
     from mmroute.routing.default import default_router
+    from mmroute.types import point_id
 
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     home = Home(home_dir)
@@ -172,20 +151,19 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
 
     rss = _rss_mb()
     disk = kb.store.disk_bytes() / 2**20
-    x, ids = all_vectors(home_dir, count, kb.info.dim)
+    x, ids, n_real = all_vectors(home_dir, count, kb.info.dim)
     q = np.stack(vecs).astype(np.float32)
-    sims = q @ x.T
-    top = np.argsort(-sims, axis=1)[:, :10]
+    top = exact_topk(x, q)
     recall = float(np.mean([len({ids[j] for j in t} & set(f[2])) / 10 for t, f in zip(top, found)]))
-    n_real = len(np.load(home_dir / "real_vectors.npz")["ids"])
-    real_top = np.argsort(-sims[:, :n_real], axis=1)[:, :10]
+    real_top = exact_topk(x[:n_real], q)
     gold_rows = [(i, f) for i, f in enumerate(found) if f[0] == "multihop_ircot" and f[1]]
 
     def gold_rate(lists: list[list[str]]) -> float:
         return float(np.mean([len(f[1] & set(lst)) / len(f[1]) for (_, f), lst in zip(gold_rows, lists)])) if gold_rows else float("nan")
 
     pct = lambda a, p: float(np.percentile(a, p))  # noqa: E731
-    sweep = ef_sweep(kb.store, q, [[ids[j] for j in t] for t in top], kb=KB)
+    want = [{point_id(KB, ids[j]) for j in t} for t in top]
+    beams = sweep(kb.store, q, want, efs=(16, 32, 64, 128, 256, 384, 512, 768, 1024)) if hasattr(kb.store, "hnsw_ef") else []
     return {
         "n": count, "dim": kb.info.dim, "queries": len(rr), "store": kb.info.store.to_dict(),
         "route_retrieve_ms": {"p50": pct(rr, 50), "p95": pct(rr, 95), "mean": float(np.mean(rr))},
@@ -195,7 +173,7 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
             "with_filler_route_retrieve": gold_rate([f[3] for _, f in gold_rows]),
             "without_filler_exact": gold_rate([[ids[j] for j in real_top[i]] for i, _ in gold_rows]),
         },
-        "search_ef_sweep": sweep,
+        "search_ef_sweep": beams,
         "rss_mb": rss, "disk_mb": disk, "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
     }
 

@@ -27,7 +27,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -206,8 +206,13 @@ def build(backend: str, options: dict[str, Any], x: np.ndarray, path: Path) -> t
     return store, {"insert_s": t1 - t0, "index_s": t2 - t1, "build_s": t2 - t0}
 
 
-def measure(store: Any, q: np.ndarray, truth: np.ndarray, warmup: int = 10) -> dict[str, float]:
-    truth_ids = [{_pid(i) for i in row} for row in truth]
+def truth_ids(truth: np.ndarray) -> list[set[str]]:
+    """Rows of exact top-k indices -> sets of the benchmark's point ids."""
+    return [{_pid(i) for i in row} for row in truth]
+
+
+def measure(store: Any, q: np.ndarray, truth_ids: list[set[str]], warmup: int = 10) -> dict[str, float]:
+    """Single-query latency, batch throughput and recall@10 against ``truth_ids`` (point-id sets)."""
     for v in q[:warmup]:
         store.search(v, K)
     lat, cpu, hits = [], [], 0
@@ -244,28 +249,35 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     try:
         rss0 = _rss_mb()
         store, times = build(backend, options, x, path)
-        res = {**times, **measure(store, q, truth)}
+        want = truth_ids(truth)
+        res = {**times, **measure(store, q, want)}
         res["rss_mb"] = _rss_mb() - rss0
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         res["disk_mb"] = store.disk_bytes() / 2**20
         res["options"] = options
         if args.sweep:
-            res["sweep"] = sweep(store, q, truth)
+            res["sweep"] = sweep(store, q, want)
         store.close()
         return res
     finally:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def sweep(store: Any, q: np.ndarray, truth: np.ndarray) -> list[dict[str, float]]:
+def sweep(store: Any, q: np.ndarray, truth_ids: list[set[str]],
+          efs: Sequence[int] = SWEEP_EF) -> list[dict[str, float]]:
+    """Recall and latency over the search beam; the store's own beam is restored afterwards."""
     out = []
     attr = "hnsw_ef" if hasattr(store, "hnsw_ef") else "ef_search"  # edge / faiss hnsw
-    for ef in SWEEP_EF:
-        setattr(store, attr, ef)
-        m = measure(store, q, truth)
-        out.append({"hnsw_ef": ef, **m})
-        print(f"  ef={ef:4d}  recall@10={m['recall_at_10']:.4f}  p50={m['p50_ms']:.3f} ms  "
-              f"p95={m['p95_ms']:.3f} ms", file=sys.stderr)
+    default = getattr(store, attr)
+    try:
+        for ef in efs:
+            setattr(store, attr, ef)
+            m = measure(store, q, truth_ids)
+            out.append({"hnsw_ef": ef, **m})
+            print(f"  ef={ef:4d}  recall@10={m['recall_at_10']:.4f}  p50={m['p50_ms']:.3f} ms  "
+                  f"p95={m['p95_ms']:.3f} ms", file=sys.stderr)
+    finally:
+        setattr(store, attr, default)
     return out
 
 
