@@ -171,20 +171,30 @@ def _folds(y: Sequence[str], k: int, seed: int, groups: Sequence[Any] | None) ->
 
 
 def cross_validate(examples: Sequence[RoutingExample], feats: QueryFeatures, cfg: TrainConfig | None = None,
-                   groups: Sequence[Any] | None = None) -> CVReport:
+                   groups: Sequence[Any] | None = None,
+                   extra: tuple[Sequence[RoutingExample], QueryFeatures] | None = None) -> CVReport:
     """K-fold out-of-fold predictions (stratified by class, or grouped when ``groups`` is given).
 
     Each fold fits its own vocabulary, standardisation, classifier and temperature (on an inner
-    split of the training folds), so no test query influences its own prediction.
+    split of the training folds), so no test query influences its own prediction. ``extra``
+    examples (with their features) join every training part and are never tested on, so the
+    accuracy stays an estimate on ``examples`` alone.
     """
     cfg = cfg or TrainConfig()
+    n_main = len(examples)
+    if extra is not None and len(extra[0]):
+        examples = list(examples) + list(extra[0])
+        feats = QueryFeatures(np.concatenate([feats.embedding, extra[1].embedding]),
+                              np.concatenate([feats.layers, extra[1].layers]))
     texts = [e.question for e in examples]
     y, mapping = _labels(examples, cfg.use_sources)
     routes = [e.route for e in examples]
+    extra_idx = np.arange(n_main, len(examples))
     order = sorted(set(mapping.values()), key=ROUTE_VALUES.index)
-    probs = np.zeros((len(texts), len(order)))
-    fold_of = np.zeros(len(texts), dtype=int)
-    for f, (tr, te) in enumerate(_folds(y, cfg.folds, cfg.seed, groups)):
+    probs = np.zeros((n_main, len(order)))
+    fold_of = np.zeros(n_main, dtype=int)
+    for f, (tr, te) in enumerate(_folds(y[:n_main], cfg.folds, cfg.seed, groups)):
+        tr = np.concatenate([tr, extra_idx])
         m = _fit_linear([texts[i] for i in tr], feats.layers[tr], [y[i] for i in tr], mapping, cfg)
         # inner temperature: out-of-fold margins inside the training part
         inner_logits = np.zeros((len(tr), len(m.labels)), np.float32)
@@ -201,7 +211,7 @@ def cross_validate(examples: Sequence[RoutingExample], feats: QueryFeatures, cfg
             probs[te, order.index(r)] = p[:, j]
         fold_of[te] = f
     pred = [order[j] for j in probs.argmax(axis=1)]
-    return CVReport(routes_true=routes, routes_pred=pred, probabilities=probs, route_order=order, fold_of=fold_of)
+    return CVReport(routes_true=routes[:n_main], routes_pred=pred, probabilities=probs, route_order=order, fold_of=fold_of)
 
 
 def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None = None, cfg: TrainConfig | None = None,
