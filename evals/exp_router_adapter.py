@@ -26,6 +26,11 @@ Measured 2026-11-22 on an H100 (45-65 s per 5-fold configuration; linear router 
 - rank-16 adapters (LoRA, lr 1e-3, 15 epochs): 0.9410 alone, 0.9530 at best averaged;
 - with 979 more training-only SQuAD/HotpotQA questions from ``../shared``: 0.9423 alone.
 
+- all-mpnet-base-v2 (110M parameters; ``--model`` any local transformers encoder), full fine-tune, three
+  configurations: 0.9530 / 0.9530 / 0.9522 alone; their average 0.9542 alone and 0.9600-0.9604 averaged
+  with the linear router (weights 0.4-0.6). But one mpnet forward pass takes 55 ms (p50) for a single
+  query on 2 CPU cores, against a 15 ms budget for the whole router.
+
 So a fine-tuned MiniLM is no better than the linear router on its own, and averaging the two gains under a
 point (the best weight is picked on the same predictions, so that is optimistic) for a second forward
 pass per query and a 45-90 MB artifact. Not shipped.
