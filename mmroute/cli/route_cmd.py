@@ -100,21 +100,22 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
 
 @route_group.command("train")
 @click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help='Routing data: JSON Lines {"question", "route", "source"?}.')
+              multiple=True, help='Routing data: JSON Lines {"question", "route", "source"?}. Repeat to train on '
+                                  "several files together (e.g. the shared split plus your own labelled questions).")
 @click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory to write the router artifact to (router.json + weights.npz).")
 @click.option("--C", "c", type=float, default=None, help="Inverse regularisation of the linear SVM.")
 @json_option
 @handle_errors
-def route_train(data: Path, out: Path, c: float | None, as_json: bool) -> None:
+def route_train(data: tuple[Path, ...], out: Path, c: float | None, as_json: bool) -> None:
     """Train the router on routing data and write a small artifact (numpy + JSON)."""
     from ..routing.training import TrainConfig, load_routing_jsonl, train_model
 
     t0 = time.perf_counter()
-    examples = load_routing_jsonl(data)
+    examples = [e for path in data for e in load_routing_jsonl(path)]
     cfg = TrainConfig() if c is None else TrainConfig(C=c)
     model = train_model(examples, cfg=cfg, log=None if as_json else click.echo)
-    model.meta["data"] = data.name
+    model.meta["data"] = data[0].name if len(data) == 1 else [p.name for p in data]
     path = model.save(out)
     size = sum(p.stat().st_size for p in path.iterdir() if p.is_file())
     summary = {"out": str(path), "n": len(examples), "oof_accuracy": model.meta["oof_accuracy"],

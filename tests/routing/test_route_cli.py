@@ -59,3 +59,18 @@ def test_eval_rejects_bad_data(tmp_path):
     bad.write_text('{"question": "q", "route": "teleport"}\n')
     res = CliRunner().invoke(cli, ["route", "eval", "--data", str(bad), "--json"])
     assert res.exit_code == 2 and "unknown route" in res.output
+
+
+def test_train_on_several_files(data_dir, tmp_path):
+    shared = _sample(data_dir, tmp_path / "train.jsonl", per_source=12)
+    own = tmp_path / "own.jsonl"
+    own.write_text("".join(json.dumps({"question": q, "route": "paragraph", "source": "hr_faq"}) + "\n" for q in [
+        "How many vacation days do I get?", "Who approves parental leave?", "When is payroll processed?",
+        "Can I carry over unused holidays?", "How do I report sick leave?", "What is the notice period?"] * 2))
+    out = tmp_path / "router"
+    res = CliRunner().invoke(cli, ["route", "train", "--data", str(shared), "--data", str(own), "--out", str(out), "--json"])
+    assert res.exit_code == 0, res.output
+    assert json.loads(res.output.strip().splitlines()[-1])["n"] == 96 + 12
+    model = RouterModel.load(out)
+    assert "hr_faq" in model.labels and model.meta["data"] == ["train.jsonl", "own.jsonl"]
+    assert model.label_routes[model.labels.index("hr_faq")] == "paragraph"
