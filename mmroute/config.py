@@ -57,6 +57,8 @@ class PipelineConfig:
     retriever_options: dict[str, Any] = field(default_factory=dict)
     router: str | None = None
     """A registered router name; None uses the default router when one is installed (else all KBs)."""
+    router_options: dict[str, Any] = field(default_factory=dict)
+    """Options of that router, e.g. ``{"path": "./mpnet-router"}`` for ``finetuned``."""
     k: int = 5
     kbs: list[str] = field(default_factory=list)
     """KBs to search; empty lets the router choose."""
@@ -136,7 +138,7 @@ class PipelineConfig:
 _OPT_STR = (str, type(None))
 _TYPES: dict[str, Any] = {
     "generator": str, "generator_options": dict, "retriever": str, "retriever_options": dict, "router": _OPT_STR,
-    "k": int, "kbs": list, "verify": bool, "dual_path": bool, "policy_path": _OPT_STR,
+    "router_options": dict, "k": int, "kbs": list, "verify": bool, "dual_path": bool, "policy_path": _OPT_STR,
 }
 _ENDPOINT_TYPES: dict[str, Any] = {
     "url": _OPT_STR, "model": _OPT_STR, "api_key_env": _OPT_STR, "timeout_s": (int, float), "max_retries": int,

@@ -63,7 +63,7 @@ class Pipeline:
                 if cfg.router:
                     from .routing.base import ROUTERS
 
-                    router = ROUTERS.create(cfg.router)
+                    router = ROUTERS.create(cfg.router, **cfg.router_options)
                 else:
                     router = _default_router()
             retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)

@@ -1,0 +1,121 @@
+"""Fine-tuning an encoder as a router (``mmroute route finetune``); see :mod:`.finetuned` for why.
+
+Recipe (the one cross-validated in ``evals/exp_router_adapter.py``): every weight of the encoder plus
+a linear head over the mean-pooled last hidden state, trained on the source-dataset labels (or the
+routes, when the data has no sources) with class-balanced cross-entropy and label smoothing 0.05,
+AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule with 10% warm-up,
+batches of 32. On a GPU this takes about a minute for MiniLM and two for mpnet on the 2,425-query
+split; on two CPU cores, tens of minutes.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Sequence
+
+import numpy as np
+
+from ..errors import InputError, ModelUnavailableError
+from .finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
+from .training import RoutingExample, _labels
+
+
+@dataclass
+class FinetuneConfig:
+    epochs: int = 8
+    lr: float = 5e-5
+    batch_size: int = 32
+    max_length: int = 128
+    label_smoothing: float = 0.05
+    blend: float = 0.5
+    seed: int = 0
+    device: str = "auto"
+
+
+def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: str | Path,
+                    cfg: FinetuneConfig | None = None, log: Callable[[str], None] | None = None) -> FinetunedArtifact:
+    """Fine-tune ``base_model`` (a local directory or a hub name) on ``examples`` and write the
+    artifact to ``out``; returns its description (training accuracy in ``meta``)."""
+    import torch
+    from transformers import AutoModel, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    cfg = cfg or FinetuneConfig()
+    check_blend(cfg.blend)
+    say = log or (lambda _m: None)
+    if len(examples) < 2:
+        raise InputError("fine-tuning needs at least two routing examples")
+    y_names, mapping = _labels(examples, use_sources=True)
+    labels = sorted(set(y_names))
+    if len(labels) < 2:
+        raise InputError("fine-tuning needs examples of at least two routes or sources")
+    y = np.asarray([labels.index(v) for v in y_names])
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    local = Path(base_model).exists()
+    try:
+        tok = AutoTokenizer.from_pretrained(base_model, local_files_only=local)
+        net = AutoModel.from_pretrained(base_model, local_files_only=local)
+    except OSError as e:
+        raise ModelUnavailableError(f"cannot load encoder {base_model!r}: {e.__class__.__name__}",
+                                    hint="give a local model directory, or a hub name on a machine that can reach the hub") from e
+    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    torch.manual_seed(cfg.seed)
+    net = net.to(device).train()
+    head = torch.nn.Linear(net.config.hidden_size, len(labels)).to(device)
+    drop = torch.nn.Dropout(0.1)
+    enc = tok([e.question if e.question.strip() else " " for e in examples], padding=True, truncation=True,
+              max_length=cfg.max_length, return_tensors="pt")
+    ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
+
+    def logits(idx: np.ndarray, train: bool) -> torch.Tensor:
+        t = torch.as_tensor(idx, device=device)
+        width = int(mask[t].sum(1).max())
+        m = mask[t, :width]
+        h = net(input_ids=ids[t, :width], attention_mask=m).last_hidden_state
+        mm = m.unsqueeze(-1).to(h.dtype)
+        pooled = (h * mm).sum(1) / mm.sum(1).clamp(min=1e-9)
+        return head(drop(pooled) if train else pooled)
+
+    head_lr = max(cfg.lr, 1e-3)
+    opt = torch.optim.AdamW([{"params": net.parameters(), "lr": cfg.lr}, {"params": head.parameters(), "lr": head_lr}],
+                            weight_decay=0.01)
+    steps = cfg.epochs * -(-len(examples) // cfg.batch_size)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr, head_lr], pct_start=0.1, total_steps=max(1, steps),
+                                                anneal_strategy="linear")
+    counts = np.bincount(y, minlength=len(labels))
+    weight = torch.tensor(len(y) / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32, device=device)
+    rng = np.random.default_rng(cfg.seed)
+    t0 = time.perf_counter()
+    for epoch in range(cfg.epochs):
+        total = 0.0
+        order = rng.permutation(len(y))
+        for s in range(0, len(y), cfg.batch_size):
+            idx = order[s: s + cfg.batch_size]
+            loss = torch.nn.functional.cross_entropy(logits(idx, True), torch.as_tensor(y[idx], device=device),
+                                                     weight=weight, label_smoothing=cfg.label_smoothing)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            total += float(loss.detach()) * len(idx)
+        say(f"epoch {epoch + 1}/{cfg.epochs}: loss {total / len(y):.4f} ({time.perf_counter() - t0:.0f} s)")
+    net.eval()
+    with torch.inference_mode():
+        pred = np.concatenate([logits(np.arange(s, min(s + 256, len(y))), False).argmax(1).cpu().numpy()
+                               for s in range(0, len(y), 256)])
+    out_dir = Path(out)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    net.save_pretrained(out_dir / ENCODER_DIR)
+    tok.save_pretrained(out_dir / ENCODER_DIR)
+    np.savez(out_dir / HEAD_FILE, weight=head.weight.detach().float().cpu().numpy(),
+             bias=head.bias.detach().float().cpu().numpy())
+    art = FinetunedArtifact(labels=labels, label_routes=[mapping[x] for x in labels], max_length=cfg.max_length,
+                            blend=cfg.blend, base_model=str(base_model),
+                            meta={"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                                  "n_examples": len(y), "train_accuracy": float(np.mean(pred == y)),
+                                  "device": device, "seconds": round(time.perf_counter() - t0, 1),
+                                  "config": {k: v for k, v in cfg.__dict__.items()}})
+    art.save(out_dir)
+    return art
