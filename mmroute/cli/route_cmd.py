@@ -156,7 +156,7 @@ def route_finetune(data: tuple[Path, ...], model: str, out: Path, epochs: int, l
                    blend: float, device: str, as_json: bool) -> None:
     """Fine-tune an encoder as a router (slower and larger than the shipped one; a GPU helps).
 
-    With all-mpnet-base-v2 averaged with the shipped router this reached 96.0% in 5-fold CV on the
+    With all-mpnet-base-v2 averaged with the shipped router this reached 95.96% in 5-fold CV on the
     UniversalRAG split (the shipped router: 94.7%), at ~55 ms more per query on two CPU cores.
     """
     from ..routing.finetuning import FinetuneConfig, finetune_router

@@ -2,9 +2,9 @@
 
 The shipped (linear) router shares the retrieval encoder's forward pass, which keeps it at ~12 ms on
 two CPU cores but caps it near 94.7% on the UniversalRAG split. Fine-tuning a larger encoder as a
-classifier and averaging its route probabilities with the linear router's reaches 96.0% in 5-fold
+classifier and averaging its route probabilities with the linear router's reaches 95.96% in 5-fold
 cross-validation with all-mpnet-base-v2 (``evals/exp_router_adapter.py``), at the price of a second,
-larger forward pass per query: ~55 ms on two CPU cores, a few ms on a GPU. This is that path, for
+larger forward pass per query: ~55 ms on two CPU cores (less on a GPU; not timed per query). This is that path, for
 users who can pay for it; it is not the default.
 
 Artifact (written by ``mmroute route finetune``, see :mod:`.finetuning`)::
