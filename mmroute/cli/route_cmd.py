@@ -29,15 +29,8 @@ def _make_router(name: str, router_path: Path | None, threshold: float | None = 
 
     if name == "default":
         return default_router(router_path)
-    if name == "trained":
-        return ROUTERS.create("trained", path=str(router_path) if router_path else None)
-    if name == "finetuned":
-        if router_path is None:
-            from ..errors import InputError
-
-            raise InputError("--router finetuned needs --router-path DIR",
-                             hint="write DIR with `mmroute route finetune --data ROUTING.jsonl --model ENCODER --out DIR`")
-        return ROUTERS.create("finetuned", path=str(router_path))
+    if name in ("trained", "finetuned"):
+        return ROUTERS.create(name, path=str(router_path) if router_path else None)
     if name == "federated":
         return FederatedRouter(default_router(router_path), threshold=0.1 if threshold is None else threshold)
     return ROUTERS.create(name)

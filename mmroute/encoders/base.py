@@ -59,6 +59,21 @@ def create_encoder(spec: EncoderSpec | str, **options: Any) -> Encoder:
     return ENCODERS.create(spec.name, **dict(spec.options))
 
 
+def resolve_device(device: str) -> str:
+    """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other value is returned as given."""
+    if device != "auto":
+        return device
+    import torch
+
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def mean_pool(hidden: Any, attention_mask: Any) -> Any:
+    """Mean of a transformer's token states over the real (unpadded) tokens: (batch, dim) tensor."""
+    m = attention_mask.unsqueeze(-1).to(hidden.dtype)
+    return (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+
+
 def normalize(v: np.ndarray) -> np.ndarray:
     """Row-wise L2 normalisation to float32; zero rows stay zero."""
     v = np.asarray(v, dtype=np.float32)

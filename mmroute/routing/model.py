@@ -42,6 +42,21 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
+def ordered_routes(label_routes: Sequence[str]) -> list[str]:
+    """The distinct routes of a classifier's classes, in first-seen order."""
+    return sorted(set(label_routes), key=list(label_routes).index)
+
+
+def route_sums(label_probs: np.ndarray, label_routes: Sequence[str]) -> np.ndarray:
+    """(n, routes) route probabilities from (n, classes) class probabilities: the sum over the
+    classes of each route, columns in :func:`ordered_routes` order."""
+    routes = ordered_routes(label_routes)
+    agg = np.zeros((label_probs.shape[0], len(routes)), dtype=np.float64)
+    for j, r in enumerate(label_routes):
+        agg[:, routes.index(r)] += label_probs[:, j]
+    return agg
+
+
 @dataclass
 class RouterModel:
     """Weights and feature definitions of a trained router (see module doc)."""
@@ -69,7 +84,7 @@ class RouterModel:
 
     @property
     def routes(self) -> list[str]:
-        return sorted(set(self.label_routes), key=self.label_routes.index)
+        return ordered_routes(self.label_routes)
 
     @property
     def dense_dim(self) -> int:
@@ -96,11 +111,7 @@ class RouterModel:
 
     def aggregate(self, label_probs: np.ndarray) -> np.ndarray:
         """(n, routes) route probabilities: sums over the classes of each route, in :attr:`routes` order."""
-        routes = self.routes
-        agg = np.zeros((label_probs.shape[0], len(routes)), dtype=np.float64)
-        for j, r in enumerate(self.label_routes):
-            agg[:, routes.index(r)] += label_probs[:, j]
-        return agg
+        return route_sums(label_probs, self.label_routes)
 
     def route_probabilities(self, text: str, dense: np.ndarray) -> dict[str, float]:
         p = self.aggregate(self.label_probabilities([text], dense))[0]
