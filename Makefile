@@ -9,7 +9,7 @@ export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 export TOKENIZERS_PARALLELISM := false
 
-.PHONY: setup demo test test-slow router calibrate fuzz bench clean
+.PHONY: setup demo test test-slow router reader calibrate fuzz bench clean
 
 $(BIN)/mmroute: pyproject.toml
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -36,8 +36,13 @@ test-slow: setup
 router: setup  ## rebuild the committed default router from the shared routing data
 	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router
 
-calibrate: setup  ## re-fit the offline answer ranker and the verifier policy on the shared SQuAD 2.0 data
+reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~35 min on 2 cores)
+	$(BIN)/mmroute reader train --data $(DATA)/text/squad2_train_partial/train-v2.0-first10articles.json \
+		--valid $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json --out mmroute/data/reader
+
+calibrate: setup  ## re-fit the verifier policies (and the lexical extractor's ranker) on the shared SQuAD 2.0 dev articles
 	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.calibrate_verifier
+	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.fit_offline_ranker
 
 fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
 	$(BIN)/python fuzz/fuzz_loaders.py -atheris_runs=100000 -max_total_time=600 /tmp/mmroute-fuzz-corpus fuzz/seeds fuzz/regressions

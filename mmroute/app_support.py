@@ -110,8 +110,9 @@ def save_query_image(home: Home, name: str, data: bytes) -> Path:
 # Settings
 # ----------------------------------------------------------------------------------------------
 
-GENERATOR_KINDS = ("offline", "local", "openai")
-GENERATOR_LABELS = {"offline": "Offline (extractive, no LLM)", "local": "Local LLM (SmolLM2 / Hugging Face)",
+GENERATOR_KINDS = ("reader", "offline", "local", "openai")
+GENERATOR_LABELS = {"reader": "Reader (trained extractive reader, no LLM)",
+                    "offline": "Lexical extractor (no model, fastest)", "local": "Local LLM (SmolLM2 / Hugging Face)",
                     "openai": "OpenAI-compatible endpoint"}
 
 
@@ -120,7 +121,7 @@ class GeneratorSettings:
     """Which generator drafts answers. The API key is never held here: only the *name* of the
     environment variable it is read from, when the endpoint is called."""
 
-    kind: str = "offline"
+    kind: str = "reader"
     local_model: str = ""
     """For ``local``: empty for the packaged SmolLM2, else a Hugging Face model folder or name."""
     endpoint_url: str = ""
@@ -144,8 +145,8 @@ class GeneratorSettings:
     def generator(self) -> tuple[str, dict[str, Any]]:
         """(registered generator name, options) for the pipeline config."""
         self.validate()
-        if self.kind == "offline":
-            return "offline", {}
+        if self.kind in ("reader", "offline"):
+            return self.kind, {}
         if self.kind == "local":
             return ("hf-causal", {"model": self.local_model}) if self.local_model.strip() else ("smollm2", {})
         return "openai", {"base_url": self.endpoint_url.rstrip("/"), "model": self.model.strip(),
@@ -261,6 +262,13 @@ def evidence_card(hit: Hit) -> EvidenceCard:
     return EvidenceCard(kind=it.modality.value, title=it.title or it.id, text=it.text, kb=hit.kb,
                         score=float(hit.score), rank=hit.rank, item_id=it.id, media_path=media,
                         start_s=it.start_s, end_s=it.end_s)
+
+
+def withheld_draft(answer: Answer) -> str | None:
+    """The draft the verifier withheld (shown labelled as such), or None when nothing was withheld."""
+    if answer.abstained and answer.draft is not None and answer.draft.text:
+        return answer.draft.text
+    return None
 
 
 def evidence_cards(answer: Answer) -> list[EvidenceCard]:

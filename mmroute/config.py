@@ -7,10 +7,10 @@ Example ``mmroute.toml``::
     kbs = ["squad"]               #                          (--kb, repeatable)
     verify = true                 #                          (--no-verify)
     dual_path = true              # second answer path for the verifier
-    generator = "offline"         # offline|smollm2|hf-causal|openai   (--generator)
+    generator = "reader"          # reader|offline|smollm2|hf-causal|openai   (--generator)
 
     [generator_options]           # passed to the generator's constructor
-    max_answer_words = 7
+    model = "packaged"            # reader: packaged, a local QA checkpoint folder, or a hub name
 
     [endpoint]                    # for generator = "openai" and the LLM judge (--endpoint-url ...)
     url = "http://localhost:8000/v1"
@@ -31,7 +31,7 @@ from typing import Any, Mapping
 
 from .errors import ConfigError
 
-GENERATOR_NAMES = ("offline", "smollm2", "hf-causal", "openai")
+GENERATOR_NAMES = ("reader", "offline", "smollm2", "hf-causal", "openai")
 
 
 @dataclass
@@ -51,7 +51,7 @@ class EndpointConfig:
 class PipelineConfig:
     """What :class:`mmroute.Pipeline` runs: which retriever, generator and verifier, with what options."""
 
-    generator: str = "offline"
+    generator: str = "reader"
     generator_options: dict[str, Any] = field(default_factory=dict)
     retriever: str = "single"
     retriever_options: dict[str, Any] = field(default_factory=dict)

@@ -124,8 +124,10 @@ class Pipeline:
             abstained, reason = ver.abstain, ver.reasons[0]
         else:
             abstained, reason = False, "verification is off"
-        used = {i for i in draft.evidence_ids}
-        evidence = tuple(h for h in hits if h.item.id in used) or tuple(hits)
+        # the draft's own passage(s) first, then the rest of the top-k: when the draft is withheld, the
+        # passage that does hold the answer is often another one, and the user should see it
+        used = set(draft.evidence_ids)
+        evidence = tuple(h for h in hits if h.item.id in used) + tuple(h for h in hits if h.item.id not in used)
         return Answer(question=question, text=draft.text, abstained=abstained, reason=reason, evidence=evidence,
                       route=route, retrieval=res, draft=draft, verification=ver, timings_ms=timings)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import streamlit as st
 
 from mmroute.app_support import (VERDICT_ICONS, EvidenceCard, evidence_cards, latency_rows, route_summary,
-                                 trace_rows)
+                                 trace_rows, withheld_draft)
 from mmroute.types import Answer
 
 _TEXT_PREVIEW = 700
@@ -12,6 +12,10 @@ _TEXT_PREVIEW = 700
 
 def answer(ans: Answer) -> None:
     st.markdown(f"**{ans.display_text}**")
+    draft = withheld_draft(ans)
+    if draft:
+        st.caption(f"withheld draft (not verified, do not rely on it): *{draft}*")
+        st.caption(f"why: {ans.reason}")
     v = ans.verification
     if v is not None:
         icon = VERDICT_ICONS.get(v.verdict.value, "")

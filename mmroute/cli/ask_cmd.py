@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 
+from ..config import GENERATOR_NAMES
 from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
 from .eval_cmd import eval_group
 from .main import cli
@@ -19,10 +20,12 @@ def pipeline_options(f: Any) -> Any:
                      help="A TOML pipeline config; flags override it."),
         click.option("--stepwise", is_flag=True, default=None, help="Step-wise retrieval (follow-up queries)."),
         click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
-        click.option("--generator", type=click.Choice(["offline", "smollm2", "hf-causal", "openai"]), default=None,
-                     help="Answer generator (default offline: extractive, no LLM)."),
+        click.option("--generator", type=click.Choice(GENERATOR_NAMES), default=None,
+                     help="Answer generator (default reader: the packaged extractive reader, no LLM; "
+                          "offline: the lexical extractor)."),
         click.option("--generator-option", "generator_options", multiple=True, metavar="KEY=JSON",
-                     help="Generator option, e.g. --generator-option model=/models/qwen (repeatable)."),
+                     help="Generator option, e.g. --generator-option model=deepset/roberta-base-squad2 for the "
+                          "reader, model=/models/qwen for hf-causal (repeatable)."),
         click.option("--no-verify", is_flag=True, default=False, help="Skip the verifier (answers are not guarded)."),
         click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
         click.option("--endpoint-model", default=None, help="Model name at the endpoint."),
@@ -69,7 +72,7 @@ def render(ans: Any) -> None:
     if ans.abstained:
         click.secho("I don't know", fg="yellow", bold=True)
         if ans.draft and ans.draft.text:
-            click.echo(f"  (draft answer withheld: {ans.draft.text!r})")
+            click.echo(f"  withheld draft (not verified, do not rely on it): {ans.draft.text!r}")
     else:
         click.secho(ans.text, fg="green", bold=True)
     click.echo(f"  why: {ans.reason}")
@@ -94,8 +97,8 @@ def render(ans: Any) -> None:
 
 @cli.command("ask", epilog="""\b
 Examples:
-  mmroute ask "Who was the Norse leader?" --kb squad
-  mmroute ask "What is in this picture?" --image cat.jpg --json
+  mmroute ask "Who was the Norse leader?" --kb squad-paragraph
+  mmroute ask "What is in this picture?" --image ../shared/data/images/skimage/images/coffee.png --json
   mmroute ask "Who founded X?" --generator smollm2 --stepwise
   mmroute ask "Q" --generator openai --endpoint-url http://localhost:8000/v1 --endpoint-model qwen2.5-vl --multimodal
 """)
@@ -128,8 +131,8 @@ def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_
 
 @eval_group.command("answers", epilog="""\b
 Examples:
-  mmroute eval answers --kb squad --questions questions.jsonl --out answers.jsonl --json
-  mmroute eval answers --kb squad --questions questions.jsonl --no-verify --out raw.jsonl
+  mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --limit 50 --json
+  mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --no-verify --out raw.jsonl
 """)
 @click.option("--kb", "kbs", multiple=True, required=True, help="KB(s) to search (repeatable).")
 @click.option("--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL (answers: [] = unanswerable).")
@@ -145,7 +148,11 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
                  generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
                  endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None,
                  judge: bool | None, home: Path | None, as_json: bool) -> None:
-    """Truthfulness (+1 correct, 0 "I don't know", -1 wrong) and correct/wrong/abstain rates."""
+    """SQuAD EM/F1, truthfulness (+1 correct, 0 "I don't know", -1 wrong) and correct/wrong/abstain rates.
+
+    Correct means an exact match of a gold answer after SQuAD normalisation; any answer to an
+    unanswerable question (answers: []) is wrong. The lenient match is reported beside it.
+    """
     from ..evaluation.answers import evaluate_answers
     from ..evaluation.questions import load_questions
     from ..pipeline import Pipeline
@@ -173,11 +180,16 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
         return
     click.echo(f"{a['n']} questions ({a['scored']} scored), generator {cfg.generator}, "
                f"verifier {'on' if cfg.verify else 'off'}")
+    click.echo(f"  EM {a['em']:.3f}  F1 {a['f1']:.3f} on {a['answerable']} answerable questions"
+               f"   (SQuAD 2.0 over all: EM {a['squad2_em']:.3f}  F1 {a['squad2_f1']:.3f})")
     click.echo(f"  truthfulness {a['truthfulness']:+.3f}   correct {a['correct_rate']:.1%}   wrong {a['wrong_rate']:.1%}"
                f"   abstain {a['abstain_rate']:.1%}   p50 {a['p50_ms']} ms")
     u = a["unguarded"]
-    click.echo(f"  answering every draft: truthfulness {u['truthfulness']:+.3f}   correct {u['correct_rate']:.1%}"
-               f"   wrong {u['wrong_rate']:.1%}")
+    click.echo(f"  answering every draft: EM {u['em']:.3f}  F1 {u['f1']:.3f}   truthfulness {u['truthfulness']:+.3f}"
+               f"   correct {u['correct_rate']:.1%}   wrong {u['wrong_rate']:.1%}")
+    le = a["lenient"]
+    click.echo(f"  lenient match (gold within <= 5 extra words): correct {le['correct_rate']:.1%}"
+               f"   wrong {le['wrong_rate']:.1%}   truthfulness {le['truthfulness']:+.3f}")
     if out:
         click.echo(f"  per-question results: {out}")
 

@@ -15,6 +15,7 @@ COMMAND_MODULES = (
     "mmroute.cli.route_cmd",
     "mmroute.cli.ask_cmd",
     "mmroute.cli.app_cmd",
+    "mmroute.cli.reader_cmd",
 )
 
 EPILOG = """\b

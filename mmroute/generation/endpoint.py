@@ -17,7 +17,7 @@ from typing import Any, Iterator, Sequence
 
 from ..types import Draft, Hit
 from .base import GENERATORS
-from .local_lm import _best_support
+from .local_lm import best_support
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
@@ -121,7 +121,7 @@ class EndpointGenerator:
         text = clean_answer(res.text)
         use = list(hits[: self.max_hits])
         return Draft(text=text, evidence_ids=tuple(h.item.id for h in use),
-                     support=_best_support(text, use) if text else "", generator=self.name,
+                     support=best_support(text, use) if text else "", generator=self.name,
                      elapsed_ms=(time.perf_counter() - t0) * 1000)
 
     def stream(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Iterator[str]:

@@ -112,7 +112,7 @@ class LocalLMGenerator:
             return Draft(text=None, generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
         raw = self._complete(answer_messages(question, use, self.max_chars_per_hit))
         text = clean_answer(raw)
-        support = _best_support(text, use) if text else ""
+        support = best_support(text, use) if text else ""
         return Draft(text=text, evidence_ids=tuple(h.item.id for h in use), support=support, score=0.0,
                      generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
 
@@ -123,7 +123,7 @@ class LocalLMGenerator:
         return Draft(text=text, generator=f"{self.name}:closed-book", elapsed_ms=(time.perf_counter() - t0) * 1000)
 
 
-def _best_support(answer: str, hits: Sequence[Hit]) -> str:
+def best_support(answer: str, hits: Sequence[Hit]) -> str:
     """The evidence sentence sharing most words with the answer (what the verifier checks against)."""
     from .textutil import content_stems, split_sentences, tokenize
 

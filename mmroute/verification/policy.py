@@ -77,7 +77,14 @@ class Policy:
             warnings.warn(f"no calibrated verifier policy at {path}; using a conservative fallback "
                           "(answer only when every question word is in the supporting sentences)", stacklevel=2)
             return FALLBACK
-        return cls.from_dict(json.loads(path.read_text(encoding="utf-8")), source=str(path))
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"verifier policy {path} is not JSON: {e}",
+                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+        if isinstance(d, dict) and "kinds" in d:
+            return PolicySet.load(path).for_kind(GENERIC)
+        return cls.from_dict(d, source=str(path))
 
     def save(self, path: Path) -> None:
         from ..fsutil import atomic_write_text
@@ -120,6 +127,61 @@ def choose_threshold(probs: Sequence[float], correct: Sequence[bool], max_wrong_
         if w / n <= max_wrong_rate and (c - w) / n > best_v:
             best_v, best_t = (c - w) / n, (probs[i] + max(nxt, 0.0)) / 2
     return float(best_t)
+
+
+GENERIC = "generic"
+"""The policy kind for drafts of any generator that has no policy of its own (LLMs, endpoints)."""
+
+
+def policy_kind(generator: str) -> str:
+    """The policy a draft is judged by: ``reader`` drafts have their own; everything else is generic."""
+    return "reader" if generator.split(":")[0] == "reader" else GENERIC
+
+
+@dataclass(frozen=True)
+class PolicySet:
+    """One calibrated :class:`Policy` per generator kind (see :func:`policy_kind`).
+
+    The file holds ``{"kinds": {"reader": {...}, "generic": {...}}, "meta": {...}}``; a single-policy file
+    (the format before kinds) is used for every kind.
+    """
+
+    policies: Mapping[str, Policy]
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    source: str = ""
+
+    def for_kind(self, kind: str) -> Policy:
+        return self.policies.get(kind) or self.policies.get(GENERIC) or next(iter(self.policies.values()))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"kinds": {k: p.to_dict() for k, p in self.policies.items()}, "meta": dict(self.meta)}
+
+    @classmethod
+    def of(cls, policy: "Policy | PolicySet") -> "PolicySet":
+        return policy if isinstance(policy, PolicySet) else cls({GENERIC: policy}, policy.meta, policy.source)
+
+    @classmethod
+    def load(cls, path: Path | str | None = None) -> "PolicySet":
+        path = Path(path) if path else DEFAULT_POLICY_PATH
+        if not path.is_file():
+            return cls.of(Policy.load(path))
+        try:
+            d = json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise ConfigError(f"verifier policy {path} is not JSON: {e}",
+                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+        if not isinstance(d, dict) or "kinds" not in d:
+            return cls.of(Policy.from_dict(d, source=str(path)))
+        if not isinstance(d["kinds"], dict) or not d["kinds"]:
+            raise ConfigError(f"verifier policy {path} has no kinds",
+                              hint="re-create it with `python -m evals.calibrate_verifier`")
+        return cls({k: Policy.from_dict(v, source=f"{path}#{k}") for k, v in d["kinds"].items()},
+                   dict(d.get("meta") or {}), str(path))
+
+    def save(self, path: Path) -> None:
+        from ..fsutil import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
 FALLBACK = Policy(("cov_window", "key_missing_any", "negation_mismatch"), (4.0, -4.0, -2.0), -2.0,

@@ -8,11 +8,16 @@ reasons and the raw signals. ``abstain=True`` tells the pipeline to say "I don't
 :class:`EvidenceVerifier` combines
 
 - the evidence-support signals of :mod:`.signals`;
+- the reader signals of :mod:`.reading`: the verifier reads the evidence itself with the packaged
+  extractive reader and asks how likely the draft is under the reader's span distribution, whoever
+  wrote it (the reader generator, an LLM, an endpoint), and whether the evidence holds an answer at all;
 - the dual-path signal: agreement between the draft and a second answer produced without the primary
-  path (an LLM's closed-book answer; for the offline extractor, a lexical-only reading of the evidence);
+  path (an LLM's closed-book answer; for the lexical extractor, a second lexical reading);
 - optionally an LLM judge (:class:`~mmroute.verification.judge.LLMJudge`), which can only veto;
 
-through the calibrated :class:`~mmroute.verification.policy.Policy`.
+through a calibrated :class:`~mmroute.verification.policy.Policy`, one per generator kind
+(:class:`~mmroute.verification.policy.PolicySet`): reader drafts and drafts of any other generator are
+calibrated separately, so an LLM's correct answer is not judged by the reader's habits.
 
 >>> v = EvidenceVerifier()
 >>> ver = v.verify(question, draft, hits, alt=alt_draft)
@@ -27,7 +32,8 @@ from ..registry import Registry
 from ..types import Draft, Hit, Verdict, Verification
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
-from .policy import Policy
+from .policy import Policy, PolicySet, policy_kind
+from .reading import reader_signals
 from .signals import answer_agreement, compute_signals
 
 
@@ -46,12 +52,17 @@ VERIFIERS: Registry[Verifier] = Registry("verifier")
 
 
 def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None,
-                  embedder: SentenceEmbedder) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """All signals the policy sees (evidence support + dual path + the generator's own margin)."""
+                  embedder: SentenceEmbedder, reader: Any = None) -> tuple[dict[str, float], dict[str, list[str]]]:
+    """All signals a policy may use: evidence support, the reader's view, dual path, the draft's own score."""
     sig, words = compute_signals(question, draft, hits, embedder, analyze_question(question))
     sig["dual_agree"] = answer_agreement(draft.text, alt.text) if alt is not None else 0.0
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)
+    if reader is not None:
+        from ..generation.reader_gen import evidence_passages
+
+        _, passages = evidence_passages(hits)
+        sig.update(reader_signals(draft.text or "", reader.read(question, passages)))
     return sig, words
 
 
@@ -60,18 +71,38 @@ class EvidenceVerifier:
 
     name = "evidence"
 
-    def __init__(self, policy: Policy | str | None = None, judge: Any = None,
-                 embedder: SentenceEmbedder | None = None) -> None:
+    def __init__(self, policy: Policy | PolicySet | str | None = None, judge: Any = None,
+                 embedder: SentenceEmbedder | None = None, reader: Any = "packaged") -> None:
         self._policy_arg = policy
-        self._policy: Policy | None = policy if isinstance(policy, Policy) else None
+        self._policies: PolicySet | None = PolicySet.of(policy) if isinstance(policy, (Policy, PolicySet)) else None
         self.judge = judge
         self._embedder = embedder
+        self._reader_arg = reader
+
+    @property
+    def policies(self) -> PolicySet:
+        if self._policies is None:
+            self._policies = PolicySet.load(Path(self._policy_arg) if isinstance(self._policy_arg, str) else None)
+        return self._policies
 
     @property
     def policy(self) -> Policy:
-        if self._policy is None:
-            self._policy = Policy.load(Path(self._policy_arg) if isinstance(self._policy_arg, str) else None)
-        return self._policy
+        """The policy for drafts of generators without their own (LLMs, endpoints)."""
+        return self.policies.for_kind("generic")
+
+    def policy_for(self, draft: Draft) -> Policy:
+        return self.policies.for_kind(policy_kind(draft.generator))
+
+    @property
+    def reader(self) -> Any:
+        """The reader behind the reader signals (None when the policy needs none, or ``reader=None``)."""
+        if isinstance(self._reader_arg, str):
+            if not any(f.startswith("reader_") for p in self.policies.policies.values() for f in p.features):
+                return None
+            from ..reading.reader import shared_reader
+
+            self._reader_arg = shared_reader(self._reader_arg)
+        return self._reader_arg
 
     @property
     def embedder(self) -> SentenceEmbedder:
@@ -81,7 +112,8 @@ class EvidenceVerifier:
 
     def warm_up(self) -> None:
         self.embedder.warm_up()
-        _ = self.policy
+        if self.reader is not None:
+            self.reader.warm_up()
 
     def verify(self, question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None = None) -> Verification:
         if not hits:
@@ -89,11 +121,12 @@ class EvidenceVerifier:
         if not draft.text:
             return Verification(Verdict.NO_EVIDENCE, 0.0,
                                 ("the generator found no answer in the retrieved evidence",), {}, True)
-        sig, words = signal_vector(question, draft, hits, alt, self.embedder)
-        p = self.policy.probability(sig)
+        sig, words = signal_vector(question, draft, hits, alt, self.embedder, self.reader)
+        policy = self.policy_for(draft)
+        p = policy.probability(sig)
         sig["p_correct"] = p
-        reasons = self._reasons(sig, words, alt)
-        verdict = Verdict.SUPPORTED if p >= self.policy.threshold else Verdict.UNSUPPORTED
+        reasons = self._reasons(question, sig, words, alt, policy)
+        verdict = Verdict.SUPPORTED if p >= policy.threshold else Verdict.UNSUPPORTED
         if sig["number_conflict"] >= 1.0:
             verdict = Verdict.CONTRADICTED
             reasons.insert(0, "a number in the question differs from the one in the evidence")
@@ -108,20 +141,31 @@ class EvidenceVerifier:
             if jr.verdict is not Verdict.SUPPORTED:
                 verdict = jr.verdict
         abstain = verdict is not Verdict.SUPPORTED
-        head = (f"supported: p(correct)={p:.2f} >= threshold {self.policy.threshold:.2f}" if not abstain
-                else f"abstaining: p(correct)={p:.2f} (threshold {self.policy.threshold:.2f})")
+        head = (f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
+                if not abstain else
+                f"withheld: estimated chance the answer is right is only {p:.0%} (needs {policy.threshold:.0%})")
         return Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
 
-    def _reasons(self, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None) -> list[str]:
+    def _reasons(self, question: str, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None,
+                 policy: Policy) -> list[str]:
+        """Plain-language reasons: question words as the user wrote them, no stems or signal names."""
         out: list[str] = []
         if words.get("key_missing"):
-            out.append(f"names/numbers of the question not in the evidence: {', '.join(words['key_missing'])}")
+            out.append("the evidence does not mention " + ", ".join(surface_words(question, words["key_missing"])))
         if words.get("missing"):
-            out.append(f"question words not near the answer: {', '.join(words['missing'][:6])}")
+            out.append("these words of the question do not appear near the answer: "
+                       + ", ".join(surface_words(question, words["missing"][:6])))
         else:
             out.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):
-            out.append("the question and the supporting sentence differ in negation")
+            out.append("the question and the supporting sentence differ in negation (one says 'not')")
+        if "reader_margin" in sig:
+            if sig["reader_margin"] < 0:
+                out.append("the reader finds no answer to this question in the evidence")
+            if sig["reader_best_f1"] >= 0.99:
+                out.append("the reader picks the same answer in the evidence")
+            elif sig["reader_expected_f1"] < 0.2:
+                out.append("the reader does not find this answer in the evidence")
         if alt is not None:
             if sig["dual_agree"] >= 0.99:
                 out.append(f"a second, independent path gives the same answer ({alt.generator})")
@@ -129,10 +173,19 @@ class EvidenceVerifier:
                 out.append(f"a second path ({alt.generator}) answers differently: {alt.text!r}")
             else:
                 out.append(f"a second path ({alt.generator}) finds no answer")
-        out.append(f"question-evidence similarity {sig['sim_q_support']:.2f}")
-        top = [f"{f} {v:+.2f}" for f, v in self.policy.contributions(sig)[:3]]
-        out.append("strongest signals (log-odds): " + ", ".join(top))
         return out
+
+
+def surface_words(question: str, stems: Sequence[str]) -> list[str]:
+    """The question's own words for the given stems (the verifier's signals work on stems)."""
+    from ..generation.textutil import stem, tokenize
+
+    by_stem: dict[str, str] = {}
+    for t in tokenize(question):
+        if t.is_word:
+            by_stem.setdefault(stem(t.lower), t.text)
+            by_stem.setdefault(stem(t.text), t.text)
+    return [by_stem.get(s, s) for s in stems]
 
 
 @VERIFIERS.register("evidence")

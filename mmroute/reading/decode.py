@@ -1,0 +1,96 @@
+"""Start/end logits -> ranked answer spans, the SQuAD 2.0 way.
+
+For each window the best (start, end) pairs are taken from the top ``n_best`` start and end positions,
+keeping pairs inside the passage with ``start <= end`` and at most ``max_answer_tokens`` tokens. A span's
+score is ``start_logit + end_logit``; the window's *null score* is the same sum at ``[CLS]``. Across
+windows and passages spans compete on their score; the question's null score is the lowest window null
+score (the window most sure that an answer exists), as in the reference SQuAD 2.0 post-processing.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from .windows import Window
+
+
+@dataclass(frozen=True)
+class Span:
+    """An answer candidate: ``text == passages[passage_index][char_start:char_end]``."""
+
+    text: str
+    passage_index: int
+    char_start: int
+    char_end: int
+    score: float
+    """start + end logit."""
+    probability: float
+    """Softmax probability of this (start, end) pair within its window (start prob x end prob)."""
+
+
+@dataclass(frozen=True)
+class Reading:
+    """What a reader found for one question: n-best spans (best first) and the no-answer score."""
+
+    spans: tuple[Span, ...]
+    null_score: float
+    """Lowest [CLS] start+end logit over all windows."""
+    null_probability: float
+    """Softmax probability of the [CLS] pair in the window the best span came from (1.0 if no span)."""
+
+    @property
+    def best(self) -> Span | None:
+        return self.spans[0] if self.spans else None
+
+    @property
+    def margin(self) -> float:
+        """Best span score minus the null score: > 0 means the reader prefers answering."""
+        return (self.spans[0].score - self.null_score) if self.spans else float("-inf")
+
+
+def _log_softmax(x: np.ndarray) -> np.ndarray:
+    m = x.max()
+    return x - m - np.log(np.exp(x - m).sum())
+
+
+def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
+           passages: Sequence[str], *, n_best: int = 20, max_answer_tokens: int = 30) -> Reading:
+    spans: dict[tuple[int, int, int], Span] = {}
+    null_score = float("inf")
+    null_prob_by_window: list[float] = []
+    best_window: dict[tuple[int, int, int], int] = {}
+    for wi, (w, s, e) in enumerate(zip(windows, start_logits, end_logits)):
+        s = np.asarray(s, dtype=np.float64)[:len(w)]
+        e = np.asarray(e, dtype=np.float64)[:len(w)]
+        null_score = min(null_score, float(s[0] + e[0]))
+        ls, le = _log_softmax(s), _log_softmax(e)
+        null_prob_by_window.append(float(np.exp(ls[0] + le[0])))
+        ctx = np.array([o is not None for o in w.offsets])
+        s_masked = np.where(ctx, s, -np.inf)
+        e_masked = np.where(ctx, e, -np.inf)
+        starts = np.argsort(-s_masked)[:n_best]
+        ends = np.argsort(-e_masked)[:n_best]
+        for i in starts:
+            if not ctx[i]:
+                continue
+            for j in ends:
+                if not ctx[j] or j < i or j - i + 1 > max_answer_tokens:
+                    continue
+                a, b = w.offsets[i][0], w.offsets[j][1]
+                key = (w.passage_index, a, b)
+                score = float(s[i] + e[j])
+                if key in spans and spans[key].score >= score:
+                    continue
+                text = passages[w.passage_index][a:b].strip()
+                if not text:
+                    continue
+                spans[key] = Span(text, w.passage_index, a, b, score, float(np.exp(ls[i] + le[j])))
+                best_window[key] = wi
+    ranked = sorted(spans.values(), key=lambda sp: -sp.score)[:n_best]
+    if not ranked:
+        return Reading((), null_score if null_score != float("inf") else 0.0, 1.0)
+    top = ranked[0]
+    null_p = null_prob_by_window[best_window[(top.passage_index, top.char_start, top.char_end)]]
+    return Reading(tuple(ranked), null_score, null_p)

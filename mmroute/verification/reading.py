@@ -1,0 +1,37 @@
+"""Reader signals: what a trained extractive reader thinks of an answer, whoever wrote the answer.
+
+The verifier reads the evidence itself with the packaged reader (:mod:`mmroute.reading`), so it can
+judge drafts from any generator by the same yardstick:
+
+- ``reader_margin``: best span score minus the no-answer score (is there an answer in this evidence?);
+- ``reader_best_prob`` / ``reader_null_prob``: the best span's and [CLS]'s probabilities in its window;
+- ``reader_best_f1``: SQuAD token-F1 of the draft against the reader's best span;
+- ``reader_expected_f1``: the draft's F1 against each n-best span, weighted by the reader's probability of
+  that span (softmax over the n-best scores and the no-answer score) - the reader's own estimate of how
+  right the draft is. A correct LLM answer that the reader ranks second still earns credit here; a
+  plausible answer to a *different* question from the same passage earns little.
+"""
+from __future__ import annotations
+
+import math
+
+from ..reading.decode import Reading
+from ..reading.squad import f1_score
+
+READER_FEATURES = ("reader_margin", "reader_best_prob", "reader_null_prob", "reader_best_f1", "reader_expected_f1")
+_CLIP = 20.0
+
+
+def reader_signals(answer: str, reading: Reading) -> dict[str, float]:
+    if not reading.spans:
+        return {"reader_margin": -_CLIP, "reader_best_prob": 0.0, "reader_null_prob": 1.0,
+                "reader_best_f1": 0.0, "reader_expected_f1": 0.0}
+    scores = [s.score for s in reading.spans] + [reading.null_score]
+    top = max(scores)
+    weights = [math.exp(s - top) for s in scores]
+    z = sum(weights)
+    expected = sum(w / z * f1_score(answer, [sp.text]) for w, sp in zip(weights, reading.spans))
+    best = reading.spans[0]
+    return {"reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
+            "reader_best_prob": best.probability, "reader_null_prob": reading.null_probability,
+            "reader_best_f1": f1_score(answer, [best.text]), "reader_expected_f1": expected}

@@ -1,0 +1,104 @@
+"""The reader role: any Hugging Face QA checkpoint plugs in; training writes a compact delta that loads back."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from mmroute.errors import ConfigError, ModelUnavailableError
+from mmroute.reading import READERS, Reader, TransformerReader, create_reader
+
+CTX = ("The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region "
+       "in France. They were descended from Norse raiders under their leader Rollo.")
+
+
+def _squad_file(path: Path, n: int = 12) -> Path:
+    qas = []
+    for i in range(n):
+        if i % 4 == 3:
+            qas.append({"id": f"u{i}", "question": f"Who ruled Spain in year {i}?", "answers": [],
+                        "is_impossible": True})
+        else:
+            qas.append({"id": f"q{i}", "question": "Who was the leader of the Norse?",
+                        "answers": [{"text": "Rollo", "answer_start": CTX.index("Rollo")}]})
+    path.write_text(json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [
+        {"context": CTX, "qas": qas}]}]}))
+    return path
+
+
+def test_registry_and_protocol(tiny_bert):
+    r = create_reader("transformer", model=str(tiny_bert), device="cpu")
+    assert isinstance(r, Reader) and "transformer" in READERS.names()
+
+
+def test_any_hf_checkpoint_folder_reads_long_passages(tiny_bert):
+    r = TransformerReader(str(tiny_bert), device="cpu", max_length=64, stride=16)
+    long = " ".join([CTX] * 20)
+    reading = r.read("Who was the leader?", [long, CTX])
+    assert reading.spans, "a random model still ranks spans"
+    for sp in reading.spans:
+        assert sp.text == [long, CTX][sp.passage_index][sp.char_start:sp.char_end].strip()
+    assert r.read("Who was the leader?", []).best is None
+    assert r.read("   ", [CTX]).best is None
+
+
+def test_hub_names_go_to_transformers_and_fail_clearly_offline(monkeypatch):
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    r = TransformerReader("some-org/not-cached-squad-model", device="cpu")
+    with pytest.raises(ModelUnavailableError, match="cannot load reader"):
+        r.warm_up()
+    with pytest.raises(ConfigError, match="not a folder"):
+        TransformerReader("./no/such/folder", device="cpu").warm_up()
+
+
+def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
+    import torch
+    from transformers import AutoModelForQuestionAnswering
+
+    from mmroute.reading.training import ReaderTrainConfig, train_reader
+    from mmroute.reading.weights import load_reader_model
+
+    data = _squad_file(tmp_path / "train.json")
+    out = tmp_path / "reader"
+    rep = train_reader([data], str(tiny_bert), out, ReaderTrainConfig(max_length=64, stride=16, epochs=4,
+                       batch_size=4, lr=5e-3, device="cpu"), valid=[data], log=lambda m: None,
+                       cache_dir=tmp_path / "cache")
+    assert rep["steps"] > 0 and rep["validation"]["answerable"] == 9
+    meta = json.loads((out / "reader.json").read_text())
+    assert meta["base"] == str(tiny_bert) and meta["max_length"] == 64
+    from safetensors.torch import load_file
+
+    saved = load_file(str(out / "reader.safetensors"))
+    assert all(v.dtype == torch.float16 for v in saved.values())
+    assert not any(k.endswith("word_embeddings.weight") for k in saved), "frozen tables are not shipped"
+    model, tok, m = load_reader_model(str(out), "cpu")
+    base = AutoModelForQuestionAnswering.from_pretrained(tiny_bert)
+    sd, bsd = model.state_dict(), base.state_dict()
+    emb = [k for k in sd if k.endswith("word_embeddings.weight")][0]
+    assert torch.equal(sd[emb], bsd[emb])
+    assert torch.allclose(sd["qa_outputs.weight"], saved["qa_outputs.weight"].float())
+    assert not torch.allclose(sd["qa_outputs.weight"], bsd["qa_outputs.weight"]), "training changed the head"
+    # a cached second run reuses the tokenised windows
+    assert list((tmp_path / "cache").glob("windows-*.pkl"))
+
+
+def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
+    from mmroute.reading.weights import PACKAGED_DIR
+
+    size = sum(p.stat().st_size for p in PACKAGED_DIR.iterdir())
+    assert size <= 25e6
+    meta = json.loads((PACKAGED_DIR / "reader.json").read_text())
+    assert "Normans" not in meta["trained"]["train_articles"]
+    r = TransformerReader("packaged", device="cpu")
+    from mmroute.reading.squad import load_squad
+
+    dev = [e for e in load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
+           if e.title == "Normans" and e.answerable][:40]
+    from mmroute.reading.squad import exact_match, f1_score
+
+    preds = [(r.read(e.question, [e.context]).best, e) for e in dev]
+    f1 = sum(f1_score(b.text if b else "", e.answers) for b, e in preds) / len(dev)
+    em = sum(exact_match(b.text if b else "", e.answers) for b, e in preds) / len(dev)
+    assert f1 >= 0.5 and em >= 0.4, (em, f1)
+    assert r.read("In what country is Normandy located?", [dev[0].context]).best.text == "France"

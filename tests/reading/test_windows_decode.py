@@ -1,0 +1,58 @@
+"""Sliding windows over long passages and span decoding (n-best, length limit, null score)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmroute.reading.decode import decode
+from mmroute.reading.windows import collate, make_windows
+
+
+@pytest.fixture(scope="module")
+def tok():
+    from transformers import AutoTokenizer
+
+    from mmroute.encoders.text import minilm_path
+
+    return AutoTokenizer.from_pretrained(minilm_path())
+
+
+LONG = " ".join(f"Sentence number {i} talks about the weather in town {i}." for i in range(120)) + \
+    " The treaty was signed by Rollo in 911."
+
+
+def test_long_passage_is_windowed_and_the_answer_is_labelled_in_a_window_that_holds_it(tok):
+    a = LONG.index("Rollo")
+    ws = make_windows(tok, ["Who signed the treaty?"], [LONG], max_length=128, stride=32, answers=[(a, a + 5)])
+    assert len(ws) > 5 and all(len(w) <= 128 for w in ws)
+    labelled = [w for w in ws if w.start_position > 0]
+    assert labelled, "the window with the answer must point at it"
+    for w in labelled:
+        s, e = w.offsets[w.start_position][0], w.offsets[w.end_position][1]
+        assert LONG[s:e] == "Rollo"
+    assert all(w.start_position == 0 for w in ws if w not in labelled)  # other windows: no answer ([CLS])
+    batch = collate(ws[:3], tok.pad_token_id)
+    assert batch["input_ids"].shape[0] == 3 and batch["attention_mask"].sum(1).max() <= 128
+
+
+def test_decode_picks_best_span_within_limits_and_reports_null(tok):
+    text = "Rollo was the leader of the Vikings who settled in Normandy."
+    ws = make_windows(tok, ["Who was the leader?"], [text], max_length=64, stride=16)
+    w = ws[0]
+    n = len(w)
+    start, end = np.full(n, -5.0), np.full(n, -5.0)
+    ctx = [i for i, o in enumerate(w.offsets) if o is not None]
+    start[ctx[0]], end[ctx[1]] = 6.0, 6.0          # "roll" "##o"
+    end[ctx[-2]] = 7.0                               # far end: longer than max_answer_tokens below
+    start[0], end[0] = 1.0, 1.0                      # null
+    r = decode(ws, [start], [end], [text], max_answer_tokens=4)
+    assert r.best is not None and r.best.text == "Rollo"
+    assert r.null_score == pytest.approx(2.0) and r.margin == pytest.approx(10.0)
+    assert all(sp.text == text[sp.char_start:sp.char_end] for sp in r.spans)
+    assert 0 < r.best.probability <= 1
+
+
+def test_decode_with_no_context_tokens_gives_empty_reading(tok):
+    ws = make_windows(tok, ["Who?"], ["   "], max_length=32, stride=8)
+    r = decode(ws, [np.zeros(len(w)) for w in ws], [np.zeros(len(w)) for w in ws], ["   "])
+    assert r.best is None and r.margin == float("-inf")
