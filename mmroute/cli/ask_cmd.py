@@ -122,6 +122,12 @@ def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_
     h = open_home(home)
     for name in cfg.kbs:
         h.manifest(name)
+    if not cfg.kbs and not h.list():
+        from ..errors import InputError
+
+        raise InputError(f"the home {h.root} has no KBs yet, so there is nothing to answer from",
+                         hint="index a corpus first, e.g. mmroute index --kb squad --input "
+                              "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)")
     ans = Pipeline.from_home(h, cfg).ask(question, image=image)
     if as_json:
         emit_json(ans.to_dict())

@@ -38,7 +38,11 @@ def emit_json(data: Any) -> None:
     click.echo(json.dumps(data, ensure_ascii=False, indent=None if not sys.stdout.isatty() else 2))
 
 
-def fail(message: str, hint: str | None = None, code: int = 2) -> None:
+def fail(message: str, hint: str | None = None, code: int = 2, as_json: bool = False) -> None:
+    """Report a user error on stderr and exit: one line plus a hint, or with ``--json`` one JSON object."""
+    if as_json:
+        click.echo(json.dumps({"error": message, "hint": hint, "exit_code": code}, ensure_ascii=False), err=True)
+        sys.exit(code)
     click.secho(f"error: {message}", fg="red", err=True)
     if hint:
         click.echo(f"hint: {hint}", err=True)
@@ -58,9 +62,10 @@ def handle_errors(f: F) -> F:
         except MMRouteError as e:
             if os.environ.get("MMROUTE_DEBUG"):
                 raise
-            fail(e.message, e.hint)
+            fail(e.message, e.hint, as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
-            fail("interrupted", "re-run the same command to resume where it stopped", code=130)
+            fail("interrupted", "re-run the same command to resume where it stopped", code=130,
+                 as_json=bool(kwargs.get("as_json")))
 
     return wrapper  # type: ignore[return-value]
 

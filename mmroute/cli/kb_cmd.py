@@ -21,7 +21,11 @@ def kb_group() -> None:
     """List, inspect and delete knowledge bases."""
 
 
-@kb_group.command("list")
+@kb_group.command("list", epilog="""\b
+Examples:
+  mmroute kb list
+  mmroute kb list --json
+""")
 @home_option
 @json_option
 @handle_errors
@@ -34,13 +38,20 @@ def kb_list(home: Path | None, as_json: bool) -> None:
     if not infos:
         click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
         return
-    w = max(len(i.name) for i in infos)
-    for i in infos:
-        click.echo(f"{i.name:<{w}}  {i.modality.value:<5}  {i.granularity.value:<9}  {i.count:>8} items  "
-                   f"{i.encoder.name} ({i.dim}-d)  {i.store.backend}  {i.description}")
+    rows = [("NAME", "MODALITY", "GRANULARITY", "ITEMS", "ENCODER", "STORE", "DESCRIPTION")]
+    rows += [(i.name, i.modality.value, i.granularity.value, str(i.count), f"{i.encoder.name} ({i.dim}-d)",
+              i.store.backend, " ".join(i.description.split())[:60]) for i in infos]
+    widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
+    for r in rows:
+        cells = [r[c].rjust(widths[c]) if c == 3 else r[c].ljust(widths[c]) for c in range(len(widths))]
+        click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
-@kb_group.command("info")
+@kb_group.command("info", epilog="""\b
+Examples:
+  mmroute kb info hop
+  mmroute kb info squad-paragraph --json
+""")
 @click.argument("name")
 @home_option
 @json_option
@@ -71,7 +82,11 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
         click.echo(f"{'source':>12}: [{s.status}] {s.path} ({s.items} items, {s.skipped} skipped)")
 
 
-@kb_group.command("delete")
+@kb_group.command("delete", epilog="""\b
+Examples:
+  mmroute kb delete hop            (asks for confirmation)
+  mmroute kb delete hop --yes
+""")
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @home_option

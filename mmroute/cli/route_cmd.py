@@ -50,7 +50,8 @@ def route_group() -> None:
               help="An image that comes with the question.")
 @click.option("--router", "router_name", type=click.Choice(ROUTER_CHOICES), default="default", show_default=True)
 @click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A router artifact directory (default: the one shipped in the package).")
+              help="A router artifact directory written by `route train` or `route finetune` "
+                   "(default: the router shipped in the package).")
 @click.option("--threshold", type=float, default=None, help="Relevance threshold of the federated router.")
 @home_option
 @json_option
@@ -58,6 +59,10 @@ def route_group() -> None:
 def route_ask(question: str, image: Path | None, router_name: str, router_path: Path | None,
               threshold: float | None, home: Path | None, as_json: bool) -> None:
     """Route QUESTION against the KBs in the home directory."""
+    from ..errors import InputError
+
+    if not question.strip():
+        raise InputError("the question is empty", hint='route e.g. mmroute route "Who led the Normans?"')
     kbs = open_home(home).list()
     router = _make_router(router_name, router_path, threshold)
     router.warm_up()
@@ -72,13 +77,20 @@ def route_ask(question: str, image: Path | None, router_name: str, router_path: 
     click.echo(f"reason: {d.reason}")
 
 
-@route_group.command("eval")
+@route_group.command("eval", epilog="""\b
+Examples:
+  mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --json
+  mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --limit 120
+""")
 @click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               help='Routing data: JSON Lines {"question", "route"}.')
 @click.option("--router", "router_name", type=click.Choice(("default", "trained", "finetuned")), default="default",
               show_default=True)
-@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None)
-@click.option("--limit", type=int, default=None, help="Evaluate only the first N queries.")
+@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A router artifact directory written by `route train` or `route finetune` "
+                   "(default: the router shipped in the package).")
+@click.option("--limit", type=click.IntRange(1), default=None,
+              help="Evaluate a stratified sample of N queries (every route in proportion), not the first N.")
 @json_option
 @handle_errors
 def route_eval(data: Path, router_name: str, router_path: Path | None, limit: int | None, as_json: bool) -> None:
@@ -86,7 +98,9 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
     from ..routing.evaluation import evaluate_router
     from ..routing.training import load_routing_jsonl
 
-    examples = load_routing_jsonl(data)[: limit or None]
+    examples = load_routing_jsonl(data)
+    if limit:
+        examples = stratified_sample(examples, limit)
     router = _make_router(router_name, router_path)
     router.warm_up()
     report = evaluate_router(router, examples)
@@ -99,7 +113,28 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
         click.echo(f"  {r:<10} {acc:.4f}")
 
 
-@route_group.command("train")
+def stratified_sample(examples: list[Any], n: int) -> list[Any]:
+    """``n`` examples with every route in proportion to its share (deterministic: evenly spaced picks)."""
+    if n >= len(examples):
+        return list(examples)
+    by_route: dict[str, list[Any]] = {}
+    for e in examples:
+        by_route.setdefault(e.route, []).append(e)
+    quota = {r: max(1, round(n * len(v) / len(examples))) for r, v in by_route.items()}
+    while sum(quota.values()) > n:
+        quota[max(quota, key=lambda r: quota[r])] -= 1
+    out: list[Any] = []
+    for r, v in by_route.items():
+        step = len(v) / quota[r]
+        out.extend(v[int(i * step)] for i in range(quota[r]))
+    return out
+
+
+@route_group.command("train", epilog="""\b
+Examples:
+  mmroute route train --data ../shared/data/routing/universalrag_train.jsonl --out ./my-router
+  mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --router trained --router-path ./my-router
+""")
 @click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
               multiple=True, help='Routing data: JSON Lines {"question", "route", "source"?}. Repeat to train on '
                                   "several files together (e.g. the shared split plus your own labelled questions).")

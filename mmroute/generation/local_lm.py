@@ -72,6 +72,7 @@ class LocalLMGenerator:
             from transformers.utils import logging as hf_logging
 
             hf_logging.set_verbosity_error()
+            hf_logging.disable_progress_bar()  # the GGUF de-quantisation bar would flood the terminal
             local = Path(self.model).exists()
             if local:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")

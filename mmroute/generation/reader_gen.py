@@ -13,15 +13,21 @@ verifier's call (it also sees the reader's no-answer score).
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Sequence
 
 from ..types import Draft, Hit
 from .base import GENERATORS
-from .textutil import split_sentences
+from .textutil import LocalIdf, content_stems, split_sentences, tokenize
 
 MAX_PASSAGES = 5
-"""Evidence passages read per question (the retriever's top hits)."""
+"""Evidence hits read per question (the retriever's top hits)."""
+CHUNK_CHARS = 1200
+"""A long hit (a whole document, a long transcript) is cut into sentence-aligned chunks of about this
+many characters (~250-300 tokens: one reader window with the question)."""
+MAX_CHUNKS = 8
+"""At most this many chunks are read per question: the ones sharing the rarest words with the question."""
 
 
 def passage_text(hit: Hit) -> str:
@@ -29,9 +35,52 @@ def passage_text(hit: Hit) -> str:
     return hit.item.text or " ".join(hit.item.captions)
 
 
-def evidence_passages(hits: Sequence[Hit], max_passages: int = MAX_PASSAGES) -> tuple[list[Hit], list[str]]:
+@dataclass(frozen=True)
+class Chunk:
+    hit_index: int
+    text: str
+
+
+def _chunks_of(text: str) -> list[str]:
+    if len(text) <= CHUNK_CHARS:
+        return [text]
+    out: list[str] = []
+    start = end = None
+    for a, b in split_sentences(text):
+        if start is None:
+            start, end = a, b
+        elif b - start > CHUNK_CHARS:
+            out.append(text[start:end])
+            start, end = a, b
+        else:
+            end = b
+    if start is not None:
+        out.append(text[start:end])
+    return out
+
+
+def reading_chunks(question: str, hits: Sequence[Hit], max_passages: int = MAX_PASSAGES,
+                   max_chunks: int = MAX_CHUNKS) -> tuple[list[Hit], list[Chunk]]:
+    """The hits read and the chunks of them given to the reader (see :data:`CHUNK_CHARS`).
+
+    When everything fits in ``max_chunks`` all of it is read; otherwise the chunks with the most
+    question words (IDF-weighted over the chunks, ties to the better-ranked hit) are kept, in reading order.
+    """
     use = [h for h in hits if passage_text(h).strip()][:max_passages]
-    return use, [passage_text(h) for h in use]
+    chunks = [Chunk(i, c) for i, h in enumerate(use) for c in _chunks_of(passage_text(h))]
+    if len(chunks) <= max_chunks:
+        return use, chunks
+    q = set(content_stems(tokenize(question)))
+    stems = [set(content_stems(tokenize(c.text))) for c in chunks]
+    idf = LocalIdf(stems)
+    score = [sum(idf(t) for t in q & s) - 1e-3 * c.hit_index for c, s in zip(chunks, stems)]
+    keep = sorted(sorted(range(len(chunks)), key=lambda i: -score[i])[:max_chunks])
+    return use, [chunks[i] for i in keep]
+
+
+def evidence_passages(question: str, hits: Sequence[Hit]) -> tuple[list[Hit], list[Chunk]]:
+    """What the reader generator and the verifier's reader signals read (the same, so reads are shared)."""
+    return reading_chunks(question, hits)
 
 
 def sentence_at(text: str, char_start: int) -> str:
@@ -65,16 +114,16 @@ class ReaderGenerator:
 
     def generate(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft:
         t0 = time.perf_counter()
-        use, passages = evidence_passages(hits, self.max_passages)
-        if not use:
+        use, chunks = reading_chunks(question, hits, self.max_passages)
+        if not chunks:
             return Draft(None, generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
-        reading = self.reader.read(question, passages)
+        reading = self.reader.read(question, [c.text for c in chunks])
         best = reading.best
         if best is None:
             return Draft(None, tuple(h.item.id for h in use), generator=self.name,
                          elapsed_ms=(time.perf_counter() - t0) * 1000)
-        text = passages[best.passage_index]
-        return Draft(best.text, (use[best.passage_index].item.id,), sentence_at(text, best.char_start),
+        chunk = chunks[best.passage_index]
+        return Draft(best.text, (use[chunk.hit_index].item.id,), sentence_at(chunk.text, best.char_start),
                      best.probability, self.name, (time.perf_counter() - t0) * 1000)
 
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:

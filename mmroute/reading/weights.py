@@ -66,12 +66,16 @@ def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any,
     """(model in eval mode on ``device``, tokenizer, metadata) for any reader name (see module doc)."""
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
+    hf_logging.set_verbosity_error()  # no load reports or progress bars in users' terminals
+    hf_logging.disable_progress_bar()
     path, meta = resolve_reader(name_or_path)
     try:
         if meta is None:
-            tok = AutoTokenizer.from_pretrained(path)
-            model = AutoModelForQuestionAnswering.from_pretrained(path)
+            local = Path(path).is_dir()
+            tok = AutoTokenizer.from_pretrained(path, local_files_only=local)
+            model = AutoModelForQuestionAnswering.from_pretrained(path, local_files_only=local)
             meta = {"source": path}
         else:
             base = base_path(str(meta["base"]))

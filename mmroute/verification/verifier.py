@@ -61,8 +61,8 @@ def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft |
     if reader is not None:
         from ..generation.reader_gen import evidence_passages
 
-        _, passages = evidence_passages(hits)
-        sig.update(reader_signals(draft.text or "", reader.read(question, passages)))
+        _, chunks = evidence_passages(question, hits)
+        sig.update(reader_signals(draft.text or "", reader.read(question, [c.text for c in chunks])))
     return sig, words
 
 

@@ -105,3 +105,33 @@ def test_chat_question_with_image_upload(films_home: Path) -> None:
     saved = list((films_home / "uploads" / "_queries").glob("*-my_photo.png"))
     assert len(saved) == 1
     assert at.session_state["messages"][0]["image"] == str(saved[0])
+
+
+def _render_withheld() -> None:
+    import streamlit as st  # noqa: F401
+
+    from mmroute_ui import render
+    from mmroute.types import Answer, Draft, Granularity, Hit, Item, Verdict, Verification
+
+    hits = tuple(Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, title="Normans", text=t), 0.8 - i / 10, "squad", i + 1)
+                 for i, t in enumerate(["The Normans gave their name to Normandy.", "Rollo led the Norse."]))
+    ans = Answer(question="Who led the Normans in 1100?", text="Rollo", abstained=True,
+                 reason="withheld: estimated chance the answer is right is only 12% (needs 40%)", evidence=hits,
+                 route=None, retrieval=None, draft=Draft("Rollo", ("p1",), "Rollo led the Norse.", 0.4, "reader"),
+                 verification=Verification(Verdict.UNSUPPORTED, 0.12, ("withheld: ...",), {}, True))
+    render.answer(ans)
+
+
+def test_withheld_draft_is_labelled_and_all_evidence_is_shown() -> None:
+    import inspect
+    import textwrap
+
+    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
+                             + textwrap.dedent(inspect.getsource(_render_withheld)) + "\n_render_withheld()\n",
+                             default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    shown = texts(at)
+    assert "**I don't know**" in shown
+    assert "withheld draft (not verified, do not rely on it): *Rollo*" in shown
+    assert "The Normans gave their name to Normandy." in shown and "Rollo led the Norse." in shown

@@ -85,3 +85,18 @@ def test_every_command_help_has_an_example() -> None:
     for args in (["index"], ["search"], ["kb"], ["eval", "retrieval"]):
         code, out, _ = run(*args, "--help")
         assert code == 0 and "Example" in out, args
+
+
+def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(tmp_path: Path, corpus: Path,
+                                                                         data_dir: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    home = str(tmp_path / "h")
+    assert run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)[0] == 0
+    img = data_dir / "images/skimage/images/coffee.png"
+    r = subprocess.run([sys.executable, "-m", "mmroute", "search", "--kb", "k", "--image", str(img), "--home", home],
+                       capture_output=True, text=True, timeout=300, env={**os.environ, "MMROUTE_DEBUG": ""})
+    assert r.returncode == 2, r.stderr
+    assert "Traceback" not in r.stderr and "cannot be searched with an image" in r.stderr and "hint:" in r.stderr

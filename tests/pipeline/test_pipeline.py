@@ -48,14 +48,17 @@ def test_ask_returns_answer_with_trace_and_timings(pipe):
     assert ans.timings_ms["total"] >= ans.timings_ms["generate"] + ans.timings_ms["verify"]
     d = json.loads(json.dumps(ans.to_dict()))
     assert d["answer"] == (None if ans.abstained else ans.text) and d["retrieval"]["steps"][0]["kbs"] == ["normans"]
-    assert d["draft"]["support"] and d["verification"]["signals"]["dual_agree"] == 1.0
+    assert d["draft"]["support"] and d["draft"]["generator"] == "reader"
+    assert d["verification"]["signals"]["reader_best_f1"] == 1.0  # the verifier's own reading agrees
 
 
 def test_unanswerable_question_gets_i_dont_know(pipe):
     ans = pipe.ask("Who gave their name to Normandy in the 1000's and 1100's")
     assert ans.abstained and ans.display_text == "I don't know"
     assert ans.draft is not None and ans.draft.text            # the withheld draft stays in the trace
-    assert ans.reason.startswith("abstaining")
+    assert ans.reason.startswith("withheld")
+    ids = [h.item.id for h in ans.evidence]
+    assert len(ids) == len(ans.retrieval.hits), "an abstention still shows the whole top-k evidence"
 
 
 def test_verifier_off_answers_everything(normans):
@@ -136,3 +139,21 @@ def test_squad_converter_matches_shared_layout():
                        "text": "Rollo led the Norse."}]
     assert qs[0]["answers"] == ["Rollo"] and qs[0]["gold_ids"] == ["squad2/Normans/0"]
     assert qs[1]["answers"] == [] and qs[1]["gold_ids"] == [] and not qs[1]["answerable"]
+
+
+def test_abstention_shows_withheld_draft_evidence_and_plain_reasons(normans):
+    from mmroute.cli.main import cli
+
+    home, _ = normans
+    q = "Who gave their name to Normandy in the 1000's and 1100's"
+    r = CliRunner().invoke(cli, ["ask", q, "--kb", "normans", "--home", str(home)])
+    assert r.exit_code == 0, r.output
+    assert r.output.startswith("I don't know") and "withheld draft (not verified" in r.output
+    assert r.output.count("[normans]") == 5, "the whole top-k evidence is listed"
+    d = json.loads(CliRunner().invoke(cli, ["ask", q, "--kb", "normans", "--home", str(home), "--json"]).output)
+    words = set(q.replace("?", "").split())
+    for reason in d["verification"]["reasons"]:
+        if ":" in reason and "do not appear near the answer" in reason:
+            listed = [w.strip() for w in reason.split(":", 1)[1].split(",")]
+            assert set(listed) <= words, f"reasons must quote the question's own words, not stems: {listed}"
+        assert "log-odds" not in reason and "p(correct)" not in reason

@@ -56,3 +56,17 @@ def test_decode_with_no_context_tokens_gives_empty_reading(tok):
     ws = make_windows(tok, ["Who?"], ["   "], max_length=32, stride=8)
     r = decode(ws, [np.zeros(len(w)) for w in ws], [np.zeros(len(w)) for w in ws], ["   "])
     assert r.best is None and r.margin == float("-inf")
+
+
+def test_long_documents_are_cut_into_chunks_and_the_relevant_ones_are_read():
+    from mmroute.generation.reader_gen import CHUNK_CHARS, MAX_CHUNKS, reading_chunks
+    from mmroute.types import Granularity, Hit, Item
+
+    filler = " ".join(f"Paragraph {i} describes the harbour trade of town {i} in detail." for i in range(400))
+    doc = filler + " The treaty of Saint-Clair-sur-Epte was signed by Rollo in 911. " + filler
+    hits = [Hit(Item(id=f"d{i}", kind=Granularity.DOCUMENT, text=doc if i == 2 else filler), 0.5, "kb", i + 1)
+            for i in range(3)]
+    use, chunks = reading_chunks("Who signed the treaty of Saint-Clair-sur-Epte?", hits)
+    assert len(use) == 3 and len(chunks) == MAX_CHUNKS
+    assert all(len(c.text) <= CHUNK_CHARS for c in chunks)
+    assert any("Rollo" in c.text and c.hit_index == 2 for c in chunks)
