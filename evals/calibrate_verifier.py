@@ -72,6 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-wrong-generic", type=float, default=0.04,
                     help="generic kind: cap on wrong drafts let through / drafts (about half the drafts are wrong)")
     ap.add_argument("--reader", default="packaged")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
     ap.add_argument("--json", action="store_true")
@@ -93,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     say = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
     corpus = load_jsonl(args.corpus)
     qs = load_jsonl(args.questions)
+    if args.limit:
+        qs, args.no_write = qs[::max(1, len(qs) // args.limit)][: args.limit], True
     squad = json.loads(args.squad.read_text(encoding="utf-8"))
     plausible = {q["id"]: q["plausible_answers"][0]["text"] for a in squad["data"] for p in a["paragraphs"]
                  for q in p["qas"] if q.get("plausible_answers")}

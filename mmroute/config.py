@@ -6,7 +6,7 @@ Example ``mmroute.toml``::
     k = 5                         #                          (--k)
     kbs = ["squad"]               #                          (--kb, repeatable)
     verify = true                 #                          (--no-verify)
-    dual_path = true              # second answer path for the verifier
+    dual_path = true              # a second answer for the verifier, when its policy weighs one
     generator = "reader"          # reader|offline|smollm2|hf-causal|openai   (--generator)
 
     [generator_options]           # passed to the generator's constructor

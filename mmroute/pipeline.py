@@ -105,7 +105,8 @@ class Pipeline:
         hits = list(res.hits)
         draft: Draft = self.generator.generate(question, hits, img)
         alt: Draft | None = None
-        if self.verifier is not None and cfg.dual_path and hits and draft.text:
+        if (self.verifier is not None and cfg.dual_path and hits and draft.text
+                and getattr(self.verifier, "uses_dual_path", True)):
             alt = self.generator.closed_book(question, hits, img)
         t2 = time.perf_counter()
         timings["generate"] = (t2 - t1) * 1000

@@ -146,13 +146,14 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
     }
     meta = {"format": 1, "base": base, "max_length": config.max_length, "stride": config.stride,
             "frozen": sorted(frozen), "trained": report}
+    size = save_delta(model, out, frozen, meta)  # saved before validation: a failed validation loses nothing
+    report["weights_bytes"] = size
+    log(f"saved {out} ({size / 1e6:.1f} MB) in {time.perf_counter() - t0:.0f}s")
     if valid:
         report["validation"] = evaluate_model(model, tok, [e for p in valid for e in load_squad(p)], config)
         log("validation: " + json.dumps(report["validation"]))
-    meta["trained"] = report
-    size = save_delta(model, out, frozen, meta)
-    report["weights_bytes"] = size
-    log(f"saved {out} ({size / 1e6:.1f} MB) in {time.perf_counter() - t0:.0f}s")
+        meta["trained"] = report
+        save_delta(model, out, frozen, meta)
     return report
 
 

@@ -98,6 +98,9 @@ def fit_policy(X: Sequence[Sequence[float]], y: Sequence[int], features: Sequenc
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
+    if len(set(int(v) for v in y)) < 2:
+        raise ValueError("the calibration data has only correct or only wrong drafts; a policy needs both "
+                         "(use more questions, or a reader that gets some right)")
     Xa = np.asarray(X, dtype=np.float64)
     mean = Xa.mean(axis=0)
     scale = Xa.std(axis=0)

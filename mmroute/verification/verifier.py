@@ -90,6 +90,11 @@ class EvidenceVerifier:
         """The policy for drafts of generators without their own (LLMs, endpoints)."""
         return self.policies.for_kind("generic")
 
+    @property
+    def uses_dual_path(self) -> bool:
+        """Whether any policy weighs the dual-path answer (if none does, the pipeline need not ask for one)."""
+        return any(f.startswith("dual_") for p in self.policies.policies.values() for f in p.features)
+
     def policy_for(self, draft: Draft) -> Policy:
         return self.policies.for_kind(policy_kind(draft.generator))
 
