@@ -18,6 +18,7 @@ def atomic_write_text(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        os.fchmod(fd, 0o644)  # mkstemp makes 0600 files; written files are ordinary, readable ones
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
             f.flush()

@@ -28,6 +28,13 @@ class Span:
     """start + end logit."""
     probability: float
     """Softmax probability of this (start, end) pair within its window (start prob x end prob)."""
+    window_null: float = 0.0
+    """The [CLS] start+end logit of the window the span was read in."""
+
+    @property
+    def window_margin(self) -> float:
+        """Span score minus its own window's no-answer score: comparable across windows and passages."""
+        return self.score - self.window_null
 
 
 @dataclass(frozen=True)
@@ -86,7 +93,8 @@ def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_lo
                 text = passages[w.passage_index][a:b].strip()
                 if not text:
                     continue
-                spans[key] = Span(text, w.passage_index, a, b, score, float(np.exp(ls[i] + le[j])))
+                spans[key] = Span(text, w.passage_index, a, b, score, float(np.exp(ls[i] + le[j])),
+                                  float(s[0] + e[0]))
                 best_window[key] = wi
     ranked = sorted(spans.values(), key=lambda sp: -sp.score)[:n_best]
     if not ranked:

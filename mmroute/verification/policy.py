@@ -132,6 +132,22 @@ def choose_threshold(probs: Sequence[float], correct: Sequence[bool], max_wrong_
     return float(best_t)
 
 
+def threshold_for_wrong_pass_rate(probs: Sequence[float], correct: Sequence[bool], max_pass: float = 0.08) -> float:
+    """The lowest threshold that lets through at most ``max_pass`` of the wrong drafts.
+
+    The rule for drafts of other generators (an LLM behind an endpoint): how often such a generator is
+    right is unknown, so the policy bounds the share of *wrong* answers shown and shows as many right
+    ones as that allows, instead of maximising truthfulness at one calibration set's error rate.
+    """
+    wrong = sorted((p for p, c in zip(probs, correct) if not c), reverse=True)
+    if not wrong:
+        return 0.0
+    allowed = int(max_pass * len(wrong))  # this many wrong drafts may pass
+    if allowed >= len(wrong):
+        return 0.0
+    return float(wrong[allowed]) + 1e-9
+
+
 GENERIC = "generic"
 """The policy kind for drafts of any generator that has no policy of its own (LLMs, endpoints)."""
 

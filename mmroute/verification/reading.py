@@ -5,33 +5,42 @@ judge drafts from any generator by the same yardstick:
 
 - ``reader_margin``: best span score minus the no-answer score (is there an answer in this evidence?);
 - ``reader_best_prob`` / ``reader_null_prob``: the best span's and [CLS]'s probabilities in its window;
-- ``reader_best_f1``: SQuAD token-F1 of the draft against the reader's best span;
-- ``reader_expected_f1``: the draft's F1 against each n-best span, weighted by the reader's probability of
-  that span (softmax over the n-best scores and the no-answer score) - the reader's own estimate of how
-  right the draft is. A correct LLM answer that the reader ranks second still earns credit here; a
+- ``reader_best_f1``: SQuAD token-F1 of the draft against the reader's best span (ranked as the reader
+  generator ranks them: margin over the window's no-answer score plus retrieval score);
+- ``reader_expected_f1``: the draft's F1 against each n-best span, weighted by a softmax over those
+  ranking scores and a no-answer alternative - the reader's own estimate of how right the draft is. A correct LLM answer that the reader ranks second still earns credit here; a
   plausible answer to a *different* question from the same passage earns little.
 """
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
-from ..reading.decode import Reading
+from ..reading.decode import Reading, Span
 from ..reading.squad import f1_score
 
-READER_FEATURES = ("reader_margin", "reader_best_prob", "reader_null_prob", "reader_best_f1", "reader_expected_f1")
+READER_FEATURES = ("reader_margin", "reader_best_prob", "reader_null_prob", "reader_best_margin",
+                   "reader_best_f1", "reader_expected_f1")
 _CLIP = 20.0
 
 
-def reader_signals(answer: str, reading: Reading) -> dict[str, float]:
+def reader_signals(answer: str, reading: Reading, ranked: Sequence[tuple[Span, float]] | None = None,
+                   null_rank_score: float = 0.0) -> dict[str, float]:
+    """Signals for ``answer``; ``ranked`` = (span, ranking score) best first (default: by span score),
+    ``null_rank_score`` = the no-answer alternative on the same scale."""
     if not reading.spans:
         return {"reader_margin": -_CLIP, "reader_best_prob": 0.0, "reader_null_prob": 1.0,
-                "reader_best_f1": 0.0, "reader_expected_f1": 0.0}
-    scores = [s.score for s in reading.spans] + [reading.null_score]
+                "reader_best_margin": -_CLIP, "reader_best_f1": 0.0, "reader_expected_f1": 0.0}
+    if ranked is None:
+        ranked = [(sp, sp.score) for sp in reading.spans]
+        null_rank_score = reading.null_score
+    scores = [r for _, r in ranked] + [null_rank_score]
     top = max(scores)
     weights = [math.exp(s - top) for s in scores]
     z = sum(weights)
-    expected = sum(w / z * f1_score(answer, [sp.text]) for w, sp in zip(weights, reading.spans))
-    best = reading.spans[0]
+    expected = sum(w / z * f1_score(answer, [sp.text]) for w, (sp, _) in zip(weights, ranked))
+    best = ranked[0][0]
     return {"reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
             "reader_best_prob": best.probability, "reader_null_prob": reading.null_probability,
+            "reader_best_margin": max(-_CLIP, min(_CLIP, best.window_margin)),
             "reader_best_f1": f1_score(answer, [best.text]), "reader_expected_f1": expected}

@@ -32,7 +32,7 @@ def test_route_question_json(tmp_path):
 
 def test_route_rejects_empty_question(tmp_path):
     res = CliRunner().invoke(cli, ["route", "   ", "--home", str(tmp_path)])
-    assert res.exit_code == 0 and "REJECTED" in res.output and "empty" in res.output
+    assert res.exit_code == 2 and "question is empty" in res.output  # like `ask ""`
 
 
 def test_train_then_eval_small_sample(data_dir, tmp_path):

@@ -38,7 +38,14 @@ def test_malformed_policy_is_a_config_error(tmp_path):
         Policy.load(tmp_path / "missing.json")
 
 
-def test_shipped_policy_is_calibrated():
+def test_shipped_policy_is_calibrated_per_generator_kind():
+    from mmroute.verification.policy import PolicySet, policy_kind
+
     assert DEFAULT_POLICY_PATH.is_file(), "run python -m evals.calibrate_verifier"
-    pol = Policy.load()
-    assert pol.meta.get("cross_validation") and 0.0 < pol.threshold <= 1.0
+    ps = PolicySet.load()
+    assert ps.meta.get("cross_validation") and set(ps.policies) == {"reader", "generic"}
+    for pol in ps.policies.values():
+        assert 0.0 < pol.threshold <= 1.0
+        assert "reader_expected_f1" in pol.features and "draft_score" not in pol.features
+    assert policy_kind("reader") == "reader" and policy_kind("openai") == policy_kind("smollm2") == "generic"
+    assert Policy.load().threshold == ps.for_kind("generic").threshold   # a kinds file still loads as one policy

@@ -30,14 +30,22 @@ def _run(gen, verifier, q, hits):
     return d, verifier.verify(q, d, hits, gen.closed_book(q, hits))
 
 
-def test_answerable_question_scores_above_its_adversarial_twin(gen, verifier, normans_hits):
+def test_answerable_question_scores_above_its_adversarial_twin(verifier, normans_hits):
+    reader = create_generator("reader")
+    d = reader.generate("Who was the Norse leader?", normans_hits)
+    v = verifier.verify("Who was the Norse leader?", d, normans_hits)
+    assert d.text == "Rollo" and d.generator == "reader"
+    assert set(v.signals) >= {"cov_window", "key_missing", "reader_expected_f1", "reader_margin", "p_correct"}
+    assert v.verdict is (Verdict.SUPPORTED if v.confidence >= verifier.policy_for(d).threshold else Verdict.UNSUPPORTED)
+    twin_q = "Who was the Viking admiral?"
+    twin = verifier.verify(twin_q, reader.generate(twin_q, normans_hits), normans_hits)
+    assert twin.confidence < v.confidence and twin.abstain
+
+
+def test_dual_path_answer_is_reported_in_the_reasons(gen, verifier, normans_hits):
     d, v = _run(gen, verifier, "Who was the Norse leader?", normans_hits)
     assert d.text and "Rollo" in d.text
     assert any("second, independent path" in r for r in v.reasons)
-    assert set(v.signals) >= {"cov_window", "key_missing", "dual_agree", "sim_q_support", "p_correct"}
-    assert v.verdict is (Verdict.SUPPORTED if v.confidence >= verifier.policy.threshold else Verdict.UNSUPPORTED)
-    _, twin = _run(gen, verifier, "Who was the Viking admiral?", normans_hits)
-    assert twin.confidence < v.confidence and twin.abstain
 
 
 def test_adversarial_unanswerable_question_abstains(gen, verifier, normans_hits):
