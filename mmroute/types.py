@@ -10,7 +10,7 @@ import dataclasses
 import uuid
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping
+from typing import Any, Mapping, Sequence
 
 SCHEMA_VERSION = 1
 """Version of the on-disk layout (manifest, payloads). Bump it when either changes."""
@@ -234,6 +234,10 @@ class Hit:
         return {"id": self.item.id, "score": round(float(self.score), 6), "kb": self.kb,
                 "rank": self.rank, "item": self.item.to_payload()}
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Hit":
+        return cls(item=Item.from_payload(d["item"]), score=float(d["score"]), kb=str(d["kb"]), rank=int(d.get("rank") or 0))
+
 
 # --------------------------------------------------------------------------------------------
 # Ask-time trace: route decisions, retrieval steps, verification, the final answer.
@@ -252,6 +256,10 @@ class RouteScore:
 
     def to_dict(self) -> dict[str, Any]:
         return {"route": self.route, "probability": round(float(self.probability), 6), "kbs": list(self.kbs)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RouteScore":
+        return cls(route=str(d["route"]), probability=float(d["probability"]), kbs=tuple(d.get("kbs") or ()))
 
 
 @dataclass(frozen=True)
@@ -290,6 +298,13 @@ class RouteDecision:
             "details": dict(self.details),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "RouteDecision":
+        return cls(query=str(d["query"]), ranked=tuple(RouteScore.from_dict(r) for r in d.get("ranked") or ()),
+                   chosen=tuple(d.get("chosen") or ()), kbs=tuple(d.get("kbs") or ()), reason=str(d.get("reason") or ""),
+                   router=str(d.get("router") or ""), elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+                   rejected=bool(d.get("rejected")), details=dict(d.get("details") or {}))
+
 
 @dataclass(frozen=True)
 class RetrievalStep:
@@ -317,6 +332,14 @@ class RetrievalStep:
             "elapsed_ms": round(self.elapsed_ms, 3),
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], hits: Sequence[Hit] = ()) -> "RetrievalStep":
+        """The JSON form keeps only the hits' ids and scores; pass the hits themselves when known."""
+        return cls(index=int(d["index"]), query=str(d["query"]), kbs=tuple(d.get("kbs") or ()), hits=tuple(hits),
+                   route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
+                   new_ids=tuple(d.get("new_ids") or ()), note=str(d.get("note") or ""),
+                   elapsed_ms=float(d.get("elapsed_ms") or 0.0))
+
 
 @dataclass(frozen=True)
 class RetrievalResult:
@@ -340,6 +363,17 @@ class RetrievalResult:
             "stop_reason": self.stop_reason,
             "elapsed_ms": round(self.elapsed_ms, 3),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
+                  ) -> "RetrievalResult":
+        """Rebuild from :meth:`to_dict`; ``step_hits`` (one list of hit dicts per step) restores each step's hits."""
+        steps = d.get("steps") or ()
+        per_step = list(step_hits) if step_hits is not None else [()] * len(steps)
+        return cls(query=str(d["query"]), hits=tuple(Hit.from_dict(h) for h in d.get("hits") or ()),
+                   steps=tuple(RetrievalStep.from_dict(s, [Hit.from_dict(h) for h in hs])
+                               for s, hs in zip(steps, per_step)),
+                   stop_reason=str(d.get("stop_reason") or ""), elapsed_ms=float(d.get("elapsed_ms") or 0.0))
 
 
 class Verdict(str, Enum):

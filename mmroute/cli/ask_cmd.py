@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import click
 
@@ -66,33 +66,36 @@ def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool 
     return PipelineConfig.from_dict(base)
 
 
-def render(ans: Any) -> None:
-    """Readable terminal view: answer or "I don't know", why, the evidence, the trace and timings."""
-    ver = ans.verification
-    if ans.abstained:
+def render(ans: Mapping[str, Any]) -> None:
+    """Readable terminal view of ``Answer.to_dict()``: answer or "I don't know", why, the evidence, the
+    trace and timings (the same view whether the answer came from a server or from this process)."""
+    ver, draft, route = ans.get("verification"), ans.get("draft"), ans.get("route")
+    if ans["abstained"]:
         click.secho("I don't know", fg="yellow", bold=True)
-        if ans.draft and ans.draft.text:
-            click.echo(f"  withheld draft (not verified, do not rely on it): {ans.draft.text!r}")
+        if draft and draft.get("text"):
+            click.echo(f"  withheld draft (not verified, do not rely on it): {draft['text']!r}")
     else:
-        click.secho(ans.text, fg="green", bold=True)
-    click.echo(f"  why: {ans.reason}")
+        click.secho(ans["answer"], fg="green", bold=True)
+    click.echo(f"  why: {ans['reason']}")
     if ver:
-        click.echo(f"  verdict: {ver.verdict.value}  confidence {ver.confidence:.2f}")
-        for r in ver.reasons[1:]:
+        click.echo(f"  verdict: {ver['verdict']}  confidence {ver['confidence']:.2f}")
+        for r in ver["reasons"][1:]:
             click.echo(f"    - {r}")
-    if ans.route:
-        ranked = ", ".join(f"{r.route} {r.probability:.2f}" for r in ans.route.ranked[:3])
-        click.echo(f"  route: {', '.join(ans.route.chosen) or 'none'} ({ranked}) -> KBs {', '.join(ans.route.kbs) or '-'}")
-    if ans.retrieval:
-        for s in ans.retrieval.steps:
-            click.echo(f"  step {s.index}: {s.query!r} -> {', '.join(s.kbs) or '-'}: {len(s.hits)} hits  {s.note}")
+    if route:
+        ranked = ", ".join(f"{r['route']} {r['probability']:.2f}" for r in route["ranked"][:3])
+        click.echo(f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> KBs {', '.join(route['kbs']) or '-'}")
+    if ans.get("retrieval"):
+        for s in ans["retrieval"]["steps"]:
+            click.echo(f"  step {s['index']}: {s['query']!r} -> {', '.join(s['kbs']) or '-'}: {len(s['hit_ids'])} hits  "
+                       f"{s['note']}")
     click.echo("  evidence:")
-    support = ans.draft.support if ans.draft else ""
-    for h in ans.evidence[:5]:
-        text = support if support and support in (h.item.text or "") else (h.item.text or "")
+    support = (draft.get("support") or "") if draft else ""
+    for h in ans["evidence"][:5]:
+        item_text = h["item"].get("text") or ""
+        text = support if support and support in item_text else item_text
         text = " ".join(text.split())
-        click.echo(f"    [{h.kb}] {h.item.id} ({h.score:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}")
-    click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans.timings_ms.items()))
+        click.echo(f"    [{h['kb']}] {h['id']} ({h['score']:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}")
+    click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans["timings_ms"].items()))
 
 
 @cli.command("ask", epilog="""\b
@@ -115,22 +118,15 @@ def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_
                 no_verify: bool, endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
                 multimodal: bool | None, judge: bool | None, home: Path | None, as_json: bool) -> None:
     """Answer QUESTION from the KBs, or say "I don't know" with the reason."""
-    from ..pipeline import Pipeline
+    from .. import ops
+    from ..serve.client import connect
 
     cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
                        endpoint_url, endpoint_model, api_key_env, multimodal, judge)
-    h = open_home(home)
-    for name in cfg.kbs:
-        h.manifest(name)
-    if not cfg.kbs and not h.list():
-        from ..errors import InputError
-
-        raise InputError(f"the home {h.root} has no KBs yet, so there is nothing to answer from",
-                         hint="index a corpus first, e.g. mmroute index --kb squad --input "
-                              "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)")
-    ans = Pipeline.from_home(h, cfg).ask(question, image=image)
+    remote = connect(home)
+    ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)
     if as_json:
-        emit_json(ans.to_dict())
+        emit_json(ans)
     else:
         render(ans)
 
@@ -162,6 +158,9 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
     from ..evaluation.answers import evaluate_answers
     from ..evaluation.questions import load_questions
     from ..pipeline import Pipeline
+    from ..serve.client import refuse_if_served
+
+    refuse_if_served(home, "mmroute eval answers")
 
     cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
                        endpoint_url, endpoint_model, api_key_env, multimodal, judge)

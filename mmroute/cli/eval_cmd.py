@@ -36,7 +36,9 @@ def eval_retrieval(kbs: tuple[str, ...], questions: Path, k: int, stepwise: bool
     from ..evaluation.retrieval import evaluate_retrieval
     from ..retrieval import RETRIEVERS
     from ..retrieval.single import SingleShotRetriever
+    from ..serve.client import refuse_if_served
 
+    refuse_if_served(home, "mmroute eval retrieval")
     h = open_home(home)
     for name in kbs:
         h.manifest(name)  # clear error for an unknown KB before any work

@@ -43,13 +43,14 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
                   description: str, clip_seconds: float | None, clip_overlap: float | None,
                   home: Path | None, as_json: bool) -> None:
     """Index sources into a KB. Re-running the same command adds nothing new; a killed run resumes."""
-    from ..indexer import Indexer
+    from .. import ops
+    from ..serve.client import connect, run_index
     from ..types import EncoderSpec, StoreSpec
 
-    h = open_home(home)
     enc_spec = EncoderSpec(encoder, _parse_options(encoder_options, "--encoder-option")) if encoder else None
     store_spec = StoreSpec(store_backend, _parse_options(store_options, "--store-option")) if store_backend else None
     loader_options = {k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None}
+    spec = ops.index_spec(input_path, modality, granularity, enc_spec, store_spec, description, loader_options)
 
     bars: dict[str, object] = {}
 
@@ -62,22 +63,34 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
         bar.n = done  # type: ignore[attr-defined]
         bar.refresh()  # type: ignore[attr-defined]
 
-    indexer = Indexer(h, progress=progress if progress_enabled(as_json) else None)
-    reports = indexer.index(kb, input_path, modality=modality, granularity=granularity, encoder=enc_spec,
-                            store=store_spec, description=description, loader_options=loader_options)
+    def job_progress(job: dict) -> None:
+        for stage, p in job.get("progress", {}).items():
+            progress(stage, p["done"], p["total"])
+
+    show = progress_enabled(as_json)
+    remote = connect(home)
+    if remote is not None:  # the server owns the home: it runs the index as a job, this call follows it
+        absolute = input_path if input_path.is_absolute() else Path.cwd() / input_path
+        data = run_index(remote, kb, {**spec, "input": str(absolute), "display_input": str(input_path)},
+                         job_progress if show else None)
+    else:
+        data = ops.index(open_home(home), kb, spec, progress=progress if show else None)
     for bar in bars.values():
         bar.close()  # type: ignore[attr-defined]
+    reports = data["reports"]
     if as_json:
-        emit_json({"reports": [r.to_dict() for r in reports]})
+        emit_json(data)
     else:
         for r in reports:
-            click.echo(f"{r.kb}: {r.indexed} indexed, {r.unchanged} already present, {r.skipped} skipped "
-                       f"-> {r.count} items ({r.granularity}) in {r.elapsed_s:.1f}s")
-            for p in r.problems[:50]:
+            click.echo(f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, {r['skipped']} skipped "
+                       f"-> {r['count']} items ({r['granularity']}) in {r['elapsed_s']:.1f}s")
+            problems = [f"{p['source']}:{p['line']}: {p['message']}" if p.get("line") else f"{p['source']}: {p['message']}"
+                        for p in r["problems"]]
+            for p in problems[:50]:
                 click.echo(f"  skipped {p}", err=True)
-            if len(r.problems) > 50:
-                click.echo(f"  ... and {len(r.problems) - 50} more (see `mmroute kb info {r.kb} --json`)", err=True)
-    if any(r.skipped for r in reports):
+            if len(problems) > 50:
+                click.echo(f"  ... and {len(problems) - 50} more (see `mmroute kb info {r['kb']} --json`)", err=True)
+    if any(r["skipped"] for r in reports):
         sys.exit(1)
 
 

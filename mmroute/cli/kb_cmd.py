@@ -31,16 +31,21 @@ Examples:
 @handle_errors
 def kb_list(home: Path | None, as_json: bool) -> None:
     """List the KBs in the home directory."""
-    infos = open_home(home).list()
+    from .. import ops
+    from ..serve.client import connect
+
+    remote = connect(home)
+    data = {"kbs": remote.kb_list()["kbs"]} if remote else ops.kb_list(open_home(home))
     if as_json:
-        emit_json({"kbs": [i.to_dict() for i in infos]})
+        emit_json(data)
         return
+    infos = data["kbs"]
     if not infos:
         click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
         return
     rows = [("NAME", "MODALITY", "GRANULARITY", "ITEMS", "ENCODER", "STORE", "DESCRIPTION")]
-    rows += [(i.name, i.modality.value, i.granularity.value, str(i.count), f"{i.encoder.name} ({i.dim}-d)",
-              i.store.backend, " ".join(i.description.split())[:60]) for i in infos]
+    rows += [(i["name"], i["modality"], i["granularity"], str(i["count"]), f"{i['encoder']['name']} ({i['dim']}-d)",
+              i["store"]["backend"], " ".join(i["description"].split())[:60]) for i in infos]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [r[c].rjust(widths[c]) if c == 3 else r[c].ljust(widths[c]) for c in range(len(widths))]
@@ -58,28 +63,22 @@ Examples:
 @handle_errors
 def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     """Show a KB's descriptor, item count and indexed sources."""
-    h = open_home(home)
-    manifest = h.manifest(name)
-    kb = h.open(name)
-    data = manifest.info.to_dict()
-    data["count"] = kb.count()
-    data["disk_bytes"] = kb.store.disk_bytes()
-    beam = getattr(kb.store, "effective_hnsw_ef", None)
-    if beam is not None:  # edge: the search beam in use ("auto" grows it with the KB)
-        data["search_beam"] = beam()
-    data["schema_version"] = manifest.schema_version
-    data["sources"] = [s.to_dict() for s in manifest.sources.values()]
+    from .. import ops
+    from ..serve.client import connect
+
+    remote = connect(home)
+    data = remote.kb_info(name) if remote else ops.kb_info(open_home(home), name)
     if as_json:
         emit_json(data)
         return
     for key in ("name", "modality", "granularity", "description", "count", "dim", "disk_bytes", "created_at", "updated_at"):
         click.echo(f"{key:>12}: {data[key]}")
-    click.echo(f"{'encoder':>12}: {manifest.info.encoder.name} {dict(manifest.info.encoder.options) or ''}")
-    click.echo(f"{'store':>12}: {manifest.info.store.backend} {dict(manifest.info.store.options) or ''}")
+    click.echo(f"{'encoder':>12}: {data['encoder']['name']} {dict(data['encoder']['options']) or ''}")
+    click.echo(f"{'store':>12}: {data['store']['backend']} {dict(data['store']['options']) or ''}")
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
-    for s in manifest.sources.values():
-        click.echo(f"{'source':>12}: [{s.status}] {s.path} ({s.items} items, {s.skipped} skipped)")
+    for s in data["sources"]:
+        click.echo(f"{'source':>12}: [{s['status']}] {s['path']} ({s['items']} items, {s['skipped']} skipped)")
 
 
 @kb_group.command("delete", epilog="""\b
@@ -93,11 +92,18 @@ Examples:
 @handle_errors
 def kb_delete(name: str, yes: bool, home: Path | None) -> None:
     """Delete a KB and its vectors (the source files are not touched)."""
-    h = open_home(home)
-    info = h.manifest(name).info
+    from .. import ops
+    from ..serve.client import connect
+
+    remote = connect(home)
+    h = None if remote else open_home(home)
+    info = remote.kb_descriptor(name) if remote else ops.kb_descriptor(h, name)
     if not yes:
-        click.confirm(f"delete KB {name!r} with {info.count} items?", abort=True)
-    h.delete(name)
+        click.confirm(f"delete KB {name!r} with {info['count']} items?", abort=True)
+    if remote:
+        remote.kb_delete(name)
+    else:
+        h.delete(name)
     click.echo(f"deleted {name}")
 
 
@@ -137,7 +143,9 @@ def kb_copy(source: str, destination: str, store_backend: str, store_options: tu
             home: Path | None, as_json: bool) -> None:
     """Copy a KB's vectors and payloads into a new KB on another store (no re-encoding)."""
     from ..migrate import copy_kb
+    from ..serve.client import refuse_if_served
 
+    refuse_if_served(home, "mmroute kb copy")
     rep = copy_kb(open_home(home), source, destination, _store_spec(store_backend, store_options))
     emit_json(rep.to_dict()) if as_json else click.echo(f"copied {rep.points} points: {source} -> {destination} ({rep.backend})")
 
@@ -154,6 +162,8 @@ Example:
 def kb_move(name: str, store_backend: str, store_options: tuple[str, ...], home: Path | None, as_json: bool) -> None:
     """Move a KB onto another store under the same name (e.g. the embedded store -> a Qdrant cluster)."""
     from ..migrate import move_kb
+    from ..serve.client import refuse_if_served
 
+    refuse_if_served(home, "mmroute kb move")
     rep = move_kb(open_home(home), name, _store_spec(store_backend, store_options))
     emit_json(rep.to_dict()) if as_json else click.echo(f"moved {name}: {rep.points} points now on {rep.backend}")

@@ -16,6 +16,7 @@ COMMAND_MODULES = (
     "mmroute.cli.ask_cmd",
     "mmroute.cli.app_cmd",
     "mmroute.cli.reader_cmd",
+    "mmroute.cli.serve_cmd",
 )
 
 EPILOG = """\b

@@ -25,15 +25,9 @@ class _RouteGroup(click.Group):
 
 
 def _make_router(name: str, router_path: Path | None, threshold: float | None = None) -> Any:
-    from ..routing import ROUTERS, FederatedRouter, default_router
+    from ..ops import make_router
 
-    if name == "default":
-        return default_router(router_path)
-    if name in ("trained", "finetuned"):
-        return ROUTERS.create(name, path=str(router_path) if router_path else None)
-    if name == "federated":
-        return FederatedRouter(default_router(router_path), threshold=0.1 if threshold is None else threshold)
-    return ROUTERS.create(name)
+    return make_router(name, router_path, threshold)
 
 
 @cli.group("route", cls=_RouteGroup, invoke_without_command=False,
@@ -59,22 +53,27 @@ def route_group() -> None:
 def route_ask(question: str, image: Path | None, router_name: str, router_path: Path | None,
               threshold: float | None, home: Path | None, as_json: bool) -> None:
     """Route QUESTION against the KBs in the home directory."""
-    from ..errors import InputError
+    from .. import ops
+    from ..serve.client import connect
 
-    if not question.strip():
-        raise InputError("the question is empty", hint='route e.g. mmroute route "Who led the Normans?"')
-    kbs = open_home(home).list()
-    router = _make_router(router_name, router_path, threshold)
-    router.warm_up()
-    d = router.route(question, kbs, image)
+    def warm_router() -> Any:
+        router = _make_router(router_name, router_path, threshold)
+        router.warm_up()
+        return router
+
+    remote = connect(home)
+    if remote is not None:
+        d = remote.route(question, image, router_name, str(router_path.absolute()) if router_path else None, threshold)
+    else:
+        d = ops.route(open_home(home), question, warm_router, image)
     if as_json:
-        emit_json(d.to_dict())
+        emit_json(d)
         return
-    status = "REJECTED" if d.rejected else ", ".join(d.chosen)
-    click.echo(f"route: {status}   kbs: {', '.join(d.kbs) or '-'}   ({d.elapsed_ms:.1f} ms, {d.router})")
-    for rs in d.ranked[:6]:
-        click.echo(f"  {rs.probability:6.3f}  {rs.route:<10} {', '.join(rs.kbs)}")
-    click.echo(f"reason: {d.reason}")
+    status = "REJECTED" if d["rejected"] else ", ".join(d["chosen"])
+    click.echo(f"route: {status}   kbs: {', '.join(d['kbs']) or '-'}   ({d['elapsed_ms']:.1f} ms, {d['router']})")
+    for rs in d["ranked"][:6]:
+        click.echo(f"  {rs['probability']:6.3f}  {rs['route']:<10} {', '.join(rs['kbs'])}")
+    click.echo(f"reason: {d['reason']}")
 
 
 @route_group.command("eval", epilog="""\b

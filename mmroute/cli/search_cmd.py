@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -25,18 +26,22 @@ Examples:
 @handle_errors
 def search_command(kb: str, query: str, k: int, image: Path | None, home: Path | None, as_json: bool) -> None:
     """Search one KB directly (no routing)."""
-    from ..errors import InputError
+    from .. import ops
+    from ..serve.client import connect
 
-    if not query.strip() and image is None:
-        raise InputError("nothing to search for", hint='give a QUERY text or --image PATH')
-    base = open_home(home).open(kb)
-    hits = base.search_image(image, k) if image is not None else base.search(query, k)
+    remote = connect(home)
+    data = remote.search(kb, query, k, image) if remote else ops.search(open_home(home), kb, query, k, image)
     if as_json:
-        emit_json({"query": query, "kb": kb, "hits": [h.to_dict() for h in hits]})
+        emit_json(data)
         return
+    render_hits(data["hits"])
+
+
+def render_hits(hits: list[dict[str, Any]]) -> None:
+    """One line per hit: rank, score, id, clip span, title and the start of the text."""
     for h in hits:
-        it = h.item
-        span = f" [{it.start_s:.0f}-{it.end_s:.0f}s]" if it.start_s is not None and it.end_s is not None else ""
-        title = f"{it.title}: " if it.title else ""
-        snippet = (it.text or "").replace("\n", " ")
-        click.echo(f"{h.rank:>3}. {h.score:.3f}  {it.id}{span}  {title}{snippet[:100]}")
+        it = h["item"]
+        span = f" [{it['start_s']:.0f}-{it['end_s']:.0f}s]" if it.get("start_s") is not None and it.get("end_s") is not None else ""
+        title = f"{it['title']}: " if it.get("title") else ""
+        snippet = (it.get("text") or "").replace("\n", " ")
+        click.echo(f"{h['rank']:>3}. {h['score']:.3f}  {h['id']}{span}  {title}{snippet[:100]}")

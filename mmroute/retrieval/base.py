@@ -19,3 +19,22 @@ class Retriever(Protocol):
 
 
 RETRIEVERS: Registry[Retriever] = Registry("retriever")
+
+
+def routable_kbs(home: object) -> tuple[list[str], list[str]]:
+    """(KBs a routed question may search now, KBs skipped because an indexing run is writing them).
+
+    A KB being written cannot be searched until its writer ends; the other KBs can still answer, so
+    routed questions leave it out and name it in the trace (:func:`skipped_note`).
+
+    >>> routable_kbs(Home("/tmp/h"))
+    (['hop', 'squad'], ['photos'])
+    """
+    names = home.names()  # type: ignore[attr-defined]
+    writing = set(home.writing()) if hasattr(home, "writing") else set()
+    return [n for n in names if n not in writing], [n for n in names if n in writing]
+
+
+def skipped_note(skipped: Sequence[str]) -> str:
+    """The trace's words for KBs a routed question left out (empty when none)."""
+    return f"skipped {', '.join(skipped)} (being written)" if skipped else ""

@@ -8,7 +8,7 @@ from typing import Sequence
 from ..kb import Home
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, RetrievalResult, RetrievalStep, RouteDecision
-from .base import RETRIEVERS
+from .base import RETRIEVERS, routable_kbs, skipped_note
 from .fusion import fuse_hits
 
 
@@ -30,15 +30,17 @@ class SingleShotRetriever:
                 image: Path | None) -> tuple[list[str], dict[str, float], RouteDecision | None, str]:
         if kbs:
             return list(kbs), {}, None, "KBs named by the caller"
+        usable, skipped = routable_kbs(self.home)
+        skipped_how = skipped_note(skipped)
         if self.router is None:
-            return self.home.names(), {}, None, "no router: all KBs"
-        decision = self.router.route(query, self.home.infos(), image=image)
+            return usable, {}, None, "; ".join(p for p in ("no router: all KBs", skipped_how) if p)
+        decision = self.router.route(query, [self.home.open(n).info for n in usable], image=image)
         weights: dict[str, float] = {}
         for rs in decision.ranked:
             for kb in rs.kbs:
                 weights.setdefault(kb, rs.probability)
         names, note = kbs_with_fallback(decision)
-        return list(names), weights, decision, note or "routed"
+        return list(names), weights, decision, "; ".join(p for p in (note or "routed", skipped_how) if p)
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:
         per: dict[str, list[Hit]] = {}

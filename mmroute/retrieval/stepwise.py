@@ -42,7 +42,7 @@ from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
-from .base import RETRIEVERS
+from .base import RETRIEVERS, routable_kbs, skipped_note
 from .lexical import LexicalIndex, content_tokens, lexical_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
 
@@ -216,7 +216,7 @@ class StepwiseRetriever:
                  image: Path | None = None) -> RetrievalResult:
         t0 = time.perf_counter()
         cfg = self.config
-        allowed = list(kbs) if kbs else self.home.names()
+        allowed, skipped = (list(kbs), []) if kbs else routable_kbs(self.home)
         views: dict[str, _KBView] = {}
         indexes = {n: lexical_index_for(self.home.open(n)) for n in allowed}
         pool: dict[tuple[str, str], _Evidence] = {}
@@ -260,7 +260,7 @@ class StepwiseRetriever:
                 targets.append(follow.target)
             previous = names or previous
             ranked = rank_evidence(query, list(pool.values()), indexes, len(pool), cfg.link_weight)
-            note_parts = [follow.why, how]
+            note_parts = [follow.why, how, skipped_note(skipped) if index == 0 else ""]
             if decision is not None and decision.rejected:
                 note_parts.append("router rejected the query")
             stop_reason = self._budget_stop(index + 1, len(pool), t0)

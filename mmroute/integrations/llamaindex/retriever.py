@@ -80,6 +80,22 @@ class MMRouteRetriever(BaseRetriever):
         return cls(_retriever_for(h, retriever, resolve_router(router), dict(retriever_options)), k=k, kbs=kbs)
 
     @classmethod
+    def from_url(cls, url: str, *, retriever: str = "stepwise", router: str | None = "default", k: int = 5,
+                 kbs: Sequence[str] | None = None, token: str | None = None,
+                 timeout_s: float = 600.0) -> "MMRouteRetriever":
+        """Retrieve through a running ``mmroute serve`` at ``url`` (warm models, the server owns the KBs).
+
+        ``retriever`` and ``router`` name the server's retriever and router (``router=None``: search
+        ``kbs``, or every KB); the bearer token defaults to ``$MMROUTE_SERVE_TOKEN``.
+
+        >>> r = MMRouteRetriever.from_url("http://127.0.0.1:8765", router=None, kbs=["hop"], k=5)
+        """
+        from ...serve.remote import RemoteRetriever
+
+        return cls(RemoteRetriever(url, retriever=retriever, router=router, token=token, timeout_s=timeout_s),
+                   k=k, kbs=kbs)
+
+    @classmethod
     def from_pipeline(cls, pipeline: Any, *, k: int | None = None, kbs: Sequence[str] | None = None) -> "MMRouteRetriever":
         """Use the retriever (and router) an :class:`mmroute.Pipeline` was built with."""
         mm = getattr(pipeline, "retriever", None)

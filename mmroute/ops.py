@@ -1,0 +1,135 @@
+"""The CLI's operations as functions of a :class:`~mmroute.kb.Home` that return the JSON the CLI prints.
+
+The CLI runs them in-process; ``mmroute serve`` runs the same functions for its clients. The dicts
+are therefore the same either way by construction, and the CLI renders text from these dicts in
+both modes, so ``--json`` and text output do not depend on where the work ran.
+
+>>> from mmroute.kb import Home
+>>> search(Home(), "hop", "Who directed Inception?", k=3)["hits"][0]["id"]
+'hop/12'
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Callable
+
+from .errors import InputError
+
+def search(home: Any, kb: str, query: str, k: int = 10, image: Path | None = None) -> dict[str, Any]:
+    """``mmroute search``: ``{"query", "kb", "hits": [Hit.to_dict()]}``."""
+    if not query.strip() and image is None:
+        raise InputError("nothing to search for", hint='give a QUERY text or --image PATH')
+    base = home.open(kb)
+    hits = base.search_image(image, k) if image is not None else base.search(query, k)
+    return {"query": query, "kb": kb, "hits": [h.to_dict() for h in hits]}
+
+
+def make_router(name: str, router_path: Path | str | None, threshold: float | None = None) -> Any:
+    """A router by CLI name (``--router``), warmed up by the caller."""
+    from .routing import ROUTERS, FederatedRouter, default_router
+
+    path = Path(router_path) if router_path else None
+    if name == "default":
+        return default_router(path)
+    if name in ("trained", "finetuned"):
+        return ROUTERS.create(name, path=str(path) if path else None)
+    if name == "federated":
+        return FederatedRouter(default_router(path), threshold=0.1 if threshold is None else threshold)
+    return ROUTERS.create(name)
+
+
+def route(home: Any, question: str, router_factory: Callable[[], Any], image: Path | None = None) -> dict[str, Any]:
+    """``mmroute route QUESTION``: ``RouteDecision.to_dict()`` against the home's KBs."""
+    if not question.strip():
+        raise InputError("the question is empty", hint='route e.g. mmroute route "Who led the Normans?"')
+    kbs = home.list()
+    router = router_factory()
+    return router.route(question, kbs, image).to_dict()
+
+
+def check_ask(home: Any, kbs: list[str]) -> None:
+    """What ``mmroute ask`` checks before it builds a pipeline: named KBs exist, the home has KBs."""
+    for name in kbs:
+        home.manifest(name)
+    if not kbs and not home.list():
+        raise InputError(f"the home {home.root} has no KBs yet, so there is nothing to answer from",
+                         hint="index a corpus first, e.g. mmroute index --kb squad --input "
+                              "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)")
+
+
+def ask(home: Any, config: Any, question: str, image: Path | None = None,
+        pipeline_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """``mmroute ask``: ``Answer.to_dict()`` (answer or abstention, evidence, route, steps, verdict, timings)."""
+    check_ask(home, list(config.kbs))
+    if pipeline_factory is None:
+        from .pipeline import Pipeline
+
+        pipe = Pipeline.from_home(home, config)
+    else:
+        pipe = pipeline_factory()
+    return pipe.ask(question, image=image).to_dict()
+
+
+def kb_list(home: Any) -> dict[str, Any]:
+    """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()]}`` from the manifests (no store is opened)."""
+    return {"kbs": [i.to_dict() for i in home.list()]}
+
+
+def kb_descriptor(home: Any, name: str) -> dict[str, Any]:
+    """A KB's manifest descriptor (what ``kb delete`` confirms against)."""
+    return home.manifest(name).info.to_dict()
+
+
+def kb_info(home: Any, name: str) -> dict[str, Any]:
+    """``mmroute kb info``: the descriptor plus live count, disk use, search beam and per-source status."""
+    manifest = home.manifest(name)
+    kb = home.open(name)
+    data = manifest.info.to_dict()
+    data["count"] = kb.count()
+    data["disk_bytes"] = kb.store.disk_bytes()
+    beam = getattr(kb.store, "effective_hnsw_ef", None)
+    if beam is not None:  # edge: the search beam in use ("auto" grows it with the KB)
+        data["search_beam"] = beam()
+    data["schema_version"] = manifest.schema_version
+    data["sources"] = [s.to_dict() for s in manifest.sources.values()]
+    return data
+
+
+def index_spec(input_path: Path, modality: str | None = None, granularity: str | None = None,
+               encoder: Any = None, store: Any = None, description: str = "",
+               loader_options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The JSON form of one ``mmroute index`` call (what the server's index jobs run and persist)."""
+    return {"input": str(input_path), "modality": modality, "granularity": granularity,
+            "encoder": encoder.to_dict() if encoder is not None else None,
+            "store": store.to_dict() if store is not None else None,
+            "description": description, "loader_options": dict(loader_options or {})}
+
+
+def index(home: Any, kb: str, spec: dict[str, Any],
+          progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+    """``mmroute index``: ``{"reports": [IndexReport.to_dict()]}`` for the KB(s) written."""
+    from .indexer import Indexer
+    from .types import EncoderSpec, StoreSpec
+
+    enc = EncoderSpec.from_dict(spec["encoder"]) if spec.get("encoder") else None
+    store = StoreSpec.from_dict(spec["store"]) if spec.get("store") else None
+    reports = Indexer(home, progress=progress).index(
+        kb, Path(spec["input"]), modality=spec.get("modality"), granularity=spec.get("granularity"), encoder=enc,
+        store=store, description=spec.get("description") or "", loader_options=spec.get("loader_options") or {})
+    return {"reports": [r.to_dict() for r in reports]}
+
+
+def index_targets(kb: str, spec: dict[str, Any]) -> list[str]:
+    """The KB names an index call writes (``both`` writes ``NAME-paragraph`` and ``NAME-document``).
+
+    Raises the same :class:`InputError` as the indexer for a missing input or a wrong granularity.
+    """
+    from .indexer import kb_names_for, resolve_granularities
+    from .kb import validate_kb_name
+    from .loaders.detect import plan_sources
+    from .types import Modality
+
+    validate_kb_name(kb)
+    mod = Modality(spec["modality"]) if spec.get("modality") else None
+    mod, _, _ = plan_sources(Path(spec["input"]), mod)
+    return kb_names_for(kb, resolve_granularities(mod, spec.get("granularity")))

@@ -1,0 +1,129 @@
+"""The server's pieces on their own: per-KB admission (threads), the discovery file and its staleness,
+the client's light imports, and the typed values' JSON round trip used by the remote retriever."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from mmroute.errors import KBLockedError
+from mmroute.serve.discovery import ServeLock, ServerInfo, process_alive, read_discovery, remove_discovery, write_discovery
+from mmroute.serve.gate import KBGate
+
+
+def test_readers_share_a_kb_and_a_writer_waits_for_them_and_turns_new_ones_away() -> None:
+    gate = KBGate()
+    events: list[str] = []
+    inside = threading.Event()
+    release = threading.Event()
+
+    def reader() -> None:
+        with gate.read(["hop"]):
+            inside.set()
+            release.wait(5)
+            events.append("reader out")
+
+    def writer() -> None:
+        with gate.write(["hop"], holder="job 1"):
+            events.append("writer in")
+
+    t1 = threading.Thread(target=reader)
+    t1.start()
+    inside.wait(5)
+    with gate.read(["hop", "other"]) as held:  # readers share
+        assert held == ["hop", "other"]
+    t2 = threading.Thread(target=writer)
+    t2.start()
+    deadline = time.monotonic() + 5
+    while "hop" not in gate.writing() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    with pytest.raises(KBLockedError, match="being written by the server \\(job 1\\)"):
+        with gate.read(["hop"]):
+            pass
+    with gate.read(["hop", "other"], skip_writing=True) as held:
+        assert held == ["other"]
+    assert events == []  # the writer waits for the reader inside
+    release.set()
+    t1.join(5)
+    t2.join(5)
+    assert events == ["reader out", "writer in"] and gate.writing() == {}
+
+
+def test_writers_of_one_kb_queue_and_delete_refuses_while_one_writes() -> None:
+    gate = KBGate()
+    order: list[int] = []
+    started = threading.Event()
+
+    def job(i: int, hold: float) -> None:
+        with gate.write(["kb"], holder=f"job {i}"):
+            started.set()
+            order.append(i)
+            time.sleep(hold)
+            order.append(-i)
+
+    t1 = threading.Thread(target=job, args=(1, 0.3))
+    t1.start()
+    started.wait(5)
+    t2 = threading.Thread(target=job, args=(2, 0.0))
+    t2.start()
+    with pytest.raises(KBLockedError):
+        with gate.write(["kb"], holder="a kb delete", wait=False):
+            pass
+    t1.join(5)
+    t2.join(5)
+    assert order == [1, -1, 2, -2]
+
+
+def test_discovery_file_round_trip_and_staleness(tmp_path: Path) -> None:
+    info = ServerInfo(pid=os.getpid(), host="0.0.0.0", port=8765, started_at="t", home=str(tmp_path), version="1")
+    write_discovery(tmp_path, info)
+    assert read_discovery(tmp_path) == info and info.url == "http://127.0.0.1:8765"
+    assert ServerInfo(1, "::1", 1, "", "").url == "http://[::1]:1"
+    remove_discovery(tmp_path, pid=info.pid + 1)  # another server's file is left alone
+    assert read_discovery(tmp_path) == info
+    remove_discovery(tmp_path, pid=info.pid)
+    assert read_discovery(tmp_path) is None
+    (tmp_path / "serve.json").write_text("{half")
+    assert read_discovery(tmp_path) is None
+    p = subprocess.Popen([sys.executable, "-c", "pass"])
+    p.wait()
+    assert process_alive(os.getpid()) and not process_alive(p.pid)
+
+
+def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> None:
+    code = ("import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
+            "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        mine = ServeLock(tmp_path)
+        assert mine.held_by_another() and not mine.try_acquire()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not mine.held_by_another() and mine.try_acquire()  # SIGKILL released it
+    mine.release()
+
+
+def test_the_cli_client_path_imports_no_heavy_module() -> None:
+    code = ("import sys, mmroute.cli.main, mmroute.serve.client, mmroute.ops; "
+            "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'numpy', 'fastapi', 'uvicorn') if m in sys.modules)))")
+    r = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True)
+    assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
+
+
+def test_retrieval_results_survive_the_json_round_trip() -> None:
+    from mmroute.types import (Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision, RouteScore)
+
+    hit = Hit(Item("a", Granularity.CLIP, "t", title="T", source="v.mp4", start_s=1.0, end_s=2.0), 0.5, "kb", 1)
+    dec = RouteDecision("q", (RouteScore("clip", 0.9, ("kb",)),), ("clip",), ("kb",), "r", "default", 1.5)
+    res = RetrievalResult("q", (hit,), (RetrievalStep(0, "q", ("kb",), (hit,), dec, ("a",), "n", 2.0),), "s", 3.0)
+    back = RetrievalResult.from_dict(json.loads(json.dumps(res.to_dict())),
+                                     [[h.to_dict() for h in s.hits] for s in res.steps])
+    assert back.to_dict() == res.to_dict() and back.steps[0].hits[0].item.start_s == 1.0
