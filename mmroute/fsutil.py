@@ -49,6 +49,24 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+
+def try_flock(path: Path) -> int | None:
+    """Open ``path`` (created if missing) and take an exclusive non-blocking flock on it.
+
+    Returns the open descriptor (the lock lives as long as it stays open; the kernel drops it when the
+    process dies, even by SIGKILL), or None when another process holds the lock.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError as e:
+        os.close(fd)
+        if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
+            return None
+        raise
+    return fd
+
 class WriterLock:
     """An exclusive, crash-safe lock on a KB directory (``flock`` on ``.write.lock``).
 
@@ -62,20 +80,12 @@ class WriterLock:
         self._fd: int | None = None
 
     def acquire(self) -> "WriterLock":
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                pid = self.holder_pid()
-                who = f"process {pid}" if pid else "another process"
-                raise KBLockedError(
-                    f"KB {self.name!r} is being written by {who}",
-                    hint="wait for that run to finish (or stop it), then try again",
-                ) from None
-            raise
+        fd = try_flock(self.path)
+        if fd is None:
+            pid = self.holder_pid()
+            who = f"process {pid}" if pid else "another process"
+            raise KBLockedError(f"KB {self.name!r} is being written by {who}",
+                                hint="wait for that run to finish (or stop it), then try again")
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         os.fsync(fd)

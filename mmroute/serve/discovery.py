@@ -16,12 +16,13 @@ to a warm server must start fast.
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from ..fsutil import try_flock
 
 DISCOVERY_NAME = "serve.json"
 LOCK_NAME = ".serve.lock"
@@ -106,15 +107,9 @@ class ServeLock:
         self._fd: int | None = None
 
     def try_acquire(self) -> bool:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as e:
-            os.close(fd)
-            if e.errno in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                return False
-            raise
+        fd = try_flock(self.path)
+        if fd is None:
+            return False
         self._fd = fd
         return True
 
