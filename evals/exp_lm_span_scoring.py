@@ -10,7 +10,10 @@ article (plausible but wrong) - the drafts an LLM endpoint might send. Each draf
 Reported: ROC AUC of each signal for separating correct from wrong drafts, and of a logistic regression
 on both, cross-validated by article (fit on two articles, score the third).
 
-    python -m evals.exp_lm_span_scoring --n 150
+    python -m evals.exp_lm_span_scoring --n 100
+
+Measured 2026-11-30 (100 questions, 200 drafts, 2 cores): AUC reader 0.977, SmolLM2 0.758; cross-validated by
+article, reader alone 0.965 and reader + LM 0.927, at 1.25 s of LM time per draft. Not kept.
 """
 from __future__ import annotations
 
@@ -49,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     sample = rng.sample(ex, min(args.n, len(ex)))
     d = smollm2_dir()
     tok = AutoTokenizer.from_pretrained(d, gguf_file=SMOLLM2_GGUF)
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()
     lm = AutoModelForCausalLM.from_pretrained(d, gguf_file=SMOLLM2_GGUF, dtype=torch.float32).eval()
     reader = shared_reader("packaged")
 
