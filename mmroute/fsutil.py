@@ -67,6 +67,24 @@ def try_flock(path: Path) -> int | None:
         raise
     return fd
 
+
+def lock_is_held(path: Path) -> bool:
+    """True while some open descriptor (in this or another process) holds an exclusive flock on ``path``."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        return True
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
 class WriterLock:
     """An exclusive, crash-safe lock on a KB directory (``flock`` on ``.write.lock``).
 
@@ -94,19 +112,7 @@ class WriterLock:
 
     def active_holder(self) -> int | None:
         """The pid of the process holding the lock now (0 if held by an unknown one), else None."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return self.holder_pid() or 0
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return None
-        finally:
-            os.close(fd)
+        return (self.holder_pid() or 0) if lock_is_held(self.path) else None
 
     def holder_pid(self) -> int | None:
         try:

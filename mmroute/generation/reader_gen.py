@@ -70,6 +70,8 @@ def reading_chunks(question: str, hits: Sequence[Hit], max_passages: int = MAX_P
                    max_chunks: int = MAX_CHUNKS) -> tuple[list[Hit], list[Chunk]]:
     """The hits read and the chunks of them given to the reader (see :data:`CHUNK_CHARS`).
 
+    The reader generator and the verifier's reader signals both read this, so the memoised read is shared.
+
     When everything fits in ``max_chunks`` all of it is read; otherwise the chunks with the most
     question words (IDF-weighted over the chunks, ties to the better-ranked hit) are kept, in reading order.
     """
@@ -83,11 +85,6 @@ def reading_chunks(question: str, hits: Sequence[Hit], max_passages: int = MAX_P
     score = [sum(idf(t) for t in q & s) - 1e-3 * c.hit_index for c, s in zip(chunks, stems)]
     keep = sorted(sorted(range(len(chunks)), key=lambda i: -score[i])[:max_chunks])
     return use, [chunks[i] for i in keep]
-
-
-def evidence_passages(question: str, hits: Sequence[Hit]) -> tuple[list[Hit], list[Chunk]]:
-    """What the reader generator and the verifier's reader signals read (the same, so reads are shared)."""
-    return reading_chunks(question, hits)
 
 
 def ranked_spans(reading: Reading, chunks: Sequence[Chunk], use: Sequence[Hit],

@@ -89,8 +89,8 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
     from .weights import base_path, save_delta
 
     t0 = time.perf_counter()
-    torch.manual_seed(cfg_seed := config.seed)
-    rng = random.Random(cfg_seed)
+    torch.manual_seed(config.seed)
+    rng = random.Random(config.seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     examples = [e for p in data for e in load_squad(p)]
     if not examples:

@@ -22,7 +22,7 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ..fsutil import try_flock
+from ..fsutil import lock_is_held, try_flock
 
 DISCOVERY_NAME = "serve.json"
 LOCK_NAME = ".serve.lock"
@@ -115,19 +115,7 @@ class ServeLock:
 
     def held_by_another(self) -> bool:
         """True while some process (not this object) holds the lock."""
-        try:
-            fd = os.open(self.path, os.O_RDONLY)
-        except OSError:
-            return False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError:
-            return True
-        else:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-            return False
-        finally:
-            os.close(fd)
+        return lock_is_held(self.path)
 
     def release(self) -> None:
         if self._fd is not None:

@@ -37,7 +37,6 @@ Example::
 """
 from __future__ import annotations
 
-import errno
 import fcntl
 import json
 import math
@@ -50,6 +49,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
+from ..fsutil import try_flock
 from .base import STORES, Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
@@ -208,14 +208,11 @@ class EdgeStore:
         if not self.wal:
             return
         path = self.owner_lock_path
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
         try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            fd = try_flock(path)
         except OSError as e:
-            os.close(fd)
-            if e.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
-                raise StoreError(f"cannot lock {path}: {e.strerror}") from None
+            raise StoreError(f"cannot lock {path}: {e.strerror}") from None
+        if fd is None:
             try:
                 pid = int(path.read_text().strip() or 0)
             except (OSError, ValueError):

@@ -59,9 +59,9 @@ def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft |
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)
     if reader is not None:
-        from ..generation.reader_gen import RETRIEVAL_WEIGHT, evidence_passages, ranked_spans
+        from ..generation.reader_gen import RETRIEVAL_WEIGHT, ranked_spans, reading_chunks
 
-        use, chunks = evidence_passages(question, hits)
+        use, chunks = reading_chunks(question, hits)
         reading = reader.read(question, [c.text for c in chunks])
         top_hit = max((float(h.score) for h in use), default=0.0)
         sig.update(reader_signals(draft.text or "", reading, ranked_spans(reading, chunks, use),
