@@ -77,6 +77,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="cache of the computed signals (JSON): read if it exists, else written - for "
+                         "trying policies without re-reading 950 questions")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -117,7 +120,12 @@ def main(argv: list[str] | None = None) -> int:
         by_article.setdefault(g, []).append(i)
 
     rows: dict[str, list[tuple[int, dict[str, float], bool]]] = {"reader": [], "generic": []}
-    for i, q in enumerate(qs):
+    draft_types: list[str] = []  # per generic row: "gold", "other_question" or "unanswerable_plausible"
+    cached = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
+    if cached:
+        rows = {k: [(int(i), sig, bool(c)) for i, sig, c in v] for k, v in cached["rows"].items()}
+        draft_types = cached["draft_types"]
+    for i, q in (enumerate(qs) if not cached else ()):
         golds = q.get("answers") or []
         hits = hits_of[i]
         d = gen.generate(q["question"], hits)
@@ -138,8 +146,11 @@ def main(argv: list[str] | None = None) -> int:
             dd = Draft(text, tuple(h.item.id for h in hits), best_support(text, hits), generator="openai")
             s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
             rows["generic"].append((i, s, ok))
+            draft_types.append("gold" if ok else "other_question" if golds else "unanswerable_plausible")
         if (i + 1) % 100 == 0:
             say(f"  signals: {i + 1}/{len(qs)} questions ({time.time() - t0:.0f}s)")
+    if args.rows and not cached:
+        args.rows.write_text(json.dumps({"rows": rows, "draft_types": draft_types}), encoding="utf-8")
     names = sorted(k for k in next(s for _, s, _ in rows["reader"] if s) if k not in EXCLUDED)
     caps = {"reader": args.max_wrong, "generic": args.max_wrong_pass}
 

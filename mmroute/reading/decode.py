@@ -8,7 +8,8 @@ score (the window most sure that an answer exists), as in the reference SQuAD 2.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import re
+from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
@@ -38,6 +39,31 @@ class Span:
 
 
 @dataclass(frozen=True)
+class WindowLogits:
+    """One window's start/end logits and the passage characters each token covers (None outside it)."""
+
+    passage_index: int
+    offsets: tuple[tuple[int, int] | None, ...]
+    start: np.ndarray
+    end: np.ndarray
+
+    @property
+    def null(self) -> float:
+        return float(self.start[0] + self.end[0])
+
+
+@dataclass(frozen=True)
+class Placement:
+    """Where an answer (written by anyone) sits in the passages, and how the reader scores it there."""
+
+    passage_index: int
+    char_start: int
+    char_end: int
+    window_margin: float
+    """start + end logit of the answer's tokens minus the window's no-answer score (best occurrence)."""
+
+
+@dataclass(frozen=True)
 class Reading:
     """What a reader found for one question: n-best spans (best first) and the no-answer score."""
 
@@ -46,6 +72,9 @@ class Reading:
     """Lowest [CLS] start+end logit over all windows."""
     null_probability: float
     """Softmax probability of the [CLS] pair in the window the best span came from (1.0 if no span)."""
+    windows: tuple[WindowLogits, ...] = field(default=(), repr=False, compare=False)
+    """The logits behind the spans, so that any answer can be scored where it occurs (:meth:`place`)."""
+    passages: tuple[str, ...] = field(default=(), repr=False, compare=False)
 
     @property
     def best(self) -> Span | None:
@@ -56,6 +85,41 @@ class Reading:
         """Best span score minus the null score: > 0 means the reader prefers answering."""
         return (self.spans[0].score - self.null_score) if self.spans else float("-inf")
 
+    def place(self, answer: str, max_answer_tokens: int = 30) -> Placement | None:
+        """The reader's best score for ``answer`` at any place it occurs in the passages (case and spacing
+        ignored), whether or not it is among the n-best spans; None when the answer occurs nowhere.
+
+        This is how the verifier asks the reader about an answer someone else wrote: a correct answer the
+        reader ranks second still scores close to the best span; an answer to a different question scores low.
+        """
+        pattern = answer_pattern(answer)
+        if pattern is None:
+            return None
+        best: Placement | None = None
+        for w in self.windows:
+            text = self.passages[w.passage_index]
+            starts = {o[0]: i for i, o in enumerate(w.offsets) if o is not None}
+            ends = {o[1]: i for i, o in enumerate(w.offsets) if o is not None}
+            for m in pattern.finditer(text):
+                i, j = starts.get(m.start()), ends.get(m.end())
+                if i is None or j is None or j < i or j - i + 1 > max_answer_tokens:
+                    continue
+                margin = float(w.start[i] + w.end[j]) - w.null
+                if best is None or margin > best.window_margin:
+                    best = Placement(w.passage_index, m.start(), m.end(), margin)
+        return best
+
+
+def answer_pattern(answer: str) -> re.Pattern[str] | None:
+    """A case-insensitive pattern for ``answer`` in a passage: any run of spaces between its words, word
+    boundaries at both ends, a leading article and trailing punctuation of the answer ignored."""
+    text = re.sub(r"^(?:the|a|an)\s+", "", answer.strip(), flags=re.IGNORECASE).strip(" .,;:!?\"'")
+    words = text.split()
+    if not words:
+        return None
+    body = r"\s+".join(re.escape(w) for w in words)
+    return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
+
 
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     m = x.max()
@@ -65,12 +129,14 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
            passages: Sequence[str], *, n_best: int = 20, max_answer_tokens: int = 30) -> Reading:
     spans: dict[tuple[int, int, int], Span] = {}
+    logits: list[WindowLogits] = []
     null_score = float("inf")
     null_prob_by_window: list[float] = []
     best_window: dict[tuple[int, int, int], int] = {}
     for wi, (w, s, e) in enumerate(zip(windows, start_logits, end_logits)):
         s = np.asarray(s, dtype=np.float64)[:len(w)]
         e = np.asarray(e, dtype=np.float64)[:len(w)]
+        logits.append(WindowLogits(w.passage_index, w.offsets, s, e))
         null_score = min(null_score, float(s[0] + e[0]))
         ls, le = _log_softmax(s), _log_softmax(e)
         null_prob_by_window.append(float(np.exp(ls[0] + le[0])))
@@ -98,7 +164,7 @@ def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_lo
                 best_window[key] = wi
     ranked = sorted(spans.values(), key=lambda sp: -sp.score)[:n_best]
     if not ranked:
-        return Reading((), null_score if null_score != float("inf") else 0.0, 1.0)
+        return Reading((), null_score if null_score != float("inf") else 0.0, 1.0, tuple(logits), tuple(passages))
     top = ranked[0]
     null_p = null_prob_by_window[best_window[(top.passage_index, top.char_start, top.char_end)]]
-    return Reading(tuple(ranked), null_score, null_p)
+    return Reading(tuple(ranked), null_score, null_p, tuple(logits), tuple(passages))

@@ -10,6 +10,10 @@ judge drafts from any generator by the same yardstick:
 - ``reader_expected_f1``: the draft's F1 against each n-best span, weighted by a softmax over those
   ranking scores and a no-answer alternative - the reader's own estimate of how right the draft is. A correct LLM answer that the reader ranks second still earns credit here; a
   plausible answer to a *different* question from the same passage earns little.
+- ``reader_draft_margin``: the reader's own score for the draft where it occurs in the evidence (start +
+  end logit of its tokens over the window's no-answer score), even when it is not among the n-best;
+- ``reader_draft_gap``: that score, on the ranking scale, minus the best span's: 0 when the reader would
+  have answered the same, very negative for an answer the reader finds implausible or cannot place.
 """
 from __future__ import annotations
 
@@ -20,27 +24,40 @@ from ..reading.decode import Reading, Span
 from ..reading.squad import f1_score
 
 READER_FEATURES = ("reader_margin", "reader_best_prob", "reader_null_prob", "reader_best_margin",
-                   "reader_best_f1", "reader_expected_f1")
+                   "reader_best_f1", "reader_expected_f1", "reader_draft_margin", "reader_draft_gap")
 _CLIP = 20.0
 
 
 def reader_signals(answer: str, reading: Reading, ranked: Sequence[tuple[Span, float]] | None = None,
-                   null_rank_score: float = 0.0) -> dict[str, float]:
-    """Signals for ``answer``; ``ranked`` = (span, ranking score) best first (default: by span score),
-    ``null_rank_score`` = the no-answer alternative on the same scale."""
+                   null_rank_score: float = 0.0, passage_bonus: Sequence[float] | None = None) -> dict[str, float]:
+    """Signals for ``answer``; ``ranked`` = (span, ranking score) best first (default: by span margin),
+    ``null_rank_score`` = the no-answer alternative on the same scale, ``passage_bonus[i]`` = what the
+    ranking adds to a span's window margin for being in passage ``i`` (default 0)."""
     if not reading.spans:
         return {"reader_margin": -_CLIP, "reader_best_prob": 0.0, "reader_null_prob": 1.0,
-                "reader_best_margin": -_CLIP, "reader_best_f1": 0.0, "reader_expected_f1": 0.0}
+                "reader_best_margin": -_CLIP, "reader_best_f1": 0.0, "reader_expected_f1": 0.0,
+                "reader_draft_margin": -_CLIP, "reader_draft_gap": -_CLIP}
     if ranked is None:
-        ranked = [(sp, sp.score) for sp in reading.spans]
-        null_rank_score = reading.null_score
+        ranked = sorted(((sp, sp.window_margin) for sp in reading.spans), key=lambda x: -x[1])
+        null_rank_score = 0.0
     scores = [r for _, r in ranked] + [null_rank_score]
     top = max(scores)
     weights = [math.exp(s - top) for s in scores]
     z = sum(weights)
     expected = sum(w / z * f1_score(answer, [sp.text]) for w, (sp, _) in zip(weights, ranked))
     best = ranked[0][0]
-    return {"reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
+    placed = reading.place(answer)
+    if placed is None:
+        draft_margin = draft_gap = -_CLIP
+    else:
+        bonus = passage_bonus[placed.passage_index] if passage_bonus else 0.0
+        draft_margin = placed.window_margin
+        draft_gap = min(0.0, placed.window_margin + bonus - ranked[0][1])
+    return {"reader_draft_margin": _clip(draft_margin), "reader_draft_gap": _clip(draft_gap),"reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
             "reader_best_prob": best.probability, "reader_null_prob": reading.null_probability,
             "reader_best_margin": max(-_CLIP, min(_CLIP, best.window_margin)),
             "reader_best_f1": f1_score(answer, [best.text]), "reader_expected_f1": expected}
+
+
+def _clip(x: float) -> float:
+    return max(-_CLIP, min(_CLIP, x))

@@ -64,8 +64,9 @@ def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft |
         use, chunks = reading_chunks(question, hits)
         reading = reader.read(question, [c.text for c in chunks])
         top_hit = max((float(h.score) for h in use), default=0.0)
+        bonus = [RETRIEVAL_WEIGHT * float(use[c.hit_index].score) for c in chunks]
         sig.update(reader_signals(draft.text or "", reading, ranked_spans(reading, chunks, use),
-                                  RETRIEVAL_WEIGHT * top_hit))
+                                  RETRIEVAL_WEIGHT * top_hit, bonus))
     return sig, words
 
 

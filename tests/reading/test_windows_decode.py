@@ -70,3 +70,25 @@ def test_long_documents_are_cut_into_chunks_and_the_relevant_ones_are_read():
     assert len(use) == 3 and len(chunks) == MAX_CHUNKS
     assert all(len(c.text) <= CHUNK_CHARS for c in chunks)
     assert any("Rollo" in c.text and c.hit_index == 2 for c in chunks)
+
+
+def test_any_answer_is_placed_and_scored_where_it_occurs(tok):
+    """Reading.place scores an answer someone else wrote, even one outside the n-best, at its best occurrence."""
+    text = "Rollo was the leader of the Vikings who settled in Normandy. The Vikings came from Denmark."
+    ws = make_windows(tok, ["Who was the leader?"], [text], max_length=64, stride=16)
+    w = ws[0]
+    start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
+    tok_at = {o[0]: i for i, o in enumerate(w.offsets) if o is not None}
+    tok_end = {o[1]: i for i, o in enumerate(w.offsets) if o is not None}
+    start[tok_at[0]], end[tok_end[5]] = 6.0, 6.0                      # "Rollo": the best span
+    v = text.index("Vikings", 30)                                      # the second "Vikings"
+    start[tok_at[v]], end[tok_end[v + 7]] = 1.0, 1.0
+    start[0], end[0] = 2.0, 2.0
+    r = decode(ws, [start], [end], [text], n_best=1)
+    assert [s.text for s in r.spans] == ["Rollo"]
+    placed = r.place("the  vikings.")                                  # article, spacing and case ignored
+    assert placed is not None and text[placed.char_start:placed.char_end] == "Vikings"
+    assert placed.char_start == v and placed.window_margin == pytest.approx(2.0 - 4.0)
+    assert r.place("rollo").window_margin == pytest.approx(12.0 - 4.0)
+    assert r.place("Sweden") is None and r.place("  ") is None
+    assert r.place("Norman") is None                                   # a word inside "Normandy" is not an occurrence
