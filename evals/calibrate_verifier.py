@@ -12,9 +12,12 @@ nothing set by hand):
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
   question its gold answer (correct) and a plausible wrong answer - another question's gold answer from
-  the same article; for each unanswerable question SQuAD 2.0's own "plausible answer" (wrong). The
-  threshold is the lowest that lets through at most ``--max-wrong-pass`` of the wrong drafts (how often
-  an endpoint is right is unknown, so the policy bounds the wrong answers shown, not truthfulness).
+  the same article. The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the
+  wrong drafts (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown,
+  not truthfulness). SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are scored
+  but not fitted on: the reader cannot tell them from right answers (its no-answer accuracy is about
+  0.5), and fitting on them halves the right answers let through (0.45 instead of 0.91 held out, for
+  0.18 instead of 0.86 of those adversarial answers) - their pass rate is reported as the known gap.
 
 The reader was trained on the 10 SQuAD train articles; these 3 dev articles were never used to train it.
 Everything is cross-validated by article (fit on two, test on the third) and the pooled held-out
@@ -70,8 +73,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
     ap.add_argument("--k", type=int, default=5, help="evidence paragraphs per question")
     ap.add_argument("--max-wrong", type=float, default=0.08, help="reader kind: cap on wrong answers / questions")
-    ap.add_argument("--max-wrong-pass", type=float, default=0.08,
-                    help="generic kind: share of the wrong drafts the threshold may let through")
+    ap.add_argument("--max-wrong-pass", type=float, default=0.05,
+                    help="generic kind: share of the wrong drafts (other questions' answers) the threshold may "
+                         "let through on the calibration articles (held out, about 1.5x this passes)")
     ap.add_argument("--reader", default="packaged")
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
@@ -154,8 +158,15 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(k for k in next(s for _, s, _ in rows["reader"] if s) if k not in EXCLUDED)
     caps = {"reader": args.max_wrong, "generic": args.max_wrong_pass}
 
+    def kept(kind: str, idx: set[int]) -> list[tuple[dict[str, float], bool]]:
+        """The rows a policy is fitted on: for ``generic``, the questions' gold answers and other questions'
+        answers (the wrong drafts an endpoint plausibly sends); SQuAD 2.0's adversarial "plausible answers"
+        to unanswerable questions are only scored (see the module doc)."""
+        return [(s, c) for r, (i, s, c) in enumerate(rows[kind]) if i in idx and s
+                and (kind == "reader" or draft_types[r] != "unanswerable_plausible")]
+
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
-        data = [(s, c) for i, s, c in rows[kind] if i in idx and s]
+        data = kept(kind, idx)
         pol = fit_policy([[s[f] for f in names] for s, _ in data], [int(c) for _, c in data], names)
         if kind == "reader":  # abstentions without a draft count in N
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
@@ -175,9 +186,11 @@ def main(argv: list[str] | None = None) -> int:
         w = sum(1 for a, k in passed if a and not k)
         out = {"n": n, "correct": c / n, "wrong": w / n, "abstain": 1 - (c + w) / n, "truthfulness": (c - w) / n}
         if kind == "generic":
-            n_ok = sum(1 for _, k in data if k)
-            out["correct_let_through"] = c / max(1, n_ok)
-            out["wrong_let_through"] = w / max(1, n - n_ok)
+            types = [t for (i, _, _), t in zip(rows[kind], draft_types) if i in idx]
+            for t, key in (("gold", "correct_let_through"), ("other_question", "wrong_let_through"),
+                           ("unanswerable_plausible", "unanswerable_plausible_let_through")):
+                sel = [a for (a, _), tt in zip(passed, types) if tt == t]
+                out[key] = sum(sel) / max(1, len(sel))
         else:
             out["unguarded_correct"] = sum(1 for p, k in data if k) / n
             out["unguarded_wrong"] = sum(1 for p, k in data if p > -1 and not k) / n
