@@ -165,7 +165,7 @@ class Indexer:
         with WriterLock(directory, name):
             self.home.forget(name)
             manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
-            store = open_store(manifest.info.store.backend, directory / "store", manifest.info.store.options)
+            store = open_store(manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options)
             self._open_store(store, manifest.info.dim)
             try:
                 manifest.save(directory)

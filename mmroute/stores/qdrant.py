@@ -58,7 +58,8 @@ class QdrantStore:
     Options: ``url`` (server/cluster) or ``location=":memory:"`` or neither (local mode at ``path``);
     ``collection`` (default: the KB directory name); ``api_key_env``; ``prefer_grpc``; ``timeout``;
     ``m``/``ef_construct`` (collection HNSW on a server), ``hnsw_ef`` (search beam), ``exact``;
-    ``batch_size`` (points per upsert request).
+    ``batch_size`` (points per upsert request). ``read_only`` (KBs opened for searching) is accepted
+    for every backend; qdrant-client's local mode still writes its lock file and SQLite journal.
     """
 
     backend = "qdrant"
@@ -66,7 +67,7 @@ class QdrantStore:
     def __init__(self, path: Path, *, url: str | None = None, location: str | None = None,
                  collection: str | None = None, api_key_env: str = "QDRANT_API_KEY", prefer_grpc: bool = False,
                  timeout: int | None = None, m: int = 16, ef_construct: int = 128, hnsw_ef: int | None = None,
-                 exact: bool = False, batch_size: int = 256) -> None:
+                 exact: bool = False, batch_size: int = 256, read_only: bool = False) -> None:
         if url and location:
             raise ConfigError("qdrant store: give either url or location, not both")
         if location not in (None, ":memory:"):
@@ -87,6 +88,7 @@ class QdrantStore:
         self.hnsw_ef = hnsw_ef
         self.exact = bool(exact)
         self.batch_size = max(1, int(batch_size))
+        self.read_only = bool(read_only)
         self._client: Any = None
         self._dim: int | None = None
         self._lock = threading.RLock()
