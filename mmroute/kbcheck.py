@@ -89,8 +89,7 @@ def scan(kbs_dir: Path, checks: ManifestCheck) -> tuple[list[str], list[KBProble
             owner = leftover_owner(p.name)
             if owner and not lock_is_held(p / WRITE_LOCK_FILE):
                 bad.append(KBProblem(owner, f"unfinished leftover {p.name} of an interrupted copy or delete",
-                                     f"remove it with `mmroute kb delete {owner} --yes` (a live KB {owner!r} "
-                                     "is kept only if it is healthy), or re-run the copy"))
+                                     f"re-run the copy, or remove it with `mmroute kb delete {owner} --yes`"))
             continue
         problem = checks.problem(p)
         if problem is None:

@@ -71,13 +71,70 @@ def ask(home: Any, config: Any, question: str, image: Path | None = None,
 
 
 def kb_list(home: Any) -> dict[str, Any]:
-    """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()]}`` from the manifests (no store is opened)."""
-    return {"kbs": [i.to_dict() for i in home.list()]}
+    """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()], "broken": [KBProblem.to_dict()]}`` from the
+    manifests (no store is opened); a KB whose manifest cannot be read is listed under ``broken``."""
+    return {"kbs": [i.to_dict() for i in home.list()], "broken": [p.to_dict() for p in home.broken()]}
 
 
 def kb_descriptor(home: Any, name: str) -> dict[str, Any]:
-    """A KB's manifest descriptor (what ``kb delete`` confirms against)."""
-    return home.manifest(name).info.to_dict()
+    """A KB's manifest descriptor (what ``kb delete`` confirms against); for a broken KB or the leftovers
+    of an interrupted copy, ``{"name", "broken": what is wrong}``."""
+    from .errors import StoreError
+
+    problem = home.problem(name)
+    if problem is None:
+        return home.manifest(name).info.to_dict()
+    if home.exists(name):
+        try:  # a healthy KB beside the leftovers of an earlier, interrupted copy
+            return home.manifest(name).info.to_dict()
+        except StoreError:
+            pass
+    return {"name": name, "broken": problem.problem}
+
+
+def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
+    """``mmroute kb doctor``: for each KB, ``ok`` or what is wrong with it and how to fix it.
+
+    Reads each manifest, opens each store for reading and compares its point count with the manifest's;
+    reports broken KBs, unfinished leftovers and KBs being written. Never changes anything.
+    """
+    from .errors import KBLockedError, MMRouteError
+    from .kbcheck import delete_hint
+
+    broken = {p.name: p for p in home.broken()}
+    wanted = names or sorted(set(home.names()) | set(broken))
+    writing = set(home.writing())
+    reports = []
+    for name in wanted:
+        if name in broken:
+            reports.append({"name": name, "status": "broken", "problem": broken[name].problem,
+                            "hint": broken[name].hint})
+            continue
+        if name in writing:
+            reports.append({"name": name, "status": "busy", "problem": f"KB {name!r} is being written now",
+                            "hint": "check again when the indexing run has finished"})
+            continue
+        try:
+            manifest = home.manifest(name)
+            live = home.open(name).count()
+        except KBLockedError as e:
+            reports.append({"name": name, "status": "busy", "problem": e.message, "hint": e.hint})
+            continue
+        except MMRouteError as e:
+            reports.append({"name": name, "status": "broken", "problem": e.message,
+                            "hint": delete_hint(name) if e.hint is None or "delete" not in e.hint else e.hint})
+            continue
+        finally:
+            home.forget(name)
+        partial = [s.path for s in manifest.sources.values() if s.status != "done"]
+        if partial:
+            reports.append({"name": name, "status": "incomplete",
+                            "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted "
+                                       f"({live} items stored)",
+                            "hint": "re-run the same `mmroute index` command to finish it"})
+        else:
+            reports.append({"name": name, "status": "ok", "problem": "", "hint": "", "count": live})
+    return {"kbs": reports}
 
 
 def kb_info(home: Any, name: str) -> dict[str, Any]:
