@@ -29,6 +29,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
+from ..redact import redact_url
 from .base import STORES, Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
@@ -98,7 +99,7 @@ class QdrantStore:
         return "remote" if self.url else ("memory" if self.location else "local")
 
     def __repr__(self) -> str:
-        where = self.url if self.url else (self.location or str(self.path))
+        where = redact_url(self.url) if self.url else (self.location or str(self.path))
         return f"QdrantStore({self.mode}, {where!r}, collection={self.collection!r})"
 
     def options(self) -> dict[str, Any]:
@@ -118,7 +119,7 @@ class QdrantStore:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
                 if api_key and self.url.startswith("http://"):
-                    log.warning("qdrant store: sending the API key over plain http to %s", self.url)
+                    log.warning("qdrant store: sending the API key over plain http to %s", redact_url(self.url))
                 return QdrantClient(url=self.url, api_key=api_key, prefer_grpc=self.prefer_grpc,
                                     timeout=self.timeout, check_compatibility=False)
         if self.location:
@@ -172,7 +173,7 @@ class QdrantStore:
 
     def _error(self, action: str, e: Exception) -> StoreError:
         if self.url:
-            return EndpointError(f"Qdrant at {self.url} failed to {action}: {e}",
+            return EndpointError(f"Qdrant at {redact_url(self.url or '')} failed to {action}: {e}",
                                  hint=f"check the server is reachable and ${self.api_key_env} holds a valid key")
         return StoreError(f"Qdrant ({self.mode} mode) failed to {action}: {e}")
 
