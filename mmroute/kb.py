@@ -170,6 +170,10 @@ class KnowledgeBase:
                                                          self.info.dim)
                 except KBLockedError as e:
                     raise self._locked(e) from None
+                except StoreError as e:
+                    raise StoreError(f"KB {self.name!r} cannot be opened: {e.message}",
+                                     hint=f"its store is damaged; delete it with `mmroute kb delete {self.name} --yes` "
+                                          "and index it again") from None
             return self._store
 
     def _locked(self, error: KBLockedError) -> KBLockedError:

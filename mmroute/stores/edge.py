@@ -83,7 +83,9 @@ def _edge_error(action: str, e: Exception) -> StoreError:
             hint="a shard with a WAL has one owner at a time: wait for the indexing run to finish, "
                  "or search a copy/snapshot of the KB",
         )
-    return StoreError(f"Qdrant Edge failed to {action}: {msg}")
+    return StoreError(f"Qdrant Edge failed to {action}: {msg}",
+                      hint="the store's files may be damaged: `mmroute kb doctor` checks every KB; a damaged KB "
+                           "is removed with `mmroute kb delete NAME --yes` and indexed again")
 
 
 def auto_hnsw_ef(n: int) -> int:
