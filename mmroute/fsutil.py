@@ -97,6 +97,9 @@ def lock_is_held(path: Path) -> bool:
         os.close(fd)
 
 
+WRITE_LOCK_NAME = ".write.lock"
+
+
 class WriterLock:
     """An exclusive, crash-safe lock on a KB directory (``flock`` on ``.write.lock``).
 
@@ -105,7 +108,7 @@ class WriterLock:
     """
 
     def __init__(self, directory: Path, name: str) -> None:
-        self.path = directory / ".write.lock"
+        self.path = directory / WRITE_LOCK_NAME
         self.name = name
         self._fd: int | None = None
 

@@ -11,10 +11,8 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .fsutil import lock_is_held
-
-MANIFEST_FILE = "manifest.json"
-WRITE_LOCK_FILE = ".write.lock"
+from .fsutil import WRITE_LOCK_NAME, lock_is_held
+from .manifest import MANIFEST_NAME
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class ManifestCheck:
 
     def problem(self, directory: Path) -> str | None:
         """None when the manifest parses as a KB descriptor, else what is wrong with it."""
-        path = directory / MANIFEST_FILE
+        path = directory / MANIFEST_NAME
         try:
             st = path.stat()
         except FileNotFoundError:
@@ -82,21 +80,25 @@ def scan(kbs_dir: Path, checks: ManifestCheck) -> tuple[list[str], list[KBProble
         return [], []
     good: list[str] = []
     bad: list[KBProblem] = []
+    hidden: list[Path] = []
     for p in sorted(kbs_dir.iterdir()):
         if not p.is_dir():
             continue
         if p.name.startswith("."):
-            owner = leftover_owner(p.name)
-            if owner and not lock_is_held(p / WRITE_LOCK_FILE):
-                bad.append(KBProblem(owner, f"unfinished leftover {p.name} of an interrupted copy or delete",
-                                     f"re-run the copy, or remove it with `mmroute kb delete {owner} --yes`"))
+            hidden.append(p)
             continue
         problem = checks.problem(p)
         if problem is None:
             good.append(p.name)
-        elif not (problem.startswith("has no manifest") and lock_is_held(p / WRITE_LOCK_FILE)):
+        elif not (problem.startswith("has no manifest") and lock_is_held(p / WRITE_LOCK_NAME)):
             bad.append(KBProblem(p.name, f"KB {p.name!r} {problem}" if problem.startswith("has ")
                                  else f"KB {p.name!r}: {problem}", delete_hint(p.name)))
+    for p in hidden:
+        owner = leftover_owner(p.name)
+        if owner and not lock_is_held(p / WRITE_LOCK_NAME):
+            hint = (f"KB {owner!r} itself is fine; remove the folder {p}" if owner in good
+                    else f"re-run the copy, or remove it with `mmroute kb delete {owner} --yes`")
+            bad.append(KBProblem(owner, f"unfinished leftover {p.name} of an interrupted copy or delete", hint))
     return good, bad
 
 
@@ -114,4 +116,4 @@ def leftovers(kbs_dir: Path, name: str) -> list[Path]:
     if not kbs_dir.is_dir():
         return []
     return sorted(p for p in kbs_dir.iterdir() if p.is_dir() and p.name.startswith(".")
-                  and leftover_owner(p.name) == name and not lock_is_held(p / WRITE_LOCK_FILE))
+                  and leftover_owner(p.name) == name and not lock_is_held(p / WRITE_LOCK_NAME))

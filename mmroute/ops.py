@@ -101,40 +101,46 @@ def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
     from .errors import KBLockedError, MMRouteError
     from .kbcheck import delete_hint
 
-    broken = {p.name: p for p in home.broken()}
-    wanted = names or sorted(set(home.names()) | set(broken))
+    problems = [p for p in home.broken() if not names or p.name in names]
+    reports: list[dict[str, Any]] = [{"name": p.name, "status": "broken", "problem": p.problem, "hint": p.hint}
+                                     for p in problems]
+    healthy = home.names()
     writing = set(home.writing())
-    reports = []
-    for name in wanted:
-        if name in broken:
-            reports.append({"name": name, "status": "broken", "problem": broken[name].problem,
-                            "hint": broken[name].hint})
+    unreadable = {p.name for p in problems if p.name not in healthy}
+    for name in (names or healthy):
+        if name in unreadable:
             continue
-        if name in writing:
-            reports.append({"name": name, "status": "busy", "problem": f"KB {name!r} is being written now",
-                            "hint": "check again when the indexing run has finished"})
-            continue
-        try:
-            manifest = home.manifest(name)
-            live = home.open(name).count()
-        except KBLockedError as e:
-            reports.append({"name": name, "status": "busy", "problem": e.message, "hint": e.hint})
-            continue
-        except MMRouteError as e:
-            reports.append({"name": name, "status": "broken", "problem": e.message,
-                            "hint": delete_hint(name) if e.hint is None or "delete" not in e.hint else e.hint})
-            continue
-        finally:
-            home.forget(name)
-        partial = [s.path for s in manifest.sources.values() if s.status != "done"]
-        if partial:
-            reports.append({"name": name, "status": "incomplete",
-                            "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted "
-                                       f"({live} items stored)",
-                            "hint": "re-run the same `mmroute index` command to finish it"})
-        else:
-            reports.append({"name": name, "status": "ok", "problem": "", "hint": "", "count": live})
-    return {"kbs": reports}
+        reports.append(_doctor_one(home, name, name in writing))
+    return {"kbs": sorted(reports, key=lambda r: r["name"])}
+
+
+def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
+    """``kb doctor`` for one KB whose folder has a readable manifest."""
+    from .errors import KBLockedError, KBNotFoundError, MMRouteError
+    from .kbcheck import delete_hint
+
+    if writing:
+        return {"name": name, "status": "busy", "problem": f"KB {name!r} is being written now",
+                "hint": "check again when the indexing run has finished"}
+    try:
+        manifest = home.manifest(name)
+        live = home.open(name).count()
+    except KBNotFoundError as e:
+        return {"name": name, "status": "missing", "problem": e.message, "hint": e.hint}
+    except KBLockedError as e:
+        return {"name": name, "status": "busy", "problem": e.message, "hint": e.hint}
+    except MMRouteError as e:
+        return {"name": name, "status": "broken", "problem": e.message,
+                "hint": e.hint if e.hint and "delete" in e.hint else delete_hint(name)}
+    finally:
+        home.forget(name)
+    partial = [s.path for s in manifest.sources.values() if s.status != "done"]
+    if partial:
+        return {"name": name, "status": "incomplete",
+                "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted "
+                           f"({live} items stored)",
+                "hint": "re-run the same `mmroute index` command to finish it"}
+    return {"name": name, "status": "ok", "problem": "", "hint": "", "count": live}
 
 
 def kb_info(home: Any, name: str) -> dict[str, Any]:
