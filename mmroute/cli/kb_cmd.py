@@ -35,8 +35,11 @@ def kb_list(home: Path | None, as_json: bool) -> None:
     from ..serve.client import connect
 
     remote = connect(home)
-    data = remote.kb_list() if remote else ops.kb_list(open_home(home))
-    data.setdefault("broken", [])
+    if remote:
+        served = remote.kb_list()
+        data = {"kbs": served["kbs"], "broken": served.get("broken", [])}
+    else:
+        data = ops.kb_list(open_home(home))
     if as_json:
         emit_json(data)
         return
