@@ -1,7 +1,8 @@
 """Typed errors. Each says what went wrong and what to do about it.
 
 The CLI turns any :class:`MMRouteError` into one line plus a hint (never a traceback);
-library users can catch the specific subclass they care about.
+library users can catch the specific subclass they care about. URLs in messages and hints have
+their credentials masked (:func:`mmroute.redact.redact_urls`).
 """
 from __future__ import annotations
 
@@ -13,9 +14,12 @@ class MMRouteError(Exception):
     """
 
     def __init__(self, message: str, hint: str | None = None) -> None:
+        from .redact import redact_urls
+
+        message = redact_urls(message)  # no URL credentials in any message, whoever builds it
         super().__init__(message)
         self.message = message
-        self.hint = hint
+        self.hint = redact_urls(hint) if hint else hint
 
     def __str__(self) -> str:  # pragma: no cover - trivial
         return self.message if not self.hint else f"{self.message} (hint: {self.hint})"

@@ -50,6 +50,18 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
 
 
 
+def is_read_only(path: Path) -> bool:
+    """True when ``path`` (a folder) cannot or must not be written: a read-only mount, a folder (or its
+    parent) without any write permission bit (``chmod -R a-w``: honoured even by root, who could
+    write anyway), or one this process has no write access to."""
+    try:
+        if os.statvfs(path).f_flag & os.ST_RDONLY:
+            return True
+        return any(not (p.stat().st_mode & 0o222) or not os.access(p, os.W_OK) for p in (path, path.parent))
+    except OSError:
+        return True
+
+
 def try_flock(path: Path) -> int | None:
     """Open ``path`` (created if missing) and take an exclusive non-blocking flock on it.
 
@@ -85,6 +97,9 @@ def lock_is_held(path: Path) -> bool:
         os.close(fd)
 
 
+WRITE_LOCK_NAME = ".write.lock"
+
+
 class WriterLock:
     """An exclusive, crash-safe lock on a KB directory (``flock`` on ``.write.lock``).
 
@@ -93,7 +108,7 @@ class WriterLock:
     """
 
     def __init__(self, directory: Path, name: str) -> None:
-        self.path = directory / ".write.lock"
+        self.path = directory / WRITE_LOCK_NAME
         self.name = name
         self._fd: int | None = None
 
@@ -109,6 +124,11 @@ class WriterLock:
         os.fsync(fd)
         self._fd = fd
         return self
+
+    @property
+    def held(self) -> bool:
+        """True while this object holds the lock."""
+        return self._fd is not None
 
     def active_holder(self) -> int | None:
         """The pid of the process holding the lock now (0 if held by an unknown one), else None."""

@@ -17,6 +17,8 @@ How a run survives being killed (even by SIGKILL) and re-run:
 """
 from __future__ import annotations
 
+import os
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -101,6 +103,20 @@ def resolve_granularities(modality: Modality, granularity: str | None) -> list[G
     return [Granularity(g)]
 
 
+def _discard(directory: Path) -> None:
+    """Remove a KB folder this run created and left empty (its writer lock is still held)."""
+    trash = directory.with_name(f".deleting-{directory.name}-{os.getpid()}")
+    os.replace(directory, trash)
+    shutil.rmtree(trash, ignore_errors=True)
+
+
+def _nothing_indexed(kb: str, plans: Sequence[SourcePlan], problems: Sequence[LoadProblem]) -> InputError:
+    what = str(plans[0].path) if len(plans) == 1 else f"{len(plans)} files"
+    why = f": {problems[0]}" if problems else " (empty)"
+    return InputError(f"nothing indexed from {what}{why}; KB {kb!r} was not created",
+                      hint="check that the input holds records (text JSONL needs \"id\" and \"text\" per line)")
+
+
 class Indexer:
     """Indexes files or folders into KBs of a :class:`Home`. See the module doc for resume semantics."""
 
@@ -164,8 +180,9 @@ class Indexer:
         report = IndexReport(kb=name, granularity=gran.value, problems=problems)
         with WriterLock(directory, name):
             self.home.forget(name)
+            is_new = not self.home.exists(name)
             manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
-            store = open_store(manifest.info.store.backend, directory / "store", manifest.info.store.options)
+            store = open_store(manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options)
             self._open_store(store, manifest.info.dim)
             try:
                 manifest.save(directory)
@@ -185,6 +202,9 @@ class Indexer:
                 manifest.save(directory)
             finally:
                 store.close()
+            if is_new and manifest.info.count == 0:
+                _discard(directory)
+                raise _nothing_indexed(name, plans, report.problems)
         report.count = manifest.info.count
         report.elapsed_s = time.perf_counter() - t0
         return report

@@ -16,6 +16,7 @@ Usage::
 """
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import threading
@@ -25,7 +26,9 @@ from typing import Iterable, Sequence
 import numpy as np
 
 from .encoders.base import Encoder, create_encoder, normalize
-from .errors import InputError, KBLockedError, KBNotFoundError
+from .errors import InputError, KBLockedError, KBNotFoundError, StoreError
+from .fsutil import WriterLock
+from .kbcheck import KBProblem, ManifestCheck, leftovers, scan
 from .manifest import MANIFEST_NAME, Manifest
 from .stores.base import Filter, VectorStore, open_store
 from .types import EncoderSpec, Hit, Item, KBInfo, point_id
@@ -38,10 +41,10 @@ def default_home() -> Path:
 
 
 def validate_kb_name(name: str) -> str:
-    if not name or len(name) > 64 or not set(name) <= _KB_NAME_CHARS or name.startswith("."):
+    if not name or len(name) > 64 or not set(name) <= _KB_NAME_CHARS or name.startswith((".", "-")):
         raise InputError(
             f"invalid KB name {name!r}",
-            hint="use 1-64 letters, digits, '-', '_' or '.', not starting with '.'",
+            hint="use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
         )
     return name
 
@@ -90,6 +93,16 @@ class _StoreShare:
             self._stores[key] = (store, 1)
             return store
 
+    def close_all(self) -> None:
+        """Close every open store (at interpreter exit, before the engines' own finalizers run)."""
+        with self._lock:
+            held, self._stores = [s for s, _ in self._stores.values()], {}
+        for store in held:
+            try:
+                store.close()
+            except Exception:  # noqa: BLE001 - best effort at exit; the stores' files are already durable
+                pass
+
     def release(self, store: VectorStore) -> None:
         with self._lock:
             for key, (held, refs) in list(self._stores.items()):
@@ -103,6 +116,7 @@ class _StoreShare:
 
 
 _SHARED_STORES = _StoreShare()
+atexit.register(_SHARED_STORES.close_all)
 
 
 class KnowledgeBase:
@@ -134,24 +148,36 @@ class KnowledgeBase:
 
     @property
     def store(self) -> VectorStore:
+        """The KB's store, opened for reading (refused while an indexing run holds the KB)."""
+        return self.reading_store()
+
+    @property
+    def store_path(self) -> Path:
+        return self.manifest.store_path(self.directory)
+
+    def reading_store(self, held: "WriterLock | None" = None) -> VectorStore:
+        """The store opened for reading; ``held`` is this process's own writer lock on the KB (``kb move``
+        reads the KB it is moving), which then does not count as a writer."""
         with self._lock:
             if self._store is None:
-                from .fsutil import WriterLock
-
-                if WriterLock(self.directory, self.name).active_holder() is not None:
+                mine = held is not None and held.held and held.path == WriterLock(self.directory, self.name).path
+                if not mine and WriterLock(self.directory, self.name).active_holder() is not None:
                     # refuse before touching the store: an indexing run is about to open or has it
                     raise self._locked(KBLockedError("an indexing run holds the KB"))
                 try:
-                    self._store = _SHARED_STORES.acquire(self.info.store.backend, self.directory / "store",
-                                                         dict(self.info.store.options), self.info.dim)
+                    self._store = _SHARED_STORES.acquire(self.info.store.backend, self.store_path,
+                                                         {**self.info.store.options, "read_only": True},
+                                                         self.info.dim)
                 except KBLockedError as e:
                     raise self._locked(e) from None
+                except StoreError as e:
+                    raise StoreError(f"KB {self.name!r} cannot be opened: {e.message}",
+                                     hint=f"its store is damaged; delete it with `mmroute kb delete {self.name} --yes` "
+                                          "and index it again") from None
             return self._store
 
     def _locked(self, error: KBLockedError) -> KBLockedError:
         """Name the process that has the store (an embedded store admits one process at a time)."""
-        from .fsutil import WriterLock
-
         pid = WriterLock(self.directory, self.name).active_holder()
         if pid is not None:
             who = f"process {pid}" if pid else "another process"
@@ -220,6 +246,7 @@ class Home:
         self.encoders = encoders or _SHARED_ENCODERS
         self._open: dict[str, KnowledgeBase] = {}
         self._lock = threading.Lock()
+        self._checks = ManifestCheck()
 
     @property
     def kbs_dir(self) -> Path:
@@ -232,20 +259,39 @@ class Home:
         return (self.kb_dir(name) / MANIFEST_NAME).is_file()
 
     def names(self) -> list[str]:
-        if not self.kbs_dir.is_dir():
-            return []
-        return sorted(p.name for p in self.kbs_dir.iterdir() if (p / MANIFEST_NAME).is_file())
+        """The KBs whose manifest can be read (see :meth:`broken` for the others)."""
+        return scan(self.kbs_dir, self._checks)[0]
+
+    def broken(self) -> list[KBProblem]:
+        """KB folders that cannot be used (unreadable or missing manifest) and unfinished leftovers."""
+        return scan(self.kbs_dir, self._checks)[1]
+
+    def problem(self, name: str) -> KBProblem | None:
+        """What is wrong with KB ``name``, if it is broken."""
+        validate_kb_name(name)
+        return next((p for p in self.broken() if p.name == name), None)
 
     def list(self) -> list[KBInfo]:
-        return [Manifest.load(self.kb_dir(n)).info for n in self.names()]
+        """Descriptors of the readable KBs (a manifest damaged since the scan is skipped too)."""
+        out = []
+        for n in self.names():
+            try:
+                out.append(Manifest.load(self.kb_dir(n)).info)
+            except (StoreError, FileNotFoundError):
+                continue
+        return out
 
     def manifest(self, name: str) -> Manifest:
+        directory = self.kb_dir(name)
         if not self.exists(name):
+            problem = self.problem(name)
+            if problem is not None:
+                raise StoreError(problem.problem, hint=problem.hint)
             raise KBNotFoundError(
                 f"no KB named {name!r} in {self.root}",
                 hint=f"known KBs: {', '.join(self.names()) or 'none'}; create one with `mmroute index --kb {name} --input PATH`",
             )
-        return Manifest.load(self.kb_dir(name))
+        return Manifest.load(directory)
 
     def open(self, name: str) -> KnowledgeBase:
         with self._lock:
@@ -269,8 +315,6 @@ class Home:
         Routed questions skip these KBs and say so in the trace instead of failing. ``mmroute serve``
         extends the set with the KBs its own index jobs are about to write.
         """
-        from .fsutil import WriterLock
-
         return [n for n in self.names() if WriterLock(self.kb_dir(n), n).active_holder() is not None]
 
     def forget(self, name: str) -> None:
@@ -280,14 +324,23 @@ class Home:
         if kb is not None:
             kb.close()
 
-    def delete(self, name: str) -> None:
-        from .fsutil import WriterLock
+    def delete(self, name: str) -> list[Path]:
+        """Delete KB ``name`` (healthy or broken) and the leftovers of interrupted copies/deletes of it.
 
+        Returns the folders removed; :class:`KBNotFoundError` when there is nothing of that name.
+        """
         directory = self.kb_dir(name)
-        if not self.exists(name):
+        removed: list[Path] = []
+        if directory.is_dir():
+            with WriterLock(directory, name):
+                self.forget(name)
+                trash = directory.with_name(f".deleting-{name}-{os.getpid()}")
+                os.replace(directory, trash)
+            shutil.rmtree(trash, ignore_errors=True)
+            removed.append(directory)
+        for rest in leftovers(self.kbs_dir, name):
+            shutil.rmtree(rest, ignore_errors=True)
+            removed.append(rest)
+        if not removed:
             self.manifest(name)  # raises KBNotFoundError with a hint
-        with WriterLock(directory, name):
-            self.forget(name)
-            trash = directory.with_name(f".deleting-{name}-{os.getpid()}")
-            os.replace(directory, trash)
-        shutil.rmtree(trash, ignore_errors=True)
+        return removed

@@ -18,6 +18,13 @@ from .fsutil import atomic_write_json
 from .types import SCHEMA_VERSION, KBInfo
 
 MANIFEST_NAME = "manifest.json"
+STORE_DIR = "store"
+
+
+def _store_dir(value: Any) -> str:
+    if not isinstance(value, str) or not value.startswith(STORE_DIR) or "/" in value or value in ("", ".", ".."):
+        raise ValueError(f"bad store_dir {value!r}")
+    return value
 
 
 def utc_now() -> str:
@@ -53,14 +60,23 @@ class Manifest:
     sources: dict[str, SourceRecord] = field(default_factory=dict)
     schema_version: int = SCHEMA_VERSION
     extra: dict[str, Any] = field(default_factory=dict)
+    store_dir: str = STORE_DIR
+    """The folder under the KB directory holding the store's files: ``kb move`` builds the new store
+    beside the old one and switches this field in one atomic manifest write."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "schema_version": self.schema_version,
             "kb": self.info.to_dict(),
             "sources": {k: v.to_dict() for k, v in sorted(self.sources.items())},
             "extra": self.extra,
         }
+        if self.store_dir != STORE_DIR:
+            data["store_dir"] = self.store_dir
+        return data
+
+    def store_path(self, directory: Path) -> Path:
+        return directory / self.store_dir
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any]) -> "Manifest":
@@ -75,6 +91,7 @@ class Manifest:
             sources={k: SourceRecord.from_dict(v) for k, v in (d.get("sources") or {}).items()},
             schema_version=version,
             extra=dict(d.get("extra") or {}),
+            store_dir=_store_dir(d.get("store_dir", STORE_DIR)),
         )
 
     def save(self, directory: Path) -> None:
@@ -87,6 +104,7 @@ class Manifest:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise
-        except (ValueError, KeyError) as e:
+        except (ValueError, KeyError, TypeError, AttributeError) as e:
             raise StoreError(f"manifest {path} is unreadable: {e}",
-                             hint="delete the KB with `mmroute kb delete` and index it again") from e
+                             hint=f"delete the KB with `mmroute kb delete {directory.name} --yes` and index it again"
+                             ) from None

@@ -5,10 +5,17 @@ store; the manifest (encoder, per-source hashes) comes along, so a later ``mmrou
 same sources into the moved KB adds nothing. Point ids are recomputed for the destination name
 (they are uuid5 of KB name + item id), so idempotent re-indexing keeps working there.
 
+Both operations survive ``kill -9`` at any point: the source is never changed until one atomic
+rename or manifest write commits the result, and re-running the command completes it.
+
 - ``copy_kb(home, "docs", "docs-cluster", StoreSpec("qdrant", {"url": "https://..."}))`` makes a
-  second KB; the source stays as it is.
-- ``move_kb(home, "docs", StoreSpec("qdrant", {...}))`` builds the copy beside the KB and swaps it
-  in under the same name when complete; a failure leaves the original untouched.
+  second KB. It is built in the hidden folder ``kbs/.docs-cluster.copy`` (locked while in use) and
+  renamed to ``kbs/docs-cluster`` when complete; a re-run rebuilds an unfinished one, and
+  ``kb delete docs-cluster`` removes it.
+- ``move_kb(home, "docs", StoreSpec("qdrant", {...}))`` holds the KB's writer lock, builds the new
+  store in a fresh folder beside the old one inside the KB (``store-<backend>-<id>``) and switches
+  the manifest's ``store_dir`` to it in one atomic write; the old store's files are removed after.
+  Store folders the manifest does not name (an interrupted move) are removed by the next move.
 
 For a Qdrant server the collection is named after the KB (option ``collection``) and sharding,
 replication and snapshots are the server's; a server-side snapshot of that collection can be
@@ -18,15 +25,19 @@ from __future__ import annotations
 
 import os
 import shutil
+import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable
 
 from .errors import KBExistsError
 from .fsutil import WriterLock
-from .kb import Home, validate_kb_name
-from .manifest import Manifest, utc_now
-from .stores.base import Point, open_store
+from .kb import Home, KnowledgeBase, validate_kb_name
+from .manifest import STORE_DIR, Manifest, utc_now
+from .stores.base import Point, VectorStore, open_store
 from .types import StoreSpec, point_id
+
+Progress = Callable[[int, int], None]
 
 
 @dataclass(frozen=True)
@@ -46,63 +57,99 @@ def _with_collection(spec: StoreSpec, name: str) -> StoreSpec:
     return spec
 
 
-def _copy_into(home: Home, src: str, dst_dir: os.PathLike[str], dst_name: str, store: StoreSpec,
-               progress: Callable[[int, int], None] | None, batch_size: int) -> int:
-    from pathlib import Path
-
-    dst_dir = Path(dst_dir)
-    manifest = home.manifest(src)
-    kb = home.open(src)
-    total = kb.count()
-    manifest.info = manifest.info.replace(name=dst_name, store=store, updated_at=utc_now())
-    target = open_store(store.backend, dst_dir / "store", store.options)
-    target.open(manifest.info.dim)
+def _stream(source: VectorStore, total: int, target: VectorStore, dst_name: str, progress: Progress | None,
+            batch_size: int) -> int:
+    """Copy every point of ``source`` into the open ``target`` (ids recomputed for ``dst_name``), flushed."""
     moved = 0
-    try:
-        for page in kb.store.iter_points(batch_size):
-            target.upsert([Point(point_id(dst_name, str(p.payload["item_id"])), p.vector, p.payload) for p in page])
-            moved += len(page)
-            if progress:
-                progress(moved, total)
-        target.flush()
-        manifest.info = manifest.info.replace(count=target.count())
-    finally:
-        target.close()
-    Manifest(info=manifest.info, sources=manifest.sources, extra=manifest.extra).save(dst_dir)
+    for page in source.iter_points(batch_size):
+        target.upsert([Point(point_id(dst_name, str(p.payload["item_id"])), p.vector, p.payload) for p in page])
+        moved += len(page)
+        if progress:
+            progress(moved, total)
+    target.flush()
     return moved
 
 
-def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Callable[[int, int], None] | None = None,
+def _copy_store(kb: KnowledgeBase, source: VectorStore, manifest: Manifest, dst_dir: Path, store_dir: str,
+                dst_name: str, store: StoreSpec, progress: Progress | None, batch_size: int) -> tuple[int, Manifest]:
+    """Build ``dst_dir/store_dir`` from ``source``; the manifest for it (not saved)."""
+    info = manifest.info.replace(name=dst_name, store=store, updated_at=utc_now())
+    target = open_store(store.backend, dst_dir / store_dir, store.options)
+    target.open(info.dim)
+    try:
+        moved = _stream(source, source.count(), target, dst_name, progress, batch_size)
+        info = info.replace(count=target.count())
+    finally:
+        target.close()
+    return moved, Manifest(info=info, sources=manifest.sources, extra=manifest.extra, store_dir=store_dir)
+
+
+def _clear(folder: Path, keep: set[str]) -> None:
+    """Remove what an interrupted run left in ``folder`` (everything not named in ``keep``)."""
+    for p in folder.iterdir():
+        if p.name in keep:
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progress | None = None,
             batch_size: int = 1024) -> MoveReport:
-    """Copy KB ``src`` into a new KB ``dst`` on ``store``."""
+    """Copy KB ``src`` into a new KB ``dst`` on ``store`` (built under a hidden name, renamed when complete)."""
     validate_kb_name(dst)
-    home.manifest(src)
-    if home.exists(dst):
-        raise KBExistsError(f"KB {dst!r} already exists", hint="pick another name, or delete it first")
+    manifest = home.manifest(src)
+    final = home.kb_dir(dst)
+    if final.exists():
+        raise KBExistsError(f"KB {dst!r} already exists",
+                            hint=f"pick another name, or delete it first with `mmroute kb delete {dst} --yes`")
     store = _with_collection(store, dst)
-    dst_dir = home.kb_dir(dst)
-    with WriterLock(dst_dir, dst):
-        n = _copy_into(home, src, dst_dir, dst, store, progress, batch_size)
+    staging = final.with_name(f".{dst}.copy")
+    with WriterLock(staging, dst) as lock:
+        _clear(staging, keep={lock.path.name})
+        kb = home.open(src)
+        n, copied = _copy_store(kb, kb.store, manifest, staging, STORE_DIR, dst, store, progress, batch_size)
+        copied.save(staging)
+        if final.exists():
+            raise KBExistsError(f"KB {dst!r} appeared while copying", hint="pick another name")
+        os.rename(staging, final)
     return MoveReport(src, dst, store.backend, n)
 
 
-def move_kb(home: Home, name: str, store: StoreSpec, *, progress: Callable[[int, int], None] | None = None,
+def move_kb(home: Home, name: str, store: StoreSpec, *, progress: Progress | None = None,
             batch_size: int = 1024) -> MoveReport:
-    """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the swap."""
+    """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch."""
     home.manifest(name)
     store = _with_collection(store, name)
-    final_dir = home.kb_dir(name)
-    staging = final_dir.with_name(f".{name}.move-{os.getpid()}")
-    shutil.rmtree(staging, ignore_errors=True)
-    with WriterLock(final_dir, name):
+    directory = home.kb_dir(name)
+    with WriterLock(directory, name) as lock:
+        home.forget(name)
+        manifest = Manifest.load(directory)
+        old_dir = manifest.store_dir
+        _clear_stale_stores(directory, old_dir)
+        new_dir = f"{STORE_DIR}-{store.backend}-{uuid.uuid4().hex[:8]}"
+        kb = home.open(name)
         try:
-            n = _copy_into(home, name, staging, name, store, progress, batch_size)
+            n, moved = _copy_store(kb, kb.reading_store(lock), manifest, directory, new_dir, name, store,
+                                   progress, batch_size)
         except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
+            home.forget(name)
+            shutil.rmtree(directory / new_dir, ignore_errors=True)
             raise
         home.forget(name)
-        old = final_dir.with_name(f".{name}.old-{os.getpid()}")
-        os.replace(final_dir, old)
-        os.replace(staging, final_dir)
-    shutil.rmtree(old, ignore_errors=True)
+        moved.save(directory)  # the commit point: from here on the KB is on the new store
+        _clear_stale_stores(directory, new_dir)
     return MoveReport(name, name, store.backend, n)
+
+
+def _clear_stale_stores(directory: Path, current: str) -> None:
+    """Remove store folders (and Edge owner locks) of ``directory`` other than ``current``."""
+    for p in directory.iterdir():
+        base = p.name[1:].removesuffix(".owner.lock") if p.name.endswith(".owner.lock") else p.name
+        if base == current or not base.startswith(STORE_DIR):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)

@@ -71,13 +71,76 @@ def ask(home: Any, config: Any, question: str, image: Path | None = None,
 
 
 def kb_list(home: Any) -> dict[str, Any]:
-    """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()]}`` from the manifests (no store is opened)."""
-    return {"kbs": [i.to_dict() for i in home.list()]}
+    """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()], "broken": [KBProblem.to_dict()]}`` from the
+    manifests (no store is opened); a KB whose manifest cannot be read is listed under ``broken``."""
+    return {"kbs": [i.to_dict() for i in home.list()], "broken": [p.to_dict() for p in home.broken()]}
 
 
 def kb_descriptor(home: Any, name: str) -> dict[str, Any]:
-    """A KB's manifest descriptor (what ``kb delete`` confirms against)."""
-    return home.manifest(name).info.to_dict()
+    """A KB's manifest descriptor (what ``kb delete`` confirms against); for a broken KB or the leftovers
+    of an interrupted copy, ``{"name", "broken": what is wrong}``."""
+    from .errors import StoreError
+
+    problem = home.problem(name)
+    if problem is None:
+        return home.manifest(name).info.to_dict()
+    if home.exists(name):
+        try:  # a healthy KB beside the leftovers of an earlier, interrupted copy
+            return home.manifest(name).info.to_dict()
+        except StoreError:
+            pass
+    return {"name": name, "broken": problem.problem}
+
+
+def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
+    """``mmroute kb doctor``: for each KB, ``ok`` or what is wrong with it and how to fix it.
+
+    Reads each manifest, opens each store for reading and compares its point count with the manifest's;
+    reports broken KBs, unfinished leftovers and KBs being written. Never changes anything.
+    """
+    from .errors import KBLockedError, MMRouteError
+    from .kbcheck import delete_hint
+
+    problems = [p for p in home.broken() if not names or p.name in names]
+    reports: list[dict[str, Any]] = [{"name": p.name, "status": "broken", "problem": p.problem, "hint": p.hint}
+                                     for p in problems]
+    healthy = home.names()
+    writing = set(home.writing())
+    unreadable = {p.name for p in problems if p.name not in healthy}
+    for name in (names or healthy):
+        if name in unreadable:
+            continue
+        reports.append(_doctor_one(home, name, name in writing))
+    return {"kbs": sorted(reports, key=lambda r: r["name"])}
+
+
+def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
+    """``kb doctor`` for one KB whose folder has a readable manifest."""
+    from .errors import KBLockedError, KBNotFoundError, MMRouteError
+    from .kbcheck import delete_hint
+
+    if writing:
+        return {"name": name, "status": "busy", "problem": f"KB {name!r} is being written now",
+                "hint": "check again when the indexing run has finished"}
+    try:
+        manifest = home.manifest(name)
+        live = home.open(name).count()
+    except KBNotFoundError as e:
+        return {"name": name, "status": "missing", "problem": e.message, "hint": e.hint}
+    except KBLockedError as e:
+        return {"name": name, "status": "busy", "problem": e.message, "hint": e.hint}
+    except MMRouteError as e:
+        return {"name": name, "status": "broken", "problem": e.message,
+                "hint": e.hint if e.hint and "delete" in e.hint else delete_hint(name)}
+    finally:
+        home.forget(name)
+    partial = [s.path for s in manifest.sources.values() if s.status != "done"]
+    if partial:
+        return {"name": name, "status": "incomplete",
+                "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted "
+                           f"({live} items stored)",
+                "hint": "re-run the same `mmroute index` command to finish it"}
+    return {"name": name, "status": "ok", "problem": "", "hint": "", "count": live}
 
 
 def kb_info(home: Any, name: str) -> dict[str, Any]:

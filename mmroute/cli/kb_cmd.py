@@ -1,4 +1,4 @@
-"""``mmroute kb list|info|delete``."""
+"""``mmroute kb list|info|delete|doctor|copy|move``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,13 +35,20 @@ def kb_list(home: Path | None, as_json: bool) -> None:
     from ..serve.client import connect
 
     remote = connect(home)
-    data = {"kbs": remote.kb_list()["kbs"]} if remote else ops.kb_list(open_home(home))
+    if remote:
+        served = remote.kb_list()
+        data = {"kbs": served["kbs"], "broken": served.get("broken", [])}
+    else:
+        data = ops.kb_list(open_home(home))
     if as_json:
         emit_json(data)
         return
     infos = data["kbs"]
+    for b in data["broken"]:
+        click.echo(f"broken: {b['problem']} ({b['hint']})", err=True)
     if not infos:
-        click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
+        if not data["broken"]:
+            click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
         return
     rows = [("NAME", "MODALITY", "GRANULARITY", "ITEMS", "ENCODER", "STORE", "DESCRIPTION")]
     rows += [(i["name"], i["modality"], i["granularity"], str(i["count"]), f"{i['encoder']['name']} ({i['dim']}-d)",
@@ -78,7 +85,11 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
     for s in data["sources"]:
-        click.echo(f"{'source':>12}: [{s['status']}] {s['path']} ({s['items']} items, {s['skipped']} skipped)")
+        if s["status"] == "done":
+            click.echo(f"{'source':>12}: [done] {s['path']} ({s['items']} items, {s['skipped']} skipped)")
+        else:  # killed or failed mid-source: its item count was never recorded
+            click.echo(f"{'source':>12}: [{s['status']}] {s['path']} (interrupted; re-run the same "
+                       "`mmroute index` command to finish it)")
 
 
 @kb_group.command("delete", epilog="""\b
@@ -99,12 +110,45 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
     h = None if remote else open_home(home)
     info = remote.kb_descriptor(name) if remote else ops.kb_descriptor(h, name)
     if not yes:
-        click.confirm(f"delete KB {name!r} with {info['count']} items?", abort=True)
+        what = f"broken KB {name!r} ({info['broken']})" if "broken" in info else f"KB {name!r} with {info['count']} items"
+        click.confirm(f"delete {what}?", abort=True)
     if remote:
         remote.kb_delete(name)
     else:
         h.delete(name)
-    click.echo(f"deleted {name}")
+    click.echo(f"deleted {name}" + (" (broken)" if "broken" in info else ""))
+
+
+@kb_group.command("doctor", epilog="""\b
+Examples:
+  mmroute kb doctor
+  mmroute kb doctor hop --json
+""")
+@click.argument("names", nargs=-1)
+@home_option
+@json_option
+@handle_errors
+def kb_doctor(names: tuple[str, ...], home: Path | None, as_json: bool) -> None:
+    """Check KBs (manifest, store, item count) and say what is wrong and how to fix it; exit 1 if any is not ok."""
+    import sys
+
+    from .. import ops
+    from ..serve.client import refuse_if_served
+
+    refuse_if_served(home, "mmroute kb doctor")
+    data = ops.kb_doctor(open_home(home), list(names) or None)
+    if as_json:
+        emit_json(data)
+    else:
+        if not data["kbs"]:
+            click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
+        for r in data["kbs"]:
+            if r["status"] == "ok":
+                click.echo(f"{r['name']}: ok ({r['count']} items)")
+            else:
+                click.echo(f"{r['name']}: {r['status']}: {r['problem']} (hint: {r['hint']})")
+    if any(r["status"] != "ok" for r in data["kbs"]):
+        sys.exit(1)
 
 
 def _store_spec(store_backend: str, store_options: tuple[str, ...]):  # noqa: ANN202

@@ -2,7 +2,11 @@
 
 Why our own: mmroute only needs ``POST {base_url}/chat/completions`` (plain and streamed), with
 timeouts, retries and clear errors, and must not pull a vendor SDK. The API key is read from an
-environment variable *by name* at request time; it never appears in ``repr``, logs, errors or traces.
+environment variable *by name* at request time; it never appears in ``repr``, logs, errors or traces:
+every URL shown has its userinfo and credential-like query parameters masked, and every text the
+server sends back (error bodies echoing the ``Authorization`` header) has the key masked
+(:mod:`mmroute.redact`). Request URLs are built with :mod:`urllib.parse`, so a base_url with a query
+string gets ``/chat/completions`` appended to its path.
 
 Retries: 429, 5xx, connection errors and timeouts are retried ``max_retries`` times with exponential
 backoff (``backoff_s * 2**attempt``, honouring a numeric ``Retry-After`` up to ``max_backoff_s``);
@@ -32,6 +36,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import httpx
 
 from ..errors import EndpointError
+from ..redact import join_url, redact_text, redact_url
 
 RETRY_STATUS = frozenset({408, 409, 425, 429, 500, 502, 503, 504})
 
@@ -78,12 +83,23 @@ class ChatClient:
         self._http: httpx.Client | None = None
 
     def __repr__(self) -> str:
-        return (f"ChatClient(base_url={self.base_url!r}, model={self.model!r}, "
+        return (f"ChatClient(base_url={redact_url(self.base_url)!r}, model={self.model!r}, "
                 f"api_key_env={self.api_key_env!r}, timeout_s={self.timeout_s})")
 
     @property
     def url(self) -> str:
-        return f"{self.base_url}/chat/completions"
+        """The request URL (may carry credentials: never show it, show :attr:`shown_url`)."""
+        return join_url(self.base_url, "chat/completions")
+
+    @property
+    def shown_url(self) -> str:
+        """The request URL with credentials masked, for messages."""
+        return redact_url(self.url)
+
+    def _secrets(self) -> list[str]:
+        """What must never be shown: the API key and any extra header values sent."""
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        return [v for v in (key, *self._extra_headers.values()) if v]
 
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json", **self._extra_headers}
@@ -140,15 +156,15 @@ class ChatClient:
                 if response.status_code < 300:
                     return response
                 status = response.status_code
-                detail = _error_detail(response)
+                detail = redact_text(_error_detail(response), self._secrets())[:200]
                 response.close()
                 last = f"HTTP {status}{': ' + detail if detail else ''}"
                 if status not in RETRY_STATUS:
-                    raise EndpointError(f"chat endpoint {self.url} answered {last}",
+                    raise EndpointError(f"chat endpoint {self.shown_url} answered {last}",
                                         hint=_hint_for_status(status, self.api_key_env))
             if attempt < self.max_retries:
                 time.sleep(self._delay(attempt, response))
-        raise EndpointError(f"chat endpoint {self.url} failed after {self.max_retries + 1} attempt(s): {last}",
+        raise EndpointError(f"chat endpoint {self.shown_url} failed after {self.max_retries + 1} attempt(s): {last}",
                             hint="check that the server is running and the base_url/model are right, "
                                  "or raise timeout_s/max_retries")
 
@@ -159,9 +175,9 @@ class ChatClient:
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise EndpointError(f"chat endpoint {self.url} returned a body that is not JSON",
+            raise EndpointError(f"chat endpoint {self.shown_url} returned a body that is not JSON",
                                 hint="is base_url the OpenAI-compatible /v1 root?") from e
-        text, finish = _message_text(data, self.url)
+        text, finish = _message_text(data, self.shown_url)
         usage = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
         return ChatResult(text=text, raw=data, usage=dict(usage or {}),
                           elapsed_ms=(time.perf_counter() - t0) * 1000.0, finish_reason=finish)
@@ -185,20 +201,20 @@ class ChatClient:
                 try:
                     chunk = json.loads(payload)
                 except json.JSONDecodeError as e:
-                    raise EndpointError(f"chat endpoint {self.url} sent a stream event that is not JSON",
+                    raise EndpointError(f"chat endpoint {self.shown_url} sent a stream event that is not JSON",
                                         hint="the server may not support stream=True; use chat()") from e
                 if isinstance(chunk, Mapping) and "error" in chunk:
-                    raise EndpointError(f"chat endpoint {self.url} reported an error mid-stream: "
-                                        f"{str(chunk['error'])[:200]}")
+                    raise EndpointError(f"chat endpoint {self.shown_url} reported an error mid-stream: "
+                                        f"{redact_text(str(chunk['error']), self._secrets())[:200]}")
                 for choice in (chunk.get("choices") or []) if isinstance(chunk, Mapping) else []:
                     delta = choice.get("delta") or {}
                     piece = delta.get("content")
                     if isinstance(piece, str) and piece:
                         yield piece
         except httpx.TimeoutException as e:
-            raise EndpointError(f"chat endpoint {self.url} stalled mid-stream (timeout {self.timeout_s:g} s)") from e
+            raise EndpointError(f"chat endpoint {self.shown_url} stalled mid-stream (timeout {self.timeout_s:g} s)") from e
         except httpx.TransportError as e:
-            raise EndpointError(f"chat endpoint {self.url} dropped the stream ({e.__class__.__name__})") from e
+            raise EndpointError(f"chat endpoint {self.shown_url} dropped the stream ({e.__class__.__name__})") from e
         finally:
             response.close()
 
@@ -225,7 +241,7 @@ def _error_detail(response: httpx.Response) -> str:
         data = response.json()
         err = data.get("error") if isinstance(data, Mapping) else None
         msg = err.get("message") if isinstance(err, Mapping) else err
-        return str(msg or "")[:200]
+        return str(msg or "")[:4000]
     except Exception:  # noqa: BLE001 - the body is only used to enrich the message
         return ""
 

@@ -6,6 +6,7 @@ other items load. Problems end up in the indexing summary and the CLI's exit cod
 """
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
@@ -59,6 +60,26 @@ def walk_files(folder: Path, extensions: "frozenset[str] | set[str] | None" = No
     return sorted(p for p in folder.rglob("*")
                   if p.is_file() and (extensions is None or p.suffix.lower() in extensions)
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def unusable_links(folder: Path) -> list[LoadProblem]:
+    """Symbolic links below ``folder`` (not hidden) that lead nowhere: a loop, or a missing target.
+
+    :func:`walk_files` leaves them out (they are not files); these are the messages saying so.
+    """
+    folder = Path(folder)
+    out: list[LoadProblem] = []
+    for p in sorted(folder.rglob("*")):
+        if not p.is_symlink() or any(part.startswith(".") for part in p.relative_to(folder).parts):
+            continue
+        try:
+            p.resolve(strict=True)
+        except RuntimeError:  # Python < 3.13 reports a loop this way
+            out.append(LoadProblem(str(p), "symbolic link loop"))
+        except OSError as e:
+            why = "symbolic link loop" if e.errno == errno.ELOOP else "broken symbolic link (its target is missing)"
+            out.append(LoadProblem(str(p), why))
+    return out
 
 
 def relative_id(path: Path, root: Path | None) -> str:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..types import Modality
-from .base import LOADERS, Loader, LoadProblem, walk_files
+from .base import LOADERS, Loader, LoadProblem, unusable_links, walk_files
 
 TEXT_EXTS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".txt": "plaintext", ".md": "plaintext", ".markdown": "plaintext"}
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"}
@@ -76,7 +76,7 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
         files = [input_path]
     else:
         files = walk_files(input_path)
-    problems: list[LoadProblem] = []
+    problems: list[LoadProblem] = [] if input_path.is_file() else unusable_links(input_path)
     candidates = [f for f in files if not (f.name in SIDECAR_NAMES or
                                            (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))]
     if input_path.is_dir():  # NAME.txt beside NAME.jpg / NAME.mp4 is that file's caption, not a text source

@@ -52,6 +52,9 @@ def _check_size(path: Path, result: LoadResult) -> bool:
     return True
 
 
+_BOM = b"\xef\xbb\xbf"
+
+
 class JsonlLoader:
     """Loads a JSON Lines text corpus. Bad lines are reported with their line number and skipped.
 
@@ -84,6 +87,8 @@ class JsonlLoader:
                 if not raw.strip():
                     continue
                 problem = None
+                if lineno == 1 and raw.startswith(_BOM):  # a UTF-8 byte order mark (Windows editors)
+                    raw = raw[len(_BOM):]
                 try:
                     line = raw.decode("utf-8")
                     if len(line) > MAX_RECORD_CHARS:
@@ -94,7 +99,7 @@ class JsonlLoader:
                 except UnicodeDecodeError:
                     problem = "not valid UTF-8"
                 except json.JSONDecodeError as e:
-                    problem = f"malformed JSON ({e.msg} at column {e.colno})"
+                    problem = f"malformed JSON ({e.msg.removesuffix(' at')} at column {e.colno})"
                 except RecursionError:
                     problem = "malformed JSON (nested too deeply)"
                 if problem:
@@ -159,7 +164,7 @@ class PlainTextLoader:
         if not _check_size(path, result):
             return result
         try:
-            text = path.read_bytes().decode("utf-8")
+            text = path.read_bytes().decode("utf-8-sig")
         except UnicodeDecodeError:
             result.problems.append(LoadProblem(str(path), "not valid UTF-8 text (is it a binary file?)"))
             return result

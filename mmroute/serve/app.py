@@ -381,7 +381,7 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
 
     @app.delete("/v1/kbs/{name}", summary="Delete a KB")
     def kb_delete(name: str) -> dict[str, Any]:
-        state.home.manifest(name)  # a missing KB: the CLI's not-found error, before any lock
+        ops.kb_descriptor(state.home, name)  # a missing KB: the CLI's not-found error, before any lock
         with state.gate.write([name], holder="a kb delete", wait=False):
             state.home.delete(name)
         return {"deleted": name}

@@ -19,6 +19,13 @@ before it loads the shard until after it closes it, and a second opener is refus
 ``wal=False`` a second process can open the shard and sees the state of the last flush, but nothing
 coordinates it with the writer's segment rewrites, so that mode is only for read-only copies.
 
+Reading never needs to write, but the engine writes on every load (``edge_config.json``, each
+segment's ``segment.json``, ``status.dat`` and payload tracker files, even without a config), so a
+store opened with ``read_only=True`` (how KBs are opened for ``kb info``, ``search`` and ``ask``)
+whose folder is read-only (a read-only mount, or no write permission bits, e.g. ``chmod -R a-w``)
+is copied to a private temporary folder and the copy is loaded; nothing under the KB is written,
+not even the owner lock (it is only checked). In a writable home it is loaded in place.
+
 Default parameters: m=16, ef_construct=128, and ``hnsw_ef="auto"``, a search beam that grows with
 the number of points (:func:`auto_hnsw_ef`: 128 up to 100k points, then 128 * sqrt(n / 100k), at
 most 512). HNSW needs a wider beam for the same recall as the graph grows; the curve was fitted at
@@ -41,6 +48,8 @@ import fcntl
 import json
 import math
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 from pathlib import Path
@@ -49,7 +58,7 @@ from typing import Any, Iterator, Mapping, Sequence
 import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
-from ..fsutil import try_flock
+from ..fsutil import is_read_only, lock_is_held, try_flock
 from .base import STORES, Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
@@ -74,7 +83,9 @@ def _edge_error(action: str, e: Exception) -> StoreError:
             hint="a shard with a WAL has one owner at a time: wait for the indexing run to finish, "
                  "or search a copy/snapshot of the KB",
         )
-    return StoreError(f"Qdrant Edge failed to {action}: {msg}")
+    return StoreError(f"Qdrant Edge failed to {action}: {msg}",
+                      hint="the store's files may be damaged: `mmroute kb doctor` checks every KB; a damaged KB "
+                           "is removed with `mmroute kb delete NAME --yes` and indexed again")
 
 
 def auto_hnsw_ef(n: int) -> int:
@@ -116,7 +127,8 @@ class EdgeStore:
                  indexing_threshold_kb: int | None = None,
                  quantization: str | None = None, oversampling: float = 2.0, on_disk: bool = False,
                  optimize: str = "close", payload_indexes: Mapping[str, str] | None = None,
-                 indexing_threads: int = 0, search_threads: int | None = None, wal: bool = True) -> None:
+                 indexing_threads: int = 0, search_threads: int | None = None, wal: bool = True,
+                 read_only: bool = False) -> None:
         if distance not in ("cosine", "dot"):
             raise ConfigError(f"edge store: unknown distance {distance!r}", hint="use 'cosine' or 'dot'")
         if quantization not in (None, "scalar", "binary"):
@@ -147,6 +159,8 @@ class EdgeStore:
         self.indexing_threads = int(indexing_threads)
         self.search_threads = search_threads
         self.wal = bool(wal)
+        self.read_only = bool(read_only)
+        self._copy_dir: Path | None = None
         self._shard: Any = None
         self._dim: int | None = None
         self._dirty = False
@@ -246,6 +260,9 @@ class EdgeStore:
                     f"edge store at {self.path} holds {stored}-d vectors, asked to open it for {dim}-d",
                     hint="use the encoder the KB was built with, or index into a new KB",
                 )
+            if self.read_only and stored is not None and is_read_only(self.path):
+                self._open_copy(dim)
+                return
             self._take_ownership()
             try:
                 if stored is None:
@@ -263,6 +280,23 @@ class EdgeStore:
                 self._shard = None
                 self._release_ownership()
                 raise _edge_error(f"open {self.path}", e) from None
+
+    def _open_copy(self, dim: int) -> None:
+        """Load a private copy of a read-only shard (the engine writes on load; see the module doc)."""
+        if lock_is_held(self.owner_lock_path):
+            raise KBLockedError(f"the Qdrant Edge shard {self.path} is open in another process",
+                                hint="wait for that process to finish or close it")
+        tmp = Path(tempfile.mkdtemp(prefix="mmroute-edge-ro-"))
+        try:
+            shutil.copytree(self.path, tmp / "store", copy_function=shutil.copyfile)
+            for d, _dirs, _files in os.walk(tmp):
+                os.chmod(d, 0o700)
+            self._shard = _q().EdgeShard.load(str(tmp / "store"), self._config(dim))
+        except Exception as e:  # the extension raises plain Exceptions
+            shutil.rmtree(tmp, ignore_errors=True)
+            self._shard = None
+            raise _edge_error(f"open a copy of the read-only store {self.path}", e) from None
+        self._copy_dir, self._dim = tmp, dim
 
     def _require(self) -> Any:
         check_open(self._dim, self.backend)
@@ -306,9 +340,10 @@ class EdgeStore:
             if self._shard is None:
                 return
             try:
-                if self._dirty and self.optimize_policy == "close":
+                if self._dirty and self.optimize_policy == "close" and not self.read_only:
                     self._build_index(self._shard)
-                self._shard.flush()
+                if not self.read_only:
+                    self._shard.flush()
                 self._shard.close()
             except Exception as e:
                 raise _edge_error("close", e) from None
@@ -318,6 +353,9 @@ class EdgeStore:
                 self._dirty = False
                 self._count_cache = None
                 self._release_ownership()
+                if self._copy_dir is not None:
+                    shutil.rmtree(self._copy_dir, ignore_errors=True)
+                    self._copy_dir = None
 
     # -- writes ------------------------------------------------------------------------------
 

@@ -72,14 +72,15 @@ class FaissStore:
 
     Options: ``index`` (``"flat"`` exact, or ``"hnsw"``), ``M``, ``ef_construction``, ``ef_search``
     (HNSW), ``overfetch`` (filtered searches), ``compact_ratio`` (HNSW tombstones), ``gpu``
-    (``"auto"``, True, False).
+    (``"auto"``, True, False). ``read_only`` (set by KBs opened for searching): open never writes
+    (no stray-file cleanup, no rebuild on disk, no flush on close).
     """
 
     backend = "faiss"
 
     def __init__(self, path: Path, *, index: str = "flat", M: int = 32, ef_construction: int = 100,
                  ef_search: int = 64, overfetch: int = 8, compact_ratio: float = 0.2,
-                 gpu: bool | str = "auto") -> None:
+                 gpu: bool | str = "auto", read_only: bool = False) -> None:
         if index not in ("flat", "hnsw"):
             raise ConfigError(f"faiss store: unknown index {index!r}", hint="use 'flat' or 'hnsw'")
         if gpu not in ("auto", True, False):
@@ -92,6 +93,7 @@ class FaissStore:
         self.overfetch = max(1, int(overfetch))
         self.compact_ratio = float(compact_ratio)
         self.gpu = gpu
+        self.read_only = bool(read_only)
         self._dim: int | None = None
         self._index: Any = None
         self._slot_ids: list[str | None] = []
@@ -131,7 +133,8 @@ class FaissStore:
                 return
             cur = self._read_current()
             if cur is None:
-                self.path.mkdir(parents=True, exist_ok=True)
+                if not self.read_only:
+                    self.path.mkdir(parents=True, exist_ok=True)
                 self._dim, self._index = dim, self._new_index(dim)
                 self._slot_ids, self._slot_of, self._payloads = [], {}, {}
                 self._tombstones, self._gen = 0, 0
@@ -178,10 +181,11 @@ class FaissStore:
         self._gpu_stale = True
         if cur.get("index") != self.index_kind:  # the options changed: rebuild as the requested kind
             self._compact()
-            self._dirty = True
+            self._dirty = not self.read_only
         elif self.index_kind == "hnsw":
             index.hnsw.efSearch = self.ef_search
-        self._remove_stray(keep=gen)
+        if not self.read_only:
+            self._remove_stray(keep=gen)
 
     def _files(self, gen: int) -> tuple[Path, Path]:
         return self.path / f"index-{gen}.faiss", self.path / f"points-{gen}.jsonl"
@@ -238,7 +242,8 @@ class FaissStore:
             if self._index is None:
                 return
             try:
-                self.flush()
+                if not self.read_only:
+                    self.flush()
             finally:
                 self._index = self._gpu_index = None
                 self._dim = None

@@ -29,6 +29,7 @@ from typing import Any, Iterator, Sequence
 import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
+from ..redact import redact_url
 from .base import STORES, Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
@@ -58,7 +59,8 @@ class QdrantStore:
     Options: ``url`` (server/cluster) or ``location=":memory:"`` or neither (local mode at ``path``);
     ``collection`` (default: the KB directory name); ``api_key_env``; ``prefer_grpc``; ``timeout``;
     ``m``/``ef_construct`` (collection HNSW on a server), ``hnsw_ef`` (search beam), ``exact``;
-    ``batch_size`` (points per upsert request).
+    ``batch_size`` (points per upsert request). ``read_only`` (KBs opened for searching) is accepted
+    for every backend; qdrant-client's local mode still writes its lock file and SQLite journal.
     """
 
     backend = "qdrant"
@@ -66,7 +68,7 @@ class QdrantStore:
     def __init__(self, path: Path, *, url: str | None = None, location: str | None = None,
                  collection: str | None = None, api_key_env: str = "QDRANT_API_KEY", prefer_grpc: bool = False,
                  timeout: int | None = None, m: int = 16, ef_construct: int = 128, hnsw_ef: int | None = None,
-                 exact: bool = False, batch_size: int = 256) -> None:
+                 exact: bool = False, batch_size: int = 256, read_only: bool = False) -> None:
         if url and location:
             raise ConfigError("qdrant store: give either url or location, not both")
         if location not in (None, ":memory:"):
@@ -87,6 +89,7 @@ class QdrantStore:
         self.hnsw_ef = hnsw_ef
         self.exact = bool(exact)
         self.batch_size = max(1, int(batch_size))
+        self.read_only = bool(read_only)
         self._client: Any = None
         self._dim: int | None = None
         self._lock = threading.RLock()
@@ -96,7 +99,7 @@ class QdrantStore:
         return "remote" if self.url else ("memory" if self.location else "local")
 
     def __repr__(self) -> str:
-        where = self.url if self.url else (self.location or str(self.path))
+        where = redact_url(self.url) if self.url else (self.location or str(self.path))
         return f"QdrantStore({self.mode}, {where!r}, collection={self.collection!r})"
 
     def options(self) -> dict[str, Any]:
@@ -116,7 +119,7 @@ class QdrantStore:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
                 if api_key and self.url.startswith("http://"):
-                    log.warning("qdrant store: sending the API key over plain http to %s", self.url)
+                    log.warning("qdrant store: sending the API key over plain http to %s", redact_url(self.url))
                 return QdrantClient(url=self.url, api_key=api_key, prefer_grpc=self.prefer_grpc,
                                     timeout=self.timeout, check_compatibility=False)
         if self.location:
@@ -170,7 +173,7 @@ class QdrantStore:
 
     def _error(self, action: str, e: Exception) -> StoreError:
         if self.url:
-            return EndpointError(f"Qdrant at {self.url} failed to {action}: {e}",
+            return EndpointError(f"Qdrant at {redact_url(self.url or '')} failed to {action}: {e}",
                                  hint=f"check the server is reachable and ${self.api_key_env} holds a valid key")
         return StoreError(f"Qdrant ({self.mode} mode) failed to {action}: {e}")
 

@@ -41,14 +41,15 @@ def qdrant_vector_store(home: Home | str | os.PathLike[str] | None, kb: str, cli
     from ...stores.qdrant import default_collection
 
     h = home if isinstance(home, Home) else Home(home)
-    info = h.manifest(kb).info
+    manifest = h.manifest(kb)
+    info = manifest.info
     if info.store.backend != "qdrant":
         raise ConfigError(
             f"KB {kb!r} is on the {info.store.backend!r} store, which is not a Qdrant collection",
             hint="use MMRouteRetriever for it, or re-index with `mmroute index --store qdrant` to read it "
                  "with QdrantVectorStore")
     opts = dict(info.store.options)
-    directory = h.kb_dir(kb) / "store"
+    directory = manifest.store_path(h.kb_dir(kb))
     collection = opts.get("collection") or default_collection(directory)
     if client is None:
         from qdrant_client import QdrantClient
