@@ -25,6 +25,8 @@ Examples:
   mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \\
       --valid ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json --out ./my-reader
   mmroute reader train --data a.json --data b.json --base /models/bert-base-uncased --device cuda --out ./r
+  mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \
+      --init packaged --epochs 2 --lr 3e-5 --out ./my-reader        # continue training the packaged reader
 Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
 """)
 @click.option("--data", "data", multiple=True, required=True, type=SQUAD_PATH,
@@ -33,6 +35,8 @@ Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
               help="SQuAD JSON for validation only (repeatable); its EM/F1 go into the report.")
 @click.option("--base", default="minilm", show_default=True,
               help="Encoder to start from: minilm (the packaged all-MiniLM-L6-v2), a local folder or a hub name.")
+@click.option("--init", default=None,
+              help="Continue training this reader (packaged, or a folder reader train wrote over the same --base).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--epochs", type=click.FloatRange(min=0.01), default=3.0, show_default=True)
 @click.option("--max-length", type=click.IntRange(64, 512), default=384, show_default=True,
@@ -48,7 +52,7 @@ Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
               help="Where tokenised windows are cached (default: ~/.cache/mmroute/reader-windows).")
 @json_option
 @handle_errors
-def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, out: Path, epochs: float,
+def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, init: str | None, out: Path, epochs: float,
                  max_length: int, stride: int, batch_size: int, lr: float, seed: int, device: str, max_steps: int,
                  cache_dir: Path | None, as_json: bool) -> None:
     """Fine-tune BASE into an extractive reader (span start/end + SQuAD 2.0 no-answer) and save it to OUT.
@@ -65,7 +69,7 @@ def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, out
                             seed=seed, device=device, max_steps=max_steps)
     log = (lambda m: click.echo(m, err=True))
     report = train_reader(list(data), base, out, cfg, valid=list(valid), log=log,
-                          cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows")
+                          cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows", init=init)
     if as_json:
         emit_json(report)
         return

@@ -80,8 +80,12 @@ def length_bucketed_batches(windows: Sequence[Window], batch_size: int, rng: ran
 
 def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrainConfig = ReaderTrainConfig(),
                  valid: Sequence[Path] = (), log: Callable[[str], None] = print,
-                 cache_dir: Path | None = None) -> dict[str, Any]:
-    """Train, save the delta folder to ``out``, and return a report (timings, validation EM/F1)."""
+                 cache_dir: Path | None = None, init: str | None = None) -> dict[str, Any]:
+    """Train, save the delta folder to ``out``, and return a report (timings, validation EM/F1).
+
+    ``init`` continues training an existing reader ("packaged" or a folder ``reader train`` wrote over the
+    same ``base``) instead of starting from ``base``'s encoder with a fresh span head.
+    """
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
 
@@ -96,8 +100,17 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
     if not examples:
         raise ValueError("no training questions in " + ", ".join(map(str, data)))
     bpath = base_path(base)
-    tok = AutoTokenizer.from_pretrained(bpath)
-    model = AutoModelForQuestionAnswering.from_pretrained(bpath)
+    if init:
+        from ..errors import ConfigError
+        from .weights import load_reader_model
+
+        model, tok, init_meta = load_reader_model(init)
+        if str(init_meta.get("base")) != base:
+            raise ConfigError(f"reader {init!r} was trained over base {init_meta.get('base')!r}, not {base!r}",
+                              hint=f"pass --base {init_meta.get('base')} to continue training it")
+    else:
+        tok = AutoTokenizer.from_pretrained(bpath)
+        model = AutoModelForQuestionAnswering.from_pretrained(bpath)
     device = torch.device(resolve_device(config.device))
     model.to(device).train()
     frozen = {n for n, _ in model.named_parameters() if n.endswith(FROZEN)}
@@ -140,7 +153,7 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
     train_s = time.perf_counter() - t0
     model.eval()
     report: dict[str, Any] = {
-        "base": base, "config": asdict(config), "train_data": [str(p) for p in data],
+        "base": base, "init": init, "config": asdict(config), "train_data": [str(p) for p in data],
         "train_articles": articles(examples), "train_questions": len(examples), "train_windows": len(windows),
         "steps": step, "train_seconds": round(train_s, 1), "device": str(device),
     }

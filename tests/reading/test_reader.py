@@ -82,6 +82,19 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
     # a cached second run reuses the tokenised windows
     assert list((tmp_path / "cache").glob("windows-*.pkl"))
 
+    # --init continues training that reader (its head, not a fresh one) and ships a delta over the same base
+    more = tmp_path / "reader2"
+    rep2 = train_reader([data], str(tiny_bert), more, ReaderTrainConfig(max_length=64, stride=16, max_steps=1,
+                        batch_size=4, lr=1e-4, device="cpu"), log=lambda m: None, cache_dir=tmp_path / "cache",
+                        init=str(out))
+    assert rep2["init"] == str(out) and rep2["steps"] == 1
+    cont, _, _ = load_reader_model(str(more), "cpu")
+    w0, w1 = sd["qa_outputs.weight"], cont.state_dict()["qa_outputs.weight"]
+    assert (w1 - w0).abs().max() < 1e-2 < (bsd["qa_outputs.weight"] - w0).abs().max()
+    with pytest.raises(Exception, match="trained over base"):
+        train_reader([data], "minilm", tmp_path / "r3", ReaderTrainConfig(max_steps=1), log=lambda m: None,
+                     init=str(out))
+
 
 def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
     from mmroute.reading.weights import PACKAGED_DIR
