@@ -81,6 +81,16 @@ class IndexReport:
             "problems": [{"source": p.source, "line": p.line, "message": p.message} for p in self.problems],
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "IndexReport":
+        return cls(kb=str(d["kb"]), granularity=str(d["granularity"]), indexed=int(d.get("indexed") or 0),
+                   unchanged=int(d.get("unchanged") or 0), sources_done=int(d.get("sources_done") or 0),
+                   sources_unchanged=int(d.get("sources_unchanged") or 0),
+                   problems=[LoadProblem(source=str(p["source"]), message=str(p["message"]), line=p.get("line"))
+                             for p in d.get("problems") or ()],
+                   count=int(d.get("count") or 0), elapsed_s=float(d.get("elapsed_s") or 0.0),
+                   encode_s=float(d.get("encode_s") or 0.0))
+
 
 def kb_names_for(name: str, granularities: Sequence[Granularity]) -> list[str]:
     """``both`` makes two KBs: ``NAME-paragraph`` + ``NAME-document`` (or ``-clip``/``-video``)."""

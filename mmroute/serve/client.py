@@ -156,9 +156,12 @@ class ServeClient:
         return self.request("POST", "/v1/route", {"question": question, "image": _image(image), "router": router,
                                                   "router_path": router_path, "threshold": threshold})
 
-    def ask(self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None) -> dict[str, Any]:
-        return self.request("POST", "/v1/ask", {"question": question, "config": dict(config or {}),
-                                                "image": _image(image)})
+    def ask(self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None,
+            step_hits: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"question": question, "config": dict(config or {}), "image": _image(image)}
+        if step_hits:
+            body["step_hits"] = True
+        return self.request("POST", "/v1/ask", body)
 
     def retrieve(self, query: str, k: int = 5, kbs: list[str] | None = None, retriever: str = "stepwise",
                  router: str | None = "default", image: Path | None = None) -> dict[str, Any]:
