@@ -103,6 +103,8 @@ def _index_form(app: AppClient, names: list[str]) -> None:
     except MMRouteError as e:
         st.error(error_text(e))
         return
+    for note in dict.fromkeys(n for r in reports for n in r.notes):
+        st.info(note, icon="ℹ️")
     for r in reports:
         st.success(f"{r.kb}: {r.indexed} indexed, {r.unchanged} already present, {r.skipped} skipped → "
                    f"{r.count} items ({r.granularity}) in {r.elapsed_s:.1f} s")
