@@ -252,7 +252,8 @@ def refuse_if_served(home: str | os.PathLike[str] | None, command: str) -> None:
         return
     info = discover(home)
     if info is not None:
-        raise MMRouteError(f"`{command}` runs in-process, but mmroute serve (pid {info.pid}, {info.url}) owns "
-                           f"the KBs of {home_root(home)}",
-                           hint=f"stop the server (kill {info.pid}) and run it again; search, route, ask, kb and "
-                                "index work through the server")
+        root = home_root(home)
+        raise MMRouteError(f"`{command}` works on the KBs directly, but mmroute serve (pid {info.pid}, {info.url}) "
+                           f"owns them: stop it first with `mmroute serve --stop --home {root}`",
+                           hint="then run the command again; search, route, ask, kb list|info|delete and index "
+                                "work through the server")

@@ -21,7 +21,7 @@ from typing import Mapping
 
 from ..errors import MMRouteError
 from .client import ServeClient, discover
-from .discovery import ServerInfo, read_discovery
+from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
 
 START_TIMEOUT_S = 300.0
 """How long a starting server may take to warm up (models load before it writes ``serve.json``)."""
@@ -114,6 +114,26 @@ def _wait_ready(root: Path, proc: subprocess.Popen, timeout_s: float) -> AppServ
             return AppServer(other) if other is not None and _healthy(other) else None
         time.sleep(0.2)
     return None
+
+
+def stop_served(root: Path, timeout_s: float = 60.0) -> ServerInfo | None:
+    """Stop the server that serves ``root`` (SIGTERM: it finishes requests, removes ``serve.json``, and
+    index jobs in flight resume on its next start); returns what it was, or None when none runs."""
+    info = discover(root)
+    if info is None:
+        return None
+    try:
+        os.kill(info.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return info
+    lock = ServeLock(root)  # released when the server's process ends (a zombie not yet reaped holds no lock)
+    deadline = time.monotonic() + timeout_s
+    while lock.held_by_another() and process_alive(info.pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    if lock.held_by_another() and process_alive(info.pid):
+        raise MMRouteError(f"mmroute serve (pid {info.pid}) did not stop within {timeout_s:.0f} s",
+                           hint=f"kill -9 {info.pid} (index jobs resume on the next start)")
+    return info
 
 
 def _tail(path: Path, lines: int = 1) -> str:
