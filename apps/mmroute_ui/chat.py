@@ -45,14 +45,14 @@ def _ask_later(root: str, text: str, image: Path | None, gen: GeneratorSettings,
     return Turn.submit(text, str(image) if image else None, work, _error_text)
 
 
-def _show_question(turn: Turn) -> None:
+def show_question(turn: Turn) -> None:
     with st.chat_message("user"):
         st.markdown(turn.question or "_(image only)_")
         if turn.image and Path(turn.image).is_file():
             st.image(turn.image, width=200)
 
 
-def _show_reply(turn: Turn) -> None:
+def show_reply(turn: Turn) -> None:
     with st.chat_message("assistant"):
         if turn.pending:
             with st.status("Routing, retrieving and verifying…", expanded=False) as status:
@@ -87,5 +87,5 @@ def page(gen: GeneratorSettings, ask: AskSettings, names: list[str]) -> None:
             _history().append(_ask_later(home_root(), text, image, gen, ask))
     with history:
         for turn in _history():
-            _show_question(turn)
-            _show_reply(turn)
+            show_question(turn)
+            show_reply(turn)

@@ -67,8 +67,8 @@ def _pending_turn_script() -> None:
 
         st.session_state["turns"] = [Turn.submit("first?", None, slow)]
     for turn in st.session_state["turns"]:
-        chat._show_question(turn)
-        chat._show_reply(turn)
+        chat.show_question(turn)
+        chat.show_reply(turn)
 
 
 def test_the_chat_shows_an_answer_that_finished_after_its_run_was_interrupted() -> None:
