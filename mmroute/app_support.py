@@ -1,5 +1,6 @@
 """What the Streamlit app (``apps/mmroute_app.py``) needs that is not UI: settings, safe uploads,
-indexing with progress, and flat views of an :class:`~mmroute.types.Answer` for rendering.
+KB table rows, and flat views of an :class:`~mmroute.types.Answer` for rendering. (The app talks to
+``mmroute serve`` through :mod:`mmroute.app_client`.)
 
 Kept free of Streamlit so it is tested directly and reusable by other front ends.
 
@@ -19,7 +20,8 @@ from typing import Any, Callable, Iterable, Sequence
 
 from .errors import ConfigError, InputError
 from .kb import Home
-from .types import Answer, EncoderSpec, Hit, Modality, RouteDecision
+from .loaders.base import LoadProblem
+from .types import Answer, EncoderSpec, Granularity, Hit, Item, KBInfo, Modality, RouteDecision
 
 # ----------------------------------------------------------------------------------------------
 # Uploads
@@ -171,17 +173,43 @@ class AskSettings:
 # Knowledge bases
 # ----------------------------------------------------------------------------------------------
 
-def kb_rows(home: Home) -> list[dict[str, Any]]:
-    """One row per KB for the KB table."""
+def encoder_label(spec: EncoderSpec) -> str:
+    """``hashing (dim=64)``: an encoder and its options as the KB table shows them.
+
+    >>> encoder_label(EncoderSpec("hashing", {"dim": 64}))
+    'hashing (dim=64)'
+    """
+    opts = ", ".join(f"{k}={v}" for k, v in sorted(dict(spec.options).items()))
+    return f"{spec.name} ({opts})" if opts else spec.name
+
+
+def kb_rows(infos: Iterable[KBInfo], writing: Iterable[str] = ()) -> list[dict[str, Any]]:
+    """One row per KB for the KB table (``writing``: KBs an index job is writing now)."""
+    busy = set(writing)
     rows = []
-    for info in home.list():
-        opts = dict(info.encoder.options)
+    for info in infos:
         rows.append({
             "name": info.name, "modality": info.modality.value, "granularity": info.granularity.value,
-            "encoder": info.encoder.name + (f" {opts}" if opts else ""), "dim": info.dim, "items": info.count,
+            "encoder": encoder_label(info.encoder), "dim": info.dim, "items": info.count,
             "store": info.store.backend, "description": info.description, "updated": info.updated_at or "",
+            "status": "being written" if info.name in busy else "ready",
         })
     return rows
+
+
+def problem_rows(problems: Iterable[LoadProblem]) -> list[dict[str, str]]:
+    """The skipped-sources table: source, line (empty when the problem is not on a line), problem."""
+    return [{"source": p.source, "line": "" if p.line is None else str(p.line), "problem": p.message} for p in problems]
+
+
+def new_kb_name(typed: str) -> str:
+    """The name typed for a new KB, checked: empty asks for a name, a bad one says which characters."""
+    from .kb import validate_kb_name
+
+    name = (typed or "").strip()
+    if not name:
+        raise InputError("enter a name for the new KB", hint="letters, digits, '-', '_', '.'")
+    return validate_kb_name(name)
 
 
 def parse_encoder(name: str, options_json: str = "") -> EncoderSpec | None:
@@ -202,22 +230,7 @@ def parse_encoder(name: str, options_json: str = "") -> EncoderSpec | None:
 
 
 ProgressFn = Callable[[str, int, int], None]
-
-
-def run_index(home: Home, kb: str, input_path: Path, *, modality: str | None = None, granularity: str | None = None,
-              encoder: EncoderSpec | None = None, description: str = "", progress: ProgressFn | None = None) -> list[Any]:
-    """Index a folder or file into ``kb`` of ``home`` (the app's cached Home, so the KB is reopened
-    fresh afterwards). Raises :class:`~mmroute.errors.KBLockedError` if another process is writing."""
-    from .indexer import Indexer
-
-    p = Path(input_path).expanduser()
-    if not p.exists():
-        raise InputError(f"{p} does not exist", hint="give a folder or file path on the machine running the app")
-    reports = Indexer(home, progress=progress).index(kb, p, modality=modality or None, granularity=granularity or None,
-                                                     encoder=encoder, description=description)
-    for r in reports:
-        home.forget(r.kb)
-    return reports
+"""``progress(kb, done, total)`` while an index job encodes items."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -255,13 +268,30 @@ def fmt_seconds(s: float) -> str:
 
 
 def evidence_card(hit: Hit) -> EvidenceCard:
+    """A hit as a card. A clip shows its own subtitles and time range (its ``text`` also carries the
+    whole video's description, which would repeat on every clip of the video)."""
     it = hit.item
     media = None
     if it.modality is not Modality.TEXT and it.source and Path(it.source).is_file():
         media = str(Path(it.source).resolve())
-    return EvidenceCard(kind=it.modality.value, title=it.title or it.id, text=it.text, kb=hit.kb,
+    title, text = it.title or it.doc_id or it.id, it.text
+    if it.kind is Granularity.CLIP:
+        if it.start_s is not None:
+            title = f"{title} · {fmt_seconds(it.start_s)}–{fmt_seconds(it.end_s if it.end_s is not None else it.start_s)}"
+        text = clip_text(it)
+    return EvidenceCard(kind=it.modality.value, title=title, text=text, kb=hit.kb,
                         score=float(hit.score), rank=hit.rank, item_id=it.id, media_path=media,
                         start_s=it.start_s, end_s=it.end_s)
+
+
+def clip_text(item: Item) -> str:
+    """What is said or described in a clip's own time range: its subtitles, else its own captions."""
+    subs = str(item.metadata.get("subtitles") or "").strip()
+    if subs:
+        return subs
+    video_description = str(item.metadata.get("description") or "")
+    own = [c for c in item.captions if c and c != video_description]
+    return "\n".join(own) if own else "(no subtitles or captions in this clip)"
 
 
 def withheld_draft(answer: Answer) -> str | None:
@@ -288,7 +318,8 @@ def route_summary(decision: RouteDecision | None) -> str:
 
 
 def trace_rows(answer: Answer) -> list[dict[str, Any]]:
-    """One row per retrieval step: the (follow-up) query, its route, KBs, hits and note."""
+    """One row per retrieval step: the (follow-up) query, its route, KBs, every hit id (a list: the table
+    shows it in a wide list column) and note."""
     if answer.retrieval is None:
         return []
     rows = []
@@ -296,7 +327,7 @@ def trace_rows(answer: Answer) -> list[dict[str, Any]]:
         rows.append({
             "step": s.index, "query": s.query,
             "route": route_summary(s.route) if s.route else "",
-            "kbs": ", ".join(s.kbs), "hits": ", ".join(h.item.id for h in s.hits[:5]) + (" …" if len(s.hits) > 5 else ""),
+            "kbs": ", ".join(s.kbs), "hits": [h.item.id for h in s.hits],
             "new": len(s.new_ids), "note": s.note, "ms": round(s.elapsed_ms, 1),
         })
     return rows
@@ -317,13 +348,9 @@ VERDICT_ICONS = {"supported": "✅", "unsupported": "⚠️", "contradicted": "�
 # The answering pipeline
 # ----------------------------------------------------------------------------------------------
 
-def build_pipeline(home: Home, gen: GeneratorSettings, ask: AskSettings) -> Any:
-    """An :class:`mmroute.Pipeline` over ``home`` with the app's generator and retrieval settings."""
-    try:
-        from .pipeline import Pipeline
-    except ImportError as e:
-        raise ConfigError("the answering pipeline (mmroute.pipeline) is not available in this install",
-                          hint="update mmroute; the KB page still works") from e
+def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
+    """The :class:`~mmroute.config.PipelineConfig` of the app's generator and retrieval settings
+    (sent to the server with each question)."""
     from .config import EndpointConfig, PipelineConfig
 
     name, options = gen.generator()
@@ -331,6 +358,5 @@ def build_pipeline(home: Home, gen: GeneratorSettings, ask: AskSettings) -> Any:
     if name == "openai":
         endpoint = EndpointConfig(url=options.pop("base_url"), model=options.pop("model"),
                                   api_key_env=options.pop("api_key_env"), multimodal=True)
-    cfg = PipelineConfig(generator=name, generator_options=options, retriever=ask.retriever, k=ask.k,
-                         kbs=list(ask.kbs), endpoint=endpoint)
-    return Pipeline.from_home(home, cfg)
+    return PipelineConfig(generator=name, generator_options=options, retriever=ask.retriever, k=ask.k,
+                          kbs=list(ask.kbs), endpoint=endpoint)

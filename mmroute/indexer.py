@@ -31,7 +31,7 @@ from .errors import InputError, ItemError, KBExistsError, KBLockedError
 from .fsutil import WriterLock, file_sha256
 from .kb import Home, validate_kb_name
 from .loaders.base import LoadProblem
-from .loaders.detect import SourcePlan, get_loader, plan_sources
+from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
 from .stores.base import Point, VectorStore, open_store
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
@@ -70,6 +70,8 @@ class IndexReport:
     """Items in the KB after the run."""
     elapsed_s: float = 0.0
     encode_s: float = 0.0
+    notes: list[str] = field(default_factory=list)
+    """Files of the input left out on purpose, one line each (e.g. a ``data.json`` nothing reads)."""
 
     @property
     def skipped(self) -> int:
@@ -81,7 +83,18 @@ class IndexReport:
             "skipped": self.skipped, "sources_done": self.sources_done, "sources_unchanged": self.sources_unchanged,
             "count": self.count, "elapsed_s": round(self.elapsed_s, 3), "encode_s": round(self.encode_s, 3),
             "problems": [{"source": p.source, "line": p.line, "message": p.message} for p in self.problems],
+            "notes": list(self.notes),
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "IndexReport":
+        return cls(kb=str(d["kb"]), granularity=str(d["granularity"]), indexed=int(d.get("indexed") or 0),
+                   unchanged=int(d.get("unchanged") or 0), sources_done=int(d.get("sources_done") or 0),
+                   sources_unchanged=int(d.get("sources_unchanged") or 0),
+                   problems=[LoadProblem(source=str(p["source"]), message=str(p["message"]), line=p.get("line"))
+                             for p in d.get("problems") or ()],
+                   count=int(d.get("count") or 0), elapsed_s=float(d.get("elapsed_s") or 0.0),
+                   encode_s=float(d.get("encode_s") or 0.0), notes=[str(n) for n in d.get("notes") or ()])
 
 
 def kb_names_for(name: str, granularities: Sequence[Granularity]) -> list[str]:
@@ -138,9 +151,12 @@ class Indexer:
         grans = resolve_granularities(mod, granularity)
         root = Path(input_path) if Path(input_path).is_dir() else Path(input_path).parent
         reports = []
+        notes = [ignored_note(f) for f in ignored_json(Path(input_path))]
         for name, gran in zip(kb_names_for(kb, grans), grans):
-            reports.append(self._index_kb(name, mod, gran, plans, list(plan_problems), root, encoder, store,
-                                          description, dict(loader_options or {})))
+            report = self._index_kb(name, mod, gran, plans, list(plan_problems), root, encoder, store,
+                                    description, dict(loader_options or {}))
+            report.notes = list(notes)
+            reports.append(report)
         return reports
 
     # ------------------------------------------------------------------------------------------

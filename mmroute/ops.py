@@ -57,9 +57,9 @@ def check_ask(home: Any, kbs: list[str]) -> None:
                               "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)")
 
 
-def ask(home: Any, config: Any, question: str, image: Path | None = None,
-        pipeline_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
-    """``mmroute ask``: ``Answer.to_dict()`` (answer or abstention, evidence, route, steps, verdict, timings)."""
+def answer(home: Any, config: Any, question: str, image: Path | None = None,
+           pipeline_factory: Callable[[], Any] | None = None) -> Any:
+    """The :class:`~mmroute.types.Answer` that ``mmroute ask`` prints (see :func:`ask`)."""
     check_ask(home, list(config.kbs))
     if pipeline_factory is None:
         from .pipeline import Pipeline
@@ -67,7 +67,18 @@ def ask(home: Any, config: Any, question: str, image: Path | None = None,
         pipe = Pipeline.from_home(home, config)
     else:
         pipe = pipeline_factory()
-    return pipe.ask(question, image=image).to_dict()
+    return pipe.ask(question, image=image)
+
+
+def ask(home: Any, config: Any, question: str, image: Path | None = None,
+        pipeline_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+    """``mmroute ask``: ``Answer.to_dict()`` (answer or abstention, evidence, route, steps, verdict, timings)."""
+    return answer(home, config, question, image, pipeline_factory).to_dict()
+
+
+def step_hits(result: Any) -> list[list[dict[str, Any]]]:
+    """Every retrieval step's hits as dicts (the JSON form of a step keeps only their ids)."""
+    return [[h.to_dict() for h in s.hits] for s in result.steps] if result is not None else []
 
 
 def kb_list(home: Any) -> dict[str, Any]:

@@ -402,6 +402,13 @@ class Verification:
             "abstain": self.abstain,
         }
 
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Verification":
+        return cls(verdict=Verdict(d["verdict"]), confidence=float(d.get("confidence") or 0.0),
+                   reasons=tuple(d.get("reasons") or ()),
+                   signals={str(k): float(v) for k, v in (d.get("signals") or {}).items()},
+                   abstain=bool(d.get("abstain")))
+
 
 @dataclass(frozen=True)
 class Draft:
@@ -419,6 +426,12 @@ class Draft:
         return {"text": self.text, "evidence_ids": list(self.evidence_ids), "support": self.support,
                 "score": round(float(self.score), 6), "generator": self.generator,
                 "elapsed_ms": round(self.elapsed_ms, 3)}
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> "Draft":
+        return cls(text=d.get("text"), evidence_ids=tuple(d.get("evidence_ids") or ()), support=str(d.get("support") or ""),
+                   score=float(d.get("score") or 0.0), generator=str(d.get("generator") or ""),
+                   elapsed_ms=float(d.get("elapsed_ms") or 0.0))
 
 
 @dataclass(frozen=True)
@@ -454,3 +467,19 @@ class Answer:
             "verification": self.verification.to_dict() if self.verification else None,
             "timings_ms": {k: round(float(v), 3) for k, v in self.timings_ms.items()},
         }
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
+                  ) -> "Answer":
+        """Rebuild from :meth:`to_dict` (what ``mmroute ask --json`` and ``mmroute serve`` return);
+        ``step_hits`` (one list of hit dicts per retrieval step) restores each step's hits."""
+        abstained = bool(d.get("abstained"))
+        draft = Draft.from_dict(d["draft"]) if d.get("draft") else None
+        return cls(question=str(d.get("question") or ""), text=d.get("answer"),
+                   abstained=abstained, reason=str(d.get("reason") or ""),
+                   evidence=tuple(Hit.from_dict(h) for h in d.get("evidence") or ()),
+                   route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
+                   retrieval=RetrievalResult.from_dict(d["retrieval"], step_hits) if d.get("retrieval") else None,
+                   draft=draft,
+                   verification=Verification.from_dict(d["verification"]) if d.get("verification") else None,
+                   timings_ms={str(k): float(v) for k, v in (d.get("timings_ms") or {}).items()})

@@ -8,6 +8,12 @@ from mmroute.app_support import (VERDICT_ICONS, EvidenceCard, evidence_cards, la
 from mmroute.types import Answer
 
 _TEXT_PREVIEW = 700
+STEP_COLUMNS = {
+    "query": st.column_config.TextColumn("query", width="medium"),
+    "hits": st.column_config.ListColumn("hits", width="large", help="every hit of the step, best first"),
+    "note": st.column_config.TextColumn("note", width="medium"),
+}
+"""The step table: every hit id in a wide list column (a joined string was cut off)."""
 
 
 def answer(ans: Answer) -> None:
@@ -48,7 +54,7 @@ def answer(ans: Answer) -> None:
                           for r in ans.route.ranked], hide_index=True)
         rows = trace_rows(ans)
         if rows:
-            st.dataframe(rows, hide_index=True)
+            st.dataframe(rows, hide_index=True, column_config=STEP_COLUMNS)
             if ans.retrieval is not None and ans.retrieval.stop_reason:
                 st.caption(f"stopped: {ans.retrieval.stop_reason}")
     with st.expander("Latency"):

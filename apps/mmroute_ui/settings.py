@@ -6,10 +6,11 @@ import streamlit as st
 from mmroute.app_support import GENERATOR_KINDS, GENERATOR_LABELS, AskSettings, GeneratorSettings
 from mmroute.errors import ConfigError
 
-from .resources import get_home, home_root
+from .resources import home_root
 
 
-def sidebar() -> tuple[GeneratorSettings, AskSettings]:
+def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
+    """The settings; ``names``: the home's KBs (for the fixed-KB choice)."""
     with st.sidebar:
         st.header("Settings")
         st.caption(f"Home: `{home_root()}`")
@@ -37,6 +38,5 @@ def sidebar() -> tuple[GeneratorSettings, AskSettings]:
         retriever = st.selectbox("Retriever", ["stepwise", "single"], key="retriever",
                                  help="stepwise: follow-up queries across KBs; single: one routed search")
         k = st.slider("Evidence items (k)", 1, 10, 5, key="k")
-        names = get_home(home_root()).names()
         chosen = st.multiselect("Search only these KBs (empty: the router decides)", names, key="kbs_fixed")
     return gen, AskSettings(retriever=retriever, k=int(k), kbs=tuple(chosen))

@@ -1,13 +1,18 @@
 """``mmroute app``: start the Streamlit app on this machine (localhost by default)."""
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
+from typing import Callable, Iterator
 
 import click
 
+from ..errors import MMRouteError
+from ..serve.launch import stop_process
 from .common import fail, home_option
 from .main import cli
 
@@ -52,15 +57,62 @@ def app_cmd(host: str, port: int, open_browser: bool, script: Path | None, home:
     target = script or app_script()
     if not target.is_file():
         fail(f"the app script {target} is missing", "run from a checkout of mmroute, or pass --app PATH")
+    from ..serve.client import home_root
+    from ..serve.launch import ensure_server
+
+    root = home_root(home).absolute()
     env = dict(os.environ)
-    if home is not None:
-        env["MMROUTE_HOME"] = str(Path(home).expanduser().resolve())
+    env["MMROUTE_HOME"] = str(root)
     env.setdefault("HF_HUB_OFFLINE", "1")
     env.setdefault("TOKENIZERS_PARALLELISM", "false")
-    cmd = streamlit_command(target, host, port, headless=not open_browser, extra=streamlit_args)
-    click.echo(f"mmroute app on http://{host}:{port}  (KBs in {env.get('MMROUTE_HOME') or '~/.mmroute'}; Ctrl-C stops)",
-               err=True)
+    env.pop("MMROUTE_NO_SERVER", None)  # the app only works through the server
+    with _forwarded_signals() as stopping:
+        try:
+            server = ensure_server(root, env=env)
+        except MMRouteError as e:
+            fail(e.message, e.hint)
+        how = "started" if server.started else "using the running"
+        click.echo(f"mmroute app: {how} mmroute serve for {root} at {server.info.url} (pid {server.info.pid})", err=True)
+        cmd = streamlit_command(target, host, port, headless=not open_browser, extra=streamlit_args)
+        click.echo(f"mmroute app on http://{host}:{port}  (KBs in {root}; Ctrl-C stops)", err=True)
+        ui: subprocess.Popen | None = None
+        rc = 1
+        try:
+            if not stopping():
+                ui = subprocess.Popen(cmd, env=env)
+                rc = ui.wait()
+        except _Stop as e:
+            rc = 128 + e.signum
+        finally:
+            if ui is not None:
+                stop_process(ui)
+            server.stop()
+    sys.exit(128 - rc if rc < 0 else rc)
+
+
+class _Stop(Exception):
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+@contextlib.contextmanager
+def _forwarded_signals() -> Iterator[Callable[[], bool]]:
+    """SIGTERM, SIGINT and SIGHUP stop the app's children (Streamlit and a server it started) before it exits:
+    the handler raises :class:`_Stop` in the main thread, whose ``finally`` stops them."""
+    got: list[int] = []
+
+    def handler(signum: int, _frame: object) -> None:
+        if got:  # already stopping: let the clean-up finish
+            return
+        got.append(signum)
+        raise _Stop(signum)
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     try:
-        sys.exit(subprocess.call(cmd, env=env))
-    except KeyboardInterrupt:
-        sys.exit(130)
+        yield lambda: bool(got)
+    except _Stop as e:
+        sys.exit(128 + e.signum)
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)

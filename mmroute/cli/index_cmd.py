@@ -78,6 +78,8 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
     for bar in bars.values():
         bar.close()  # type: ignore[attr-defined]
     reports = data["reports"]
+    for note in dict.fromkeys(n for r in reports for n in r.get("notes") or ()):
+        click.echo(f"note: {note}", err=True)
     if as_json:
         emit_json(data)
     else:

@@ -64,6 +64,29 @@ def _loader_for(path: Path, modality: Modality) -> str | None:
     return None
 
 
+INDEXED_FORMATS = ("text .jsonl .ndjson .txt .md; images .jpg .png .gif .webp .bmp .tif; "
+                   "video .mp4 .mkv .webm .mov .avi .m4v")
+"""What a folder may hold to be indexed (said when a file is left out)."""
+
+
+def ignored_json(input_path: Path) -> list[Path]:
+    """``.json`` files of a folder that nothing reads: not ``captions.json``-style indexes, and not the
+    ``NAME.json`` caption sidecar of an image or video beside them (a ``data.json`` corpus, say)."""
+    input_path = Path(input_path)
+    if not input_path.is_dir():
+        return []
+    files = walk_files(input_path)
+    media_stems = {(f.parent, f.stem) for f in files if modality_of(f) in (Modality.IMAGE, Modality.VIDEO)}
+    return [f for f in files if f.suffix.lower() == ".json" and f.name not in SIDECAR_NAMES
+            and (f.parent, f.stem) not in media_stems]
+
+
+def ignored_note(path: Path) -> str:
+    """One line saying why ``path`` was not indexed and what is."""
+    return (f"{path} is not indexed: a .json file is read only as the captions of the image or video "
+            f"beside it (NAME.json) or as captions.json; indexed formats: {INDEXED_FORMATS}")
+
+
 def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Modality, list[SourcePlan], list[LoadProblem]]:
     """Expand ``input_path`` into (modality, sources, problems).
 
@@ -85,8 +108,10 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
     if modality is None:
         found = {m for f in candidates if (m := modality_of(f)) is not None}
         if not found:
+            unread = ignored_json(input_path)
+            also = f" ({unread[0].name} is JSON, not JSON Lines: write one record per line as .jsonl)" if unread else ""
             raise InputError(
-                f"nothing to index in {str(input_path)!r}: no file with a known extension",
+                f"nothing to index in {str(input_path)!r}: no file with a known extension{also}",
                 hint="text: .jsonl .txt .md; images: .jpg .png .gif .webp ...; video: .mp4 .mkv .webm .mov",
             )
         if len(found) > 1:

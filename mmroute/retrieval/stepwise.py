@@ -19,6 +19,10 @@ items gets the sum of both relevances plus a link bonus when one item's text nam
 title (the bridge of a two-hop chain). Pairs are taken best first, so the top of the list holds a
 connected chain rather than two near-duplicates of the first hop.
 
+An image query carries its image through every step: each image or video KB is searched with the
+image (routing sees it too), and the query's words only reorder the items the image found, so a
+generic "what is in this picture?" cannot pull in another image whose caption says "picture".
+
 Evidence suffices when the two best items are linked and together contain every content word of
 the question; the loop then stops early (``stop_reason="evidence suffices"``).
 
@@ -162,13 +166,13 @@ class StepwiseRetriever:
         return self.home.open(name).info.modality.value
 
     # ----- search ----------------------------------------------------------------------------
-    def _view(self, views: dict[str, _KBView], name: str, question: str) -> _KBView:
+    def _view(self, views: dict[str, _KBView], name: str, question: str, image: Path | None) -> _KBView:
         view = views.get(name)
         if view is None:
             kb = self.home.open(name)
             view = _KBView(kb=kb, index=lexical_index_for(kb))
             view.dense, view.lexical, view.titles, view.dense_floor = self._terms(
-                view, question, max(self.config.search_k, 100), None, exhaustive=True)
+                view, question, max(self.config.search_k, 100), image, exhaustive=True)
             views[name] = view
         return view
 
@@ -178,9 +182,11 @@ class StepwiseRetriever:
         ``exhaustive``), title-match weights, and the lowest dense cosine listed."""
         kb, index = view.kb, view.index
         dense_hits: list[Hit] = []
+        by_image = False
         if image is not None and kb.info.modality is not Modality.TEXT:
             try:
                 dense_hits = kb.search_image(image, n)
+                by_image = bool(dense_hits)
             except NotImplementedError:
                 dense_hits = []
         if not dense_hits:
@@ -199,6 +205,9 @@ class StepwiseRetriever:
         for m in index.mentions(query):
             for i in m.ids:
                 titles[i] = max(titles.get(i, 0.0), m.weight)
+        if by_image:  # the image picks the candidates; the words only reorder them ("picture" matching a caption
+            lex = {i: v for i, v in lex.items() if i in dense}  # must not bring in an item unlike the image)
+            titles = {i: v for i, v in titles.items() if i in dense}
         return dense, lex, titles, floor
 
     def _search(self, view: _KBView, query: str, image: Path | None) -> list[Hit]:
@@ -240,11 +249,11 @@ class StepwiseRetriever:
                 else:
                     names, decision, how = list(allowed), None, "no router: all KBs"
             else:
-                names, decision, how = self._route(follow.query, allowed, previous, None, follow.modality)
+                names, decision, how = self._route(follow.query, allowed, previous, image, follow.modality)
             hits: list[Hit] = []
             for name in names:
-                view = self._view(views, name, query)
-                hits.extend(self._search(view, follow.query, image if index == 0 else None))
+                view = self._view(views, name, query, image)
+                hits.extend(self._search(view, follow.query, image))
             hits.sort(key=lambda h: -h.score)
             new_ids: list[str] = []
             for h in hits:

@@ -18,6 +18,7 @@ from ..types import KBInfo, RouteDecision
 from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from .embedding import QueryFeatures, QueryFeaturizer
+from .explicit import REQUEST_MASS, requested_route
 from .model import RouterModel, default_artifact_dir
 
 
@@ -70,6 +71,10 @@ class TrainedRouter:
             # such queries, so the image route is nudged up rather than forced.
             probs = _boost(probs, "image", 0.5)
             details["image_query"] = True
+        asked = requested_route(query)
+        if asked is not None and asked in probs:  # "show me a photo of ..." names its medium (see .explicit)
+            probs = _boost(probs, asked, REQUEST_MASS)
+            details["requested_route"] = asked
         return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
 
 

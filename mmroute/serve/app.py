@@ -111,6 +111,8 @@ class AskRequest(BaseModel):
     question: str
     config: dict[str, Any] = Field(default_factory=dict, description="PipelineConfig.to_dict() (flags of ask).")
     image: ImagePayload | None = None
+    step_hits: bool = Field(False, description="Also return every retrieval step's hits (`step_hits`), "
+                                               "as /v1/retrieve does (the app shows them).")
 
 
 class RetrieveRequest(BaseModel):
@@ -423,7 +425,11 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
         cfg = PipelineConfig.from_dict(body.config) if body.config else PipelineConfig()
         named = list(cfg.kbs)
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
-            return ops.ask(state.home, cfg, body.question, img, lambda: state.pipeline(cfg))
+            answer = ops.answer(state.home, cfg, body.question, img, lambda: state.pipeline(cfg))
+        out = answer.to_dict()
+        if body.step_hits:
+            out["step_hits"] = ops.step_hits(answer.retrieval)
+        return out
 
     @app.post("/v1/retrieve", summary="Retrieve evidence with every step's hits (LlamaIndex MMRouteRetriever.from_url)")
     def retrieve(body: RetrieveRequest) -> dict[str, Any]:
@@ -431,6 +437,6 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
             res = state.retriever(body.retriever, body.router).retrieve(body.query, k=body.k, kbs=named or None,
                                                                         image=img)
-        return {"result": res.to_dict(), "step_hits": [[h.to_dict() for h in s.hits] for s in res.steps]}
+        return {"result": res.to_dict(), "step_hits": ops.step_hits(res)}
 
     return guard(app, state)

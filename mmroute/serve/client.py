@@ -156,9 +156,12 @@ class ServeClient:
         return self.request("POST", "/v1/route", {"question": question, "image": _image(image), "router": router,
                                                   "router_path": router_path, "threshold": threshold})
 
-    def ask(self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None) -> dict[str, Any]:
-        return self.request("POST", "/v1/ask", {"question": question, "config": dict(config or {}),
-                                                "image": _image(image)})
+    def ask(self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None,
+            step_hits: bool = False) -> dict[str, Any]:
+        body: dict[str, Any] = {"question": question, "config": dict(config or {}), "image": _image(image)}
+        if step_hits:
+            body["step_hits"] = True
+        return self.request("POST", "/v1/ask", body)
 
     def retrieve(self, query: str, k: int = 5, kbs: list[str] | None = None, retriever: str = "stepwise",
                  router: str | None = "default", image: Path | None = None) -> dict[str, Any]:
@@ -249,7 +252,8 @@ def refuse_if_served(home: str | os.PathLike[str] | None, command: str) -> None:
         return
     info = discover(home)
     if info is not None:
-        raise MMRouteError(f"`{command}` runs in-process, but mmroute serve (pid {info.pid}, {info.url}) owns "
-                           f"the KBs of {home_root(home)}",
-                           hint=f"stop the server (kill {info.pid}) and run it again; search, route, ask, kb and "
-                                "index work through the server")
+        root = home_root(home)
+        raise MMRouteError(f"`{command}` works on the KBs directly, but mmroute serve (pid {info.pid}, {info.url}) "
+                           f"owns them: stop it first with `mmroute serve --stop --home {root}`",
+                           hint="then run the command again; search, route, ask, kb list|info|delete and index "
+                                "work through the server")

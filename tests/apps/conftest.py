@@ -1,8 +1,15 @@
-"""Fixtures for the app tests: a small hashing-encoded KB and an AppTest of apps/mmroute_app.py."""
+"""Fixtures for the app tests: a small hashing-encoded KB served by a real `mmroute serve` app (in a thread
+of the test process, so AppTest's app reaches it over HTTP exactly as in production), and helpers."""
 from __future__ import annotations
 
 import json
+import os
+import socket
+import threading
+import time
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 
@@ -24,9 +31,42 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+@contextmanager
+def served(root: Path) -> Iterator[object]:
+    """The server of ``root`` (the FastAPI app of `mmroute serve`, not warmed) on a free loopback port, in a
+    thread; it writes ``serve.json`` and holds the serve lock like the real process, so clients find it."""
+    import uvicorn
+
+    from mmroute.serve.app import ServeState, create_app
+    from mmroute.serve.discovery import ServeLock, ServerInfo, remove_discovery, write_discovery
+
+    root.mkdir(parents=True, exist_ok=True)
+    lock = ServeLock(root)
+    assert lock.try_acquire()
+    sock = socket.create_server(("127.0.0.1", 0))
+    info = ServerInfo(pid=os.getpid(), host="127.0.0.1", port=sock.getsockname()[1], started_at="", home=str(root))
+    state = ServeState(root, warm=False)
+    app = create_app(state, on_ready=lambda: write_discovery(root, info),
+                     on_stop=lambda: remove_discovery(root, info.pid))
+    server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not (root / "serve.json").is_file():
+        assert time.monotonic() < deadline and thread.is_alive(), "the test server did not start"
+        time.sleep(0.05)
+    try:
+        yield state
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        sock.close()
+        lock.release()
+
+
 @pytest.fixture
-def films_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """``$MMROUTE_HOME`` with KB ``films`` (hashing encoder, 3 paragraphs), built in a subprocess-free way."""
+def films_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """``$MMROUTE_HOME`` with KB ``films`` (hashing encoder, 3 paragraphs) and its server running."""
     from mmroute.indexer import Indexer
     from mmroute.kb import Home
     from mmroute.types import EncoderSpec
@@ -35,7 +75,9 @@ def films_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     Indexer(Home(root)).index("films", write_jsonl(tmp_path / "films.jsonl", FILMS),
                               encoder=EncoderSpec("hashing", {"dim": 64}), description="films and directors")
     monkeypatch.setenv("MMROUTE_HOME", str(root))
-    return root
+    monkeypatch.delenv("MMROUTE_NO_SERVER", raising=False)
+    with served(root):
+        yield root
 
 
 def texts(at) -> str:  # noqa: ANN001

@@ -30,7 +30,7 @@ def test_kb_page_lists_kbs(films_home: Path) -> None:
     assert _table_names(at) == ["films"]
     row = at.dataframe[0].value.iloc[0]
     assert (row["modality"], row["granularity"], row["items"]) == ("text", "paragraph", 3)
-    assert row["encoder"].startswith("hashing")
+    assert row["encoder"] == "hashing (dim=64)"  # not the raw option dict
     assert "films" in at.selectbox(key="del_name").options
 
 
@@ -51,11 +51,11 @@ def test_index_folder_with_progress_and_skipped_report(films_home: Path, tmp_pat
     assert any(v.startswith("birds: 3 indexed") and "1 skipped" in v for v in ok), ok
     problems = [d.value for d in at.dataframe if "problem" in d.value.columns]
     assert problems and any(src.endswith("broken.jsonl") for src in problems[0]["source"])  # names the file
-    assert list(problems[0]["line"]) == [2]
+    assert list(problems[0]["line"]) == ["2"]
     assert "birds" in Home(films_home).names()
     assert Home(films_home).manifest("birds").info.encoder.name == "hashing"
-    at.run()
-    assert set(_table_names(at)) == {"birds", "films"}
+    assert set(_table_names(at)) == {"birds", "films"}  # the KB list is fresh right after indexing
+    assert "birds" in at.selectbox(key="del_name").options
 
 
 def test_index_uploaded_files_sanitises_names(films_home: Path) -> None:
@@ -82,6 +82,18 @@ def test_bad_kb_name_and_missing_source_are_clear_errors(films_home: Path) -> No
     at.run()
     assert not at.exception
     assert any("invalid KB name" in e.value for e in at.error)
+
+
+def test_empty_new_kb_name_asks_for_a_name(films_home: Path, tmp_path: Path) -> None:
+    at = _app()
+    at.selectbox(key="idx_target").set_value("➕ new KB")
+    at.text_input(key="idx_path").set_value(str(tmp_path / "films.jsonl"))
+    at.button[0].click()
+    at.run()
+    assert not at.exception, at.exception
+    errors = [e.value for e in at.error]
+    assert any("enter a name for the new KB" in e for e in errors), errors
+    assert not any("invalid KB name" in e for e in errors)
 
 
 def test_delete_kb(films_home: Path) -> None:

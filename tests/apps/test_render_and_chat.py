@@ -85,8 +85,10 @@ def test_chat_answers_with_evidence_and_verdict(films_home: Path) -> None:
     assert "verdict: **" in shown
     at.chat_input(key="question").set_value("Who directed Titanic?")
     at.run()
-    assert len(at.session_state["messages"]) == 4  # history: two questions, two answers
-    assert len(at.chat_message) == 4
+    turns = at.session_state["turns"]
+    assert [t.question for t in turns] == ["Who directed Inception?", "Who directed Titanic?"]
+    assert all(t.answer is not None for t in turns)
+    assert len(at.chat_message) == 4  # history: two questions, two answers
 
 
 @pytest.mark.skipif(not HAS_PIPELINE, reason="mmroute.pipeline (the answering pipeline) is not in this checkout yet")
@@ -104,7 +106,7 @@ def test_chat_question_with_image_upload(films_home: Path) -> None:
     assert not at.exception, at.exception
     saved = list((films_home / "uploads" / "_queries").glob("*-my_photo.png"))
     assert len(saved) == 1
-    assert at.session_state["messages"][0]["image"] == str(saved[0])
+    assert at.session_state["turns"][0].image == str(saved[0])
 
 
 def _render_withheld() -> None:

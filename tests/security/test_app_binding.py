@@ -10,17 +10,32 @@ from click.testing import CliRunner
 from mmroute.cli.main import cli
 
 
-def _run_app(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[list[str], dict[str, str], str]:
+class _FakeUI:
+    """Stands in for the Streamlit child: records its command and environment, exits at once."""
+
     seen: dict[str, object] = {}
 
-    def fake_call(cmd: list[str], env: dict[str, str] | None = None, **_: object) -> int:
-        seen["cmd"], seen["env"] = cmd, env or {}
+    def __init__(self, cmd: list[str], env: dict[str, str] | None = None, **_: object) -> None:
+        _FakeUI.seen.update(cmd=cmd, env=env or {})
+
+    def wait(self, timeout: float | None = None) -> int:
         return 0
 
-    monkeypatch.setattr(subprocess, "call", fake_call)
+    def poll(self) -> int:
+        return 0
+
+
+def _run_app(monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[list[str], dict[str, str], str]:
+    from mmroute.serve import launch
+    from mmroute.serve.discovery import ServerInfo
+
+    server = launch.AppServer(ServerInfo(pid=1, host="127.0.0.1", port=1, started_at="", home=""))
+    monkeypatch.setattr(launch, "ensure_server", lambda root, env=None: server)  # no real server for these checks
+    monkeypatch.setattr(subprocess, "Popen", _FakeUI)
+    _FakeUI.seen.clear()
     out = CliRunner().invoke(cli, ["app", *args])
     assert out.exit_code == 0, out.output
-    return seen["cmd"], seen["env"], out.output  # type: ignore[return-value]
+    return _FakeUI.seen["cmd"], _FakeUI.seen["env"], out.output  # type: ignore[return-value]
 
 
 def _opt(cmd: list[str], name: str) -> str:
@@ -43,7 +58,7 @@ def test_other_address_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path
 
 
 def test_bad_port_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(subprocess, "call", lambda *a, **k: pytest.fail("must not start"))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("must not start"))
     out = CliRunner().invoke(cli, ["app", "--port", "70000"])
     assert out.exit_code == 2 and "70000" in out.output
 
@@ -62,7 +77,7 @@ def test_streamlit_really_listens_on_loopback_only(tmp_path: Path) -> None:
     proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--port", str(port)], env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 240  # `mmroute app` first starts the home's server
         listening: set[str] = set()
         while time.monotonic() < deadline and not listening:
             for line in Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]:

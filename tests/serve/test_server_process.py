@@ -153,7 +153,7 @@ def test_commands_that_only_run_in_process_say_so(home: Path) -> None:
     q.write_text(json.dumps({"id": "q1", "question": "Nolan", "gold_ids": ["f2"]}) + "\n")
     with Server(home, "--lazy") as server:
         r = mmroute("eval", "retrieval", "--kb", "films", "--questions", str(q), "--home", str(home))
-        assert r.returncode == 2 and f"mmroute serve (pid {server.proc.pid}" in r.stderr and "hint: stop the server" in r.stderr
+        assert r.returncode == 2 and f"mmroute serve (pid {server.proc.pid}" in r.stderr and "mmroute serve --stop" in r.stderr
         assert len(r.stderr.strip().splitlines()) == 2
 
 
