@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
+import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -23,6 +27,33 @@ FILMS = [
     {"id": "f2", "title": "Christopher Nolan", "text": "Christopher Nolan is a British film director born in London in 1970."},
     {"id": "f3", "title": "Titanic", "text": "Titanic is a 1997 film directed by James Cameron about the sinking ship."},
 ]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_app(home: Path, log_path: Path, env: dict[str, str], startup_s: float) -> tuple[subprocess.Popen, int]:
+    """``mmroute app`` for ``home`` in its own process group, once Streamlit reports healthy: (process, port)."""
+    port = free_port()
+    log = open(log_path, "wb")
+    proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
+                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    deadline = time.time() + startup_s
+    while True:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as resp:
+                if resp.read().strip() == b"ok":
+                    return proc, port
+        except OSError:
+            pass
+        if proc.poll() is not None or time.time() > deadline:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+            pytest.fail(f"the app did not start: {log_path.read_text(errors='replace')[-3000:]}")
+        time.sleep(0.5)
 
 
 def write_jsonl(path: Path, rows: list[dict]) -> Path:

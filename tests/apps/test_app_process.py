@@ -5,24 +5,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import FILMS, write_jsonl
+from .conftest import FILMS, start_app, write_jsonl
 
 STARTUP_S = 300
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env() -> dict[str, str]:
@@ -65,23 +57,7 @@ def running_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     r = _mmroute("index", "--kb", "films", "--input", str(corpus), "--encoder", "hashing", "--encoder-option", "dim=64",
                  "--home", str(home))
     assert r.returncode == 0, r.stderr
-    port = _free_port()
-    log = open(root / "app.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=_env(), start_new_session=True)
-    deadline = time.time() + STARTUP_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health", timeout=5) as resp:
-                if resp.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-            pytest.fail(f"the app did not start: {(root / 'app.log').read_text()[-3000:]}")
-        time.sleep(0.5)
+    proc, _ = start_app(home, root / "app.log", _env(), STARTUP_S)
     yield proc, home, root
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)

@@ -9,16 +9,13 @@ import importlib.util
 import os
 import shutil
 import signal
-import socket
 import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from .conftest import FILMS, write_jsonl
+from .conftest import FILMS, start_app, write_jsonl
 
 CHROMIUM = os.environ.get("MMROUTE_CHROMIUM", "/usr/bin/chromium")
 CHROMEDRIVER = os.environ.get("MMROUTE_CHROMEDRIVER", "/usr/bin/chromedriver")
@@ -35,12 +32,6 @@ STARTUP_S = 180
 WAIT_S = 240
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     from mmroute.indexer import Indexer
@@ -52,24 +43,8 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     Indexer(Home(home)).index("films", write_jsonl(root / "films.jsonl", FILMS),
                               encoder=EncoderSpec("hashing", {"dim": 64}), description="films and directors")
     Home(home).forget("films")
-    port = _free_port()
-    log = open(root / "app.log", "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
-                            env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    proc, port = start_app(home, root / "app.log", {**os.environ, "HF_HUB_OFFLINE": "1"}, STARTUP_S)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.time() + STARTUP_S
-    while True:
-        try:
-            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=5) as r:
-                if r.read().strip() == b"ok":
-                    break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            os.killpg(proc.pid, signal.SIGTERM) if proc.poll() is None else None
-            pytest.fail(f"the app did not become healthy: {(root / 'app.log').read_text()[-2000:]}")
-        time.sleep(1)
     yield url
     os.killpg(proc.pid, signal.SIGTERM)
     try:

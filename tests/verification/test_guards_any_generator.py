@@ -6,10 +6,10 @@ the policy used is the fold policy calibrated on the *other two* dev articles
 An endpoint that returns the gold answer must be let through (positive control); one that returns
 another question's answer from the same article must be stopped (negative control).
 
-The issue's target is >= 80% of correct answers through at <= 10% of wrong ones; measured on all held-out
-dev questions (``python -m evals.bench_answers``) the verifier lets through far fewer correct answers than
-that (see evals/results/bench_answers.json), so the positive control here asserts the level it does reach
-with a margin (a third), and the negative control asserts the target bound itself.
+The issue's target is >= 80% of correct answers through at <= 10% of wrong ones; on all held-out dev
+questions (``python -m evals.bench_answers``) it lets 87% of correct and 6.4% of wrong answers through. Here,
+on a small sample, the positive control asserts 70% (a margin below the measured level) and the negative
+control the target bound itself.
 """
 from __future__ import annotations
 
@@ -71,7 +71,7 @@ def test_correct_answers_pass_and_plausible_wrong_ones_are_stopped(squad_home, n
     passed = sum(not a.abstained for a in pos)
     leaked = sum(not a.abstained for a in neg)
     assert all(a.draft.generator == "openai" for a in pos + neg)
-    assert passed >= N / 3, f"positive control: only {passed}/{N} correct answers let through"
+    assert passed >= 0.7 * N, f"positive control: only {passed}/{N} correct answers let through"
     assert leaked <= 0.1 * N, f"negative control: {leaked}/{N} wrong answers let through"
     ok = next(a for a in pos if not a.abstained)
     assert ok.verification.verdict is Verdict.SUPPORTED and "reader_expected_f1" in ok.verification.signals
