@@ -38,9 +38,9 @@ def free_port() -> int:
 def start_app(home: Path, log_path: Path, env: dict[str, str], startup_s: float) -> tuple[subprocess.Popen, int]:
     """``mmroute app`` for ``home`` in its own process group, once Streamlit reports healthy: (process, port)."""
     port = free_port()
-    log = open(log_path, "wb")
-    proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
-                            stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+    with open(log_path, "wb") as log:  # the child keeps its own descriptor
+        proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
+                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
     deadline = time.time() + startup_s
     while True:
         try:

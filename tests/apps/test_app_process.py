@@ -62,7 +62,6 @@ def running_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     if proc.poll() is None:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.wait(10)
-    log.close()
 
 
 def test_cli_search_and_ask_work_while_the_app_runs(running_app) -> None:  # noqa: ANN001

@@ -51,7 +51,6 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
         proc.wait(timeout=20)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
-    log.close()
 
 
 @pytest.fixture
