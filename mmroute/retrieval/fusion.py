@@ -9,6 +9,12 @@ The z-score makes the lists comparable; the raw cosine term keeps a KB whose bes
 from outranking a KB whose best hit is strong. Here mu/sigma are the mean and standard deviation of that KB's returned scores (a z-score over
 the top list, with sigma floored at 0.05 so a flat list does not explode), and ``w_kb`` is the
 router's probability for the route that selected the KB (1.0 when the caller named the KBs).
+KBs whose scores live in one space (the same encoder with the same options: their cosines *are*
+comparable) are not normalised at all: when every list shares one space their hits are merged by cosine
+plus a small route bonus (:data:`ROUTE_BONUS`), so the fused score keeps the cosine's scale (the reader
+generator weighs it against reader logits); in a mix of spaces, KBs of one space share one mu/sigma taken
+over all their hits. Normalising each list on its own would make the best hit of a KB that knows nothing
+about the question (a multi-hop corpus asked about Normandy) look as good as the best hit of the KB that does.
 Duplicate item ids (same item reached via two KBs) keep their best fused score.
 The fused score replaces ``Hit.score``; the raw score stays available in the trace step.
 """
@@ -21,21 +27,23 @@ from typing import Mapping, Sequence
 from ..types import Hit
 
 SIGMA_FLOOR = 0.05
+ROUTE_BONUS = 0.05
+"""One score space: what a KB's route probability adds to its cosines (a route at p=1 vs one at p=0 is
+worth 0.05 cosine - about the gap between the first and the fifth paragraph of a good search)."""
 
 
-def _zscores(scores: Sequence[float]) -> list[float]:
-    if not scores:
-        return []
+def _mean_sigma(scores: Sequence[float]) -> tuple[float, float]:
     mu = sum(scores) / len(scores)
     var = sum((s - mu) ** 2 for s in scores) / len(scores)
-    sigma = max(math.sqrt(var), SIGMA_FLOOR)
-    return [(s - mu) / sigma for s in scores]
+    return mu, max(math.sqrt(var), SIGMA_FLOOR)
 
 
-def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str, float] | None = None) -> list[Hit]:
+def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str, float] | None = None,
+              spaces: Mapping[str, str] | None = None) -> list[Hit]:
     """Merge per-KB hit lists into one top-k list with comparable scores (see module doc).
 
-    With a single KB the original order and raw scores are kept unchanged.
+    ``spaces[kb]`` names the KB's score space (KBs with the same encoder share one); a KB without an entry
+    is a space of its own. With a single KB the original order and raw scores are kept unchanged.
     """
     lists = {kb: list(hs) for kb, hs in per_kb.items() if hs}
     if not lists:
@@ -44,13 +52,35 @@ def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str,
         (hits,) = lists.values()
         return [replace(h, rank=i + 1) for i, h in enumerate(hits[:k])]
     weights = weights or {}
+    space_of = {kb: (spaces or {}).get(kb, f"kb:{kb}") for kb in lists}
+    if len(set(space_of.values())) == 1:
+        return _merge_one_space(lists, k, weights)
+    pooled: dict[str, list[float]] = {}
+    for kb, hits in lists.items():
+        pooled.setdefault(space_of[kb], []).extend(h.score for h in hits)
+    stats = {space: _mean_sigma(scores) for space, scores in pooled.items()}
     best: dict[str, Hit] = {}
     for kb, hits in lists.items():
         w = float(weights.get(kb, 1.0))
-        for h, z in zip(hits, _zscores([h.score for h in hits])):
-            fused = w / (1.0 + math.exp(-z)) + 0.5 * h.score
+        mu, sigma = stats[space_of[kb]]
+        for h in hits:
+            fused = w / (1.0 + math.exp(-(h.score - mu) / sigma)) + 0.5 * h.score
             key = f"{h.kb}\x1f{h.item.id}"
             if key not in best or fused > best[key].score:
                 best[key] = replace(h, score=fused)
+    ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
+    return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
+
+
+def _merge_one_space(lists: Mapping[str, list[Hit]], k: int, weights: Mapping[str, float]) -> list[Hit]:
+    """KBs of one score space: their cosines compare directly, so the fused score stays a cosine (plus
+    :data:`ROUTE_BONUS` x the route probability) and downstream consumers keep its scale."""
+    best: dict[str, Hit] = {}
+    for kb, hits in lists.items():
+        bonus = ROUTE_BONUS * float(weights.get(kb, 1.0))
+        for h in hits:
+            key = f"{h.kb}\x1f{h.item.id}"
+            if key not in best or h.score + bonus > best[key].score:
+                best[key] = replace(h, score=h.score + bonus)
     ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
     return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]

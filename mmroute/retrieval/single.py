@@ -1,13 +1,14 @@
 """Single-shot retrieval: route once (unless KBs are named), search each chosen KB, fuse."""
 from __future__ import annotations
 
+import json
 import time
 from pathlib import Path
 from typing import Sequence
 
 from ..kb import Home
 from ..routing.base import Router, kbs_with_fallback
-from ..types import Hit, RetrievalResult, RetrievalStep, RouteDecision
+from ..types import Hit, KBInfo, RetrievalResult, RetrievalStep, RouteDecision
 from .base import RETRIEVERS, routable_kbs, skipped_note
 from .fusion import fuse_hits
 
@@ -61,7 +62,7 @@ class SingleShotRetriever:
         t0 = time.perf_counter()
         names, weights, decision, how = self._decide(query, kbs, image)
         per = self.search_kbs(query, names, k, image)
-        hits = fuse_hits(per, k, weights)
+        hits = fuse_hits(per, k, weights, {n: score_space(self.home.open(n).info) for n in per})
         ms = (time.perf_counter() - t0) * 1000
         step = RetrievalStep(index=0, query=query, kbs=tuple(names), hits=tuple(hits), route=decision,
                              new_ids=tuple(h.item.id for h in hits),
@@ -69,6 +70,11 @@ class SingleShotRetriever:
                              elapsed_ms=ms)
         return RetrievalResult(query=query, hits=tuple(hits), steps=(step,),
                                stop_reason="single shot", elapsed_ms=ms)
+
+
+def score_space(info: KBInfo) -> str:
+    """KBs with the same encoder (name and options) score in one space: their cosines compare directly."""
+    return json.dumps(info.encoder.to_dict(), sort_keys=True, default=str)
 
 
 @RETRIEVERS.register("single")

@@ -86,6 +86,23 @@ def test_multi_route_fusion_weights_kbs_by_route_probability():
     assert len({h.item.id for h in fused}) == 4
 
 
+def test_kbs_with_one_encoder_fuse_by_cosine_so_an_unrelated_kb_does_not_crowd_in():
+    def hits(kbname: str, scores: list[float]) -> list[Hit]:
+        return [Hit(Item(f"{kbname}{i}", Granularity.PARAGRAPH, "t"), s, kbname, i + 1) for i, s in enumerate(scores)]
+
+    per_kb = {"squad": hits("squad", [0.61, 0.55, 0.52, 0.50]), "hop": hits("hop", [0.31, 0.30, 0.29, 0.28])}
+    weights = {"squad": 0.9, "hop": 0.9}
+    apart = fuse_hits(per_kb, k=4, weights=weights)              # each KB normalised on its own
+    assert "hop" in {h.kb for h in apart[:3]}
+    together = fuse_hits(per_kb, k=4, weights=weights, spaces={"squad": "minilm", "hop": "minilm"})
+    assert [h.kb for h in together] == ["squad"] * 4
+    assert together[0].score == pytest.approx(0.61 + 0.05 * 0.9)  # still a cosine (+ the route bonus)
+    # with a third KB in another space, the two MiniLM KBs share one normalisation
+    per_kb["photos"] = hits("photos", [0.20, 0.10])
+    mixed = fuse_hits(per_kb, k=6, weights=weights, spaces={"squad": "minilm", "hop": "minilm", "photos": "conse"})
+    assert [h.kb for h in mixed if h.kb != "photos"][:4] == ["squad"] * 4
+
+
 def test_parse_description_and_opt_in():
     p = parse_description(HR.description)
     assert p.topical and len(p.exemplars) == 2 and p.summary.startswith("company HR")
