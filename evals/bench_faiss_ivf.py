@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench_store import RESULTS, _rss_mb, exact_topk, make_data
+from .bench_store import RESULTS, rss_mb, exact_topk, make_data
 
 NPROBES = [1, 2, 4, 8, 16, 32, 64]
 
@@ -48,7 +48,7 @@ def main(argv: list[str] | None = None) -> int:
         x, q = make_data(args.data, args.n, args.queries, args.dim)
         truth = exact_topk(x, q)
     n, d = x.shape
-    rss0 = _rss_mb()
+    rss0 = rss_mb()
     t0 = time.perf_counter()
     quant = faiss.IndexFlatIP(d)
     index = faiss.IndexIVFFlat(quant, d, args.nlist, faiss.METRIC_INNER_PRODUCT)
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
         index.add(x[s:s + 100_000])
     t2 = time.perf_counter()
     res = {"n": n, "dim": d, "data": args.data if not args.data_file else str(args.data_file), "nlist": args.nlist,
-           "train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "index_rss_mb": _rss_mb() - rss0,
+           "train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "index_rss_mb": rss_mb() - rss0,
            "load_avg_at_start": os.getloadavg()[0], "points": []}
     for nprobe in NPROBES:
         index.nprobe = nprobe

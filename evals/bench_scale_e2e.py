@@ -147,9 +147,9 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
         search.append((time.perf_counter() - t0) * 1000)
         vecs.append(v)
         found.append((corpus, gold, [h.item.id for h in hits], [h.item.id for h in res.hits]))
-    from evals.bench_store import _rss_mb
+    from evals.bench_store import rss_mb
 
-    rss = _rss_mb()
+    rss = rss_mb()
     disk = kb.store.disk_bytes() / 2**20
     x, ids, n_real = all_vectors(home_dir, count, kb.info.dim)
     q = np.stack(vecs).astype(np.float32)

@@ -173,7 +173,7 @@ def exact_topk(x: np.ndarray, q: np.ndarray, k: int = K) -> np.ndarray:
 
 # -- one backend, in a worker process ------------------------------------------------------------
 
-def _rss_mb() -> float:
+def rss_mb() -> float:
     with open("/proc/self/status") as f:
         for line in f:
             if line.startswith("VmRSS:"):
@@ -247,11 +247,11 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
     options = {**options, **json.loads(args.options or "{}")}
     path = Path(tempfile.mkdtemp(prefix=f"bench_{args.worker}_", dir=args.tmp))
     try:
-        rss0 = _rss_mb()
+        rss0 = rss_mb()
         store, times = build(backend, options, x, path)
         want = truth_ids(truth)
         res = {**times, **measure(store, q, want)}
-        res["rss_mb"] = _rss_mb() - rss0
+        res["rss_mb"] = rss_mb() - rss0
         res["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         res["disk_mb"] = store.disk_bytes() / 2**20
         res["options"] = options

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.routing import FinetunedRouter, TrainedRouter
     from mmroute.routing.evaluation import evaluate_router
     from mmroute.routing.finetuning import FinetuneConfig, finetune_router
-    from mmroute.routing.training import _folds, _labels, load_routing_jsonl, train_model
+    from mmroute.routing.training import stratified_folds, route_labels, load_routing_jsonl, train_model
 
     ap = argparse.ArgumentParser(prog="python -m evals.eval_router_finetuned", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
@@ -40,8 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--device", default="auto")
     args = ap.parse_args(argv)
     ex = load_routing_jsonl(args.data)
-    y, _ = _labels(ex, True)
-    tr, te = _folds(y, 5, 0, None)[args.fold]
+    y, _ = route_labels(ex, True)
+    tr, te = stratified_folds(y, 5, 0, None)[args.fold]
     train, test = [ex[i] for i in tr], [ex[i] for i in te]
     model = args.model or str(minilm_path())
     with tempfile.TemporaryDirectory() as tmp:

@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.encoders.text import default_text_encoder
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
-    from mmroute.routing.training import TrainConfig, _folds, _labels, cross_validate, load_routing_jsonl
+    from mmroute.routing.training import TrainConfig, stratified_folds, route_labels, cross_validate, load_routing_jsonl
 
     ap = argparse.ArgumentParser(prog="python -m evals.exp_router_finetune", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     ex = load_routing_jsonl(args.data)
     texts = [e.question for e in ex]
-    y, mapping = _labels(ex, True)
+    y, mapping = route_labels(ex, True)
     labels = sorted(set(y))
     yi = np.array([labels.index(v) for v in y])
     routes = [e.route for e in ex]
@@ -107,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     oof = np.zeros((len(texts), len(labels)), np.float32)
-    for f, (tr, te) in enumerate(_folds(y, 5, 0, None)):
+    for f, (tr, te) in enumerate(stratified_folds(y, 5, 0, None)):
         m = train(tr)
         with torch.inference_mode():
             idx = torch.as_tensor(te)

@@ -43,7 +43,7 @@ def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool 
                  endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
                  multimodal: bool | None, judge: bool | None) -> Any:
     from ..config import PipelineConfig
-    from .index_cmd import _parse_options
+    from .common import parse_options
 
     base = PipelineConfig.from_toml(config_path).to_dict() if config_path else PipelineConfig().to_dict()
     if kbs:
@@ -55,7 +55,7 @@ def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool 
     if generator:
         base["generator"] = generator
     if generator_options:
-        base["generator_options"] = {**base["generator_options"], **_parse_options(generator_options, "--generator-option")}
+        base["generator_options"] = {**base["generator_options"], **parse_options(generator_options, "--generator-option")}
     if no_verify:
         base["verify"] = False
     ep = base["endpoint"]

@@ -73,3 +73,19 @@ def handle_errors(f: F) -> F:
 def progress_enabled(as_json: bool) -> bool:
     """Progress bars only on an interactive terminal, never with --json."""
     return (not as_json) and sys.stderr.isatty()
+
+
+def parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
+    """KEY=VALUE pairs of a repeatable option into a dict; VALUE is JSON when it parses as JSON, else a string."""
+    from ..errors import InputError
+
+    out: dict[str, object] = {}
+    for pair in pairs:
+        key, sep, raw = pair.partition("=")
+        if not sep or not key:
+            raise InputError(f"{flag} {pair!r} is not KEY=VALUE", hint=f"e.g. {flag} ef=128")
+        try:
+            out[key] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key] = raw
+    return out

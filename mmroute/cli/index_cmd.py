@@ -1,13 +1,12 @@
 """``mmroute index``: index a JSONL corpus, a folder or files into a KB."""
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 
 import click
 
-from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
+from .common import emit_json, handle_errors, home_option, json_option, open_home, parse_options, progress_enabled
 from .main import cli
 
 
@@ -47,8 +46,8 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
     from ..serve.client import connect, run_index
     from ..types import EncoderSpec, StoreSpec
 
-    enc_spec = EncoderSpec(encoder, _parse_options(encoder_options, "--encoder-option")) if encoder else None
-    store_spec = StoreSpec(store_backend, _parse_options(store_options, "--store-option")) if store_backend else None
+    enc_spec = EncoderSpec(encoder, parse_options(encoder_options, "--encoder-option")) if encoder else None
+    store_spec = StoreSpec(store_backend, parse_options(store_options, "--store-option")) if store_backend else None
     loader_options = {k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None}
     spec = ops.index_spec(input_path, modality, granularity, enc_spec, store_spec, description, loader_options)
 
@@ -94,18 +93,3 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
                 click.echo(f"  ... and {len(problems) - 50} more (see `mmroute kb info {r['kb']} --json`)", err=True)
     if any(r["skipped"] for r in reports):
         sys.exit(1)
-
-
-def _parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
-    from ..errors import InputError
-
-    out: dict[str, object] = {}
-    for pair in pairs:
-        key, sep, raw = pair.partition("=")
-        if not sep or not key:
-            raise InputError(f"{flag} {pair!r} is not KEY=VALUE", hint=f"e.g. {flag} ef=128")
-        try:
-            out[key] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key] = raw
-    return out

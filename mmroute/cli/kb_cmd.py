@@ -153,9 +153,9 @@ def kb_doctor(names: tuple[str, ...], home: Path | None, as_json: bool) -> None:
 
 def _store_spec(store_backend: str, store_options: tuple[str, ...]):  # noqa: ANN202
     from ..types import StoreSpec
-    from .index_cmd import _parse_options
+    from .common import parse_options
 
-    return StoreSpec(store_backend, _parse_options(store_options, "--store-option"))
+    return StoreSpec(store_backend, parse_options(store_options, "--store-option"))
 
 
 _store_flags = [

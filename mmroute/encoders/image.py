@@ -95,7 +95,7 @@ def fuse(visual: np.ndarray, text: np.ndarray, has_text: Sequence[bool], visual_
     return normalize(out)
 
 
-def _check_weights(visual_weight: float, text_weight: float) -> tuple[float, float]:
+def check_fusion_weights(visual_weight: float, text_weight: float) -> tuple[float, float]:
     vw, tw = float(visual_weight), float(text_weight)
     if vw < 0 or tw < 0 or vw + tw <= 0:
         raise ConfigError(f"fusion weights must be non-negative and not both zero (got {vw}, {tw})",
@@ -115,7 +115,7 @@ class ImageEncoderBase:
 
     def __init__(self, *, visual_weight: float = 0.8, text_weight: float = 0.2, batch_size: int = 32,
                  device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
-        self.visual_weight, self.text_weight = _check_weights(visual_weight, text_weight)
+        self.visual_weight, self.text_weight = check_fusion_weights(visual_weight, text_weight)
         self.batch_size = max(1, int(batch_size))
         self.device = device
         self.max_pixels = int(max_pixels)

@@ -129,6 +129,27 @@ class TransformerTextEncoder:
             out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
         return out
 
+    def embed_with_layers(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(unit vectors, per-layer features) for ``texts``, in order: the same vectors as :meth:`encode_queries`,
+        and every hidden layer mean-pooled and concatenated (what the router's probes read)."""
+        import torch
+
+        self.warm_up()
+        texts = [t if t and t.strip() else " " for t in texts]
+        step = batch_size or self.batch_size
+        embs, layers = [], []
+        for s in range(0, len(texts), step):
+            batch = self._tok(texts[s: s + step], padding=True, truncation=True, max_length=self.max_length,
+                              return_tensors="pt").to(self._device)
+            with torch.inference_mode():
+                hs = self._net(**batch, output_hidden_states=True).hidden_states
+            pooled = [mean_pool(h, batch["attention_mask"]) for h in hs[1:]]
+            embs.append(torch.nn.functional.normalize(pooled[-1], dim=-1).float().cpu().numpy())
+            layers.append(torch.cat(pooled, dim=-1).float().cpu().numpy())
+        if not texts:
+            return np.zeros((0, self.dim), np.float32), np.zeros((0, 0), np.float32)
+        return np.concatenate(embs).astype(np.float32), np.concatenate(layers).astype(np.float32)
+
     QUERY_CACHE_SIZE = 512
 
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:

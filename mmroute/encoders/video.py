@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import ConfigError, ItemError
 from ..types import EncoderSpec, Item, Modality
 from .base import ENCODERS, create_encoder, normalize
-from .image import ImageEncoderBase, _check_weights
+from .image import ImageEncoderBase, check_fusion_weights
 
 FRAME_SHORT_SIDE = 256
 """Frames are scaled so their short side is this many pixels while converting to RGB (CLIP and
@@ -55,7 +55,7 @@ class FrameVideoEncoder:
             raise ConfigError(f"fps must be positive, got {fps}", hint="e.g. fps=1.0")
         if int(max_frames) < 1:
             raise ConfigError(f"max_frames must be at least 1, got {max_frames}")
-        self.visual_weight, self.text_weight = _check_weights(visual_weight, text_weight)
+        self.visual_weight, self.text_weight = check_fusion_weights(visual_weight, text_weight)
         if float(subtitle_weight) < 0 or float(context_weight) < 0:
             raise ConfigError("subtitle_weight and context_weight must be non-negative")
         self.image_encoder_name = image_encoder

@@ -50,25 +50,8 @@ class QueryFeaturizer:
         self.encoder.warm_up()
 
     def features(self, texts: Sequence[str]) -> QueryFeatures:
-        import torch
-
         enc = self.encoder
-        enc.warm_up()
-        # The encoder exposes no layer-wise API; its tokenizer and network are used directly here.
-        tok, net, device = enc._tok, enc._net, enc._device  # noqa: SLF001
-        texts = [t if t and t.strip() else " " for t in texts]
-        embs, layers = [], []
-        for s in range(0, len(texts), self.batch_size):
-            batch = tok(list(texts[s: s + self.batch_size]), padding=True, truncation=True,
-                        max_length=enc.max_length, return_tensors="pt").to(device)
-            with torch.inference_mode():
-                hs = net(**batch, output_hidden_states=True).hidden_states
-            m = batch["attention_mask"].unsqueeze(-1).to(hs[-1].dtype)
-            denom = m.sum(1).clamp(min=1e-9)
-            pooled = [(h * m).sum(1) / denom for h in hs[1:]]
-            embs.append(torch.nn.functional.normalize(pooled[-1], dim=-1).float().cpu().numpy())
-            layers.append(torch.cat(pooled, dim=-1).float().cpu().numpy())
-        emb = np.concatenate(embs).astype(np.float32)
+        emb, layers = enc.embed_with_layers(list(texts), self.batch_size)
         if len(texts) <= 8:  # interactive queries: the KB search that follows reuses the vector
-            enc.remember_queries(texts, emb)
-        return QueryFeatures(embedding=emb, layers=np.concatenate(layers).astype(np.float32))
+            enc.remember_queries([t if t and t.strip() else " " for t in texts], emb)
+        return QueryFeatures(embedding=emb, layers=layers)

@@ -180,13 +180,13 @@ class FinetunedRouter:
 
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
               exclude: Sequence[str] = ()) -> RouteDecision:
-        from .trained import _boost
+        from .trained import boost_route
 
         t0 = time.perf_counter()
         probs = self.probabilities(query)
         details: dict[str, Any] = {"blend": self.blend, "base_model": self.classifier.artifact.base_model}
         if image is not None and "image" in probs:
-            probs = _boost(probs, "image", 0.5)
+            probs = boost_route(probs, "image", 0.5)
             details["image_query"] = True
         return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
 

@@ -19,7 +19,7 @@ import numpy as np
 from ..encoders.base import mean_pool, resolve_device
 from ..errors import InputError, ModelUnavailableError
 from .finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
-from .training import RoutingExample, _labels
+from .training import RoutingExample, route_labels
 
 
 @dataclass
@@ -47,7 +47,7 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
     say = log or (lambda _m: None)
     if len(examples) < 2:
         raise InputError("fine-tuning needs at least two routing examples")
-    y_names, mapping = _labels(examples, use_sources=True)
+    y_names, mapping = route_labels(examples, use_sources=True)
     labels = sorted(set(y_names))
     if len(labels) < 2:
         raise InputError("fine-tuning needs examples of at least two routes or sources")

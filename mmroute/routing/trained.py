@@ -69,16 +69,17 @@ class TrainedRouter:
         if image is not None and "image" in probs:
             # A query that comes with an image is about that image; the text model has not seen
             # such queries, so the image route is nudged up rather than forced.
-            probs = _boost(probs, "image", 0.5)
+            probs = boost_route(probs, "image", 0.5)
             details["image_query"] = True
         asked = requested_route(query)
         if asked is not None and asked in probs:  # "show me a photo of ..." names its medium (see .explicit)
-            probs = _boost(probs, asked, REQUEST_MASS)
+            probs = boost_route(probs, asked, REQUEST_MASS)
             details["requested_route"] = asked
         return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
 
 
-def _boost(probs: dict[str, float], route: str, mass: float) -> dict[str, float]:
+def boost_route(probs: dict[str, float], route: str, mass: float) -> dict[str, float]:
+    """``probs`` with ``mass`` of the probability moved onto ``route`` (the rest scaled down to keep the sum)."""
     out = {r: p * (1.0 - mass) for r, p in probs.items()}
     out[route] = out.get(route, 0.0) + mass
     return out

@@ -101,7 +101,7 @@ class CVReport:
         return float(np.mean([a == b for a, b in zip(self.routes_true, self.routes_pred)]))
 
 
-def _labels(examples: Sequence[RoutingExample], use_sources: bool) -> tuple[list[str], dict[str, str]]:
+def route_labels(examples: Sequence[RoutingExample], use_sources: bool) -> tuple[list[str], dict[str, str]]:
     if use_sources and all(e.source for e in examples):
         mapping: dict[str, str] = {}
         for e in examples:
@@ -161,7 +161,7 @@ def fit_temperature(logits: np.ndarray, model: RouterModel, y_routes: Sequence[s
     return float(min(fine, key=nll))
 
 
-def _folds(y: Sequence[str], k: int, seed: int, groups: Sequence[Any] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_folds(y: Sequence[str], k: int, seed: int, groups: Sequence[Any] | None) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     idx = np.arange(len(y))
@@ -187,18 +187,18 @@ def cross_validate(examples: Sequence[RoutingExample], feats: QueryFeatures, cfg
         feats = QueryFeatures(np.concatenate([feats.embedding, extra[1].embedding]),
                               np.concatenate([feats.layers, extra[1].layers]))
     texts = [e.question for e in examples]
-    y, mapping = _labels(examples, cfg.use_sources)
+    y, mapping = route_labels(examples, cfg.use_sources)
     routes = [e.route for e in examples]
     extra_idx = np.arange(n_main, len(examples))
     order = sorted(set(mapping.values()), key=ROUTE_VALUES.index)
     probs = np.zeros((n_main, len(order)))
     fold_of = np.zeros(n_main, dtype=int)
-    for f, (tr, te) in enumerate(_folds(y[:n_main], cfg.folds, cfg.seed, groups)):
+    for f, (tr, te) in enumerate(stratified_folds(y[:n_main], cfg.folds, cfg.seed, groups)):
         tr = np.concatenate([tr, extra_idx])
         m = _fit_linear([texts[i] for i in tr], feats.layers[tr], [y[i] for i in tr], mapping, cfg)
         # inner temperature: out-of-fold margins inside the training part
         inner_logits = np.zeros((len(tr), len(m.labels)), np.float32)
-        for itr, ite in _folds([y[i] for i in tr], 3, cfg.seed, None):
+        for itr, ite in stratified_folds([y[i] for i in tr], 3, cfg.seed, None):
             a, b = tr[itr], tr[ite]
             mi = _fit_linear([texts[i] for i in a], feats.layers[a], [y[i] for i in a], mapping, cfg)
             if mi.labels != m.labels:  # a class missing in an inner fold: fall back to T=1
@@ -227,14 +227,14 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
         t0 = time.perf_counter()
         feats = (featurizer or QueryFeaturizer()).features(texts)
         say(f"encoded {len(texts)} queries in {time.perf_counter() - t0:.1f} s")
-    y, mapping = _labels(examples, cfg.use_sources)
+    y, mapping = route_labels(examples, cfg.use_sources)
     routes = [e.route for e in examples]
     model = _fit_linear(texts, feats.layers, y, mapping, cfg)
     oof = np.zeros((len(texts), len(model.labels)), np.float32)
     oof_sim = np.zeros(len(texts), np.float32)
     k = max(2, min(cfg.folds, min(np.unique(y, return_counts=True)[1])))
     n_cent = max(1, min(cfg.centroids, len(texts) // 10))
-    for tr, te in _folds(y, k, cfg.seed, None):
+    for tr, te in stratified_folds(y, k, cfg.seed, None):
         m = _fit_linear([texts[i] for i in tr], feats.layers[tr], [y[i] for i in tr], mapping, cfg)
         oof[te] = m.logits([texts[i] for i in te], feats.layers[te])
         km = KMeans(n_clusters=min(n_cent, len(tr)), n_init=2, random_state=cfg.seed).fit(feats.embedding[tr])

@@ -66,7 +66,7 @@ class VerificationEvent(BaseEvent):
         return "MMRouteVerificationEvent"
 
 
-def _route_event(decision: RouteDecision, step: int) -> RouteEvent:
+def route_event(decision: RouteDecision, step: int) -> RouteEvent:
     return RouteEvent(query=decision.query, step=step, chosen=list(decision.chosen), kbs=list(decision.kbs),
                       confidence=float(decision.top.probability) if decision.ranked else 0.0,
                       router=decision.router, rejected=decision.rejected, reason=decision.reason,
@@ -80,7 +80,7 @@ def emit_retrieval_events(result: RetrievalResult, decision: RouteDecision | Non
     for step in result.steps:
         route = step.route or (decision if step.index == 0 else None)
         if route is not None:
-            dispatcher.event(_route_event(route, step.index))
+            dispatcher.event(route_event(route, step.index))
             n += 1
         if step.index > 0:
             dispatcher.event(FollowUpEvent(step=step.index, query=step.query, kbs=list(step.kbs),
@@ -96,7 +96,7 @@ def emit_answer_events(answer: Answer) -> int:
     if answer.retrieval is not None:
         n += emit_retrieval_events(answer.retrieval, answer.route)
     elif answer.route is not None:
-        dispatcher.event(_route_event(answer.route, 0))
+        dispatcher.event(route_event(answer.route, 0))
         n += 1
     if answer.verification is not None:
         v = answer.verification

@@ -26,7 +26,7 @@ from ...errors import ConfigError
 from ...kb import Home
 from ...routing.base import Router
 from ...types import KBInfo, Route, RouteDecision
-from .events import dispatcher, _route_event
+from .events import dispatcher, route_event
 
 _ROUTES = {r.value for r in Route}
 
@@ -101,7 +101,7 @@ class MMRouteSelector(BaseSelector):
             image = Path(query.image_path)
         decision = self.router.route(query.query_str, kbs, image=image)
         self.last_decision = decision
-        dispatcher.event(_route_event(decision, 0))
+        dispatcher.event(route_event(decision, 0))
         return self.decide(choices, decision, kbs)
 
     async def _aselect(self, choices: Sequence[ToolMetadata], query: QueryBundle) -> SelectorResult:
