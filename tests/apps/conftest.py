@@ -13,7 +13,7 @@ import time
 import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -27,6 +27,20 @@ FILMS = [
     {"id": "f2", "title": "Christopher Nolan", "text": "Christopher Nolan is a British film director born in London in 1970."},
     {"id": "f3", "title": "Titanic", "text": "Titanic is a 1997 film directed by James Cameron about the sinking ship."},
 ]
+
+
+def run_function_as_app(fn: Callable[[], None]):  # noqa: ANN201
+    """An AppTest of a module-level function's source (the app's modules importable), run once, no exception."""
+    import inspect
+    import textwrap
+
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
+                             + textwrap.dedent(inspect.getsource(fn)) + f"\n{fn.__name__}()\n", default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
 
 
 def free_port() -> int:

@@ -6,7 +6,6 @@ import threading
 from pathlib import Path
 
 import pytest
-from streamlit.testing.v1 import AppTest
 
 from mmroute.app_chat import Turn
 from mmroute.app_support import encoder_label, evidence_card, new_kb_name, problem_rows, trace_rows
@@ -14,7 +13,7 @@ from mmroute.errors import InputError
 from mmroute.loaders.base import LoadProblem
 from mmroute.types import (Answer, EncoderSpec, Granularity, Hit, Item, RetrievalResult, RetrievalStep)
 
-from .conftest import APP
+from .conftest import run_function_as_app
 
 SYNOPSIS = "A giant rabbit takes revenge on three bullies in a forest."
 
@@ -72,14 +71,7 @@ def _pending_turn_script() -> None:
 
 
 def test_the_chat_shows_an_answer_that_finished_after_its_run_was_interrupted() -> None:
-    import inspect
-    import textwrap
-
-    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
-                             + textwrap.dedent(inspect.getsource(_pending_turn_script)) + "\n_pending_turn_script()\n",
-                             default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_function_as_app(_pending_turn_script)
     assert any(m.value == "**the first answer**" for m in at.markdown)
 
 
@@ -147,15 +139,9 @@ def _render_steps() -> None:
 
 
 def test_step_table_hits_column_is_a_wide_list() -> None:
-    import inspect
     import json
-    import textwrap
 
-    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
-                             + textwrap.dedent(inspect.getsource(_render_steps)) + "\n_render_steps()\n",
-                             default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_function_as_app(_render_steps)
     steps = next(d for d in at.dataframe if "hits" in d.value.columns)
     assert list(steps.value["hits"][0]) == [f"wiki/a-long-article-title-{i}" for i in range(8)]
     config = json.loads(steps.proto.columns)

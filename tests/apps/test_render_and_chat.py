@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from .conftest import APP, texts
+from .conftest import APP, run_function_as_app, texts
 
 HAS_PIPELINE = importlib.util.find_spec("mmroute.pipeline") is not None
 
@@ -125,14 +125,8 @@ def _render_withheld() -> None:
 
 
 def test_withheld_draft_is_labelled_and_all_evidence_is_shown() -> None:
-    import inspect
-    import textwrap
 
-    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
-                             + textwrap.dedent(inspect.getsource(_render_withheld)) + "\n_render_withheld()\n",
-                             default_timeout=60)
-    at.run()
-    assert not at.exception, at.exception
+    at = run_function_as_app(_render_withheld)
     shown = texts(at)
     assert "**I don't know**" in shown
     assert "withheld draft (not verified, do not rely on it): *Rollo*" in shown
