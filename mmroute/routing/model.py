@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -193,8 +193,3 @@ class RouterModel:
             centroids=arrays.get("centroids"), ood_threshold=float(cfg.get("ood_threshold", 0.0)),
             meta=dict(cfg.get("meta") or {}),
         )
-
-
-def routes_from_mapping(label_routes: Mapping[str, str]) -> tuple[list[str], list[str]]:
-    labels = sorted(label_routes)
-    return labels, [label_routes[x] for x in labels]

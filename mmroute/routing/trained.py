@@ -12,8 +12,6 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-import numpy as np
-
 from ..types import KBInfo, RouteDecision
 from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
@@ -88,8 +86,3 @@ def boost_route(probs: dict[str, float], route: str, mass: float) -> dict[str, f
 @ROUTERS.register("trained")
 def _make_trained(path: str | None = None, **options: Any) -> TrainedRouter:
     return TrainedRouter(path, **options)
-
-
-def batch_route_probabilities(model: RouterModel, texts: Sequence[str], feats: QueryFeatures) -> np.ndarray:
-    """(n, routes) probabilities in ``model.routes`` order, for evaluation."""
-    return model.aggregate(model.label_probabilities(texts, feats.layers))
