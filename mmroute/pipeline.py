@@ -14,6 +14,7 @@ Routing happens inside the retriever (it owns the router); its time is reported 
 """
 from __future__ import annotations
 
+import logging
 import time
 from pathlib import Path
 from typing import Any, Sequence
@@ -25,15 +26,21 @@ from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, RetrievalResult, Verification
 from .verification.verifier import EvidenceVerifier, Verifier
 
+log = logging.getLogger(__name__)
 
-def _default_router() -> Any:
-    try:
-        from .routing import default_router  # type: ignore[attr-defined]
-    except ImportError:
-        return None
+
+def _default_router(required: bool) -> Any:
+    """The shipped router. When the question's KBs are named (``required=False``) a router that cannot
+    load is reported and skipped; when routing decides which KBs to search, its failure is the answer."""
+    from .errors import MMRouteError
+    from .routing import default_router  # type: ignore[attr-defined]
+
     try:
         return default_router()
-    except Exception:  # noqa: BLE001 - a router that cannot load must not stop answering over named KBs
+    except MMRouteError as e:
+        if required:
+            raise
+        log.warning("the default router cannot load (%s); searching the named KBs without it", e)
         return None
 
 
@@ -65,7 +72,7 @@ class Pipeline:
 
                     router = ROUTERS.create(cfg.router, **cfg.router_options)
                 else:
-                    router = _default_router()
+                    router = _default_router(required=not cfg.kbs)
             retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)
         generator = create_generator(cfg.generator, **_generator_options(cfg))
         verifier: Verifier | None = None
@@ -82,6 +89,7 @@ class Pipeline:
         return cls(retriever, generator, verifier, cfg)
 
     def warm_up(self) -> None:
+        self.retriever.warm_up()
         self.generator.warm_up()
         if self.verifier is not None:
             self.verifier.warm_up()

@@ -12,6 +12,10 @@ from ..types import RetrievalResult
 class Retriever(Protocol):
     name: str
 
+    def warm_up(self) -> None:
+        """Load what the first query would otherwise wait for (the router's models)."""
+        ...
+
     def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
                  image: Path | None = None) -> RetrievalResult:
         """Search ``kbs`` (or the KBs a router picks when None) and return the top-k evidence."""

@@ -27,6 +27,10 @@ class SingleShotRetriever:
         self.router = router
         self.per_kb_k = per_kb_k
 
+    def warm_up(self) -> None:
+        if self.router is not None:
+            self.router.warm_up()
+
     def _decide(self, query: str, kbs: Sequence[str] | None,
                 image: Path | None) -> tuple[list[str], dict[str, float], RouteDecision | None, str]:
         if kbs:

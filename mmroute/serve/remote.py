@@ -33,6 +33,9 @@ class RemoteRetriever:
         self.timeout_s = timeout_s
         self._local = threading.local()
 
+    def warm_up(self) -> None:
+        """Nothing to load here: the server keeps its models warm."""
+
     def _client(self) -> ServeClient:
         client = getattr(self._local, "client", None)
         if client is None:

@@ -157,3 +157,19 @@ def test_abstention_shows_withheld_draft_evidence_and_plain_reasons(normans):
             listed = [w.strip() for w in reason.split(":", 1)[1].split(",")]
             assert all(w in q for w in listed), f"reasons must quote the question's own words, not stems: {listed}"
         assert "log-odds" not in reason and "p(correct)" not in reason
+
+
+def test_a_router_that_cannot_load_is_an_error_when_routing_decides(tmp_path, monkeypatch, caplog):
+    """Routed questions fail loudly when the router cannot load; questions over named KBs go on, with a warning."""
+    import mmroute.routing as routing
+    from mmroute.errors import ModelUnavailableError
+
+    def broken():  # noqa: ANN202
+        raise ModelUnavailableError("the router artifact is damaged", hint="reinstall mmroute")
+
+    monkeypatch.setattr(routing, "default_router", broken)
+    with pytest.raises(ModelUnavailableError, match="damaged"):
+        Pipeline.from_home(Home(tmp_path), PipelineConfig())
+    pipe = Pipeline.from_home(Home(tmp_path), PipelineConfig(kbs=["normans"], retriever="stepwise"))
+    assert pipe.retriever.router is None
+    assert "cannot load" in caplog.text
