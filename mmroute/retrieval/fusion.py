@@ -54,33 +54,23 @@ def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str,
     weights = weights or {}
     space_of = {kb: (spaces or {}).get(kb, f"kb:{kb}") for kb in lists}
     if len(set(space_of.values())) == 1:
-        return _merge_one_space(lists, k, weights)
-    pooled: dict[str, list[float]] = {}
-    for kb, hits in lists.items():
-        pooled.setdefault(space_of[kb], []).extend(h.score for h in hits)
-    stats = {space: _mean_sigma(scores) for space, scores in pooled.items()}
+        def fused(kb: str, score: float) -> float:  # one space: the fused score stays a cosine
+            return score + ROUTE_BONUS * float(weights.get(kb, 1.0))
+    else:
+        pooled: dict[str, list[float]] = {}
+        for kb, hits in lists.items():
+            pooled.setdefault(space_of[kb], []).extend(h.score for h in hits)
+        stats = {space: _mean_sigma(scores) for space, scores in pooled.items()}
+
+        def fused(kb: str, score: float) -> float:
+            mu, sigma = stats[space_of[kb]]
+            return float(weights.get(kb, 1.0)) / (1.0 + math.exp(-(score - mu) / sigma)) + 0.5 * score
     best: dict[str, Hit] = {}
     for kb, hits in lists.items():
-        w = float(weights.get(kb, 1.0))
-        mu, sigma = stats[space_of[kb]]
         for h in hits:
-            fused = w / (1.0 + math.exp(-(h.score - mu) / sigma)) + 0.5 * h.score
+            f = fused(kb, h.score)
             key = f"{h.kb}\x1f{h.item.id}"
-            if key not in best or fused > best[key].score:
-                best[key] = replace(h, score=fused)
-    ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
-    return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
-
-
-def _merge_one_space(lists: Mapping[str, list[Hit]], k: int, weights: Mapping[str, float]) -> list[Hit]:
-    """KBs of one score space: their cosines compare directly, so the fused score stays a cosine (plus
-    :data:`ROUTE_BONUS` x the route probability) and downstream consumers keep its scale."""
-    best: dict[str, Hit] = {}
-    for kb, hits in lists.items():
-        bonus = ROUTE_BONUS * float(weights.get(kb, 1.0))
-        for h in hits:
-            key = f"{h.kb}\x1f{h.item.id}"
-            if key not in best or h.score + bonus > best[key].score:
-                best[key] = replace(h, score=h.score + bonus)
+            if key not in best or f > best[key].score:
+                best[key] = replace(h, score=f)
     ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
     return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
