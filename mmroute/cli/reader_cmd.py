@@ -107,3 +107,49 @@ def reader_eval(data: tuple[Path, ...], model: str, limit: int | None, device: s
     click.echo(f"  answerable ({res['answerable']}): EM {res['em']:.3f}  F1 {res['f1']:.3f}")
     click.echo(f"  all, SQuAD 2.0 with the reader's no-answer: EM {res['squad2_em']:.3f}  F1 {res['squad2_f1']:.3f}"
                f"  (no-answer decision right {res['no_answer_accuracy']:.1%})   p50 {res['p50_ms']} ms/question")
+
+
+
+@reader_group.command("calibrate", epilog="""\b
+Examples:
+  mmroute reader calibrate --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json   # the packaged one
+  mmroute reader calibrate --model ./my-reader --data my-validation.json --every 2
+""")
+@click.option("--model", default="packaged", show_default=True,
+              help="packaged or a local reader folder (mmroute delta or Hugging Face checkpoint).")
+@click.option("--data", "data", multiple=True, required=True, type=SQUAD_PATH,
+              help="SQuAD JSON to choose on (repeatable): questions the reader was NOT trained on.")
+@click.option("--every", type=click.IntRange(1), default=1, show_default=True,
+              help="Use every N-th answerable question (faster on big files).")
+@click.option("--device", default="auto", show_default=True)
+@json_option
+@handle_errors
+def reader_calibrate(model: str, data: tuple[Path, ...], every: int, device: str, as_json: bool) -> None:
+    """Choose the reader's span-length penalty on DATA and store it beside the reader (decoding.json).
+
+    With two or more articles in DATA the report also gives the leave-one-article-out EM/F1: each article
+    scored with the penalty chosen on the others, the figure to quote for this choice.
+    """
+    from ..reading.evaluation import choose_length_penalty, held_out_length_penalty, read_answerable
+    from ..reading.reader import TransformerReader
+    from ..reading.squad import articles, load_squad
+    from ..reading.weights import reader_folder, save_decoding
+
+    folder = reader_folder(model)
+    examples = [e for p in data for e in load_squad(p) if e.answerable][::every]
+    pairs = read_answerable(TransformerReader(model, device=device, length_penalty=0.0), examples)
+    choice = choose_length_penalty(pairs)
+    choice["data"] = [str(p) for p in data]
+    if len(articles(examples)) > 1:
+        choice["held_out"] = held_out_length_penalty(pairs)
+    save_decoding(folder, choice)
+    if as_json:
+        emit_json(choice)
+        return
+    click.echo(f"length penalty {choice['length_penalty']:g} chosen on {choice['questions']} answerable questions "
+               f"from {len(choice['articles'])} articles; saved to {folder}")
+    for penalty, row in choice["grid"].items():
+        click.echo(f"  {penalty:>5}: EM {row['em']:.3f}  F1 {row['f1']:.3f}")
+    if "held_out" in choice:
+        h = choice["held_out"]
+        click.echo(f"  leave-one-article-out: EM {h['em']:.3f}  F1 {h['f1']:.3f}")

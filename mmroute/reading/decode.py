@@ -5,12 +5,18 @@ keeping pairs inside the passage with ``start <= end`` and at most ``max_answer_
 score is ``start_logit + end_logit``; the window's *null score* is the same sum at ``[CLS]``. Across
 windows and passages spans compete on their score; the question's null score is the lowest window null
 score (the window most sure that an answer exists), as in the reference SQuAD 2.0 post-processing.
+
+``length_penalty`` (logits per token beyond the first, default 0) ranks spans by
+``score - length_penalty * (tokens - 1)``. A reader fine-tuned on a few thousand questions overrates long
+spans (it learnt "the answer is somewhere in here"); a small penalty trades that back. The penalty only
+orders the candidates: ``Span.score`` stays the raw logit sum, so margins against the null score keep
+their meaning. ``mmroute reader calibrate`` chooses it on training questions and stores it with the reader.
 """
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -31,6 +37,8 @@ class Span:
     """Softmax probability of this (start, end) pair within its window (start prob x end prob)."""
     window_null: float = 0.0
     """The [CLS] start+end logit of the window the span was read in."""
+    tokens: int = 1
+    """Length of the span in model tokens."""
 
     @property
     def window_margin(self) -> float:
@@ -50,6 +58,9 @@ class WindowLogits:
     @property
     def null(self) -> float:
         return float(self.start[0] + self.end[0])
+
+    def __len__(self) -> int:
+        return len(self.offsets)
 
 
 @dataclass(frozen=True)
@@ -110,6 +121,12 @@ class Reading:
         return best
 
 
+def redecode(reading: Reading, **options: Any) -> Reading:
+    """The same reading decoded again with other :func:`decode` options (no model call)."""
+    return decode(reading.windows, [w.start for w in reading.windows], [w.end for w in reading.windows],
+                  reading.passages, **options)
+
+
 def answer_pattern(answer: str) -> re.Pattern[str] | None:
     """A case-insensitive pattern for ``answer`` in a passage: any run of spaces between its words, word
     boundaries at both ends, a leading article and trailing punctuation of the answer ignored."""
@@ -126,8 +143,12 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum())
 
 
-def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
-           passages: Sequence[str], *, n_best: int = 20, max_answer_tokens: int = 30) -> Reading:
+def decode(windows: Sequence[Window] | Sequence[WindowLogits], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
+           passages: Sequence[str], *, n_best: int = 20, max_answer_tokens: int = 30,
+           length_penalty: float = 0.0) -> Reading:
+    def rank(sp: Span) -> float:
+        return sp.score - length_penalty * (sp.tokens - 1)
+
     spans: dict[tuple[int, int, int], Span] = {}
     logits: list[WindowLogits] = []
     null_score = float("inf")
@@ -153,16 +174,13 @@ def decode(windows: Sequence[Window], start_logits: Sequence[np.ndarray], end_lo
                     continue
                 a, b = w.offsets[i][0], w.offsets[j][1]
                 key = (w.passage_index, a, b)
-                score = float(s[i] + e[j])
-                if key in spans and spans[key].score >= score:
+                span = Span(passages[w.passage_index][a:b].strip(), w.passage_index, a, b, float(s[i] + e[j]),
+                            float(np.exp(ls[i] + le[j])), float(s[0] + e[0]), int(j - i + 1))
+                if not span.text or (key in spans and rank(spans[key]) >= rank(span)):
                     continue
-                text = passages[w.passage_index][a:b].strip()
-                if not text:
-                    continue
-                spans[key] = Span(text, w.passage_index, a, b, score, float(np.exp(ls[i] + le[j])),
-                                  float(s[0] + e[0]))
+                spans[key] = span
                 best_window[key] = wi
-    ranked = sorted(spans.values(), key=lambda sp: -sp.score)[:n_best]
+    ranked = sorted(spans.values(), key=lambda sp: -rank(sp))[:n_best]
     if not ranked:
         return Reading((), null_score if null_score != float("inf") else 0.0, 1.0, tuple(logits), tuple(passages))
     top = ranked[0]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any, Sequence
 
+from .decode import Reading, redecode
 from .reader import Reader
 from .squad import QAExample, articles, exact_match, f1_score
 
@@ -39,3 +40,60 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
             "squad2_em": round(em2 / n, 4), "squad2_f1": round(f12 / n, 4),
             "no_answer_accuracy": round(has_ok / n, 4), "null_threshold": null_threshold,
             "p50_ms": round(lat[len(lat) // 2], 1) if lat else 0.0}
+
+
+
+LENGTH_PENALTY_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
+
+
+def read_answerable(reader: Reader, examples: Sequence[QAExample]) -> list[tuple[QAExample, Reading]]:
+    """Each answerable question read once with its own paragraph (re-decode the readings for other settings)."""
+    return [(e, reader.read(e.question, [e.context])) for e in examples if e.answerable]
+
+
+def _em_f1(pairs: Sequence[tuple[QAExample, Reading]], penalty: float) -> tuple[float, float]:
+    em = f1 = 0.0
+    for e, r in pairs:
+        best = redecode(r, length_penalty=penalty).best
+        text = best.text if best else ""
+        em += exact_match(text, e.answers)
+        f1 += f1_score(text, e.answers)
+    return em, f1
+
+
+def choose_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
+                          grid: Sequence[float] = LENGTH_PENALTY_GRID) -> dict[str, Any]:
+    """The span-length penalty (see :mod:`~mmroute.reading.decode`) with the best EM on ``pairs`` (from
+    :func:`read_answerable`, read with no penalty), ties broken by F1 and then by the smaller penalty.
+
+    Choose it on questions the reader was not trained on (in-sample, a fine-tuned reader already fits its
+    training spans' lengths and the choice comes out too small), and report on other articles:
+    :func:`held_out_length_penalty` does both.
+    """
+    if not pairs:
+        raise ValueError("choosing a length penalty needs answerable questions")
+    table: dict[str, dict[str, float]] = {}
+    for penalty in grid:
+        em, f1 = _em_f1(pairs, penalty)
+        table[f"{penalty:g}"] = {"em": round(em / len(pairs), 4), "f1": round(f1 / len(pairs), 4)}
+    chosen = max(grid, key=lambda p: (table[f"{p:g}"]["em"], table[f"{p:g}"]["f1"], -p))
+    return {"length_penalty": chosen, "questions": len(pairs), "articles": articles([e for e, _ in pairs]),
+            "grid": table}
+
+
+def held_out_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
+                            grid: Sequence[float] = LENGTH_PENALTY_GRID) -> dict[str, Any]:
+    """Leave one article out: each article is scored with the penalty chosen on the others."""
+    by_article = articles([e for e, _ in pairs])
+    if len(by_article) < 2:
+        raise ValueError("held-out choice needs questions from at least two articles")
+    em = f1 = 0.0
+    chosen: dict[str, float] = {}
+    for article in by_article:
+        rest = [(e, r) for e, r in pairs if e.title != article]
+        mine = [(e, r) for e, r in pairs if e.title == article]
+        chosen[article] = choose_length_penalty(rest, grid)["length_penalty"]
+        a, b = _em_f1(mine, chosen[article])
+        em, f1 = em + a, f1 + b
+    return {"questions": len(pairs), "em": round(em / len(pairs), 4), "f1": round(f1 / len(pairs), 4),
+            "length_penalty_by_held_out_article": chosen}

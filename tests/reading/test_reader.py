@@ -1,6 +1,7 @@
 """The reader role: any Hugging Face QA checkpoint plugs in; training writes a compact delta that loads back."""
 from __future__ import annotations
 
+import os
 import json
 from pathlib import Path
 
@@ -115,3 +116,32 @@ def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
     em = sum(exact_match(b.text if b else "", e.answers) for b, e in preds) / len(dev)
     assert f1 >= 0.5 and em >= 0.4, (em, f1)
     assert r.read("In what country is Normandy located?", [dev[0].context]).best.text == "France"
+
+
+def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    folder = tmp_path / "ckpt"
+    shutil.copytree(tiny_bert, folder)
+    data = _squad_file(tmp_path / "train.json")
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    run = subprocess.run([sys.executable, "-m", "mmroute", "reader", "calibrate", "--model", str(folder),
+                          "--data", str(data), "--device", "cpu", "--json"],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    out = json.loads(run.stdout)
+    saved = json.loads((folder / "decoding.json").read_text())
+    assert saved["length_penalty"] == out["length_penalty"] and saved["questions"] == 9
+    assert "held_out" not in saved, "one article: no leave-one-article-out figure"
+    assert set(saved["grid"]) >= {"0", "0.1", "0.2"}
+    r = TransformerReader(str(folder), device="cpu")
+    r.warm_up()
+    assert r.length_penalty == saved["length_penalty"]
+    assert TransformerReader(str(folder), device="cpu", length_penalty=0.7).length_penalty == 0.7
+
+    hub = subprocess.run([sys.executable, "-m", "mmroute", "reader", "calibrate", "--model", "someone/squad-model",
+                          "--data", str(data)], capture_output=True, text=True, env=env, timeout=300)
+    assert hub.returncode != 0 and "hub name, not a local folder" in hub.stderr
+    assert "Traceback" not in hub.stderr

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmroute.reading.decode import decode
+from mmroute.reading.decode import decode, redecode
 from mmroute.reading.windows import collate, make_windows
 
 
@@ -52,6 +52,27 @@ def test_decode_picks_best_span_within_limits_and_reports_null(tok):
     assert 0 < r.best.probability <= 1
 
 
+def test_length_penalty_prefers_the_short_span_and_keeps_raw_scores(tok):
+    text = "The treaty was signed by Rollo in the year 911 at Saint-Clair-sur-Epte."
+    ws = make_windows(tok, ["Who signed the treaty?"], [text], max_length=64, stride=16)
+    w = ws[0]
+    n = len(w)
+    start, end = np.full(n, -5.0), np.full(n, -5.0)
+    ctx = [i for i, o in enumerate(w.offsets) if o is not None]
+    rollo = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]].lower() in ("roll", "rollo")][0]
+    o911 = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]] == "911"][0]
+    start[rollo] = 6.0
+    end[rollo + 1] = 5.0                     # "Rollo": score 11.0, 2 tokens
+    end[o911] = 5.5                          # "Rollo in the year 911": score 11.5, 6 tokens
+    start[0], end[0] = 1.0, 1.0
+    plain = decode(ws, [start], [end], [text])
+    assert plain.best.text == "Rollo in the year 911"
+    short = decode(ws, [start], [end], [text], length_penalty=0.2)
+    assert short.best.text == "Rollo" and short.best.score == pytest.approx(11.0)
+    assert short.margin == pytest.approx(9.0), "the margin against the null score uses the raw score"
+    assert redecode(plain, length_penalty=0.2).best.text == "Rollo", "re-decoding needs no model call"
+
+
 def test_decode_with_no_context_tokens_gives_empty_reading(tok):
     ws = make_windows(tok, ["Who?"], ["   "], max_length=32, stride=8)
     r = decode(ws, [np.zeros(len(w)) for w in ws], [np.zeros(len(w)) for w in ws], ["   "])
@@ -92,3 +113,28 @@ def test_any_answer_is_placed_and_scored_where_it_occurs(tok):
     assert r.place("rollo").window_margin == pytest.approx(12.0 - 4.0)
     assert r.place("Sweden") is None and r.place("  ") is None
     assert r.place("Norman") is None                                   # a word inside "Normandy" is not an occurrence
+
+
+def test_penalty_is_chosen_on_other_articles_and_scored_on_the_held_out_one(tok):
+    from mmroute.reading.evaluation import choose_length_penalty, held_out_length_penalty
+    from mmroute.reading.squad import QAExample
+
+    text = "The treaty was signed by Rollo in the year 911 at Saint-Clair-sur-Epte."
+    ws = make_windows(tok, ["Who signed the treaty?"], [text], max_length=64, stride=16)
+    w = ws[0]
+    start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
+    ctx = [i for i, o in enumerate(w.offsets) if o is not None]
+    rollo = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]].lower() in ("roll", "rollo")][0]
+    start[rollo], end[rollo + 1] = 6.0, 5.0
+    end[[i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]] == "911"][0]] = 5.5
+    reading = decode(ws, [start], [end], [text])
+
+    def ex(title: str, gold: str) -> QAExample:
+        return QAExample(f"{title}-{gold}", title, "Who signed the treaty?", text, (gold,), (text.index(gold),))
+
+    # articles A, B and C want the short span, D the long one: D's choice (made on A-C) gets it wrong
+    pairs = [(ex(t, "Rollo"), reading) for t in "ABC"] + [(ex("D", "Rollo in the year 911"), reading)]
+    assert choose_length_penalty(pairs[:3])["length_penalty"] > 0
+    assert choose_length_penalty(pairs[3:])["length_penalty"] == 0
+    held = held_out_length_penalty(pairs)
+    assert held["length_penalty_by_held_out_article"]["D"] > 0 and held["em"] == pytest.approx(3 / 4)
