@@ -9,7 +9,9 @@ articles used here were never seen in its training. The verifier policies are ca
 articles, so every dev article is scored with the fold policy fitted on the *other two*
 (``evals/results/verifier_folds/``, written by ``python -m evals.calibrate_verifier``).
 
-1. ``reader``: EM/F1 of the packaged reader given each question's own paragraph (answerable questions).
+1. ``reader``: EM/F1 of the packaged reader given each question's own paragraph (answerable questions); its
+   span-length penalty is calibrated on these articles, so each article is scored with the penalty chosen
+   on the other two.
 2. ``offline_e2e``: ``mmroute ask`` with the shipped defaults over a home with the sample SQuAD KBs
    (``squad-paragraph`` + ``squad-document``, routed by the default router): SQuAD EM/F1, correct / wrong /
    abstain and truthfulness over all questions (~half of them unanswerable), and per-question latency.
@@ -57,8 +59,8 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.evaluation.questions import Question
     from mmroute.kb import Home
     from mmroute.pipeline import Pipeline
-    from mmroute.reading.evaluation import evaluate_reader
-    from mmroute.reading.reader import shared_reader
+    from mmroute.reading.evaluation import evaluate_reader, held_out_length_penalty, read_answerable
+    from mmroute.reading.reader import TransformerReader, shared_reader
     from mmroute.reading.squad import f1_score, load_squad
 
     parts = set(args.parts.split(","))
@@ -73,7 +75,16 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     if "reader" in parts:
         flat = [e for a in sorted(by_article) for e in by_article[a]]
-        report["reader"] = evaluate_reader(shared_reader("packaged"), flat)
+        # the span-length penalty is calibrated on these articles (mmroute reader calibrate): the headline
+        # EM/F1 scores each article with the penalty chosen on the other two; the shipped-setting figures
+        # (and the no-answer decision and latency) are reported beside it
+        held_out = held_out_length_penalty(read_answerable(TransformerReader("packaged", length_penalty=0.0), flat))
+        shipped = evaluate_reader(shared_reader("packaged"), flat)
+        report["reader"] = {**shipped, "em": held_out["em"], "f1": held_out["f1"],
+                            "length_penalty_by_held_out_article": held_out["length_penalty_by_held_out_article"],
+                            "shipped_decoding": {k: shipped[k] for k in ("em", "f1")},
+                            "note": "em/f1: leave-one-article-out for the span-length penalty; shipped_decoding: "
+                                    "the packaged penalty, chosen on all three articles"}
         print("reader:", json.dumps(report["reader"]), file=sys.stderr)
 
     tmp = None
