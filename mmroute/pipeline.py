@@ -62,9 +62,6 @@ class Pipeline:
         h = home if isinstance(home, Home) else Home(home)
         if isinstance(retriever, str) or retriever is None:
             name = retriever or cfg.retriever
-            if name == "stepwise":
-                import mmroute.retrieval.stepwise  # noqa: F401  (registers "stepwise")
-            import mmroute.retrieval.single  # noqa: F401
             router = None
             if not cfg.kbs or name == "stepwise":
                 if cfg.router:

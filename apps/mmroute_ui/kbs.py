@@ -21,8 +21,7 @@ NEW = "➕ new KB"
 
 
 def _encoder_names() -> list[str]:
-    from mmroute.encoders import _register_all  # noqa: F401
-    from mmroute.encoders.base import ENCODERS
+    from mmroute.encoders import ENCODERS
 
     return ["default"] + sorted(ENCODERS.names())
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import ConfigError, ItemError, ModelUnavailableError
 from ..types import EncoderSpec, Item, Modality
-from .base import ENCODERS, normalize, resolve_device
+from .base import normalize, resolve_device
 from .imagenet_classes import IMAGENET_CLASSES
 
 DEFAULT_MAX_PIXELS = 178_956_970
@@ -350,14 +350,12 @@ class ConSEImageEncoder(ImageEncoderBase):
         return self._text.encode_texts(texts)
 
 
-@ENCODERS.register("conse")
-def _conse(**options: Any) -> ConSEImageEncoder:
+def create_conse(**options: Any) -> ConSEImageEncoder:
     options.pop("registered_name", None)
     return ConSEImageEncoder(registered_name="conse", **options)
 
 
-@ENCODERS.register("conse-efficientnet")
-def _conse_alias(**options: Any) -> ConSEImageEncoder:
+def create_conse_efficientnet(**options: Any) -> ConSEImageEncoder:
     options.pop("registered_name", None)
     return ConSEImageEncoder(registered_name="conse-efficientnet", **options)
 
@@ -433,11 +431,6 @@ class OpenClipEncoder(ImageEncoderBase):
         return normalize(np.concatenate(out, axis=0))
 
 
-@ENCODERS.register("open-clip")
-def _open_clip(**options: Any) -> OpenClipEncoder:
-    return OpenClipEncoder(**options)
-
-
 # ----------------------------------------------------------------------------------------------
 # CLIP via transformers
 # ----------------------------------------------------------------------------------------------
@@ -500,8 +493,3 @@ class HFClipEncoder(ImageEncoderBase):
                                                     attention_mask=batch["attention_mask"].to(self._device))
             out.append(self._features(feats).float().cpu().numpy())
         return normalize(np.concatenate(out, axis=0))
-
-
-@ENCODERS.register("hf-clip")
-def _hf_clip(**options: Any) -> HFClipEncoder:
-    return HFClipEncoder(**options)

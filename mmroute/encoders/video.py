@@ -29,7 +29,7 @@ import numpy as np
 
 from ..errors import ConfigError, ItemError
 from ..types import EncoderSpec, Item, Modality
-from .base import ENCODERS, create_encoder, normalize
+from .base import create_encoder, normalize
 from .image import ImageEncoderBase, check_fusion_weights
 
 FRAME_SHORT_SIDE = 256
@@ -286,9 +286,3 @@ def _to_pil(frame: Any, short_side: int) -> Any:
         w, h = max(1, round(w * s)), max(1, round(h * s))
         return frame.to_image(width=w, height=h)
     return frame.to_image()
-
-
-@ENCODERS.register("video-frames")
-def _video_frames(**options: Any) -> FrameVideoEncoder:
-    return FrameVideoEncoder(**options)
-

@@ -42,7 +42,6 @@ from typing import Sequence
 import numpy as np
 
 from ..types import Draft, Hit
-from .base import GENERATORS
 from .embedding import SentenceEmbedder, shared_embedder
 from .question import AnswerType, QuestionAnalysis, analyze_question
 from .textutil import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
@@ -446,8 +445,3 @@ class ExtractiveGenerator:
             for si, (st, toks, stems) in enumerate(self._parse(text)):
                 out.append(Sentence(hi, si, st, toks, stems))
         return out
-
-
-@GENERATORS.register("offline")
-def _offline(**options: object) -> ExtractiveGenerator:
-    return ExtractiveGenerator(**options)  # type: ignore[arg-type]

@@ -20,7 +20,6 @@ from typing import Any, Sequence
 
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
-from .base import GENERATORS
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -139,12 +138,7 @@ def best_support(answer: str, hits: Sequence[Hit]) -> str:
     return best
 
 
-@GENERATORS.register("hf-causal")
-def _hf_causal(model: str, **options: Any) -> LocalLMGenerator:
-    return LocalLMGenerator(model, **options)
-
-
-@GENERATORS.register("smollm2")
-def _smollm2(**options: Any) -> LocalLMGenerator:
+def create_smollm2(**options: Any) -> LocalLMGenerator:
+    """The ``smollm2`` generator: :meth:`LocalLMGenerator.smollm2` (its ``model`` is fixed)."""
     options.pop("model", None)
     return LocalLMGenerator.smollm2(**options)

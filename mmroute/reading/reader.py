@@ -34,7 +34,7 @@ class Reader(Protocol):
         ...
 
 
-READERS: Registry[Reader] = Registry("reader")
+READERS: Registry[Reader] = Registry("reader", {"transformer": "mmroute.reading.reader:TransformerReader"})
 
 
 class TransformerReader:
@@ -119,11 +119,6 @@ class TransformerReader:
                 starts.extend(out.start_logits.float().cpu().numpy())
                 ends.extend(out.end_logits.float().cpu().numpy())
         return decode(windows, starts, ends, passages, n_best=self.n_best, max_answer_tokens=self.max_answer_tokens)
-
-
-@READERS.register("transformer")
-def _transformer(**options: Any) -> TransformerReader:
-    return TransformerReader(**options)
 
 
 def create_reader(name: str = "transformer", **options: Any) -> Reader:

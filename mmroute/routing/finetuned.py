@@ -30,7 +30,6 @@ import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
-from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from ..encoders.base import mean_pool, resolve_device
 from .model import ordered_routes, route_sums, softmax
@@ -191,8 +190,7 @@ class FinetunedRouter:
         return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
 
 
-@ROUTERS.register("finetuned")
-def _make_finetuned(path: str | None = None, **options: Any) -> FinetunedRouter:
+def create_finetuned(path: str | None = None, **options: Any) -> FinetunedRouter:
     if not path:
         raise ConfigError("the finetuned router needs the path of its artifact",
                           hint="`mmroute route finetune ... --out DIR`, then `--router finetuned --router-path DIR`")

@@ -59,7 +59,7 @@ import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
-from .base import STORES, Filter, Point, ScoredPoint
+from .base import Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 _CONFIG_FILE = "edge_config.json"
@@ -557,8 +557,3 @@ def _match_one(q: Any, key: str, value: Any) -> Any:
     if isinstance(value, float) and not isinstance(value, bool):
         return q.FieldCondition(key=key, range=q.RangeFloat(gte=value, lte=value))
     return q.FieldCondition(key=key, match=q.MatchValue(value))
-
-
-@STORES.register("edge")
-def _make_edge(path: Path, **options: Any) -> EdgeStore:
-    return EdgeStore(path, **options)

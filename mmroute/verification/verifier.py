@@ -48,7 +48,7 @@ class Verifier(Protocol):
         ...
 
 
-VERIFIERS: Registry[Verifier] = Registry("verifier")
+VERIFIERS: Registry[Verifier] = Registry("verifier", {"evidence": "mmroute.verification.verifier:EvidenceVerifier"})
 
 
 def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None,
@@ -195,8 +195,3 @@ def surface_words(question: str, stems: Sequence[str]) -> list[str]:
             by_stem.setdefault(stem(t.lower), t.text)
             by_stem.setdefault(stem(t.text), t.text)
     return [by_stem.get(s, s) for s in stems]
-
-
-@VERIFIERS.register("evidence")
-def _evidence(**options: Any) -> EvidenceVerifier:
-    return EvidenceVerifier(**options)

@@ -27,7 +27,7 @@ import re
 from dataclasses import dataclass
 
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
-from .base import PLANNERS, FollowUp, PlanState
+from .base import FollowUp, PlanState
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PROPER = re.compile(r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*")
@@ -114,8 +114,3 @@ class OfflinePlanner:
         old = best.get(cand.key)
         if old is None or cand.score > old.score:
             best[cand.key] = cand
-
-
-@PLANNERS.register("offline")
-def _offline(**options: object) -> OfflinePlanner:
-    return OfflinePlanner(**options)  # type: ignore[arg-type]
