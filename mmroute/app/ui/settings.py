@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmroute.app_support import GENERATOR_KINDS, GENERATOR_LABELS, AskSettings, GeneratorSettings
+from mmroute.app.support import GENERATOR_KINDS, GENERATOR_LABELS, AskSettings, GeneratorSettings
 from mmroute.errors import ConfigError
 
 from .resources import home_root

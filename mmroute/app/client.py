@@ -17,11 +17,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .app_support import AskSettings, GeneratorSettings, ProgressFn, pipeline_config
-from .errors import KBLockedError, MMRouteError
-from .indexer import IndexReport
-from .serve.client import RemoteError, ServeClient, connect, run_index
-from .types import Answer, EncoderSpec, KBInfo
+from .support import AskSettings, GeneratorSettings, ProgressFn, pipeline_config
+from ..errors import KBLockedError, MMRouteError
+from ..indexer import IndexReport
+from ..serve.client import RemoteError, ServeClient, connect, run_index
+from ..types import Answer, EncoderSpec, KBInfo
 
 
 class NoServerError(MMRouteError):
@@ -53,7 +53,7 @@ class AppClient:
               encoder: EncoderSpec | None = None, description: str = "",
               progress: ProgressFn | None = None) -> list[IndexReport]:
         """Index ``source`` (a path on the server's machine) into ``kb`` as a server job, following its progress."""
-        from .ops import index_spec
+        from ..ops import index_spec
 
         absolute = Path(source).expanduser().absolute()
         spec = {**index_spec(absolute, modality, granularity, encoder, None, description), "display_input": str(source)}

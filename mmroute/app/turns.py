@@ -15,8 +15,8 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable
 
-from .errors import MMRouteError
-from .types import Answer
+from ..errors import MMRouteError
+from ..types import Answer
 
 WORKERS = 4
 """Questions answered at once per app process (the server does the work; these threads wait on HTTP)."""

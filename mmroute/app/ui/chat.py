@@ -1,6 +1,6 @@
 """The chat page: conversation history, a question box that takes an image, answers with their trace.
 
-Each question is answered by the home's server on a worker thread (:class:`mmroute.app_chat.Turn`):
+Each question is answered by the home's server on a worker thread (:class:`mmroute.app.turns.Turn`):
 a second question sent while the first is answered reruns this script, and the first answer still
 lands in the history.
 """
@@ -10,9 +10,9 @@ from pathlib import Path
 
 import streamlit as st
 
-from mmroute.app_chat import Turn
-from mmroute.app_client import connect_app
-from mmroute.app_support import MAX_QUERY_IMAGE_MB, QUERY_IMAGE_TYPES, AskSettings, GeneratorSettings, save_query_image
+from mmroute.app.turns import Turn
+from mmroute.app.client import connect_app
+from mmroute.app.support import MAX_QUERY_IMAGE_MB, QUERY_IMAGE_TYPES, AskSettings, GeneratorSettings, save_query_image
 from mmroute.errors import KBLockedError, MMRouteError
 from mmroute.kb import Home
 

@@ -1,6 +1,6 @@
-"""What the Streamlit app (``apps/mmroute_app.py``) needs that is not UI: settings, safe uploads,
+"""What the Streamlit app (:mod:`mmroute.app.ui`) needs that is not UI: settings, safe uploads,
 KB table rows, and flat views of an :class:`~mmroute.types.Answer` for rendering. (The app talks to
-``mmroute serve`` through :mod:`mmroute.app_client`.)
+``mmroute serve`` through :mod:`mmroute.app.client`.)
 
 Kept free of Streamlit so it is tested directly and reusable by other front ends.
 
@@ -18,10 +18,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
-from .errors import ConfigError, InputError
-from .kb import Home
-from .loaders.base import LoadProblem
-from .types import Answer, EncoderSpec, Granularity, Hit, Item, KBInfo, Modality, RouteDecision
+from ..errors import ConfigError, InputError
+from ..kb import Home
+from ..loaders.base import LoadProblem
+from ..types import Answer, EncoderSpec, Granularity, Hit, Item, KBInfo, Modality, RouteDecision
 
 # ----------------------------------------------------------------------------------------------
 # Uploads
@@ -204,7 +204,7 @@ def problem_rows(problems: Iterable[LoadProblem]) -> list[dict[str, str]]:
 
 def new_kb_name(typed: str) -> str:
     """The name typed for a new KB, checked: empty asks for a name, a bad one says which characters."""
-    from .kb import validate_kb_name
+    from ..kb import validate_kb_name
 
     name = (typed or "").strip()
     if not name:
@@ -351,7 +351,7 @@ VERDICT_ICONS = {"supported": "✅", "unsupported": "⚠️", "contradicted": "�
 def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
     """The :class:`~mmroute.config.PipelineConfig` of the app's generator and retrieval settings
     (sent to the server with each question)."""
-    from .config import EndpointConfig, PipelineConfig
+    from ..config import EndpointConfig, PipelineConfig
 
     name, options = gen.generator()
     endpoint = EndpointConfig()

@@ -5,7 +5,7 @@ import os
 
 import streamlit as st
 
-from mmroute.app_client import AppClient, connect_app
+from mmroute.app.client import AppClient, connect_app
 from mmroute.errors import MMRouteError
 from mmroute.kb import default_home
 

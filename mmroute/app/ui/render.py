@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmroute.app_support import (VERDICT_ICONS, EvidenceCard, evidence_cards, latency_rows, route_summary,
+from mmroute.app.support import (VERDICT_ICONS, EvidenceCard, evidence_cards, latency_rows, route_summary,
                                  trace_rows, withheld_draft)
 from mmroute.types import Answer
 
