@@ -51,7 +51,7 @@ def load_lm(which: str):  # type: ignore[no-untyped-def]
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from mmroute.generation.textutil import answer_matches
+    from mmroute.text import answer_matches
 
     ap = argparse.ArgumentParser(prog="python -m evals.exp_lm_reader", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", choices=["gemma", "smollm2"], default="gemma")

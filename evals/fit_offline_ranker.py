@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.encoders.text import default_text_encoder
     from mmroute.generation.embedding import shared_embedder
     from mmroute.generation.extractive import DEFAULT_ANSWER_WINDOW, FEATURES, ExtractiveGenerator, RankerWeights
-    from mmroute.generation.textutil import answer_matches
+    from mmroute.text import answer_matches
     from mmroute.types import Granularity, Hit, Item
     from mmroute.verification.policy import choose_threshold, fit_policy
     from mmroute.verification.verifier import signal_vector

@@ -44,7 +44,7 @@ import numpy as np
 from ..types import Draft, Hit
 from .embedding import SentenceEmbedder, shared_embedder
 from .question import AnswerType, QuestionAnalysis, analyze_question
-from .textutil import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
+from ..text import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
                        tokenize)
 
 _CONNECT_IN_NAME = frozenset({"of", "the", "de", "la", "le", "von", "van", "del", "da", "du", "der", "al", "y", "&"})

@@ -125,7 +125,7 @@ class LocalLMGenerator:
 
 def best_support(answer: str, hits: Sequence[Hit]) -> str:
     """The evidence sentence sharing most words with the answer (what the verifier checks against)."""
-    from .textutil import content_stems, split_sentences, tokenize
+    from ..text import content_stems, split_sentences, tokenize
 
     want = set(content_stems(tokenize(answer)))
     best, best_n = "", -1

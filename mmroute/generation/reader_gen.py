@@ -19,7 +19,7 @@ from typing import Any, Sequence
 
 from ..reading.decode import Reading, Span
 from ..types import Draft, Hit
-from .textutil import LocalIdf, content_stems, split_sentences, tokenize
+from ..text import LocalIdf, content_stems, split_sentences, tokenize
 
 MAX_PASSAGES = 5
 """Evidence hits read per question (the retriever's top hits)."""

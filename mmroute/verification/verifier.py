@@ -187,7 +187,7 @@ class EvidenceVerifier:
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:
     """The question's own words for the given stems (the verifier's signals work on stems)."""
-    from ..generation.textutil import stem, tokenize
+    from ..text import stem, tokenize
 
     by_stem: dict[str, str] = {}
     for t in tokenize(question):

@@ -1,5 +1,5 @@
 from mmroute.generation.question import AnswerType, analyze_question
-from mmroute.generation.textutil import answer_matches, normalize_answer, split_sentences, stem, tokenize
+from mmroute.text import answer_matches, normalize_answer, split_sentences, stem, tokenize
 
 
 def test_tokens_keep_numbers_and_offsets():
@@ -42,3 +42,37 @@ def test_question_analysis_types_and_keys():
     qa = analyze_question("Who gave their name to Normandy in the 1000's and 1100's")
     assert "normandy" in qa.key_terms and "1000's" in " ".join(qa.key_terms) or "1000" in " ".join(qa.key_terms)
     assert analyze_question("What does not form the basis of separation results?").negated
+
+
+def test_search_tokens_fold_accents_and_keep_stop_words():
+    from mmroute.text import fold, search_tokens
+
+    assert fold("Fährmann ÉCOLE") == "fahrmann ecole"
+    assert search_tokens("The Fährmann's (2004) Walls and Bridges") == ["the", "fahrmann", "s", "2004", "walls", "and",
+                                                                      "bridges"]
+
+
+def test_a_title_loses_only_its_trailing_disambiguation():
+    from mmroute.text import strip_parenthetical
+
+    assert strip_parenthetical("Up (2009 film)") == "Up"
+    assert strip_parenthetical("Walls and Bridges") == "Walls and Bridges"
+    assert strip_parenthetical("(Untitled) Song") == "(Untitled) Song"  # only a trailing one
+
+
+def test_one_place_for_the_stop_words_each_role_uses():
+    """Answering and search keep their own lists (they differ on purpose), both from mmroute.text."""
+    from mmroute.generation import question
+    from mmroute.retrieval import lexical
+    from mmroute.text import SEARCH_STOPWORDS, STOPWORDS
+
+    assert lexical.STOPWORDS is SEARCH_STOPWORDS and question.STOPWORDS is STOPWORDS
+    assert "between" in STOPWORDS and "between" not in SEARCH_STOPWORDS  # "Between Two Ferns" stays findable
+    assert lexical.content_tokens("What is the capital of Norway?") == ["capital", "norway"]
+
+
+def test_sentences_are_the_split_spans():
+    from mmroute.text import sentences
+
+    assert sentences("Dr. Who aired in 1963. It ran long.  ") == ["Dr. Who aired in 1963.", "It ran long."]
+    assert sentences("   ") == []
