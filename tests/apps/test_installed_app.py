@@ -57,6 +57,9 @@ def test_the_wheel_installs_mmroute_itself(installed, tmp_path: Path) -> None:
     py, site, env = installed
     where = _run([str(py), "-c", "import mmroute; print(mmroute.__file__)"], tmp_path, env).strip()
     assert Path(where).is_relative_to(site), where  # the installed copy, not this checkout
+    data = _run([str(py), "-c", "from mmroute.encoders.imagenet_classes import IMAGENET_CLASSES as C; "
+                 "from mmroute.demo import demo_queries; print(len(C), C[0], len(demo_queries()[1]))"], tmp_path, env)
+    assert data.split() == ["1000", "tench", "4"]  # the data files ship as package data
     shown = _run([str(py.parent / "mmroute"), "--help"], tmp_path, env)
     assert "app" in shown and "index" in shown and "ask" in shown
 
