@@ -24,7 +24,8 @@ from .generation.base import Generator, create_generator
 from .kb import Home
 from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, RetrievalResult, Verification
-from .verification.verifier import EvidenceVerifier, Verifier
+from .verification.base import Verifier
+from .verification.verifier import EvidenceVerifier
 
 log = logging.getLogger(__name__)
 

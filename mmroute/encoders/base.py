@@ -51,10 +51,10 @@ ENCODERS: Registry[Encoder] = Registry("encoder", {
     "hashing": "mmroute.encoders.hashing:HashingTextEncoder",
     "minilm": "mmroute.encoders.text:create_minilm",
     "hf-text": "mmroute.encoders.text:create_hf_text",
-    "conse": "mmroute.encoders.image:create_conse",
-    "conse-efficientnet": "mmroute.encoders.image:create_conse_efficientnet",
-    "open-clip": "mmroute.encoders.image:OpenClipEncoder",
-    "hf-clip": "mmroute.encoders.image:HFClipEncoder",
+    "conse": "mmroute.encoders.conse:create_conse",
+    "conse-efficientnet": "mmroute.encoders.conse:create_conse_efficientnet",
+    "open-clip": "mmroute.encoders.openclip:OpenClipEncoder",
+    "hf-clip": "mmroute.encoders.hf_clip:HFClipEncoder",
     "video-frames": "mmroute.encoders.video:FrameVideoEncoder",
 })
 """Encoders by name; factories take keyword options (all JSON-serialisable)."""

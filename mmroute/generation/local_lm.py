@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..encoders.base import resolve_device
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
 from .prompts import answer_messages, clean_answer, closed_book_messages
@@ -86,8 +87,7 @@ class LocalLMGenerator:
                     f"cannot load causal LM {self.model!r}: {e}",
                     hint="give a local model directory (or a hub name where the hub is reachable); "
                          "GGUF files need `pip install gguf==0.19.0 accelerate==1.15.0`") from e
-            dev = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-            self._lm = lm.to(dev)
+            self._lm = lm.to(resolve_device(self.device))
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
         import torch

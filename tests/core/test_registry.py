@@ -29,7 +29,8 @@ ROLES = {
 }
 
 # Modules that hold implementations (none may load just to list names).
-IMPLEMENTATIONS = ["mmroute.encoders.text", "mmroute.encoders.image", "mmroute.encoders.video",
+IMPLEMENTATIONS = ["mmroute.encoders.text", "mmroute.encoders.image", "mmroute.encoders.conse",
+                   "mmroute.encoders.openclip", "mmroute.encoders.hf_clip", "mmroute.encoders.video",
                    "mmroute.encoders.hashing", "mmroute.stores.edge", "mmroute.stores.faiss_store",
                    "mmroute.stores.qdrant", "mmroute.routing.trained", "mmroute.routing.guard",
                    "mmroute.routing.default", "mmroute.generation.extractive", "mmroute.generation.local_lm",
