@@ -13,7 +13,7 @@ How it answers:
    around it ("context overlap": SQuAD answers sit next to the words the question copies from the text),
    whether its kind matches the expected answer type, whether it merely repeats the question, its
    length and its boundaries. A linear ranker combines them. Its weights are learned on shared data
-   by ``python -m evals.calibrate_verifier`` (logistic regression, written to
+   by ``python -m evals.build.calibrate_verifier`` (logistic regression, written to
    ``mmroute/data/verifier/offline_ranker.json``); without that file, hand-set priors are used.
    The best candidate is the answer; its sentence is the ``support``.
 5. Optionally (``answer_window=N``) the answer is widened into a short *answer window*: the smallest

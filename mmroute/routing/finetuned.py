@@ -3,7 +3,7 @@
 The shipped (linear) router shares the retrieval encoder's forward pass, which keeps it at ~12 ms on
 two CPU cores but caps it near 94.7% on the UniversalRAG split. Fine-tuning a larger encoder as a
 classifier and averaging its route probabilities with the linear router's reaches 95.96% in 5-fold
-cross-validation with all-mpnet-base-v2 (``evals/exp_router_adapter.py``), at the price of a second,
+cross-validation with all-mpnet-base-v2 (``evals/experiments/exp_router_adapter.py``), at the price of a second,
 larger forward pass per query: ~55 ms on two CPU cores (less on a GPU; not timed per query). This is that path, for
 users who can pay for it; it is not the default.
 

@@ -6,13 +6,13 @@ calls, and latency per question (p50/p95/mean). Ranking does not depend on k bey
 
 Usage (after `mmroute index --kb hop --input .../multihop_ircot/corpus.jsonl --granularity paragraph`)::
 
-    python -m evals.eval_stepwise --home HOME --kb hop \
+    python -m evals.eval.eval_stepwise --home HOME --kb hop \
         --questions ../shared/data/text/multihop_ircot/questions.jsonl [--out results.json]
 
     # HotpotQA distractor (official JSON): build corpus + questions, index, evaluate
     python -m corpora.hotpotqa --input hotpot_dev_distractor_v1.json --out-dir hotpot/
     mmroute index --kb hotpot --input hotpot/corpus.jsonl --granularity paragraph --home HOME
-    python -m evals.eval_stepwise --home HOME --kb hotpot --questions hotpot/questions.jsonl
+    python -m evals.eval.eval_stepwise --home HOME --kb hotpot --questions hotpot/questions.jsonl
 """
 from __future__ import annotations
 

@@ -10,7 +10,7 @@ article (plausible but wrong) - the drafts an LLM endpoint might send. Each draf
 Reported: ROC AUC of each signal for separating correct from wrong drafts, and of a logistic regression
 on both, cross-validated by article (fit on two articles, score the third).
 
-    python -m evals.exp_lm_span_scoring --n 100
+    python -m evals.experiments.exp_lm_span_scoring --n 100
 
 Measured 2026-11-30 (100 questions, 200 drafts, 2 cores): AUC reader 0.977, SmolLM2 0.758; cross-validated by
 article, reader alone 0.965 and reader + LM 0.927, at 1.25 s of LM time per draft. Not kept.
@@ -25,8 +25,10 @@ import sys
 import time
 from pathlib import Path
 
+from ..paths import SCRATCH
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
 
@@ -44,7 +46,8 @@ def main(argv: list[str] | None = None) -> int:
 
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=150, help="answerable questions (spread over the articles)")
-    ap.add_argument("--out", type=Path, default=REPO / "evals" / "results" / "exp_lm_span_scoring.json")
+    ap.add_argument("--out", type=Path, default=SCRATCH / "exp_lm_span_scoring.json",
+                    help="the report (default: a scratch folder; evals/results/exp_lm_span_scoring.json is the recorded one)")
     args = ap.parse_args(argv)
     torch.set_num_threads(os.cpu_count() or 1)
     ex = [e for e in load_squad(DATA / "text/squad2_dev/dev-v2.0-shared3articles.json") if e.answerable]

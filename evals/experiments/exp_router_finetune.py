@@ -7,7 +7,7 @@ entropy, label smoothing 0.05, AdamW with a one-cycle schedule). Folds are the s
 stratified 5-fold split, so the out-of-fold probabilities are compared and averaged with the
 linear router's on the same questions.
 
-    python -m evals.exp_router_finetune --top-layers 2 --epochs 8
+    python -m evals.experiments.exp_router_finetune --top-layers 2 --epochs 8
 
 Measured 2026-11-22 on 2 cores (linear router alone: 0.9468):
 
@@ -29,7 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.routing.evaluation import ROUTES
     from mmroute.routing.training import TrainConfig, stratified_folds, route_labels, cross_validate, load_routing_jsonl
 
-    ap = argparse.ArgumentParser(prog="python -m evals.exp_router_finetune", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.experiments.exp_router_finetune", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
     ap.add_argument("--top-layers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=8)

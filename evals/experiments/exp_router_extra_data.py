@@ -8,7 +8,7 @@ so they are restyled the same way). Each set joins every training fold only
 (:func:`mmroute.routing.training.cross_validate` ``extra=``); accuracy is still measured on the routing
 split alone, with its usual stratified 5-fold split.
 
-    python -m evals.exp_router_extra_data
+    python -m evals.experiments.exp_router_extra_data
 
 Writes ``evals/results/router_extra_data.json``. Measured 2026-11-22 (routing split alone: 0.9468):
 + SQuAD dev 0.9489; + multi-hop 0.9452; + SKR as NQ 0.9476; + SQuAD and multi-hop 0.9493; + all 0.9476.
@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -13,10 +13,10 @@ What it measures (each a section of the JSON):
 
 Usage (a home with real KBs, e.g. the demo home: ``MMROUTE_HOME=/tmp/serve-bench python -m mmroute.demo``)::
 
-    python -m evals.bench_serve --home /tmp/serve-bench
-    python -m evals.bench_serve --home /tmp/serve-bench --clients 50 --seconds 60 --generator offline
+    python -m evals.bench.bench_serve --home /tmp/serve-bench
+    python -m evals.bench.bench_serve --home /tmp/serve-bench --clients 50 --seconds 60 --generator offline
 
-Writes ``evals/results/bench_serve.json``. The server is started (``--port 0``) and stopped by the
+Writes ``bench_serve.json`` (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one). The server is started (``--port 0``) and stopped by the
 benchmark unless one already serves the home, in which case that one is used and left running.
 """
 from __future__ import annotations
@@ -36,7 +36,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from ..paths import SCRATCH
+
+REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
@@ -231,7 +233,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix", default="search=8,route=1,ask=1", help="Weights of the load test's operations.")
     ap.add_argument("--generator", default=None, help="ask --generator (default: the CLI's default).")
     ap.add_argument("--kill9-items", type=int, default=20000, help="Items of the kill -9 check (0: skip).")
-    ap.add_argument("--out", type=Path, default=RESULTS / "bench_serve.json")
+    ap.add_argument("--out", type=Path, default=SCRATCH / "bench_serve.json", help="the report (default: a scratch folder)")
     args = ap.parse_args(argv)
 
     from mmroute.kb import Home
@@ -247,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     gen = ["--generator", args.generator] if args.generator else []
     ask_config: dict[str, Any] = {"generator": args.generator} if args.generator else {}
     out: dict[str, Any] = {
-        "command": "python -m evals.bench_serve " + " ".join(argv if argv is not None else sys.argv[1:]),
+        "command": "python -m evals.bench.bench_serve " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
         "home": str(home), "kbs": names, "search_kb": kb, "generator": args.generator or "default",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),

@@ -3,9 +3,9 @@
 Each backend runs in its own worker process (so RSS is the store's own), on the same vectors and
 queries; recall@10 is measured against exact inner-product search in numpy.
 
-    python -m evals.bench_store --n 100000 --json                  # clustered synthetic, 384-d
-    python -m evals.bench_store --n 20000 --data minilm --json     # MiniLM embeddings of real text
-    python -m evals.bench_store --n 100000 --ef-sweep              # edge recall vs latency, JSON + PNG
+    python -m evals.bench.bench_store --n 100000 --json                  # clustered synthetic, 384-d
+    python -m evals.bench.bench_store --n 20000 --data minilm --json     # MiniLM embeddings of real text
+    python -m evals.bench.bench_store --n 100000 --ef-sweep              # edge recall vs latency, JSON + PNG
 
 Data: ``clustered`` (default; unit vectors around n/50 random topic centres, cosine to the centre
 about 0.6, queries drawn the same way), ``uniform`` (random unit vectors: the hardest case for
@@ -13,7 +13,8 @@ HNSW, no structure), ``minilm`` (MiniLM embeddings of the paragraphs and questio
 /work/shared/data, repeated with small noise when n exceeds the real texts; queries are the real
 questions), ``mixture`` (synthetic points on the manifold of ~3.9k real MiniLM embeddings: blends
 of real neighbours plus noise with the real covariance; queries are real questions; see
-:func:`mixture`). Results go to stdout and to ``evals/results/bench_store_<data>_<n>.json``.
+:func:`mixture`). Results go to stdout and to ``bench_store_<data>_<n>.json``
+(to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
 from __future__ import annotations
 
@@ -31,7 +32,9 @@ from typing import Any, Sequence
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+from ..paths import SCRATCH
+
+REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 K = 10
@@ -283,7 +286,7 @@ def sweep(store: Any, q: np.ndarray, truth_ids: list[set[str]],
 
 def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | None = None,
                sweep_mode: bool = False, timeout: float | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "evals.bench_store", "--worker", name, "--worker-data", str(data_file),
+    cmd = [sys.executable, "-m", "evals.bench.bench_store", "--worker", name, "--worker-data", str(data_file),
            "--tmp", str(tmp), "--options", json.dumps(options or {})]
     if sweep_mode:
         cmd.append("--sweep-worker")
@@ -334,7 +337,7 @@ def _group(points: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.bench_store", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_store", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=10_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
@@ -352,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per backend worker (then: error)")
     ap.add_argument("--tag", default="", help="suffix for the result file name (keeps earlier runs)")
     ap.add_argument("--json", action="store_true", help="print the result JSON on stdout")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for JSON and plots (default: a scratch folder)")
     ap.add_argument("--tmp", type=Path, default=None, help="where stores are built (default: system temp)")
     # internal: worker mode
     ap.add_argument("--worker", help=argparse.SUPPRESS)

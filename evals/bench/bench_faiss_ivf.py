@@ -1,13 +1,13 @@
 """Raw FAISS IVF at large n: the cheap-to-build alternative to HNSW when a graph build does not fit.
 
 Not an mmroute store (FaissStore offers flat and hnsw): this measures what an inverted-file index
-would give on the same data as ``evals.bench_store`` (same generator, same exact top-10 truth), to
+would give on the same data as ``evals.bench.bench_store`` (same generator, same exact top-10 truth), to
 size the 1M x 384 target on 2 cores. Reports build time, single-query p50 (wall and process CPU)
 and recall@10 per nprobe, and RSS.
 
-    python -m evals.bench_faiss_ivf --n 1000000 --nlist 1024
-    python -m evals.bench_faiss_ivf --data-file /tmp/bench_store_x/data.npz   # reuse bench_store data
-Writes evals/results/faiss_ivf_<data>_<n>.json.
+    python -m evals.bench.bench_faiss_ivf --n 1000000 --nlist 1024
+    python -m evals.bench.bench_faiss_ivf --data-file /tmp/bench_store_x/data.npz   # reuse bench_store data
+Writes faiss_ivf_<data>_<n>.json (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
 from __future__ import annotations
 
@@ -20,13 +20,14 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench_store import RESULTS, rss_mb, exact_topk, make_data
+from ..paths import SCRATCH
+from .bench_store import rss_mb, exact_topk, make_data
 
 NPROBES = [1, 2, 4, 8, 16, 32, 64]
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.bench_faiss_ivf", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_faiss_ivf", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
@@ -35,7 +36,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--nlist", type=int, default=1024)
     ap.add_argument("--train", type=int, default=50_000, help="training sample for the coarse k-means")
     ap.add_argument("--threads", type=int, default=0, help="FAISS OpenMP threads (0: default)")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for the JSON (default: a scratch folder)")
     args = ap.parse_args(argv)
     import faiss
 

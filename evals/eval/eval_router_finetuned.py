@@ -4,7 +4,7 @@ Trains the linear router and a fine-tuned encoder on four folds of the routing s
 router's stratified split) and evaluates, on the fifth, the linear router, the fine-tuned encoder
 alone and the 50:50 blend, with per-query latency (batch of one) on this machine.
 
-    python -m evals.eval_router_finetuned [--model DIR] [--fold 0] [--epochs 8 --lr 1e-4]
+    python -m evals.eval.eval_router_finetuned [--model DIR] [--fold 0] [--epochs 8 --lr 1e-4]
 
 Measured 2026-11-22, MiniLM, fold 0 (485 queries), 2 CPU cores: linear 0.9546 (p50 11.9 ms),
 fine-tuned MiniLM alone 0.9485 (10.7 ms), blend 0.9588 (22.6 ms); training took ~9 min on the CPU.
@@ -19,7 +19,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -31,7 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.routing.finetuning import FinetuneConfig, finetune_router
     from mmroute.routing.training import stratified_folds, route_labels, load_routing_jsonl, train_model
 
-    ap = argparse.ArgumentParser(prog="python -m evals.eval_router_finetuned", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.eval.eval_router_finetuned", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
     ap.add_argument("--model", default=None, help="encoder to fine-tune (default: the packaged MiniLM)")
     ap.add_argument("--fold", type=int, default=0)

@@ -11,7 +11,7 @@ What it runs (each part records its result or its error, so one missing package 
   (no CLIP weights ship in any package), CUDA against CPU;
 * **faiss**: ``FaissStore(gpu="auto")`` against ``gpu=False`` when FAISS is importable.
 
-    python evals/check_gpu_paths.py --model MINILM_DIR --texts TEXTS.jsonl --out results.json
+    python evals/eval/check_gpu_paths.py --model MINILM_DIR --texts TEXTS.jsonl --out results.json
 
 ``--texts`` is JSON Lines with a ``question`` or ``text`` field (e.g. the routing data).
 """
@@ -28,7 +28,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 
 
@@ -95,7 +95,7 @@ def check_hf_clip() -> dict[str, Any]:
     from PIL import Image
     from transformers import CLIPConfig, CLIPImageProcessor, CLIPModel, CLIPProcessor, CLIPTokenizer
 
-    from mmroute.encoders.image import HFClipEncoder
+    from mmroute.encoders.hf_clip import HFClipEncoder
 
     d = Path(tempfile.mkdtemp(prefix="tinyclip"))
     chars = [chr(b) for b in range(33, 127)]
@@ -140,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     rows = [json.loads(line) for line in args.texts.read_text(encoding="utf-8").splitlines() if line.strip()]
     texts = [str(r.get("question") or r.get("text")) for r in rows][: args.n]
-    results: dict[str, Any] = {"command": " ".join(["python evals/check_gpu_paths.py", *(argv or sys.argv[1:])])}
+    results: dict[str, Any] = {"command": " ".join(["python evals/eval/check_gpu_paths.py", *(argv or sys.argv[1:])])}
     try:
         import torch
 

@@ -5,9 +5,9 @@ end to end by :class:`mmroute.indexer.Indexer` into a fresh KB on the embedded d
 (load, hash, encode, upsert, flush, manifest). Rounds alternate raw/pipeline and the best of each
 is kept, so background load on a shared machine hits both alike. Overhead = pipeline/raw - 1.
 
-    python -m evals.bench_indexing --json                 # text, image, video
-    python -m evals.bench_indexing --modality text --rounds 3
-Writes evals/results/bench_indexing.json.
+    python -m evals.bench.bench_indexing --json                 # text, image, video
+    python -m evals.bench.bench_indexing --modality text --rounds 3
+Writes bench_indexing.json to ``--out`` (default: a scratch folder; ``--out evals/results`` replaces the committed one).
 """
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
+from ..paths import SCRATCH
 
-RESULTS = Path(__file__).resolve().parent / "results"
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _cases(data: Path, work: Path) -> dict[str, tuple[Path, str]]:
@@ -73,8 +73,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modality", action="append", choices=["text", "image", "video"])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[2] / "shared/data"))
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[3] / "shared/data"))
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for bench_indexing.json (default: a scratch folder)")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mmroute-bench-"))
     try:
@@ -85,8 +86,8 @@ def main() -> None:
             out["modalities"][m] = bench(m, src, gran, args.rounds, work)
             if not args.json:
                 print(m, out["modalities"][m])
-        RESULTS.mkdir(exist_ok=True)
-        (RESULTS / "bench_indexing.json").write_text(json.dumps(out, indent=2) + "\n")
+        args.out.mkdir(parents=True, exist_ok=True)
+        (args.out / "bench_indexing.json").write_text(json.dumps(out, indent=2) + "\n")
         if args.json:
             print(json.dumps(out))
     finally:

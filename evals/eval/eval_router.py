@@ -14,7 +14,7 @@ Measures (results in ``evals/results/router_eval.json`` and ``router_confusion.p
 
 Each fold refits vocabulary, standardisation, classifier and temperature on its training part only.
 
-    .venv/bin/python evals/eval_router.py [--data ../shared/data/routing/universalrag_train.jsonl]
+    .venv/bin/python evals/eval/eval_router.py [--data ../shared/data/routing/universalrag_train.jsonl]
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")

@@ -15,10 +15,10 @@ Each question is also asked through ``Pipeline.ask`` and its ``timings_ms["total
 next to the sum of the stages, so the breakdown can be checked against the real command.
 Medians over the questions; the first question of each kind warms the models and is not timed.
 
-    python -m evals.bench_e2e --json                     # builds the sample home once if missing
-    python -m evals.bench_e2e --home /tmp/demo --questions 30
+    python -m evals.bench.bench_e2e --json                     # builds the sample home once if missing
+    python -m evals.bench.bench_e2e --home /tmp/demo --questions 30
 
-Writes ``evals/results/bench_e2e.json`` and ``evals/results/bench_e2e.png`` (stacked bars).
+Writes ``bench_e2e.json`` and ``bench_e2e.png`` (stacked bars) (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
 from __future__ import annotations
 
@@ -33,9 +33,11 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import SCRATCH
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
 STAGES = ("embed", "route", "search", "fuse", "generate", "verify")
 
@@ -205,14 +207,14 @@ def plot(result: dict[str, Any], png: Path) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.bench_e2e", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_e2e", description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, default=Path(os.environ.get("MMROUTE_BENCH_HOME") or "/tmp/mmroute-bench-e2e"),
                     help="home with the sample KBs; missing ones are indexed first")
     ap.add_argument("--kbs", default="squad,hop,photos,bbb", help="sample KBs to build if missing")
     ap.add_argument("--questions", type=int, default=20, help="text questions per corpus")
     ap.add_argument("--k", type=int, default=5)
     ap.add_argument("--no-build", action="store_true", help="use the home as it is")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for the JSON and PNG (default: a scratch folder)")
     ap.add_argument("--json", action="store_true")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(REPO))

@@ -1,7 +1,7 @@
 """Calibrate the verifier policies (one per generator kind) on shared SQuAD 2.0 data, reproducibly.
 
-    python -m evals.calibrate_verifier                 # the 3 shared SQuAD 2.0 dev articles in ../shared
-    python -m evals.calibrate_verifier --no-write --json
+    python -m evals.build.calibrate_verifier                 # the 3 shared SQuAD 2.0 dev articles in ../shared
+    python -m evals.build.calibrate_verifier --no-write --json
 
 Two policies are fitted (logistic regressions over :func:`mmroute.verification.verifier.signal_vector`,
 nothing set by hand):
@@ -22,7 +22,7 @@ nothing set by hand):
 The reader was trained on the 10 SQuAD train articles; these 3 dev articles were never used to train it.
 Everything is cross-validated by article (fit on two, test on the third) and the pooled held-out
 figures are reported; the fold policies are written next to the results so the end-to-end benchmark
-(``python -m evals.bench_answers``) can score each article with a policy that never saw it. The shipped
+(``python -m evals.bench.bench_answers``) can score each article with a policy that never saw it. The shipped
 ``mmroute/data/verifier/policy.json`` is then fitted on all three articles, with the cross-validation in
 its ``meta``.
 """
@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data") / "text" / "squad2_dev"
 RESULTS = REPO / "evals" / "results"
 EXCLUDED = {"dual_agree", "dual_available", "draft_score", "p_correct"}
@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
         "folds": folds, "pooled": {kind: pooled(kind) for kind in rows}, "features": names, "k": args.k,
         "max_wrong": caps, "reader": args.reader, "questions": len(qs)}
     final = PolicySet({kind: fit(kind, set(range(len(qs)))) for kind in rows},
-                      {"command": "python -m evals.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
+                      {"command": "python -m evals.build.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
                        "data": "squad2_dev (3 articles)", "cross_validation": report["pooled"]})
     report["thresholds"] = {k: round(p.threshold, 4) for k, p in final.policies.items()}
     report["elapsed_s"] = round(time.time() - t0, 1)

@@ -1,6 +1,6 @@
 """Truthfulness with the verifier on and off, for one or more generators, over a KB.
 
-    python -m evals.eval_answers --home H --kb squad \\
+    python -m evals.eval.eval_answers --home H --kb squad \\
         --questions ../shared/data/text/squad2_dev/questions.jsonl --generator offline --generator smollm2 --limit 60
 
 One pipeline run per generator gives both rows: "verifier off" scores every draft as given, "verifier on"
@@ -14,6 +14,8 @@ import json
 import os
 from pathlib import Path
 
+from ..paths import SCRATCH
+
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -23,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generator", action="append", default=None, help="offline (default), smollm2, ...")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--out-dir", type=Path, default=Path("evals/results"))
+    ap.add_argument("--out-dir", type=Path, default=SCRATCH, help="folder for the per-question lines (default: a scratch folder)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 

@@ -10,7 +10,7 @@ the linear router's out-of-fold probabilities on the same questions.
 Standalone on purpose (torch, transformers, scikit-learn, numpy): it runs on a bare GPU machine
 with only this file, the routing data and the MiniLM folder.
 
-    python evals/exp_router_adapter.py --model DIR --data ROUTING.jsonl [--extra EXTRA.jsonl] \\
+    python evals/experiments/exp_router_adapter.py --model DIR --data ROUTING.jsonl [--extra EXTRA.jsonl] \\
         --out OUTDIR --configs full:5e-5:8,lora16:1e-3:15
 
 A configuration is ``KIND:LR:EPOCHS[:SEED]`` with KIND ``full`` or ``loraR`` (rank R adapters on
@@ -55,7 +55,7 @@ def read_jsonl(path: Path) -> list[dict]:
 def summarize(oof_files: list[Path], data: Path, out: Path) -> dict:
     """Route accuracy of each saved configuration, alone and averaged with the linear router's
     out-of-fold route probabilities (same folds; needs mmroute and the MiniLM here)."""
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
     from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl

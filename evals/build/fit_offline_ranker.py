@@ -1,14 +1,14 @@
 """Fit the lexical extractor's candidate ranker (the ``offline`` generator) on shared data, reproducibly.
 
-    python -m evals.fit_offline_ranker                         # SQuAD 2.0 dev sample in ../shared
-    python -m evals.fit_offline_ranker --corpus C.jsonl --questions Q.jsonl --out-dir DIR --json
+    python -m evals.build.fit_offline_ranker                         # SQuAD 2.0 dev sample in ../shared
+    python -m evals.build.fit_offline_ranker --corpus C.jsonl --questions Q.jsonl --out-dir DIR --json
 
 What it fits (logistic regressions; nothing is set by hand):
 
 1. the offline generator's candidate ranker (features of :mod:`mmroute.generation.extractive`,
    label = the candidate matches a gold answer under the acceptance metric), on answerable questions;
 2. for the cross-validation report only, a verifier policy over that generator's drafts (the shipped
-   verifier policies are fitted by ``python -m evals.calibrate_verifier``).
+   verifier policies are fitted by ``python -m evals.build.calibrate_verifier``).
 
 Evidence comes from exact MiniLM search over the corpus paragraphs (what a paragraph KB returns).
 To estimate how this transfers to unseen articles, everything is cross-validated by article
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data") / "text" / "squad2_dev"
 
 
@@ -185,7 +185,7 @@ def main(argv: list[str] | None = None) -> int:
         from mmroute.fsutil import atomic_write_text
 
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"command": "python -m evals.fit_offline_ranker " + " ".join(argv or sys.argv[1:]),
+        meta = {"command": "python -m evals.build.fit_offline_ranker " + " ".join(argv or sys.argv[1:]),
                 "data": Path(args.questions).parent.name, "n_questions": len(qs), "answer_window": window,
                 "cross_validation": report["cross_validation"]}
         atomic_write_text(args.out_dir / "offline_ranker.json", json.dumps(

@@ -1,14 +1,16 @@
-"""Plots of latency and recall against KB size from the bench_store results in evals/results.
+"""Plots of latency and recall against KB size from the bench_store results in evals/results (or ``--results``).
 
 Reads every ``bench_store_<data>_<n>[_tag].json`` (one point per backend and run) and every
 ``<backend>_ef_sweep_<data>_<n>[_tag].json`` (for each swept build: the cheapest hnsw_ef/ef_search
 reaching recall@10 >= --target, or the most exact one when none does), and draws, per data kind:
 
 - ``scaling_latency_<data>.png``: p50 single-query latency vs n (log-log), one line per backend,
-- ``scaling_recall_<data>.png``: recall@10 vs n.
+- ``scaling_recall_<data>.png``: recall@10 vs n,
 
-    python -m evals.plot_scaling                 # all results found
-    python -m evals.plot_scaling --target 0.95
+into ``--out`` (default: a scratch folder; ``--out evals/results`` replaces the committed plots).
+
+    python -m evals.bench.plot_scaling                 # all results found
+    python -m evals.bench.plot_scaling --target 0.95
 """
 from __future__ import annotations
 
@@ -19,7 +21,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).resolve().parent / "results"
+from ..paths import RESULTS, SCRATCH
+
 _STORE = re.compile(r"^bench_store_(?P<data>[a-z]+)_(?P<n>\d+)(?:_(?P<tag>.+))?\.json$")
 _SWEEP = re.compile(r"^(?P<backend>[a-z_]+)_ef_sweep_(?P<data>[a-z]+)_(?P<n>\d+)(?:_(?P<tag>.+))?\.json$")
 
@@ -96,15 +99,17 @@ def plot(series: dict[str, list[dict[str, Any]]], data: str, key: str, ylabel: s
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.plot_scaling", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--results", type=Path, default=RESULTS)
+    ap = argparse.ArgumentParser(prog="python -m evals.bench.plot_scaling", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--results", type=Path, default=RESULTS, help="folder of bench_store/ef-sweep JSON to read")
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for the PNGs (default: a scratch folder)")
     ap.add_argument("--target", type=float, default=0.95, help="recall@10 a swept build must reach")
     args = ap.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
     data = collect(args.results, args.target)
     for kind, series in data.items():
-        plot(series, kind, "p50_ms", "p50 single-query latency (ms)", args.results / f"scaling_latency_{kind}.png",
+        plot(series, kind, "p50_ms", "p50 single-query latency (ms)", args.out / f"scaling_latency_{kind}.png",
              True, 3.0)
-        plot(series, kind, "recall_at_10", "recall@10 vs exact", args.results / f"scaling_recall_{kind}.png",
+        plot(series, kind, "recall_at_10", "recall@10 vs exact", args.out / f"scaling_recall_{kind}.png",
              False, args.target)
         print(f"{kind}: " + "; ".join(f"{lbl}: " + ", ".join(f"n={p['n']} p50={p['p50_ms']:.2f}ms "
                                                            f"r={p['recall_at_10']:.3f}" for p in pts)

@@ -1,13 +1,14 @@
 """Answer quality on held-out SQuAD articles: the reader alone, the offline defaults end to end, and the
-verifier guarding an endpoint that is right half of the time. Writes ``evals/results/bench_answers.json``.
+verifier guarding an endpoint that is right half of the time. Writes ``bench_answers.json``
+(to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 
-    python -m evals.bench_answers                       # everything (about 15 minutes on 2 cores)
-    python -m evals.bench_answers --limit 60 --out /tmp/b.json   # a quick look
+    python -m evals.bench.bench_answers                       # everything (about 15 minutes on 2 cores)
+    python -m evals.bench.bench_answers --limit 60 --out /tmp/b.json   # a quick look
 
 Held out means: the packaged reader was trained on the 10 SQuAD 2.0 *train* articles, and the 3 shared dev
 articles used here were never seen in its training. The verifier policies are calibrated on those dev
 articles, so every dev article is scored with the fold policy fitted on the *other two*
-(``evals/results/verifier_folds/``, written by ``python -m evals.calibrate_verifier``).
+(``evals/results/verifier_folds/``, written by ``python -m evals.build.calibrate_verifier``).
 
 1. ``reader``: EM/F1 of the packaged reader given each question's own paragraph (answerable questions).
 2. ``offline_e2e``: ``mmroute ask`` with the shipped defaults over a home with the sample SQuAD KBs
@@ -29,7 +30,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
+from ..paths import SCRATCH
+
+REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 FOLDS = REPO / "evals" / "results" / "verifier_folds"
 
@@ -46,7 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="questions per article (default all)")
     ap.add_argument("--home", type=Path, default=None, help="a home with squad-paragraph/squad-document (else built)")
     ap.add_argument("--parts", default="reader,offline_e2e,endpoint")
-    ap.add_argument("--out", type=Path, default=REPO / "evals" / "results" / "bench_answers.json")
+    ap.add_argument("--out", type=Path, default=SCRATCH / "bench_answers.json",
+                    help="the report (default: a scratch folder; evals/results/bench_answers.json replaces the committed one)")
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -94,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
             for art in sorted(by_article):
                 policy = FOLDS / f"policy_without_{art}.json"
                 if not policy.is_file():
-                    raise SystemExit(f"missing {policy}: run python -m evals.calibrate_verifier first")
+                    raise SystemExit(f"missing {policy}: run python -m evals.build.calibrate_verifier first")
                 pipe = Pipeline.from_home(home, cfg_for(str(policy)))
                 pipe.warm_up()
                 qs = questions_for(art)

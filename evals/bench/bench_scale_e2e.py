@@ -2,7 +2,7 @@
 
 The KB is the real ``hop`` sample KB (458 Wikipedia paragraphs, indexed with the normal indexer on
 the embedded default store) grown to N points with synthetic filler from
-:func:`evals.bench_store.mixture` (points on the manifold of real MiniLM embeddings), written into
+:func:`evals.bench.bench_store.mixture` (points on the manifold of real MiniLM embeddings), written into
 the same Qdrant Edge store under the KB's writer lock; closing the store builds the HNSW graph.
 The home is cached (``--home``), so the build is paid once.
 
@@ -18,9 +18,9 @@ never hits; the first few warm the models and are not counted):
   paragraphs alone, exact) without it, to show what a million distractors cost in quality;
 - process RSS with the KB open and the models loaded, and the store's size on disk.
 
-    python -m evals.bench_scale_e2e --n 1000000 --json
+    python -m evals.bench.bench_scale_e2e --n 1000000 --json
 
-Writes ``evals/results/bench_scale_e2e_<n>.json``.
+Writes ``bench_scale_e2e_<n>.json`` (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
 from __future__ import annotations
 
@@ -34,9 +34,11 @@ from typing import Any
 
 import numpy as np
 
+from ..paths import SCRATCH
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
 KB = "hop"
 FILLER_SEED = 7
@@ -44,8 +46,8 @@ FILLER_SEED = 7
 
 def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
     """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds."""
-    from evals.bench_e2e import build_home
-    from evals.bench_store import mixture
+    from evals.bench.bench_e2e import build_home
+    from evals.bench.bench_store import mixture
     from mmroute.fsutil import WriterLock
     from mmroute.kb import Home
     from mmroute.stores.base import Point, open_store
@@ -94,7 +96,7 @@ def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
 
 def all_vectors(home_dir: Path, n: int, dim: int) -> tuple[np.ndarray, list[str], int]:
     """Every vector in the grown KB, its item ids, and how many (the first ones) are real."""
-    from evals.bench_store import mixture
+    from evals.bench.bench_store import mixture
 
     z = np.load(home_dir / "real_vectors.npz")
     filler, _ = mixture(n - len(z["ids"]), 1, dim, seed=FILLER_SEED)
@@ -119,7 +121,7 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
 
     from mmroute.kb import Home
     from mmroute.retrieval.single import SingleShotRetriever
-    from evals.bench_store import exact_topk, sweep
+    from evals.bench.bench_store import exact_topk, sweep
     from mmroute.routing.default import default_router
     from mmroute.types import point_id
 
@@ -147,7 +149,7 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
         search.append((time.perf_counter() - t0) * 1000)
         vecs.append(v)
         found.append((corpus, gold, [h.item.id for h in hits], [h.item.id for h in res.hits]))
-    from evals.bench_store import rss_mb
+    from evals.bench.bench_store import rss_mb
 
     rss = rss_mb()
     disk = kb.store.disk_bytes() / 2**20
@@ -179,13 +181,13 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.bench_scale_e2e", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_scale_e2e", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--home", type=Path, default=None, help="cached home (default ~/.cache/mmroute/bench_scale_N)")
     ap.add_argument("--queries", type=int, default=300)
     ap.add_argument("--warmup", type=int, default=10)
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--out", type=Path, default=RESULTS)
+    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for the JSON (default: a scratch folder)")
     args = ap.parse_args(argv)
     home = args.home or Path.home() / ".cache" / "mmroute" / f"bench_scale_{args.n}"
     say = lambda m: print(f"[bench_scale_e2e] {m}", file=sys.stderr, flush=True)  # noqa: E731

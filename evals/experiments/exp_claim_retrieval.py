@@ -5,7 +5,7 @@ another question's gold answer from the same article (the endpoint benchmark's "
 are judged by the reader signals over two evidence sets: the top-5 paragraphs for the question (what the
 pipeline retrieves) and the top-5 for "question + draft". Reported: ROC AUC of each signal, right vs wrong.
 
-    python -m evals.exp_claim_retrieval --n 150 --out evals/results/exp_claim_retrieval.json
+    python -m evals.experiments.exp_claim_retrieval --n 150 --out evals/results/exp_claim_retrieval.json
 
 Result (n=150): every signal separates right from wrong *worse* with the draft in the query (draft gap
 AUC 0.963 -> 0.949, expected F1 0.883 -> 0.876, answer in evidence 0.877 -> 0.719): the wrong draft pulls
@@ -20,7 +20,7 @@ import random
 import sys
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 SIGNALS = ("reader_expected_f1", "reader_draft_gap", "reader_draft_margin", "answer_in_evidence")
 
 
@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     import numpy as np
     from sklearn.metrics import roc_auc_score
 
-    from evals.calibrate_verifier import DATA, load_jsonl, plausible_wrong
+    from evals.build.calibrate_verifier import DATA, load_jsonl, plausible_wrong
     from mmroute.encoders.text import default_text_encoder
     from mmroute.generation.embedding import shared_embedder
     from mmroute.reading.reader import shared_reader
