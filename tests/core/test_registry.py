@@ -129,3 +129,26 @@ def test_a_third_party_encoder_from_an_entry_point(tmp_path, monkeypatch):
     monkeypatch.undo()
     sys.modules.pop("mmroute_toy_plugin", None)
     assert "toy-words" not in ENCODERS.names()
+
+
+def test_the_cli_takes_a_store_from_an_entry_point(tmp_path):
+    """`mmroute index --store NAME` accepts a plugin's store and builds it through the registry."""
+    plugin = tmp_path / "plugin"
+    plugin.mkdir()
+    _plugin(plugin, "mmroute.stores", ["toy-store = mmroute_toy_plugin:ToyStore"], "mmroute_toy_plugin", """
+        from mmroute.errors import ConfigError
+
+        class ToyStore:
+            def __init__(self, path, **options):
+                raise ConfigError("the toy store was built", hint=f"options {sorted(options)}")
+    """)
+    src = tmp_path / "notes.txt"
+    src.write_text("Rollo was the first ruler of Normandy.\n")
+    env = {**__import__("os").environ, "PYTHONPATH": f"{plugin}{__import__('os').pathsep}{ROOT}", "HF_HUB_OFFLINE": "1",
+           "MMROUTE_NO_SERVER": "1"}
+    base = [sys.executable, "-m", "mmroute", "index", "--kb", "notes", "--input", str(src), "--encoder", "hashing",
+            "--home", str(tmp_path / "home")]
+    out = subprocess.run([*base, "--store", "toy-store"], capture_output=True, text=True, env=env, timeout=180)
+    assert out.returncode != 0 and "the toy store was built" in out.stderr + out.stdout, out.stderr
+    out = subprocess.run([*base, "--store", "no-such-store"], capture_output=True, text=True, env=env, timeout=180)
+    assert out.returncode == 2 and "'no-such-store' is not one of" in out.stderr and "'toy-store'" in out.stderr
