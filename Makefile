@@ -41,15 +41,15 @@ reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared
 		--valid $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json --out mmroute/data/reader
 
 calibrate: setup  ## re-fit the verifier policies (and the lexical extractor's ranker) on the shared SQuAD 2.0 dev articles
-	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.calibrate_verifier
-	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.fit_offline_ranker
+	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.build.calibrate_verifier
+	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.build.fit_offline_ranker
 
 fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
 	$(BIN)/python fuzz/fuzz_loaders.py -atheris_runs=100000 -max_total_time=600 /tmp/mmroute-fuzz-corpus fuzz/seeds fuzz/regressions
 
 bench: setup  ## store, indexing and end-to-end benchmarks -> evals/results/
-	$(BIN)/python -m evals.bench_store --n 100000 --json
-	$(BIN)/python -m evals.bench_indexing --json
+	$(BIN)/python -m evals.bench.bench_store --n 100000 --json --out evals/results
+	$(BIN)/python -m evals.bench.bench_indexing --json --out evals/results
 
 clean:
 	rm -rf .mmroute .pytest_cache build *.egg-info

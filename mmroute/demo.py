@@ -6,6 +6,7 @@ Indexing is resumable, so a second run only answers the questions.
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -13,18 +14,15 @@ from pathlib import Path
 
 from .kb import Home
 
-SEARCHES = [
-    ("photos", "a cup of coffee"),
-    ("photos", "a rocket on a launch pad"),
-    ("bbb-clip", "three rodent pests"),
-    ("hop", "Jeremy Theobald and Christopher Nolan share what profession?"),
-]
-QUESTIONS = [
-    "In what country is Normandy located?",
-    "When were the Normans in Normandy?",
-    "Who was the first woman to pilot the space shuttle?",
-    "What is the capital of Mars's largest moon?",
-]
+DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "demo.json")
+"""What the demo searches (KB, query) and asks, as data."""
+
+
+def demo_queries(path: str | os.PathLike[str] = DEMO_DATA) -> tuple[list[tuple[str, str]], list[str]]:
+    """(searches as (KB, query), questions) from ``mmroute/data/demo.json``."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    return [(s["kb"], s["query"]) for s in data["searches"]], list(data["questions"])
 
 
 def main() -> int:
@@ -34,6 +32,7 @@ def main() -> int:
 
     home = Home()
     root = data_root()
+    searches, questions = demo_queries()
     work = home.root / "inputs"
     print(f"mmroute demo: home {home.root}, data {root}\n")
     indexer = Indexer(home)
@@ -45,7 +44,7 @@ def main() -> int:
             print(f"indexed {r.kb:<14} {r.count:>5} items ({r.indexed} new, {r.skipped} skipped) "
                   f"in {time.perf_counter() - t:.1f}s")
     print()
-    for kb, query in SEARCHES:
+    for kb, query in searches:
         if not home.exists(kb):
             continue
         hits = home.open(kb).search(query, k=3)
@@ -58,7 +57,7 @@ def main() -> int:
 
         pipe = Pipeline.from_home(home)
         print()
-        for q in QUESTIONS:
+        for q in questions:
             ans = pipe.ask(q)
             route = ans.route.chosen if ans.route else ()
             withheld = ans.draft.text if ans.abstained and ans.draft and ans.draft.text else None

@@ -203,7 +203,7 @@ class Indexer:
             try:
                 manifest.save(directory)
                 # Sources smaller than a batch (one image per file) are encoded together: an encoder
-                # call per file costs several times the batched call (evals/bench_indexing).
+                # call per file costs several times the batched call (evals/bench/bench_indexing).
                 group: list[_PendingSource] = []
                 for i, plan in enumerate(plans):
                     pending = self._load_source(name, plan, gran, root, store, manifest, report, loader_options)

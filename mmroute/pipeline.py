@@ -24,7 +24,8 @@ from .generation.base import Generator, create_generator
 from .kb import Home
 from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, RetrievalResult, Verification
-from .verification.verifier import EvidenceVerifier, Verifier
+from .verification.base import Verifier
+from .verification.verifier import EvidenceVerifier
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +63,6 @@ class Pipeline:
         h = home if isinstance(home, Home) else Home(home)
         if isinstance(retriever, str) or retriever is None:
             name = retriever or cfg.retriever
-            if name == "stepwise":
-                import mmroute.retrieval.stepwise  # noqa: F401  (registers "stepwise")
-            import mmroute.retrieval.single  # noqa: F401
             router = None
             if not cfg.kbs or name == "stepwise":
                 if cfg.router:

@@ -1,52 +1,130 @@
-"""Name -> factory registries, one per role (encoders, stores, routers, ...).
+"""Name -> factory registries, one per role (encoders, stores, routers, ...), all of one kind.
 
-Implementations register themselves under a short name so that configs, the CLI and
-manifests can refer to them by string, and so the conformance tests can iterate over all of them::
+Each role's base module declares its table: every built-in implementation as a name and a
+``"module:attribute"`` string, so the table is complete without importing any implementation
+(``ENCODERS.names()`` lists them all at once), and the implementation's module is imported only
+when one is created::
 
-    ENCODERS = Registry[Encoder]("encoder")
-
-    @ENCODERS.register("minilm")
-    def _make(**options) -> Encoder: ...
-
+    ENCODERS = Registry[Encoder]("encoder", {
+        "hashing": "mmroute.encoders.hashing:HashingTextEncoder",
+        "minilm": "mmroute.encoders.text:create_minilm",
+    })
     enc = ENCODERS.create("minilm", batch_size=64)
+
+A factory is any callable taking keyword options (a class, or a function when the name needs
+fixed options). Other packages add implementations through Python entry points in the role's
+group, ``mmroute.<role>s`` (``mmroute.encoders``, ``mmroute.stores``, ``mmroute.routers``, ...)::
+
+    [project.entry-points."mmroute.encoders"]
+    my-encoder = "my_package.encoders:MyEncoder"
+
+and code (tests, notebooks) can add one at run time with :meth:`Registry.register`.
+A built-in name cannot be taken over: an entry point that reuses one is ignored with a warning.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+import importlib
+import logging
+import sys
+import threading
+from importlib import metadata
+from typing import Any, Callable, Generic, Mapping, TypeVar
 
 from .errors import ConfigError
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
+
+Factory = Callable[..., Any]
+
+
+def load_target(target: str) -> Factory:
+    """Import ``"package.module:attribute"`` and return the attribute."""
+    module, sep, attr = target.partition(":")
+    if not sep or not module or not attr:
+        raise ValueError(f"registry target {target!r} is not of the form 'module:attribute'")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
 
 
 class Registry(Generic[T]):
-    """A mapping of names to factories for one role."""
+    """The implementations of one role by name: built-in, from entry points, and added at run time."""
 
-    def __init__(self, role: str) -> None:
+    def __init__(self, role: str, builtins: Mapping[str, str] | None = None, *, group: str | None = None) -> None:
         self.role = role
-        self._factories: dict[str, Callable[..., T]] = {}
+        self.group = group or f"mmroute.{role}s"
+        self._builtins: dict[str, str] = dict(builtins or {})
+        self._added: dict[str, Factory | str] = {}
+        self._loaded: dict[str, Factory] = {}
+        self._plugins: tuple[tuple[str, ...], dict[str, metadata.EntryPoint]] | None = None
+        self._lock = threading.Lock()
 
-    def register(self, name: str) -> Callable[[Callable[..., T]], Callable[..., T]]:
-        def deco(factory: Callable[..., T]) -> Callable[..., T]:
-            if name in self._factories and self._factories[name] is not factory:
+    # -- adding -------------------------------------------------------------------------------
+
+    def add(self, name: str, factory: Factory | str) -> None:
+        """Register ``factory`` (a callable or a ``"module:attribute"`` string) under ``name``."""
+        with self._lock:
+            known = self._added.get(name, self._builtins.get(name))
+            if known is not None and known is not factory and known != factory:
                 raise ValueError(f"{self.role} {name!r} is registered twice")
-            self._factories[name] = factory
+            self._added[name] = factory
+            self._loaded.pop(name, None)
+
+    def register(self, name: str) -> Callable[[Factory], Factory]:
+        """Decorator form of :meth:`add`."""
+
+        def deco(factory: Factory) -> Factory:
+            self.add(name, factory)
             return factory
 
         return deco
 
-    def create(self, name: str, **options: Any) -> T:
-        try:
-            factory = self._factories[name]
-        except KeyError:
-            raise ConfigError(
-                f"unknown {self.role} {name!r}",
-                hint=f"choose one of: {', '.join(sorted(self._factories))}",
-            ) from None
-        return factory(**options)
+    # -- looking up ---------------------------------------------------------------------------
+
+    def _entry_points(self) -> dict[str, metadata.EntryPoint]:
+        """Entry points of this role's group, re-read when ``sys.path`` changes."""
+        key = tuple(sys.path)
+        cached = self._plugins
+        if cached is not None and cached[0] == key:
+            return cached[1]
+        found: dict[str, metadata.EntryPoint] = {}
+        for ep in metadata.entry_points(group=self.group):
+            if ep.name in self._builtins:
+                log.warning("ignoring entry point %s = %s: %r is a built-in %s", ep.name, ep.value, ep.name, self.role)
+                continue
+            found.setdefault(ep.name, ep)
+        self._plugins = (key, found)
+        return found
 
     def names(self) -> list[str]:
-        return sorted(self._factories)
+        """Every name that :meth:`create` accepts, without importing any implementation."""
+        return sorted(set(self._builtins) | set(self._added) | set(self._entry_points()))
 
     def __contains__(self, name: object) -> bool:
-        return name in self._factories
+        return isinstance(name, str) and (name in self._builtins or name in self._added
+                                          or name in self._entry_points())
+
+    def get(self, name: str) -> Factory:
+        """The factory registered under ``name``, importing its module now."""
+        factory = self._loaded.get(name)
+        if factory is not None:
+            return factory
+        target: Factory | str | None = self._added.get(name, self._builtins.get(name))
+        if target is None:
+            ep = self._entry_points().get(name)
+            if ep is None:
+                raise ConfigError(f"unknown {self.role} {name!r}", hint=f"choose one of: {', '.join(self.names())}")
+            try:
+                return ep.load()  # not kept here: the plugin may leave sys.path
+            except Exception as e:  # a broken plugin must say which one it is
+                raise ConfigError(f"{self.role} {name!r} (entry point {ep.value}) cannot be loaded: {e}",
+                                  hint="reinstall or remove the package that provides it") from e
+        factory = load_target(target) if isinstance(target, str) else target
+        self._loaded[name] = factory
+        return factory
+
+    def create(self, name: str, **options: Any) -> T:
+        """Build the implementation named ``name`` with keyword ``options``."""
+        return self.get(name)(**options)

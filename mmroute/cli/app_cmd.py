@@ -11,15 +11,11 @@ from typing import Callable, Iterator
 
 import click
 
+from ..app import app_script
 from ..errors import MMRouteError
 from ..serve.launch import stop_process
 from .common import fail, home_option
 from .main import cli
-
-
-def app_script() -> Path:
-    """``apps/mmroute_app.py`` of this checkout (the app ships beside the package, not inside it)."""
-    return Path(__file__).resolve().parents[2] / "apps" / "mmroute_app.py"
 
 
 def streamlit_command(script: Path, host: str, port: int, headless: bool, extra: tuple[str, ...] = ()) -> list[str]:
@@ -36,27 +32,32 @@ Examples:
   mmroute app                          # http://127.0.0.1:8501, KBs from $MMROUTE_HOME or ~/.mmroute
   mmroute app --home ./kbs --port 8600
   mmroute app --host 0.0.0.0           # reachable from other machines: only on a trusted network
+  mmroute app --print-path             # where the installed app script is; starts nothing
 """)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (localhost by default).")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--open-browser/--no-browser", default=False, help="Open a browser tab on start.")
 @click.option("--app", "script", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Another app script to run (default: apps/mmroute_app.py).")
+              help="Another app script to run (default: the app installed with mmroute).")
+@click.option("--print-path", is_flag=True, help="Print the app script that would run, and exit.")
 @home_option
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def app_cmd(host: str, port: int, open_browser: bool, script: Path | None, home: Path | None,
+def app_cmd(host: str, port: int, open_browser: bool, script: Path | None, print_path: bool, home: Path | None,
             streamlit_args: tuple[str, ...]) -> None:
     """Start the web app: chat with routed, verified answers and manage knowledge bases.
 
     Extra arguments after `--` go to `streamlit run` (e.g. `-- --server.maxUploadSize 500`).
     """
+    if print_path:
+        click.echo(str((script or app_script()).resolve()))
+        return
     try:
         import streamlit  # noqa: F401
     except ImportError:
         fail("streamlit is not installed", "pip install 'mmroute[app]'")
     target = script or app_script()
     if not target.is_file():
-        fail(f"the app script {target} is missing", "run from a checkout of mmroute, or pass --app PATH")
+        fail(f"the app script {target} is missing", "reinstall mmroute, or pass --app PATH")
     from ..serve.client import home_root
     from ..serve.launch import ensure_server
 

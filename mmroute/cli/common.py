@@ -89,3 +89,19 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
         except json.JSONDecodeError:
             out[key] = raw
     return out
+
+
+class StoreBackend(click.ParamType):
+    """The name of a registered store backend (built in, or added by an entry point), checked when given."""
+
+    name = "store"
+
+    def get_metavar(self, *args: Any, **kwargs: Any) -> str:
+        return "[edge|qdrant|faiss|...]"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        from ..stores.base import STORES
+
+        if isinstance(value, str) and value in STORES:
+            return value
+        self.fail(f"{value!r} is not one of {', '.join(repr(n) for n in STORES.names())}.", param, ctx)

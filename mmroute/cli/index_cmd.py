@@ -6,7 +6,8 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, handle_errors, home_option, json_option, open_home, parse_options, progress_enabled
+from .common import (StoreBackend, emit_json, handle_errors, home_option, json_option, open_home, parse_options,
+                     progress_enabled)
 from .main import cli
 
 
@@ -27,7 +28,7 @@ Examples:
 @click.option("--encoder", default=None, help="Registered encoder name (default per modality: minilm, conse, video-frames).")
 @click.option("--encoder-option", "encoder_options", multiple=True, metavar="KEY=JSON",
               help="Encoder option, e.g. --encoder-option model=\"/models/clip\" (repeatable).")
-@click.option("--store", "store_backend", type=click.Choice(["edge", "qdrant", "faiss"]), default=None,
+@click.option("--store", "store_backend", type=StoreBackend(), default=None,
               help="Vector store backend (default: edge, the embedded Qdrant engine).")
 @click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
               help="Store option, e.g. --store-option index='\"hnsw\"' (repeatable).")

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, handle_errors, home_option, json_option, open_home
+from .common import StoreBackend, emit_json, handle_errors, home_option, json_option, open_home
 from .main import cli
 
 
@@ -159,7 +159,7 @@ def _store_spec(store_backend: str, store_options: tuple[str, ...]):  # noqa: AN
 
 
 _store_flags = [
-    click.option("--store", "store_backend", type=click.Choice(["edge", "qdrant", "faiss"]), required=True,
+    click.option("--store", "store_backend", type=StoreBackend(), required=True,
                  help="Destination store backend."),
     click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
                  help="Destination store option, e.g. url='\"https://host:6333\"' (repeatable; the API key "

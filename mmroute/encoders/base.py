@@ -47,13 +47,20 @@ class Encoder(Protocol):
         ...
 
 
-ENCODERS: Registry[Encoder] = Registry("encoder")
+ENCODERS: Registry[Encoder] = Registry("encoder", {
+    "hashing": "mmroute.encoders.hashing:HashingTextEncoder",
+    "minilm": "mmroute.encoders.text:create_minilm",
+    "hf-text": "mmroute.encoders.text:create_hf_text",
+    "conse": "mmroute.encoders.conse:create_conse",
+    "conse-efficientnet": "mmroute.encoders.conse:create_conse_efficientnet",
+    "open-clip": "mmroute.encoders.openclip:OpenClipEncoder",
+    "hf-clip": "mmroute.encoders.hf_clip:HFClipEncoder",
+    "video-frames": "mmroute.encoders.video:FrameVideoEncoder",
+})
 """Encoders by name; factories take keyword options (all JSON-serialisable)."""
 
 
 def create_encoder(spec: EncoderSpec | str, **options: Any) -> Encoder:
-    from . import _register_all  # noqa: F401
-
     if isinstance(spec, str):
         spec = EncoderSpec(spec, options)
     return ENCODERS.create(spec.name, **dict(spec.options))

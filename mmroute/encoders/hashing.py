@@ -12,12 +12,12 @@ from __future__ import annotations
 import re
 import zlib
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..types import EncoderSpec, Item, Modality
-from .base import ENCODERS, normalize
+from .base import normalize
 from .text import item_text
 
 _TOKEN = re.compile(r"\w+", re.UNICODE)
@@ -61,8 +61,3 @@ class HashingTextEncoder:
 
     def encode_image_queries(self, paths: Sequence[Path]) -> np.ndarray:
         raise NotImplementedError("the hashing encoder embeds text only")
-
-
-@ENCODERS.register("hashing")
-def _hashing(**options: Any) -> HashingTextEncoder:
-    return HashingTextEncoder(**options)

@@ -20,7 +20,7 @@ import numpy as np
 
 from ..errors import ModelUnavailableError
 from ..types import EncoderSpec, Granularity, Item, Modality
-from .base import ENCODERS, mean_pool, normalize, resolve_device
+from .base import mean_pool, normalize, resolve_device
 
 MINILM_NAME = "minilm"
 
@@ -208,8 +208,7 @@ class TransformerTextEncoder:
         raise NotImplementedError("a text encoder cannot embed images; search an image KB instead")
 
 
-@ENCODERS.register(MINILM_NAME)
-def _minilm(**options: Any) -> TransformerTextEncoder:
+def create_minilm(**options: Any) -> TransformerTextEncoder:
     """The offline MiniLM; with default options, the process-wide instance (one model in memory,
     one query-vector cache shared by routers, KBs and verifiers)."""
     options.pop("model", None)
@@ -220,8 +219,7 @@ def _minilm(**options: Any) -> TransformerTextEncoder:
     return enc
 
 
-@ENCODERS.register("hf-text")
-def _hf_text(model: str, **options: Any) -> TransformerTextEncoder:
+def create_hf_text(model: str, **options: Any) -> TransformerTextEncoder:
     return TransformerTextEncoder(model, registered_name="hf-text", **options)
 
 

@@ -29,8 +29,8 @@ import numpy as np
 
 from ..errors import ConfigError, ItemError
 from ..types import EncoderSpec, Item, Modality
-from .base import ENCODERS, create_encoder, normalize
-from .image import ImageEncoderBase, check_fusion_weights
+from .base import create_encoder, normalize
+from .image import ImageEncoderBase, check_fusion_weights, fuse
 
 FRAME_SHORT_SIDE = 256
 """Frames are scaled so their short side is this many pixels while converting to RGB (CLIP and
@@ -123,7 +123,7 @@ class FrameVideoEncoder:
                                 f"{it.end_s or 0:.1f}s (item {it.id!r}); the file may be truncated", source=src)
             visual[row] = np.mean(vecs, axis=0)
         text, has = self._text_vectors(items)
-        return _fuse(visual, text, has, self.visual_weight, self.text_weight)
+        return fuse(visual, text, has, self.visual_weight, self.text_weight)
 
     # -- frames ----------------------------------------------------------------------------------
     @staticmethod
@@ -198,12 +198,6 @@ def _chunks(text: str, words: int = 120) -> list[str]:
     """Long transcripts are embedded in ~120-word pieces and averaged (MiniLM reads 256 tokens)."""
     w = text.split()
     return [" ".join(w[i:i + words]) for i in range(0, len(w), words)]
-
-
-def _fuse(visual: np.ndarray, text: np.ndarray, has: Sequence[bool], vw: float, tw: float) -> np.ndarray:
-    from .image import fuse
-
-    return fuse(visual, text, has, vw, tw)
 
 
 def _file_key(src: str) -> str:
@@ -286,9 +280,3 @@ def _to_pil(frame: Any, short_side: int) -> Any:
         w, h = max(1, round(w * s)), max(1, round(h * s))
         return frame.to_image(width=w, height=h)
     return frame.to_image()
-
-
-@ENCODERS.register("video-frames")
-def _video_frames(**options: Any) -> FrameVideoEncoder:
-    return FrameVideoEncoder(**options)
-

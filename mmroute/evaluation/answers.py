@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from ..generation.textutil import answer_matches
+from ..text import answer_matches
 from ..reading.squad import exact_match, f1_score
 from ..types import Answer
 from .questions import Question, percentile

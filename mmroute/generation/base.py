@@ -34,11 +34,15 @@ class Generator(Protocol):
         ...
 
 
-GENERATORS: Registry[Generator] = Registry("generator")
-"""Generators by name: ``offline``, ``smollm2``, ``hf-causal``, ``openai``."""
+GENERATORS: Registry[Generator] = Registry("generator", {
+    "offline": "mmroute.generation.extractive:ExtractiveGenerator",
+    "reader": "mmroute.generation.reader_gen:ReaderGenerator",
+    "hf-causal": "mmroute.generation.local_lm:LocalLMGenerator",
+    "smollm2": "mmroute.generation.local_lm:create_smollm2",
+    "openai": "mmroute.generation.endpoint:EndpointGenerator",
+})
+"""Generators by name: ``offline``, ``reader``, ``smollm2``, ``hf-causal``, ``openai``."""
 
 
 def create_generator(name: str, **options: object) -> Generator:
-    from . import _register_all  # noqa: F401  (registers the built-in generators)
-
     return GENERATORS.create(name, **options)

@@ -16,7 +16,6 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..types import Draft, Hit
-from .base import GENERATORS
 from .local_lm import best_support
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
@@ -135,8 +134,3 @@ class EndpointGenerator:
         res = self.client.chat(closed_book_messages(question), max_tokens=self.max_tokens, temperature=0.0)
         return Draft(text=clean_answer(res.text), generator=f"{self.name}:closed-book",
                      elapsed_ms=(time.perf_counter() - t0) * 1000)
-
-
-@GENERATORS.register("openai")
-def _openai(base_url: str, model: str, **options: Any) -> EndpointGenerator:
-    return EndpointGenerator(base_url, model, **options)

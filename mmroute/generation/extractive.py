@@ -13,7 +13,7 @@ How it answers:
    around it ("context overlap": SQuAD answers sit next to the words the question copies from the text),
    whether its kind matches the expected answer type, whether it merely repeats the question, its
    length and its boundaries. A linear ranker combines them. Its weights are learned on shared data
-   by ``python -m evals.calibrate_verifier`` (logistic regression, written to
+   by ``python -m evals.build.calibrate_verifier`` (logistic regression, written to
    ``mmroute/data/verifier/offline_ranker.json``); without that file, hand-set priors are used.
    The best candidate is the answer; its sentence is the ``support``.
 5. Optionally (``answer_window=N``) the answer is widened into a short *answer window*: the smallest
@@ -42,10 +42,9 @@ from typing import Sequence
 import numpy as np
 
 from ..types import Draft, Hit
-from .base import GENERATORS
 from .embedding import SentenceEmbedder, shared_embedder
 from .question import AnswerType, QuestionAnalysis, analyze_question
-from .textutil import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
+from ..text import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
                        tokenize)
 
 _CONNECT_IN_NAME = frozenset({"of", "the", "de", "la", "le", "von", "van", "del", "da", "du", "der", "al", "y", "&"})
@@ -446,8 +445,3 @@ class ExtractiveGenerator:
             for si, (st, toks, stems) in enumerate(self._parse(text)):
                 out.append(Sentence(hi, si, st, toks, stems))
         return out
-
-
-@GENERATORS.register("offline")
-def _offline(**options: object) -> ExtractiveGenerator:
-    return ExtractiveGenerator(**options)  # type: ignore[arg-type]

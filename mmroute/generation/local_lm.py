@@ -18,9 +18,9 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
+from ..encoders.base import resolve_device
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
-from .base import GENERATORS
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -87,8 +87,7 @@ class LocalLMGenerator:
                     f"cannot load causal LM {self.model!r}: {e}",
                     hint="give a local model directory (or a hub name where the hub is reachable); "
                          "GGUF files need `pip install gguf==0.19.0 accelerate==1.15.0`") from e
-            dev = ("cuda" if torch.cuda.is_available() else "cpu") if self.device == "auto" else self.device
-            self._lm = lm.to(dev)
+            self._lm = lm.to(resolve_device(self.device))
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
         import torch
@@ -126,7 +125,7 @@ class LocalLMGenerator:
 
 def best_support(answer: str, hits: Sequence[Hit]) -> str:
     """The evidence sentence sharing most words with the answer (what the verifier checks against)."""
-    from .textutil import content_stems, split_sentences, tokenize
+    from ..text import content_stems, split_sentences, tokenize
 
     want = set(content_stems(tokenize(answer)))
     best, best_n = "", -1
@@ -139,12 +138,7 @@ def best_support(answer: str, hits: Sequence[Hit]) -> str:
     return best
 
 
-@GENERATORS.register("hf-causal")
-def _hf_causal(model: str, **options: Any) -> LocalLMGenerator:
-    return LocalLMGenerator(model, **options)
-
-
-@GENERATORS.register("smollm2")
-def _smollm2(**options: Any) -> LocalLMGenerator:
+def create_smollm2(**options: Any) -> LocalLMGenerator:
+    """The ``smollm2`` generator: :meth:`LocalLMGenerator.smollm2` (its ``model`` is fixed)."""
     options.pop("model", None)
     return LocalLMGenerator.smollm2(**options)

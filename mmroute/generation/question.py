@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from enum import Enum
 
-from .textutil import NEGATIONS, STOPWORDS, WH_WORDS, Token, stem, tokenize
+from ..text import NEGATIONS, STOPWORDS, WH_WORDS, Token, stem, tokenize
 
 
 class AnswerType(str, Enum):

@@ -19,8 +19,7 @@ from typing import Any, Sequence
 
 from ..reading.decode import Reading, Span
 from ..types import Draft, Hit
-from .base import GENERATORS
-from .textutil import LocalIdf, content_stems, split_sentences, tokenize
+from ..text import LocalIdf, content_stems, split_sentences, tokenize
 
 MAX_PASSAGES = 5
 """Evidence hits read per question (the retriever's top hits)."""
@@ -145,8 +144,3 @@ class ReaderGenerator:
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:
         """No second path: the verifier reads the evidence with the reader itself."""
         return None
-
-
-@GENERATORS.register("reader")
-def _reader(**options: Any) -> ReaderGenerator:
-    return ReaderGenerator(**options)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol, Sequence, runtime_checkable
 
+from ..registry import Registry
 from ..types import Granularity, Item
 
 MAX_TEXT_FILE_BYTES = 2 * 1024**3
@@ -93,10 +94,11 @@ def relative_id(path: Path, root: Path | None) -> str:
     return path.name
 
 
-LOADERS: "Registry[Loader]" = None  # type: ignore[assignment]  (set below; avoids a forward import)
-from ..registry import Registry  # noqa: E402
-
-LOADERS = Registry("loader")
-"""Loaders by name: ``jsonl``, ``plaintext`` (text), ``image`` (``loaders/images.py``: class
-``ImageLoader``), ``video`` (``loaders/video.py``: class ``VideoLoader``). Factories take keyword
+LOADERS: Registry[Loader] = Registry("loader", {
+    "jsonl": "mmroute.loaders.text:JsonlLoader",
+    "plaintext": "mmroute.loaders.text:PlainTextLoader",
+    "image": "mmroute.loaders.images:ImageLoader",
+    "video": "mmroute.loaders.video:VideoLoader",
+})
+"""Loaders by name: ``jsonl``, ``plaintext`` (text), ``image``, ``video``. Factories take keyword
 options (e.g. clip window length for video)."""

@@ -6,7 +6,6 @@ no loader handles are reported as problems, not silently dropped.
 """
 from __future__ import annotations
 
-import importlib
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,16 +27,7 @@ class SourcePlan:
     loader: str  # LOADERS name
 
 
-def _import_loaders() -> None:
-    for mod in ("text", "images", "video"):
-        try:
-            importlib.import_module(f"{__package__}.{mod}")
-        except ImportError:  # pragma: no cover - optional media deps
-            pass
-
-
 def get_loader(name: str, **options: object) -> Loader:
-    _import_loaders()
     return LOADERS.create(name, **options)
 
 

@@ -30,7 +30,7 @@ from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
-from .base import LOADERS, LoadProblem, LoadResult, relative_id, walk_files
+from .base import LoadProblem, LoadResult, relative_id, walk_files
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
 DEFAULT_MAX_PIXELS = 178_956_970
@@ -302,6 +302,3 @@ def _embedded_captions(im: Any) -> list[str]:
         if isinstance(v, str) and v.strip() and not _BOILERPLATE.match(v.strip()):
             out.append(" ".join(v.split()))
     return out
-
-
-LOADERS.register("image")(ImageLoader)

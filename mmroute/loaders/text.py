@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Iterator, Sequence
 
 from ..types import Granularity, Item, Modality
-from .base import LOADERS, MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
+from .base import MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
 
 _RESERVED = {"id", "text", "title", "doc_id"}
 
@@ -185,7 +185,3 @@ class PlainTextLoader:
             for i, b in enumerate(blocks)
         ]
         return _finish(paragraphs, granularities, result)
-
-
-LOADERS.register("jsonl")(JsonlLoader)
-LOADERS.register("plaintext")(PlainTextLoader)

@@ -32,7 +32,7 @@ from typing import Any, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
-from .base import LOADERS, LoadProblem, LoadResult, relative_id, walk_files
+from .base import LoadProblem, LoadResult, relative_id, walk_files
 from .images import MAX_SIDECAR_BYTES, caption_fields, dedupe, folder_records
 from .subtitles import Cue, find_subtitles, parse_subtitles, text_in_range
 
@@ -253,6 +253,3 @@ class VideoLoader:
         title = next((t for k, t in fields if k == "title"), None)
         rest = dedupe(t for k, t in fields if k != "title" and t != title)
         return title, " ".join(rest)
-
-
-LOADERS.register("video")(VideoLoader)

@@ -34,7 +34,7 @@ class Reader(Protocol):
         ...
 
 
-READERS: Registry[Reader] = Registry("reader")
+READERS: Registry[Reader] = Registry("reader", {"transformer": "mmroute.reading.reader:TransformerReader"})
 
 
 class TransformerReader:
@@ -129,11 +129,6 @@ class TransformerReader:
                 ends.extend(out.end_logits.float().cpu().numpy())
         return decode(windows, starts, ends, passages, n_best=self.n_best, max_answer_tokens=self.max_answer_tokens,
                       length_penalty=self.length_penalty)
-
-
-@READERS.register("transformer")
-def _transformer(**options: Any) -> TransformerReader:
-    return TransformerReader(**options)
 
 
 def create_reader(name: str = "transformer", **options: Any) -> Reader:

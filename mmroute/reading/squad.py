@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from ..errors import InputError
-from ..generation.textutil import normalize_answer
+from ..text import normalize_answer
 
 
 @dataclass(frozen=True)

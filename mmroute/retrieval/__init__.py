@@ -2,6 +2,5 @@
 from .base import RETRIEVERS, Retriever
 from .fusion import fuse_hits
 from .single import SingleShotRetriever
-from . import stepwise as _stepwise  # noqa: E402,F401  (registers "stepwise")
 
 __all__ = ["RETRIEVERS", "Retriever", "SingleShotRetriever", "fuse_hits"]

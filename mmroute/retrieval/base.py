@@ -22,7 +22,11 @@ class Retriever(Protocol):
         ...
 
 
-RETRIEVERS: Registry[Retriever] = Registry("retriever")
+RETRIEVERS: Registry[Retriever] = Registry("retriever", {
+    "single": "mmroute.retrieval.single:SingleShotRetriever",
+    "stepwise": "mmroute.retrieval.stepwise:StepwiseRetriever",
+})
+"""Retrievers by name; factories take ``(home, router=None, **options)``."""
 
 
 def routable_kbs(home: object) -> tuple[list[str], list[str]]:

@@ -20,40 +20,21 @@ or ``updated_at`` changes.
 from __future__ import annotations
 
 import math
-import re
 import threading
-import unicodedata
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Sequence
 
+from ..text import SEARCH_STOPWORDS, search_tokens, strip_parenthetical
 from ..types import Item
 
-STOPWORDS = frozenset("""
-a an the and or but nor of in on at to for from by with without about as into onto over under
-is are was were be been being am do does did done has have had having can could shall should will
-would may might must it its it's this that these those there here who whom whose which what when where
-why how than then so such not no yes if else also both either neither each any all some many much
-more most other another same own i me my we us our you your he him his she her they them their
-one ones s t via per vs etc
-""".split())
-
-_TOKEN = re.compile(r"\w+", re.UNICODE)
-_PAREN = re.compile(r"\s*\([^)]*\)\s*$")
+STOPWORDS = SEARCH_STOPWORDS
+"""Words that never make a title specific nor count as query content (:data:`mmroute.text.SEARCH_STOPWORDS`)."""
+tokens = search_tokens
+"""All word tokens of a text, folded (:func:`mmroute.text.search_tokens`)."""
 BM25_K1 = 1.2
 BM25_B = 0.75
 MAX_TITLE_TOKENS = 10
-
-
-def _fold(text: str) -> str:
-    """Lowercase and strip accents so "Fährmann" matches "Fahrmann"."""
-    text = unicodedata.normalize("NFKD", text.lower())
-    return "".join(ch for ch in text if not unicodedata.combining(ch))
-
-
-def tokens(text: str) -> list[str]:
-    """All word tokens of a text, folded (stop words kept: titles and n-grams need them)."""
-    return _TOKEN.findall(_fold(text))
 
 
 def content_tokens(text: str) -> list[str]:
@@ -63,7 +44,7 @@ def content_tokens(text: str) -> list[str]:
 
 def title_key(title: str) -> tuple[str, ...]:
     """Tokens a title is matched by: folded, without a trailing disambiguation "(film)"."""
-    return tuple(tokens(_PAREN.sub("", title)))
+    return tuple(tokens(strip_parenthetical(title)))
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ from typing import Sequence
 from ..kb import Home
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, KBInfo, RetrievalResult, RetrievalStep, RouteDecision
-from .base import RETRIEVERS, routable_kbs, skipped_note
+from .base import routable_kbs, skipped_note
 from .fusion import fuse_hits
 
 
@@ -79,8 +79,3 @@ class SingleShotRetriever:
 def score_space(info: KBInfo) -> str:
     """KBs with the same encoder (name and options) score in one space: their cosines compare directly."""
     return json.dumps(info.encoder.to_dict(), sort_keys=True, default=str)
-
-
-@RETRIEVERS.register("single")
-def _single(home: Home, router: Router | None = None, **options: object) -> SingleShotRetriever:
-    return SingleShotRetriever(home, router, **options)  # type: ignore[arg-type]

@@ -46,7 +46,7 @@ from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
-from .base import RETRIEVERS, routable_kbs, skipped_note
+from .base import routable_kbs, skipped_note
 from .lexical import LexicalIndex, content_tokens, lexical_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
 
@@ -374,8 +374,3 @@ def sufficient(question: str, ranked: Sequence[Hit], indexes: Mapping[str, Lexic
     for h in (a, b):
         have |= set(content_tokens(f"{h.item.title or ''} {h.item.text}"))
     return bool(need) and need <= have
-
-
-@RETRIEVERS.register("stepwise")
-def _stepwise(home: Home, router: Router | None = None, **options: Any) -> StepwiseRetriever:
-    return StepwiseRetriever(home, router, **options)

@@ -5,18 +5,47 @@ Routers (registered in :data:`ROUTERS`): ``trained`` (the shipped classifier), `
 ``ensemble``, ``finetuned`` (an encoder fine-tuned as a classifier, averaged with
 the trained one; opt-in, slower), ``federated`` (RAGRoute-style per-KB thresholds), ``guarded`` and ``default``
 (:func:`default_router`: trained + description routing for topical KBs, behind the guard).
-"""
-from .base import ROUTERS, Router, kbs_for_route
-from .decision import MultiRoutePolicy, make_decision
-from .default import TrainedWithDescriptions, default_router
-from .description import DescriptionRouter, parse_description, topical_kbs
-from .ensemble import EnsembleRouter
-from .federated import FederatedRouter, selection_tradeoff
-from .finetuned import FinetunedRouter
-from .guard import GuardedRouter, QueryGuard
-from .llm import LLMRouter
-from .trained import TrainedRouter
 
-__all__ = ["ROUTERS", "Router", "kbs_for_route", "MultiRoutePolicy", "make_decision", "TrainedWithDescriptions",
-           "default_router", "DescriptionRouter", "parse_description", "topical_kbs", "EnsembleRouter",
-           "FederatedRouter", "FinetunedRouter", "selection_tradeoff", "GuardedRouter", "QueryGuard", "LLMRouter", "TrainedRouter"]
+The names below load on first use, so importing :mod:`mmroute.routing.base` (the role and its
+table) loads no router.
+"""
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+from .base import ROUTERS, Router, kbs_for_route
+
+if TYPE_CHECKING:  # the same names, for type checkers
+    from .decision import MultiRoutePolicy, make_decision
+    from .default import TrainedWithDescriptions, default_router
+    from .description import DescriptionRouter, parse_description, topical_kbs
+    from .ensemble import EnsembleRouter
+    from .federated import FederatedRouter, selection_tradeoff
+    from .finetuned import FinetunedRouter
+    from .guard import GuardedRouter, QueryGuard
+    from .llm import LLMRouter
+    from .trained import TrainedRouter
+
+_EXPORTS = {
+    "MultiRoutePolicy": "decision", "make_decision": "decision",
+    "TrainedWithDescriptions": "default", "default_router": "default",
+    "DescriptionRouter": "description", "parse_description": "description", "topical_kbs": "description",
+    "EnsembleRouter": "ensemble",
+    "FederatedRouter": "federated", "selection_tradeoff": "federated",
+    "FinetunedRouter": "finetuned",
+    "GuardedRouter": "guard", "QueryGuard": "guard",
+    "LLMRouter": "llm",
+    "TrainedRouter": "trained",
+}
+
+__all__ = ["ROUTERS", "Router", "kbs_for_route", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    mod = _EXPORTS.get(name)
+    if mod is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{mod}"), name)
+    globals()[name] = value
+    return value

@@ -22,7 +22,17 @@ class Router(Protocol):
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None) -> RouteDecision: ...
 
 
-ROUTERS: Registry[Router] = Registry("router")
+ROUTERS: Registry[Router] = Registry("router", {
+    "trained": "mmroute.routing.trained:TrainedRouter",
+    "description": "mmroute.routing.description:DescriptionRouter",
+    "llm": "mmroute.routing.llm:LLMRouter",
+    "ensemble": "mmroute.routing.ensemble:create_ensemble",
+    "finetuned": "mmroute.routing.finetuned:create_finetuned",
+    "federated": "mmroute.routing.federated:FederatedRouter",
+    "guarded": "mmroute.routing.guard:create_guarded",
+    "default": "mmroute.routing.default:default_router",
+})
+"""Routers by name; factories take keyword options."""
 
 
 def kbs_for_route(route: str, kbs: Sequence[KBInfo]) -> tuple[str, ...]:

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..types import KBInfo, RouteDecision
-from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from .description import NONE_ROUTE, DescriptionRouter, topical_kbs
 from .guard import GuardedRouter
@@ -73,8 +72,3 @@ def default_router(path: str | Path | None = None, **guard_options: Any) -> Guar
         m = inner.trained.model
         guard = QueryGuard(vocab=m.vocab, ood_threshold=m.ood_threshold, **guard_options)
     return GuardedRouter(inner, guard)
-
-
-@ROUTERS.register("default")
-def _make_default(path: str | None = None) -> GuardedRouter:
-    return default_router(path)

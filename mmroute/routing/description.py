@@ -31,7 +31,6 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..types import KBInfo, RouteDecision
-from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from .embedding import QueryFeaturizer
 
@@ -135,8 +134,3 @@ class DescriptionRouter:
                   f"best description match {max(scores, key=scores.get)} at cosine {max(scores.values()):.2f}"
                   f" (threshold {self.threshold:.2f})")
         return make_decision(query, probs, kbs, self.name, t0, self.policy, reason=reason, details=details)
-
-
-@ROUTERS.register("description")
-def _make_description(**options: Any) -> DescriptionRouter:
-    return DescriptionRouter(**options)

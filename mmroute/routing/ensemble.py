@@ -60,7 +60,6 @@ class EnsembleRouter:
                              details={"agreement": round(agreement, 4), "votes": votes}, rejected=rejected)
 
 
-@ROUTERS.register("ensemble")
-def _make_ensemble(members: Sequence[str] = ("trained", "description"), weights: Sequence[float] | None = None,
-                   **options: Any) -> EnsembleRouter:
+def create_ensemble(members: Sequence[str] = ("trained", "description"), weights: Sequence[float] | None = None,
+                    **options: Any) -> EnsembleRouter:
     return EnsembleRouter([ROUTERS.create(m) for m in members], weights, **options)

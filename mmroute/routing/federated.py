@@ -18,12 +18,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from ..types import KBInfo, Route, RouteDecision
-from .base import ROUTERS, Router
+from .base import Router
 
 
 class FederatedRouter:
@@ -116,10 +116,3 @@ def selection_tradeoff(probs: np.ndarray, route_order: Sequence[str], gold: Sequ
         out.append(TradeoffPoint(float(t), made / n, 1.0 - made / (n * len(kb_cols)), hits / max(1, need),
                                  no_ok / max(1, n_no)))
     return out
-
-
-
-
-@ROUTERS.register("federated")
-def _make_federated(threshold: float = 0.1, **options: Any) -> FederatedRouter:
-    return FederatedRouter(threshold=threshold, **options)

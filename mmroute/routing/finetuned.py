@@ -3,7 +3,7 @@
 The shipped (linear) router shares the retrieval encoder's forward pass, which keeps it at ~12 ms on
 two CPU cores but caps it near 94.7% on the UniversalRAG split. Fine-tuning a larger encoder as a
 classifier and averaging its route probabilities with the linear router's reaches 95.96% in 5-fold
-cross-validation with all-mpnet-base-v2 (``evals/exp_router_adapter.py``), at the price of a second,
+cross-validation with all-mpnet-base-v2 (``evals/experiments/exp_router_adapter.py``), at the price of a second,
 larger forward pass per query: ~55 ms on two CPU cores (less on a GPU; not timed per query). This is that path, for
 users who can pay for it; it is not the default.
 
@@ -30,7 +30,6 @@ import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
-from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from ..encoders.base import mean_pool, resolve_device
 from .model import ordered_routes, route_sums, softmax
@@ -191,8 +190,7 @@ class FinetunedRouter:
         return make_decision(query, probs, kbs, self.name, t0, self.policy, details=details, exclude=exclude)
 
 
-@ROUTERS.register("finetuned")
-def _make_finetuned(path: str | None = None, **options: Any) -> FinetunedRouter:
+def create_finetuned(path: str | None = None, **options: Any) -> FinetunedRouter:
     if not path:
         raise ConfigError("the finetuned router needs the path of its artifact",
                           hint="`mmroute route finetune ... --out DIR`, then `--router finetuned --router-path DIR`")

@@ -1,6 +1,6 @@
 """Fine-tuning an encoder as a router (``mmroute route finetune``); see :mod:`.finetuned` for why.
 
-Recipe (the one cross-validated in ``evals/exp_router_adapter.py``): every weight of the encoder plus
+Recipe (the one cross-validated in ``evals/experiments/exp_router_adapter.py``): every weight of the encoder plus
 a linear head over the mean-pooled last hidden state, trained on the source-dataset labels (or the
 routes, when the data has no sources) with class-balanced cross-entropy and label smoothing 0.05,
 AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule with 10% warm-up,

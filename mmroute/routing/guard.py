@@ -188,6 +188,5 @@ def _guard_decision(query: str, verdict: GuardVerdict, t0: float, rejected: bool
         elapsed_ms=(time.perf_counter() - t0) * 1000.0, rejected=rejected, details=details)
 
 
-@ROUTERS.register("guarded")
-def _make_guarded(inner: str = "trained", **options: Any) -> GuardedRouter:
+def create_guarded(inner: str = "trained", **options: Any) -> GuardedRouter:
     return GuardedRouter(ROUTERS.create(inner, **options))

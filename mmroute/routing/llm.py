@@ -22,7 +22,7 @@ from typing import Any, Sequence
 from ..errors import EndpointError
 from ..llm.openai_compat import ChatClient
 from ..types import KBInfo, Route, RouteDecision
-from .base import ROUTERS, Router
+from .base import Router
 from .decision import MultiRoutePolicy, make_decision
 from .description import parse_description
 
@@ -145,8 +145,3 @@ class LLMRouter:
         return replace(inner, router=self.name, reason=f"{why}; fell back to {inner.router}: {inner.reason}",
                        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
                        details={**dict(inner.details), "fallback": kind, "fallback_router": inner.router})
-
-
-@ROUTERS.register("llm")
-def _make_llm(**options: Any) -> LLMRouter:
-    return LLMRouter(**options)

@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from ..types import KBInfo, RouteDecision
-from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
 from .embedding import QueryFeatures, QueryFeaturizer
 from .explicit import REQUEST_MASS, requested_route
@@ -81,8 +80,3 @@ def boost_route(probs: dict[str, float], route: str, mass: float) -> dict[str, f
     out = {r: p * (1.0 - mass) for r, p in probs.items()}
     out[route] = out.get(route, 0.0) + mass
     return out
-
-
-@ROUTERS.register("trained")
-def _make_trained(path: str | None = None, **options: Any) -> TrainedRouter:
-    return TrainedRouter(path, **options)

@@ -1,6 +1,6 @@
 """Training and cross-validating the trained router (needs scikit-learn; routing itself does not).
 
-Recipe (chosen by cross-validation on UniversalRAG's router split, see ``evals/eval_router.py``):
+Recipe (chosen by cross-validation on UniversalRAG's router split, see ``evals/eval/eval_router.py``):
 
 * classes are the *source datasets* when the data has a ``source`` field (each maps to one route;
   route probability = sum over its sources), else the routes themselves: sources are more

@@ -114,12 +114,14 @@ class VectorStore(Protocol):
     def disk_bytes(self) -> int: ...
 
 
-STORES: Registry[VectorStore] = Registry("store")
+STORES: Registry[VectorStore] = Registry("store", {
+    "edge": "mmroute.stores.edge:EdgeStore",
+    "faiss": "mmroute.stores.faiss_store:FaissStore",
+    "qdrant": "mmroute.stores.qdrant:QdrantStore",
+})
 """Backends by name. Factories take ``(path: Path, **options)``."""
 
 
 def open_store(backend: str, path: Path, options: Mapping[str, Any] | None = None) -> VectorStore:
     """Construct a registered backend for a KB directory (does not open it yet)."""
-    from . import _register_all  # noqa: F401  (import side effect registers backends)
-
     return STORES.create(backend, path=path, **dict(options or {}))

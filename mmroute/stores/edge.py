@@ -29,8 +29,8 @@ not even the owner lock (it is only checked). In a writable home it is loaded in
 Default parameters: m=16, ef_construct=128, and ``hnsw_ef="auto"``, a search beam that grows with
 the number of points (:func:`auto_hnsw_ef`: 128 up to 100k points, then 128 * sqrt(n / 100k), at
 most 512). HNSW needs a wider beam for the same recall as the graph grows; the curve was fitted at
-the knee of the recall/latency sweeps in evals/results (``python -m evals.bench_store --ef-sweep``
-and ``python -m evals.bench_scale_e2e``): at 1M points on the manifold of real MiniLM embeddings,
+the knee of the recall/latency sweeps in evals/results (``python -m evals.bench.bench_store --ef-sweep``
+and ``python -m evals.bench.bench_scale_e2e``): at 1M points on the manifold of real MiniLM embeddings,
 searched with real questions, ef 128 gives recall@10 0.88 and ef 384 gives 0.96 at p50 1.6 ms.
 
 Example::
@@ -59,7 +59,7 @@ import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
-from .base import STORES, Filter, Point, ScoredPoint
+from .base import Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 _CONFIG_FILE = "edge_config.json"
@@ -557,8 +557,3 @@ def _match_one(q: Any, key: str, value: Any) -> Any:
     if isinstance(value, float) and not isinstance(value, bool):
         return q.FieldCondition(key=key, range=q.RangeFloat(gte=value, lte=value))
     return q.FieldCondition(key=key, match=q.MatchValue(value))
-
-
-@STORES.register("edge")
-def _make_edge(path: Path, **options: Any) -> EdgeStore:
-    return EdgeStore(path, **options)

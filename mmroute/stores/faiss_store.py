@@ -46,7 +46,7 @@ import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..fsutil import atomic_write_json
-from .base import STORES, Filter, Point, ScoredPoint
+from .base import Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 log = logging.getLogger(__name__)
@@ -463,8 +463,3 @@ def _fsync_file(path: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
-
-
-@STORES.register("faiss")
-def _make_faiss(path: Path, **options: Any) -> FaissStore:
-    return FaissStore(path, **options)

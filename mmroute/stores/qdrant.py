@@ -30,7 +30,7 @@ import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
 from ..redact import redact_url
-from .base import STORES, Filter, Point, ScoredPoint
+from .base import Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 log = logging.getLogger(__name__)
@@ -363,8 +363,3 @@ def _match_one(m: Any, key: str, value: Any) -> Any:
     if isinstance(value, float):
         return m.FieldCondition(key=key, range=m.Range(gte=value, lte=value))
     return m.FieldCondition(key=key, match=m.MatchValue(value=value))
-
-
-@STORES.register("qdrant")
-def _make_qdrant(path: Path, **options: Any) -> QdrantStore:
-    return QdrantStore(path, **options)

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 from ..errors import EndpointError
 from ..generation.prompts import evidence_block
 from ..types import Hit, Verdict
+from .base import JudgeResult
 
 SYSTEM_JUDGE = (
     "You check whether a proposed answer to a question is supported by passages. The passages between "
@@ -30,16 +30,8 @@ SYSTEM_JUDGE = (
 )
 
 
-@dataclass(frozen=True)
-class JudgeResult:
-    verdict: Verdict
-    confidence: float
-    explanation: str
-    checks: tuple[tuple[str, str], ...] = ()
-
-
 class LLMJudge:
-    """Chain-of-verification judge over an OpenAI-compatible :class:`ChatClient` (see module doc)."""
+    """A :class:`~mmroute.verification.base.Judge`: chain-of-verification over an OpenAI-compatible :class:`ChatClient` (see module doc)."""
 
     def __init__(self, client: Any, max_tokens: int = 400) -> None:
         self.client = client

@@ -1,7 +1,7 @@
 """The answer-or-abstain policy: signals in, the probability that the answer is correct out.
 
 A logistic regression over standardised signals, with a decision threshold. Both are fitted by
-``python -m evals.calibrate_verifier`` on shared data (SQuAD 2.0 dev articles, cross-validated by
+``python -m evals.build.calibrate_verifier`` on shared data (SQuAD 2.0 dev articles, cross-validated by
 article) and stored as JSON in ``mmroute/data/verifier/``; nothing here is tuned by hand. The
 threshold maximises truthfulness (+1 correct, 0 abstain, -1 wrong) under a cap on the wrong-answer rate.
 
@@ -61,10 +61,10 @@ class Policy:
                     float(d["threshold"]), dict(d.get("meta") or {}), source)
         except (KeyError, TypeError, ValueError) as e:
             raise ConfigError(f"verifier policy {source or '(dict)'} is malformed: {e}",
-                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
         if not (len(p.coef) == len(p.mean) == len(p.scale) == len(feats)):
             raise ConfigError(f"verifier policy {source} has mismatched lengths",
-                              hint="re-create it with `python -m evals.calibrate_verifier`")
+                              hint="re-create it with `python -m evals.build.calibrate_verifier`")
         return p
 
     @classmethod
@@ -73,7 +73,7 @@ class Policy:
         if not path.is_file():
             if path != DEFAULT_POLICY_PATH:
                 raise ConfigError(f"verifier policy {path} not found",
-                                  hint="create it with `python -m evals.calibrate_verifier --out-dir DIR`")
+                                  hint="create it with `python -m evals.build.calibrate_verifier --out-dir DIR`")
             warnings.warn(f"no calibrated verifier policy at {path}; using a conservative fallback "
                           "(answer only when every question word is in the supporting sentences)", stacklevel=2)
             return FALLBACK
@@ -81,7 +81,7 @@ class Policy:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"verifier policy {path} is not JSON: {e}",
-                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
         if isinstance(d, dict) and "kinds" in d:
             return PolicySet.load(path).for_kind(GENERIC)
         return cls.from_dict(d, source=str(path))
@@ -188,12 +188,12 @@ class PolicySet:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
             raise ConfigError(f"verifier policy {path} is not JSON: {e}",
-                              hint="re-create it with `python -m evals.calibrate_verifier`") from e
+                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
         if not isinstance(d, dict) or "kinds" not in d:
             return cls.of(Policy.from_dict(d, source=str(path)))
         if not isinstance(d["kinds"], dict) or not d["kinds"]:
             raise ConfigError(f"verifier policy {path} has no kinds",
-                              hint="re-create it with `python -m evals.calibrate_verifier`")
+                              hint="re-create it with `python -m evals.build.calibrate_verifier`")
         return cls({k: Policy.from_dict(v, source=f"{path}#{k}") for k, v in d["kinds"].items()},
                    dict(d.get("meta") or {}), str(path))
 

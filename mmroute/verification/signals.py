@@ -29,7 +29,7 @@ from typing import Sequence
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..generation.textutil import (NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem,
+from ..text import (NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem,
                                    tokenize)
 from ..types import Draft, Hit
 
@@ -154,7 +154,7 @@ def compute_signals(question: str, draft: Draft, hits: Sequence[Hit], embedder: 
 def answer_agreement(a: str | None, b: str | None) -> float:
     """Token-F1 of two answers after SQuAD normalisation (1.0 identical, 0.0 disjoint or missing).
     Containment counts as agreement: "Rollo" and "their leader Rollo" agree."""
-    from ..generation.textutil import normalize_answer
+    from ..text import normalize_answer
 
     if not a or not b:
         return 0.0

@@ -1,4 +1,4 @@
-"""The verifier role and the default evidence verifier.
+"""The default evidence verifier (the role, :class:`~mmroute.verification.base.Verifier`, is in :mod:`.base`).
 
 A verifier judges a generator's :class:`~mmroute.types.Draft` against the retrieved evidence and
 returns a :class:`~mmroute.types.Verification`: a verdict (supported / unsupported / contradicted /
@@ -26,29 +26,15 @@ calibrated separately, so an LLM's correct answer is not judged by the reader's 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Sequence
 
-from ..registry import Registry
 from ..types import Draft, Hit, Verdict, Verification
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
+from .base import Judge
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals
 from .signals import answer_agreement, compute_signals
-
-
-@runtime_checkable
-class Verifier(Protocol):
-    name: str
-
-    def warm_up(self) -> None: ...
-
-    def verify(self, question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None = None) -> Verification:
-        """Judge ``draft`` against ``hits``; ``alt`` is the dual-path answer when there is one."""
-        ...
-
-
-VERIFIERS: Registry[Verifier] = Registry("verifier")
 
 
 def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None,
@@ -75,7 +61,7 @@ class EvidenceVerifier:
 
     name = "evidence"
 
-    def __init__(self, policy: Policy | PolicySet | str | None = None, judge: Any = None,
+    def __init__(self, policy: Policy | PolicySet | str | None = None, judge: Judge | None = None,
                  embedder: SentenceEmbedder | None = None, reader: Any = "packaged") -> None:
         self._policy_arg = policy
         self._policies: PolicySet | None = PolicySet.of(policy) if isinstance(policy, (Policy, PolicySet)) else None
@@ -187,7 +173,7 @@ class EvidenceVerifier:
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:
     """The question's own words for the given stems (the verifier's signals work on stems)."""
-    from ..generation.textutil import stem, tokenize
+    from ..text import stem, tokenize
 
     by_stem: dict[str, str] = {}
     for t in tokenize(question):
@@ -195,8 +181,3 @@ def surface_words(question: str, stems: Sequence[str]) -> list[str]:
             by_stem.setdefault(stem(t.lower), t.text)
             by_stem.setdefault(stem(t.text), t.text)
     return [by_stem.get(s, s) for s in stems]
-
-
-@VERIFIERS.register("evidence")
-def _evidence(**options: Any) -> EvidenceVerifier:
-    return EvidenceVerifier(**options)

@@ -17,10 +17,12 @@ from typing import Callable, Iterator
 
 import pytest
 
+from mmroute.app import app_script
+
 pytest.importorskip("streamlit")
 
 REPO = Path(__file__).resolve().parents[2]
-APP = REPO / "apps" / "mmroute_app.py"
+APP = app_script()  # the script `mmroute app` runs: the one installed with the package
 
 FILMS = [
     {"id": "f1", "title": "Inception", "text": "Inception is a 2010 science fiction film directed by Christopher Nolan."},
@@ -30,14 +32,13 @@ FILMS = [
 
 
 def run_function_as_app(fn: Callable[[], None]):  # noqa: ANN201
-    """An AppTest of a module-level function's source (the app's modules importable), run once, no exception."""
+    """An AppTest of a module-level function's source, run once, no exception."""
     import inspect
     import textwrap
 
     from streamlit.testing.v1 import AppTest
 
-    at = AppTest.from_string(f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
-                             + textwrap.dedent(inspect.getsource(fn)) + f"\n{fn.__name__}()\n", default_timeout=60)
+    at = AppTest.from_string(textwrap.dedent(inspect.getsource(fn)) + f"\n{fn.__name__}()\n", default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     return at

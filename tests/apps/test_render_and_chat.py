@@ -15,7 +15,7 @@ HAS_PIPELINE = importlib.util.find_spec("mmroute.pipeline") is not None
 def _render_script(image_path: str) -> None:
     import streamlit as st  # noqa: F401
 
-    from mmroute_ui import render
+    from mmroute.app.ui import render
     from mmroute.types import (Answer, Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision,
                                RouteScore, Verdict, Verification)
 
@@ -45,8 +45,7 @@ def test_answer_rendering_shows_evidence_verdict_trace_and_latency(tmp_path: Pat
     img = tmp_path / "red.png"
     Image.new("RGB", (32, 32), (200, 0, 0)).save(img)
     at = AppTest.from_string(
-        f"import sys; sys.path.insert(0, {str(APP.parent)!r})\n"
-        + _source_body() + f"\n_render_script({str(img)!r})\n", default_timeout=60)
+        _source_body() + f"\n_render_script({str(img)!r})\n", default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     shown = texts(at)
@@ -112,7 +111,7 @@ def test_chat_question_with_image_upload(films_home: Path) -> None:
 def _render_withheld() -> None:
     import streamlit as st  # noqa: F401
 
-    from mmroute_ui import render
+    from mmroute.app.ui import render
     from mmroute.types import Answer, Draft, Granularity, Hit, Item, Verdict, Verification
 
     hits = tuple(Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, title="Normans", text=t), 0.8 - i / 10, "squad", i + 1)

@@ -5,7 +5,7 @@ import pytest
 
 from mmroute.generation import GENERATORS, create_generator
 from mmroute.generation.extractive import ExtractiveGenerator, candidate_spans
-from mmroute.generation.textutil import answer_matches, tokenize
+from mmroute.text import answer_matches, tokenize
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ def test_no_evidence_gives_no_answer(gen):
 
 def _cands(text: str, spans: list[tuple[str, float]]):
     from mmroute.generation.extractive import Candidate, Sentence
-    from mmroute.generation.textutil import stem
+    from mmroute.text import stem
 
     toks = tuple(tokenize(text))
     sent = Sentence(0, 0, text, toks, tuple(stem(t.text) for t in toks))

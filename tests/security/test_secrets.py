@@ -104,7 +104,7 @@ def test_eval_and_route_json_do_not_show_the_key(injected_home: Path, tmp_path: 
 
 
 def test_app_settings_hold_only_the_variable_name(injected_home: Path) -> None:
-    from mmroute.app_support import GeneratorSettings
+    from mmroute.app.support import GeneratorSettings
 
     s = GeneratorSettings(kind="openai", endpoint_url="http://127.0.0.1:9/v1", model="m", api_key_env=KEY_ENV)
     name, options = s.generator()

@@ -2,12 +2,12 @@
 
 The questions come from the SQuAD 2.0 dev article "Normans": the packaged reader never trained on it, and
 the policy used is the fold policy calibrated on the *other two* dev articles
-(``evals/results/verifier_folds/policy_without_Normans.json``, written by ``python -m evals.calibrate_verifier``).
+(``evals/results/verifier_folds/policy_without_Normans.json``, written by ``python -m evals.build.calibrate_verifier``).
 An endpoint that returns the gold answer must be let through (positive control); one that returns
 another question's answer from the same article must be stopped (negative control).
 
 The issue's target is >= 80% of correct answers through at <= 10% of wrong ones; on all held-out dev
-questions (``python -m evals.bench_answers``) it lets 87% of correct and 6.4% of wrong answers through. Here,
+questions (``python -m evals.bench.bench_answers``) it lets 87% of correct and 6.4% of wrong answers through. Here,
 on a small sample, the positive control asserts 70% (a margin below the measured level) and the negative
 control the target bound itself.
 """
@@ -59,7 +59,7 @@ def _script(mapping):
 
 
 def test_correct_answers_pass_and_plausible_wrong_ones_are_stopped(squad_home, normans_questions):
-    assert FOLD_POLICY.is_file(), "run python -m evals.calibrate_verifier"
+    assert FOLD_POLICY.is_file(), "run python -m evals.build.calibrate_verifier"
     gold = {e.question: e.answers[0] for e in normans_questions}
     wrong = {e.question: _wrong_for(e, normans_questions) for e in normans_questions}
     with FakeOpenAI(reply_fn=_script(gold)) as srv:

@@ -41,7 +41,7 @@ def test_malformed_policy_is_a_config_error(tmp_path):
 def test_shipped_policy_is_calibrated_per_generator_kind():
     from mmroute.verification.policy import PolicySet, policy_kind
 
-    assert DEFAULT_POLICY_PATH.is_file(), "run python -m evals.calibrate_verifier"
+    assert DEFAULT_POLICY_PATH.is_file(), "run python -m evals.build.calibrate_verifier"
     ps = PolicySet.load()
     assert ps.meta.get("cross_validation") and set(ps.policies) == {"reader", "generic"}
     for pol in ps.policies.values():

@@ -65,4 +65,7 @@ class Planner(Protocol):
         ...
 
 
-PLANNERS: Registry[Planner] = Registry("planner")
+PLANNERS: Registry[Planner] = Registry("planner", {
+    "offline": "mmroute.retrieval.planners.offline:OfflinePlanner",
+    "llm": "mmroute.retrieval.planners.llm:LLMPlanner",
+})

@@ -25,7 +25,7 @@ from typing import Any
 from ...errors import EndpointError
 from ...generation.prompts import quote_passage
 from ..lexical import tokens
-from .base import PLANNERS, FollowUp, Planner, PlanState
+from .base import FollowUp, Planner, PlanState
 from .offline import OfflinePlanner
 
 SYSTEM_PROMPT = """You plan retrieval for multi-hop questions. At each turn, decide the single next \
@@ -157,8 +157,3 @@ class LLMPlanner:
         why = f"llm fallback: {problem}; {self.fallback.name}: {follow.why}"
         return FollowUp(query=follow.query, stop=follow.stop, why=why, target=follow.target,
                         modality=follow.modality, planner=f"{self.name}+{self.fallback.name}", raw=raw)
-
-
-@PLANNERS.register("llm")
-def _llm(**options: Any) -> LLMPlanner:
-    return LLMPlanner(**options)

@@ -26,12 +26,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from ...text import sentences, strip_parenthetical
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
-from .base import PLANNERS, FollowUp, PlanState
+from .base import FollowUp, PlanState
 
-_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\"'(])")
 _PROPER = re.compile(r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*")
-_PAREN = re.compile(r"\s*\([^)]*\)\s*$")
 
 
 @dataclass
@@ -87,11 +86,11 @@ class OfflinePlanner:
                 cover = len(set(missing) & set(content_tokens(target_text))) / len(missing) if missing else 0.0
                 position = 1.0 / (1.0 + m.start / 50.0)
                 score = rank_w * m.weight * position * (0.5 + cover)
-                title = _PAREN.sub("", index.items[m.ids[0]].title or m.title)
+                title = strip_parenthetical(index.items[m.ids[0]].title or m.title)
                 self._keep(best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing,
                                             index.modality))
             if not titled:
-                for sentence in _SENTENCE.split(text):
+                for sentence in sentences(text):
                     overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
                     for span in _PROPER.findall(sentence):
                         key = tuple(tokens(span))
@@ -114,8 +113,3 @@ class OfflinePlanner:
         old = best.get(cand.key)
         if old is None or cand.score > old.score:
             best[cand.key] = cand
-
-
-@PLANNERS.register("offline")
-def _offline(**options: object) -> OfflinePlanner:
-    return OfflinePlanner(**options)  # type: ignore[arg-type]

@@ -1,1 +1,0 @@
-"""Pages of the mmroute Streamlit app (UI only; logic in :mod:`mmroute.app_support`)."""

@@ -1,0 +1,237 @@
+"""Calibrate the verifier policies (one per generator kind) on shared SQuAD 2.0 data, reproducibly.
+
+    python -m evals.build.calibrate_verifier                 # the 3 shared SQuAD 2.0 dev articles in ../shared
+    python -m evals.build.calibrate_verifier --no-write --json
+
+Two policies are fitted (logistic regressions over :func:`mmroute.verification.verifier.signal_vector`,
+nothing set by hand):
+
+- ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` paragraphs of an
+  exact MiniLM search (what a paragraph KB returns); label = the draft is an exact match (SQuAD
+  normalisation) of a gold answer, and any answer to an unanswerable question is wrong. The threshold
+  maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
+- ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
+  question its gold answer (correct) and a plausible wrong answer - another question's gold answer from
+  the same article. The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the
+  wrong drafts (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown,
+  not truthfulness). SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are scored
+  but not fitted on: the reader cannot tell them from right answers (its no-answer accuracy is about
+  0.5), and fitting on them halves the right answers let through (0.45 instead of 0.91 held out, for
+  0.18 instead of 0.86 of those adversarial answers) - their pass rate is reported as the known gap.
+
+The reader was trained on the 10 SQuAD train articles; these 3 dev articles were never used to train it.
+Everything is cross-validated by article (fit on two, test on the third) and the pooled held-out
+figures are reported; the fold policies are written next to the results so the end-to-end benchmark
+(``python -m evals.bench.bench_answers``) can score each article with a policy that never saw it. The shipped
+``mmroute/data/verifier/policy.json`` is then fitted on all three articles, with the cross-validation in
+its ``meta``.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[2]
+DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data") / "text" / "squad2_dev"
+RESULTS = REPO / "evals" / "results"
+EXCLUDED = {"dual_agree", "dual_available", "draft_score", "p_correct"}
+"""Signals no policy uses: they depend on which generator wrote the draft."""
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    with open(path, encoding="utf-8") as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def plausible_wrong(qs: list[dict[str, Any]], i: int, article: list[int], rng: random.Random) -> str | None:
+    """Another question's gold answer from the same article that shares no word with this one's golds."""
+    from mmroute.reading.squad import f1_score
+
+    golds = qs[i].get("answers") or []
+    pool = [j for j in article if j != i and qs[j].get("answers")]
+    rng.shuffle(pool)
+    for j in pool:
+        cand = qs[j]["answers"][0]
+        if not golds or max(f1_score(cand, [g]) for g in golds) == 0.0:
+            return cand
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--squad", type=Path, default=DATA / "dev-v2.0-shared3articles.json",
+                    help="SQuAD 2.0 JSON (for the unanswerable questions' plausible answers)")
+    ap.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
+    ap.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
+    ap.add_argument("--k", type=int, default=5, help="evidence paragraphs per question")
+    ap.add_argument("--max-wrong", type=float, default=0.08, help="reader kind: cap on wrong answers / questions")
+    ap.add_argument("--max-wrong-pass", type=float, default=0.05,
+                    help="generic kind: share of the wrong drafts (other questions' answers) the threshold may "
+                         "let through on the calibration articles (held out, about 1.5x this passes)")
+    ap.add_argument("--reader", default="packaged")
+    ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
+    ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
+    ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
+    ap.add_argument("--json", action="store_true")
+    ap.add_argument("--rows", type=Path, default=None,
+                    help="cache of the computed signals (JSON): read if it exists, else written - for "
+                         "trying policies without re-reading 950 questions")
+    args = ap.parse_args(argv)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+    from mmroute.encoders.text import default_text_encoder
+    from mmroute.generation.embedding import shared_embedder
+    from mmroute.generation.local_lm import best_support
+    from mmroute.generation.reader_gen import ReaderGenerator
+    from mmroute.reading.reader import shared_reader
+    from mmroute.reading.squad import exact_match
+    from mmroute.types import Draft, Granularity, Hit, Item
+    from mmroute.verification.policy import PolicySet, choose_threshold, fit_policy, threshold_for_wrong_pass_rate
+    from mmroute.verification.verifier import signal_vector
+
+    t0 = time.time()
+    say = (lambda m: None) if args.json else (lambda m: print(m, file=sys.stderr))
+    corpus = load_jsonl(args.corpus)
+    qs = load_jsonl(args.questions)
+    if args.limit:
+        qs, args.no_write = qs[::max(1, len(qs) // args.limit)][: args.limit], True
+    squad = json.loads(args.squad.read_text(encoding="utf-8"))
+    plausible = {q["id"]: q["plausible_answers"][0]["text"] for a in squad["data"] for p in a["paragraphs"]
+                 for q in p["qas"] if q.get("plausible_answers")}
+    article_of_q = {q["id"]: a["title"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]}
+    groups = [article_of_q[q["id"]] for q in qs]
+    items = [Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
+             for r in corpus]
+    enc = default_text_encoder()
+    sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
+    hits_of = [[Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
+                for r, j in enumerate(np.argsort(-sims[i])[: args.k])] for i in range(len(qs))]
+    emb = shared_embedder()
+    reader = shared_reader(args.reader)
+    gen = ReaderGenerator(args.reader)
+    rng = random.Random(0)
+    by_article: dict[str, list[int]] = {}
+    for i, g in enumerate(groups):
+        by_article.setdefault(g, []).append(i)
+
+    rows: dict[str, list[tuple[int, dict[str, float], bool]]] = {"reader": [], "generic": []}
+    draft_types: list[str] = []  # per generic row: "gold", "other_question" or "unanswerable_plausible"
+    cached = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
+    if cached:
+        rows = {k: [(int(i), sig, bool(c)) for i, sig, c in v] for k, v in cached["rows"].items()}
+        draft_types = cached["draft_types"]
+    for i, q in (enumerate(qs) if not cached else ()):
+        golds = q.get("answers") or []
+        hits = hits_of[i]
+        d = gen.generate(q["question"], hits)
+        sig, _ = signal_vector(q["question"], d, hits, None, emb, reader) if d.text else ({}, {})
+        if d.text:
+            rows["reader"].append((i, sig, bool(golds) and bool(exact_match(d.text, golds))))
+        else:
+            rows["reader"].append((i, {}, False))
+        sims_drafts: list[tuple[str, bool]] = []
+        if golds:
+            sims_drafts.append((golds[0], True))
+            wrong = plausible_wrong(qs, i, by_article[groups[i]], rng)
+            if wrong:
+                sims_drafts.append((wrong, False))
+        elif q["id"] in plausible:
+            sims_drafts.append((plausible[q["id"]], False))
+        for text, ok in sims_drafts:
+            dd = Draft(text, tuple(h.item.id for h in hits), best_support(text, hits), generator="openai")
+            s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
+            rows["generic"].append((i, s, ok))
+            draft_types.append("gold" if ok else "other_question" if golds else "unanswerable_plausible")
+        if (i + 1) % 100 == 0:
+            say(f"  signals: {i + 1}/{len(qs)} questions ({time.time() - t0:.0f}s)")
+    if args.rows and not cached:
+        args.rows.write_text(json.dumps({"rows": rows, "draft_types": draft_types}), encoding="utf-8")
+    names = sorted(k for k in next(s for _, s, _ in rows["reader"] if s) if k not in EXCLUDED)
+    caps = {"reader": args.max_wrong, "generic": args.max_wrong_pass}
+
+    def kept(kind: str, idx: set[int]) -> list[tuple[dict[str, float], bool]]:
+        """The rows a policy is fitted on: for ``generic``, the questions' gold answers and other questions'
+        answers (the wrong drafts an endpoint plausibly sends); SQuAD 2.0's adversarial "plausible answers"
+        to unanswerable questions are only scored (see the module doc)."""
+        return [(s, c) for r, (i, s, c) in enumerate(rows[kind]) if i in idx and s
+                and (kind == "reader" or draft_types[r] != "unanswerable_plausible")]
+
+    def fit(kind: str, idx: set[int]):  # noqa: ANN202
+        data = kept(kind, idx)
+        pol = fit_policy([[s[f] for f in names] for s, _ in data], [int(c) for _, c in data], names)
+        if kind == "reader":  # abstentions without a draft count in N
+            probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
+            correct = [c for i, s, c in rows[kind] if i in idx]
+        else:
+            probs = [pol.probability(s) for s, _ in data]
+            correct = [c for _, c in data]
+        thr = (choose_threshold(probs, correct, caps[kind]) if kind == "reader"
+               else threshold_for_wrong_pass_rate(probs, correct, caps[kind]))
+        return type(pol)(pol.features, pol.coef, pol.intercept, pol.mean, pol.scale, thr)
+
+    def score(kind: str, pol: Any, idx: set[int]) -> dict[str, float]:
+        data = [(pol.probability(s) if s else -1.0, c) for i, s, c in rows[kind] if i in idx]
+        n = len(data)
+        passed = [(p >= pol.threshold, c) for p, c in data]
+        c = sum(1 for a, k in passed if a and k)
+        w = sum(1 for a, k in passed if a and not k)
+        out = {"n": n, "correct": c / n, "wrong": w / n, "abstain": 1 - (c + w) / n, "truthfulness": (c - w) / n}
+        if kind == "generic":
+            types = [t for (i, _, _), t in zip(rows[kind], draft_types) if i in idx]
+            for t, key in (("gold", "correct_let_through"), ("other_question", "wrong_let_through"),
+                           ("unanswerable_plausible", "unanswerable_plausible_let_through")):
+                sel = [a for (a, _), tt in zip(passed, types) if tt == t]
+                out[key] = sum(sel) / max(1, len(sel))
+        else:
+            out["unguarded_correct"] = sum(1 for p, k in data if k) / n
+            out["unguarded_wrong"] = sum(1 for p, k in data if p > -1 and not k) / n
+        return {k: round(v, 4) for k, v in out.items()}
+
+    folds: list[dict[str, Any]] = []
+    fold_dir = RESULTS / "verifier_folds"
+    for test in sorted(by_article):
+        tr = {i for i in range(len(qs)) if groups[i] != test}
+        te = set(by_article[test])
+        pols = {kind: fit(kind, tr) for kind in rows}
+        folds.append({"test_article": test, **{kind: {"threshold": round(pols[kind].threshold, 4),
+                                                      **score(kind, pols[kind], te)} for kind in rows}})
+        say(f"fold test={test}: {json.dumps(folds[-1])}")
+        if not args.no_write:
+            fold_dir.mkdir(parents=True, exist_ok=True)
+            PolicySet(pols, {"held_out_article": test, "fitted_on": sorted(set(groups) - {test})}).save(
+                fold_dir / f"policy_without_{test}.json")
+
+    def pooled(kind: str) -> dict[str, float]:
+        n = sum(f[kind]["n"] for f in folds)
+        keys = [k for k in folds[0][kind] if k not in ("n", "threshold")]
+        return {"n": n, **{m: round(sum(f[kind][m] * f[kind]["n"] for f in folds) / n, 4) for m in keys}}
+
+    report: dict[str, Any] = {
+        "what": "leave-one-article-out over the 3 shared SQuAD 2.0 dev articles (reader trained on other articles)",
+        "folds": folds, "pooled": {kind: pooled(kind) for kind in rows}, "features": names, "k": args.k,
+        "max_wrong": caps, "reader": args.reader, "questions": len(qs)}
+    final = PolicySet({kind: fit(kind, set(range(len(qs)))) for kind in rows},
+                      {"command": "python -m evals.build.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
+                       "data": "squad2_dev (3 articles)", "cross_validation": report["pooled"]})
+    report["thresholds"] = {k: round(p.threshold, 4) for k, p in final.policies.items()}
+    report["elapsed_s"] = round(time.time() - t0, 1)
+    if not args.no_write:
+        args.out_dir.mkdir(parents=True, exist_ok=True)
+        final.save(args.out_dir / "policy.json")
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        (RESULTS / "verifier_calibration.json").write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
+    print(json.dumps(report) if args.json else json.dumps(report, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Experiments: ideas measured once and recorded in ``evals/results`` (kept or not); not part of the build."""

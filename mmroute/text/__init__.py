@@ -1,0 +1,16 @@
+"""Text helpers shared by generation, verification, retrieval and evaluation.
+
+- :mod:`~mmroute.text.wordlists`: stop words (answering and search), wh-words, negations, numbers, months;
+- :mod:`~mmroute.text.tokens`: tokens with offsets, stems, accent folding, search tokens, title clean-up;
+- :mod:`~mmroute.text.sentences`: sentence splitting;
+- :mod:`~mmroute.text.answers`: SQuAD answer normalisation and matching.
+"""
+from .answers import answer_matches, normalize_answer
+from .sentences import sentences, split_sentences
+from .tokens import (LocalIdf, Token, content_stems, fold, is_content, search_tokens, stem, strip_parenthetical,
+                     tokenize)
+from .wordlists import MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
+
+__all__ = ["MONTHS", "NEGATIONS", "NUMBER_WORDS", "SEARCH_STOPWORDS", "STOPWORDS", "WH_WORDS", "LocalIdf", "Token",
+           "answer_matches", "content_stems", "fold", "is_content", "normalize_answer", "search_tokens", "sentences",
+           "split_sentences", "stem", "strip_parenthetical", "tokenize"]

@@ -1,0 +1,115 @@
+"""Tokens: with character offsets (answering, verification), folded words (lexical search), stems.
+
+No tagger or parser ships offline, so everything here is regular expressions plus small word lists:
+tokens with character offsets, a crude stemmer for matching question words against evidence
+("founded" ~ "founding"), accent folding and word tokens for search, and a title's trailing
+disambiguation ("Up (film)").
+"""
+from __future__ import annotations
+
+import math
+import re
+import unicodedata
+from collections import Counter
+from dataclasses import dataclass
+from typing import Iterable, Sequence
+
+from .wordlists import NUMBER_WORDS, STOPWORDS
+
+_TOKEN_RE = re.compile(
+    r"\$?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|s)?%?"      # numbers, ordinals, decades, money, percents
+    r"|[^\W\d_]\w*(?:[-'’]\w+)*"                    # words, hyphenated words, O'Brien
+    r"|[^\w\s]",
+    re.UNICODE,
+)
+_WORD_RE = re.compile(r"\w+", re.UNICODE)
+_PAREN_RE = re.compile(r"\s*\([^)]*\)\s*$")
+
+
+@dataclass(frozen=True)
+class Token:
+    text: str
+    start: int
+    end: int
+
+    @property
+    def lower(self) -> str:
+        return self.text.lower()
+
+    @property
+    def is_word(self) -> bool:
+        return self.text[:1].isalnum() or self.text[:1] == "$"
+
+    @property
+    def is_number(self) -> bool:
+        return any(c.isdigit() for c in self.text) or self.text.lower() in NUMBER_WORDS
+
+    @property
+    def is_capitalised(self) -> bool:
+        return self.text[:1].isupper()
+
+
+def tokenize(text: str) -> list[Token]:
+    return [Token(m.group(0), m.start(), m.end()) for m in _TOKEN_RE.finditer(text)]
+
+
+def stem(word: str) -> str:
+    """A crude suffix stripper: enough to match "invaded"/"invasion" no, but "invaded"/"invading" yes."""
+    w = word.lower().replace("’", "'")
+    if w.endswith("'s"):
+        w = w[:-2]
+    if len(w) <= 3 or any(c.isdigit() for c in w):
+        return w
+    for suf, rep in (("ational", "ate"), ("ization", "ize"), ("iveness", "ive"), ("fulness", "ful"),
+                     ("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
+                     ("es", ""), ("s", "")):
+        if w.endswith(suf) and len(w) - len(suf) >= 3:
+            w = w[: len(w) - len(suf)] + rep
+            break
+    if len(w) > 4 and w[-1] == "e":
+        w = w[:-1]
+    if len(w) > 3 and w[-1] == w[-2] and w[-1] not in "aeiouls":
+        w = w[:-1]
+    return w
+
+
+def content_stems(tokens: Iterable[Token]) -> list[str]:
+    """Stems of the content words (no stopwords, no punctuation)."""
+    return [stem(t.text) for t in tokens if t.is_word and t.lower not in STOPWORDS]
+
+
+def is_content(tok: Token) -> bool:
+    return tok.is_word and tok.lower not in STOPWORDS
+
+
+class LocalIdf:
+    """Inverse document frequency over a small set of texts (the retrieved evidence sentences).
+
+    No corpus statistics exist at answer time, so rarity is judged within the evidence itself: a word
+    that appears in every retrieved sentence tells little about which sentence answers.
+    """
+
+    def __init__(self, docs: Sequence[Iterable[str]]) -> None:
+        self.n = max(len(docs), 1)
+        self.df: Counter[str] = Counter()
+        for d in docs:
+            self.df.update(set(d))
+
+    def __call__(self, term: str) -> float:
+        return math.log(1.0 + (self.n + 1) / (self.df.get(term, 0) + 0.5))
+
+
+def fold(text: str) -> str:
+    """Lowercase and strip accents so "Fährmann" matches "Fahrmann"."""
+    text = unicodedata.normalize("NFKD", text.lower())
+    return "".join(ch for ch in text if not unicodedata.combining(ch))
+
+
+def search_tokens(text: str) -> list[str]:
+    """All word tokens of a text, folded (stop words kept: titles and n-grams need them)."""
+    return _WORD_RE.findall(fold(text))
+
+
+def strip_parenthetical(title: str) -> str:
+    """A title without its trailing disambiguation: "Up (2009 film)" -> "Up"."""
+    return _PAREN_RE.sub("", title)
