@@ -40,7 +40,7 @@ class SingleShotRetriever:
     def __init__(self, home: Home, router: Router | None = None, per_kb_k: int | None = None,
                  mode: str = DEFAULT_MODE, fusion: str | None = None, weights: Sequence[float] | None = None,
                  rrf_k: int | None = None, candidates: int | None = None) -> None:
-        if mode not in SEARCH_MODES:
+        if not isinstance(mode, str) or mode not in SEARCH_MODES:
             raise ConfigError(f"unknown retrieval mode {mode!r}", hint=f"use one of: {', '.join(SEARCH_MODES)}")
         self.home = home
         self.router = router
@@ -106,4 +106,9 @@ def score_space(info: KBInfo) -> str:
 
 @RETRIEVERS.register("single")
 def _single(home: Home, router: Router | None = None, **options: object) -> SingleShotRetriever:
+    known = {"per_kb_k", "mode", "fusion", "weights", "rrf_k", "candidates"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"unknown single-shot retriever option(s) {', '.join(unknown)}",
+                          hint=f"use {', '.join(sorted(known))}")
     return SingleShotRetriever(home, router, **options)  # type: ignore[arg-type]

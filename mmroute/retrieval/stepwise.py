@@ -39,7 +39,7 @@ the latter is clearly more relevant).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -140,6 +140,10 @@ class StepwiseRetriever:
 
             planner = PLANNERS.create(planner or "offline", **dict(planner_options or {}))
         self.planner: Planner = planner
+        unknown = sorted(set(options) - {f.name for f in fields(StepwiseConfig)})
+        if unknown:
+            raise ConfigError(f"unknown step-wise retriever option(s) {', '.join(unknown)}",
+                              hint=f"use {', '.join(f.name for f in fields(StepwiseConfig))}")
         self.config = replace(config or StepwiseConfig(), **options) if options else (config or StepwiseConfig())
 
     def warm_up(self) -> None:
