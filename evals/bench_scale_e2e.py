@@ -46,10 +46,11 @@ def filler_text(i: int) -> str:
     return f"synthetic filler point {i}"
 
 
-def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text) -> dict[str, float]:
+def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any = None) -> dict[str, float]:
     """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds.
 
-    ``text(i)`` is filler i's text; when the KB has a lexical index the filler gets its BM25 terms too."""
+    ``text(i)`` is filler i's text; when the KB has a lexical index the filler gets its BM25 terms too.
+    ``vectors(real, m)``: m filler vectors from the real ones (default: :func:`evals.bench_store.mixture`)."""
     from evals.bench_e2e import build_home
     from evals.bench_store import mixture
     from mmroute.fsutil import WriterLock
@@ -78,7 +79,10 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text) -> dict[str,
             have = store.count()
             if have >= n:
                 return out
-            filler, _ = mixture(n - n_real, 1, manifest.info.dim, seed=FILLER_SEED)
+            if vectors is None:
+                filler, _ = mixture(n - n_real, 1, manifest.info.dim, seed=FILLER_SEED)
+            else:
+                filler = vectors(np.load(real_file)["x"], n - n_real)
             log(f"adding {n - have} filler points ({have} present)")
             t = time.perf_counter()
             for s in range(have - n_real, len(filler), 2000):
