@@ -4,7 +4,7 @@ Two question sets over their own paragraph KBs (MiniLM, the embedded Qdrant Edge
 normal indexer, so each KB has its sparse BM25 index):
 
 - ``multihop_ircot``: 89 multi-hop questions (2+ gold paragraphs each) over 458 paragraphs;
-- ``squad2_dev``: the shared SQuAD 2.0 dev articles, 950 questions with a gold paragraph over 126.
+- ``squad2_dev``: the shared SQuAD 2.0 dev articles: its 473 answerable questions (one gold paragraph each) over 126.
 
 Metric: recall_all@k (every gold paragraph in the top k; for SQuAD's one gold paragraph, hit@k) at
 k = 2, 5, 10, for single-shot retrieval in each mode (``SingleShotRetriever(mode=...)``, KB named) and
