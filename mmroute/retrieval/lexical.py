@@ -25,7 +25,7 @@ import re
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..terms import STOPWORDS, tokens as content_tokens, words as tokens
 from ..types import Item
@@ -55,28 +55,32 @@ class TitleMention:
 class TitleIndex:
     """Titles of a fixed list of items, and the document frequency of their words (see module doc)."""
 
-    def __init__(self, items: Sequence[Item], modality: str | None = None) -> None:
+    def __init__(self, items: Sequence[Item | Mapping[str, Any]], modality: str | None = None) -> None:
         self.modality = modality
         """Modality of the KB the items come from (a routing hint for follow-ups aimed at them)."""
         self.items: dict[str, Item] = {}
         """The titled items, by id."""
         self._titles: dict[tuple[str, ...], list[str]] = defaultdict(list)
         seen: set[str] = set()
-        for it in items:
-            if it.id in seen:
+        texts: list[str] = []
+        for raw in items:  # Items, or store payloads (only the titled ones become Items)
+            iid, title = (raw.id, raw.title) if isinstance(raw, Item) else (str(raw["item_id"]), raw.get("title"))
+            if iid in seen:
                 continue
-            seen.add(it.id)
-            if it.title:
-                key = title_key(it.title)
+            seen.add(iid)
+            text = raw.text if isinstance(raw, Item) else (raw.get("text") or "")
+            texts.append(f"{title or ''} {text}")
+            if title:
+                key = title_key(title)
                 if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
-                    self._titles[key].append(it.id)
-                    self.items[it.id] = it
+                    self._titles[key].append(iid)
+                    self.items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
         self.n = len(seen)
         wanted = {t for key in self._titles for t in key if t not in STOPWORDS}
         self._df: Counter[str] = Counter()
         if wanted:
-            for it in items:
-                self._df.update(wanted.intersection(content_tokens(f"{it.title or ''} {it.text}")))
+            for text in texts:
+                self._df.update(wanted.intersection(content_tokens(text)))
         self._first_tokens = {k[0] for k in self._titles}
         self._max_title_len = max((len(k) for k in self._titles), default=0)
 
@@ -149,10 +153,10 @@ class _IndexCache:
             if hit is not None and hit[0] == stamp:
                 return hit[1]
         ids = sorted(store.all_ids())
-        items: list[Item] = []
+        payloads: list[Mapping[str, Any]] = []
         for start in range(0, len(ids), 4096):
-            items.extend(Item.from_payload(p.payload) for p in store.get(ids[start:start + 4096]))
-        index = TitleIndex(items, modality=info.modality.value)
+            payloads.extend(p.payload for p in store.get(ids[start:start + 4096]))
+        index = TitleIndex(payloads, modality=info.modality.value)
         with self._lock:
             self._cache[key] = (stamp, index)
         return index
