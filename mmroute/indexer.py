@@ -11,6 +11,10 @@ How a run survives being killed (even by SIGKILL) and re-run:
    hash changed is re-encoded in full (its items' vectors may have changed).
 5. After each source the store is flushed (durable) and the manifest is rewritten atomically.
 
+Words are indexed too: a new KB's store gets the ``lexical`` option (:func:`lexical_store_spec`), and
+every item with words (text, title, captions, subtitles) is written with its sparse term-frequency
+vector (:func:`mmroute.terms.payload_terms`) beside its dense vector, for BM25 and hybrid search.
+
 >>> from mmroute.indexer import Indexer
 >>> report = Indexer(Home()).index("hop", Path("corpus.jsonl"))[0]
 >>> report.indexed, report.skipped
@@ -34,6 +38,7 @@ from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
 from .stores.base import Point, VectorStore, open_store
+from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
 
 DEFAULT_ENCODERS: Mapping[Modality, EncoderSpec] = {
@@ -95,6 +100,14 @@ class IndexReport:
                              for p in d.get("problems") or ()],
                    count=int(d.get("count") or 0), elapsed_s=float(d.get("elapsed_s") or 0.0),
                    encode_s=float(d.get("encode_s") or 0.0), notes=[str(n) for n in d.get("notes") or ()])
+
+
+def lexical_store_spec(store: StoreSpec, granularity: Granularity) -> StoreSpec:
+    """``store`` with the ``lexical`` option (BM25 with the granularity's expected item length) unless the
+    caller set that option (``lexical=null`` builds a dense-only KB)."""
+    if "lexical" in store.options:
+        return store
+    return StoreSpec(store.backend, {**store.options, "lexical": lexical_spec(DEFAULT_AVGDL[granularity.value])})
 
 
 def kb_names_for(name: str, granularities: Sequence[Granularity]) -> list[str]:
@@ -185,7 +198,8 @@ class Indexer:
         enc.warm_up()
         now = utc_now()
         info = KBInfo(name=name, modality=modality, granularity=gran, encoder=enc.spec, dim=enc.dim,
-                      store=store or DEFAULT_STORE, description=description, created_at=now, updated_at=now)
+                      store=lexical_store_spec(store or DEFAULT_STORE, gran), description=description,
+                      created_at=now, updated_at=now)
         return Manifest(info=info), enc
 
     def _index_kb(self, name: str, modality: Modality, gran: Granularity, plans: Sequence[SourcePlan],
@@ -298,7 +312,12 @@ class Indexer:
             t = time.perf_counter()
             vectors, ok = self._encode_batch(enc, [it for _, it in batch], report)
             report.encode_s += time.perf_counter() - t
-            points = [Point(pid, vec, it.to_payload()) for (pid, it), vec, good in zip(batch, vectors, ok) if good]
+            lexical = store.has_sparse()
+            points = []
+            for (pid, it), vec, good in zip(batch, vectors, ok):
+                if good:
+                    payload = it.to_payload()
+                    points.append(Point(pid, vec, payload, sparse=payload_terms(payload) if lexical else None))
             if failed_ids is not None:
                 failed_ids.update(pid for (pid, _), good in zip(batch, ok) if not good)
             if points:

@@ -6,6 +6,12 @@ Layout of a home (``--home``, ``$MMROUTE_HOME`` or ``~/.mmroute``)::
     HOME/kbs/NAME/store/          the vector store's files (backend-specific)
     HOME/kbs/NAME/.write.lock     held by the one process indexing into the KB
 
+Search modes (:data:`SEARCH_MODES`): ``dense`` (cosine of the encoder's vectors), ``sparse`` (BM25
+over the words, :mod:`mmroute.terms`) and ``hybrid`` (both, fused in the store by
+:class:`mmroute.stores.base.Fusion`). A KB indexed before lexical search existed has no sparse
+index: ``hybrid`` then falls back to ``dense`` (logged once, with the hint ``mmroute kb
+reindex-lexical NAME``) and ``sparse`` is an error with that hint.
+
 Usage::
 
     from mmroute import Home
@@ -17,6 +23,7 @@ Usage::
 from __future__ import annotations
 
 import atexit
+import logging
 import os
 import shutil
 import threading
@@ -30,8 +37,13 @@ from .errors import InputError, KBLockedError, KBNotFoundError, StoreError
 from .fsutil import WriterLock
 from .kbcheck import KBProblem, ManifestCheck, leftovers, scan
 from .manifest import MANIFEST_NAME, Manifest
-from .stores.base import Filter, VectorStore, open_store
+from .stores.base import Filter, Fusion, ScoredPoint, VectorStore, open_store
+from .terms import query_terms
 from .types import EncoderSpec, Hit, Item, KBInfo, point_id
+
+log = logging.getLogger(__name__)
+SEARCH_MODES = ("dense", "sparse", "hybrid")
+_warned_dense_only: set[str] = set()
 
 _KB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
 
@@ -194,9 +206,66 @@ class KnowledgeBase:
     def embed_queries(self, queries: Sequence[str]) -> np.ndarray:
         return normalize(self.encoder.encode_queries(list(queries)))
 
-    def search(self, query: str, k: int = 10, flt: Filter | None = None) -> list[Hit]:
-        """Top-k items for a text query (cosine similarity, best first)."""
-        return self.search_vector(self.embed_queries([query])[0], k, flt)
+    @property
+    def has_lexical(self) -> bool:
+        """Whether the KB's store keeps a lexical (sparse BM25) index (see module doc)."""
+        return bool(self.info.store.options.get("lexical"))
+
+    def search_mode(self, mode: str) -> str:
+        """The mode a search in ``mode`` runs in on this KB: ``hybrid`` is ``dense`` without a lexical index."""
+        if mode not in SEARCH_MODES:
+            raise InputError(f"unknown search mode {mode!r}", hint=f"use one of: {', '.join(SEARCH_MODES)}")
+        if self.has_lexical or mode == "dense":
+            return mode
+        if mode == "sparse":
+            raise StoreError(f"KB {self.name!r} has no lexical index (it was indexed before mmroute indexed words)",
+                             hint=f"add one without re-encoding: `mmroute kb reindex-lexical {self.name}`")
+        if self.name not in _warned_dense_only:
+            _warned_dense_only.add(self.name)
+            log.warning("KB %r has no lexical index, so it is searched by dense vectors only; add one with "
+                        "`mmroute kb reindex-lexical %s`", self.name, self.name)
+        return "dense"
+
+    def search(self, query: str, k: int = 10, flt: Filter | None = None, mode: str = "dense",
+               fusion: Fusion | None = None) -> list[Hit]:
+        """Top-k items for a text query, best first: by cosine (``dense``), BM25 (``sparse``) or both
+        fused (``hybrid``, see :class:`~mmroute.stores.base.Fusion`)."""
+        mode = self.search_mode(mode)
+        if mode == "sparse":
+            return self.search_sparse(query, k, flt)
+        vector = self.embed_queries([query])[0]
+        if mode == "hybrid":
+            return self.search_hybrid(vector, query, k, flt, fusion)
+        return self.search_vector(vector, k, flt)
+
+    def search_sparse(self, query: str, k: int = 10, flt: Filter | None = None) -> list[Hit]:
+        """Top-k items by BM25 of the query's words (items sharing no word are not returned)."""
+        if k <= 0:
+            return []
+        return self._hits(self.store.search_sparse(query_terms(query), k, flt))
+
+    def search_hybrid(self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None,
+                      fusion: Fusion | None = None) -> list[Hit]:
+        """Top-k items for a query vector and the query's words, fused in the store.
+
+        The hits come in fused order with cosine-scale scores (the reader and the verifier weigh hit scores
+        calibrated on cosines): the dense cosines of the returned items, sorted, assigned in fused order. An
+        item only the words found, outside the dense candidates, counts at the lowest candidate cosine.
+        """
+        if k <= 0:
+            return []
+        fusion = fusion or Fusion()
+        vec = np.asarray(vector, dtype=np.float32)
+        fused = self.store.search_hybrid(vec, query_terms(query), k, flt, fusion)
+        dense = {p.id: p.score for p in self.store.search(vec, max(k, fusion.candidates), flt)}
+        floor = min(dense.values(), default=0.0)
+        scores = sorted((dense.get(p.id, floor) for p in fused), reverse=True)
+        return [Hit(item=Item.from_payload(p.payload), score=float(s), kb=self.name, rank=i + 1)
+                for i, (p, s) in enumerate(zip(fused, scores))]
+
+    def _hits(self, points: Sequence[ScoredPoint]) -> list[Hit]:
+        return [Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+                for i, p in enumerate(points)]
 
     def search_image(self, path: Path, k: int = 10, flt: Filter | None = None) -> list[Hit]:
         """Top-k items for a query image (needs an encoder that embeds images)."""

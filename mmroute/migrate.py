@@ -17,6 +17,14 @@ rename or manifest write commits the result, and re-running the command complete
   the manifest's ``store_dir`` to it in one atomic write; the old store's files are removed after.
   Store folders the manifest does not name (an interrupted move) are removed by the next move.
 
+The lexical (sparse BM25) index comes along too: the destination store gets the ``lexical`` option (the
+source's BM25 parameters, or the defaults for the KB's granularity when the source has none, unless the
+caller sets ``lexical``), and each point's term frequencies are recomputed from its payload with the
+same tokenizer (:mod:`mmroute.terms`), so a copy or move of a KB indexed before lexical search existed
+gains the index. ``reindex_lexical(home, "docs")`` is a move onto the same backend and options that
+exists only to (re)build that index, with the BM25 ``avgdl`` measured over the KB's items; the dense
+vectors are copied, never re-encoded.
+
 For a Qdrant server the collection is named after the KB (option ``collection``) and sharding,
 replication and snapshots are the server's; a server-side snapshot of that collection can be
 restored on another cluster with Qdrant's own snapshot API.
@@ -35,6 +43,7 @@ from .fsutil import WriterLock
 from .kb import Home, KnowledgeBase, validate_kb_name
 from .manifest import STORE_DIR, Manifest, utc_now
 from .stores.base import Point, VectorStore, open_store
+from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import StoreSpec, point_id
 
 Progress = Callable[[int, int], None]
@@ -57,12 +66,22 @@ def _with_collection(spec: StoreSpec, name: str) -> StoreSpec:
     return spec
 
 
+def _with_lexical(spec: StoreSpec, manifest: Manifest) -> StoreSpec:
+    """``spec`` with the source's lexical option (or the granularity's default) unless it sets one."""
+    if "lexical" in spec.options:
+        return spec
+    lexical = manifest.info.store.options.get("lexical") or lexical_spec(DEFAULT_AVGDL[manifest.info.granularity.value])
+    return StoreSpec(spec.backend, {**spec.options, "lexical": lexical})
+
+
 def _stream(source: VectorStore, total: int, target: VectorStore, dst_name: str, progress: Progress | None,
             batch_size: int) -> int:
     """Copy every point of ``source`` into the open ``target`` (ids recomputed for ``dst_name``), flushed."""
     moved = 0
+    lexical = target.has_sparse()
     for page in source.iter_points(batch_size):
-        target.upsert([Point(point_id(dst_name, str(p.payload["item_id"])), p.vector, p.payload) for p in page])
+        target.upsert([Point(point_id(dst_name, str(p.payload["item_id"])), p.vector, p.payload,
+                             sparse=payload_terms(p.payload) if lexical else None) for p in page])
         moved += len(page)
         if progress:
             progress(moved, total)
@@ -104,7 +123,7 @@ def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progr
     if final.exists():
         raise KBExistsError(f"KB {dst!r} already exists",
                             hint=f"pick another name, or delete it first with `mmroute kb delete {dst} --yes`")
-    store = _with_collection(store, dst)
+    store = _with_lexical(_with_collection(store, dst), manifest)
     staging = final.with_name(f".{dst}.copy")
     with WriterLock(staging, dst) as lock:
         _clear(staging, keep={lock.path.name})
@@ -120,8 +139,7 @@ def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progr
 def move_kb(home: Home, name: str, store: StoreSpec, *, progress: Progress | None = None,
             batch_size: int = 1024) -> MoveReport:
     """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch."""
-    home.manifest(name)
-    store = _with_collection(store, name)
+    store = _with_lexical(_with_collection(store, name), home.manifest(name))
     directory = home.kb_dir(name)
     with WriterLock(directory, name) as lock:
         home.forget(name)
@@ -153,3 +171,32 @@ def _clear_stale_stores(directory: Path, current: str) -> None:
             shutil.rmtree(p, ignore_errors=True)
         else:
             p.unlink(missing_ok=True)
+
+
+def measure_avgdl(source: VectorStore, batch_size: int = 1024) -> float:
+    """Mean number of tokens of the items with words (what BM25's length normalisation divides by)."""
+    total = n = 0.0
+    for page in source.iter_points(batch_size):
+        for p in page:
+            terms = payload_terms(p.payload)
+            if terms is not None:
+                total += terms.length
+                n += 1
+    return total / n if n else DEFAULT_AVGDL["paragraph"]
+
+
+def reindex_lexical(home: Home, name: str, *, progress: Progress | None = None, batch_size: int = 1024) -> MoveReport:
+    """Build (or rebuild) KB ``name``'s lexical index without re-encoding: its points are copied into a new
+    store of the same backend and options plus ``lexical`` (BM25 avgdl measured over its items), which
+    replaces the old one atomically, as ``kb move`` does (a ``kill -9`` leaves the KB as it was)."""
+    manifest = home.manifest(name)
+    spec = manifest.info.store
+    kb = home.open(name)
+    try:
+        avgdl = measure_avgdl(kb.store, batch_size)
+    finally:
+        home.forget(name)
+    options = {**spec.options, "lexical": lexical_spec(avgdl)}
+    if spec.backend == "qdrant" and options.get("url"):  # a server collection cannot be rebuilt under its own name
+        options["collection"] = f"{options.get('collection') or name}-{uuid.uuid4().hex[:6]}"
+    return move_kb(home, name, StoreSpec(spec.backend, options), progress=progress, batch_size=batch_size)

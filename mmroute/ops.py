@@ -15,13 +15,19 @@ from typing import Any, Callable
 
 from .errors import InputError
 
-def search(home: Any, kb: str, query: str, k: int = 10, image: Path | None = None) -> dict[str, Any]:
-    """``mmroute search``: ``{"query", "kb", "hits": [Hit.to_dict()]}``."""
+def search(home: Any, kb: str, query: str, k: int = 10, image: Path | None = None,
+           mode: str = "dense") -> dict[str, Any]:
+    """``mmroute search``: ``{"query", "kb", "mode", "hits": [Hit.to_dict()]}`` (``mode``: dense, sparse or
+    hybrid; an image query is always dense)."""
     if not query.strip() and image is None:
         raise InputError("nothing to search for", hint='give a QUERY text or --image PATH')
     base = home.open(kb)
-    hits = base.search_image(image, k) if image is not None else base.search(query, k)
-    return {"query": query, "kb": kb, "hits": [h.to_dict() for h in hits]}
+    if image is not None:
+        hits, used = base.search_image(image, k), "dense"
+    else:
+        used = base.search_mode(mode)
+        hits = base.search(query, k, mode=used)
+    return {"query": query, "kb": kb, "mode": used, "hits": [h.to_dict() for h in hits]}
 
 
 def make_router(name: str, router_path: Path | str | None, threshold: float | None = None) -> Any:

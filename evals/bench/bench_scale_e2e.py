@@ -44,13 +44,21 @@ KB = "hop"
 FILLER_SEED = 7
 
 
-def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
-    """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds."""
+def filler_text(i: int) -> str:
+    return f"synthetic filler point {i}"
+
+
+def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any = None) -> dict[str, float]:
+    """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds.
+
+    ``text(i)`` is filler i's text; when the KB has a lexical index the filler gets its BM25 terms too.
+    ``vectors(real, m)``: m filler vectors from the real ones (default: :func:`evals.bench.bench_store.mixture`)."""
     from evals.bench.bench_e2e import build_home
     from evals.bench.bench_store import mixture
     from mmroute.fsutil import WriterLock
     from mmroute.kb import Home
     from mmroute.stores.base import Point, open_store
+    from mmroute.terms import payload_terms
     from mmroute.types import Granularity, Item, point_id
 
     out: dict[str, float] = {}
@@ -73,14 +81,18 @@ def grow(home_dir: Path, n: int, log: Any) -> dict[str, float]:
             have = store.count()
             if have >= n:
                 return out
-            filler, _ = mixture(n - n_real, 1, manifest.info.dim, seed=FILLER_SEED)
+            if vectors is None:
+                filler, _ = mixture(n - n_real, 1, manifest.info.dim, seed=FILLER_SEED)
+            else:
+                filler = vectors(np.load(real_file)["x"], n - n_real)
             log(f"adding {n - have} filler points ({have} present)")
             t = time.perf_counter()
             for s in range(have - n_real, len(filler), 2000):
                 e = min(len(filler), s + 2000)
-                items = [Item(id=f"filler-{i}", kind=Granularity.PARAGRAPH, text=f"synthetic filler point {i}")
-                         for i in range(s, e)]
-                store.upsert([Point(point_id(KB, it.id), filler[i], it.to_payload())
+                items = [Item(id=f"filler-{i}", kind=Granularity.PARAGRAPH, text=text(i)) for i in range(s, e)]
+                lexical = store.has_sparse()
+                store.upsert([Point(point_id(KB, it.id), filler[i], it.to_payload(),
+                                    sparse=payload_terms(it.to_payload()) if lexical else None)
                               for i, it in zip(range(s, e), items)])
                 if (e // 2000) % 50 == 0:
                     store.flush()

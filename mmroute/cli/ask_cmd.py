@@ -19,6 +19,10 @@ def pipeline_options(f: Any) -> Any:
         click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
                      help="A TOML pipeline config; flags override it."),
         click.option("--stepwise", is_flag=True, default=None, help="Step-wise retrieval (follow-up queries)."),
+        click.option("--retriever-option", "retriever_options", multiple=True, metavar="KEY=JSON",
+                     help="Retriever option, e.g. --retriever-option mode=dense (single shot: mode=hybrid|dense|sparse, "
+                          "fusion=rrf|dbsf, weights='[1,2]' for dense and sparse, rrf_k=60; step-wise: max_steps=2) "
+                          "(repeatable)."),
         click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
         click.option("--generator", type=click.Choice(GENERATOR_NAMES), default=None,
                      help="Answer generator (default reader: the packaged extractive reader, no LLM; "
@@ -41,7 +45,7 @@ def pipeline_options(f: Any) -> Any:
 def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool | None, k: int | None,
                  generator: str | None, generator_options: tuple[str, ...], no_verify: bool,
                  endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
-                 multimodal: bool | None, judge: bool | None) -> Any:
+                 multimodal: bool | None, judge: bool | None, retriever_options: tuple[str, ...] = ()) -> Any:
     from ..config import PipelineConfig
     from .common import parse_options
 
@@ -50,6 +54,9 @@ def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool 
         base["kbs"] = list(kbs)
     if stepwise:
         base["retriever"] = "stepwise"
+    if retriever_options:
+        base["retriever_options"] = {**base["retriever_options"],
+                                     **parse_options(retriever_options, "--retriever-option")}
     if k is not None:
         base["k"] = k
     if generator:
@@ -114,15 +121,16 @@ Examples:
 @json_option
 @handle_errors
 def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_path: Path | None,
-                stepwise: bool | None, k: int | None, generator: str | None, generator_options: tuple[str, ...],
-                no_verify: bool, endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
-                multimodal: bool | None, judge: bool | None, home: Path | None, as_json: bool) -> None:
+                stepwise: bool | None, retriever_options: tuple[str, ...], k: int | None, generator: str | None,
+                generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
+                endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None, judge: bool | None,
+                home: Path | None, as_json: bool) -> None:
     """Answer QUESTION from the KBs, or say "I don't know" with the reason."""
     from .. import ops
     from ..serve.client import connect
 
     cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
-                       endpoint_url, endpoint_model, api_key_env, multimodal, judge)
+                       endpoint_url, endpoint_model, api_key_env, multimodal, judge, retriever_options)
     remote = connect(home)
     ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)
     if as_json:
@@ -146,7 +154,8 @@ Examples:
 @json_option
 @handle_errors
 def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit: int | None,
-                 config_path: Path | None, stepwise: bool | None, k: int | None, generator: str | None,
+                 config_path: Path | None, stepwise: bool | None, retriever_options: tuple[str, ...], k: int | None,
+                 generator: str | None,
                  generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
                  endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None,
                  judge: bool | None, home: Path | None, as_json: bool) -> None:
@@ -163,7 +172,7 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
     refuse_if_served(home, "mmroute eval answers")
 
     cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
-                       endpoint_url, endpoint_model, api_key_env, multimodal, judge)
+                       endpoint_url, endpoint_model, api_key_env, multimodal, judge, retriever_options)
     h = open_home(home)
     for name in cfg.kbs:
         h.manifest(name)

@@ -1,4 +1,4 @@
-"""``mmroute kb list|info|delete|doctor|copy|move``."""
+"""``mmroute kb list|info|delete|doctor|copy|move|reindex-lexical``."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -16,6 +16,7 @@ Examples:
   mmroute kb delete hop --yes
   mmroute kb copy hop hop-faiss --store faiss
   mmroute kb move hop --store qdrant --store-option url='"https://qdrant.example:6333"'
+  mmroute kb reindex-lexical hop
 """)
 def kb_group() -> None:
     """List, inspect and delete knowledge bases."""
@@ -84,6 +85,10 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     click.echo(f"{'store':>12}: {data['store']['backend']} {dict(data['store']['options']) or ''}")
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
+    lexical = data["store"]["options"].get("lexical")
+    click.echo(f"{'lexical':>12}: " + (f"BM25 (tokenizer {lexical['tokenizer']}, k1 {lexical['k1']}, b {lexical['b']}, "
+                                      f"avgdl {lexical['avgdl']})" if lexical else
+                                      f"none (dense search only; add it with `mmroute kb reindex-lexical {data['name']}`)"))
     for s in data["sources"]:
         if s["status"] == "done":
             click.echo(f"{'source':>12}: [done] {s['path']} ({s['items']} items, {s['skipped']} skipped)")
@@ -211,3 +216,37 @@ def kb_move(name: str, store_backend: str, store_options: tuple[str, ...], home:
     refuse_if_served(home, "mmroute kb move")
     rep = move_kb(open_home(home), name, _store_spec(store_backend, store_options))
     emit_json(rep.to_dict()) if as_json else click.echo(f"moved {name}: {rep.points} points now on {rep.backend}")
+
+
+@kb_group.command("reindex-lexical", epilog="""\b
+Examples:
+  mmroute kb reindex-lexical hop
+  mmroute kb reindex-lexical hop --json
+""")
+@click.argument("name")
+@home_option
+@json_option
+@handle_errors
+def kb_reindex_lexical(name: str, home: Path | None, as_json: bool) -> None:
+    """Build a KB's lexical (BM25) index from its stored items, without re-encoding the vectors.
+
+    KBs indexed before mmroute indexed words have none (they are searched by dense vectors only). The
+    points are copied into a new store with the index, which replaces the old one atomically; progress
+    goes to stderr."""
+    import time
+
+    from ..migrate import reindex_lexical
+    from ..serve.client import refuse_if_served
+
+    refuse_if_served(home, "mmroute kb reindex-lexical")
+    last = [0.0]
+
+    def progress(done: int, total: int) -> None:
+        now = time.monotonic()
+        if done >= total or now - last[0] >= 1.0:
+            last[0] = now
+            click.echo(f"reindex-lexical {name}: {done}/{total} points", err=True)
+
+    rep = reindex_lexical(open_home(home), name, progress=progress)
+    emit_json(rep.to_dict()) if as_json else click.echo(f"{name}: lexical index built over {rep.points} points "
+                                                          f"({rep.backend})")

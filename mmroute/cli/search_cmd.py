@@ -15,22 +15,26 @@ Examples:
   mmroute search --kb hop "Who directed Inception?" --k 5
   mmroute search --kb photos "a cup of coffee" --json
   mmroute search --kb photos --image query.jpg
+  mmroute search --kb hop "Walls and Bridges" --mode sparse
 """)
 @click.option("--kb", required=True, help="KB to search.")
 @click.argument("query", required=False, default="")
 @click.option("--k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of hits.")
 @click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="Search by a query image instead of text.")
+@click.option("--mode", type=click.Choice(["dense", "sparse", "hybrid"]), default="dense", show_default=True,
+              help="dense vectors, BM25 over the words (sparse), or both fused (hybrid).")
 @home_option
 @json_option
 @handle_errors
-def search_command(kb: str, query: str, k: int, image: Path | None, home: Path | None, as_json: bool) -> None:
+def search_command(kb: str, query: str, k: int, image: Path | None, mode: str, home: Path | None,
+                   as_json: bool) -> None:
     """Search one KB directly (no routing)."""
     from .. import ops
     from ..serve.client import connect
 
     remote = connect(home)
-    data = remote.search(kb, query, k, image) if remote else ops.search(open_home(home), kb, query, k, image)
+    data = remote.search(kb, query, k, image, mode) if remote else ops.search(open_home(home), kb, query, k, image, mode)
     if as_json:
         emit_json(data)
         return

@@ -23,7 +23,7 @@ class Retriever(Protocol):
 
 
 RETRIEVERS: Registry[Retriever] = Registry("retriever", {
-    "single": "mmroute.retrieval.single:SingleShotRetriever",
+    "single": "mmroute.retrieval.single:create_single",
     "stepwise": "mmroute.retrieval.stepwise:StepwiseRetriever",
 })
 """Retrievers by name; factories take ``(home, router=None, **options)``."""

@@ -1,19 +1,20 @@
-"""Lexical signals over a KB's items: BM25 and a title/entity index.
+"""The title-mention matcher: which KB item titles a text names.
 
 Dense MiniLM vectors blur names ("Walls and Bridges" vs. any Lennon album), while multi-hop
 questions hinge on them: a bridge question names its first-hop entity, and the second hop's
-title usually appears verbatim in the first hop's text. This module gives the step-wise
-retriever two exact signals built from the items' payloads (``store.all_ids`` + ``store.get``):
+title usually appears verbatim in the first hop's text. BM25 over the words lives in the store
+(``KnowledgeBase.search_sparse``, :mod:`mmroute.terms`); what no store or library does is this:
 
-- :meth:`LexicalIndex.bm25` — Okapi BM25 (k1=1.2, b=0.75, the textbook defaults) over title + text;
-- :meth:`LexicalIndex.mentions` — which item titles occur as token n-grams in a text, each
-  weighted by how specific the title is (the IDF of its rarest content token), so a title made
-  only of stop words ("The Who", "It") never matches and a common word matches weakly.
+- :meth:`TitleIndex.mentions` — which item titles occur as token n-grams in a text, each weighted
+  by how specific the title is (the IDF of its rarest content token over the KB's items), so a
+  title made only of stop words ("The Who", "It") never matches and a common word matches weakly.
 
-Indexes are cached per KB (:func:`lexical_index_for`) and rebuilt when the KB's item count
-or ``updated_at`` changes.
+The index holds only the titled items (their titles, and the document frequency of the words of
+those titles); it is built from the KB's payloads once per process and KB (:func:`title_index_for`)
+and rebuilt when the KB's item count or ``updated_at`` changes. A KB without titles costs one pass
+over its payloads and holds nothing.
 
->>> idx = LexicalIndex([Item(id="a", kind=Granularity.PARAGRAPH, title="Walls and Bridges", text="...")])
+>>> idx = TitleIndex([Item(id="a", kind=Granularity.PARAGRAPH, title="Walls and Bridges", text="...")])
 >>> idx.mentions("released on his album Walls and Bridges")
 [TitleMention(title='walls and bridges', ids=('a',), weight=...)]
 """
@@ -23,23 +24,15 @@ import math
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Mapping, Sequence
 
-from ..text import SEARCH_STOPWORDS, search_tokens, strip_parenthetical
+from ..terms import STOPWORDS, tokens as content_tokens, words as tokens
+from ..text import strip_parenthetical
 from ..types import Item
 
-STOPWORDS = SEARCH_STOPWORDS
-"""Words that never make a title specific nor count as query content (:data:`mmroute.text.SEARCH_STOPWORDS`)."""
-tokens = search_tokens
-"""All word tokens of a text, folded (:func:`mmroute.text.search_tokens`)."""
-BM25_K1 = 1.2
-BM25_B = 0.75
+__all__ = ["STOPWORDS", "TitleIndex", "TitleMention", "content_tokens", "title_index_for", "title_key", "tokens"]
+
 MAX_TITLE_TOKENS = 10
-
-
-def content_tokens(text: str) -> list[str]:
-    """Folded tokens without stop words (what BM25 and "does the question name it" look at)."""
-    return [t for t in tokens(text) if t not in STOPWORDS]
 
 
 def title_key(title: str) -> tuple[str, ...]:
@@ -58,30 +51,35 @@ class TitleMention:
     """Token offset of the mention in the text (earlier mentions are usually the subject)."""
 
 
-class LexicalIndex:
-    """BM25 postings and a title index over a fixed list of items (see module doc)."""
+class TitleIndex:
+    """Titles of a fixed list of items, and the document frequency of their words (see module doc)."""
 
-    def __init__(self, items: Sequence[Item], modality: str | None = None) -> None:
+    def __init__(self, items: Sequence[Item | Mapping[str, Any]], modality: str | None = None) -> None:
         self.modality = modality
         """Modality of the KB the items come from (a routing hint for follow-ups aimed at them)."""
         self.items: dict[str, Item] = {}
-        self._postings: dict[str, list[tuple[str, int]]] = defaultdict(list)
-        self._length: dict[str, int] = {}
+        """The titled items, by id."""
         self._titles: dict[tuple[str, ...], list[str]] = defaultdict(list)
-        for it in items:
-            if it.id in self.items:
+        seen: set[str] = set()
+        texts: list[str] = []
+        for raw in items:  # Items, or store payloads (only the titled ones become Items)
+            iid, title = (raw.id, raw.title) if isinstance(raw, Item) else (str(raw["item_id"]), raw.get("title"))
+            if iid in seen:
                 continue
-            self.items[it.id] = it
-            toks = content_tokens(f"{it.title or ''} {it.text}")
-            self._length[it.id] = len(toks)
-            for tok, tf in Counter(toks).items():
-                self._postings[tok].append((it.id, tf))
-            if it.title:
-                key = title_key(it.title)
+            seen.add(iid)
+            text = raw.text if isinstance(raw, Item) else (raw.get("text") or "")
+            texts.append(f"{title or ''} {text}")
+            if title:
+                key = title_key(title)
                 if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
-                    self._titles[key].append(it.id)
-        self.n = len(self.items)
-        self._avgdl = (sum(self._length.values()) / self.n) if self.n else 1.0
+                    self._titles[key].append(iid)
+                    self.items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
+        self.n = len(seen)
+        wanted = {t for key in self._titles for t in key if t not in STOPWORDS}
+        self._df: Counter[str] = Counter()
+        if wanted:
+            for text in texts:
+                self._df.update(wanted.intersection(content_tokens(text)))
         self._first_tokens = {k[0] for k in self._titles}
         self._max_title_len = max((len(k) for k in self._titles), default=0)
 
@@ -93,21 +91,8 @@ class LexicalIndex:
         return self.n
 
     def idf(self, token: str) -> float:
-        df = len(self._postings.get(token, ()))
+        df = self._df.get(token, 0)
         return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
-
-    def bm25(self, query: str, k: int = 50) -> list[tuple[str, float]]:
-        """Top-k (item id, BM25 score) for a query, best first."""
-        scores: dict[str, float] = defaultdict(float)
-        for tok in set(content_tokens(query)):
-            posting = self._postings.get(tok)
-            if not posting:
-                continue
-            idf = self.idf(tok)
-            for iid, tf in posting:
-                norm = BM25_K1 * (1 - BM25_B + BM25_B * self._length[iid] / self._avgdl)
-                scores[iid] += idf * tf * (BM25_K1 + 1) / (tf + norm)
-        return sorted(scores.items(), key=lambda kv: -kv[1])[:k]
 
     def title_weight(self, key: tuple[str, ...]) -> float:
         """Specificity of a title in [0, 1]: IDF of its rarest content token over log(N+1)."""
@@ -151,13 +136,13 @@ class LexicalIndex:
 
 
 class _IndexCache:
-    """One :class:`LexicalIndex` per KB, rebuilt when the KB changes."""
+    """One :class:`TitleIndex` per KB, rebuilt when the KB changes."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[object, ...], LexicalIndex]] = {}
+        self._cache: dict[str, tuple[tuple[object, ...], TitleIndex]] = {}
         self._lock = threading.Lock()
 
-    def get(self, kb: object) -> LexicalIndex:
+    def get(self, kb: object) -> TitleIndex:
         info = kb.info  # type: ignore[attr-defined]
         store = kb.store  # type: ignore[attr-defined]
         key = str(getattr(kb, "directory", info.name))
@@ -167,10 +152,10 @@ class _IndexCache:
             if hit is not None and hit[0] == stamp:
                 return hit[1]
         ids = sorted(store.all_ids())
-        items: list[Item] = []
-        for start in range(0, len(ids), 1024):
-            items.extend(Item.from_payload(p.payload) for p in store.get(ids[start:start + 1024]))
-        index = LexicalIndex(items, modality=info.modality.value)
+        payloads: list[Mapping[str, Any]] = []
+        for start in range(0, len(ids), 4096):
+            payloads.extend(p.payload for p in store.get(ids[start:start + 4096]))
+        index = TitleIndex(payloads, modality=info.modality.value)
         with self._lock:
             self._cache[key] = (stamp, index)
         return index
@@ -179,6 +164,6 @@ class _IndexCache:
 _CACHE = _IndexCache()
 
 
-def lexical_index_for(kb: object) -> LexicalIndex:
-    """The cached lexical index of a :class:`mmroute.kb.KnowledgeBase` (built on first use)."""
+def title_index_for(kb: object) -> TitleIndex:
+    """The cached title index of a :class:`mmroute.kb.KnowledgeBase` (built on first use)."""
     return _CACHE.get(kb)

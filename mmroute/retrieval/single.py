@@ -1,4 +1,14 @@
-"""Single-shot retrieval: route once (unless KBs are named), search each chosen KB, fuse."""
+"""Single-shot retrieval: route once (unless KBs are named), search each chosen KB, fuse.
+
+Each KB is searched in one of the modes of :data:`mmroute.kb.SEARCH_MODES` (retriever option
+``mode``; default :data:`DEFAULT_MODE`): ``hybrid`` fuses the dense and the BM25 candidates in the
+store (``fusion="rrf"`` with ``weights=[dense, sparse]`` and ``rrf_k``, or ``fusion="dbsf"``),
+``dense`` and ``sparse`` use one side. KBs without a lexical index are searched densely. An image
+query searches image and video KBs by the image alone. The default mode and fusion were chosen on
+multi-hop questions and checked on SQuAD (``evals/eval_hybrid.py``).
+
+    mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
+"""
 from __future__ import annotations
 
 import json
@@ -6,11 +16,17 @@ import time
 from pathlib import Path
 from typing import Sequence
 
-from ..kb import Home
+from ..kb import SEARCH_MODES, Home
+from ..errors import ConfigError
 from ..routing.base import Router, kbs_with_fallback
+from ..stores.base import Fusion
 from ..types import Hit, KBInfo, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .fusion import fuse_hits
+
+DEFAULT_MODE = "hybrid"
+DEFAULT_FUSION = Fusion(method="rrf", weights=(1.0, 1.0), k=2, candidates=50)
+"""Chosen on multihop_ircot (best recall_all@5 of the grid in evals/eval_hybrid.py), reported on SQuAD held out."""
 
 
 class SingleShotRetriever:
@@ -22,10 +38,18 @@ class SingleShotRetriever:
 
     name = "single"
 
-    def __init__(self, home: Home, router: Router | None = None, per_kb_k: int | None = None) -> None:
+    def __init__(self, home: Home, router: Router | None = None, per_kb_k: int | None = None,
+                 mode: str = DEFAULT_MODE, fusion: str | None = None, weights: Sequence[float] | None = None,
+                 rrf_k: int | None = None, candidates: int | None = None) -> None:
+        if not isinstance(mode, str) or mode not in SEARCH_MODES:
+            raise ConfigError(f"unknown retrieval mode {mode!r}", hint=f"use one of: {', '.join(SEARCH_MODES)}")
         self.home = home
         self.router = router
         self.per_kb_k = per_kb_k
+        self.mode = mode
+        d = DEFAULT_FUSION
+        self.fusion = Fusion(method=fusion or d.method, weights=tuple(float(w) for w in (weights or d.weights)),
+                             k=int(rrf_k or d.k), candidates=int(candidates or d.candidates))
 
     def warm_up(self) -> None:
         if self.router is not None:
@@ -58,7 +82,7 @@ class SingleShotRetriever:
                     continue
                 except NotImplementedError:
                     pass
-            per[name] = kb.search(query, kk)
+            per[name] = kb.search(query, kk, mode=self.mode, fusion=self.fusion)
         return per
 
     def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
@@ -79,3 +103,13 @@ class SingleShotRetriever:
 def score_space(info: KBInfo) -> str:
     """KBs with the same encoder (name and options) score in one space: their cosines compare directly."""
     return json.dumps(info.encoder.to_dict(), sort_keys=True, default=str)
+
+
+def create_single(home: Home, router: Router | None = None, **options: object) -> SingleShotRetriever:
+    """The registered "single" retriever: options checked by name, so a typo is a one-line error."""
+    known = {"per_kb_k", "mode", "fusion", "weights", "rrf_k", "candidates"}
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise ConfigError(f"unknown single-shot retriever option(s) {', '.join(unknown)}",
+                          hint=f"use {', '.join(sorted(known))}")
+    return SingleShotRetriever(home, router, **options)  # type: ignore[arg-type]

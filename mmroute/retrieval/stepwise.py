@@ -8,10 +8,11 @@ The loop (one :class:`mmroute.types.RetrievalStep` per hop)::
             hybrid search       -> new evidence (deduplicated by KB + item id)
     stop:   planner stops | evidence suffices | budget spent (steps, evidence items, time)
 
-Each KB search is *hybrid*: dense cosine from the KB's vector store, plus BM25 and a title match
-from a lexical index built over the KB's payloads (:mod:`mmroute.retrieval.lexical`). Names carry
+Each KB search is *hybrid*: dense cosine and BM25 (the store's sparse index, ``KnowledgeBase.search_sparse``),
+plus a title match from the KB's title index (:mod:`mmroute.retrieval.lexical`). Names carry
 multi-hop questions and dense MiniLM vectors blur them; the lexical terms put an item whose title
-the query names at the top.
+the query names at the top. A KB without a lexical index (indexed before mmroute indexed words) is
+searched by dense cosine and titles only (``mmroute kb reindex-lexical NAME`` adds BM25).
 
 Final ranking (:func:`rank_evidence`) fills the budget k with the most useful items *as a set*:
 each item gets its relevance to the original question (the same hybrid score), and every pair of
@@ -38,7 +39,7 @@ the latter is clearly more relevant).
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any, Mapping, Sequence
 
@@ -47,8 +48,12 @@ from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
-from .lexical import LexicalIndex, content_tokens, lexical_index_for
+from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
+
+
+LEXICAL_POOL = 500
+"""BM25 candidates taken for the original question of each KB (the relevance every item is ranked by)."""
 
 
 @dataclass(frozen=True)
@@ -88,21 +93,24 @@ class _Evidence:
 
 @dataclass
 class _KBView:
-    """A KB with its lexical index and the original question's score terms over it.
+    """A KB with its title index and the original question's score terms over it.
 
     The dense term is known for the question's top candidates; an item outside them ranked below
-    all of them, so it gets the list's lowest cosine (``dense_floor``). BM25 and title terms are
-    exact for every item.
+    all of them, so it gets the list's lowest cosine (``dense_floor``). The BM25 term is known for
+    the question's :data:`LEXICAL_POOL` best BM25 items (0 for the rest: their max-normalised BM25
+    is small), the title term for every item.
     """
 
     kb: KnowledgeBase
-    index: LexicalIndex
+    index: TitleIndex
     dense: dict[str, float] = field(default_factory=dict)
     lexical: dict[str, float] = field(default_factory=dict)
     titles: dict[str, float] = field(default_factory=dict)
     dense_floor: float = 0.0
     vectors: dict[str, Any] = field(default_factory=dict)
     """Query vectors already embedded in this call (the question is searched twice at step 0)."""
+    items: dict[str, Any] = field(default_factory=dict)
+    """Items met by this call's searches, by id (hits are built from them)."""
 
     def relevance(self, item_id: str, config: "StepwiseConfig") -> float:
         return (self.dense.get(item_id, self.dense_floor) + config.lexical_weight * self.lexical.get(item_id, 0.0)
@@ -132,6 +140,10 @@ class StepwiseRetriever:
 
             planner = PLANNERS.create(planner or "offline", **dict(planner_options or {}))
         self.planner: Planner = planner
+        unknown = sorted(set(options) - {f.name for f in fields(StepwiseConfig)})
+        if unknown:
+            raise ConfigError(f"unknown step-wise retriever option(s) {', '.join(unknown)}",
+                              hint=f"use {', '.join(f.name for f in fields(StepwiseConfig))}")
         self.config = replace(config or StepwiseConfig(), **options) if options else (config or StepwiseConfig())
 
     def warm_up(self) -> None:
@@ -170,7 +182,7 @@ class StepwiseRetriever:
         view = views.get(name)
         if view is None:
             kb = self.home.open(name)
-            view = _KBView(kb=kb, index=lexical_index_for(kb))
+            view = _KBView(kb=kb, index=title_index_for(kb))
             view.dense, view.lexical, view.titles, view.dense_floor = self._terms(
                 view, question, max(self.config.search_k, 100), image, exhaustive=True)
             views[name] = view
@@ -181,6 +193,7 @@ class StepwiseRetriever:
         """Dense cosines of the top n, max-normalised BM25 (of every matching item when
         ``exhaustive``), title-match weights, and the lowest dense cosine listed."""
         kb, index = view.kb, view.index
+        items = view.items
         dense_hits: list[Hit] = []
         by_image = False
         if image is not None and kb.info.modality is not Modality.TEXT:
@@ -196,11 +209,13 @@ class StepwiseRetriever:
             dense_hits = kb.search_vector(vector, n)
         dense = {h.item.id: h.score for h in dense_hits}
         for h in dense_hits:
-            index.items.setdefault(h.item.id, h.item)
+            items.setdefault(h.item.id, h.item)
         floor = min(dense.values()) if dense else 0.0
-        lexical = index.bm25(query, len(index) if exhaustive else n)
-        top = lexical[0][1] if lexical else 1.0
-        lex = {i: s / top for i, s in lexical}
+        lexical = kb.search_sparse(query, max(n, LEXICAL_POOL) if exhaustive else n) if kb.has_lexical else []
+        for h in lexical:
+            items.setdefault(h.item.id, h.item)
+        top = lexical[0].score if lexical else 1.0
+        lex = {h.item.id: h.score / top for h in lexical}
         titles: dict[str, float] = {}
         for m in index.mentions(query):
             for i in m.ids:
@@ -217,8 +232,9 @@ class StepwiseRetriever:
         scores = {i: dense.get(i, floor) + cfg.lexical_weight * lex.get(i, 0.0) + cfg.title_weight * titles.get(i, 0.0)
                   for i in set(dense) | set(lex) | set(titles)}
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
-        return [Hit(item=view.index.items[i], score=s, kb=view.kb.name, rank=r + 1)
-                for r, (i, s) in enumerate(ranked) if i in view.index.items]
+        found = [(i, s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
+        return [Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
+                for r, (i, s, item) in enumerate(x for x in found if x[2] is not None)]
 
     # ----- the loop --------------------------------------------------------------------------
     def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
@@ -227,7 +243,7 @@ class StepwiseRetriever:
         cfg = self.config
         allowed, skipped = (list(kbs), []) if kbs else routable_kbs(self.home)
         views: dict[str, _KBView] = {}
-        indexes = {n: lexical_index_for(self.home.open(n)) for n in allowed}
+        indexes = {n: title_index_for(self.home.open(n)) for n in allowed}
         pool: dict[tuple[str, str], _Evidence] = {}
         steps: list[RetrievalStep] = []
         asked: list[str] = []
@@ -306,7 +322,7 @@ class StepwiseRetriever:
         return ""
 
 
-def _mentioned(x: Hit, indexes: Mapping[str, LexicalIndex]) -> dict[str, float]:
+def _mentioned(x: Hit, indexes: Mapping[str, TitleIndex]) -> dict[str, float]:
     """Item ids whose titles ``x``'s text names (in x's KB), with the titles' specificity."""
     index = indexes.get(x.kb)
     out: dict[str, float] = {}
@@ -318,7 +334,7 @@ def _mentioned(x: Hit, indexes: Mapping[str, LexicalIndex]) -> dict[str, float]:
     return out
 
 
-def rank_evidence(question: str, evidence: Sequence[_Evidence], indexes: Mapping[str, LexicalIndex],
+def rank_evidence(question: str, evidence: Sequence[_Evidence], indexes: Mapping[str, TitleIndex],
                   k: int, link_weight: float = 0.3, pool_size: int = 15, anchors: int = 3) -> list[Hit]:
     """Order evidence so that the top k holds the best connected set (see module doc).
 
@@ -361,7 +377,7 @@ def rank_evidence(question: str, evidence: Sequence[_Evidence], indexes: Mapping
     return [replace(e.hit, score=e.relevance, rank=r + 1) for r, e in enumerate(order[:k])]
 
 
-def sufficient(question: str, ranked: Sequence[Hit], indexes: Mapping[str, LexicalIndex]) -> bool:
+def sufficient(question: str, ranked: Sequence[Hit], indexes: Mapping[str, TitleIndex]) -> bool:
     """True when the two best items form a chain (one names the other's title) and together
     contain every content word of the question: then another hop is unlikely to add anything."""
     if len(ranked) < 2:

@@ -97,6 +97,7 @@ class SearchRequest(BaseModel):
     query: str = Field("", description="Text query (or empty with an image).")
     k: int = Field(10, ge=1, le=1000)
     image: ImagePayload | None = None
+    mode: str = Field("dense", description="dense | sparse (BM25) | hybrid (text queries)")
 
 
 class RouteRequest(BaseModel):
@@ -410,7 +411,7 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
     @app.post("/v1/search", summary="Search one KB (mmroute search --json)")
     def search(body: SearchRequest) -> dict[str, Any]:
         with state.gate.read([body.kb]), image_file(body.image) as img:
-            return ops.search(state.home, body.kb, body.query, body.k, img)
+            return ops.search(state.home, body.kb, body.query, body.k, img, body.mode)
 
     @app.post("/v1/route", summary="Route a question (mmroute route QUESTION --json)")
     def route(body: RouteRequest) -> dict[str, Any]:

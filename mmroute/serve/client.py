@@ -148,8 +148,9 @@ class ServeClient:
     def kb_delete(self, name: str) -> dict[str, Any]:
         return self.request("DELETE", f"/v1/kbs/{_q(name)}")
 
-    def search(self, kb: str, query: str, k: int = 10, image: Path | None = None) -> dict[str, Any]:
-        return self.request("POST", "/v1/search", {"kb": kb, "query": query, "k": k, "image": _image(image)})
+    def search(self, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense") -> dict[str, Any]:
+        return self.request("POST", "/v1/search", {"kb": kb, "query": query, "k": k, "image": _image(image),
+                                                   "mode": mode})
 
     def route(self, question: str, image: Path | None = None, router: str = "default",
               router_path: str | None = None, threshold: float | None = None) -> dict[str, Any]:

@@ -1,14 +1,90 @@
-"""Helpers shared by the store backends: input checks and on-disk size."""
+"""Helpers shared by the store backends: input checks, engine errors, fusion and on-disk size."""
 from __future__ import annotations
 
 import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
-from ..errors import StoreError
-from .base import Point
+from ..errors import ConfigError, StoreError
+from ..terms import TOKENIZER
+from .base import Fusion, Point, ScoredPoint
+
+SPARSE_NAME = "lexical"
+"""Name of the sparse vector in Qdrant Edge shards and Qdrant collections."""
+
+
+@contextmanager
+def engine_errors(to_error: Callable[[str, Exception], StoreError], action: str) -> Iterator[None]:
+    """Turn whatever an engine raises (the extensions raise plain Exceptions) into the store's
+    :class:`StoreError` for ``action``; our own StoreErrors pass through unchanged.
+
+    >>> with engine_errors(my_error, "search"):
+    ...     shard.query(request)
+    """
+    try:
+        yield
+    except StoreError:
+        raise
+    except Exception as e:  # noqa: BLE001 - the point of this helper
+        raise to_error(action, e) from None
+
+
+def check_lexical(spec: Mapping[str, Any] | None, backend: str) -> dict[str, Any] | None:
+    """Validate the ``lexical`` store option (see :func:`mmroute.terms.lexical_spec`)."""
+    if spec is None or spec is False:
+        return None
+    if spec is True:
+        from ..terms import lexical_spec, DEFAULT_AVGDL
+
+        return lexical_spec(DEFAULT_AVGDL["paragraph"])
+    try:
+        out = {"tokenizer": str(spec.get("tokenizer", TOKENIZER)), "k1": float(spec["k1"]), "b": float(spec["b"]),
+               "avgdl": float(spec["avgdl"])}
+    except (AttributeError, KeyError, TypeError, ValueError):
+        raise ConfigError(f"{backend} store: option lexical must be a dict with k1, b and avgdl, not {spec!r}",
+                          hint="use mmroute.terms.lexical_spec(avgdl)") from None
+    if out["tokenizer"] != TOKENIZER:
+        raise StoreError(f"{backend} store: lexical index built with tokenizer {out['tokenizer']!r}, this mmroute "
+                         f"has {TOKENIZER!r}", hint="rebuild it with `mmroute kb reindex-lexical NAME`")
+    if out["k1"] < 0 or not 0 <= out["b"] <= 1 or out["avgdl"] <= 0:
+        raise ConfigError(f"{backend} store: lexical needs k1 >= 0, 0 <= b <= 1 and avgdl > 0, not {spec!r}")
+    return out
+
+
+def no_sparse_error(backend: str, path: Path) -> StoreError:
+    return StoreError(f"the {backend} store at {path} has no lexical (sparse) index: it was built before "
+                      "mmroute indexed words, or without the lexical option",
+                      hint="add one without re-encoding: `mmroute kb reindex-lexical NAME`; dense search works as before")
+
+
+def fuse(dense: Sequence[ScoredPoint], sparse: Sequence[ScoredPoint], k: int, fusion: Fusion) -> list[ScoredPoint]:
+    """Qdrant's RRF (weighted) or DBSF over two ranked lists, for stores without a fusing engine."""
+    scores: dict[str, float] = {}
+    first: dict[str, ScoredPoint] = {}
+    if fusion.method == "rrf":
+        for lst, w in ((dense, fusion.weights[0]), (sparse, fusion.weights[1])):
+            for rank, p in enumerate(lst):
+                first.setdefault(p.id, p)
+                add = 0.0 if w <= 0 else 1.0 / ((rank + 1.0) / w + fusion.k - 1.0)
+                scores[p.id] = scores.get(p.id, 0.0) + add
+    else:
+        for lst in (dense, sparse):
+            if not lst:
+                continue
+            vals = np.asarray([p.score for p in lst], dtype=np.float64)
+            if len(vals) == 1:
+                norm = np.asarray([0.5])
+            else:
+                mu, sd = vals.mean(), vals.std(ddof=1)
+                norm = np.full(len(vals), 0.5) if sd == 0 else (vals - (mu - 3 * sd)) / (6 * sd)
+            for p, v in zip(lst, norm):
+                first.setdefault(p.id, p)
+                scores[p.id] = scores.get(p.id, 0.0) + float(v)
+    order = sorted(scores, key=lambda i: -scores[i])[:k]
+    return [ScoredPoint(i, scores[i], first[i].payload) for i in order]
 
 
 def check_open(dim: int | None, backend: str) -> int:

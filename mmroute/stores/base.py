@@ -6,6 +6,14 @@ products of unit vectors, i.e. cosine similarity, higher is better.
 
 Backends register in :data:`STORES` and are opened from a :class:`mmroute.types.StoreSpec`
 plus the KB's directory; the same conformance suite (``tests/stores``) runs against each.
+
+Lexical search: a store opened with the option ``lexical`` (a dict from
+:func:`mmroute.terms.lexical_spec`: tokenizer, BM25 ``k1``/``b``/``avgdl``) also keeps each point's
+sparse term-frequency vector (:attr:`Point.sparse`, built by :mod:`mmroute.terms`) and answers
+:meth:`VectorStore.search_sparse` (BM25) and :meth:`VectorStore.search_hybrid` (dense and sparse
+candidates fused by :class:`Fusion`). :meth:`VectorStore.has_sparse` is the capability check; a store
+without it (a KB indexed before lexical search existed) raises :class:`~mmroute.errors.StoreError`
+from both, with the hint ``mmroute kb reindex-lexical NAME``.
 """
 from __future__ import annotations
 
@@ -16,6 +24,7 @@ from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
 import numpy as np
 
 from ..registry import Registry
+from ..terms import SparseVector
 
 Scalar = str | int | float | bool
 
@@ -63,6 +72,42 @@ class Point:
     id: str
     vector: np.ndarray
     payload: Mapping[str, Any]
+    sparse: SparseVector | None = None
+    """Raw term frequencies of the item's words (:func:`mmroute.terms.document_terms`); None: no words.
+    Kept only by stores opened with the ``lexical`` option."""
+
+
+FUSION_METHODS = ("rrf", "dbsf")
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """How :meth:`VectorStore.search_hybrid` fuses its dense and sparse candidate lists (Qdrant's semantics,
+    which the FAISS store reproduces):
+
+    - ``"rrf"``: weighted reciprocal rank fusion, ``sum_i 1 / ((rank_i + 1) / w_i + k - 1)`` over the lists
+      that hold the point (rank from 0); ``weights = (dense, sparse)``, ``k`` the rank constant;
+    - ``"dbsf"``: distribution-based score fusion: each list's scores mapped to [0, 1] by mean +- 3 standard
+      deviations, then summed (weights and k do not apply).
+
+    ``candidates``: how many points each side contributes (at least the requested k).
+    """
+
+    method: str = "rrf"
+    weights: tuple[float, float] = (1.0, 1.0)
+    k: int = 60
+    candidates: int = 50
+
+    def __post_init__(self) -> None:
+        from ..errors import ConfigError
+
+        if self.method not in FUSION_METHODS:
+            raise ConfigError(f"unknown fusion method {self.method!r}", hint=f"use one of {', '.join(FUSION_METHODS)}")
+        if len(self.weights) != 2 or any(w < 0 for w in self.weights) or not any(w > 0 for w in self.weights):
+            raise ConfigError(f"fusion weights must be two non-negative numbers (dense, sparse), not {self.weights!r}",
+                              hint="e.g. weights=[1, 1]")
+        if self.k < 1 or self.candidates < 1:
+            raise ConfigError("fusion k and candidates must be at least 1")
 
 
 @dataclass(frozen=True)
@@ -90,6 +135,20 @@ class VectorStore(Protocol):
     def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]: ...
 
     def search_batch(self, vectors: np.ndarray, k: int, flt: Filter | None = None) -> list[list[ScoredPoint]]: ...
+
+    def has_sparse(self) -> bool:
+        """Whether this store keeps sparse vectors (opened with the ``lexical`` option)."""
+        ...
+
+    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+        """Top-k points by BM25 of their sparse vectors against ``query`` (:func:`mmroute.terms.query_terms`);
+        points sharing no term with the query are not returned."""
+        ...
+
+    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
+                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+        """Dense and sparse candidates of one query, fused (see :class:`Fusion`); scores are fusion scores."""
+        ...
 
     def get(self, ids: Sequence[str]) -> list[ScoredPoint]:
         """Points with these ids that exist (score 0.0), in any order."""

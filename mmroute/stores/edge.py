@@ -33,6 +33,11 @@ the knee of the recall/latency sweeps in evals/results (``python -m evals.bench.
 and ``python -m evals.bench.bench_scale_e2e``): at 1M points on the manifold of real MiniLM embeddings,
 searched with real questions, ef 128 gives recall@10 0.88 and ef 384 gives 0.96 at p50 1.6 ms.
 
+Lexical search (option ``lexical``, see :mod:`mmroute.terms`): the shard also holds a sparse vector
+``lexical`` with Qdrant's IDF modifier; the store writes BM25-saturated term frequencies, the engine
+computes IDF at query time, so :meth:`EdgeStore.search_sparse` is BM25, and
+:meth:`EdgeStore.search_hybrid` is one query: a dense and a sparse prefetch fused by RRF or DBSF.
+
 Example::
 
     store = EdgeStore(Path("kb/store"), hnsw_ef="auto", quantization="scalar")
@@ -59,8 +64,10 @@ import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
-from .base import Filter, Point, ScoredPoint
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
+from ..terms import SparseVector, saturate
+from .base import Filter, Fusion, Point, ScoredPoint
+from ._common import (SPARSE_NAME, as_matrix, check_lexical, check_open, dedupe_last, engine_errors, no_sparse_error,
+                      point_matrix, tree_bytes)
 
 _CONFIG_FILE = "edge_config.json"
 _DEFAULT_PAYLOAD_INDEXES = {"kind": "keyword", "doc_id": "keyword", "source": "keyword", "start_s": "float"}
@@ -118,6 +125,7 @@ class EdgeStore:
     - ``optimize``: when to build the HNSW index: ``"close"`` (default), ``"flush"`` or ``"never"``.
     - ``payload_indexes``: payload field -> ``keyword|integer|float|bool`` index, for fast filters.
     - ``indexing_threads`` (0 = all cores), ``search_threads`` (None = derived from cores), ``wal``.
+    - ``lexical``: keep sparse BM25 vectors too (a dict from :func:`mmroute.terms.lexical_spec`), or None.
     """
 
     backend = "edge"
@@ -128,7 +136,7 @@ class EdgeStore:
                  quantization: str | None = None, oversampling: float = 2.0, on_disk: bool = False,
                  optimize: str = "close", payload_indexes: Mapping[str, str] | None = None,
                  indexing_threads: int = 0, search_threads: int | None = None, wal: bool = True,
-                 read_only: bool = False) -> None:
+                 read_only: bool = False, lexical: Mapping[str, Any] | None = None) -> None:
         if distance not in ("cosine", "dot"):
             raise ConfigError(f"edge store: unknown distance {distance!r}", hint="use 'cosine' or 'dot'")
         if quantization not in (None, "scalar", "binary"):
@@ -160,6 +168,7 @@ class EdgeStore:
         self.search_threads = search_threads
         self.wal = bool(wal)
         self.read_only = bool(read_only)
+        self.lexical = check_lexical(lexical, self.backend)
         self._copy_dir: Path | None = None
         self._shard: Any = None
         self._dim: int | None = None
@@ -178,7 +187,8 @@ class EdgeStore:
                 "indexing_threshold_kb": self.indexing_threshold_kb,
                 "quantization": self.quantization, "oversampling": self.oversampling, "on_disk": self.on_disk,
                 "optimize": self.optimize_policy, "payload_indexes": dict(self.payload_indexes),
-                "indexing_threads": self.indexing_threads, "search_threads": self.search_threads, "wal": self.wal}
+                "indexing_threads": self.indexing_threads, "search_threads": self.search_threads, "wal": self.wal,
+                "lexical": self.lexical}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -200,8 +210,11 @@ class EdgeStore:
         optimizers = None
         if self.indexing_threshold_kb is not None:
             optimizers = q.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
-        return q.EdgeConfig(vectors=vectors, hnsw_config=hnsw, quantization_config=quant, optimizers=optimizers,
-                            max_search_threads=self.search_threads, wal_enabled=self.wal)
+        sparse = None
+        if self.lexical is not None:
+            sparse = {SPARSE_NAME: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}
+        return q.EdgeConfig(vectors=vectors, sparse_vectors=sparse, hnsw_config=hnsw, quantization_config=quant,
+                            optimizers=optimizers, max_search_threads=self.search_threads, wal_enabled=self.wal)
 
     def _stored_dim(self) -> int | None:
         cfg = self.path / _CONFIG_FILE
@@ -273,12 +286,13 @@ class EdgeStore:
                 else:
                     self._shard = q.EdgeShard.load(str(self.path), self._config(dim))
                     self._dim = dim
-            except StoreError:
-                self._release_ownership()
-                raise
             except Exception as e:  # the extension raises plain Exceptions
                 self._shard = None
                 self._release_ownership()
+                if isinstance(e, StoreError):
+                    raise
+                if self.lexical is not None and "incompatible" in str(e).lower() and SPARSE_NAME in str(e):
+                    raise no_sparse_error(self.backend, self.path) from None
                 raise _edge_error(f"open {self.path}", e) from None
 
     def _open_copy(self, dim: int) -> None:
@@ -315,23 +329,19 @@ class EdgeStore:
     def flush(self) -> None:
         with self._lock:
             shard = self._require()
-            try:
+            with engine_errors(_edge_error, "flush"):
                 if self._dirty and self.optimize_policy == "flush":
                     self._build_index(shard)
                     self._dirty = False
                 shard.flush()
-            except Exception as e:
-                raise _edge_error("flush", e) from None
 
     def optimize(self) -> bool:
         """Build the HNSW index (and merge segments) now; True if anything changed."""
         with self._lock:
             shard = self._require()
-            try:
+            with engine_errors(_edge_error, "optimize"):
                 changed = self._build_index(shard)
                 shard.flush()
-            except Exception as e:
-                raise _edge_error("optimize", e) from None
             self._dirty = False
             return changed
 
@@ -367,15 +377,11 @@ class EdgeStore:
             shard = self._require()
             pts = dedupe_last(points)
             mat = point_matrix(pts, self._dim or 0, self.backend)
-            try:
+            with engine_errors(_edge_error, "upsert"):
                 for start in range(0, len(pts), _UPSERT_BATCH):
-                    batch = [q.Point(_uuid(p.id), mat[start + i], dict(p.payload))
+                    batch = [q.Point(_uuid(p.id), self._point_vector(q, mat[start + i], p), dict(p.payload))
                              for i, p in enumerate(pts[start:start + _UPSERT_BATCH])]
                     shard.update(q.UpdateOperation.upsert_points(batch))
-            except StoreError:
-                raise
-            except Exception as e:
-                raise _edge_error("upsert", e) from None
             self._dirty = True
             self._count_cache = None
 
@@ -385,10 +391,8 @@ class EdgeStore:
         q = _q()
         with self._lock:
             shard = self._require()
-            try:
+            with engine_errors(_edge_error, "delete"):
                 shard.update(q.UpdateOperation.delete_points([_uuid(i) for i in ids]))
-            except Exception as e:
-                raise _edge_error("delete", e) from None
             self._dirty = True
             self._count_cache = None
 
@@ -442,20 +446,16 @@ class EdgeStore:
         if not ids:
             return []
         shard = self._require()
-        try:
+        with engine_errors(_edge_error, "retrieve points"):
             recs = shard.retrieve([_uuid(i) for i in ids], with_payload=True, with_vector=False)
-        except Exception as e:
-            raise _edge_error("retrieve points", e) from None
         return [ScoredPoint(str(r.id), 0.0, r.payload or {}) for r in recs]
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
         if not ids:
             return set()
         shard = self._require()
-        try:
+        with engine_errors(_edge_error, "retrieve points"):
             recs = shard.retrieve([_uuid(i) for i in ids], with_payload=False, with_vector=False)
-        except Exception as e:
-            raise _edge_error("retrieve points", e) from None
         return {str(r.id) for r in recs}
 
     def all_ids(self) -> set[str]:
@@ -463,15 +463,13 @@ class EdgeStore:
         shard = self._require()
         out: set[str] = set()
         offset = None
-        try:
+        with engine_errors(_edge_error, "scroll"):
             while True:
                 recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=_SCROLL_PAGE,
                                                             with_payload=False, with_vector=False))
                 out.update(str(r.id) for r in recs)
                 if offset is None:
                     return out
-        except Exception as e:
-            raise _edge_error("scroll", e) from None
 
     def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
         """All points with vectors and payloads, a page at a time (for moving a KB between stores)."""
@@ -479,11 +477,9 @@ class EdgeStore:
         shard = self._require()
         offset = None
         while True:
-            try:
+            with engine_errors(_edge_error, "scroll"):
                 recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=batch_size,
-                                                            with_payload=True, with_vector=True))
-            except Exception as e:
-                raise _edge_error("scroll", e) from None
+                                                            with_payload=True, with_vector=[""]))
             if recs:
                 yield [Point(str(r.id), np.asarray(_plain_vector(r.vector), np.float32), r.payload or {}) for r in recs]
             if offset is None:
@@ -492,10 +488,56 @@ class EdgeStore:
     def count(self) -> int:
         q = _q()
         shard = self._require()
-        try:
+        with engine_errors(_edge_error, "count"):
             return int(shard.count(q.CountRequest(exact=True)))
-        except Exception as e:
-            raise _edge_error("count", e) from None
+
+    # -- lexical (sparse BM25) and hybrid search ---------------------------------------------
+
+    def has_sparse(self) -> bool:
+        return self.lexical is not None
+
+    def _point_vector(self, q: Any, dense: np.ndarray, p: Point) -> Any:
+        """The engine's vector of a point: the dense one, plus the saturated term frequencies."""
+        if self.lexical is None or p.sparse is None or not len(p.sparse):
+            return dense
+        lx = self.lexical
+        weights = saturate(p.sparse.values, lx["k1"], lx["b"], lx["avgdl"])
+        return {"": dense, SPARSE_NAME: q.SparseVector(list(p.sparse.indices), weights)}
+
+    def _sparse_query(self, query: SparseVector) -> Any:
+        if self.lexical is None:
+            raise no_sparse_error(self.backend, self.path)
+        q = _q()
+        return q.Query.Nearest(q.SparseVector(list(query.indices), [float(v) for v in query.values]), using=SPARSE_NAME)
+
+    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+        shard = self._require()
+        sq = self._sparse_query(query)
+        if k <= 0 or not len(query):
+            return []
+        q = _q()
+        with engine_errors(_edge_error, "search the lexical index"):
+            res = shard.query(q.QueryRequest(limit=k, query=sq, with_payload=True, filter=_edge_filter(flt)))
+        return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res]
+
+    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
+                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+        shard = self._require()
+        v = as_matrix(vector, self._dim or 0, self.backend)[0]
+        sq = self._sparse_query(query)
+        if k <= 0:
+            return []
+        q = _q()
+        n = max(k, fusion.candidates)
+        ef = _edge_filter(flt)
+        prefetch = [q.Prefetch(limit=n, query=q.Query.Nearest(v), params=self._params(), filter=ef)]
+        if len(query):
+            prefetch.append(q.Prefetch(limit=n, query=sq, filter=ef))
+        weights = list(fusion.weights[: len(prefetch)])
+        fq = q.Fusion.Rrf(k=fusion.k, weights=weights) if fusion.method == "rrf" else q.Fusion.Dbsf()
+        with engine_errors(_edge_error, "run a hybrid search"):
+            res = shard.query(q.QueryRequest(limit=k, prefetches=prefetch, query=fq, with_payload=True))
+        return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res]
 
     def indexed_count(self) -> int:
         """Vectors covered by the HNSW index (the rest are scanned exactly)."""
@@ -508,7 +550,7 @@ class EdgeStore:
 def _plain_vector(v: Any) -> Any:
     """The unnamed dense vector of a record (a list, or a one-entry mapping of name -> list)."""
     if isinstance(v, dict):
-        return next(iter(v.values()))
+        return v[""] if "" in v else next(iter(v.values()))
     return v
 
 

@@ -4,7 +4,10 @@ Layout under ``path``::
 
     CURRENT.json          {"format": 1, "gen": G, "dim": D, "index": "flat"|"hnsw", "next_slot": N}
     index-G.faiss         the CPU index; FAISS label = slot number
-    points-G.jsonl        one line per live point: {"slot", "id", "payload"}
+    points-G.jsonl        one line per live point: {"slot", "id", "payload"[, "sparse"]}
+    bm25-G/               the lexical index (option ``lexical``): a ``bm25s`` index over the points'
+                          term frequencies (its files: the BM25 score matrix, the vocabulary of term
+                          ids, the parameters) plus ``ids.json``, the point id of each BM25 document
 
 ``flush()`` writes generation G+1 (each file to a temp name, fsync, ``os.replace``), then swaps
 ``CURRENT.json`` the same way and deletes generation G, so a crash at any moment leaves one complete
@@ -26,6 +29,12 @@ GPU: with ``gpu="auto"`` (default) or ``True``, and ``faiss.get_num_gpus() > 0``
 searched on a GPU copy made with ``index_cpu_to_gpu`` (refreshed after writes); HNSW stays on the CPU
 (FAISS has no GPU HNSW). Without a GPU, ``gpu=True`` warns once and runs on the CPU.
 
+Lexical search (option ``lexical``): each point's term frequencies (:mod:`mmroute.terms`) are kept
+with its payload, and a ``bm25s`` index (k1 and b from the option, avgdl measured over the points)
+is rebuilt from them at each flush that follows a change (or at the first sparse search after one)
+and saved beside the FAISS file. Hybrid search fuses the dense and BM25 lists in Python with
+Qdrant's RRF/DBSF formulas (:func:`mmroute.stores._common.fuse`), so results match the Qdrant stores.
+
 Example::
 
     store = FaissStore(Path("kb/store"), index="hnsw", M=32, ef_search=64)
@@ -38,6 +47,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
 import threading
 from pathlib import Path
 from typing import Any, Iterator, Mapping, Sequence
@@ -46,14 +56,21 @@ import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..fsutil import atomic_write_json
-from .base import Filter, Point, ScoredPoint
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
+from ..terms import SparseVector
+from .base import Filter, Fusion, Point, ScoredPoint
+from ._common import as_matrix, check_lexical, check_open, dedupe_last, fuse, no_sparse_error, point_matrix, tree_bytes
 
 log = logging.getLogger(__name__)
 
 _CURRENT = "CURRENT.json"
 _FORMAT = 1
 _warned_no_gpu = False
+
+
+def _bm25s():
+    import bm25s
+
+    return bm25s
 
 
 def _faiss():
@@ -73,14 +90,16 @@ class FaissStore:
     Options: ``index`` (``"flat"`` exact, or ``"hnsw"``), ``M``, ``ef_construction``, ``ef_search``
     (HNSW), ``overfetch`` (filtered searches), ``compact_ratio`` (HNSW tombstones), ``gpu``
     (``"auto"``, True, False). ``read_only`` (set by KBs opened for searching): open never writes
-    (no stray-file cleanup, no rebuild on disk, no flush on close).
+    (no stray-file cleanup, no rebuild on disk, no flush on close). ``lexical``: keep a BM25 index too
+    (a dict from :func:`mmroute.terms.lexical_spec`).
     """
 
     backend = "faiss"
 
     def __init__(self, path: Path, *, index: str = "flat", M: int = 32, ef_construction: int = 100,
                  ef_search: int = 64, overfetch: int = 8, compact_ratio: float = 0.2,
-                 gpu: bool | str = "auto", read_only: bool = False) -> None:
+                 gpu: bool | str = "auto", read_only: bool = False,
+                 lexical: Mapping[str, Any] | None = None) -> None:
         if index not in ("flat", "hnsw"):
             raise ConfigError(f"faiss store: unknown index {index!r}", hint="use 'flat' or 'hnsw'")
         if gpu not in ("auto", True, False):
@@ -94,6 +113,11 @@ class FaissStore:
         self.compact_ratio = float(compact_ratio)
         self.gpu = gpu
         self.read_only = bool(read_only)
+        self.lexical = check_lexical(lexical, self.backend)
+        self._sparse: dict[str, SparseVector] = {}
+        self._bm25: Any = None
+        self._bm25_ids: list[str] = []
+        self._bm25_stale = False
         self._dim: int | None = None
         self._index: Any = None
         self._slot_ids: list[str | None] = []
@@ -112,7 +136,7 @@ class FaissStore:
     def options(self) -> dict[str, Any]:
         return {"index": self.index_kind, "M": self.M, "ef_construction": self.ef_construction,
                 "ef_search": self.ef_search, "overfetch": self.overfetch, "compact_ratio": self.compact_ratio,
-                "gpu": self.gpu}
+                "gpu": self.gpu, "lexical": self.lexical}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -137,6 +161,7 @@ class FaissStore:
                     self.path.mkdir(parents=True, exist_ok=True)
                 self._dim, self._index = dim, self._new_index(dim)
                 self._slot_ids, self._slot_of, self._payloads = [], {}, {}
+                self._sparse, self._bm25, self._bm25_ids, self._bm25_stale = {}, None, [], False
                 self._tombstones, self._gen = 0, 0
                 return
             if int(cur["dim"]) != dim:
@@ -166,18 +191,26 @@ class FaissStore:
             slot_ids: list[str | None] = [None] * index.ntotal
             payloads: dict[str, Mapping[str, Any]] = {}
             slot_of: dict[str, int] = {}
+            sparse: dict[str, SparseVector] = {}
             with open(ppath, encoding="utf-8") as fh:
                 for line in fh:
                     rec = json.loads(line)
                     slot_ids[rec["slot"]] = rec["id"]
                     slot_of[rec["id"]] = rec["slot"]
                     payloads[rec["id"]] = rec["payload"]
+                    if "sparse" in rec and self.lexical is not None:
+                        sparse[rec["id"]] = SparseVector.from_dict(rec["sparse"])
         except (OSError, RuntimeError, ValueError, KeyError, IndexError) as e:
             raise StoreError(f"faiss store generation {gen} in {self.path} is unreadable: {e}",
                              hint="the store is damaged; delete the KB and index it again") from None
         self._dim, self._index, self._gen = dim, index, gen
         self._slot_ids, self._slot_of, self._payloads = slot_ids, slot_of, payloads
+        self._sparse = sparse
         self._tombstones = len(slot_ids) - len(slot_of)
+        if self.lexical is not None:
+            if cur.get("lexical") is None:
+                raise no_sparse_error(self.backend, self.path)
+            self._load_bm25(gen)
         self._gpu_stale = True
         if cur.get("index") != self.index_kind:  # the options changed: rebuild as the requested kind
             self._compact()
@@ -190,13 +223,110 @@ class FaissStore:
     def _files(self, gen: int) -> tuple[Path, Path]:
         return self.path / f"index-{gen}.faiss", self.path / f"points-{gen}.jsonl"
 
+    def _bm25_dir(self, gen: int) -> Path:
+        return self.path / f"bm25-{gen}"
+
     def _remove_stray(self, keep: int) -> None:
         """Delete files of other generations and temp files (left by a crash mid-flush)."""
-        keep_names = {p.name for p in self._files(keep)} | {_CURRENT}
+        keep_names = {p.name for p in self._files(keep)} | {_CURRENT, self._bm25_dir(keep).name}
         for f in self.path.iterdir():
             if f.is_file() and f.name not in keep_names and (
                     f.name.startswith(("index-", "points-")) or f.name.endswith(".tmp")):
                 f.unlink(missing_ok=True)
+            elif f.is_dir() and f.name not in keep_names and f.name.startswith("bm25-"):
+                shutil.rmtree(f, ignore_errors=True)
+
+    # -- lexical (BM25 via bm25s) --------------------------------------------------------------
+
+    def _load_bm25(self, gen: int) -> None:
+        folder = self._bm25_dir(gen)
+        if not (folder / "ids.json").is_file():  # nothing to load (no words) or an old layout: rebuild on use
+            self._bm25, self._bm25_ids, self._bm25_stale = None, [], True
+            return
+        try:
+            self._bm25 = _bm25s().BM25.load(str(folder), mmap=True)
+            self._bm25_ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError, KeyError) as e:
+            raise StoreError(f"faiss store lexical index {folder} is unreadable: {e}",
+                             hint="rebuild it with `mmroute kb reindex-lexical NAME`") from None
+        self._bm25_stale = False
+
+    def _build_bm25(self) -> None:
+        """A bm25s index over the live points' term frequencies (term ids mapped to a dense vocabulary)."""
+        ids = [pid for pid in self._slot_ids if pid is not None and pid in self._sparse]
+        if not ids:
+            self._bm25, self._bm25_ids, self._bm25_stale = None, [], False
+            return
+        vocab: dict[str, int] = {}
+        corpus: list[list[int]] = []
+        for pid in ids:
+            sv = self._sparse[pid]
+            doc: list[int] = []
+            for t, c in zip(sv.indices, sv.values):
+                j = vocab.setdefault(str(t), len(vocab))
+                doc.extend([j] * max(1, int(round(c))))
+            corpus.append(doc)
+        lx = self.lexical or {}
+        bm = _bm25s().BM25(k1=lx.get("k1", 1.2), b=lx.get("b", 0.75))
+        bm.index((corpus, vocab), show_progress=False)
+        self._bm25, self._bm25_ids, self._bm25_stale = bm, ids, False
+
+    def _save_bm25(self, gen: int) -> None:
+        folder = self._bm25_dir(gen)
+        shutil.rmtree(folder, ignore_errors=True)
+        if self._bm25 is None:
+            return
+        tmp = folder.with_name(folder.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        self._bm25.save(str(tmp), show_progress=False)
+        (tmp / "ids.json").write_text(json.dumps(self._bm25_ids), encoding="utf-8")
+        for f in tmp.iterdir():
+            _fsync_file(f)
+        os.replace(tmp, folder)
+
+    def has_sparse(self) -> bool:
+        return self.lexical is not None
+
+    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+        with self._lock:
+            self._require()
+            if self.lexical is None:
+                raise no_sparse_error(self.backend, self.path)
+            if self._bm25_stale:
+                self._build_bm25()
+            bm = self._bm25
+            if k <= 0 or bm is None or not len(query):
+                return []
+            cols = [bm.vocab_dict[str(t)] for t in query.indices if str(t) in bm.vocab_dict]
+            if not cols:
+                return []
+            scores = np.asarray(bm.get_scores_from_ids(cols), dtype=np.float64)
+            hits = np.flatnonzero(scores > 0)
+            order = hits[np.argsort(-scores[hits], kind="stable")]
+            out: list[ScoredPoint] = []
+            for j in order:
+                pid = self._bm25_ids[j]
+                payload = self._payloads.get(pid)
+                if payload is None or (flt is not None and not flt.empty and not flt.matches(payload)):
+                    continue
+                out.append(ScoredPoint(pid, float(scores[j]), payload))
+                if len(out) == k:
+                    break
+            return out
+
+    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
+                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+        with self._lock:
+            self._require()
+            if self.lexical is None:
+                raise no_sparse_error(self.backend, self.path)
+            if k <= 0:
+                as_matrix(vector, self._dim or 0, self.backend)
+                return []
+            n = max(k, fusion.candidates)
+            dense = self.search_batch(vector, n, flt)[0]
+            sparse = self.search_sparse(query, n, flt)
+            return fuse(dense, sparse, k, fusion)
 
     def _require(self) -> Any:
         check_open(self._dim, self.backend)
@@ -223,13 +353,19 @@ class FaissStore:
                 with open(tmp, "w", encoding="utf-8") as fh:
                     for slot, pid in enumerate(self._slot_ids):
                         if pid is not None:
-                            fh.write(json.dumps({"slot": slot, "id": pid, "payload": self._payloads[pid]},
-                                                ensure_ascii=False) + "\n")
+                            rec = {"slot": slot, "id": pid, "payload": self._payloads[pid]}
+                            if pid in self._sparse:
+                                rec["sparse"] = self._sparse[pid].to_dict()
+                            fh.write(json.dumps(rec, ensure_ascii=False) + "\n")
                     fh.flush()
                     os.fsync(fh.fileno())
                 os.replace(tmp, ppath)
+                if self.lexical is not None:
+                    if self._bm25_stale:
+                        self._build_bm25()
+                    self._save_bm25(gen)
                 atomic_write_json(self.path / _CURRENT, {"format": _FORMAT, "gen": gen, "dim": self._dim,
-                                                         "index": self.index_kind})
+                                                         "index": self.index_kind, "lexical": self.lexical})
             except (OSError, RuntimeError, TypeError, ValueError) as e:
                 raise StoreError(f"faiss store could not write {self.path}: {e}",
                                  hint="check free disk space and permissions; the previous flush is intact") from None
@@ -248,6 +384,7 @@ class FaissStore:
                 self._index = self._gpu_index = None
                 self._dim = None
                 self._slot_ids, self._slot_of, self._payloads = [], {}, {}
+                self._sparse, self._bm25, self._bm25_ids = {}, None, []
 
     def _compact(self) -> None:
         """Rebuild the index from the live slots only (drops tombstones, renumbers slots)."""
@@ -286,6 +423,9 @@ class FaissStore:
                 self._slot_ids.append(p.id)
                 self._slot_of[p.id] = start + i
                 self._payloads[p.id] = payload
+                if self.lexical is not None and p.sparse is not None and len(p.sparse):
+                    self._sparse[p.id] = p.sparse
+            self._bm25_stale = self.lexical is not None
             self._dirty = True
             self._gpu_stale = True
 
@@ -295,6 +435,8 @@ class FaissStore:
             return False
         self._slot_ids[slot] = None
         self._payloads.pop(pid, None)
+        if self._sparse.pop(pid, None) is not None:
+            self._bm25_stale = True
         self._tombstones += 1
         return True
 

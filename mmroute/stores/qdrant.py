@@ -11,6 +11,10 @@ fine for tests and small KBs, slow beyond a few tens of thousands of points (100
 130 s to insert and 150 ms per query on 2 cores), so it warns once above ``LOCAL_WARN_POINTS``.
 Use the ``edge`` store for embedded use at scale.
 
+Lexical search (option ``lexical``, see :mod:`mmroute.terms`): the collection also has a sparse vector
+``lexical`` with ``modifier=IDF`` (BM25 with the client-side term-frequency saturation), and hybrid
+search is one ``query_points`` call with a dense and a sparse prefetch fused by RRF or DBSF.
+
 Example::
 
     store = QdrantStore(Path("kbs/docs/store"), url="https://qdrant.example.com:6333")  # key from $QDRANT_API_KEY
@@ -24,14 +28,16 @@ import os
 import threading
 import warnings
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
 from ..redact import redact_url
-from .base import Filter, Point, ScoredPoint
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
+from ..terms import SparseVector, saturate
+from .base import Filter, Fusion, Point, ScoredPoint
+from ._common import (SPARSE_NAME, as_matrix, check_lexical, check_open, dedupe_last, engine_errors, no_sparse_error,
+                      point_matrix, tree_bytes)
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +67,7 @@ class QdrantStore:
     ``m``/``ef_construct`` (collection HNSW on a server), ``hnsw_ef`` (search beam), ``exact``;
     ``batch_size`` (points per upsert request). ``read_only`` (KBs opened for searching) is accepted
     for every backend; qdrant-client's local mode still writes its lock file and SQLite journal.
+    ``lexical``: keep sparse BM25 vectors too (a dict from :func:`mmroute.terms.lexical_spec`), or None.
     """
 
     backend = "qdrant"
@@ -68,7 +75,8 @@ class QdrantStore:
     def __init__(self, path: Path, *, url: str | None = None, location: str | None = None,
                  collection: str | None = None, api_key_env: str = "QDRANT_API_KEY", prefer_grpc: bool = False,
                  timeout: int | None = None, m: int = 16, ef_construct: int = 128, hnsw_ef: int | None = None,
-                 exact: bool = False, batch_size: int = 256, read_only: bool = False) -> None:
+                 exact: bool = False, batch_size: int = 256, read_only: bool = False,
+                 lexical: Mapping[str, Any] | None = None) -> None:
         if url and location:
             raise ConfigError("qdrant store: give either url or location, not both")
         if location not in (None, ":memory:"):
@@ -90,6 +98,7 @@ class QdrantStore:
         self.exact = bool(exact)
         self.batch_size = max(1, int(batch_size))
         self.read_only = bool(read_only)
+        self.lexical = check_lexical(lexical, self.backend)
         self._client: Any = None
         self._dim: int | None = None
         self._lock = threading.RLock()
@@ -107,7 +116,7 @@ class QdrantStore:
         return {"url": self.url, "location": self.location, "collection": self.collection,
                 "api_key_env": self.api_key_env, "prefer_grpc": self.prefer_grpc, "timeout": self.timeout,
                 "m": self.m, "ef_construct": self.ef_construct, "hnsw_ef": self.hnsw_ef, "exact": self.exact,
-                "batch_size": self.batch_size}
+                "batch_size": self.batch_size, "lexical": self.lexical}
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -142,28 +151,33 @@ class QdrantStore:
                 return
             client = self._make_client()
             try:
-                self._ensure_collection(client, dim)
+                with engine_errors(self._error, "open the collection"):
+                    self._ensure_collection(client, dim)
             except StoreError:
                 client.close()
                 raise
-            except Exception as e:
-                client.close()
-                raise self._error("open the collection", e) from None
             self._client, self._dim = client, dim
 
     def _ensure_collection(self, client: Any, dim: int) -> None:
         m = _models()
         if client.collection_exists(self.collection):
-            params = client.get_collection(self.collection).config.params.vectors
+            config = client.get_collection(self.collection).config.params
+            params = config.vectors
             size = params.size if hasattr(params, "size") else None
             if size != dim:
                 raise StoreError(
                     f"Qdrant collection {self.collection!r} holds {size}-d vectors, asked to open it for {dim}-d",
                     hint="use the encoder the KB was built with, or another collection name")
+            if self.lexical is not None and SPARSE_NAME not in (config.sparse_vectors or {}):
+                raise no_sparse_error(self.backend, self.path)
             return
+        sparse = None
+        if self.lexical is not None:
+            sparse = {SPARSE_NAME: m.SparseVectorParams(modifier=m.Modifier.IDF)}
         client.create_collection(
             self.collection,
             vectors_config=m.VectorParams(size=dim, distance=m.Distance.COSINE),
+            sparse_vectors_config=sparse,
             hnsw_config=m.HnswConfigDiff(m=self.m, ef_construct=self.ef_construct),
         )
         if self.url:  # local mode has no payload indexes (and warns about each)
@@ -205,13 +219,12 @@ class QdrantStore:
             client = self._require()
             pts = dedupe_last(points)
             mat = point_matrix(pts, self._dim or 0, self.backend)
-            try:
+            with engine_errors(self._error, "upsert"):
                 for start in range(0, len(pts), self.batch_size):
-                    batch = [m.PointStruct(id=p.id, vector=mat[start + i].tolist(), payload=dict(p.payload))
+                    batch = [m.PointStruct(id=p.id, vector=self._point_vector(m, mat[start + i], p),
+                                           payload=dict(p.payload))
                              for i, p in enumerate(pts[start:start + self.batch_size])]
                     client.upsert(self.collection, points=batch, wait=True)
-            except Exception as e:
-                raise self._error("upsert", e) from None
             if self.mode == "local":
                 self._warn_if_large()
 
@@ -234,10 +247,8 @@ class QdrantStore:
         m = _models()
         with self._lock:
             client = self._require()
-            try:
+            with engine_errors(self._error, "delete"):
                 client.delete(self.collection, points_selector=m.PointIdsList(points=list(ids)), wait=True)
-            except Exception as e:
-                raise self._error("delete", e) from None
 
     # -- reads -------------------------------------------------------------------------------
 
@@ -250,11 +261,9 @@ class QdrantStore:
             v = as_matrix(vector, self._dim or 0, self.backend)[0]
             if k <= 0:
                 return []
-            try:
+            with engine_errors(self._error, "search"):
                 res = client.query_points(self.collection, query=v.tolist(), limit=k, query_filter=qdrant_filter(flt),
                                           with_payload=True, search_params=self._params())
-            except Exception as e:
-                raise self._error("search", e) from None
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 
     def search_batch(self, vectors: np.ndarray, k: int, flt: Filter | None = None) -> list[list[ScoredPoint]]:
@@ -267,10 +276,8 @@ class QdrantStore:
             qf = qdrant_filter(flt)
             reqs = [m.QueryRequest(query=v.tolist(), limit=k, filter=qf, with_payload=True, params=self._params())
                     for v in mat]
-            try:
+            with engine_errors(self._error, "search"):
                 res = client.query_batch_points(self.collection, requests=reqs)
-            except Exception as e:
-                raise self._error("search", e) from None
             return [[ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in r.points] for r in res]
 
     def get(self, ids: Sequence[str]) -> list[ScoredPoint]:
@@ -278,10 +285,8 @@ class QdrantStore:
             return []
         with self._lock:
             client = self._require()
-            try:
+            with engine_errors(self._error, "retrieve points"):
                 recs = client.retrieve(self.collection, ids=list(dict.fromkeys(ids)), with_payload=True)
-            except Exception as e:
-                raise self._error("retrieve points", e) from None
             return [ScoredPoint(str(r.id), 0.0, r.payload or {}) for r in recs]
 
     def existing_ids(self, ids: Sequence[str]) -> set[str]:
@@ -289,10 +294,8 @@ class QdrantStore:
             return set()
         with self._lock:
             client = self._require()
-            try:
+            with engine_errors(self._error, "retrieve points"):
                 recs = client.retrieve(self.collection, ids=list(dict.fromkeys(ids)), with_payload=False)
-            except Exception as e:
-                raise self._error("retrieve points", e) from None
             return {str(r.id) for r in recs}
 
     def all_ids(self) -> set[str]:
@@ -300,15 +303,13 @@ class QdrantStore:
             client = self._require()
             out: set[str] = set()
             offset = None
-            try:
+            with engine_errors(self._error, "scroll"):
                 while True:
                     recs, offset = client.scroll(self.collection, limit=10_000, offset=offset,
                                                  with_payload=False, with_vectors=False)
                     out.update(str(r.id) for r in recs)
                     if offset is None:
                         return out
-            except Exception as e:
-                raise self._error("scroll", e) from None
 
     def iter_points(self, batch_size: int = 1024) -> Iterator[list[Point]]:
         """All points with vectors and payloads, a page at a time (for moving a KB between stores)."""
@@ -316,27 +317,79 @@ class QdrantStore:
         while True:
             with self._lock:
                 client = self._require()
-                try:
+                with engine_errors(self._error, "scroll"):
                     recs, offset = client.scroll(self.collection, limit=batch_size, offset=offset,
                                                  with_payload=True, with_vectors=True)
-                except Exception as e:
-                    raise self._error("scroll", e) from None
             if recs:
-                yield [Point(str(r.id), np.asarray(r.vector if not isinstance(r.vector, dict) else next(iter(r.vector.values())),
-                                                   np.float32), r.payload or {}) for r in recs]
+                yield [Point(str(r.id), np.asarray(_dense(r.vector), np.float32), r.payload or {}) for r in recs]
             if offset is None:
                 return
 
     def count(self) -> int:
         with self._lock:
             client = self._require()
-            try:
+            with engine_errors(self._error, "count"):
                 return int(client.count(self.collection, exact=True).count)
-            except Exception as e:
-                raise self._error("count", e) from None
 
     def disk_bytes(self) -> int:
         return tree_bytes(self.path) if self.mode == "local" else 0
+
+    # -- lexical (sparse BM25) and hybrid search ---------------------------------------------
+
+    def has_sparse(self) -> bool:
+        return self.lexical is not None
+
+    def _point_vector(self, m: Any, dense: np.ndarray, p: Point) -> Any:
+        if self.lexical is None or p.sparse is None or not len(p.sparse):
+            return dense.tolist()
+        lx = self.lexical
+        weights = saturate(p.sparse.values, lx["k1"], lx["b"], lx["avgdl"])
+        return {"": dense.tolist(), SPARSE_NAME: m.SparseVector(indices=list(p.sparse.indices), values=weights)}
+
+    def _sparse_query(self, query: SparseVector) -> Any:
+        if self.lexical is None:
+            raise no_sparse_error(self.backend, self.path)
+        return _models().SparseVector(indices=list(query.indices), values=[float(v) for v in query.values])
+
+    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+        with self._lock:
+            client = self._require()
+            sq = self._sparse_query(query)
+            if k <= 0 or not len(query):
+                return []
+            with engine_errors(self._error, "search the lexical index"):
+                res = client.query_points(self.collection, query=sq, using=SPARSE_NAME, limit=k,
+                                          query_filter=qdrant_filter(flt), with_payload=True)
+            return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
+
+    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
+                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+        m = _models()
+        with self._lock:
+            client = self._require()
+            v = as_matrix(vector, self._dim or 0, self.backend)[0]
+            sq = self._sparse_query(query)
+            if k <= 0:
+                return []
+            n = max(k, fusion.candidates)
+            qf = qdrant_filter(flt)
+            prefetch = [m.Prefetch(query=v.tolist(), limit=n, filter=qf, params=self._params())]
+            if len(query):
+                prefetch.append(m.Prefetch(query=sq, using=SPARSE_NAME, limit=n, filter=qf))
+            if fusion.method == "rrf":
+                fq: Any = m.RrfQuery(rrf=m.Rrf(k=fusion.k, weights=list(fusion.weights[: len(prefetch)])))
+            else:
+                fq = m.FusionQuery(fusion=m.Fusion.DBSF)
+            with engine_errors(self._error, "run a hybrid search"):
+                res = client.query_points(self.collection, prefetch=prefetch, query=fq, limit=k, with_payload=True)
+            return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
+
+
+def _dense(v: Any) -> Any:
+    """The unnamed dense vector of a record (a list, or a mapping of vector name -> vector)."""
+    if isinstance(v, dict):
+        return v[""] if "" in v else next(iter(v.values()))
+    return v
 
 
 def qdrant_filter(flt: Filter | None) -> Any:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from mmroute.kb import Home
-from mmroute.retrieval.lexical import LexicalIndex
+from mmroute.retrieval.lexical import TitleIndex
 from mmroute.retrieval.planners import LLMPlanner, OfflinePlanner, PlanState, parse_reply
 from mmroute.retrieval.planners.llm import RETRIEVERS_TO_MODALITY, MalformedPlan
 from mmroute.retrieval.stepwise import StepwiseRetriever
@@ -28,7 +28,7 @@ def _items() -> dict[str, Item]:
 def _state(evidence_ids: list[str], **kw: object) -> PlanState:
     items = _items()
     hits = [Hit(item=items[i], score=1.0 - n / 10, kb="wiki", rank=n + 1) for n, i in enumerate(evidence_ids)]
-    return PlanState(question=Q, steps=(), evidence=tuple(hits), indexes={"wiki": LexicalIndex(list(items.values()), "text")},
+    return PlanState(question=Q, steps=(), evidence=tuple(hits), indexes={"wiki": TitleIndex(list(items.values()), "text")},
                      **kw)  # type: ignore[arg-type]
 
 

@@ -1,4 +1,9 @@
-"""One conformance suite for every VectorStore backend (small n, so it stays fast)."""
+"""One conformance suite for every registered VectorStore backend (small n, so it stays fast).
+
+Every name in ``STORES.names()`` runs with its default options, plus the variants listed in
+:data:`VARIANTS` (another index kind, another mode); every harness keeps a lexical (sparse) index, so
+BM25 and hybrid search are covered on every store too.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,22 +13,31 @@ import numpy as np
 import pytest
 
 from mmroute.errors import MMRouteError, StoreError
-from mmroute.stores import STORES, Filter, Point, VectorStore, open_store
+from mmroute.stores import STORES, Filter, Fusion, Point, VectorStore, open_store
+from mmroute.terms import document_terms, lexical_spec, query_terms
 from mmroute.types import point_id
 
 DIM = 16
 N = 300
+LEXICAL = lexical_spec(avgdl=4.0)
 
-BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
-    "edge": ("edge", {}),
-    "qdrant_local": ("qdrant", {}),
+VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qdrant_memory": ("qdrant", {"location": ":memory:"}),
-    "faiss_flat": ("faiss", {"index": "flat"}),
     "faiss_hnsw": ("faiss", {"index": "hnsw", "M": 16, "ef_search": 128}),
 }
+BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
+    **{name: (name, {}) for name in STORES.names()},  # every registered store, default options
+    **VARIANTS,
+}
 APPROXIMATE = {"faiss_hnsw"}
-SMALL = {"qdrant_local": 60}  # local mode commits (fsyncs) SQLite once per point: keep it small
-PERSISTENT = {"edge", "qdrant_local", "faiss_flat", "faiss_hnsw"}
+SMALL = {"qdrant": 60}  # local mode commits (fsyncs) SQLite once per point: keep it small
+PERSISTENT = {name for name, (_, opts) in BACKENDS.items() if "location" not in opts}
+WORDS = ["apple", "river", "castle", "violin", "desert", "harbor", "comet", "tulip", "glacier", "lantern", "falcon"]
+
+
+def words_of(i: int) -> str:
+    """Item i's text: 'text i' plus two words picked by i (so each word is in a known set of items)."""
+    return f"text {i} {WORDS[i % 11]} {WORDS[(i // 11) % 11]}"
 
 
 def unit(rng: np.random.Generator, n: int, dim: int = DIM) -> np.ndarray:
@@ -37,7 +51,7 @@ def make_points(n: int = N, seed: int = 0) -> tuple[list[Point], np.ndarray]:
     kinds = ["paragraph", "document", "image", "clip"]
     pts = [Point(point_id("kb", f"item-{i}"), vecs[i],
                  {"item_id": f"item-{i}", "kind": kinds[i % 4], "doc_id": f"d{i % 7}", "n": i,
-                  "start_s": float(i) / 2, "text": f"text {i}"})
+                  "start_s": float(i) / 2, "text": words_of(i)}, sparse=document_terms(words_of(i)))
            for i in range(n)]
     return pts, vecs
 
@@ -45,7 +59,8 @@ def make_points(n: int = N, seed: int = 0) -> tuple[list[Point], np.ndarray]:
 class Harness:
     def __init__(self, name: str, root: Path) -> None:
         self.name = name
-        self.backend, self.options = BACKENDS[name]
+        self.backend, options = BACKENDS[name]
+        self.options = {**options, "lexical": LEXICAL}
         self.path = root / "kb" / "store"
         self.n = SMALL.get(name, N)
 
@@ -91,6 +106,10 @@ def exact_top(vecs: np.ndarray, pts: list[Point], q: np.ndarray, k: int, flt: Fi
     order = np.argsort(-scores, kind="stable")
     out = [(pts[i].id, float(scores[i])) for i in order if flt is None or flt.matches(pts[i].payload)]
     return out[:k]
+
+
+def test_every_registered_store_is_covered() -> None:
+    assert {backend for backend, _ in BACKENDS.values()} == set(STORES.names())
 
 
 def test_registered_and_protocol(h: Harness) -> None:
@@ -296,4 +315,108 @@ def test_unicode_payload_round_trip(h: Harness) -> None:
     got = store.get([pid])
     assert len(got) == 1 and dict(got[0].payload) == payload
     assert store.search(np.asarray(unit(np.random.default_rng(2), 1)[0]), 1, Filter(equals={"item_id": "ü-1"}))[0].id == pid
+    store.close()
+
+
+# -- lexical (sparse BM25) and hybrid search --------------------------------------------------------
+
+def lexical_truth(pts: list[Point], query: str) -> set[str]:
+    """Ids of the points sharing a query term (what BM25 may return)."""
+    q = set(query_terms(query).indices)
+    return {p.id for p in pts if q & set(p.sparse.indices)}
+
+
+def test_sparse_capability(ro) -> None:
+    h, store, _, _ = ro
+    assert store.has_sparse()
+    plain = open_store(h.backend, h.path.parent / "plain", {k: v for k, v in h.options.items() if k != "lexical"})
+    plain.open(DIM)
+    try:
+        assert not plain.has_sparse()
+        with pytest.raises(StoreError, match="reindex-lexical"):
+            plain.search_sparse(query_terms("apple"), 3)
+        with pytest.raises(StoreError, match="reindex-lexical"):
+            plain.search_hybrid(np.ones(DIM, np.float32) / 4, query_terms("apple"), 3)
+    finally:
+        plain.close()
+
+
+def test_sparse_search_is_bm25(ro) -> None:
+    h, store, pts, _ = ro
+    by_id = {p.id: p for p in pts}
+    res = store.search_sparse(query_terms("violin"), 500)
+    assert {r.id for r in res} == lexical_truth(pts, "violin") and res  # every match, nothing else
+    scores = [r.score for r in res]
+    assert scores == sorted(scores, reverse=True) and scores[-1] > 0
+    # two query words: the items holding both outrank those holding one
+    both = store.search_sparse(query_terms("Violin COMET"), 500)
+    two = [r for r in both if {"violin", "comet"} <= set(by_id[r.id].payload["text"].split())]
+    assert two and {r.id for r in both[:len(two)]} == {r.id for r in two}
+    # a rare term outweighs a frequent one (IDF): 'text' is everywhere, item-17's number is in one item
+    top = store.search_sparse(query_terms("text 17"), 3)
+    assert top[0].id == pts[17].id and top[0].payload["item_id"] == "item-17"
+    assert store.search_sparse(query_terms("zebra unknownword"), 5) == []
+    assert store.search_sparse(query_terms("the of and"), 5) == []  # stop words only: no terms
+    assert store.search_sparse(query_terms("violin"), 0) == []
+
+
+def test_sparse_search_filters(ro) -> None:
+    h, store, pts, _ = ro
+    flt = Filter(equals={"kind": "image"})
+    res = store.search_sparse(query_terms("apple river"), 500, flt)
+    want = {p.id for p in pts if flt.matches(p.payload)} & lexical_truth(pts, "apple river")
+    assert res and {r.id for r in res} == want
+
+
+@pytest.mark.parametrize("fusion", [Fusion(), Fusion(method="rrf", weights=(1.0, 3.0), k=2), Fusion(method="dbsf")],
+                         ids=["rrf", "rrf-weighted", "dbsf"])
+def test_hybrid_search(ro, fusion: Fusion) -> None:
+    h, store, pts, vecs = ro
+    i = 23 % h.n
+    # the dense query points at item i, the words at the items holding 'glacier' (i is not one of them)
+    words = "glacier"
+    assert pts[i].id not in lexical_truth(pts, words)
+    res = store.search_hybrid(vecs[i], query_terms(words), 10, fusion=fusion)
+    ids = [r.id for r in res]
+    assert len(ids) == 10 == len(set(ids))
+    assert [r.score for r in res] == sorted((r.score for r in res), reverse=True)
+    assert pts[i].id in ids  # the dense side's best
+    assert set(ids) & lexical_truth(pts, words)  # and lexical matches
+    dense = {r.id for r in store.search(vecs[i], fusion.candidates)}
+    both = dense & lexical_truth(pts, words)
+    if fusion.method == "rrf" and fusion.weights[0] == fusion.weights[1]:  # found by both sides: fused first
+        assert set(ids[:len(both)]) == both
+    # the sparse side's weight moves lexical matches up
+    if fusion.method == "rrf":
+        sparse_only = store.search_hybrid(vecs[i], query_terms(words), 5, fusion=Fusion(weights=(0.0, 1.0), k=fusion.k))
+        dense_only = store.search_hybrid(vecs[i], query_terms(words), 5, fusion=Fusion(weights=(1.0, 0.0), k=fusion.k))
+        assert len(sparse_only) == 5 and all(r.id in lexical_truth(pts, words) for r in sparse_only)
+        assert dense_only[0].id == pts[i].id
+    # no words: the dense result
+    dense_only = store.search_hybrid(vecs[i], query_terms("the of"), 5, fusion=fusion)
+    assert [r.id for r in dense_only] == [r.id for r in store.search(vecs[i], 5)]
+    flt = Filter(equals={"kind": "clip"})
+    assert all(flt.matches(r.payload) for r in store.search_hybrid(vecs[i], query_terms(words), 5, flt, fusion))
+
+
+def test_sparse_follows_upsert_delete_and_reopen(h: Harness) -> None:
+    pts, vecs = make_points(h.n)
+    store = h.opened()
+    store.upsert(pts)
+    store.flush()
+    target = pts[5]
+    store.upsert([Point(target.id, vecs[5], {**target.payload, "text": "kangaroo"}, sparse=document_terms("kangaroo"))])
+    store.delete([pts[6].id])
+    store.flush()
+    assert [r.id for r in store.search_sparse(query_terms("kangaroo"), 5)] == [target.id]
+    assert target.id not in {r.id for r in store.search_sparse(query_terms(words_of(5)), 500)} - lexical_truth(
+        pts[:5] + pts[7:], words_of(5))
+    assert pts[6].id not in {r.id for r in store.search_sparse(query_terms(words_of(6)), 500)}
+    store.upsert([Point(point_id("kb", "no-words"), vecs[0], {"item_id": "no-words", "kind": "image"})])
+    store.flush()
+    if h.name in PERSISTENT:
+        store.close()
+        store = h.opened()
+    assert [r.id for r in store.search_sparse(query_terms("kangaroo"), 5)] == [target.id]
+    assert store.count() == h.n
     store.close()

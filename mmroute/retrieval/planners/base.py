@@ -12,7 +12,7 @@ from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 from ...registry import Registry
 from ...types import Hit, RetrievalStep
-from ..lexical import LexicalIndex
+from ..lexical import TitleIndex
 
 
 @dataclass(frozen=True)
@@ -23,8 +23,8 @@ class PlanState:
     steps: Sequence[RetrievalStep]
     evidence: Sequence[Hit]
     """All evidence so far, best first (ranked against the question, see ``stepwise.rank_evidence``)."""
-    indexes: Mapping[str, LexicalIndex] = field(default_factory=dict)
-    """Lexical/title index per KB name, for every KB the retriever may search."""
+    indexes: Mapping[str, TitleIndex] = field(default_factory=dict)
+    """Title index per KB name, for every KB the retriever may search."""
     asked: tuple[str, ...] = ()
     """Queries already issued (the planner should not repeat one)."""
     targets: tuple[str, ...] = ()

@@ -1,0 +1,126 @@
+"""The lexical (BM25) index through the CLI, in subprocesses: a KB indexed before lexical search existed
+keeps working densely and says how to add it; ``kb reindex-lexical`` adds it without touching the dense
+vectors (progress on stderr); ``kb copy`` and ``kb move`` carry it to every other store."""
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+
+from .cli import index_args, mmroute
+
+N_ITEMS = 60
+QUERY = "which record mentions the zeppelin"
+
+
+def _corpus(tmp: Path) -> Path:
+    words = ["apples", "trains", "violins", "deserts", "harbors", "comets"]
+    rows = [{"id": f"r{i}", "text": f"record {i} about {words[i % 6]} and {words[(i + 1) % 6]}"} for i in range(N_ITEMS)]
+    rows[17]["text"] = "record 17 tells of a zeppelin over the harbor"
+    path = tmp / "corpus.jsonl"
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return path
+
+
+def _search(home: Path, kb: str, mode: str, query: str = QUERY) -> dict:
+    res = mmroute("search", "--kb", kb, query, "--mode", mode, "--k", "5", "--json", home=home)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+def _info(home: Path, kb: str) -> dict:
+    res = mmroute("kb", "info", kb, "--json", home=home)
+    assert res.returncode == 0, res.stderr
+    return json.loads(res.stdout)
+
+
+@pytest.fixture(scope="module")
+def old_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A home whose KB ``src`` looks like one indexed before lexical search: no ``lexical`` store option."""
+    tmp = tmp_path_factory.mktemp("lexcli")
+    home = tmp / "home"
+    res = mmroute(*index_args("src", _corpus(tmp), "--store-option", "lexical=null"), home=home)
+    assert res.returncode == 0, res.stderr
+    manifest = home / "kbs" / "src" / "manifest.json"
+    data = json.loads(manifest.read_text())
+    data["kb"]["store"]["options"].pop("lexical")
+    manifest.write_text(json.dumps(data))
+    return home
+
+
+def test_new_kbs_get_a_lexical_index(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    res = mmroute(*index_args("new", _corpus(tmp_path)), home=home)
+    assert res.returncode == 0, res.stderr
+    lexical = _info(home, "new")["store"]["options"]["lexical"]
+    assert lexical["tokenizer"] == "words-v1" and lexical["k1"] > 0
+    top = _search(home, "new", "sparse")
+    assert top["mode"] == "sparse" and top["hits"][0]["id"] == "r17"
+    assert top["hits"][0]["score"] > top["hits"][1]["score"] > 0  # the rare word outweighs 'record', in every item
+
+
+def test_old_kb_stays_dense_with_a_hint_then_reindex_adds_the_index(old_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(old_home, home)
+    info = mmroute("kb", "info", "src", home=home)
+    assert info.returncode == 0 and "reindex-lexical src" in info.stdout
+    dense_before = _search(home, "src", "dense")
+    hybrid = _search(home, "src", "hybrid")  # falls back to dense
+    assert hybrid["mode"] == "dense" and [h["id"] for h in hybrid["hits"]] == [h["id"] for h in dense_before["hits"]]
+    res = mmroute("search", "--kb", "src", QUERY, "--mode", "sparse", home=home)
+    assert res.returncode == 2 and "no lexical index" in res.stderr and "reindex-lexical src" in res.stderr
+
+    res = mmroute("kb", "reindex-lexical", "src", home=home)
+    assert res.returncode == 0, res.stderr
+    assert f"{N_ITEMS}/{N_ITEMS} points" in res.stderr  # progress on stderr
+    assert f"over {N_ITEMS} points" in res.stdout
+    info = _info(home, "src")
+    assert info["count"] == N_ITEMS and info["store"]["options"]["lexical"]["avgdl"] > 0
+    sparse = _search(home, "src", "sparse")
+    assert sparse["mode"] == "sparse" and sparse["hits"][0]["id"] == "r17"
+    dense_after = _search(home, "src", "dense")  # the dense vectors were copied, not re-encoded
+    assert [(h["id"], round(h["score"], 5)) for h in dense_after["hits"]] == \
+           [(h["id"], round(h["score"], 5)) for h in dense_before["hits"]]
+    assert _search(home, "src", "hybrid")["hits"][0]["id"] == "r17"
+    kb_dir = home / "kbs" / "src"
+    assert sorted(p.name for p in kb_dir.iterdir() if p.is_dir()) == [json.loads((kb_dir / "manifest.json").read_text())
+                                                                     .get("store_dir", "store")]
+
+
+def test_reindex_unknown_kb_is_one_line_error(tmp_path: Path) -> None:
+    res = mmroute("kb", "reindex-lexical", "nope", home=tmp_path / "home")
+    assert res.returncode == 2 and res.stderr.startswith("error:") and "Traceback" not in res.stderr
+
+
+@pytest.mark.parametrize("src_backend,dst_backend", [("edge", "faiss"), ("faiss", "qdrant"), ("qdrant", "edge")])
+def test_copy_and_move_carry_the_lexical_index(old_home: Path, tmp_path: Path, src_backend: str,
+                                               dst_backend: str) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(old_home, home)
+    res = mmroute("kb", "reindex-lexical", "src", home=home)
+    assert res.returncode == 0, res.stderr
+    if src_backend != "edge":
+        res = mmroute("kb", "move", "src", "--store", src_backend, home=home)
+        assert res.returncode == 0, res.stderr
+    assert _info(home, "src")["store"]["backend"] == src_backend
+    assert _search(home, "src", "sparse")["hits"][0]["id"] == "r17"
+    res = mmroute("kb", "copy", "src", "dst", "--store", dst_backend, home=home)
+    assert res.returncode == 0, res.stderr
+    info = _info(home, "dst")
+    assert info["store"]["backend"] == dst_backend and info["store"]["options"]["lexical"]["tokenizer"] == "words-v1"
+    assert _search(home, "dst", "sparse")["hits"][0]["id"] == "r17"
+    assert _search(home, "dst", "hybrid")["hits"][0]["id"] == "r17"
+    res = mmroute("kb", "move", "src", "--store", dst_backend, home=home)
+    assert res.returncode == 0, res.stderr
+    assert _info(home, "src")["store"]["backend"] == dst_backend
+    assert _search(home, "src", "sparse")["hits"][0]["id"] == "r17"
+
+
+def test_copy_of_an_old_kb_gains_the_index(old_home: Path, tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    shutil.copytree(old_home, home)
+    res = mmroute("kb", "copy", "src", "dst", "--store", "faiss", home=home)
+    assert res.returncode == 0, res.stderr
+    assert _search(home, "dst", "sparse")["hits"][0]["id"] == "r17"
