@@ -25,7 +25,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _cases(data: Path, work: Path) -> dict[str, tuple[Path, str]]:
-    from corpora.shared import _bbb
+    from mmroute.corpora.shared import _bbb
 
     return {
         "text": (data / "text/multihop_ircot/corpus.jsonl", "paragraph"),

@@ -28,8 +28,7 @@ QUESTIONS = [
 
 
 def main() -> int:
-    from corpora.shared import SAMPLE_KBS, data_root
-
+    from .corpora.shared import SAMPLE_KBS, data_root
     from .indexer import Indexer
 
     home = Home()

@@ -128,7 +128,7 @@ def test_cli_eval_answers(normans, tmp_path):
 
 
 def test_squad_converter_matches_shared_layout():
-    from corpora.squad import convert
+    from mmroute.corpora.squad import convert
 
     squad = {"data": [{"title": "Normans", "paragraphs": [{"context": "Rollo led the Norse.", "qas": [
         {"id": "a", "question": "Who led the Norse?", "is_impossible": False,
