@@ -9,7 +9,6 @@ import importlib.util
 import os
 import sys
 import time
-from pathlib import Path
 
 from .kb import Home
 

@@ -12,7 +12,8 @@ manifests can refer to them by string, and so the conformance tests can iterate 
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Generic, TypeVar
+from collections.abc import Callable
+from typing import Any, Generic, TypeVar
 
 from .errors import ConfigError
 

@@ -29,9 +29,10 @@ import json
 import mimetypes
 import os
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -118,7 +119,7 @@ class ChatClient:
             self._http.close()
             self._http = None
 
-    def __enter__(self) -> "ChatClient":
+    def __enter__(self) -> ChatClient:
         return self
 
     def __exit__(self, *exc: object) -> None:

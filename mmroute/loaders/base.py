@@ -7,9 +7,10 @@ other items load. Problems end up in the indexing summary and the CLI's exit cod
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..types import Granularity, Item
 
@@ -35,7 +36,7 @@ class LoadResult:
     items: list[Item] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
 
-    def extend(self, other: "LoadResult") -> None:
+    def extend(self, other: LoadResult) -> None:
         self.items.extend(other.items)
         self.problems.extend(other.problems)
 
@@ -53,7 +54,7 @@ class Loader(Protocol):
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
 
 
-def walk_files(folder: Path, extensions: "frozenset[str] | set[str] | None" = None) -> list[Path]:
+def walk_files(folder: Path, extensions: frozenset[str] | set[str] | None = None) -> list[Path]:
     """Files below ``folder`` (recursive, sorted), skipping hidden files and folders; optionally
     only those whose lower-cased suffix is in ``extensions``."""
     folder = Path(folder)
@@ -93,7 +94,7 @@ def relative_id(path: Path, root: Path | None) -> str:
     return path.name
 
 
-LOADERS: "Registry[Loader]" = None  # type: ignore[assignment]  (set below; avoids a forward import)
+LOADERS: Registry[Loader] = None  # type: ignore[assignment]  (set below; avoids a forward import)
 from ..registry import Registry  # noqa: E402
 
 LOADERS = Registry("loader")

@@ -25,8 +25,9 @@ import json
 import re
 import threading
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality

@@ -8,7 +8,8 @@ decision (answer only when the best span outscores [CLS] by more than ``null_thr
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .reader import Reader
 from .squad import QAExample, articles, exact_match, f1_score

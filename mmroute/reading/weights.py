@@ -16,8 +16,9 @@ training changed; the frozen word-embedding table is taken from the base at load
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError, ModelUnavailableError
 

@@ -11,8 +11,9 @@ the SQuAD 2.0 "no answer" convention.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 

@@ -6,7 +6,8 @@ A rejected query counts as routed to ``no`` (nothing is retrieved for it).
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 

@@ -20,9 +20,10 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..types import KBInfo, Route, RouteDecision, RouteScore
 from .base import ROUTERS, Router

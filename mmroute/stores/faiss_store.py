@@ -39,15 +39,16 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..fsutil import atomic_write_json
-from .base import STORES, Filter, Point, ScoredPoint
 from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
+from .base import STORES, Filter, Point, ScoredPoint
 
 log = logging.getLogger(__name__)
 

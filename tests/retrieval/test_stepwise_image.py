@@ -2,8 +2,9 @@
 the words of a generic question ("what is in this picture?") cannot pull in another image by its caption."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
