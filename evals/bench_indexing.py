@@ -52,7 +52,7 @@ def bench(modality: str, src: Path, granularity: str, rounds: int, work: Path) -
     enc.encode_items(items[:2])  # first-call costs (allocations, kernels) out of the timing
     batch = 64
     raw_s, pipe_s = [], []
-    for r in range(rounds):
+    for _ in range(rounds):
         t = time.perf_counter()
         for s in range(0, len(items), batch):
             enc.encode_items(items[s:s + batch])

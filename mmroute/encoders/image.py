@@ -318,7 +318,7 @@ class ConSEImageEncoder(ImageEncoderBase):
         w, h = im.size
         s = 256 / min(w, h)
         nw, nh = max(224, round(w * s)), max(224, round(h * s))
-        im = im.resize((nw, nh), Image.BICUBIC)
+        im = im.resize((nw, nh), Image.Resampling.BICUBIC)
         left, top = (nw - 224) // 2, (nh - 224) // 2
         im = im.crop((left, top, left + 224, top + 224))
         x = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)
@@ -474,7 +474,10 @@ class HFClipEncoder(ImageEncoderBase):
             ) from e
         self._device = resolve_device(self.device)
         self._net = net.eval().to(self._device)
-        self._dim = int(net.config.projection_dim)
+        dim = net.config.projection_dim
+        if not dim:
+            raise ModelUnavailableError(f"CLIP model {self.model!r} has no projection_dim in its config")
+        self._dim = int(dim)
 
     @staticmethod
     def _features(out: Any) -> Any:

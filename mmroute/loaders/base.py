@@ -94,7 +94,7 @@ def relative_id(path: Path, root: Path | None) -> str:
     return path.name
 
 
-LOADERS: Registry[Loader] = None  # type: ignore[assignment]  (set below; avoids a forward import)
+LOADERS: Registry[Loader] = None  # type: ignore[assignment]  # set below; avoids a forward import
 from ..registry import Registry  # noqa: E402
 
 LOADERS = Registry("loader")
