@@ -58,10 +58,11 @@ def test_reader_answers_pass_where_their_unanswerable_twins_are_withheld(heldout
 
     The reader policy is strict by design (calibrated to keep wrong answers under 8% of questions, it lets
     about a quarter of the reader's correct answers through: ``evals/results/verifier_calibration.json``).
-    Measured here: 5 of the 13 correct drafts shown, 1 of 15 twins; the bounds leave a margin.
+    Measured here: 5 of the 14 correct drafts shown, 1 of 15 twins ('PNU' for the university's rector);
+    the bounds leave a margin.
     """
     correct = [r for r in heldout_reader_runs if exact_match(r[1].text or "", list(r[0].answers))]
-    assert len(correct) >= 11, "the reader itself should answer most held-out questions"
+    assert len(correct) >= 12, "the reader itself should answer most held-out questions"
     shown = [r for r in correct if r[2].verdict is Verdict.SUPPORTED]
     assert len(shown) >= 3, f"only {len(shown)} of {len(correct)} correct reader answers were let through"
     for q, d, v, _, _ in shown:
@@ -80,7 +81,7 @@ def test_reader_answers_pass_where_their_unanswerable_twins_are_withheld(heldout
 
 def test_confidence_separates_answerable_from_unanswerable(heldout_reader_runs):
     """The verifier's confidence ranks correct answers above answers to unanswerable questions (AUC; measured
-    0.86 here; a verifier that ignores the evidence scores about 0.5)."""
+    0.83 here; a verifier that ignores the evidence scores about 0.5)."""
     pos = [r[2].confidence for r in heldout_reader_runs if exact_match(r[1].text or "", list(r[0].answers))]
     neg = [r[4].confidence for r in heldout_reader_runs]
     assert _auc(pos, neg) >= 0.75
@@ -94,7 +95,8 @@ def test_any_generator_correct_answers_pass_and_wrong_ones_are_stopped(verifier,
     hallucination, absent from this evidence) is stopped; a wrong span of the evidence paragraph itself
     (same paragraph, often the same type: the verifier's hard case) scores below the gold answer and is
     mostly stopped. Targets (issue 12): >= 80% of correct answers through at <= 10% of wrong ones.
-    Measured here: 15/15 gold, 0/15 hallucinated, 5/15 same-paragraph spans through.
+    Measured here: 15/15 gold, 0/15 hallucinated, 5/15 same-paragraph spans through; the gold answer
+    above the wrong span in 15/15.
     """
     gold, halluc, span = [], [], []
     for i, q in enumerate(QUESTIONS):
