@@ -14,9 +14,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import streamlit as st  # noqa: E402
-from mmroute_ui import chat, kbs, resources, settings  # noqa: E402
 
 from mmroute.errors import MMRouteError  # noqa: E402
+from mmroute_ui import chat, kbs, resources, settings  # noqa: E402
 
 st.set_page_config(page_title="mmroute", page_icon="🔀", layout="wide")
 app = resources.server()

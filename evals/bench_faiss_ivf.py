@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .bench_store import RESULTS, exact_topk, make_data, rss_mb
+from .bench_store import RESULTS, rss_mb, exact_topk, make_data
 
 NPROBES = [1, 2, 4, 8, 16, 32, 64]
 

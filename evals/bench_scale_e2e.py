@@ -117,9 +117,9 @@ def questions() -> list[tuple[str, str, set[str]]]:
 def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
     import torch
 
-    from evals.bench_store import exact_topk, sweep
     from mmroute.kb import Home
     from mmroute.retrieval.single import SingleShotRetriever
+    from evals.bench_store import exact_topk, sweep
     from mmroute.routing.default import default_router
     from mmroute.types import point_id
 

@@ -96,7 +96,7 @@ class _Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0",
                                       *extra], stdout=self.log, stderr=self.log, env=_env())
 
-    def wait(self, timeout: float = 600) -> _Server:
+    def wait(self, timeout: float = 600) -> "_Server":
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:

@@ -29,7 +29,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.routing import FinetunedRouter, TrainedRouter
     from mmroute.routing.evaluation import evaluate_router
     from mmroute.routing.finetuning import FinetuneConfig, finetune_router
-    from mmroute.routing.training import load_routing_jsonl, route_labels, stratified_folds, train_model
+    from mmroute.routing.training import stratified_folds, route_labels, load_routing_jsonl, train_model
 
     ap = argparse.ArgumentParser(prog="python -m evals.eval_router_finetuned", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")

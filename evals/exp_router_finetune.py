@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.encoders.text import default_text_encoder
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
-    from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl, route_labels, stratified_folds
+    from mmroute.routing.training import TrainConfig, stratified_folds, route_labels, cross_validate, load_routing_jsonl
 
     ap = argparse.ArgumentParser(prog="python -m evals.exp_router_finetune", description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")

@@ -11,9 +11,9 @@ whatever happens to the script, and the next run shows the answer in its place.
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from typing import Callable
 
 from .errors import MMRouteError
 from .types import Answer
@@ -45,7 +45,7 @@ class Turn:
 
     @classmethod
     def submit(cls, question: str, image: str | None, ask: Callable[[], Answer],
-               describe: Callable[[MMRouteError], str] = lambda e: e.message) -> Turn:
+               describe: Callable[[MMRouteError], str] = lambda e: e.message) -> "Turn":
         """Start answering on a worker thread; ``describe`` turns a user error into the text shown."""
         turn = cls(question=question, image=image)
 

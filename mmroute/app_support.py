@@ -14,10 +14,9 @@ import os
 import re
 import unicodedata
 import uuid
-from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Iterable, Sequence
 
 from .errors import ConfigError, InputError
 from .kb import Home

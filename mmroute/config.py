@@ -25,10 +25,9 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import ConfigError
 
@@ -91,7 +90,7 @@ class PipelineConfig:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> PipelineConfig:
+    def from_dict(cls, d: Mapping[str, Any]) -> "PipelineConfig":
         if not isinstance(d, Mapping):
             raise ConfigError(f"a pipeline config must be a table of keys, not {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
@@ -120,7 +119,7 @@ class PipelineConfig:
             raise ConfigError(f"invalid pipeline config: {e}") from e
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> PipelineConfig:
+    def from_toml(cls, path: str | Path) -> "PipelineConfig":
         p = Path(path)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -132,7 +131,7 @@ class PipelineConfig:
             raise ConfigError(f"{p} is not valid TOML: {e}", hint="check quoting and [table] headers") from None
         return cls.from_dict(data.get("pipeline", data))
 
-    def replace(self, **changes: Any) -> PipelineConfig:
+    def replace(self, **changes: Any) -> "PipelineConfig":
         return dataclasses.replace(self, **changes)
 
 

@@ -9,6 +9,7 @@ import importlib.util
 import os
 import sys
 import time
+from pathlib import Path
 
 from .kb import Home
 

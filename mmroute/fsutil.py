@@ -112,7 +112,7 @@ class WriterLock:
         self.name = name
         self._fd: int | None = None
 
-    def acquire(self) -> WriterLock:
+    def acquire(self) -> "WriterLock":
         fd = try_flock(self.path)
         if fd is None:
             pid = self.holder_pid()
@@ -146,7 +146,7 @@ class WriterLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> WriterLock:
+    def __enter__(self) -> "WriterLock":
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

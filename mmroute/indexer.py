@@ -20,10 +20,9 @@ from __future__ import annotations
 import os
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping, Sequence
 
 import numpy as np
 
@@ -88,7 +87,7 @@ class IndexReport:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> IndexReport:
+    def from_dict(cls, d: Mapping[str, Any]) -> "IndexReport":
         return cls(kb=str(d["kb"]), granularity=str(d["granularity"]), indexed=int(d.get("indexed") or 0),
                    unchanged=int(d.get("unchanged") or 0), sources_done=int(d.get("sources_done") or 0),
                    sources_unchanged=int(d.get("sources_unchanged") or 0),
@@ -244,7 +243,7 @@ class Indexer:
 
     def _load_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, store: VectorStore,
                      manifest: Manifest, report: IndexReport,
-                     loader_options: dict[str, Any]) -> _PendingSource | None:
+                     loader_options: dict[str, Any]) -> "_PendingSource | None":
         """Hash and load one source, marking it partial; None when it is unchanged or unreadable."""
         key = str(plan.path.resolve())
         try:
@@ -274,7 +273,7 @@ class Indexer:
             report.unchanged += len(items) - len(todo)
         return _PendingSource(key, sha, len(items), todo, list(loaded.problems))
 
-    def _store_sources(self, kb: str, group: list[_PendingSource], enc: Encoder, store: VectorStore,
+    def _store_sources(self, kb: str, group: list["_PendingSource"], enc: Encoder, store: VectorStore,
                        manifest: Manifest, report: IndexReport) -> None:
         """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
         todo = [t for g in group for t in g.todo]

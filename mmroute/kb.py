@@ -21,8 +21,8 @@ import builtins
 import os
 import shutil
 import threading
-from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -156,7 +156,7 @@ class KnowledgeBase:
     def store_path(self) -> Path:
         return self.manifest.store_path(self.directory)
 
-    def reading_store(self, held: WriterLock | None = None) -> VectorStore:
+    def reading_store(self, held: "WriterLock | None" = None) -> VectorStore:
         """The store opened for reading; ``held`` is this process's own writer lock on the KB (``kb move``
         reads the KB it is moving), which then does not count as a writer."""
         with self._lock:

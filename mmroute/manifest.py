@@ -8,11 +8,10 @@ point leaves either the previous or the next manifest on disk.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from .errors import StoreError
 from .fsutil import atomic_write_json
@@ -29,7 +28,7 @@ def _store_dir(value: Any) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(UTC).isoformat(timespec="seconds")
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -49,7 +48,7 @@ class SourceRecord:
                 "skipped": self.skipped, "errors": list(self.errors[:20]), "updated_at": self.updated_at}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> SourceRecord:
+    def from_dict(cls, d: Mapping[str, Any]) -> "SourceRecord":
         return cls(path=d["path"], sha256=d["sha256"], status=d["status"], items=int(d.get("items", 0)),
                    skipped=int(d.get("skipped", 0)), errors=list(d.get("errors") or []),
                    updated_at=d.get("updated_at", ""))
@@ -80,7 +79,7 @@ class Manifest:
         return directory / self.store_dir
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Manifest:
+    def from_dict(cls, d: Mapping[str, Any]) -> "Manifest":
         version = int(d.get("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -99,7 +98,7 @@ class Manifest:
         atomic_write_json(directory / MANIFEST_NAME, self.to_dict())
 
     @classmethod
-    def load(cls, directory: Path) -> Manifest:
+    def load(cls, directory: Path) -> "Manifest":
         path = directory / MANIFEST_NAME
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))

@@ -26,9 +26,9 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .errors import KBExistsError
 from .fsutil import WriterLock

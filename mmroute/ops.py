@@ -10,12 +10,10 @@ both modes, so ``--json`` and text output do not depend on where the work ran.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from .errors import InputError
-
 
 def search(home: Any, kb: str, query: str, k: int = 10, image: Path | None = None) -> dict[str, Any]:
     """``mmroute search``: ``{"query", "kb", "hits": [Hit.to_dict()]}``."""
@@ -111,6 +109,8 @@ def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
     Reads each manifest, opens each store for reading and compares its point count with the manifest's;
     reports broken KBs, unfinished leftovers and KBs being written. Never changes anything.
     """
+    from .errors import KBLockedError, MMRouteError
+    from .kbcheck import delete_hint
 
     problems = [p for p in home.broken() if not names or p.name in names]
     reports: list[dict[str, Any]] = [{"name": p.name, "status": "broken", "problem": p.problem, "hint": p.hint}

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from .config import PipelineConfig
 from .generation.base import Generator, create_generator
@@ -57,7 +56,7 @@ class Pipeline:
 
     @classmethod
     def from_home(cls, home: Home | str | Path | None = None, config: PipelineConfig | None = None,
-                  retriever: Retriever | str | None = None) -> Pipeline:
+                  retriever: Retriever | str | None = None) -> "Pipeline":
         """Build the retriever, generator and verifier that ``config`` names."""
         cfg = config or PipelineConfig()
         h = home if isinstance(home, Home) else Home(home)

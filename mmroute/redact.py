@@ -12,7 +12,7 @@ server sent back goes through :func:`redact_text` with the keys mmroute sent it.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from typing import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"

@@ -12,8 +12,7 @@ manifests can refer to them by string, and so the conformance tests can iterate 
 """
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Callable, Generic, TypeVar
 
 from .errors import ConfigError
 

@@ -8,10 +8,9 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 SCHEMA_VERSION = 1
 """Version of the on-disk layout (manifest, payloads). Bump it when either changes."""
@@ -122,7 +121,7 @@ class Item:
         return d
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> Item:
+    def from_payload(cls, payload: Mapping[str, Any]) -> "Item":
         return cls(
             id=str(payload["item_id"]),
             kind=Granularity(payload["kind"]),
@@ -148,7 +147,7 @@ class EncoderSpec:
         return {"name": self.name, "options": dict(self.options)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> EncoderSpec:
+    def from_dict(cls, d: Mapping[str, Any]) -> "EncoderSpec":
         return cls(name=str(d["name"]), options=dict(d.get("options") or {}))
 
 
@@ -163,7 +162,7 @@ class StoreSpec:
         return {"backend": self.backend, "options": dict(self.options)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> StoreSpec:
+    def from_dict(cls, d: Mapping[str, Any]) -> "StoreSpec":
         return cls(backend=str(d["backend"]), options=dict(d.get("options") or {}))
 
 
@@ -201,7 +200,7 @@ class KBInfo:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> KBInfo:
+    def from_dict(cls, d: Mapping[str, Any]) -> "KBInfo":
         return cls(
             name=str(d["name"]),
             modality=Modality(d["modality"]),
@@ -215,7 +214,7 @@ class KBInfo:
             updated_at=d.get("updated_at"),
         )
 
-    def replace(self, **changes: Any) -> KBInfo:
+    def replace(self, **changes: Any) -> "KBInfo":
         return dataclasses.replace(self, **changes)
 
 
@@ -236,7 +235,7 @@ class Hit:
                 "rank": self.rank, "item": self.item.to_payload()}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Hit:
+    def from_dict(cls, d: Mapping[str, Any]) -> "Hit":
         return cls(item=Item.from_payload(d["item"]), score=float(d["score"]), kb=str(d["kb"]), rank=int(d.get("rank") or 0))
 
 
@@ -259,7 +258,7 @@ class RouteScore:
         return {"route": self.route, "probability": round(float(self.probability), 6), "kbs": list(self.kbs)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> RouteScore:
+    def from_dict(cls, d: Mapping[str, Any]) -> "RouteScore":
         return cls(route=str(d["route"]), probability=float(d["probability"]), kbs=tuple(d.get("kbs") or ()))
 
 
@@ -300,7 +299,7 @@ class RouteDecision:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> RouteDecision:
+    def from_dict(cls, d: Mapping[str, Any]) -> "RouteDecision":
         return cls(query=str(d["query"]), ranked=tuple(RouteScore.from_dict(r) for r in d.get("ranked") or ()),
                    chosen=tuple(d.get("chosen") or ()), kbs=tuple(d.get("kbs") or ()), reason=str(d.get("reason") or ""),
                    router=str(d.get("router") or ""), elapsed_ms=float(d.get("elapsed_ms") or 0.0),
@@ -334,7 +333,7 @@ class RetrievalStep:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], hits: Sequence[Hit] = ()) -> RetrievalStep:
+    def from_dict(cls, d: Mapping[str, Any], hits: Sequence[Hit] = ()) -> "RetrievalStep":
         """The JSON form keeps only the hits' ids and scores; pass the hits themselves when known."""
         return cls(index=int(d["index"]), query=str(d["query"]), kbs=tuple(d.get("kbs") or ()), hits=tuple(hits),
                    route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
@@ -367,7 +366,7 @@ class RetrievalResult:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
-                  ) -> RetrievalResult:
+                  ) -> "RetrievalResult":
         """Rebuild from :meth:`to_dict`; ``step_hits`` (one list of hit dicts per step) restores each step's hits."""
         steps = d.get("steps") or ()
         per_step = list(step_hits) if step_hits is not None else [()] * len(steps)
@@ -404,7 +403,7 @@ class Verification:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Verification:
+    def from_dict(cls, d: Mapping[str, Any]) -> "Verification":
         return cls(verdict=Verdict(d["verdict"]), confidence=float(d.get("confidence") or 0.0),
                    reasons=tuple(d.get("reasons") or ()),
                    signals={str(k): float(v) for k, v in (d.get("signals") or {}).items()},
@@ -429,7 +428,7 @@ class Draft:
                 "elapsed_ms": round(self.elapsed_ms, 3)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> Draft:
+    def from_dict(cls, d: Mapping[str, Any]) -> "Draft":
         return cls(text=d.get("text"), evidence_ids=tuple(d.get("evidence_ids") or ()), support=str(d.get("support") or ""),
                    score=float(d.get("score") or 0.0), generator=str(d.get("generator") or ""),
                    elapsed_ms=float(d.get("elapsed_ms") or 0.0))
@@ -471,7 +470,7 @@ class Answer:
 
     @classmethod
     def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
-                  ) -> Answer:
+                  ) -> "Answer":
         """Rebuild from :meth:`to_dict` (what ``mmroute ask --json`` and ``mmroute serve`` return);
         ``step_hits`` (one list of hit dicts per retrieval step) restores each step's hits."""
         abstained = bool(d.get("abstained"))

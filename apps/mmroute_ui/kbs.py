@@ -10,16 +10,8 @@ from pathlib import Path
 import streamlit as st
 
 from mmroute.app_client import AppClient
-from mmroute.app_support import (
-    INDEX_UPLOAD_TYPES,
-    MAX_INDEX_UPLOAD_MB,
-    kb_rows,
-    new_kb_name,
-    parse_encoder,
-    problem_rows,
-    save_uploads,
-    uploads_dir,
-)
+from mmroute.app_support import (INDEX_UPLOAD_TYPES, MAX_INDEX_UPLOAD_MB, kb_rows, new_kb_name, parse_encoder,
+                                 problem_rows, save_uploads, uploads_dir)
 from mmroute.errors import KBLockedError, MMRouteError
 from mmroute.kb import Home, validate_kb_name
 

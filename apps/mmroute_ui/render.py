@@ -3,15 +3,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmroute.app_support import (
-    VERDICT_ICONS,
-    EvidenceCard,
-    evidence_cards,
-    latency_rows,
-    route_summary,
-    trace_rows,
-    withheld_draft,
-)
+from mmroute.app_support import (VERDICT_ICONS, EvidenceCard, evidence_cards, latency_rows, route_summary,
+                                 trace_rows, withheld_draft)
 from mmroute.types import Answer
 
 _TEXT_PREVIEW = 700

@@ -23,10 +23,9 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .base import CorpusError, fetch
 

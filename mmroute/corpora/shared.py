@@ -6,9 +6,9 @@ from the timed scene captions, so clip search can use what is said on screen.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from .base import CorpusError
 from .video_folder import bbb_scene_captions, prepare

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 
 def convert(squad: dict[str, Any], articles: Iterable[str] | None = None,

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Iterable, Sequence
 
 from .base import CorpusError
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 import base64
 import json
 import shutil
-from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable
 
 from .base import CorpusError, fetch
 

@@ -2,9 +2,7 @@
 from . import hashing, text  # noqa: F401
 
 try:  # image/video encoders need torch/PIL/av; text-only installs still work without them
-    from . import (
-        image,  # noqa: F401
-        video,  # noqa: F401
-    )
+    from . import image  # noqa: F401
+    from . import video  # noqa: F401
 except ImportError:  # pragma: no cover - optional modules
     pass

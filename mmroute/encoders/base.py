@@ -8,9 +8,8 @@ Constructors are light; weights load in :meth:`Encoder.warm_up` (called lazily o
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 

@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import re
 import zlib
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -27,9 +27,8 @@ import os
 import tempfile
 import threading
 import warnings
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -10,9 +10,8 @@ the evidence). The verifier compares both (the "dual path" signal).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from ..registry import Registry
 from ..types import Draft, Hit

@@ -12,9 +12,8 @@ Timeouts, retries with backoff and the API key (read from the environment variab
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from ..errors import ItemError
 from ..types import Draft, Hit

@@ -35,9 +35,9 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 
@@ -45,7 +45,8 @@ from ..types import Draft, Hit
 from .base import GENERATORS
 from .embedding import SentenceEmbedder, shared_embedder
 from .question import AnswerType, QuestionAnalysis, analyze_question
-from .textutil import MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem, tokenize
+from .textutil import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
+                       tokenize)
 
 _CONNECT_IN_NAME = frozenset({"of", "the", "de", "la", "le", "von", "van", "del", "da", "du", "der", "al", "y", "&"})
 _UNIT_STOP = frozenset({"and", "or", "to", "in", "of", "the", "a", "an", "for", "by", "with", "from", "at", "on"})
@@ -241,7 +242,7 @@ class RankerWeights:
     source: str = "priors"
 
     @classmethod
-    def load(cls, path: Path | None = None) -> RankerWeights:
+    def load(cls, path: Path | None = None) -> "RankerWeights":
         import json
 
         path = path or DEFAULT_RANKER_PATH

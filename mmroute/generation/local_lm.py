@@ -15,9 +15,8 @@ import importlib.util
 import os
 import threading
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
@@ -64,7 +63,7 @@ class LocalLMGenerator:
         self._lock = threading.Lock()
 
     @classmethod
-    def smollm2(cls, **options: Any) -> LocalLMGenerator:
+    def smollm2(cls, **options: Any) -> "LocalLMGenerator":
         return cls(smollm2_dir(), gguf_file=SMOLLM2_GGUF, registered_name="smollm2", **options)
 
     def warm_up(self) -> None:

@@ -7,7 +7,7 @@ characters neutralised — under a system instruction that passages are data, ne
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from typing import Sequence
 
 from ..types import Hit
 

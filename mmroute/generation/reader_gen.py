@@ -13,10 +13,9 @@ verifier's call (it also sees the reader's no-answer score).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..reading.decode import Reading, Span
 from ..types import Draft, Hit

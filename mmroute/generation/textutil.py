@@ -10,8 +10,8 @@ import math
 import re
 import string
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 STOPWORDS = frozenset("""
 a an the and or but nor so yet of in on at to for from by with without about above below over under into onto

@@ -29,10 +29,9 @@ import json
 import mimetypes
 import os
 import time
-from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping, Sequence
 
 import httpx
 
@@ -119,7 +118,7 @@ class ChatClient:
             self._http.close()
             self._http = None
 
-    def __enter__(self) -> ChatClient:
+    def __enter__(self) -> "ChatClient":
         return self
 
     def __exit__(self, *exc: object) -> None:

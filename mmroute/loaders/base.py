@@ -7,10 +7,9 @@ other items load. Problems end up in the indexing summary and the CLI's exit cod
 from __future__ import annotations
 
 import errno
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from ..types import Granularity, Item
 
@@ -36,7 +35,7 @@ class LoadResult:
     items: list[Item] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
 
-    def extend(self, other: LoadResult) -> None:
+    def extend(self, other: "LoadResult") -> None:
         self.items.extend(other.items)
         self.problems.extend(other.problems)
 
@@ -54,7 +53,7 @@ class Loader(Protocol):
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
 
 
-def walk_files(folder: Path, extensions: frozenset[str] | set[str] | None = None) -> list[Path]:
+def walk_files(folder: Path, extensions: "frozenset[str] | set[str] | None" = None) -> list[Path]:
     """Files below ``folder`` (recursive, sorted), skipping hidden files and folders; optionally
     only those whose lower-cased suffix is in ``extensions``."""
     folder = Path(folder)

@@ -25,9 +25,8 @@ import json
 import re
 import threading
 import warnings
-from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterable, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality

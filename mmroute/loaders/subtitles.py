@@ -13,9 +13,9 @@ cues still load, so one broken cue never costs a whole transcript.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Sequence
 
 from .base import LoadProblem
 

@@ -9,9 +9,8 @@ file is one document.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 from ..types import Granularity, Item, Modality
 from .base import LOADERS, MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id

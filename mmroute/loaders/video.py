@@ -26,10 +26,9 @@ a tail shorter than the overlap is already covered and gets no window of its own
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality

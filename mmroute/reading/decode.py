@@ -9,8 +9,8 @@ score (the window most sure that an answer exists), as in the reference SQuAD 2.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Sequence
 
 import numpy as np
 

@@ -8,8 +8,7 @@ decision (answer only when the best span outscores [CLS] by more than ``null_thr
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 from .reader import Reader
 from .squad import QAExample, articles, exact_match, f1_score

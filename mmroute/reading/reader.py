@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping, Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -60,7 +59,7 @@ class TransformerReader:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_loaded(cls, model: Any, tokenizer: Any, meta: Mapping[str, Any], **options: Any) -> TransformerReader:
+    def from_loaded(cls, model: Any, tokenizer: Any, meta: Mapping[str, Any], **options: Any) -> "TransformerReader":
         """Wrap a model already in memory (e.g. right after training)."""
         r = cls(str(meta.get("source", "in-memory")), **options)
         r._model, r._tok, r.meta = model, tokenizer, meta

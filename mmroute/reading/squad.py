@@ -14,9 +14,9 @@ from __future__ import annotations
 
 import collections
 import json
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Iterable, Sequence
 
 from ..errors import InputError
 from ..generation.textutil import normalize_answer

@@ -19,10 +19,9 @@ import os
 import pickle
 import random
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Sequence
 
 from .squad import QAExample, articles, load_squad
 from .windows import Window, collate, make_windows

@@ -16,9 +16,8 @@ training changed; the frozen word-embedding table is taken from the base at load
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 from ..errors import ConfigError, ModelUnavailableError
 

@@ -11,9 +11,8 @@ the SQuAD 2.0 "no answer" convention.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

@@ -1,7 +1,7 @@
 """Retrieval over one or several KBs: single-shot, and step-wise with follow-up queries."""
-from . import stepwise as _stepwise  # noqa: E402,F401  (registers "stepwise")
 from .base import RETRIEVERS, Retriever
 from .fusion import fuse_hits
 from .single import SingleShotRetriever
+from . import stepwise as _stepwise  # noqa: E402,F401  (registers "stepwise")
 
 __all__ = ["RETRIEVERS", "Retriever", "SingleShotRetriever", "fuse_hits"]

@@ -1,9 +1,8 @@
 """The retriever role: a query in, ranked evidence (at most k hits) and the steps taken out."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from ..registry import Registry
 from ..types import RetrievalResult

@@ -21,8 +21,8 @@ The fused score replaces ``Hit.score``; the raw score stays available in the tra
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
 from dataclasses import replace
+from typing import Mapping, Sequence
 
 from ..types import Hit
 

@@ -24,8 +24,8 @@ import re
 import threading
 import unicodedata
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 from ..types import Item
 

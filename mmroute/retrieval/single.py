@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Sequence
 
 from ..kb import Home
 from ..routing.base import Router, kbs_with_fallback

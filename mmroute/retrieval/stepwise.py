@@ -38,10 +38,9 @@ the latter is clearly more relevant).
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
@@ -105,7 +104,7 @@ class _KBView:
     vectors: dict[str, Any] = field(default_factory=dict)
     """Query vectors already embedded in this call (the question is searched twice at step 0)."""
 
-    def relevance(self, item_id: str, config: StepwiseConfig) -> float:
+    def relevance(self, item_id: str, config: "StepwiseConfig") -> float:
         return (self.dense.get(item_id, self.dense_floor) + config.lexical_weight * self.lexical.get(item_id, 0.0)
                 + config.title_weight * self.titles.get(item_id, 0.0))
 

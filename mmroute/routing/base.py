@@ -6,9 +6,8 @@ the chosen route(s), and the KBs they resolve to. Implementations register in :d
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Protocol, Sequence, runtime_checkable
 
 from ..registry import Registry
 from ..types import KBInfo, Route, RouteDecision

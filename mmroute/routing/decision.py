@@ -12,9 +12,8 @@ A chosen route whose kind has no registered KB is named in the reason, so the ca
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from ..types import KBInfo, Route, RouteDecision, RouteScore
 from .base import kbs_for_route

@@ -16,10 +16,9 @@ so they still sum to one and the multi-route policy applies to both kinds of can
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..types import KBInfo, RouteDecision
 from .base import ROUTERS

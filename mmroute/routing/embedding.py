@@ -11,8 +11,8 @@ does not load a second copy of the model.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Sequence
 
 import numpy as np
 

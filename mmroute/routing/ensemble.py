@@ -12,9 +12,8 @@ share of members (by weight) whose own top route equals the ensemble's top route
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import ConfigError
 from ..types import KBInfo, RouteDecision

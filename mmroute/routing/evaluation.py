@@ -6,8 +6,7 @@ A rejected query counts as routed to ``no`` (nothing is retrieved for it).
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

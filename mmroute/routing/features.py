@@ -17,8 +17,8 @@ from __future__ import annotations
 import math
 import re
 from collections import Counter
-from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -114,7 +114,7 @@ class NgramVocabulary:
 
     @classmethod
     def fit(cls, texts: Sequence[str], min_df: int = 2, char_range: tuple[int, int] = (2, 5),
-            word_range: tuple[int, int] = (1, 2), max_terms: int | None = None) -> NgramVocabulary:
+            word_range: tuple[int, int] = (1, 2), max_terms: int | None = None) -> "NgramVocabulary":
         df: Counter[str] = Counter()
         for t in texts:
             df.update(set(ngram_terms(t, char_range, word_range)))

@@ -16,10 +16,9 @@ querying every KB. :func:`selection_tradeoff` measures savings against recall ov
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 

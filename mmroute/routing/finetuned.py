@@ -22,18 +22,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
-from ..encoders.base import mean_pool, resolve_device
 from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
 from .base import ROUTERS
 from .decision import MultiRoutePolicy, make_decision
+from ..encoders.base import mean_pool, resolve_device
 from .model import ordered_routes, route_sums, softmax
 
 CONFIG_FILE = "finetuned.json"
@@ -72,7 +71,7 @@ class FinetunedArtifact:
         atomic_write_json(directory / CONFIG_FILE, {"kind": ARTIFACT_KIND, **self.__dict__})
 
     @classmethod
-    def load(cls, directory: Path) -> FinetunedArtifact:
+    def load(cls, directory: Path) -> "FinetunedArtifact":
         missing = [n for n in (CONFIG_FILE, HEAD_FILE, ENCODER_DIR) if not (directory / n).exists()]
         if missing:
             raise ModelUnavailableError(

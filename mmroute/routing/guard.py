@@ -20,10 +20,9 @@ from __future__ import annotations
 import re
 import time
 import unicodedata
-from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..types import KBInfo, Route, RouteDecision, RouteScore
 from .base import ROUTERS, Router

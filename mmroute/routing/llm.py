@@ -16,9 +16,8 @@ from __future__ import annotations
 import json
 import re
 import time
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from ..errors import EndpointError
 from ..llm.openai_compat import ChatClient

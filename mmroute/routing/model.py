@@ -16,10 +16,9 @@ means right about 80% of the time on queries like the training ones.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -165,7 +164,7 @@ class RouterModel:
         return d
 
     @classmethod
-    def load(cls, directory: str | Path) -> RouterModel:
+    def load(cls, directory: str | Path) -> "RouterModel":
         d = Path(directory)
         if not (d / MODEL_FILE).is_file() or not (d / WEIGHTS_FILE).is_file():
             raise ModelUnavailableError(

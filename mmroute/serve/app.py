@@ -43,7 +43,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, AsyncIterator, Callable, Iterator
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,16 +53,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, ops
-from ..errors import (
-    ConfigError,
-    EndpointError,
-    InputError,
-    KBExistsError,
-    KBLockedError,
-    KBNotFoundError,
-    MMRouteError,
-    ModelUnavailableError,
-)
+from ..errors import (ConfigError, EndpointError, InputError, KBExistsError, KBLockedError, KBNotFoundError,
+                      MMRouteError, ModelUnavailableError)
 from .gate import KBGate, ServedHome
 from .jobs import JobRegistry
 

@@ -18,11 +18,11 @@ import base64
 import http.client
 import json
 import os
+import socket
 import time
 import urllib.parse
-from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable, Mapping
 
 from ..errors import MMRouteError
 from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
@@ -105,7 +105,7 @@ class ServeClient:
                 if attempt:
                     raise ServerUnavailable(f"the server at {self.url} closed the connection ({e})",
                                             hint="is `mmroute serve` still running? see its log") from None
-            except (TimeoutError, ConnectionRefusedError, OSError, http.client.HTTPException) as e:
+            except (ConnectionRefusedError, socket.timeout, OSError, http.client.HTTPException) as e:
                 self.close()
                 raise ServerUnavailable(f"cannot reach the server at {self.url} ({e})",
                                         hint="start it with `mmroute serve`, or stop it to work in-process") from None

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from typing import Iterable, Iterator
 
 from ..errors import KBLockedError
 from ..kb import Home

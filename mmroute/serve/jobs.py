@@ -71,7 +71,7 @@ class Job:
                 "error": self.error, "resumed": self.resumed}
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> Job:
+    def from_dict(cls, d: dict[str, Any]) -> "Job":
         return cls(id=str(d["id"]), kb=str(d["kb"]), spec=dict(d["spec"]), targets=list(d.get("targets") or []),
                    status=str(d.get("status") or "queued"), created_at=str(d.get("created_at") or _now()),
                    started_at=d.get("started_at"), finished_at=d.get("finished_at"),

@@ -15,9 +15,9 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 from ..errors import MMRouteError
 from .client import ServeClient, discover

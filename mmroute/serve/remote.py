@@ -10,8 +10,8 @@ models and KBs instead of opening the home in its own process (an embedded KB ha
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Sequence
 
 from ..types import RetrievalResult
 from .client import ServeClient

@@ -22,8 +22,8 @@ import signal
 import socket
 import sys
 import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import Callable
 
 from .. import __version__
 from ..errors import ConfigError, InputError

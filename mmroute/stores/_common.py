@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 

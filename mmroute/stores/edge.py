@@ -52,16 +52,15 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 from .base import STORES, Filter, Point, ScoredPoint
+from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 _CONFIG_FILE = "edge_config.json"
 _DEFAULT_PAYLOAD_INDEXES = {"kind": "keyword", "doc_id": "keyword", "source": "keyword", "start_s": "float"}

@@ -39,16 +39,15 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Mapping, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..fsutil import atomic_write_json
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 from .base import STORES, Filter, Point, ScoredPoint
+from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 log = logging.getLogger(__name__)
 

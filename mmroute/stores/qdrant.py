@@ -23,16 +23,15 @@ import logging
 import os
 import threading
 import warnings
-from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Iterator, Sequence
 
 import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
 from ..redact import redact_url
-from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 from .base import STORES, Filter, Point, ScoredPoint
+from ._common import as_matrix, check_open, dedupe_last, point_matrix, tree_bytes
 
 log = logging.getLogger(__name__)
 

@@ -14,10 +14,9 @@ from __future__ import annotations
 import json
 import math
 import warnings
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping, Sequence
 
 from ..errors import ConfigError
 
@@ -54,7 +53,7 @@ class Policy:
                 "meta": dict(self.meta)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], source: str = "") -> Policy:
+    def from_dict(cls, d: Mapping[str, Any], source: str = "") -> "Policy":
         try:
             feats = tuple(str(f) for f in d["features"])
             p = cls(feats, tuple(float(x) for x in d["coef"]), float(d["intercept"]),
@@ -69,7 +68,7 @@ class Policy:
         return p
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> Policy:
+    def load(cls, path: Path | str | None = None) -> "Policy":
         path = Path(path) if path else DEFAULT_POLICY_PATH
         if not path.is_file():
             if path != DEFAULT_POLICY_PATH:
@@ -177,11 +176,11 @@ class PolicySet:
         return {"kinds": {k: p.to_dict() for k, p in self.policies.items()}, "meta": dict(self.meta)}
 
     @classmethod
-    def of(cls, policy: Policy | PolicySet) -> PolicySet:
+    def of(cls, policy: "Policy | PolicySet") -> "PolicySet":
         return policy if isinstance(policy, PolicySet) else cls({GENERIC: policy}, policy.meta, policy.source)
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> PolicySet:
+    def load(cls, path: Path | str | None = None) -> "PolicySet":
         path = Path(path) if path else DEFAULT_POLICY_PATH
         if not path.is_file():
             return cls.of(Policy.load(path))

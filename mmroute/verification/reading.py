@@ -18,7 +18,7 @@ judge drafts from any generator by the same yardstick:
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from typing import Sequence
 
 from ..reading.decode import Reading, Span
 from ..reading.squad import f1_score

@@ -24,12 +24,13 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Sequence
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..generation.textutil import NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem, tokenize
+from ..generation.textutil import (NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem,
+                                   tokenize)
 from ..types import Draft, Hit
 
 _NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")

@@ -25,14 +25,13 @@ calibrated separately, so an LLM's correct answer is not judged by the reader's 
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, Sequence, runtime_checkable
 
-from ..generation.embedding import SentenceEmbedder, shared_embedder
-from ..generation.question import analyze_question
 from ..registry import Registry
 from ..types import Draft, Hit, Verdict, Verification
+from ..generation.embedding import SentenceEmbedder, shared_embedder
+from ..generation.question import analyze_question
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals
 from .signals import answer_agreement, compute_signals

@@ -11,7 +11,7 @@ from mmroute.app_chat import Turn
 from mmroute.app_support import encoder_label, evidence_card, new_kb_name, problem_rows, trace_rows
 from mmroute.errors import InputError
 from mmroute.loaders.base import LoadProblem
-from mmroute.types import Answer, EncoderSpec, Granularity, Hit, Item, RetrievalResult, RetrievalStep
+from mmroute.types import (Answer, EncoderSpec, Granularity, Hit, Item, RetrievalResult, RetrievalStep)
 
 from .conftest import run_function_as_app
 
@@ -53,10 +53,10 @@ def _pending_turn_script() -> None:
     import time
 
     import streamlit as st
-    from mmroute_ui import chat
 
     from mmroute.app_chat import Turn
     from mmroute.types import Answer
+    from mmroute_ui import chat
 
     if "turns" not in st.session_state:  # a turn whose script run was interrupted by the next question
         def slow() -> Answer:
@@ -129,7 +129,6 @@ def test_step_table_keeps_every_hit() -> None:
 
 def _render_steps() -> None:
     from mmroute_ui import render
-
     from mmroute.types import Answer, Granularity, Hit, Item, RetrievalResult, RetrievalStep
 
     hits = tuple(Hit(Item(id=f"wiki/a-long-article-title-{i}", kind=Granularity.PARAGRAPH), 1 - i / 10, "wiki", i + 1)

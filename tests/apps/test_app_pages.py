@@ -8,7 +8,7 @@ from streamlit.testing.v1 import AppTest
 
 from mmroute.kb import Home
 
-from .conftest import APP, texts, write_jsonl
+from .conftest import APP, FILMS, texts, write_jsonl
 
 TIMEOUT = 120
 

@@ -14,20 +14,10 @@ HAS_PIPELINE = importlib.util.find_spec("mmroute.pipeline") is not None
 
 def _render_script(image_path: str) -> None:
     import streamlit as st  # noqa: F401
-    from mmroute_ui import render
 
-    from mmroute.types import (
-        Answer,
-        Granularity,
-        Hit,
-        Item,
-        RetrievalResult,
-        RetrievalStep,
-        RouteDecision,
-        RouteScore,
-        Verdict,
-        Verification,
-    )
+    from mmroute_ui import render
+    from mmroute.types import (Answer, Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision,
+                               RouteScore, Verdict, Verification)
 
     para = Hit(Item(id="f1", kind=Granularity.PARAGRAPH, title="Inception",
                     text="Inception is a 2010 film directed by Christopher Nolan."), 0.83, "films", 1)
@@ -121,8 +111,8 @@ def test_chat_question_with_image_upload(films_home: Path) -> None:
 
 def _render_withheld() -> None:
     import streamlit as st  # noqa: F401
-    from mmroute_ui import render
 
+    from mmroute_ui import render
     from mmroute.types import Answer, Draft, Granularity, Hit, Item, Verdict, Verification
 
     hits = tuple(Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, title="Normans", text=t), 0.8 - i / 10, "squad", i + 1)

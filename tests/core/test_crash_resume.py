@@ -1,5 +1,6 @@
 """SIGKILL an indexing run at random points, re-run it, and check every item is there exactly once."""
 import json
+import os
 import random
 import signal
 import subprocess

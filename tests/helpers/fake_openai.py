@@ -20,10 +20,9 @@ import json
 import socket
 import threading
 import time
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, Callable, Sequence
 
 
 @dataclass
@@ -39,24 +38,24 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def ok(cls, text: str, delay_s: float = 0.0) -> Reply:
+    def ok(cls, text: str, delay_s: float = 0.0) -> "Reply":
         return cls("ok", text=text, delay_s=delay_s)
 
     @classmethod
-    def slow(cls, delay_s: float, text: str = "late") -> Reply:
+    def slow(cls, delay_s: float, text: str = "late") -> "Reply":
         return cls("ok", text=text, delay_s=delay_s)
 
     @classmethod
-    def raw(cls, body: bytes | str, status_code: int = 200) -> Reply:
+    def raw(cls, body: bytes | str, status_code: int = 200) -> "Reply":
         return cls("raw", body=body.encode() if isinstance(body, str) else body, status_code=status_code)
 
     @classmethod
-    def status(cls, code: int, message: str = "scripted failure", retry_after: float | None = None) -> Reply:
+    def status(cls, code: int, message: str = "scripted failure", retry_after: float | None = None) -> "Reply":
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return cls("status", status_code=code, text=message, headers=headers)
 
     @classmethod
-    def stream(cls, deltas: Sequence[str], delay_s: float = 0.0) -> Reply:
+    def stream(cls, deltas: Sequence[str], delay_s: float = 0.0) -> "Reply":
         return cls("stream", deltas=tuple(deltas), delay_s=delay_s)
 
 
@@ -95,7 +94,7 @@ class FakeOpenAI:
                 return self.reply_fn(body)
             return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
-    def start(self) -> FakeOpenAI:
+    def start(self) -> "FakeOpenAI":
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -169,7 +168,7 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> FakeOpenAI:
+    def __enter__(self) -> "FakeOpenAI":
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

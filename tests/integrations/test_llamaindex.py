@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
 from pathlib import Path
+from typing import Sequence
 
 import pytest
 
@@ -20,31 +20,13 @@ from llama_index.core.tools import RetrieverTool, ToolMetadata  # noqa: E402
 
 from mmroute.errors import ConfigError  # noqa: E402
 from mmroute.indexer import Indexer  # noqa: E402
-from mmroute.integrations.llamaindex import (  # noqa: E402
-    FollowUpEvent,
-    MMRouteEmbedding,
-    MMRouteRetriever,
-    MMRouteSelector,
-    RouteEvent,
-    VerificationEvent,
-    choice_targets,
-    emit_answer_events,
-    hit_to_node,
-)
+from mmroute.integrations.llamaindex import (FollowUpEvent, MMRouteEmbedding, MMRouteRetriever,  # noqa: E402
+                                             MMRouteSelector, RouteEvent, VerificationEvent, choice_targets,
+                                             emit_answer_events, hit_to_node)
 from mmroute.kb import Home  # noqa: E402
 from mmroute.routing.base import kbs_for_route  # noqa: E402
-from mmroute.types import (  # noqa: E402
-    Answer,
-    EncoderSpec,
-    Granularity,
-    Hit,
-    Item,
-    KBInfo,
-    RouteDecision,
-    RouteScore,
-    Verdict,
-    Verification,
-)
+from mmroute.types import (Answer, EncoderSpec, Granularity, Hit, Item, KBInfo, RouteDecision,  # noqa: E402
+                           RouteScore, Verdict, Verification)
 
 HASH = EncoderSpec("hashing", {"dim": 128})
 

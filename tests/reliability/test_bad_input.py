@@ -9,18 +9,19 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import resource
 import signal
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
+from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmroute.errors import ConfigError, ItemError
+from mmroute.errors import ConfigError, ItemError, MMRouteError
 from mmroute.loaders.base import LoadProblem, LoadResult
 from mmroute.loaders.images import ImageLoader
 from mmroute.loaders.subtitles import MAX_SUBTITLE_BYTES, parse_subtitle_text, parse_subtitles

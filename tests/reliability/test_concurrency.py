@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from mmroute.errors import KBLockedError
+from mmroute.errors import KBLockedError, MMRouteError
 from mmroute.kb import Home
 from mmroute.types import point_id
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import pytest
 

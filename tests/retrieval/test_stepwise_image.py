@@ -2,9 +2,8 @@
 the words of a generic question ("what is in this picture?") cannot pull in another image by its caption."""
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 import numpy as np
 import pytest

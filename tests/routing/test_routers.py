@@ -5,24 +5,11 @@ import numpy as np
 import pytest
 
 from mmroute.retrieval.fusion import fuse_hits
-from mmroute.routing import (
-    ROUTERS,
-    DescriptionRouter,
-    EnsembleRouter,
-    FederatedRouter,
-    GuardedRouter,
-    LLMRouter,
-    MultiRoutePolicy,
-    QueryGuard,
-    Router,
-    TrainedRouter,
-    TrainedWithDescriptions,
-    default_router,
-    parse_description,
-    selection_tradeoff,
-)
+from mmroute.routing import (ROUTERS, DescriptionRouter, EnsembleRouter, FederatedRouter, GuardedRouter, LLMRouter,
+                             MultiRoutePolicy, QueryGuard, Router, TrainedRouter, TrainedWithDescriptions,
+                             default_router, parse_description, selection_tradeoff)
 from mmroute.routing.model import RouterModel, default_artifact_dir
-from mmroute.types import EncoderSpec, Granularity, Hit, Item, KBInfo, RouteScore, StoreSpec
+from mmroute.types import EncoderSpec, Granularity, Hit, Item, KBInfo, Modality, RouteScore, StoreSpec
 from tests.helpers.fake_openai import FakeOpenAI, Reply, down_url
 
 
@@ -190,9 +177,8 @@ class _FixedRouter:
         pass
 
     def route(self, query, kbs, image=None):
-        import time
-
         from mmroute.routing import make_decision
+        import time
         return make_decision(query, {"paragraph": 0.8, "document": 0.2}, kbs, self.name, time.perf_counter())
 
 

@@ -13,7 +13,7 @@ from mmroute.pipeline import Pipeline
 from mmroute.types import Verdict
 from tests.helpers.fake_openai import FakeOpenAI, Reply
 
-from .conftest import EVIL_TITLE, QUESTION
+from .conftest import EVIL_TITLE, INJECTION, QUESTION
 
 
 def _all_text(body: dict) -> str:

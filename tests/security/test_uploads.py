@@ -9,14 +9,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmroute.app_support import (
-    INDEX_UPLOAD_TYPES,
-    QUERY_IMAGE_TYPES,
-    sanitize_filename,
-    save_upload,
-    save_uploads,
-    uploads_dir,
-)
+from mmroute.app_support import (INDEX_UPLOAD_TYPES, QUERY_IMAGE_TYPES, sanitize_filename, save_upload, save_uploads,
+                                 uploads_dir)
 from mmroute.errors import InputError
 from mmroute.kb import Home
 

@@ -52,7 +52,7 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0",
                                       *extra], stdout=self._out, stderr=self._err, env=env(token))
 
-    def wait_ready(self, timeout: float = 300) -> Server:
+    def wait_ready(self, timeout: float = 300) -> "Server":
         deadline = time.monotonic() + timeout
         path = self.home / "serve.json"
         while time.monotonic() < deadline:
@@ -91,7 +91,7 @@ class Server:
         self._out.close()
         self._err.close()
 
-    def __enter__(self) -> Server:
+    def __enter__(self) -> "Server":
         return self.wait_ready()
 
     def __exit__(self, *exc: object) -> None:

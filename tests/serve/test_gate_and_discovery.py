@@ -13,14 +13,7 @@ from pathlib import Path
 import pytest
 
 from mmroute.errors import KBLockedError
-from mmroute.serve.discovery import (
-    ServeLock,
-    ServerInfo,
-    process_alive,
-    read_discovery,
-    remove_discovery,
-    write_discovery,
-)
+from mmroute.serve.discovery import ServeLock, ServerInfo, process_alive, read_discovery, remove_discovery, write_discovery
 from mmroute.serve.gate import KBGate
 
 
@@ -126,7 +119,7 @@ def test_the_cli_client_path_imports_no_heavy_module() -> None:
 
 
 def test_retrieval_results_survive_the_json_round_trip() -> None:
-    from mmroute.types import Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision, RouteScore
+    from mmroute.types import (Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision, RouteScore)
 
     hit = Hit(Item("a", Granularity.CLIP, "t", title="T", source="v.mp4", start_s=1.0, end_s=2.0), 0.5, "kb", 1)
     dec = RouteDecision("q", (RouteScore("clip", 0.9, ("kb",)),), ("clip",), ("kb",), "r", "default", 1.5)

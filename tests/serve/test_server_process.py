@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import signal
+from http.client import HTTPConnection
 import subprocess
 import sys
-from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest

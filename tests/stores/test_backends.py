@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmroute.errors import ConfigError, KBLockedError
+from mmroute.errors import ConfigError, KBLockedError, StoreError
 from mmroute.stores import Filter, Point, open_store
 from mmroute.stores import qdrant as qdrant_mod
 from mmroute.stores.faiss_store import FaissStore

@@ -29,8 +29,8 @@ Example (offline, against a home directory with KBs)::
 from .embedding import MMRouteEmbedding
 from .events import FollowUpEvent, RouteEvent, VerificationEvent, emit_answer_events, emit_retrieval_events
 from .nodes import hit_to_node, node_id_for
-from .qdrant import qdrant_vector_store
 from .query_engine import MMRouteQueryEngine
+from .qdrant import qdrant_vector_store
 from .retriever import MMRouteRetriever
 from .selector import MMRouteSelector, choice_targets
 

@@ -47,11 +47,11 @@ class MMRouteEmbedding(MultiModalEmbedding):
         return "MMRouteEmbedding"
 
     @classmethod
-    def from_spec(cls, spec: EncoderSpec | str, **kwargs: Any) -> MMRouteEmbedding:
+    def from_spec(cls, spec: EncoderSpec | str, **kwargs: Any) -> "MMRouteEmbedding":
         return cls(create_encoder(spec), **kwargs)
 
     @classmethod
-    def from_kb(cls, home: Home | str | os.PathLike[str] | None, kb: str, **kwargs: Any) -> MMRouteEmbedding:
+    def from_kb(cls, home: Home | str | os.PathLike[str] | None, kb: str, **kwargs: Any) -> "MMRouteEmbedding":
         h = home if isinstance(home, Home) else Home(home)
         return cls(h.encoders.get(h.manifest(kb).info.encoder), **kwargs)
 

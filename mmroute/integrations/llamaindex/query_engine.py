@@ -2,9 +2,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
@@ -34,7 +33,7 @@ class MMRouteQueryEngine(BaseQueryEngine):
         self.kbs = list(kbs) if kbs else None
 
     @classmethod
-    def from_home(cls, home: Any = None, **kwargs: Any) -> MMRouteQueryEngine:
+    def from_home(cls, home: Any = None, **kwargs: Any) -> "MMRouteQueryEngine":
         from ...kb import Home
         from ...pipeline import Pipeline
 

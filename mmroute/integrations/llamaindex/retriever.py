@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
@@ -72,7 +71,7 @@ class MMRouteRetriever(BaseRetriever):
     @classmethod
     def from_home(cls, home: Home | str | os.PathLike[str] | None = None, *, retriever: str = "stepwise",
                   router: Router | str | None = "default", k: int = 5, kbs: Sequence[str] | None = None,
-                  **retriever_options: Any) -> MMRouteRetriever:
+                  **retriever_options: Any) -> "MMRouteRetriever":
         """Build over the KBs of a home directory (default ``$MMROUTE_HOME`` or ``~/.mmroute``).
 
         ``retriever``: a registered retriever (``stepwise``, ``single``); ``router``: ``"default"``,
@@ -83,7 +82,7 @@ class MMRouteRetriever(BaseRetriever):
     @classmethod
     def from_url(cls, url: str, *, retriever: str = "stepwise", router: str | None = "default", k: int = 5,
                  kbs: Sequence[str] | None = None, token: str | None = None,
-                 timeout_s: float = 600.0) -> MMRouteRetriever:
+                 timeout_s: float = 600.0) -> "MMRouteRetriever":
         """Retrieve through a running ``mmroute serve`` at ``url`` (warm models, the server owns the KBs).
 
         ``retriever`` and ``router`` name the server's retriever and router (``router=None``: search
@@ -97,7 +96,7 @@ class MMRouteRetriever(BaseRetriever):
                    k=k, kbs=kbs)
 
     @classmethod
-    def from_pipeline(cls, pipeline: Any, *, k: int | None = None, kbs: Sequence[str] | None = None) -> MMRouteRetriever:
+    def from_pipeline(cls, pipeline: Any, *, k: int | None = None, kbs: Sequence[str] | None = None) -> "MMRouteRetriever":
         """Use the retriever (and router) an :class:`mmroute.Pipeline` was built with."""
         mm = getattr(pipeline, "retriever", None)
         if mm is None or not hasattr(mm, "retrieve"):

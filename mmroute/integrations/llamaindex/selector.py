@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import Callable, Sequence
+from typing import Callable, Sequence
 
 from llama_index.core.base.base_selector import BaseSelector, SelectorResult, SingleSelection
 from llama_index.core.prompts.mixin import PromptDictType
@@ -74,7 +74,7 @@ class MMRouteSelector(BaseSelector):
 
     @classmethod
     def from_home(cls, home: Home | str | None = None, router: Router | str = "default", *,
-                  multi: bool = True) -> MMRouteSelector:
+                  multi: bool = True) -> "MMRouteSelector":
         from .retriever import resolve_router
 
         h = home if isinstance(home, Home) else Home(home)

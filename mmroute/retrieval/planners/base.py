@@ -7,9 +7,8 @@ and merges the evidence, so planners stay interchangeable (offline heuristics, a
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Mapping, Protocol, Sequence, runtime_checkable
 
 from ...registry import Registry
 from ...types import Hit, RetrievalStep
@@ -51,7 +50,7 @@ class FollowUp:
     raw: str | None = None
 
     @classmethod
-    def done(cls, why: str, planner: str = "", raw: str | None = None) -> FollowUp:
+    def done(cls, why: str, planner: str = "", raw: str | None = None) -> "FollowUp":
         return cls(stop=True, why=why, planner=planner, raw=raw)
 
 
