@@ -26,8 +26,7 @@ def demo_queries(path: str | os.PathLike[str] = DEMO_DATA) -> tuple[list[tuple[s
 
 
 def main() -> int:
-    from corpora.shared import SAMPLE_KBS, data_root
-
+    from .corpora.shared import SAMPLE_KBS, data_root
     from .indexer import Indexer
 
     home = Home()

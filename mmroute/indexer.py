@@ -264,13 +264,13 @@ class Indexer:
             sha = file_sha256(plan.path)
         except OSError as e:
             report.problems.append(LoadProblem(str(plan.path), f"cannot read: {e.strerror}"))
-            return
+            return None
         prev = manifest.sources.get(key)
         if prev is not None and prev.sha256 == sha and prev.status == "done":
             report.sources_unchanged += 1
             report.unchanged += prev.items
             report.problems.extend(LoadProblem(str(plan.path), m) for m in prev.errors)
-            return
+            return None
         resume = prev is not None and prev.sha256 == sha  # partial run of the same content
         manifest.sources[key] = SourceRecord(path=key, sha256=sha, status="partial", updated_at=utc_now())
         manifest.save(self.home.kb_dir(kb))

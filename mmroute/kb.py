@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import builtins
 import os
 import shutil
 import threading
@@ -370,15 +371,15 @@ class Home:
                 self._open[name] = kb
             return kb
 
-    def infos(self) -> list[KBInfo]:
+    def infos(self) -> builtins.list[KBInfo]:
         """Descriptors of the KBs, from the manifests this Home already holds (one directory
         listing, no manifest reads for KBs opened before): what routers need on every query."""
         return [self.open(n).info for n in self.names()]
 
-    def open_all(self) -> list[KnowledgeBase]:
+    def open_all(self) -> builtins.list[KnowledgeBase]:
         return [self.open(n) for n in self.names()]
 
-    def writing(self) -> list[str]:
+    def writing(self) -> builtins.list[str]:
         """Names of the KBs an indexing run is writing now (their stores cannot be searched until it ends).
 
         Routed questions skip these KBs and say so in the trace instead of failing. ``mmroute serve``
@@ -393,7 +394,7 @@ class Home:
         if kb is not None:
             kb.close()
 
-    def delete(self, name: str) -> list[Path]:
+    def delete(self, name: str) -> builtins.list[Path]:
         """Delete KB ``name`` (healthy or broken) and the leftovers of interrupted copies/deletes of it.
 
         Returns the folders removed; :class:`KBNotFoundError` when there is nothing of that name.

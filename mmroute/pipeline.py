@@ -34,7 +34,7 @@ def _default_router(required: bool) -> Any:
     """The shipped router. When the question's KBs are named (``required=False``) a router that cannot
     load is reported and skipped; when routing decides which KBs to search, its failure is the answer."""
     from .errors import MMRouteError
-    from .routing import default_router  # type: ignore[attr-defined]
+    from .routing import default_router
 
     try:
         return default_router()

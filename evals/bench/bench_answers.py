@@ -142,7 +142,7 @@ def main(argv: list[str] | None = None) -> int:
             rng = random.Random(0)
             script: dict[str, str] = {}
             truth: dict[str, bool] = {}
-            for art, exs in by_article.items():
+            for exs in by_article.values():
                 answerable = [e for e in exs if e.answerable]
                 for i, e in enumerate(answerable):
                     if i % 2 == 0:

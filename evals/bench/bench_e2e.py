@@ -44,7 +44,7 @@ STAGES = ("embed", "route", "search", "fuse", "generate", "verify")
 
 def build_home(home_dir: Path, kbs: list[str]) -> dict[str, float]:
     """Index the sample KBs that are missing from ``home_dir`` (resumable); seconds per KB."""
-    from corpora.shared import SAMPLE_KBS, data_root
+    from mmroute.corpora.shared import SAMPLE_KBS, data_root
     from mmroute.indexer import Indexer
     from mmroute.kb import Home
 
@@ -63,7 +63,7 @@ def build_home(home_dir: Path, kbs: list[str]) -> dict[str, float]:
 
 def questions(n: int, seed: int = 0) -> list[tuple[str, str]]:
     """(kind, question): real text questions from the sample corpora plus image/video-style queries."""
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
 
     root = data_root()
     rng = random.Random(seed)

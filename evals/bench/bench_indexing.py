@@ -25,7 +25,7 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 
 def _cases(data: Path, work: Path) -> dict[str, tuple[Path, str]]:
-    from corpora.shared import _bbb
+    from mmroute.corpora.shared import _bbb
 
     return {
         "text": (data / "text/multihop_ircot/corpus.jsonl", "paragraph"),
@@ -52,7 +52,7 @@ def bench(modality: str, src: Path, granularity: str, rounds: int, work: Path) -
     enc.encode_items(items[:2])  # first-call costs (allocations, kernels) out of the timing
     batch = 64
     raw_s, pipe_s = [], []
-    for r in range(rounds):
+    for _ in range(rounds):
         t = time.perf_counter()
         for s in range(0, len(items), batch):
             enc.encode_items(items[s:s + batch])

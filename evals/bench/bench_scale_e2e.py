@@ -117,7 +117,7 @@ def all_vectors(home_dir: Path, n: int, dim: int) -> tuple[np.ndarray, list[str]
 
 
 def questions() -> list[tuple[str, str, set[str]]]:
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
 
     root = data_root()
     out = []

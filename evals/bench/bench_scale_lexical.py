@@ -50,7 +50,7 @@ WORDS_PER_FILLER = 60
 def _vocabulary() -> tuple[list[str], np.ndarray]:
     from collections import Counter
 
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
     from mmroute.terms import words
 
     counts: Counter[str] = Counter()
@@ -87,7 +87,7 @@ def indexing_cost(log: Any) -> dict[str, Any]:
     """Lexical work per item at index time vs. MiniLM's encode time per item (hop's 458 paragraphs)."""
     import tempfile
 
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
     from mmroute.encoders.base import normalize
     from mmroute.indexer import Indexer
     from mmroute.kb import Home

@@ -42,7 +42,7 @@ GRID = [("rrf", 60, 1.0), ("rrf", 60, 0.5), ("rrf", 60, 2.0), ("rrf", 10, 1.0), 
 
 
 def build(home_dir: Path, log: Any) -> None:
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
     from mmroute.indexer import Indexer
     from mmroute.kb import Home
 
@@ -55,7 +55,7 @@ def build(home_dir: Path, log: Any) -> None:
 
 
 def questions(ds: str) -> list[dict[str, Any]]:
-    from corpora.shared import data_root
+    from mmroute.corpora.shared import data_root
 
     lines = (data_root() / "text" / ds / "questions.jsonl").read_text(encoding="utf-8").splitlines()
     return [q for q in (json.loads(x) for x in lines if x.strip()) if q.get("gold_ids")]

@@ -10,7 +10,7 @@ Usage (after `mmroute index --kb hop --input .../multihop_ircot/corpus.jsonl --g
         --questions ../shared/data/text/multihop_ircot/questions.jsonl [--out results.json]
 
     # HotpotQA distractor (official JSON): build corpus + questions, index, evaluate
-    python -m corpora.hotpotqa --input hotpot_dev_distractor_v1.json --out-dir hotpot/
+    python -m mmroute.corpora.hotpotqa --input hotpot_dev_distractor_v1.json --out-dir hotpot/
     mmroute index --kb hotpot --input hotpot/corpus.jsonl --granularity paragraph --home HOME
     python -m evals.eval.eval_stepwise --home HOME --kb hotpot --questions hotpot/questions.jsonl
 """

@@ -70,7 +70,7 @@ def eval_retrieval(kbs: tuple[str, ...], questions: Path, k: int, stepwise: bool
 
 def _router_or_none():  # noqa: ANN202
     try:
-        from ..routing import default_router  # type: ignore[attr-defined]
+        from ..routing import default_router
     except ImportError:
         return None
     return default_router()

@@ -119,7 +119,7 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
         click.confirm(f"delete {what}?", abort=True)
     if remote:
         remote.kb_delete(name)
-    else:
+    elif h is not None:
         h.delete(name)
     click.echo(f"deleted {name}" + (" (broken)" if "broken" in info else ""))
 

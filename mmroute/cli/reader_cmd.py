@@ -67,7 +67,10 @@ def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, ini
                          hint="e.g. --max-length 384 --stride 128")
     cfg = ReaderTrainConfig(max_length=max_length, stride=stride, epochs=epochs, batch_size=batch_size, lr=lr,
                             seed=seed, device=device, max_steps=max_steps)
-    log = (lambda m: click.echo(m, err=True))
+
+    def log(message: str) -> None:
+        click.echo(message, err=True)
+
     report = train_reader(list(data), base, out, cfg, valid=list(valid), log=log,
                           cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows", init=init)
     if as_json:

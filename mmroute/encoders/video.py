@@ -112,8 +112,8 @@ class FrameVideoEncoder:
         for it, ts in zip(items, times):
             by_source.setdefault(self._source(it), set()).update(ts)
         frames: dict[tuple[str, float], np.ndarray] = {}
-        for src, ts in by_source.items():
-            frames.update(self._frame_vectors(src, sorted(ts)))
+        for src, src_times in by_source.items():
+            frames.update(self._frame_vectors(src, sorted(src_times)))
         visual = np.zeros((len(items), self.dim), np.float32)
         for row, (it, ts) in enumerate(zip(items, times)):
             src = self._source(it)
@@ -223,7 +223,7 @@ def decode_frames(src: str, times: Sequence[float], *, seek_gap_s: float = 5.0,
         return out
     try:
         container = av.open(src)
-    except (av.error.FFmpegError, OSError) as e:  # type: ignore[attr-defined]
+    except (av.error.FFmpegError, OSError) as e:
         raise ItemError(f"{src}: cannot open video ({getattr(e, 'strerror', None) or e})", source=src,
                         hint="the file is corrupt, truncated or not a video") from e
     try:
@@ -266,7 +266,7 @@ def decode_frames(src: str, times: Sequence[float], *, seek_gap_s: float = 5.0,
                     break  # the remaining times lie past the last frame
     except ItemError:
         raise
-    except (av.error.FFmpegError, OSError, ValueError) as e:  # type: ignore[attr-defined]
+    except (av.error.FFmpegError, OSError, ValueError) as e:
         if out:
             return out  # decoding broke midway (e.g. truncated data): keep what decoded
         raise ItemError(f"{src}: video decoding failed ({e})", source=src, hint="the file is corrupt or truncated") from e

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
+from ..errors import ItemError
 from ..types import Draft, Hit
 from .local_lm import best_support
 from .prompts import answer_messages, clean_answer, closed_book_messages
@@ -37,12 +38,15 @@ def sample_video_frames(path: Path, n: int = 4, start_s: float | None = None, en
     urls: list[str] = []
     with av.open(str(path)) as container:
         stream = container.streams.video[0]
-        dur = float(stream.duration * stream.time_base) if stream.duration else float(container.duration or 0) / 1e6
+        tb = stream.time_base
+        if tb is None:
+            raise ItemError(f"{path}: the video stream has no time base")
+        dur = float(stream.duration * tb) if stream.duration else float(container.duration or 0) / 1e6
         a = max(0.0, start_s or 0.0)
         b = end_s if end_s is not None else (dur or a + 1.0)
         targets = [a + (b - a) * (i + 0.5) / n for i in range(n)]
         for t in targets:
-            container.seek(int(t / stream.time_base), stream=stream, backward=True, any_frame=False)
+            container.seek(int(t / tb), stream=stream, backward=True, any_frame=False)
             for frame in container.decode(stream):
                 if frame.time is None or frame.time + 1e-3 >= t:
                     img = frame.to_image()

@@ -350,7 +350,7 @@ class ExtractiveGenerator:
                        qpos: list[tuple[int, str]], typed: list[tuple[int, int, frozenset[str]]],
                        typed_map: dict[tuple[int, int], frozenset[str]]) -> dict[str, float]:
         toks = s.tokens
-        best: dict[str, tuple[float, int]] = {}
+        best: dict[str, tuple[int, int]] = {}  # stem -> (token distance, side)
         for i, st in qpos:
             if a <= i < b:
                 continue

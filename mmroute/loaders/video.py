@@ -91,7 +91,7 @@ def probe_video(path: Path) -> VideoProbe:
 
     try:
         container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as e:  # type: ignore[attr-defined]
+    except (av.error.FFmpegError, OSError) as e:
         raise ValueError(f"cannot open as video ({_av_reason(e)}); the file is corrupt, truncated or not a video") from e
     with container:
         streams = container.streams.video
@@ -132,7 +132,7 @@ def _first_frame_time(container: Any, stream: Any, at_s: float) -> float | None:
             container.seek(int(at_s / stream.time_base), stream=stream, backward=True)
         for frame in container.decode(stream):
             return float(frame.time or 0.0)
-    except (av.error.FFmpegError, OSError, ValueError):  # type: ignore[attr-defined]
+    except (av.error.FFmpegError, OSError, ValueError):
         return None
     return None
 

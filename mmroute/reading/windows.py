@@ -47,12 +47,13 @@ def make_windows(tokenizer: Any, questions: Sequence[str], passages: Sequence[st
         offsets = tuple(tuple(o) if s == 1 else None for o, s in zip(enc["offset_mapping"][w], seq_ids))
         tt = enc["token_type_ids"][w] if "token_type_ids" in enc else [0] * len(enc["input_ids"][w])
         start = end = 0
-        if answers is not None and answers[pi] is not None:
-            a_start, a_end = answers[pi]
-            ctx = [i for i, o in enumerate(offsets) if o is not None]
-            if ctx and offsets[ctx[0]][0] <= a_start and offsets[ctx[-1]][1] >= a_end:
-                start = next(i for i in ctx if offsets[i][1] > a_start)
-                end = next(i for i in reversed(ctx) if offsets[i][0] < a_end)
+        span = answers[pi] if answers is not None else None
+        if span is not None:
+            a_start, a_end = span
+            ctx = [(i, o) for i, o in enumerate(offsets) if o is not None]
+            if ctx and ctx[0][1][0] <= a_start and ctx[-1][1][1] >= a_end:
+                start = next(i for i, o in ctx if o[1] > a_start)
+                end = next(i for i, o in reversed(ctx) if o[0] < a_end)
                 if end < start:
                     start = end = 0
         out.append(Window(pi, tuple(enc["input_ids"][w]), tuple(tt), offsets, start, end))

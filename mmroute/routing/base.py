@@ -62,7 +62,8 @@ def kbs_with_fallback(decision: RouteDecision) -> tuple[tuple[str, ...], str]:
     want = _ROUTE_MODALITY.get(decision.chosen[0])
     served = [rs for rs in decision.ranked if rs.kbs and rs.route != Route.NO.value]
     same = [rs for rs in served if _ROUTE_MODALITY.get(rs.route) == want]
-    pick = (same or served or [None])[0]
+    candidates = same or served
+    pick = candidates[0] if candidates else None
     if pick is None:
         return (), f"no KB serves route {decision.chosen[0]!r} and no other route has KBs"
     return tuple(pick.kbs), f"no KB serves route {decision.chosen[0]!r}: fell back to {pick.route} ({pick.probability:.2f})"

@@ -54,7 +54,7 @@ class TrainedWithDescriptions:
         p_none = dprobs.pop(NONE_ROUTE)
         probs = {rs.route: rs.probability * p_none for rs in base.ranked}
         probs.update(dprobs)
-        best = max(scores, key=scores.get)
+        best = max(scores, key=scores.__getitem__)
         reason = (f"description of {best[3:]} matches (cosine {scores[best]:.2f})" if scores[best] >= self.description.threshold
                   else f"no topical KB matches (best {best[3:]} at cosine {scores[best]:.2f} < {self.description.threshold:.2f})")
         details: dict[str, Any] = {**dict(base.details), "description_similarity": {k: round(v, 4) for k, v in scores.items()}}

@@ -131,6 +131,6 @@ class DescriptionRouter:
         details: dict[str, Any] = {"similarity": {k: round(v, 4) for k, v in scores.items()},
                                    "threshold": self.threshold}
         reason = ("no KB has a description to match" if not scores else
-                  f"best description match {max(scores, key=scores.get)} at cosine {max(scores.values()):.2f}"
+                  f"best description match {max(scores, key=scores.__getitem__)} at cosine {max(scores.values()):.2f}"
                   f" (threshold {self.threshold:.2f})")
         return make_decision(query, probs, kbs, self.name, t0, self.policy, reason=reason, details=details)

@@ -50,7 +50,7 @@ class EnsembleRouter:
             for rs in d.ranked:
                 probs[rs.route] = probs.get(rs.route, 0.0) + w * rs.probability
         rejected = sum(w for d, w in zip(members, self.weights) if d.rejected) > 0.5
-        top = max(probs, key=probs.get) if probs else ""
+        top = max(probs, key=probs.__getitem__) if probs else ""
         agreement = sum(w for d, w in zip(members, self.weights) if d.ranked and d.top.route == top)
         votes = [{"router": d.router, "top": d.top.route if d.ranked else None,
                   "probability": round(d.top.probability, 4) if d.ranked else None,

@@ -63,7 +63,7 @@ class FederatedRouter:
         chosen_kbs = [n for n, r in sorted(rel.items(), key=lambda x: -x[1]) if r >= self.threshold]
         best = max(rel.values(), default=0.0)
         if not chosen_kbs and rel and best >= p_no:
-            chosen_kbs = [max(rel, key=rel.get)]
+            chosen_kbs = [max(rel, key=rel.__getitem__)]
         routes = tuple(rs.route for rs in d.ranked if set(rs.kbs) & set(chosen_kbs)) or (Route.NO.value,)
         saved = len(kbs) - len(chosen_kbs)
         reason = (f"queried {len(chosen_kbs)} of {len(kbs)} KBs with relevance >= {self.threshold:.2f}"

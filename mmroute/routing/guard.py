@@ -109,7 +109,7 @@ class QueryGuard:
         if len(words) < 3:
             return None
         counts = {lang: sum(1 for w in words if w in fw) for lang, fw in FUNCTION_WORDS.items()}
-        best = max(counts, key=counts.get)
+        best = max(counts, key=counts.__getitem__)
         if best != "en" and counts[best] >= 2 and counts[best] > counts["en"] * 1.5:
             return best
         return None

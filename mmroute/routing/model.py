@@ -141,7 +141,7 @@ class RouterModel:
         if self.centroids is not None:
             arrays["centroids"] = self.centroids.astype(np.float16)
         tmp = d / (WEIGHTS_FILE + ".tmp.npz")
-        np.savez_compressed(tmp, **arrays)
+        np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwargs could be allow_pickle
         tmp.replace(d / WEIGHTS_FILE)
         atomic_write_json(d / MODEL_FILE, {
             "artifact_version": ARTIFACT_VERSION,

@@ -198,14 +198,15 @@ def cross_validate(examples: Sequence[RoutingExample], feats: QueryFeatures, cfg
         m = _fit_linear([texts[i] for i in tr], feats.layers[tr], [y[i] for i in tr], mapping, cfg)
         # inner temperature: out-of-fold margins inside the training part
         inner_logits = np.zeros((len(tr), len(m.labels)), np.float32)
+        inner_complete = True
         for itr, ite in stratified_folds([y[i] for i in tr], 3, cfg.seed, None):
             a, b = tr[itr], tr[ite]
             mi = _fit_linear([texts[i] for i in a], feats.layers[a], [y[i] for i in a], mapping, cfg)
             if mi.labels != m.labels:  # a class missing in an inner fold: fall back to T=1
-                inner_logits = None
+                inner_complete = False
                 break
             inner_logits[ite] = mi.logits([texts[i] for i in b], feats.layers[b])
-        m.temperature = fit_temperature(inner_logits, m, [routes[i] for i in tr]) if inner_logits is not None else 1.0
+        m.temperature = fit_temperature(inner_logits, m, [routes[i] for i in tr]) if inner_complete else 1.0
         p = m.aggregate(m.label_probabilities([texts[i] for i in te], feats.layers[te]))
         for j, r in enumerate(m.routes):
             probs[te, order.index(r)] = p[:, j]

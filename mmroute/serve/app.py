@@ -40,6 +40,7 @@ import os
 import tempfile
 import threading
 import time
+from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any, AsyncIterator, Callable, Iterator
@@ -236,7 +237,7 @@ class ServeState:
 def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
     """Pure ASGI middleware: the bearer token (when set) and the request-size limit."""
 
-    async def send_error(send: Send, status: int, body: dict[str, Any], headers: list[tuple[bytes, bytes]] = ()) -> None:
+    async def send_error(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
         await send({"type": "http.response.start", "status": status,
                     "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),

@@ -17,6 +17,7 @@ index call while an identical job is queued or running attaches to that job inst
 """
 from __future__ import annotations
 
+import builtins
 import json
 import logging
 import threading
@@ -157,7 +158,7 @@ class JobRegistry:
         with self._lock:
             return sorted(self._jobs.values(), key=lambda j: j.created_at)
 
-    def active(self) -> list[Job]:
+    def active(self) -> builtins.list[Job]:
         return [j for j in self.list() if j.status in ("queued", "running")]
 
     # ----- running --------------------------------------------------------------------------

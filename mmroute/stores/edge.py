@@ -82,7 +82,7 @@ def _q():  # the extension is imported lazily so that importing mmroute stays ch
     return qdrant_edge
 
 
-def _edge_error(action: str, e: Exception) -> StoreError:
+def _edge_error(action: str, e: Exception) -> StoreError | KBLockedError:
     msg = str(e)
     if "WouldBlock" in msg or "lock" in msg.lower():
         return KBLockedError(

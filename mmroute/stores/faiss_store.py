@@ -80,7 +80,7 @@ def _faiss():
         from ..errors import ModelUnavailableError
 
         raise ModelUnavailableError("the faiss store needs the faiss package",
-                                    hint="pip install 'mmroute[faiss]' (CPU) or 'mmroute[gpu]' (faiss-gpu), never both")
+                                    hint="pip install 'mmroute[faiss]' (CPU) or 'mmroute[gpu]' (faiss-gpu), never both") from None
     return faiss
 
 
@@ -509,8 +509,8 @@ class FaissStore:
             live = len(self._slot_of)
             if k <= 0 or live == 0 or len(mat) == 0:
                 return [[] for _ in range(len(mat))]
-            filtered = flt is not None and not flt.empty
-            kk = min(live, max(k * self.overfetch, k + 64) if filtered else k)
+            active = flt if flt is not None and not flt.empty else None  # None: nothing filtered out
+            kk = min(live, max(k * self.overfetch, k + 64) if active is not None else k)
             D, I = self._raw_search(mat, kk)
             out: list[list[ScoredPoint]] = []
             matching: list[int] | None = None
@@ -523,15 +523,15 @@ class FaissStore:
                     if pid is None:
                         continue
                     payload = self._payloads[pid]
-                    if filtered and not flt.matches(payload):
+                    if active is not None and not active.matches(payload):
                         continue
                     hits.append(ScoredPoint(pid, float(d), payload))
                     if len(hits) == k:
                         break
-                if filtered and len(hits) < k:
+                if active is not None and len(hits) < k:
                     if matching is None:
                         matching = [s for s, pid in enumerate(self._slot_ids)
-                                    if pid is not None and flt.matches(self._payloads[pid])]
+                                    if pid is not None and active.matches(self._payloads[pid])]
                     if len(matching) > len(hits):
                         hits = self._exact(mat[row], matching, k)
                 out.append(hits)

@@ -185,7 +185,7 @@ class QdrantStore:
             for fld, kind in _PAYLOAD_INDEXES.items():
                 client.create_payload_index(self.collection, fld, field_schema=schemas[kind], wait=True)
 
-    def _error(self, action: str, e: Exception) -> StoreError:
+    def _error(self, action: str, e: Exception) -> StoreError | EndpointError:
         if self.url:
             return EndpointError(f"Qdrant at {redact_url(self.url or '')} failed to {action}: {e}",
                                  hint=f"check the server is reachable and ${self.api_key_env} holds a valid key")

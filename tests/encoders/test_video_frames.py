@@ -104,7 +104,7 @@ def test_corrupt_and_truncated_videos_raise_item_error(enc: FrameVideoEncoder, t
 @pytest.mark.slow
 def test_bbb_clip_search_finds_the_rodents(data_dir: Path, tmp_path: Path) -> None:
     """Acceptance: 'three rodent pests' ranks first a clip overlapping 214-236 s (srt from the scene captions)."""
-    from corpora.video_folder import bbb_scene_captions, write_srt
+    from mmroute.corpora.video_folder import bbb_scene_captions, write_srt
 
     bbb = data_dir / "video/bbb"
     video = tmp_path / "bbb_full_426x240.mp4"

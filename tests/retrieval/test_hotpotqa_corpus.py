@@ -1,4 +1,4 @@
-"""corpora.hotpotqa: official distractor JSON -> pooled paragraphs + questions with gold ids."""
+"""mmroute.corpora.hotpotqa: official distractor JSON -> pooled paragraphs + questions with gold ids."""
 from __future__ import annotations
 
 import json
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from corpora.base import CorpusError
-from corpora.hotpotqa import convert, main
+from mmroute.corpora.base import CorpusError
+from mmroute.corpora.hotpotqa import convert, main
 
 RECORDS = [
     {"_id": "q1", "question": "Which album was Nobody Loves You released on?", "answer": "Walls and Bridges",

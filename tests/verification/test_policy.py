@@ -8,14 +8,30 @@ from mmroute.errors import ConfigError
 from mmroute.verification.policy import DEFAULT_POLICY_PATH, Policy, choose_threshold, fit_policy
 
 
+def _outcome(probs, correct, t):
+    shown = [c for p, c in zip(probs, correct) if p >= t]
+    return sum(shown), len(shown) - sum(shown)  # (right answers shown, wrong answers shown)
+
+
 def test_threshold_maximises_truthfulness_under_wrong_cap():
     probs = [0.9, 0.8, 0.7, 0.6, 0.4, 0.3]
+    # answering the top 4 gives (3-1)/6 with one wrong; the top 2 gives 2/6 with none: a tie, the safer one wins
     correct = [True, True, False, True, False, False]
     t = choose_threshold(probs, correct, max_wrong_rate=0.2)
-    # answering the top 4 gives (3-1)/6; the top 2 gives 2/6 with no wrong answers: both 0.333, first wins
-    assert 0.6 < t <= 0.85 or 0.4 < t <= 0.6
-    assert choose_threshold(probs, correct, max_wrong_rate=0.0) == pytest.approx(0.75)
+    assert t == pytest.approx(0.75) and _outcome(probs, correct, t) == (2, 0)
+    # here answering the top 4 is strictly better, (3-1)/6 > 1/6, and its one wrong answer is within a 20% cap ...
+    correct = [True, False, True, True, False, False]
+    t = choose_threshold(probs, correct, max_wrong_rate=0.2)
+    assert t == pytest.approx(0.5) and _outcome(probs, correct, t) == (3, 1)
+    # ... but not within a 0% cap, which leaves only the top answer
+    t = choose_threshold(probs, correct, max_wrong_rate=0.0)
+    assert t == pytest.approx(0.85) and _outcome(probs, correct, t) == (1, 0)
     assert choose_threshold([0.5, 0.4], [False, False]) > 1.0     # never answering is best
+    # tied probabilities cannot be split: the right 0.7 cannot be shown without the wrong 0.7, and showing both
+    # is no better than the top answer alone ((2-1)/4 = 1/4), so only the top answer is shown
+    probs, correct = [0.9, 0.7, 0.7, 0.2], [True, True, False, False]
+    t = choose_threshold(probs, correct, max_wrong_rate=0.25)
+    assert t == pytest.approx(0.8) and _outcome(probs, correct, t) == (1, 0)
 
 
 def test_fit_policy_learns_direction_and_round_trips(tmp_path):
@@ -44,8 +60,13 @@ def test_shipped_policy_is_calibrated_per_generator_kind():
     assert DEFAULT_POLICY_PATH.is_file(), "run python -m evals.build.calibrate_verifier"
     ps = PolicySet.load()
     assert ps.meta.get("cross_validation") and set(ps.policies) == {"reader", "generic"}
-    for pol in ps.policies.values():
+    for kind, pol in ps.policies.items():
         assert 0.0 < pol.threshold <= 1.0
         assert "reader_expected_f1" in pol.features and "draft_score" not in pol.features
+        # the direction a working policy must have (every other signal at its calibration mean): the more the
+        # reader expects the draft to be right, the likelier it passes; a key term of the question missing from
+        # the evidence makes it less likely (a policy fitted on shuffled labels or with flipped signs fails here)
+        assert pol.probability({"reader_expected_f1": 1.0}) > pol.probability({"reader_expected_f1": 0.0}), kind
+        assert pol.probability({"key_missing": 1.0}) < pol.probability({"key_missing": 0.0}), kind
     assert policy_kind("reader") == "reader" and policy_kind("openai") == policy_kind("smollm2") == "generic"
     assert Policy.load().threshold == ps.for_kind("generic").threshold   # a kinds file still loads as one policy

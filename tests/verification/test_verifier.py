@@ -7,10 +7,12 @@ import pytest
 
 from mmroute.generation import create_generator
 from mmroute.llm.openai_compat import ChatClient
+from mmroute.reading.squad import exact_match
 from mmroute.types import Draft, Verdict
 from mmroute.verification import VERIFIERS, EvidenceVerifier, Policy
 from mmroute.verification.judge import LLMJudge, parse_judgement
 from tests.helpers.fake_openai import FakeOpenAI, Reply
+from tests.verification.heldout import QUESTIONS, hits_for
 
 
 @pytest.fixture(scope="module")
@@ -30,16 +32,84 @@ def _run(gen, verifier, q, hits):
     return d, verifier.verify(q, d, hits, gen.closed_book(q, hits))
 
 
-def test_answerable_question_scores_above_its_adversarial_twin(verifier, normans_hits):
+@pytest.fixture(scope="module")
+def heldout_reader_runs(verifier, data_dir):
+    """The packaged reader's draft and its verification for each held-out question and its twin.
+
+    Data: ``tests/verification/heldout.py`` - paragraphs of the multi-hop corpus with questions written
+    for this test, which neither the reader (trained on SQuAD train articles) nor the verifier policies
+    (fitted on the SQuAD dev articles) ever saw. Evidence: the question's paragraph and two others.
+    """
     reader = create_generator("reader")
-    d = reader.generate("Who was the Norse leader?", normans_hits)
-    v = verifier.verify("Who was the Norse leader?", d, normans_hits)
-    assert d.text == "Rollo" and d.generator == "reader"
-    assert set(v.signals) >= {"cov_window", "key_missing", "reader_expected_f1", "reader_margin", "p_correct"}
-    assert v.verdict is (Verdict.SUPPORTED if v.confidence >= verifier.policy_for(d).threshold else Verdict.UNSUPPORTED)
-    twin_q = "Who was the Viking admiral?"
-    twin = verifier.verify(twin_q, reader.generate(twin_q, normans_hits), normans_hits)
-    assert twin.confidence < v.confidence and twin.abstain
+    runs = []
+    for q in QUESTIONS:
+        hits = hits_for(data_dir, q)
+        d, t = reader.generate(q.question, hits), reader.generate(q.twin, hits)
+        runs.append((q, d, verifier.verify(q.question, d, hits), t, verifier.verify(q.twin, t, hits)))
+    return runs
+
+
+def _auc(pos: list[float], neg: list[float]) -> float:
+    return sum((p > n) + 0.5 * (p == n) for p in pos for n in neg) / (len(pos) * len(neg))
+
+
+def test_reader_answers_pass_where_their_unanswerable_twins_are_withheld(heldout_reader_runs):
+    """What a user of the default generator depends on, on held-out data.
+
+    The reader policy is strict by design (calibrated to keep wrong answers under 8% of questions, it lets
+    about a quarter of the reader's correct answers through: ``evals/results/verifier_calibration.json``).
+    Measured here: 5 of the 14 correct drafts shown, 1 of 15 twins ('PNU' for the university's rector);
+    the bounds leave a margin.
+    """
+    correct = [r for r in heldout_reader_runs if exact_match(r[1].text or "", list(r[0].answers))]
+    assert len(correct) >= 12, "the reader itself should answer most held-out questions"
+    shown = [r for r in correct if r[2].verdict is Verdict.SUPPORTED]
+    assert len(shown) >= 3, f"only {len(shown)} of {len(correct)} correct reader answers were let through"
+    for q, d, v, _, _ in shown:
+        assert not v.abstain and d.evidence_ids[0] == q.paragraph
+    wrong_shown = [r[0].question for r in heldout_reader_runs
+                   if r[2].verdict is Verdict.SUPPORTED and r not in correct]
+    assert not wrong_shown, f"wrong reader answers let through: {wrong_shown}"
+    twins_shown = [(r[0].twin, r[3].text) for r in heldout_reader_runs if not r[4].abstain]
+    assert len(twins_shown) <= 2, f"answers to unanswerable questions let through: {twins_shown}"
+    for q, _, v, _, tv in heldout_reader_runs:       # a pair: the answer shown, its twin withheld
+        if v.verdict is Verdict.SUPPORTED:
+            assert tv.abstain and tv.verdict is not Verdict.SUPPORTED, q.twin
+    for _, _, _, _, tv in heldout_reader_runs:
+        assert tv.abstain is (tv.verdict is not Verdict.SUPPORTED) and tv.reasons
+
+
+def test_confidence_separates_answerable_from_unanswerable(heldout_reader_runs):
+    """The verifier's confidence ranks correct answers above answers to unanswerable questions (AUC; measured
+    0.83 here; a verifier that ignores the evidence scores about 0.5)."""
+    pos = [r[2].confidence for r in heldout_reader_runs if exact_match(r[1].text or "", list(r[0].answers))]
+    neg = [r[4].confidence for r in heldout_reader_runs]
+    assert _auc(pos, neg) >= 0.75
+    assert {"cov_window", "key_missing", "reader_expected_f1", "reader_margin"} <= set(heldout_reader_runs[0][2].signals)
+
+
+def test_any_generator_correct_answers_pass_and_wrong_ones_are_stopped(verifier, data_dir):
+    """Drafts of any other generator (an LLM behind an endpoint: the generic policy) on held-out data.
+
+    Positive control: the gold answer passes. Negative controls: another question's answer (a fluent
+    hallucination, absent from this evidence) is stopped; a wrong span of the evidence paragraph itself
+    (same paragraph, often the same type: the verifier's hard case) scores below the gold answer and is
+    mostly stopped. Targets (issue 12): >= 80% of correct answers through at <= 10% of wrong ones.
+    Measured here: 15/15 gold, 0/15 hallucinated, 5/15 same-paragraph spans through; the gold answer
+    above the wrong span in 15/15.
+    """
+    gold, halluc, span = [], [], []
+    for i, q in enumerate(QUESTIONS):
+        hits = hits_for(data_dir, q)
+        other = QUESTIONS[(i + 5) % len(QUESTIONS)].answers[0]
+        gold.append(verifier.verify(q.question, Draft(text=q.answers[0], generator="openai"), hits))
+        halluc.append(verifier.verify(q.question, Draft(text=other, generator="openai"), hits))
+        span.append(verifier.verify(q.question, Draft(text=q.wrong, generator="openai"), hits))
+    n = len(QUESTIONS)
+    assert sum(v.verdict is Verdict.SUPPORTED for v in gold) >= 0.8 * n
+    assert sum(not v.abstain for v in halluc) <= 0.1 * n
+    assert sum(not v.abstain for v in span) <= n // 2
+    assert sum(g.confidence > w.confidence for g, w in zip(gold, span)) >= n - 1
 
 
 def test_dual_path_answer_is_reported_in_the_reasons(gen, verifier, normans_hits):
@@ -62,10 +132,13 @@ def test_no_evidence_and_no_draft(verifier, normans_hits):
     assert v.verdict is Verdict.NO_EVIDENCE and v.abstain
 
 
-def test_hallucinated_llm_answer_is_not_supported(verifier, normans_hits):
-    d = Draft(text="Harald Bluetooth", evidence_ids=("squad2/Normans/0",), support="", generator="smollm2")
-    v = verifier.verify("Who was the Norse leader?", d, normans_hits)
-    assert v.abstain
+def test_hallucinated_llm_answer_is_stopped_where_the_right_one_passes(verifier, normans_hits):
+    q = "Who was the Norse leader?"
+    right = verifier.verify(q, Draft(text="Rollo", evidence_ids=("squad2/Normans/0",), generator="smollm2"), normans_hits)
+    wrong = verifier.verify(q, Draft(text="Harald Bluetooth", evidence_ids=("squad2/Normans/0",), generator="smollm2"),
+                            normans_hits)
+    assert right.verdict is Verdict.SUPPORTED and not right.abstain       # positive control
+    assert wrong.abstain and wrong.verdict is not Verdict.SUPPORTED
 
 
 def _judge_reply(verdict: str) -> Reply:

@@ -72,7 +72,7 @@ def _index_form(app: AppClient, names: list[str]) -> None:
         if files:
             folder_up = uploads_dir(Home(home_root()), name)
             up = save_uploads(((f.name, f.getvalue()) for f in files), folder_up)
-            for fname, why in up.rejected:
+            for _name, why in up.rejected:
                 st.warning(f"not uploaded: {why}")
             if not up.saved:
                 st.error("none of the uploaded files can be indexed")

@@ -25,7 +25,7 @@ def resolve_router(router: Router | str | None) -> Router | None:
         return router
     if router == "default":
         try:
-            from ...routing import default_router  # type: ignore[attr-defined]
+            from ...routing import default_router
         except ImportError as e:
             raise ConfigError("mmroute's default router is not available in this install",
                               hint="pass router=None to search the KBs you name (kbs=[...]), "

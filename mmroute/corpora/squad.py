@@ -1,6 +1,6 @@
 """SQuAD 2.0 official JSON → mmroute corpus and questions JSONL (DESIGN.md §3).
 
-    python -m corpora.squad dev-v2.0.json OUT_DIR [--articles Normans,Oxygen] [--max-articles 5]
+    python -m mmroute.corpora.squad dev-v2.0.json OUT_DIR [--articles Normans,Oxygen] [--max-articles 5]
 
 Writes ``OUT_DIR/corpus.jsonl`` (one record per paragraph: id ``squad2/<title>/<n>``, doc_id
 ``squad2/<title>``) and ``OUT_DIR/questions.jsonl`` (``answers: []`` and no gold ids for unanswerable

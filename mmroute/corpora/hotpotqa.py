@@ -13,8 +13,8 @@ question's distractors, which is how mmroute evaluates it.
 
 Usage::
 
-    python -m corpora.hotpotqa --input hotpot_dev_distractor_v1.json --out-dir data/hotpot [--limit 500]
-    python -m corpora.hotpotqa --input DEV_URL --out-dir data/hotpot   # downloads once (needs internet)
+    python -m mmroute.corpora.hotpotqa --input hotpot_dev_distractor_v1.json --out-dir data/hotpot [--limit 500]
+    python -m mmroute.corpora.hotpotqa --input DEV_URL --out-dir data/hotpot   # downloads once (needs internet)
     mmroute index --kb hotpot --input data/hotpot/corpus.jsonl --granularity paragraph
 """
 from __future__ import annotations

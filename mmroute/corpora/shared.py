@@ -15,7 +15,8 @@ from .video_folder import bbb_scene_captions, prepare
 
 
 def data_root() -> Path:
-    root = Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[1].parent / "shared" / "data")
+    # default: ../shared/data beside a checkout (this file is <checkout>/mmroute/corpora/shared.py)
+    root = Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[3] / "shared" / "data")
     if not root.is_dir():
         raise CorpusError(f"sample data not found at {root}", hint="set MMROUTE_DATA to the shared data folder")
     return root
