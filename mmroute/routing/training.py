@@ -98,6 +98,10 @@ class TrainConfig:
     which also takes soft labels, see :func:`cross_validate`'s ``teacher``)."""
     soft_weight: float = 0.0
     """With a teacher: the weight of its probabilities in the training targets (the rest: the label)."""
+    teacher: str = ""
+    """Distillation teacher: a local encoder directory (see :mod:`.distill`); empty for none."""
+    teacher_student_weight: float = 0.5
+    """Weight of the fast router's own (hard-label) model in the teacher's average with the encoder probe."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
@@ -296,16 +300,17 @@ def prepare_rows(examples: Sequence[RoutingExample], features: Featurize | Query
     return TrainingRows(texts, y, routes, feats, np.asarray(parent), len(examples), len(base), mapping)
 
 
-def _fit_rows(rows: TrainingRows, idx: np.ndarray, cfg: TrainConfig, soft: np.ndarray | None,
+def fit_rows(rows: TrainingRows, idx: np.ndarray, cfg: TrainConfig, soft: np.ndarray | None,
               soft_labels: Sequence[str] | None) -> RouterModel:
     return _fit_linear([rows.texts[i] for i in idx], rows.feats.layers[idx], [rows.y[i] for i in idx],
                        rows.mapping, cfg,
                        None if soft is None else soft[rows.parent[idx]], soft_labels)
 
 
-Teacher = Callable[[np.ndarray], np.ndarray]
-"""Main-row indices of a training part -> (n, len(labels)) class probabilities for those rows that
-no model which saw the rest of the data (the fold's test part) produced; see :func:`cross_validate`."""
+Teacher = Callable[[TrainingRows, np.ndarray], np.ndarray]
+"""(rows, main-row indices of a training part) -> (n, len(labels)) class probabilities over
+``sorted(set(rows.y))`` for those rows, produced by no model that saw the rest of the data (the
+fold's test part); see :func:`cross_validate` and :func:`.distill.fold_teacher`."""
 
 
 def cross_validate(examples: Sequence[RoutingExample], features: Featurize | QueryFeatures | None = None,
@@ -347,15 +352,15 @@ def cross_validate(examples: Sequence[RoutingExample], features: Featurize | Que
         soft = None
         if teacher is not None:
             soft = np.zeros((rows.n_base, len(labels_all)))
-            soft[tr] = teacher(np.asarray(tr))
+            soft[tr] = teacher(rows, np.asarray(tr))
             if rows.n_base > n_main:
                 soft[n_main:] = np.eye(len(labels_all))[[labels_all.index(v) for v in rows.y[n_main:rows.n_base]]]
-        m = _fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
+        m = fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
         # inner temperature: out-of-fold margins inside the training part (original rows only)
         inner_logits: np.ndarray | None = np.zeros((len(tr), len(m.labels)), np.float32)
         for itr, ite in stratified_folds([y_main[i] for i in tr], 3, cfg.seed, None):
             a, b = np.asarray(tr)[itr], np.asarray(tr)[ite]
-            mi = _fit_rows(rows, rows.training_rows(a), cfg, soft, labels_all)
+            mi = fit_rows(rows, rows.training_rows(a), cfg, soft, labels_all)
             if mi.labels != m.labels:  # a class missing in an inner fold: fall back to T=1
                 inner_logits = None
                 break
@@ -404,14 +409,22 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
     n = rows.n_main
     y, routes = rows.y[:n], rows.routes[:n]
     labels_all = sorted(set(rows.y))
+    if soft is None and cfg.teacher and cfg.soft_weight > 0:
+        from .distill import LayerFeatures, oof_teacher_probabilities
+
+        t0 = time.perf_counter()
+        teacher_X = LayerFeatures(cfg.teacher).features(rows.texts[:n])
+        soft = oof_teacher_probabilities(rows, teacher_X, np.arange(n), cfg, cfg.folds, cfg.teacher_student_weight)
+        say(f"teacher {Path(cfg.teacher).name}: out-of-fold soft labels in {time.perf_counter() - t0:.1f} s "
+            f"(teacher accuracy {np.mean(np.asarray(labels_all)[soft.argmax(1)] == np.asarray(y)):.4f} by class)")
     emb = rows.feats.embedding[:n]
-    model = _fit_rows(rows, np.arange(len(rows.texts)), cfg, soft, labels_all)
+    model = fit_rows(rows, np.arange(len(rows.texts)), cfg, soft, labels_all)
     oof = np.zeros((n, len(model.labels)), np.float32)
     oof_sim = np.zeros(n, np.float32)
     k = max(2, min(cfg.folds, min(np.unique(y, return_counts=True)[1])))
     n_cent = max(1, min(cfg.centroids, n // 10))
     for tr, te in stratified_folds(y, k, cfg.seed, None):
-        m = _fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
+        m = fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
         oof[te] = m.logits([rows.texts[i] for i in te], rows.feats.layers[te])
         km = KMeans(n_clusters=min(n_cent, len(tr)), n_init=2, random_state=cfg.seed).fit(emb[tr])
         c = km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True)

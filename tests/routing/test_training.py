@@ -76,7 +76,7 @@ def test_soft_labels_move_the_student_towards_the_teacher():
     # a teacher that puts most mass on the wrong class for every training row
     labels = sorted({e.source for e in ex})
 
-    def wrong_teacher(idx):
+    def wrong_teacher(rows, idx):
         p = np.full((len(idx), len(labels)), 0.05)
         for r, i in enumerate(idx):
             p[r, 1 - labels.index(ex[i].source)] = 0.95
