@@ -44,18 +44,16 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
-sys.path.insert(0, str(REPO / "evals"))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mmroute.routing import default_router, selection_tradeoff  # noqa: E402
-from mmroute.routing.embedding import QueryFeatures  # noqa: E402
+from mmroute.routing.embedding import FeatureCache, QueryFeatures  # noqa: E402
 from mmroute.routing.evaluation import ROUTES, predicted_route, source_grouped_folds, summarize  # noqa: E402
 from mmroute.routing.model import RouterModel, default_artifact_dir  # noqa: E402
 from mmroute.routing.perturb import EXTRA_PERTURBATIONS, PERTURBATIONS, perturb  # noqa: E402
 from mmroute.routing.training import (CVReport, RoutingExample, TrainConfig, cross_validate,  # noqa: E402
                                       load_routing_jsonl, routing_texts)
-from router_features import FeatureCache  # noqa: E402
 
 
 def template_groups(emb: np.ndarray, cos: float) -> np.ndarray:
@@ -173,7 +171,9 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/mmroute-router-eval", help="directory of the feature caches")
     ap.add_argument("--group-cos", type=float, default=0.7)
     ap.add_argument("--latency-n", type=int, default=300)
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: grouped,source,shipped,latency")
+    ap.add_argument("--skip", default="", help="comma-separated parts to skip: stratified,source,grouped,shipped,latency")
+    ap.add_argument("--merge", action="store_true",
+                    help="update the parts run here in an existing router_eval.json (run parts in parallel processes)")
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     out = Path(args.out)
@@ -191,6 +191,30 @@ def main() -> None:
                                "date": time.strftime("%Y-%m-%d"), "note": "every accuracy here is out of fold"}
 
     # 1. stratified CV, with the perturbed forms of each fold's test questions
+    if "stratified" not in skip:
+        stratified(examples, featurize, cfg, probes, teacher, results, out)
+    if "source" not in skip:
+        source_grouped(examples, featurize, cfg, teacher, results)
+    if "grouped" not in skip:
+        template_grouped(examples, featurize, cfg, teacher, results, args.group_cos)
+    if "shipped" not in skip:
+        results["invariance_shipped"] = shipped_invariance(examples, probes, featurize)
+        print("shipped router, unchanged routes: " + ", ".join(
+            f"{k} {v['unchanged']:.4f}" for k, v in results["invariance_shipped"]["rates"].items()), flush=True)
+    if "latency" not in skip:
+        results["latency"] = latency(examples, args.latency_n)
+        print(f"latency p50 {results['latency']['p50_ms']:.1f} ms, p95 {results['latency']['p95_ms']:.1f} ms", flush=True)
+    path = out / "router_eval.json"
+    if args.merge and path.is_file():
+        merged = json.loads(path.read_text(encoding="utf-8"))
+        merged.update(results)
+        results = merged
+    path.write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
+    print(f"wrote {path}")
+
+
+def stratified(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, probes: dict[str, list[str]],
+               teacher: Any, results: dict[str, Any], out: Path) -> None:
     t0 = time.perf_counter()
     cv = cross_validate(examples, featurize, cfg, probes=probes, teacher=teacher)
     strat = cv_summary(cv, examples)
@@ -205,31 +229,7 @@ def main() -> None:
     plot_confusion(strat, out / "router_confusion.png",
                    f"Router, 5-fold stratified CV (n={len(examples)}, acc={strat['accuracy']:.3f})")
 
-    # 2. source-grouped CV
-    if "source" not in skip:
-        folds, info = source_grouped_folds([str(e.source) for e in examples], [e.route for e in examples])
-        scv = cross_validate(examples, featurize, cfg, teacher=teacher, folds=folds)
-        sg = cv_summary(scv, examples)
-        sg.update(info)
-        sg["note"] = ("paragraph and video: every test question comes from a source dataset its fold never trained on; "
-                      "no, document, image, clip have one source each and are split at random (2-fold CV)")
-        results["cv_source_grouped"] = sg
-        print(f"source-grouped ({info['k']} folds): accuracy {sg['accuracy']:.4f}; per source "
-              + ", ".join(f"{s} {a:.3f}" for s, a in sg["per_source"].items()), flush=True)
-
-    # 3. template-grouped CV
-    if "grouped" not in skip:
-        emb = featurize(routing_texts([e.question for e in examples], cfg)).embedding
-        groups = template_groups(emb, args.group_cos)
-        gcv = cross_validate(examples, featurize, cfg, groups=groups, teacher=teacher)
-        grouped = summarize(gcv.routes_true, gcv.routes_pred)
-        grouped["groups"] = int(len(set(groups)))
-        grouped["largest_group"] = int(np.bincount(np.unique(groups, return_inverse=True)[1]).max())
-        grouped["group_cos"] = args.group_cos
-        results["cv_grouped"] = grouped
-        print(f"template-grouped 5-fold (cos>={args.group_cos}): accuracy {grouped['accuracy']:.4f}", flush=True)
-
-    # 4. federated selection and the multi-route policy on the out-of-fold probabilities
+    # federated selection and the multi-route policy on the out-of-fold probabilities
     pts = selection_tradeoff(cv.probabilities, cv.route_order, cv.routes_true,
                              [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
     results["federated"] = [p.__dict__ for p in pts]
@@ -248,16 +248,31 @@ def main() -> None:
     results["multi_route"] = {"share_multi": multi / len(examples), "top1_errors": wrong,
                               "errors_covered_by_second_route": rescued, "policy": pol.__dict__}
 
-    # 5. the shipped router: invariance on every shared question, latency per single query
-    if "shipped" not in skip:
-        results["invariance_shipped"] = shipped_invariance(examples, probes, featurize)
-        print("shipped router, unchanged routes: " + ", ".join(
-            f"{k} {v['unchanged']:.4f}" for k, v in results["invariance_shipped"]["rates"].items()), flush=True)
-    if "latency" not in skip:
-        results["latency"] = latency(examples, args.latency_n)
-        print(f"latency p50 {results['latency']['p50_ms']:.1f} ms, p95 {results['latency']['p95_ms']:.1f} ms", flush=True)
-    (out / "router_eval.json").write_text(json.dumps(results, indent=1, ensure_ascii=False) + "\n")
-    print(f"wrote {out / 'router_eval.json'} and {out / 'router_confusion.png'}")
+
+def source_grouped(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, teacher: Any,
+                   results: dict[str, Any]) -> None:
+    folds, info = source_grouped_folds([str(e.source) for e in examples], [e.route for e in examples])
+    scv = cross_validate(examples, featurize, cfg, teacher=teacher, folds=folds)
+    sg = cv_summary(scv, examples)
+    sg.update(info)
+    sg["note"] = ("paragraph and video: every test question comes from a source dataset its fold never trained on; "
+                  "no, document, image, clip have one source each and are split at random (2-fold CV)")
+    results["cv_source_grouped"] = sg
+    print(f"source-grouped ({info['k']} folds): accuracy {sg['accuracy']:.4f}; per source "
+          + ", ".join(f"{s} {a:.3f}" for s, a in sg["per_source"].items()), flush=True)
+
+
+def template_grouped(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, teacher: Any,
+                     results: dict[str, Any], group_cos: float) -> None:
+    emb = featurize(routing_texts([e.question for e in examples], cfg)).embedding
+    groups = template_groups(emb, group_cos)
+    gcv = cross_validate(examples, featurize, cfg, groups=groups, teacher=teacher)
+    grouped = summarize(gcv.routes_true, gcv.routes_pred)
+    grouped["groups"] = int(len(set(groups)))
+    grouped["largest_group"] = int(np.bincount(np.unique(groups, return_inverse=True)[1]).max())
+    grouped["group_cos"] = group_cos
+    results["cv_grouped"] = grouped
+    print(f"template-grouped 5-fold (cos>={group_cos}): accuracy {grouped['accuracy']:.4f}", flush=True)
 
 
 def shipped_invariance(examples: list[RoutingExample], probes: dict[str, list[str]], featurize: Any) -> dict[str, Any]:

@@ -10,7 +10,8 @@ logits at training time (:func:`mmroute.routing.training.train_model`), so a pro
 means right about 80% of the time on queries like the training ones.
 
 >>> model = RouterModel.load(default_artifact_dir())
->>> model.route_probabilities("What are the steps for cooking leeks?", dense_features)
+>>> text = model.routing_text("Q: What are the steps to repot an orchid?")   # "what are the steps to repot an orchid"
+>>> model.route_probabilities(text, dense_features_of_text)
 {'video': 0.97, ...}
 """
 from __future__ import annotations

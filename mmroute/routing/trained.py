@@ -5,7 +5,7 @@ leading instructions and trailing pleasantries removed, whitespace collapsed, ca
 same question pasted in another form gets the same route.
 
 >>> router = TrainedRouter()                 # the artifact shipped in mmroute/data/router
->>> d = router.route("What are the steps for cooking leeks?", kbs)
+>>> d = router.route("What are the steps to repot an orchid?", kbs)
 >>> d.chosen, d.top.probability
 (('video',), 0.98)
 """

@@ -25,7 +25,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, ClassVar, Sequence
 
 import numpy as np
 
@@ -102,6 +102,9 @@ class TrainConfig:
     """Distillation teacher: a local encoder directory (see :mod:`.distill`); empty for none."""
     teacher_student_weight: float = 0.5
     """Weight of the fast router's own (hard-label) model in the teacher's average with the encoder probe."""
+
+    distilled_soft_weight: ClassVar[float] = 0.5
+    """``soft_weight`` that ``route train --teacher-model`` uses by default."""
 
     def to_dict(self) -> dict[str, Any]:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
