@@ -29,7 +29,8 @@ from .canonical import routing_text
 from .features import CUE_NAMES, NgramVocabulary, cue_vector
 
 ARTIFACT_VERSION = 2
-"""2: the artifact names the canonicalisation of its routing text (``canonical``, see :mod:`.canonical`)."""
+"""2: the artifact names the canonicalisation of its routing text (``canonical``, see :mod:`.canonical`), and
+the n-gram terms live in ``weights.npz`` (``terms_json``), compressed."""
 MODEL_FILE = "router.json"
 WEIGHTS_FILE = "weights.npz"
 
@@ -152,6 +153,9 @@ class RouterModel:
         }
         if self.centroids is not None:
             arrays["centroids"] = self.centroids.astype(np.float16)
+        # the n-gram vocabulary, JSON-encoded bytes: compressed with the weights (a JSON list of 100k+
+        # terms, one per line, would be most of the artifact)
+        arrays["terms_json"] = np.frombuffer(json.dumps(self.vocab.terms(), ensure_ascii=False).encode("utf-8"), np.uint8)
         tmp = d / (WEIGHTS_FILE + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)
         tmp.replace(d / WEIGHTS_FILE)
@@ -169,7 +173,6 @@ class RouterModel:
             "cue_names": list(CUE_NAMES),
             "char_range": list(self.vocab.char_range),
             "word_range": list(self.vocab.word_range),
-            "terms": self.vocab.terms(),
             "meta": self.meta,
         })
         for name in (MODEL_FILE, WEIGHTS_FILE):  # package data: world-readable like any source file
@@ -193,7 +196,8 @@ class RouterModel:
                               hint="retrain it with `mmroute route train` (or `make router`)")
         with np.load(d / WEIGHTS_FILE) as z:
             arrays = {k: z[k] for k in z.files}
-        terms = cfg["terms"]
+        terms = (json.loads(arrays["terms_json"].tobytes().decode("utf-8")) if "terms_json" in arrays
+                 else cfg["terms"])  # artifacts before version 2 keep the terms in router.json
         vocab = NgramVocabulary(index={t: i for i, t in enumerate(terms)}, idf=arrays["idf"].astype(np.float32),
                                 char_range=tuple(cfg["char_range"]), word_range=tuple(cfg["word_range"]))
         return cls(
