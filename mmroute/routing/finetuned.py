@@ -1,8 +1,8 @@
 """A router with its own fine-tuned encoder, optionally averaged with the shipped linear router.
 
 The shipped (linear) router shares the retrieval encoder's forward pass, which keeps it at ~12 ms on
-two CPU cores but caps it near 94.7% on the UniversalRAG split (before canonicalisation and distillation, see
-:mod:`.distill`). Fine-tuning a larger encoder as a
+two CPU cores but caps it near 94.7% on the UniversalRAG split (on raw text; on the canonical text it reads
+now, less: see the README and ``evals/results/router_eval.json``). Fine-tuning a larger encoder as a
 classifier and averaging its route probabilities with the linear router's reaches 95.96% in 5-fold
 cross-validation with all-mpnet-base-v2 (``evals/exp_router_adapter.py``), at the price of a second,
 larger forward pass per query: ~55 ms on two CPU cores (less on a GPU; not timed per query). This is that path, for
