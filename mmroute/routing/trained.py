@@ -55,8 +55,16 @@ class TrainedRouter:
         self.featurizer.warm_up()
 
     def features(self, query: str) -> QueryFeatures:
-        """Encoder features of the query's routing text (its canonical form, see :mod:`.canonical`)."""
-        return self.featurizer.features([self.model.routing_text(query)])
+        """Encoder features of the query's routing text (its canonical form, see :mod:`.canonical`).
+
+        The search that follows reuses the vector under the query's own text, so routing then searching
+        still costs one forward pass (and answer options or a "Thanks!" do not steer the search either;
+        MiniLM is uncased, so case-folding changes nothing there)."""
+        text = self.model.routing_text(query)
+        feats = self.featurizer.features([text])
+        if text != query and query.strip():
+            self.featurizer.encoder.remember_queries([query], feats.embedding)
+        return feats
 
     def probabilities(self, query: str, feats: QueryFeatures | None = None) -> dict[str, float]:
         feats = feats or self.features(query)
