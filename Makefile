@@ -51,8 +51,9 @@ lock: setup  ## rewrite $(LOCK) from .venv after changing a dependency range in 
 test-slow: setup
 	$(BIN)/python -m pytest -q -m slow
 
-router: setup  ## rebuild the committed default router from the shared routing data
-	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router
+router: setup  ## rebuild the committed default router from the shared routing data (canonical text + augmented copies; ~10 min of MiniLM on 2 cores, cached for re-runs)
+	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router \
+		--feature-cache $(or $(TMPDIR),/tmp)/mmroute-router-features.npz
 
 reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~35 min on 2 cores)
 	$(BIN)/mmroute reader train --data $(DATA)/text/squad2_train_partial/train-v2.0-first10articles.json \

@@ -78,6 +78,7 @@ def check_router(model: str, texts: list[str]) -> dict[str, Any]:
     from mmroute.routing.model import RouterModel, default_artifact_dir
 
     router = RouterModel.load(default_artifact_dir())
+    texts = [router.routing_text(t) for t in texts]  # what the router featurises (its canonical form)
     fg = QueryFeaturizer(TransformerTextEncoder(model, device="auto")).features(texts)
     fc = QueryFeaturizer(TransformerTextEncoder(model, device="cpu")).features(texts)
     pg = router.aggregate(router.label_probabilities(texts, fg.layers))

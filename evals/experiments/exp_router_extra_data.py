@@ -73,7 +73,7 @@ def main() -> int:
             extra = ([e for k in keys for e in sets[k]],
                      QueryFeatures(np.concatenate([set_feats[k].embedding for k in keys]),
                                    np.concatenate([set_feats[k].layers for k in keys])))
-        cv = cross_validate(ex, main_feats, TrainConfig(), extra=extra)
+        cv = cross_validate(ex, main_feats, TrainConfig(canonical=0, augment=0), extra=extra)  # the recipe of the time
         errs = Counter((e.source, p) for e, p in zip(ex, cv.routes_pred) if p != e.route)
         row = {"extra": list(keys), "accuracy": cv.accuracy,
                "top_confusions": [{"source": s, "predicted": p, "count": c} for (s, p), c in errs.most_common(4)],

@@ -1,7 +1,12 @@
 """Zero-shot routing by KB description and exemplar queries (RouterRetriever-style).
 
 For KBs a user adds without routing training data, the query is compared with each KB's
-description and example questions in the MiniLM space; the best cosine per KB is its score.
+description and example questions in the MiniLM space; the best cosine per KB is its score. Query,
+description and exemplars are compared as canonical stems (:mod:`.canonical`: answer options, leading
+instructions and trailing pleasantries removed, whitespace collapsed; MiniLM is uncased) with their
+punctuation kept, since the threshold is a cosine calibrated on natural questions. In the default
+router the query vector is the trained router's (its canonical text, without a final "?"), which moves
+cosines slightly (not measured separately).
 
 How a KB opts in (documented in the README): its :attr:`KBInfo.description` holds a first line
 saying what the KB is about, and optionally example questions, one per line, each starting with
@@ -31,6 +36,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from ..types import KBInfo, RouteDecision
+from .canonical import canonicalize
 from .decision import MultiRoutePolicy, make_decision
 from .embedding import QueryFeaturizer
 
@@ -103,7 +109,7 @@ class DescriptionRouter:
             if key in self._cache:
                 return self._cache[key]
         parsed = parse_description(kb.description)
-        texts = [t for t in (parsed.summary, *parsed.exemplars) if t]
+        texts = [canonicalize(t).stem for t in (parsed.summary, *parsed.exemplars) if t]
         vecs = self.featurizer.encoder.encode_texts(texts)
         with self._lock:
             self._cache[key] = vecs
@@ -125,7 +131,7 @@ class DescriptionRouter:
               query_vec: np.ndarray | None = None) -> RouteDecision:
         t0 = time.perf_counter()
         if query_vec is None:
-            query_vec = self.featurizer.encoder.encode_queries([query])[0]
+            query_vec = self.featurizer.encoder.encode_queries([canonicalize(query).stem])[0]
         scores = self.scores(query_vec, kbs)
         probs = self.probabilities(scores)
         details: dict[str, Any] = {"similarity": {k: round(v, 4) for k, v in scores.items()},

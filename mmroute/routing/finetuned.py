@@ -1,11 +1,13 @@
 """A router with its own fine-tuned encoder, optionally averaged with the shipped linear router.
 
 The shipped (linear) router shares the retrieval encoder's forward pass, which keeps it at ~12 ms on
-two CPU cores but caps it near 94.7% on the UniversalRAG split. Fine-tuning a larger encoder as a
+two CPU cores but caps it near 94.7% on the UniversalRAG split (on raw text; on the canonical text it reads
+now, less: see the README and ``evals/results/router_eval.json``). Fine-tuning a larger encoder as a
 classifier and averaging its route probabilities with the linear router's reaches 95.96% in 5-fold
 cross-validation with all-mpnet-base-v2 (``evals/experiments/exp_router_adapter.py``), at the price of a second,
 larger forward pass per query: ~55 ms on two CPU cores (less on a GPU; not timed per query). This is that path, for
-users who can pay for it; it is not the default.
+users who can pay for it; it is not the default. Like every router it reads the canonical form of the
+query (:mod:`.canonical`), when its artifact was trained on canonical text.
 
 Artifact (written by ``mmroute route finetune``, see :mod:`.finetuning`)::
 
@@ -30,6 +32,7 @@ import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
+from .canonical import routing_text
 from .decision import MultiRoutePolicy, make_decision
 from ..encoders.base import mean_pool, resolve_device
 from .model import ordered_routes, route_sums, softmax
@@ -58,6 +61,8 @@ class FinetunedArtifact:
     blend: float = 0.5
     """Weight of the fine-tuned encoder's probabilities; the rest goes to the linear router."""
     base_model: str = ""
+    canonical: int = 0
+    """Canonicalisation version of the texts it was trained on (:mod:`.canonical`); 0: raw text."""
     meta: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -82,7 +87,8 @@ class FinetunedArtifact:
                               hint="give the directory `mmroute route finetune --out` wrote")
         return cls(labels=list(cfg["labels"]), label_routes=list(cfg["label_routes"]),
                    max_length=int(cfg.get("max_length", 128)), blend=check_blend(cfg.get("blend", 0.5)),
-                   base_model=str(cfg.get("base_model", "")), meta=dict(cfg.get("meta") or {}))
+                   base_model=str(cfg.get("base_model", "")), canonical=int(cfg.get("canonical", 0)),
+                   meta=dict(cfg.get("meta") or {}))
 
 
 class EncoderClassifier:
@@ -110,6 +116,7 @@ class EncoderClassifier:
     def label_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
+        texts = [routing_text(t, self.artifact.canonical) for t in texts]
         batch = self.tokenizer([t if t.strip() else " " for t in texts], padding=True, truncation=True,
                                max_length=self.artifact.max_length, return_tensors="pt").to(self.device)
         with torch.inference_mode():

@@ -4,7 +4,7 @@ Recipe (the one cross-validated in ``evals/experiments/exp_router_adapter.py``):
 a linear head over the mean-pooled last hidden state, trained on the source-dataset labels (or the
 routes, when the data has no sources) with class-balanced cross-entropy and label smoothing 0.05,
 AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule with 10% warm-up,
-batches of 32. For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
+batches of 32, on the canonical routing texts (:mod:`.canonical`). For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
 CPU cores; mpnet takes several times longer.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ import numpy as np
 
 from ..encoders.base import mean_pool, resolve_device
 from ..errors import InputError, ModelUnavailableError
+from .canonical import CANONICAL_VERSION, routing_text
 from .finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
 from .training import RoutingExample, route_labels
 
@@ -66,7 +67,8 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
     net = net.to(device).train()
     head = torch.nn.Linear(net.config.hidden_size, len(labels)).to(device)
     drop = torch.nn.Dropout(0.1)
-    enc = tok([e.question if e.question.strip() else " " for e in examples], padding=True, truncation=True,
+    texts = [routing_text(e.question, CANONICAL_VERSION) for e in examples]  # what the router will read
+    enc = tok([t if t.strip() else " " for t in texts], padding=True, truncation=True,
               max_length=cfg.max_length, return_tensors="pt")
     ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
@@ -111,7 +113,7 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
     np.savez(out_dir / HEAD_FILE, weight=head.weight.detach().float().cpu().numpy(),
              bias=head.bias.detach().float().cpu().numpy())
     art = FinetunedArtifact(labels=labels, label_routes=[mapping[x] for x in labels], max_length=cfg.max_length,
-                            blend=cfg.blend, base_model=str(base_model),
+                            blend=cfg.blend, base_model=str(base_model), canonical=CANONICAL_VERSION,
                             meta={"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                                   "n_examples": len(y), "train_accuracy": float(np.mean(pred == y)),
                                   "device": device, "seconds": round(time.perf_counter() - t0, 1),

@@ -10,7 +10,8 @@ logits at training time (:func:`mmroute.routing.training.train_model`), so a pro
 means right about 80% of the time on queries like the training ones.
 
 >>> model = RouterModel.load(default_artifact_dir())
->>> model.route_probabilities("What are the steps for cooking leeks?", dense_features)
+>>> text = model.routing_text("Q: What are the steps to repot an orchid?")   # "what are the steps to repot an orchid"
+>>> model.route_probabilities(text, dense_features_of_text)
 {'video': 0.97, ...}
 """
 from __future__ import annotations
@@ -24,9 +25,12 @@ import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
 from ..fsutil import atomic_write_json
+from .canonical import routing_text
 from .features import CUE_NAMES, NgramVocabulary, cue_vector
 
-ARTIFACT_VERSION = 1
+ARTIFACT_VERSION = 2
+"""2: the artifact names the canonicalisation of its routing text (``canonical``, see :mod:`.canonical`), and
+the n-gram terms live in ``weights.npz`` (``terms_json``), compressed."""
 MODEL_FILE = "router.json"
 WEIGHTS_FILE = "weights.npz"
 
@@ -80,7 +84,14 @@ class RouterModel:
     centroids: np.ndarray | None = None
     """Unit vectors summarising the training queries; the guard measures out-of-domain-ness against them."""
     ood_threshold: float = 0.0
+    canonical: int = 0
+    """Canonicalisation version the model was trained with (:mod:`.canonical`); 0: raw text (version-1 artifacts)."""
     meta: dict[str, Any] = field(default_factory=dict)
+
+    def routing_text(self, query: str) -> str:
+        """The text this model featurises for ``query``: every feature (n-grams, cues, the encoder's)
+        is computed on it, never on the raw query."""
+        return routing_text(query, self.canonical)
 
     @property
     def routes(self) -> list[str]:
@@ -96,7 +107,8 @@ class RouterModel:
         return (d - self.dense_mean) / self.dense_std * (self.dense_scale / np.sqrt(self.dense_dim))
 
     def logits(self, texts: Sequence[str], dense: np.ndarray) -> np.ndarray:
-        """(n, classes) raw scores, before temperature; ``dense`` are the encoder features of the texts."""
+        """(n, classes) raw scores, before temperature, of routing texts (:meth:`routing_text`);
+        ``dense`` are the encoder features of the same texts."""
         out = self.dense_block(dense) @ self.w_dense + self.bias
         w_cue = self.w_cue * self.cue_scale
         for i, t in enumerate(texts):
@@ -114,6 +126,7 @@ class RouterModel:
         return route_sums(label_probs, self.label_routes)
 
     def route_probabilities(self, text: str, dense: np.ndarray) -> dict[str, float]:
+        """Route probabilities of one routing text (:meth:`routing_text`) with its encoder features."""
         p = self.aggregate(self.label_probabilities([text], dense))[0]
         return {r: float(x) for r, x in zip(self.routes, p)}
 
@@ -140,6 +153,9 @@ class RouterModel:
         }
         if self.centroids is not None:
             arrays["centroids"] = self.centroids.astype(np.float16)
+        # the n-gram vocabulary, JSON-encoded bytes: compressed with the weights (a JSON list of 100k+
+        # terms, one per line, would be most of the artifact)
+        arrays["terms_json"] = np.frombuffer(json.dumps(self.vocab.terms(), ensure_ascii=False).encode("utf-8"), np.uint8)
         tmp = d / (WEIGHTS_FILE + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwargs could be allow_pickle
         tmp.replace(d / WEIGHTS_FILE)
@@ -153,10 +169,10 @@ class RouterModel:
             "cue_scale": self.cue_scale,
             "temperature": self.temperature,
             "ood_threshold": self.ood_threshold,
+            "canonical": self.canonical,
             "cue_names": list(CUE_NAMES),
             "char_range": list(self.vocab.char_range),
             "word_range": list(self.vocab.word_range),
-            "terms": self.vocab.terms(),
             "meta": self.meta,
         })
         for name in (MODEL_FILE, WEIGHTS_FILE):  # package data: world-readable like any source file
@@ -180,7 +196,8 @@ class RouterModel:
                               hint="retrain it with `mmroute route train` (or `make router`)")
         with np.load(d / WEIGHTS_FILE) as z:
             arrays = {k: z[k] for k in z.files}
-        terms = cfg["terms"]
+        terms = (json.loads(arrays["terms_json"].tobytes().decode("utf-8")) if "terms_json" in arrays
+                 else cfg["terms"])  # artifacts before version 2 keep the terms in router.json
         vocab = NgramVocabulary(index={t: i for i, t in enumerate(terms)}, idf=arrays["idf"].astype(np.float32),
                                 char_range=tuple(cfg["char_range"]), word_range=tuple(cfg["word_range"]))
         return cls(
@@ -191,5 +208,6 @@ class RouterModel:
             dense_scale=float(cfg.get("dense_scale", 1.0)), cue_scale=float(cfg.get("cue_scale", 1.0)),
             temperature=float(cfg.get("temperature", 1.0)), encoder=str(cfg.get("encoder", "minilm")),
             centroids=arrays.get("centroids"), ood_threshold=float(cfg.get("ood_threshold", 0.0)),
+            canonical=int(cfg.get("canonical", 0)),
             meta=dict(cfg.get("meta") or {}),
         )

@@ -1,7 +1,11 @@
 """The trained router: the shipped linear model over n-grams, MiniLM layer features and question cues.
 
+Every feature is computed on the query's canonical routing text (:mod:`.canonical`: answer options,
+leading instructions and trailing pleasantries removed, whitespace collapsed, case-folded), so the
+same question pasted in another form gets the same route.
+
 >>> router = TrainedRouter()                 # the artifact shipped in mmroute/data/router
->>> d = router.route("What are the steps for cooking leeks?", kbs)
+>>> d = router.route("What are the steps to repot an orchid?", kbs)
 >>> d.chosen, d.top.probability
 (('video',), 0.98)
 """
@@ -50,17 +54,26 @@ class TrainedRouter:
         self.featurizer.warm_up()
 
     def features(self, query: str) -> QueryFeatures:
-        return self.featurizer.features([query])
+        """Encoder features of the query's routing text (its canonical form, see :mod:`.canonical`).
+
+        The search that follows reuses the vector under the query's own text, so routing then searching
+        still costs one forward pass (and answer options or a "Thanks!" do not steer the search either;
+        MiniLM is uncased, so case-folding changes nothing there)."""
+        text = self.model.routing_text(query)
+        feats = self.featurizer.features([text])
+        if text != query and query.strip():
+            self.featurizer.encoder.remember_queries([query], feats.embedding)
+        return feats
 
     def probabilities(self, query: str, feats: QueryFeatures | None = None) -> dict[str, float]:
         feats = feats or self.features(query)
-        return self.model.route_probabilities(query, feats.layers)
+        return self.model.route_probabilities(self.model.routing_text(query), feats.layers)
 
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
               feats: QueryFeatures | None = None, exclude: Sequence[str] = ()) -> RouteDecision:
         t0 = time.perf_counter()
         feats = feats or self.features(query)
-        probs = self.model.route_probabilities(query, feats.layers)
+        probs = self.model.route_probabilities(self.model.routing_text(query), feats.layers)
         details: dict[str, Any] = {"temperature": round(self.model.temperature, 4),
                                    "domain_similarity": round(self.model.domain_similarity(feats.embedding[0]), 4)}
         if image is not None and "image" in probs:

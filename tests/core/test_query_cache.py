@@ -23,3 +23,15 @@ def test_cache_is_bounded() -> None:
     for i in range(enc.QUERY_CACHE_SIZE + 10):
         enc.remember_queries([f"q{i}"], vecs[:1])
     assert len(enc._query_cache) <= enc.QUERY_CACHE_SIZE  # noqa: SLF001
+
+
+def test_routing_a_pasted_question_still_embeds_it_once() -> None:
+    from mmroute.routing import TrainedRouter
+
+    r = TrainedRouter()
+    enc = r.featurizer.encoder
+    q = "Question: which river flows through Paris?\n(A) the Seine\n(B) the Thames"
+    feats = r.features(q)
+    assert q in enc._query_cache  # noqa: SLF001  (the search reuses the routing vector)
+    assert np.allclose(enc.encode_queries([q])[0], feats.embedding[0], atol=1e-6)
+    assert np.allclose(feats.embedding[0], enc._embed(["which river flows through paris"])[0], atol=1e-5)  # noqa: SLF001

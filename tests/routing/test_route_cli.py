@@ -23,7 +23,7 @@ def _sample(data_dir: Path, out: Path, per_source: int) -> Path:
 
 
 def test_route_question_json(tmp_path):
-    res = CliRunner().invoke(cli, ["route", "What are the steps for cooking leeks?", "--json", "--home", str(tmp_path)])
+    res = CliRunner().invoke(cli, ["route", "What are the steps to repot an orchid?", "--json", "--home", str(tmp_path)])
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["chosen"] == ["video"] and d["ranked"][0]["route"] == "video" and not d["rejected"]

@@ -24,13 +24,17 @@ KBS = [kb("wiki_p", "paragraph"), kb("wiki_d", "document"), kb("photos", "image"
 HR = kb("hr", "paragraph", "topic: company HR policies, vacation, parental leave, payroll and benefits\n"
         "Q: How many vacation days do I get per year?\nQ: Who approves parental leave?")
 
+# Held-out questions (written for these tests, none is in the shared routing split): the behaviour a
+# user depends on, including the surface forms users paste (options, instructions, lower case).
 CASES = [
-    ("Which of the following statements about the Federal Reserve is correct?", "no"),
-    ("Who did tom brady play for in college football?", "paragraph"),
-    ("Which singer is younger, Terri Nunn or Sonya Scarlet?", "document"),
+    ("Which of the following is a function of the Federal Reserve?", "no"),
+    ("The main function of red blood cells is to:\n(A) fight infection\n(B) carry oxygen\n(C) clot blood\n(D) digest fat", "no"),
+    ("Who sang the national anthem at the super bowl in 2019?", "paragraph"),
+    ("Which band was formed first, Blur or Pulp?", "document"),
     ("What color is the roof of the Blue Mosque in Istanbul?", "image"),
     ("At the 12:30 mark, what does the host hand to the guest in the 2023 Late Show episode?", "clip"),
-    ("What are the steps for cooking fiddleheads?", "video"),
+    ("What are the steps to repot an orchid?", "video"),
+    ("Question: what are the steps to repot an orchid", "video"),
 ]
 
 
@@ -63,7 +67,7 @@ def test_trained_router_routes_typical_queries(trained, query, route):
 
 
 def test_missing_kb_is_named_in_reason(trained):
-    d = trained.route("What are the steps for cooking leeks?", [kb("wiki_p", "paragraph")])
+    d = trained.route("What are the steps to repot an orchid?", [kb("wiki_p", "paragraph")])
     assert d.chosen[0] == "video" and "video" not in d.kbs
     assert "no registered KB serves route(s) video" in d.reason
 
@@ -125,7 +129,7 @@ def test_default_router_combines_trained_and_topical_kbs(trained):
     kbs = [*KBS, HR]
     d = r.route("How many vacation days do I get per year?", kbs)
     assert d.chosen[0] == "kb:hr" and d.kbs[0] == "hr"
-    d2 = r.route("Who did tom brady play for in college football?", kbs)
+    d2 = r.route("Who sang the national anthem at the super bowl in 2019?", kbs)
     assert d2.chosen[0] == "paragraph" and "hr" not in d2.kbs and "wiki_p" in d2.kbs
     assert abs(sum(rs.probability for rs in d2.ranked) - 1.0) < 1e-5
 
@@ -238,19 +242,19 @@ def test_ensemble_exposes_agreement(trained):
     with FakeOpenAI([Reply.ok('{"route": "video", "confidence": 0.9}')]) as srv:
         llm = LLMRouter(base_url=srv.base_url, model="m", fallback=_FixedRouter())
         ens = EnsembleRouter([trained, llm])
-        d = ens.route("What are the steps for cooking leeks?", KBS)
+        d = ens.route("What are the steps to repot an orchid?", KBS)
         assert d.chosen[0] == "video" and d.details["agreement"] == pytest.approx(1.0)
         ens2 = EnsembleRouter([trained, _FixedRouter()], weights=[0.7, 0.3])
-        d2 = ens2.route("What are the steps for cooking leeks?", KBS)
+        d2 = ens2.route("What are the steps to repot an orchid?", KBS)
         assert d2.chosen[0] == "video" and d2.details["agreement"] == pytest.approx(0.7)
         assert abs(sum(rs.probability for rs in d2.ranked) - 1.0) < 1e-5
 
 
 def test_federated_router_saves_kb_queries(trained):
     fed = FederatedRouter(trained, threshold=0.3)
-    d = fed.route("What are the steps for cooking fiddleheads?", KBS)
+    d = fed.route("What are the steps to brew cold brew coffee at home?", KBS)
     assert d.kbs == ("videos",) and d.details["kb_queries_saved"] == 4
-    d_all = FederatedRouter(trained, threshold=0.0).route("What are the steps for cooking fiddleheads?", KBS)
+    d_all = FederatedRouter(trained, threshold=0.0).route("What are the steps to brew cold brew coffee at home?", KBS)
     assert d_all.details["kb_queries"] == 5
 
 
