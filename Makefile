@@ -48,7 +48,7 @@ fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
 	$(BIN)/python fuzz/fuzz_loaders.py -atheris_runs=100000 -max_total_time=600 /tmp/mmroute-fuzz-corpus fuzz/seeds fuzz/regressions
 
 bench: setup  ## store, indexing and end-to-end benchmarks -> evals/results/
-	$(BIN)/python -m evals.bench_store --n 100000 --json
+	$(BIN)/python -m evals.bench_store --n 100000 --json --out evals/results
 	$(BIN)/python -m evals.bench_indexing --json
 
 clean:

@@ -411,7 +411,8 @@ class EdgeStore:
 
     def _request(self, vector: np.ndarray, k: int, flt: Filter | None, params: Any) -> Any:
         q = _q()
-        return q.QueryRequest(limit=k, query=q.Query.Nearest(vector), with_payload=True,
+        # a list of floats crosses into the extension ~4x faster than a float32 array (read element by element)
+        return q.QueryRequest(limit=k, query=q.Query.Nearest(vector.tolist()), with_payload=True,
                               filter=_edge_filter(flt), params=params)
 
     def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
