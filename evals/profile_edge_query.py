@@ -117,13 +117,13 @@ def wrapper_profile(store: Any, q: np.ndarray, want: list[set[str]]) -> dict[str
     return out
 
 
-def raw_stages(shard: Any, q: np.ndarray, ef: int) -> dict[str, Any]:
+def raw_stages(shard: Any, q: np.ndarray, ef: int, quant: Any = None) -> dict[str, Any]:
     """The steps of one query with the bare extension: vector to list, request, engine call, hit conversion."""
     import qdrant_edge as qe
 
     stages: dict[str, list[float]] = {k: [] for k in ("tolist", "request_numpy", "request_list", "engine_payload",
                                                         "engine_no_payload", "convert_hits")}
-    p = qe.SearchParams(hnsw_ef=ef)
+    p = qe.SearchParams(hnsw_ef=ef, quantization=quant)
     for i, v in enumerate(np.concatenate([q[:10], q])):
         t0 = time.perf_counter()
         lv = v.tolist()
@@ -145,12 +145,31 @@ def raw_stages(shard: Any, q: np.ndarray, ef: int) -> dict[str, Any]:
     return {"hnsw_ef": ef, **{k: {"p50_ms": _p50(v), "mean_ms": float(np.mean(v))} for k, v in stages.items()}}
 
 
+def segment_layout(path: Path) -> list[dict[str, Any]]:
+    """Index type and size on disk of each segment (from its ``segment.json``)."""
+    out = []
+    for seg in sorted((path / "segments").iterdir()):
+        try:
+            cfg = json.loads((seg / "segment.json").read_text())["config"]["vector_data"][""]
+        except (OSError, ValueError, KeyError):
+            continue
+        size = sum(f.stat().st_blocks * 512 for f in seg.rglob("*") if f.is_file())
+        out.append({"index": cfg["index"]["type"], "quantized": bool(cfg.get("quantization_config")),
+                    "disk_mb": round(size / 2**20, 1)})
+    return out
+
+
 def raw_engine(path: Path, q: np.ndarray, want: list[set[str]], efs: Sequence[int], threads: int | None,
-               full: bool = True, repeat: int = 1, stage_ef: int = 128) -> dict[str, Any]:
+               full: bool = True, repeat: int = 1, stage_ef: int = 128,
+               oversampling: float = 2.0) -> dict[str, Any]:
     """The bare ``qdrant_edge`` query on the shard at ``path`` (no mmroute code in the loop)."""
     import qdrant_edge as qe
 
-    size = json.loads((path / "edge_config.json").read_text())["vectors"][""]["size"]
+    stored = json.loads((path / "edge_config.json").read_text())
+    size = stored["vectors"][""]["size"]
+    # a quantized shard is searched as EdgeStore searches it: rescoring oversampling * k candidates
+    quant = (qe.QuantizationSearchParams(rescore=True, oversampling=oversampling)
+             if stored.get("quantization_config") else None)
     cfg = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine),
                         max_search_threads=threads)  # persisted: pass it every time
     shard = qe.EdgeShard.load(str(path), cfg)
@@ -158,13 +177,15 @@ def raw_engine(path: Path, q: np.ndarray, want: list[set[str]], efs: Sequence[in
     out: dict[str, Any] = {}
     try:
         info = shard.info()
+        out["quantized"] = quant is not None
         out["segments"] = info.segments_count
+        out["segment_layout"] = segment_layout(path)
         out["indexed_vectors"] = info.indexed_vectors_count
         if full:
-            out["stages_at_default_ef"] = raw_stages(shard, q, stage_ef)
+            out["stages_at_default_ef"] = raw_stages(shard, q, stage_ef, quant)
         qlist = [v.tolist() for v in q]
         for ef in efs:
-            p = qe.SearchParams(hnsw_ef=ef)
+            p = qe.SearchParams(hnsw_ef=ef, quantization=quant)
             row: dict[str, Any] = {"hnsw_ef": ef}
             row["query_list_no_payload"] = _timed(
                 lambda v, p=p: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=False,
