@@ -13,8 +13,16 @@ HNSW, no structure), ``minilm`` (MiniLM embeddings of the paragraphs and questio
 /work/shared/data, repeated with small noise when n exceeds the real texts; queries are the real
 questions), ``mixture`` (synthetic points on the manifold of ~3.9k real MiniLM embeddings: blends
 of real neighbours plus noise with the real covariance; queries are real questions; see
-:func:`mixture`). Results go to stdout and to ``bench_store_<data>_<n>.json``
-(to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
+:func:`mixture`). Results go to stdout and to ``<out>/bench_store_<data>_<n>[_<tag>].json``; ``--out``
+defaults to a scratch folder (``$MMROUTE_EVAL_OUT`` or ``$TMPDIR/mmroute-evals``), so a run never overwrites the committed
+results in ``evals/results`` unless it is pointed there.
+
+Equal recall: ``--equal-recall 0.95`` also sweeps the search beam of the HNSW backends (edge, faiss_hnsw)
+in the same worker and reports, per backend, the fastest beam whose recall@10 reaches the target, and the
+ratios between backends at that recall (``equal_recall`` in the JSON)::
+
+    python -m evals.bench.bench_store --n 100000 --backends edge,faiss_hnsw,qdrant_local --max-local 100000 \
+        --equal-recall 0.95 --out /tmp/bench --tag run1
 """
 from __future__ import annotations
 
@@ -46,6 +54,8 @@ BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
     "qdrant_local": ("qdrant", {}),
 }
 SWEEP_EF = [8, 16, 24, 32, 48, 64, 96, 128, 192, 256, 384, 512]
+EQUAL_RECALL_EF = [16, 24, 32, 48, 64, 96, 128]
+HNSW_BACKENDS = ("edge", "faiss_hnsw")
 
 
 # -- data -----------------------------------------------------------------------------------------
@@ -260,6 +270,8 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         res["options"] = options
         if args.sweep:
             res["sweep"] = sweep(store, q, want)
+        elif args.worker_efs:
+            res["sweep"] = sweep(store, q, want, [int(e) for e in args.worker_efs.split(",")])
         store.close()
         return res
     finally:
@@ -285,11 +297,14 @@ def sweep(store: Any, q: np.ndarray, truth_ids: list[set[str]],
 
 
 def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | None = None,
-               sweep_mode: bool = False, timeout: float | None = None) -> dict[str, Any]:
+               sweep_mode: bool = False, timeout: float | None = None,
+               efs: Sequence[int] | None = None) -> dict[str, Any]:
     cmd = [sys.executable, "-m", "evals.bench.bench_store", "--worker", name, "--worker-data", str(data_file),
            "--tmp", str(tmp), "--options", json.dumps(options or {})]
     if sweep_mode:
         cmd.append("--sweep-worker")
+    elif efs:
+        cmd += ["--worker-efs", ",".join(map(str, efs))]
     print(f"[bench_store] {name} ...", file=sys.stderr)
     try:
         proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE, text=True, timeout=timeout)
@@ -329,6 +344,24 @@ def plot_sweep(points: list[dict[str, Any]], title: str, png: Path) -> None:
     plt.close(fig)
 
 
+def equal_recall(results: dict[str, Any], target: float) -> dict[str, Any]:
+    """Per HNSW backend, the fastest swept beam whose recall@10 reaches ``target``; ratios between backends."""
+    out: dict[str, Any] = {"target_recall_at_10": target}
+    for name in HNSW_BACKENDS:
+        pts = [p for p in results.get(name, {}).get("sweep", []) if p["recall_at_10"] >= target]
+        if pts:
+            best = min(pts, key=lambda p: p["p50_ms"])
+            out[name] = {k: best[k] for k in ("hnsw_ef", "p50_ms", "p95_ms", "p50_cpu_ms", "recall_at_10")}
+    edge, faiss, local = out.get("edge"), out.get("faiss_hnsw"), results.get("qdrant_local", {})
+    if edge and faiss:
+        out["edge_over_faiss_hnsw_p50"] = edge["p50_ms"] / faiss["p50_ms"]
+        out["edge_over_faiss_hnsw_p50_cpu"] = edge["p50_cpu_ms"] / faiss["p50_cpu_ms"]
+    if edge and "p50_ms" in local:
+        out["qdrant_local_over_edge_p50"] = local["p50_ms"] / edge["p50_ms"]
+        out["qdrant_local_over_edge_p50_cpu"] = local["p50_cpu_ms"] / edge["p50_cpu_ms"]
+    return out
+
+
 def _group(points: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
     out: dict[str, list[dict[str, Any]]] = {}
     for p in points:
@@ -355,13 +388,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--timeout", type=float, default=None, help="seconds per backend worker (then: error)")
     ap.add_argument("--tag", default="", help="suffix for the result file name (keeps earlier runs)")
     ap.add_argument("--json", action="store_true", help="print the result JSON on stdout")
-    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for JSON and plots (default: a scratch folder)")
+    ap.add_argument("--equal-recall", type=float, default=None, metavar="R",
+                    help="also sweep the beam of edge and faiss_hnsw and compare them at recall@10 >= R")
+    ap.add_argument("--efs", default=",".join(map(str, EQUAL_RECALL_EF)), help="beams swept for --equal-recall")
+    ap.add_argument("--out", type=Path, default=SCRATCH,
+                    help=f"folder for the JSON/PNG (default {SCRATCH}; committed results live in {RESULTS})")
     ap.add_argument("--tmp", type=Path, default=None, help="where stores are built (default: system temp)")
     # internal: worker mode
     ap.add_argument("--worker", help=argparse.SUPPRESS)
     ap.add_argument("--worker-data", help=argparse.SUPPRESS)
     ap.add_argument("--options", help=argparse.SUPPRESS)
     ap.add_argument("--sweep-worker", dest="sweep", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--worker-efs", default="", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
 
     if args.worker:
@@ -406,10 +444,17 @@ def main(argv: list[str] | None = None) -> int:
                     continue
                 opts = {**(json.loads(args.edge_options) if name == "edge" else {}),
                         **json.loads(args.backend_options).get(name, {})}
-                results[name] = run_worker(name, data_file, tmp, opts, timeout=args.timeout)
+                efs = ([int(e) for e in args.efs.split(",")]
+                       if args.equal_recall is not None and name in HNSW_BACKENDS else None)
+                results[name] = run_worker(name, data_file, tmp, opts, timeout=args.timeout, efs=efs)
             edge, local = results.get("edge", {}), results.get("qdrant_local", {})
             if "p50_ms" in edge and "p50_ms" in local:
                 meta["edge_speedup_vs_qdrant_local_p50"] = local["p50_ms"] / edge["p50_ms"]
+                # CPU time: local mode is pure Python and its wall time balloons on a loaded machine
+                meta["edge_speedup_vs_qdrant_local_p50_cpu"] = local["p50_cpu_ms"] / edge["p50_cpu_ms"]
+            if args.equal_recall is not None:
+                meta["equal_recall"] = equal_recall(results, args.equal_recall)
+            meta["load_avg_at_end"] = os.getloadavg()[0]
             result = {**meta, "backends": results}
             stem = f"bench_store_{args.data}_{args.n}"
             stem += f"_{args.tag}" if args.tag else ""

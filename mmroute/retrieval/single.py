@@ -5,7 +5,7 @@ Each KB is searched in one of the modes of :data:`mmroute.kb.SEARCH_MODES` (retr
 store (``fusion="rrf"`` with ``weights=[dense, sparse]`` and ``rrf_k``, or ``fusion="dbsf"``),
 ``dense`` and ``sparse`` use one side. KBs without a lexical index are searched densely. An image
 query searches image and video KBs by the image alone. The default mode and fusion were chosen on
-multi-hop questions and checked on SQuAD (``evals/eval_hybrid.py``).
+multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
     mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
 """
@@ -26,7 +26,7 @@ from .fusion import fuse_hits
 
 DEFAULT_MODE = "hybrid"
 DEFAULT_FUSION = Fusion(method="rrf", weights=(1.0, 1.0), k=2, candidates=50)
-"""Chosen on multihop_ircot (best recall_all@5 of the grid in evals/eval_hybrid.py), reported on SQuAD held out."""
+"""Chosen on multihop_ircot (best recall_all@5 of the grid in evals/eval/eval_hybrid.py), reported on SQuAD held out."""
 
 
 class SingleShotRetriever:

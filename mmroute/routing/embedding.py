@@ -69,7 +69,7 @@ class FeatureCache:
 
     Cross-validation, augmentation and invariance checks featurise the same texts again and again, and
     on two CPU cores MiniLM reads ~100 texts/s; ``mmroute route train --feature-cache FILE`` and
-    ``evals/eval_router.py --cache DIR`` keep what they computed in an ``npz`` (float32, so a cached run
+    ``python -m evals.eval.eval_router --cache DIR`` keep what they computed in an ``npz`` (float32, so a cached run
     trains exactly the model an uncached one does). Not for query time: a router featurises one query.
     """
 

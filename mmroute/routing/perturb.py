@@ -1,6 +1,6 @@
 """Surface perturbations of questions that must not change their route.
 
-Used three ways: the invariance tests and ``evals/eval_router_generalisation.py`` check that the
+Used three ways: the invariance tests and ``evals/eval/eval_router.py`` check that the
 router's route of a question survives each perturbation, and router training augments its training
 rows with them (:func:`augment`; never the rows a cross-validation fold is tested on).
 

@@ -6,7 +6,7 @@ trailing thanks, seeded typos, very short, very long), the shipped router must g
 the shared routing questions the route it gives the unperturbed question.
 
 The suite routes a seeded sample of 300 questions stratified by source dataset (the full 2,425 x 11
-perturbations take minutes on two CPU cores); ``evals/eval_router.py`` reports the full-set rates,
+perturbations take minutes on two CPU cores); ``evals/eval/eval_router.py`` reports the full-set rates,
 out-of-fold, in ``evals/results/router_eval.json``. These are the questions the shipped router was
 trained on (its *training* questions, perturbed with wrappings from the test pool it never saw), so
 the rates here are upper bounds: out of fold (2026-11-30) typos keep 95.8% and very long 86.2%, under

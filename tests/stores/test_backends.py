@@ -354,3 +354,37 @@ def test_edge_auto_search_beam_grows_with_the_point_count(tmp_path: Path) -> Non
 def test_edge_rejects_a_bad_search_beam(tmp_path: Path, bad: object) -> None:
     with pytest.raises(ConfigError, match="hnsw_ef"):
         open_store("edge", tmp_path / "s", {"hnsw_ef": bad})
+
+
+def test_edge_auto_quantization_is_scalar_for_new_shards_and_kept_for_old_ones(tmp_path: Path) -> None:
+    """``quantization="auto"`` (the default) quantizes new shards; a shard built without keeps none."""
+    rng = np.random.default_rng(3)
+    vecs = rng.standard_normal((40, 8)).astype("float32")
+    pts = [Point(point_id("kb", str(i)), vecs[i], {}) for i in range(40)]
+    new = open_store("edge", tmp_path / "new", {})
+    assert new.options()["quantization"] == "auto"
+    new.open(8)
+    assert new.effective_quantization() == "scalar"
+    new.upsert(pts)
+    assert new.search(vecs[7], 3)[0].id == pts[7].id
+    new.close()
+    assert "scalar" in json.loads((tmp_path / "new" / "edge_config.json").read_text())["quantization_config"]
+    old = open_store("edge", tmp_path / "old", {"quantization": None})  # a KB from before the default changed
+    old.open(8)
+    old.upsert(pts)
+    old.close()
+    reopened = open_store("edge", tmp_path / "old", {})
+    reopened.open(8)
+    assert reopened.effective_quantization() is None
+    assert reopened.search(vecs[7], 3)[0].id == pts[7].id
+    reopened.close()
+    assert "quantization_config" not in json.loads((tmp_path / "old" / "edge_config.json").read_text())
+    pinned = open_store("edge", tmp_path / "new", {"quantization": "binary"})
+    pinned.open(8)
+    assert pinned.effective_quantization() == "binary"
+    pinned.close()
+
+
+def test_edge_rejects_an_unknown_quantization(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="quantization"):
+        open_store("edge", tmp_path / "s", {"quantization": "int4"})
