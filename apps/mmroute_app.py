@@ -6,6 +6,7 @@ the app is, so the CLI works beside it. This file is the same app for ``streamli
 apps/mmroute_app.py`` from a checkout, while ``mmroute serve`` runs for ``$MMROUTE_HOME`` (default
 ``~/.mmroute``).
 """
+
 from mmroute.app.ui.main import main
 
 main()

@@ -4,6 +4,7 @@
 there unless asked (``--out evals/results``, as ``make bench`` does): by default they write to
 ``SCRATCH``, ``$MMROUTE_EVAL_OUT`` or ``<tmp>/mmroute-evals``.
 """
+
 from __future__ import annotations
 
 import os

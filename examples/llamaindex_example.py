@@ -5,6 +5,7 @@
 Uses the model-free hashing encoder for the demo KBs so it runs in seconds on any machine; with KBs
 built by `mmroute index` (MiniLM etc.) pass `--home` of those and `--no-build`.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -71,8 +72,10 @@ def main() -> None:
 
     engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM(max_tokens=16))
     resp = engine.query(args.question)
-    print(f"\nRetrieverQueryEngine (MockLLM) used {len(resp.source_nodes)} source nodes:",
-          json.dumps([s.node.metadata["item_id"] for s in resp.source_nodes]))
+    print(
+        f"\nRetrieverQueryEngine (MockLLM) used {len(resp.source_nodes)} source nodes:",
+        json.dumps([s.node.metadata["item_id"] for s in resp.source_nodes]),
+    )
 
     nodes = asyncio.run(retriever.aretrieve("Nosferatu director"))
     print("async:", [n.node.metadata["item_id"] for n in nodes])

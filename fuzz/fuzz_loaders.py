@@ -22,6 +22,7 @@ Run (from the repo root)::
 
 Needs ``pip install atheris==3.0.0``. At exit it prints how many inputs each target received.
 """
+
 from __future__ import annotations
 
 import atexit
@@ -46,7 +47,8 @@ def make_seeds(folder: Path) -> None:
 
     folder.mkdir(parents=True, exist_ok=True)
     seeds = {
-        "jsonl": b"\x00" + b"\n".join(json.dumps({"id": f"p{i}", "text": f"text {i}", "doc_id": "d"}).encode() for i in range(3)),
+        "jsonl": b"\x00"
+        + b"\n".join(json.dumps({"id": f"p{i}", "text": f"text {i}", "doc_id": "d"}).encode() for i in range(3)),
         "text": b"\x01# Title\n\nfirst paragraph\n\nsecond one\n",
         "srt": b"\x02" + b"1\n00:00:01,000 --> 00:00:02,500\n<i>Hello</i>\n\n2\n00:00:03.000 --> 00:00:04.000\nworld\n",
         "vtt": b"\x02WEBVTT\n\nNOTE a note\n\ncue-1\n00:01.000 --> 00:02.000 align:start\nHi\n",

@@ -3,6 +3,7 @@
 The first byte of an input picks the target (see ``fuzz_loaders.py``); :func:`run_one` raises only for
 a finding: an exception that is not an :class:`~mmroute.errors.MMRouteError`, or a broken result.
 """
+
 from __future__ import annotations
 
 import tempfile
@@ -73,5 +74,3 @@ def run_one(data: bytes) -> None:
             PipelineConfig.from_toml(p)
         except MMRouteError:
             pass
-
-

@@ -8,6 +8,7 @@ The public namespace is small; heavy modules load lazily on first attribute acce
     hits = kb.search("Who directed Inception?", k=5)
     answer = mmroute.Pipeline.from_home(home).ask("Who directed Inception?")
 """
+
 from __future__ import annotations
 
 import importlib

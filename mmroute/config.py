@@ -21,13 +21,15 @@ Example ``mmroute.toml``::
 >>> cfg = PipelineConfig.from_toml("mmroute.toml")
 >>> Pipeline.from_home(Home(), cfg)
 """
+
 from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import ConfigError
 
@@ -73,31 +75,40 @@ class PipelineConfig:
 
     def validate(self) -> None:
         if self.generator not in GENERATOR_NAMES:
-            raise ConfigError(f"unknown generator {self.generator!r}", hint=f"choose one of: {', '.join(GENERATOR_NAMES)}")
+            raise ConfigError(
+                f"unknown generator {self.generator!r}", hint=f"choose one of: {', '.join(GENERATOR_NAMES)}"
+            )
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, not {self.k}")
         if self.generator == "openai" and not (self.endpoint.url and self.endpoint.model):
-            raise ConfigError("the openai generator needs an endpoint url and model",
-                              hint="pass --endpoint-url URL --endpoint-model NAME (or [endpoint] in the TOML)")
+            raise ConfigError(
+                "the openai generator needs an endpoint url and model",
+                hint="pass --endpoint-url URL --endpoint-model NAME (or [endpoint] in the TOML)",
+            )
         if self.generator == "hf-causal" and not self.generator_options.get("model"):
-            raise ConfigError("the hf-causal generator needs a model name or path",
-                              hint="pass --generator-option model=PATH (or generator_options.model in the TOML)")
+            raise ConfigError(
+                "the hf-causal generator needs a model name or path",
+                hint="pass --generator-option model=PATH (or generator_options.model in the TOML)",
+            )
         if self.endpoint.judge and not (self.endpoint.url and self.endpoint.model):
-            raise ConfigError("the LLM judge needs an endpoint url and model",
-                              hint="pass --endpoint-url URL --endpoint-model NAME")
+            raise ConfigError(
+                "the LLM judge needs an endpoint url and model", hint="pass --endpoint-url URL --endpoint-model NAME"
+            )
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "PipelineConfig":
+    def from_dict(cls, d: Mapping[str, Any]) -> PipelineConfig:
         if not isinstance(d, Mapping):
             raise ConfigError(f"a pipeline config must be a table of keys, not {type(d).__name__}")
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = set(d) - names
         if unknown:
-            raise ConfigError(f"unknown pipeline config keys: {', '.join(sorted(unknown))}",
-                              hint=f"known keys: {', '.join(sorted(names))}")
+            raise ConfigError(
+                f"unknown pipeline config keys: {', '.join(sorted(unknown))}",
+                hint=f"known keys: {', '.join(sorted(names))}",
+            )
         kw = dict(d)
         ep = kw.pop("endpoint", None) or {}
         _check_types(kw, _TYPES, "")
@@ -110,8 +121,10 @@ class PipelineConfig:
             ep_names = {f.name for f in dataclasses.fields(EndpointConfig)}
             bad = set(ep) - ep_names
             if bad:
-                raise ConfigError(f"unknown [endpoint] keys: {', '.join(sorted(bad))}",
-                                  hint=f"known keys: {', '.join(sorted(ep_names))}")
+                raise ConfigError(
+                    f"unknown [endpoint] keys: {', '.join(sorted(bad))}",
+                    hint=f"known keys: {', '.join(sorted(ep_names))}",
+                )
             endpoint = EndpointConfig(**ep)
         try:
             return cls(endpoint=endpoint, **kw)
@@ -119,7 +132,7 @@ class PipelineConfig:
             raise ConfigError(f"invalid pipeline config: {e}") from e
 
     @classmethod
-    def from_toml(cls, path: str | Path) -> "PipelineConfig":
+    def from_toml(cls, path: str | Path) -> PipelineConfig:
         p = Path(path)
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
@@ -131,18 +144,32 @@ class PipelineConfig:
             raise ConfigError(f"{p} is not valid TOML: {e}", hint="check quoting and [table] headers") from None
         return cls.from_dict(data.get("pipeline", data))
 
-    def replace(self, **changes: Any) -> "PipelineConfig":
+    def replace(self, **changes: Any) -> PipelineConfig:
         return dataclasses.replace(self, **changes)
 
 
 _OPT_STR = (str, type(None))
 _TYPES: dict[str, Any] = {
-    "generator": str, "generator_options": dict, "retriever": str, "retriever_options": dict, "router": _OPT_STR,
-    "router_options": dict, "k": int, "kbs": list, "verify": bool, "dual_path": bool, "policy_path": _OPT_STR,
+    "generator": str,
+    "generator_options": dict,
+    "retriever": str,
+    "retriever_options": dict,
+    "router": _OPT_STR,
+    "router_options": dict,
+    "k": int,
+    "kbs": list,
+    "verify": bool,
+    "dual_path": bool,
+    "policy_path": _OPT_STR,
 }
 _ENDPOINT_TYPES: dict[str, Any] = {
-    "url": _OPT_STR, "model": _OPT_STR, "api_key_env": _OPT_STR, "timeout_s": (int, float), "max_retries": int,
-    "multimodal": bool, "judge": bool,
+    "url": _OPT_STR,
+    "model": _OPT_STR,
+    "api_key_env": _OPT_STR,
+    "timeout_s": (int, float),
+    "max_retries": int,
+    "multimodal": bool,
+    "judge": bool,
 }
 
 

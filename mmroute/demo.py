@@ -3,6 +3,7 @@
 Run with ``python -m mmroute.demo`` (``MMROUTE_HOME`` and ``MMROUTE_DATA`` pick the folders).
 Indexing is resumable, so a second run only answers the questions.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -10,7 +11,6 @@ import json
 import os
 import sys
 import time
-from pathlib import Path
 
 from .kb import Home
 
@@ -37,11 +37,14 @@ def main() -> int:
     indexer = Indexer(home)
     for sample in SAMPLE_KBS:
         t = time.perf_counter()
-        reports = indexer.index(sample.kb, sample.input_path(root, work), granularity=sample.granularity,
-                                description=sample.description)
+        reports = indexer.index(
+            sample.kb, sample.input_path(root, work), granularity=sample.granularity, description=sample.description
+        )
         for r in reports:
-            print(f"indexed {r.kb:<14} {r.count:>5} items ({r.indexed} new, {r.skipped} skipped) "
-                  f"in {time.perf_counter() - t:.1f}s")
+            print(
+                f"indexed {r.kb:<14} {r.count:>5} items ({r.indexed} new, {r.skipped} skipped) "
+                f"in {time.perf_counter() - t:.1f}s"
+            )
     print()
     for kb, query in searches:
         if not home.exists(kb):
@@ -60,9 +63,11 @@ def main() -> int:
             ans = pipe.ask(q)
             route = ans.route.chosen if ans.route else ()
             withheld = ans.draft.text if ans.abstained and ans.draft and ans.draft.text else None
-            print(f"ask: {q}\n   route {list(route)} -> {ans.display_text!r}"
-                  f"{'' if not ans.abstained else f' ({ans.reason})'}  [{ans.timings_ms.get('total', 0):.0f} ms]"
-                  + (f"\n   draft withheld by the verifier: {withheld!r}" if withheld else ""))
+            print(
+                f"ask: {q}\n   route {list(route)} -> {ans.display_text!r}"
+                f"{'' if not ans.abstained else f' ({ans.reason})'}  [{ans.timings_ms.get('total', 0):.0f} ms]"
+                + (f"\n   draft withheld by the verifier: {withheld!r}" if withheld else "")
+            )
     return 0
 
 

@@ -4,6 +4,7 @@ The CLI turns any :class:`MMRouteError` into one line plus a hint (never a trace
 library users can catch the specific subclass they care about. URLs in messages and hints have
 their credentials masked (:func:`mmroute.redact.redact_urls`).
 """
+
 from __future__ import annotations
 
 

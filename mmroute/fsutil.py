@@ -1,4 +1,5 @@
 """Small filesystem helpers: atomic writes, file hashing, a per-KB writer lock."""
+
 from __future__ import annotations
 
 import errno
@@ -47,7 +48,6 @@ def file_sha256(path: Path, chunk: int = 1 << 20) -> str:
         while block := f.read(chunk):
             h.update(block)
     return h.hexdigest()
-
 
 
 def is_read_only(path: Path) -> bool:
@@ -112,13 +112,15 @@ class WriterLock:
         self.name = name
         self._fd: int | None = None
 
-    def acquire(self) -> "WriterLock":
+    def acquire(self) -> WriterLock:
         fd = try_flock(self.path)
         if fd is None:
             pid = self.holder_pid()
             who = f"process {pid}" if pid else "another process"
-            raise KBLockedError(f"KB {self.name!r} is being written by {who}",
-                                hint="wait for that run to finish (or stop it), then try again")
+            raise KBLockedError(
+                f"KB {self.name!r} is being written by {who}",
+                hint="wait for that run to finish (or stop it), then try again",
+            )
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
         os.fsync(fd)
@@ -146,7 +148,7 @@ class WriterLock:
             os.close(self._fd)
             self._fd = None
 
-    def __enter__(self) -> "WriterLock":
+    def __enter__(self) -> WriterLock:
         return self.acquire()
 
     def __exit__(self, *exc: object) -> None:

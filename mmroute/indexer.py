@@ -19,14 +19,16 @@ vector (:func:`mmroute.terms.payload_terms`) beside its dense vector, for BM25 a
 >>> report = Indexer(Home()).index("hop", Path("corpus.jsonl"))[0]
 >>> report.indexed, report.skipped
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -46,7 +48,11 @@ DEFAULT_ENCODERS: Mapping[Modality, EncoderSpec] = {
     Modality.IMAGE: EncoderSpec("conse"),
     Modality.VIDEO: EncoderSpec("video-frames"),
 }
-DEFAULT_GRANULARITY: Mapping[Modality, str] = {Modality.TEXT: "paragraph", Modality.IMAGE: "image", Modality.VIDEO: "clip"}
+DEFAULT_GRANULARITY: Mapping[Modality, str] = {
+    Modality.TEXT: "paragraph",
+    Modality.IMAGE: "image",
+    Modality.VIDEO: "clip",
+}
 VALID_GRANULARITIES: Mapping[Modality, set[str]] = {
     Modality.TEXT: {"paragraph", "document", "both"},
     Modality.IMAGE: {"image"},
@@ -84,22 +90,38 @@ class IndexReport:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "kb": self.kb, "granularity": self.granularity, "indexed": self.indexed, "unchanged": self.unchanged,
-            "skipped": self.skipped, "sources_done": self.sources_done, "sources_unchanged": self.sources_unchanged,
-            "count": self.count, "elapsed_s": round(self.elapsed_s, 3), "encode_s": round(self.encode_s, 3),
+            "kb": self.kb,
+            "granularity": self.granularity,
+            "indexed": self.indexed,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "sources_done": self.sources_done,
+            "sources_unchanged": self.sources_unchanged,
+            "count": self.count,
+            "elapsed_s": round(self.elapsed_s, 3),
+            "encode_s": round(self.encode_s, 3),
             "problems": [{"source": p.source, "line": p.line, "message": p.message} for p in self.problems],
             "notes": list(self.notes),
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "IndexReport":
-        return cls(kb=str(d["kb"]), granularity=str(d["granularity"]), indexed=int(d.get("indexed") or 0),
-                   unchanged=int(d.get("unchanged") or 0), sources_done=int(d.get("sources_done") or 0),
-                   sources_unchanged=int(d.get("sources_unchanged") or 0),
-                   problems=[LoadProblem(source=str(p["source"]), message=str(p["message"]), line=p.get("line"))
-                             for p in d.get("problems") or ()],
-                   count=int(d.get("count") or 0), elapsed_s=float(d.get("elapsed_s") or 0.0),
-                   encode_s=float(d.get("encode_s") or 0.0), notes=[str(n) for n in d.get("notes") or ()])
+    def from_dict(cls, d: Mapping[str, Any]) -> IndexReport:
+        return cls(
+            kb=str(d["kb"]),
+            granularity=str(d["granularity"]),
+            indexed=int(d.get("indexed") or 0),
+            unchanged=int(d.get("unchanged") or 0),
+            sources_done=int(d.get("sources_done") or 0),
+            sources_unchanged=int(d.get("sources_unchanged") or 0),
+            problems=[
+                LoadProblem(source=str(p["source"]), message=str(p["message"]), line=p.get("line"))
+                for p in d.get("problems") or ()
+            ],
+            count=int(d.get("count") or 0),
+            elapsed_s=float(d.get("elapsed_s") or 0.0),
+            encode_s=float(d.get("encode_s") or 0.0),
+            notes=[str(n) for n in d.get("notes") or ()],
+        )
 
 
 def lexical_store_spec(store: StoreSpec, granularity: Granularity) -> StoreSpec:
@@ -125,7 +147,11 @@ def resolve_granularities(modality: Modality, granularity: str | None) -> list[G
             hint=f"use one of: {', '.join(sorted(VALID_GRANULARITIES[modality]))}",
         )
     if g == "both":
-        return [Granularity.PARAGRAPH, Granularity.DOCUMENT] if modality is Modality.TEXT else [Granularity.CLIP, Granularity.VIDEO]
+        return (
+            [Granularity.PARAGRAPH, Granularity.DOCUMENT]
+            if modality is Modality.TEXT
+            else [Granularity.CLIP, Granularity.VIDEO]
+        )
     return [Granularity(g)]
 
 
@@ -139,25 +165,41 @@ def _discard(directory: Path) -> None:
 def _nothing_indexed(kb: str, plans: Sequence[SourcePlan], problems: Sequence[LoadProblem]) -> InputError:
     what = str(plans[0].path) if len(plans) == 1 else f"{len(plans)} files"
     why = f": {problems[0]}" if problems else " (empty)"
-    return InputError(f"nothing indexed from {what}{why}; KB {kb!r} was not created",
-                      hint="check that the input holds records (text JSONL needs \"id\" and \"text\" per line)")
+    return InputError(
+        f"nothing indexed from {what}{why}; KB {kb!r} was not created",
+        hint='check that the input holds records (text JSONL needs "id" and "text" per line)',
+    )
 
 
 class Indexer:
     """Indexes files or folders into KBs of a :class:`Home`. See the module doc for resume semantics."""
 
-    def __init__(self, home: Home, batch_size: int = 64, progress: ProgressFn | None = None,
-                 flush_every: int = 50, open_wait_s: float = 5.0) -> None:
+    def __init__(
+        self,
+        home: Home,
+        batch_size: int = 64,
+        progress: ProgressFn | None = None,
+        flush_every: int = 50,
+        open_wait_s: float = 5.0,
+    ) -> None:
         self.home = home
         self.open_wait_s = float(open_wait_s)
         self.batch_size = batch_size
         self.progress = progress
         self.flush_every = flush_every
 
-    def index(self, kb: str, input_path: Path, *, modality: str | Modality | None = None,
-              granularity: str | None = None, encoder: EncoderSpec | None = None,
-              store: StoreSpec | None = None, description: str = "",
-              loader_options: Mapping[str, Any] | None = None) -> list[IndexReport]:
+    def index(
+        self,
+        kb: str,
+        input_path: Path,
+        *,
+        modality: str | Modality | None = None,
+        granularity: str | None = None,
+        encoder: EncoderSpec | None = None,
+        store: StoreSpec | None = None,
+        description: str = "",
+        loader_options: Mapping[str, Any] | None = None,
+    ) -> list[IndexReport]:
         validate_kb_name(kb)
         mod = Modality(modality) if modality else None
         mod, plans, plan_problems = plan_sources(Path(input_path), mod)
@@ -166,15 +208,32 @@ class Indexer:
         reports = []
         notes = [ignored_note(f) for f in ignored_json(Path(input_path))]
         for name, gran in zip(kb_names_for(kb, grans), grans):
-            report = self._index_kb(name, mod, gran, plans, list(plan_problems), root, encoder, store,
-                                    description, dict(loader_options or {}))
+            report = self._index_kb(
+                name,
+                mod,
+                gran,
+                plans,
+                list(plan_problems),
+                root,
+                encoder,
+                store,
+                description,
+                dict(loader_options or {}),
+            )
             report.notes = list(notes)
             reports.append(report)
         return reports
 
     # ------------------------------------------------------------------------------------------
-    def _prepare_manifest(self, name: str, modality: Modality, gran: Granularity, encoder: EncoderSpec | None,
-                          store: StoreSpec | None, description: str) -> tuple[Manifest, Encoder]:
+    def _prepare_manifest(
+        self,
+        name: str,
+        modality: Modality,
+        gran: Granularity,
+        encoder: EncoderSpec | None,
+        store: StoreSpec | None,
+        description: str,
+    ) -> tuple[Manifest, Encoder]:
         directory = self.home.kb_dir(name)
         if self.home.exists(name):
             manifest = Manifest.load(directory)
@@ -197,14 +256,32 @@ class Indexer:
         enc = self.home.encoders.get(spec)
         enc.warm_up()
         now = utc_now()
-        info = KBInfo(name=name, modality=modality, granularity=gran, encoder=enc.spec, dim=enc.dim,
-                      store=lexical_store_spec(store or DEFAULT_STORE, gran), description=description,
-                      created_at=now, updated_at=now)
+        info = KBInfo(
+            name=name,
+            modality=modality,
+            granularity=gran,
+            encoder=enc.spec,
+            dim=enc.dim,
+            store=lexical_store_spec(store or DEFAULT_STORE, gran),
+            description=description,
+            created_at=now,
+            updated_at=now,
+        )
         return Manifest(info=info), enc
 
-    def _index_kb(self, name: str, modality: Modality, gran: Granularity, plans: Sequence[SourcePlan],
-                  problems: list[LoadProblem], root: Path, encoder: EncoderSpec | None, store_spec: StoreSpec | None,
-                  description: str, loader_options: dict[str, Any]) -> IndexReport:
+    def _index_kb(
+        self,
+        name: str,
+        modality: Modality,
+        gran: Granularity,
+        plans: Sequence[SourcePlan],
+        problems: list[LoadProblem],
+        root: Path,
+        encoder: EncoderSpec | None,
+        store_spec: StoreSpec | None,
+        description: str,
+        loader_options: dict[str, Any],
+    ) -> IndexReport:
         t0 = time.perf_counter()
         directory = self.home.kb_dir(name)
         report = IndexReport(kb=name, granularity=gran.value, problems=problems)
@@ -255,9 +332,17 @@ class Indexer:
                     raise
                 time.sleep(0.1)
 
-    def _load_source(self, kb: str, plan: SourcePlan, gran: Granularity, root: Path, store: VectorStore,
-                     manifest: Manifest, report: IndexReport,
-                     loader_options: dict[str, Any]) -> "_PendingSource | None":
+    def _load_source(
+        self,
+        kb: str,
+        plan: SourcePlan,
+        gran: Granularity,
+        root: Path,
+        store: VectorStore,
+        manifest: Manifest,
+        report: IndexReport,
+        loader_options: dict[str, Any],
+    ) -> _PendingSource | None:
         """Hash and load one source, marking it partial; None when it is unchanged or unreadable."""
         key = str(plan.path.resolve())
         try:
@@ -287,8 +372,15 @@ class Indexer:
             report.unchanged += len(items) - len(todo)
         return _PendingSource(key, sha, len(items), todo, list(loaded.problems))
 
-    def _store_sources(self, kb: str, group: list["_PendingSource"], enc: Encoder, store: VectorStore,
-                       manifest: Manifest, report: IndexReport) -> None:
+    def _store_sources(
+        self,
+        kb: str,
+        group: list[_PendingSource],
+        enc: Encoder,
+        store: VectorStore,
+        manifest: Manifest,
+        report: IndexReport,
+    ) -> None:
         """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
         todo = [t for g in group for t in g.todo]
         failed_ids: set[str] = set()
@@ -297,18 +389,29 @@ class Indexer:
         for g in group:
             failed = sum(1 for pid, _ in g.todo if pid in failed_ids)
             manifest.sources[g.key] = SourceRecord(
-                path=g.key, sha256=g.sha, status="done", items=g.items - failed, skipped=len(g.problems) + failed,
+                path=g.key,
+                sha256=g.sha,
+                status="done",
+                items=g.items - failed,
+                skipped=len(g.problems) + failed,
                 errors=[p.message if p.line is None else f"line {p.line}: {p.message}" for p in g.problems],
                 updated_at=utc_now(),
             )
             report.sources_done += 1
 
-    def _encode_and_store(self, kb: str, todo: list[tuple[str, Item]], enc: Encoder, store: VectorStore,
-                          report: IndexReport, failed_ids: set[str] | None = None) -> tuple[int, int]:
+    def _encode_and_store(
+        self,
+        kb: str,
+        todo: list[tuple[str, Item]],
+        enc: Encoder,
+        store: VectorStore,
+        report: IndexReport,
+        failed_ids: set[str] | None = None,
+    ) -> tuple[int, int]:
         written = failed = 0
         total = len(todo)
         for b, start in enumerate(range(0, total, self.batch_size)):
-            batch = todo[start:start + self.batch_size]
+            batch = todo[start : start + self.batch_size]
             t = time.perf_counter()
             vectors, ok = self._encode_batch(enc, [it for _, it in batch], report)
             report.encode_s += time.perf_counter() - t
@@ -364,4 +467,3 @@ class _PendingSource:
 def _item_problem(item: Item, error: BaseException) -> LoadProblem:
     msg = getattr(error, "message", None) or str(error) or error.__class__.__name__
     return LoadProblem(item.source or item.id, f"item {item.id!r} could not be encoded: {msg}")
-

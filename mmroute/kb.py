@@ -20,16 +20,17 @@ Usage::
     for hit in kb.search("Who directed Inception?", k=5):
         print(hit.rank, hit.score, hit.item.id)
 """
+
 from __future__ import annotations
 
 import atexit
-import logging
 import builtins
+import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -168,7 +169,7 @@ class KnowledgeBase:
     def store_path(self) -> Path:
         return self.manifest.store_path(self.directory)
 
-    def reading_store(self, held: "WriterLock | None" = None) -> VectorStore:
+    def reading_store(self, held: WriterLock | None = None) -> VectorStore:
         """The store opened for reading; ``held`` is this process's own writer lock on the KB (``kb move``
         reads the KB it is moving), which then does not count as a writer."""
         with self._lock:
@@ -178,15 +179,20 @@ class KnowledgeBase:
                     # refuse before touching the store: an indexing run is about to open or has it
                     raise self._locked(KBLockedError("an indexing run holds the KB"))
                 try:
-                    self._store = _SHARED_STORES.acquire(self.info.store.backend, self.store_path,
-                                                         {**self.info.store.options, "read_only": True},
-                                                         self.info.dim)
+                    self._store = _SHARED_STORES.acquire(
+                        self.info.store.backend,
+                        self.store_path,
+                        {**self.info.store.options, "read_only": True},
+                        self.info.dim,
+                    )
                 except KBLockedError as e:
                     raise self._locked(e) from None
                 except StoreError as e:
-                    raise StoreError(f"KB {self.name!r} cannot be opened: {e.message}",
-                                     hint=f"its store is damaged; delete it with `mmroute kb delete {self.name} --yes` "
-                                          "and index it again") from None
+                    raise StoreError(
+                        f"KB {self.name!r} cannot be opened: {e.message}",
+                        hint=f"its store is damaged; delete it with `mmroute kb delete {self.name} --yes` "
+                        "and index it again",
+                    ) from None
             return self._store
 
     def _locked(self, error: KBLockedError) -> KBLockedError:
@@ -194,11 +200,14 @@ class KnowledgeBase:
         pid = WriterLock(self.directory, self.name).active_holder()
         if pid is not None:
             who = f"process {pid}" if pid else "another process"
-            return KBLockedError(f"KB {self.name!r} is being written by {who}",
-                                 hint="search again when that indexing run has finished")
-        return KBLockedError(f"KB {self.name!r} is open in another process ({error.message})",
-                             hint="an embedded store has one owner at a time: close the app or the other "
-                                  "process using this KB, or use a Qdrant server (--store qdrant with url)")
+            return KBLockedError(
+                f"KB {self.name!r} is being written by {who}", hint="search again when that indexing run has finished"
+            )
+        return KBLockedError(
+            f"KB {self.name!r} is open in another process ({error.message})",
+            hint="an embedded store has one owner at a time: close the app or the other "
+            "process using this KB, or use a Qdrant server (--store qdrant with url)",
+        )
 
     def count(self) -> int:
         return self.store.count()
@@ -219,16 +228,23 @@ class KnowledgeBase:
         if self.has_lexical or mode == "dense":
             return mode
         if mode == "sparse":
-            raise StoreError(f"KB {self.name!r} has no lexical index (it was indexed before mmroute indexed words)",
-                             hint=f"add one without re-encoding: `mmroute kb reindex-lexical {self.name}`")
+            raise StoreError(
+                f"KB {self.name!r} has no lexical index (it was indexed before mmroute indexed words)",
+                hint=f"add one without re-encoding: `mmroute kb reindex-lexical {self.name}`",
+            )
         if self.name not in _warned_dense_only:
             _warned_dense_only.add(self.name)
-            log.warning("KB %r has no lexical index, so it is searched by dense vectors only; add one with "
-                        "`mmroute kb reindex-lexical %s`", self.name, self.name)
+            log.warning(
+                "KB %r has no lexical index, so it is searched by dense vectors only; add one with "
+                "`mmroute kb reindex-lexical %s`",
+                self.name,
+                self.name,
+            )
         return "dense"
 
-    def search(self, query: str, k: int = 10, flt: Filter | None = None, mode: str = "dense",
-               fusion: Fusion | None = None) -> list[Hit]:
+    def search(
+        self, query: str, k: int = 10, flt: Filter | None = None, mode: str = "dense", fusion: Fusion | None = None
+    ) -> list[Hit]:
         """Top-k items for a text query, best first: by cosine (``dense``), BM25 (``sparse``) or both
         fused (``hybrid``, see :class:`~mmroute.stores.base.Fusion`)."""
         mode = self.search_mode(mode)
@@ -245,8 +261,9 @@ class KnowledgeBase:
             return []
         return self._hits(self.store.search_sparse(query_terms(query), k, flt))
 
-    def search_hybrid(self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None,
-                      fusion: Fusion | None = None) -> list[Hit]:
+    def search_hybrid(
+        self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None, fusion: Fusion | None = None
+    ) -> list[Hit]:
         """Top-k items for a query vector and the query's words, fused in the store.
 
         The hits come in fused order with cosine-scale scores (the reader and the verifier weigh hit scores
@@ -261,37 +278,47 @@ class KnowledgeBase:
         dense = {p.id: p.score for p in self.store.search(vec, max(k, fusion.candidates), flt)}
         floor = min(dense.values(), default=0.0)
         scores = sorted((dense.get(p.id, floor) for p in fused), reverse=True)
-        return [Hit(item=Item.from_payload(p.payload), score=float(s), kb=self.name, rank=i + 1)
-                for i, (p, s) in enumerate(zip(fused, scores))]
+        return [
+            Hit(item=Item.from_payload(p.payload), score=float(s), kb=self.name, rank=i + 1)
+            for i, (p, s) in enumerate(zip(fused, scores))
+        ]
 
     def _hits(self, points: Sequence[ScoredPoint]) -> list[Hit]:
-        return [Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
-                for i, p in enumerate(points)]
+        return [
+            Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+            for i, p in enumerate(points)
+        ]
 
     def search_image(self, path: Path, k: int = 10, flt: Filter | None = None) -> list[Hit]:
         """Top-k items for a query image (needs an encoder that embeds images)."""
         try:
             vec = normalize(self.encoder.encode_image_queries([Path(path)]))[0]
         except NotImplementedError:
-            raise InputError(f"KB {self.name!r} holds text embedded by a text-only encoder, so it cannot be "
-                             "searched with an image",
-                             hint="search an image or video KB with --image (see `mmroute kb list`), "
-                                  "or give a text query") from None
+            raise InputError(
+                f"KB {self.name!r} holds text embedded by a text-only encoder, so it cannot be searched with an image",
+                hint="search an image or video KB with --image (see `mmroute kb list`), or give a text query",
+            ) from None
         return self.search_vector(vec, k, flt)
 
     def search_vector(self, vector: np.ndarray, k: int = 10, flt: Filter | None = None) -> list[Hit]:
         if k <= 0:
             return []
         pts = self.store.search(np.asarray(vector, dtype=np.float32), k, flt)
-        return [Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
-                for i, p in enumerate(pts)]
+        return [
+            Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+            for i, p in enumerate(pts)
+        ]
 
     def search_batch(self, queries: Sequence[str], k: int = 10, flt: Filter | None = None) -> list[list[Hit]]:
         vecs = self.embed_queries(queries)
         out = []
         for res in self.store.search_batch(vecs, k, flt):
-            out.append([Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
-                        for i, p in enumerate(res)])
+            out.append(
+                [
+                    Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
+                    for i, p in enumerate(res)
+                ]
+            )
         return out
 
     def get_items(self, item_ids: Iterable[str]) -> list[Item]:

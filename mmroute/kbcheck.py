@@ -5,6 +5,7 @@ reports the rest here as :class:`KBProblem` entries (``kb list`` marks them brok
 ``kb doctor`` say what is wrong, ``kb delete`` removes them). Leftovers are the hidden folders an
 interrupted ``kb copy`` (``.NAME.copy``) or ``kb delete`` (``.deleting-NAME-PID``) leaves beside the KBs.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,8 +64,11 @@ def _parse_problem(path: Path) -> str | None:
     except ValueError as e:
         return f"manifest.json is not valid JSON ({e}); it was truncated or overwritten"
     kb = data.get("kb") if isinstance(data, dict) else None
-    missing = [k for k in ("name", "modality", "granularity", "encoder", "dim", "store")
-               if not isinstance(kb, dict) or k not in kb]
+    missing = [
+        k
+        for k in ("name", "modality", "granularity", "encoder", "dim", "store")
+        if not isinstance(kb, dict) or k not in kb
+    ]
     if missing:
         return f"manifest.json lacks the KB descriptor field(s) {', '.join(missing)}"
     return None
@@ -91,13 +95,21 @@ def scan(kbs_dir: Path, checks: ManifestCheck) -> tuple[list[str], list[KBProble
         if problem is None:
             good.append(p.name)
         elif not (problem.startswith("has no manifest") and lock_is_held(p / WRITE_LOCK_NAME)):
-            bad.append(KBProblem(p.name, f"KB {p.name!r} {problem}" if problem.startswith("has ")
-                                 else f"KB {p.name!r}: {problem}", delete_hint(p.name)))
+            bad.append(
+                KBProblem(
+                    p.name,
+                    f"KB {p.name!r} {problem}" if problem.startswith("has ") else f"KB {p.name!r}: {problem}",
+                    delete_hint(p.name),
+                )
+            )
     for p in hidden:
         owner = leftover_owner(p.name)
         if owner and not lock_is_held(p / WRITE_LOCK_NAME):
-            hint = (f"KB {owner!r} itself is fine; remove the folder {p}" if owner in good
-                    else f"re-run the copy, or remove it with `mmroute kb delete {owner} --yes`")
+            hint = (
+                f"KB {owner!r} itself is fine; remove the folder {p}"
+                if owner in good
+                else f"re-run the copy, or remove it with `mmroute kb delete {owner} --yes`"
+            )
             bad.append(KBProblem(owner, f"unfinished leftover {p.name} of an interrupted copy or delete", hint))
     return good, bad
 
@@ -105,9 +117,9 @@ def scan(kbs_dir: Path, checks: ManifestCheck) -> tuple[list[str], list[KBProble
 def leftover_owner(folder: str) -> str | None:
     """The KB name an interrupted operation's hidden folder belongs to (None for other hidden folders)."""
     if folder.startswith(".deleting-"):
-        return folder[len(".deleting-"):].rpartition("-")[0] or None
+        return folder[len(".deleting-") :].rpartition("-")[0] or None
     if folder.endswith(".copy") and folder.startswith("."):
-        return folder[1:-len(".copy")] or None
+        return folder[1 : -len(".copy")] or None
     return None
 
 
@@ -115,5 +127,11 @@ def leftovers(kbs_dir: Path, name: str) -> list[Path]:
     """Hidden leftover folders of KB ``name`` that no running process holds."""
     if not kbs_dir.is_dir():
         return []
-    return sorted(p for p in kbs_dir.iterdir() if p.is_dir() and p.name.startswith(".")
-                  and leftover_owner(p.name) == name and not lock_is_held(p / WRITE_LOCK_NAME))
+    return sorted(
+        p
+        for p in kbs_dir.iterdir()
+        if p.is_dir()
+        and p.name.startswith(".")
+        and leftover_owner(p.name) == name
+        and not lock_is_held(p / WRITE_LOCK_NAME)
+    )

@@ -5,13 +5,15 @@ is skipped; anything else is (re)indexed, and only items whose point ids are mis
 store are encoded again. It is rewritten atomically after every source, so a run killed at any
 point leaves either the previous or the next manifest on disk.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from .errors import StoreError
 from .fsutil import atomic_write_json
@@ -28,7 +30,7 @@ def _store_dir(value: Any) -> str:
 
 
 def utc_now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    return datetime.now(UTC).isoformat(timespec="seconds")
 
 
 @dataclass
@@ -44,14 +46,27 @@ class SourceRecord:
     updated_at: str = ""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"path": self.path, "sha256": self.sha256, "status": self.status, "items": self.items,
-                "skipped": self.skipped, "errors": list(self.errors[:20]), "updated_at": self.updated_at}
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "status": self.status,
+            "items": self.items,
+            "skipped": self.skipped,
+            "errors": list(self.errors[:20]),
+            "updated_at": self.updated_at,
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SourceRecord":
-        return cls(path=d["path"], sha256=d["sha256"], status=d["status"], items=int(d.get("items", 0)),
-                   skipped=int(d.get("skipped", 0)), errors=list(d.get("errors") or []),
-                   updated_at=d.get("updated_at", ""))
+    def from_dict(cls, d: Mapping[str, Any]) -> SourceRecord:
+        return cls(
+            path=d["path"],
+            sha256=d["sha256"],
+            status=d["status"],
+            items=int(d.get("items", 0)),
+            skipped=int(d.get("skipped", 0)),
+            errors=list(d.get("errors") or []),
+            updated_at=d.get("updated_at", ""),
+        )
 
 
 @dataclass
@@ -79,7 +94,7 @@ class Manifest:
         return directory / self.store_dir
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Manifest":
+    def from_dict(cls, d: Mapping[str, Any]) -> Manifest:
         version = int(d.get("schema_version", 0))
         if version > SCHEMA_VERSION:
             raise StoreError(
@@ -98,13 +113,14 @@ class Manifest:
         atomic_write_json(directory / MANIFEST_NAME, self.to_dict())
 
     @classmethod
-    def load(cls, directory: Path) -> "Manifest":
+    def load(cls, directory: Path) -> Manifest:
         path = directory / MANIFEST_NAME
         try:
             return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
         except FileNotFoundError:
             raise
         except (ValueError, KeyError, TypeError, AttributeError) as e:
-            raise StoreError(f"manifest {path} is unreadable: {e}",
-                             hint=f"delete the KB with `mmroute kb delete {directory.name} --yes` and index it again"
-                             ) from None
+            raise StoreError(
+                f"manifest {path} is unreadable: {e}",
+                hint=f"delete the KB with `mmroute kb delete {directory.name} --yes` and index it again",
+            ) from None

@@ -29,14 +29,15 @@ For a Qdrant server the collection is named after the KB (option ``collection``)
 replication and snapshots are the server's; a server-side snapshot of that collection can be
 restored on another cluster with Qdrant's own snapshot API.
 """
+
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from .errors import KBExistsError
 from .fsutil import WriterLock
@@ -74,14 +75,24 @@ def _with_lexical(spec: StoreSpec, manifest: Manifest) -> StoreSpec:
     return StoreSpec(spec.backend, {**spec.options, "lexical": lexical})
 
 
-def _stream(source: VectorStore, total: int, target: VectorStore, dst_name: str, progress: Progress | None,
-            batch_size: int) -> int:
+def _stream(
+    source: VectorStore, total: int, target: VectorStore, dst_name: str, progress: Progress | None, batch_size: int
+) -> int:
     """Copy every point of ``source`` into the open ``target`` (ids recomputed for ``dst_name``), flushed."""
     moved = 0
     lexical = target.has_sparse()
     for page in source.iter_points(batch_size):
-        target.upsert([Point(point_id(dst_name, str(p.payload["item_id"])), p.vector, p.payload,
-                             sparse=payload_terms(p.payload) if lexical else None) for p in page])
+        target.upsert(
+            [
+                Point(
+                    point_id(dst_name, str(p.payload["item_id"])),
+                    p.vector,
+                    p.payload,
+                    sparse=payload_terms(p.payload) if lexical else None,
+                )
+                for p in page
+            ]
+        )
         moved += len(page)
         if progress:
             progress(moved, total)
@@ -89,8 +100,17 @@ def _stream(source: VectorStore, total: int, target: VectorStore, dst_name: str,
     return moved
 
 
-def _copy_store(kb: KnowledgeBase, source: VectorStore, manifest: Manifest, dst_dir: Path, store_dir: str,
-                dst_name: str, store: StoreSpec, progress: Progress | None, batch_size: int) -> tuple[int, Manifest]:
+def _copy_store(
+    kb: KnowledgeBase,
+    source: VectorStore,
+    manifest: Manifest,
+    dst_dir: Path,
+    store_dir: str,
+    dst_name: str,
+    store: StoreSpec,
+    progress: Progress | None,
+    batch_size: int,
+) -> tuple[int, Manifest]:
     """Build ``dst_dir/store_dir`` from ``source``; the manifest for it (not saved)."""
     info = manifest.info.replace(name=dst_name, store=store, updated_at=utc_now())
     target = open_store(store.backend, dst_dir / store_dir, store.options)
@@ -114,15 +134,18 @@ def _clear(folder: Path, keep: set[str]) -> None:
             p.unlink(missing_ok=True)
 
 
-def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progress | None = None,
-            batch_size: int = 1024) -> MoveReport:
+def copy_kb(
+    home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progress | None = None, batch_size: int = 1024
+) -> MoveReport:
     """Copy KB ``src`` into a new KB ``dst`` on ``store`` (built under a hidden name, renamed when complete)."""
     validate_kb_name(dst)
     manifest = home.manifest(src)
     final = home.kb_dir(dst)
     if final.exists():
-        raise KBExistsError(f"KB {dst!r} already exists",
-                            hint=f"pick another name, or delete it first with `mmroute kb delete {dst} --yes`")
+        raise KBExistsError(
+            f"KB {dst!r} already exists",
+            hint=f"pick another name, or delete it first with `mmroute kb delete {dst} --yes`",
+        )
     store = _with_lexical(_with_collection(store, dst), manifest)
     staging = final.with_name(f".{dst}.copy")
     with WriterLock(staging, dst) as lock:
@@ -136,8 +159,9 @@ def copy_kb(home: Home, src: str, dst: str, store: StoreSpec, *, progress: Progr
     return MoveReport(src, dst, store.backend, n)
 
 
-def move_kb(home: Home, name: str, store: StoreSpec, *, progress: Progress | None = None,
-            batch_size: int = 1024) -> MoveReport:
+def move_kb(
+    home: Home, name: str, store: StoreSpec, *, progress: Progress | None = None, batch_size: int = 1024
+) -> MoveReport:
     """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch."""
     store = _with_lexical(_with_collection(store, name), home.manifest(name))
     directory = home.kb_dir(name)
@@ -149,8 +173,9 @@ def move_kb(home: Home, name: str, store: StoreSpec, *, progress: Progress | Non
         new_dir = f"{STORE_DIR}-{store.backend}-{uuid.uuid4().hex[:8]}"
         kb = home.open(name)
         try:
-            n, moved = _copy_store(kb, kb.reading_store(lock), manifest, directory, new_dir, name, store,
-                                   progress, batch_size)
+            n, moved = _copy_store(
+                kb, kb.reading_store(lock), manifest, directory, new_dir, name, store, progress, batch_size
+            )
         except BaseException:
             home.forget(name)
             shutil.rmtree(directory / new_dir, ignore_errors=True)

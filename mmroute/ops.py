@@ -8,19 +8,23 @@ both modes, so ``--json`` and text output do not depend on where the work ran.
 >>> search(Home(), "hop", "Who directed Inception?", k=3)["hits"][0]["id"]
 'hop/12'
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .errors import InputError
 
-def search(home: Any, kb: str, query: str, k: int = 10, image: Path | None = None,
-           mode: str = "dense") -> dict[str, Any]:
+
+def search(
+    home: Any, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense"
+) -> dict[str, Any]:
     """``mmroute search``: ``{"query", "kb", "mode", "hits": [Hit.to_dict()]}`` (``mode``: dense, sparse or
     hybrid; an image query is always dense)."""
     if not query.strip() and image is None:
-        raise InputError("nothing to search for", hint='give a QUERY text or --image PATH')
+        raise InputError("nothing to search for", hint="give a QUERY text or --image PATH")
     base = home.open(kb)
     if image is not None:
         hits, used = base.search_image(image, k), "dense"
@@ -58,13 +62,16 @@ def check_ask(home: Any, kbs: list[str]) -> None:
     for name in kbs:
         home.manifest(name)
     if not kbs and not home.list():
-        raise InputError(f"the home {home.root} has no KBs yet, so there is nothing to answer from",
-                         hint="index a corpus first, e.g. mmroute index --kb squad --input "
-                              "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)")
+        raise InputError(
+            f"the home {home.root} has no KBs yet, so there is nothing to answer from",
+            hint="index a corpus first, e.g. mmroute index --kb squad --input "
+            "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)",
+        )
 
 
-def answer(home: Any, config: Any, question: str, image: Path | None = None,
-           pipeline_factory: Callable[[], Any] | None = None) -> Any:
+def answer(
+    home: Any, config: Any, question: str, image: Path | None = None, pipeline_factory: Callable[[], Any] | None = None
+) -> Any:
     """The :class:`~mmroute.types.Answer` that ``mmroute ask`` prints (see :func:`ask`)."""
     check_ask(home, list(config.kbs))
     if pipeline_factory is None:
@@ -76,8 +83,9 @@ def answer(home: Any, config: Any, question: str, image: Path | None = None,
     return pipe.ask(question, image=image)
 
 
-def ask(home: Any, config: Any, question: str, image: Path | None = None,
-        pipeline_factory: Callable[[], Any] | None = None) -> dict[str, Any]:
+def ask(
+    home: Any, config: Any, question: str, image: Path | None = None, pipeline_factory: Callable[[], Any] | None = None
+) -> dict[str, Any]:
     """``mmroute ask``: ``Answer.to_dict()`` (answer or abstention, evidence, route, steps, verdict, timings)."""
     return answer(home, config, question, image, pipeline_factory).to_dict()
 
@@ -115,16 +123,15 @@ def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
     Reads each manifest, opens each store for reading and compares its point count with the manifest's;
     reports broken KBs, unfinished leftovers and KBs being written. Never changes anything.
     """
-    from .errors import KBLockedError, MMRouteError
-    from .kbcheck import delete_hint
 
     problems = [p for p in home.broken() if not names or p.name in names]
-    reports: list[dict[str, Any]] = [{"name": p.name, "status": "broken", "problem": p.problem, "hint": p.hint}
-                                     for p in problems]
+    reports: list[dict[str, Any]] = [
+        {"name": p.name, "status": "broken", "problem": p.problem, "hint": p.hint} for p in problems
+    ]
     healthy = home.names()
     writing = set(home.writing())
     unreadable = {p.name for p in problems if p.name not in healthy}
-    for name in (names or healthy):
+    for name in names or healthy:
         if name in unreadable:
             continue
         reports.append(_doctor_one(home, name, name in writing))
@@ -137,8 +144,12 @@ def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
     from .kbcheck import delete_hint
 
     if writing:
-        return {"name": name, "status": "busy", "problem": f"KB {name!r} is being written now",
-                "hint": "check again when the indexing run has finished"}
+        return {
+            "name": name,
+            "status": "busy",
+            "problem": f"KB {name!r} is being written now",
+            "hint": "check again when the indexing run has finished",
+        }
     try:
         manifest = home.manifest(name)
         live = home.open(name).count()
@@ -147,16 +158,22 @@ def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
     except KBLockedError as e:
         return {"name": name, "status": "busy", "problem": e.message, "hint": e.hint}
     except MMRouteError as e:
-        return {"name": name, "status": "broken", "problem": e.message,
-                "hint": e.hint if e.hint and "delete" in e.hint else delete_hint(name)}
+        return {
+            "name": name,
+            "status": "broken",
+            "problem": e.message,
+            "hint": e.hint if e.hint and "delete" in e.hint else delete_hint(name),
+        }
     finally:
         home.forget(name)
     partial = [s.path for s in manifest.sources.values() if s.status != "done"]
     if partial:
-        return {"name": name, "status": "incomplete",
-                "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted "
-                           f"({live} items stored)",
-                "hint": "re-run the same `mmroute index` command to finish it"}
+        return {
+            "name": name,
+            "status": "incomplete",
+            "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted ({live} items stored)",
+            "hint": "re-run the same `mmroute index` command to finish it",
+        }
     return {"name": name, "status": "ok", "problem": "", "hint": "", "count": live}
 
 
@@ -175,18 +192,30 @@ def kb_info(home: Any, name: str) -> dict[str, Any]:
     return data
 
 
-def index_spec(input_path: Path, modality: str | None = None, granularity: str | None = None,
-               encoder: Any = None, store: Any = None, description: str = "",
-               loader_options: dict[str, Any] | None = None) -> dict[str, Any]:
+def index_spec(
+    input_path: Path,
+    modality: str | None = None,
+    granularity: str | None = None,
+    encoder: Any = None,
+    store: Any = None,
+    description: str = "",
+    loader_options: dict[str, Any] | None = None,
+) -> dict[str, Any]:
     """The JSON form of one ``mmroute index`` call (what the server's index jobs run and persist)."""
-    return {"input": str(input_path), "modality": modality, "granularity": granularity,
-            "encoder": encoder.to_dict() if encoder is not None else None,
-            "store": store.to_dict() if store is not None else None,
-            "description": description, "loader_options": dict(loader_options or {})}
+    return {
+        "input": str(input_path),
+        "modality": modality,
+        "granularity": granularity,
+        "encoder": encoder.to_dict() if encoder is not None else None,
+        "store": store.to_dict() if store is not None else None,
+        "description": description,
+        "loader_options": dict(loader_options or {}),
+    }
 
 
-def index(home: Any, kb: str, spec: dict[str, Any],
-          progress: Callable[[str, int, int], None] | None = None) -> dict[str, Any]:
+def index(
+    home: Any, kb: str, spec: dict[str, Any], progress: Callable[[str, int, int], None] | None = None
+) -> dict[str, Any]:
     """``mmroute index``: ``{"reports": [IndexReport.to_dict()]}`` for the KB(s) written."""
     from .indexer import Indexer
     from .types import EncoderSpec, StoreSpec
@@ -194,8 +223,15 @@ def index(home: Any, kb: str, spec: dict[str, Any],
     enc = EncoderSpec.from_dict(spec["encoder"]) if spec.get("encoder") else None
     store = StoreSpec.from_dict(spec["store"]) if spec.get("store") else None
     reports = Indexer(home, progress=progress).index(
-        kb, Path(spec["input"]), modality=spec.get("modality"), granularity=spec.get("granularity"), encoder=enc,
-        store=store, description=spec.get("description") or "", loader_options=spec.get("loader_options") or {})
+        kb,
+        Path(spec["input"]),
+        modality=spec.get("modality"),
+        granularity=spec.get("granularity"),
+        encoder=enc,
+        store=store,
+        description=spec.get("description") or "",
+        loader_options=spec.get("loader_options") or {},
+    )
     return {"reports": [r.to_dict() for r in reports]}
 
 

@@ -12,12 +12,14 @@ the draft, the verifier's verdict with reasons and signals, and per-stage timing
 verifier does not support becomes an abstention ("I don't know") with the verifier's reason.
 Routing happens inside the retriever (it owns the router); its time is reported as ``route``.
 """
+
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from .config import PipelineConfig
 from .generation.base import Generator, create_generator
@@ -48,16 +50,25 @@ def _default_router(required: bool) -> Any:
 class Pipeline:
     """Answers questions over the KBs of a home, with a guarded answer or an honest "I don't know"."""
 
-    def __init__(self, retriever: Retriever, generator: Generator, verifier: Verifier | None,
-                 config: PipelineConfig | None = None) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        generator: Generator,
+        verifier: Verifier | None,
+        config: PipelineConfig | None = None,
+    ) -> None:
         self.retriever = retriever
         self.generator = generator
         self.verifier = verifier
         self.config = config or PipelineConfig()
 
     @classmethod
-    def from_home(cls, home: Home | str | Path | None = None, config: PipelineConfig | None = None,
-                  retriever: Retriever | str | None = None) -> "Pipeline":
+    def from_home(
+        cls,
+        home: Home | str | Path | None = None,
+        config: PipelineConfig | None = None,
+        retriever: Retriever | str | None = None,
+    ) -> Pipeline:
         """Build the retriever, generator and verifier that ``config`` names."""
         cfg = config or PipelineConfig()
         h = home if isinstance(home, Home) else Home(home)
@@ -80,9 +91,15 @@ class Pipeline:
                 from .llm.openai_compat import ChatClient
                 from .verification.judge import LLMJudge
 
-                judge = LLMJudge(ChatClient(cfg.endpoint.url or "", cfg.endpoint.model or "",
-                                            api_key_env=cfg.endpoint.api_key_env, timeout_s=cfg.endpoint.timeout_s,
-                                            max_retries=cfg.endpoint.max_retries))
+                judge = LLMJudge(
+                    ChatClient(
+                        cfg.endpoint.url or "",
+                        cfg.endpoint.model or "",
+                        api_key_env=cfg.endpoint.api_key_env,
+                        timeout_s=cfg.endpoint.timeout_s,
+                        max_retries=cfg.endpoint.max_retries,
+                    )
+                )
             verifier = EvidenceVerifier(policy=cfg.policy_path, judge=judge)
         return cls(retriever, generator, verifier, cfg)
 
@@ -92,8 +109,9 @@ class Pipeline:
         if self.verifier is not None:
             self.verifier.warm_up()
 
-    def ask(self, question: str, image: Path | str | None = None, kbs: Sequence[str] | None = None,
-            k: int | None = None) -> Answer:
+    def ask(
+        self, question: str, image: Path | str | None = None, kbs: Sequence[str] | None = None, k: int | None = None
+    ) -> Answer:
         if not question or not question.strip():
             from .errors import InputError
 
@@ -102,8 +120,9 @@ class Pipeline:
         cfg = self.config
         t0 = time.perf_counter()
         timings: dict[str, float] = {}
-        res: RetrievalResult = self.retriever.retrieve(question, k=k or cfg.k, kbs=list(kbs or cfg.kbs) or None,
-                                                       image=img)
+        res: RetrievalResult = self.retriever.retrieve(
+            question, k=k or cfg.k, kbs=list(kbs or cfg.kbs) or None, image=img
+        )
         t1 = time.perf_counter()
         route = next((s.route for s in res.steps if s.route is not None), None)
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
@@ -111,8 +130,13 @@ class Pipeline:
         hits = list(res.hits)
         draft: Draft = self.generator.generate(question, hits, img)
         alt: Draft | None = None
-        if (self.verifier is not None and cfg.dual_path and hits and draft.text
-                and getattr(self.verifier, "uses_dual_path", True)):
+        if (
+            self.verifier is not None
+            and cfg.dual_path
+            and hits
+            and draft.text
+            and getattr(self.verifier, "uses_dual_path", True)
+        ):
             alt = self.generator.closed_book(question, hits, img)
         t2 = time.perf_counter()
         timings["generate"] = (t2 - t1) * 1000
@@ -135,8 +159,18 @@ class Pipeline:
         # passage that does hold the answer is often another one, and the user should see it
         used = set(draft.evidence_ids)
         evidence = tuple(h for h in hits if h.item.id in used) + tuple(h for h in hits if h.item.id not in used)
-        return Answer(question=question, text=draft.text, abstained=abstained, reason=reason, evidence=evidence,
-                      route=route, retrieval=res, draft=draft, verification=ver, timings_ms=timings)
+        return Answer(
+            question=question,
+            text=draft.text,
+            abstained=abstained,
+            reason=reason,
+            evidence=evidence,
+            route=route,
+            retrieval=res,
+            draft=draft,
+            verification=ver,
+            timings_ms=timings,
+        )
 
 
 def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:

@@ -9,10 +9,11 @@ server sent back goes through :func:`redact_text` with the keys mmroute sent it.
 >>> redact_text("Incorrect API key provided: Bearer sk-123", ["sk-123"])
 'Incorrect API key provided: Bearer ***'
 """
+
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"

@@ -21,14 +21,16 @@ group, ``mmroute.<role>s`` (``mmroute.encoders``, ``mmroute.stores``, ``mmroute.
 and code (tests, notebooks) can add one at run time with :meth:`Registry.register`.
 A built-in name cannot be taken over: an entry point that reuses one is ignored with a warning.
 """
+
 from __future__ import annotations
 
 import importlib
 import logging
 import sys
 import threading
+from collections.abc import Callable, Mapping
 from importlib import metadata
-from typing import Any, Callable, Generic, Mapping, TypeVar
+from typing import Any, Generic, TypeVar
 
 from .errors import ConfigError
 
@@ -103,8 +105,7 @@ class Registry(Generic[T]):
         return sorted(set(self._builtins) | set(self._added) | set(self._entry_points()))
 
     def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and (name in self._builtins or name in self._added
-                                          or name in self._entry_points())
+        return isinstance(name, str) and (name in self._builtins or name in self._added or name in self._entry_points())
 
     def get(self, name: str) -> Factory:
         """The factory registered under ``name``, importing its module now."""
@@ -119,8 +120,10 @@ class Registry(Generic[T]):
             try:
                 return ep.load()  # not kept here: the plugin may leave sys.path
             except Exception as e:  # a broken plugin must say which one it is
-                raise ConfigError(f"{self.role} {name!r} (entry point {ep.value}) cannot be loaded: {e}",
-                                  hint="reinstall or remove the package that provides it") from e
+                raise ConfigError(
+                    f"{self.role} {name!r} (entry point {ep.value}) cannot be loaded: {e}",
+                    hint="reinstall or remove the package that provides it",
+                ) from e
         factory = load_target(target) if isinstance(target, str) else target
         self._loaded[name] = factory
         return factory

@@ -29,13 +29,15 @@ option holds ``k1``, ``b`` and ``avgdl``):
 >>> query_terms("the river river").indices == [term_id("river")]
 True
 """
+
 from __future__ import annotations
 
 import hashlib
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .text import SEARCH_STOPWORDS, search_tokens
 
@@ -83,7 +85,7 @@ class SparseVector:
         return {"indices": list(self.indices), "values": list(self.values)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "SparseVector":
+    def from_dict(cls, d: Mapping[str, Any]) -> SparseVector:
         return cls([int(i) for i in d["indices"]], [float(v) for v in d["values"]])
 
 

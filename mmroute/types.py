@@ -4,13 +4,15 @@ Every stage of mmroute takes and returns these dataclasses; nothing crosses a mo
 boundary as a loose dict. ``to_dict``/``from_dict`` give the JSON form used by the CLI's
 ``--json`` output, store payloads and the manifest.
 """
+
 from __future__ import annotations
 
 import dataclasses
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 SCHEMA_VERSION = 1
 """Version of the on-disk layout (manifest, payloads). Bump it when either changes."""
@@ -121,7 +123,7 @@ class Item:
         return d
 
     @classmethod
-    def from_payload(cls, payload: Mapping[str, Any]) -> "Item":
+    def from_payload(cls, payload: Mapping[str, Any]) -> Item:
         return cls(
             id=str(payload["item_id"]),
             kind=Granularity(payload["kind"]),
@@ -147,7 +149,7 @@ class EncoderSpec:
         return {"name": self.name, "options": dict(self.options)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "EncoderSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> EncoderSpec:
         return cls(name=str(d["name"]), options=dict(d.get("options") or {}))
 
 
@@ -162,7 +164,7 @@ class StoreSpec:
         return {"backend": self.backend, "options": dict(self.options)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "StoreSpec":
+    def from_dict(cls, d: Mapping[str, Any]) -> StoreSpec:
         return cls(backend=str(d["backend"]), options=dict(d.get("options") or {}))
 
 
@@ -200,7 +202,7 @@ class KBInfo:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "KBInfo":
+    def from_dict(cls, d: Mapping[str, Any]) -> KBInfo:
         return cls(
             name=str(d["name"]),
             modality=Modality(d["modality"]),
@@ -214,7 +216,7 @@ class KBInfo:
             updated_at=d.get("updated_at"),
         )
 
-    def replace(self, **changes: Any) -> "KBInfo":
+    def replace(self, **changes: Any) -> KBInfo:
         return dataclasses.replace(self, **changes)
 
 
@@ -231,12 +233,19 @@ class Hit:
     rank: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.item.id, "score": round(float(self.score), 6), "kb": self.kb,
-                "rank": self.rank, "item": self.item.to_payload()}
+        return {
+            "id": self.item.id,
+            "score": round(float(self.score), 6),
+            "kb": self.kb,
+            "rank": self.rank,
+            "item": self.item.to_payload(),
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Hit":
-        return cls(item=Item.from_payload(d["item"]), score=float(d["score"]), kb=str(d["kb"]), rank=int(d.get("rank") or 0))
+    def from_dict(cls, d: Mapping[str, Any]) -> Hit:
+        return cls(
+            item=Item.from_payload(d["item"]), score=float(d["score"]), kb=str(d["kb"]), rank=int(d.get("rank") or 0)
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -258,7 +267,7 @@ class RouteScore:
         return {"route": self.route, "probability": round(float(self.probability), 6), "kbs": list(self.kbs)}
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "RouteScore":
+    def from_dict(cls, d: Mapping[str, Any]) -> RouteScore:
         return cls(route=str(d["route"]), probability=float(d["probability"]), kbs=tuple(d.get("kbs") or ()))
 
 
@@ -299,11 +308,18 @@ class RouteDecision:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "RouteDecision":
-        return cls(query=str(d["query"]), ranked=tuple(RouteScore.from_dict(r) for r in d.get("ranked") or ()),
-                   chosen=tuple(d.get("chosen") or ()), kbs=tuple(d.get("kbs") or ()), reason=str(d.get("reason") or ""),
-                   router=str(d.get("router") or ""), elapsed_ms=float(d.get("elapsed_ms") or 0.0),
-                   rejected=bool(d.get("rejected")), details=dict(d.get("details") or {}))
+    def from_dict(cls, d: Mapping[str, Any]) -> RouteDecision:
+        return cls(
+            query=str(d["query"]),
+            ranked=tuple(RouteScore.from_dict(r) for r in d.get("ranked") or ()),
+            chosen=tuple(d.get("chosen") or ()),
+            kbs=tuple(d.get("kbs") or ()),
+            reason=str(d.get("reason") or ""),
+            router=str(d.get("router") or ""),
+            elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+            rejected=bool(d.get("rejected")),
+            details=dict(d.get("details") or {}),
+        )
 
 
 @dataclass(frozen=True)
@@ -333,12 +349,18 @@ class RetrievalStep:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], hits: Sequence[Hit] = ()) -> "RetrievalStep":
+    def from_dict(cls, d: Mapping[str, Any], hits: Sequence[Hit] = ()) -> RetrievalStep:
         """The JSON form keeps only the hits' ids and scores; pass the hits themselves when known."""
-        return cls(index=int(d["index"]), query=str(d["query"]), kbs=tuple(d.get("kbs") or ()), hits=tuple(hits),
-                   route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
-                   new_ids=tuple(d.get("new_ids") or ()), note=str(d.get("note") or ""),
-                   elapsed_ms=float(d.get("elapsed_ms") or 0.0))
+        return cls(
+            index=int(d["index"]),
+            query=str(d["query"]),
+            kbs=tuple(d.get("kbs") or ()),
+            hits=tuple(hits),
+            route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
+            new_ids=tuple(d.get("new_ids") or ()),
+            note=str(d.get("note") or ""),
+            elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -365,15 +387,19 @@ class RetrievalResult:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
-                  ) -> "RetrievalResult":
+    def from_dict(
+        cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
+    ) -> RetrievalResult:
         """Rebuild from :meth:`to_dict`; ``step_hits`` (one list of hit dicts per step) restores each step's hits."""
         steps = d.get("steps") or ()
         per_step = list(step_hits) if step_hits is not None else [()] * len(steps)
-        return cls(query=str(d["query"]), hits=tuple(Hit.from_dict(h) for h in d.get("hits") or ()),
-                   steps=tuple(RetrievalStep.from_dict(s, [Hit.from_dict(h) for h in hs])
-                               for s, hs in zip(steps, per_step)),
-                   stop_reason=str(d.get("stop_reason") or ""), elapsed_ms=float(d.get("elapsed_ms") or 0.0))
+        return cls(
+            query=str(d["query"]),
+            hits=tuple(Hit.from_dict(h) for h in d.get("hits") or ()),
+            steps=tuple(RetrievalStep.from_dict(s, [Hit.from_dict(h) for h in hs]) for s, hs in zip(steps, per_step)),
+            stop_reason=str(d.get("stop_reason") or ""),
+            elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+        )
 
 
 class Verdict(str, Enum):
@@ -403,11 +429,14 @@ class Verification:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Verification":
-        return cls(verdict=Verdict(d["verdict"]), confidence=float(d.get("confidence") or 0.0),
-                   reasons=tuple(d.get("reasons") or ()),
-                   signals={str(k): float(v) for k, v in (d.get("signals") or {}).items()},
-                   abstain=bool(d.get("abstain")))
+    def from_dict(cls, d: Mapping[str, Any]) -> Verification:
+        return cls(
+            verdict=Verdict(d["verdict"]),
+            confidence=float(d.get("confidence") or 0.0),
+            reasons=tuple(d.get("reasons") or ()),
+            signals={str(k): float(v) for k, v in (d.get("signals") or {}).items()},
+            abstain=bool(d.get("abstain")),
+        )
 
 
 @dataclass(frozen=True)
@@ -423,15 +452,25 @@ class Draft:
     elapsed_ms: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
-        return {"text": self.text, "evidence_ids": list(self.evidence_ids), "support": self.support,
-                "score": round(float(self.score), 6), "generator": self.generator,
-                "elapsed_ms": round(self.elapsed_ms, 3)}
+        return {
+            "text": self.text,
+            "evidence_ids": list(self.evidence_ids),
+            "support": self.support,
+            "score": round(float(self.score), 6),
+            "generator": self.generator,
+            "elapsed_ms": round(self.elapsed_ms, 3),
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any]) -> "Draft":
-        return cls(text=d.get("text"), evidence_ids=tuple(d.get("evidence_ids") or ()), support=str(d.get("support") or ""),
-                   score=float(d.get("score") or 0.0), generator=str(d.get("generator") or ""),
-                   elapsed_ms=float(d.get("elapsed_ms") or 0.0))
+    def from_dict(cls, d: Mapping[str, Any]) -> Draft:
+        return cls(
+            text=d.get("text"),
+            evidence_ids=tuple(d.get("evidence_ids") or ()),
+            support=str(d.get("support") or ""),
+            score=float(d.get("score") or 0.0),
+            generator=str(d.get("generator") or ""),
+            elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+        )
 
 
 @dataclass(frozen=True)
@@ -469,17 +508,20 @@ class Answer:
         }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None
-                  ) -> "Answer":
+    def from_dict(cls, d: Mapping[str, Any], step_hits: Sequence[Sequence[Mapping[str, Any]]] | None = None) -> Answer:
         """Rebuild from :meth:`to_dict` (what ``mmroute ask --json`` and ``mmroute serve`` return);
         ``step_hits`` (one list of hit dicts per retrieval step) restores each step's hits."""
         abstained = bool(d.get("abstained"))
         draft = Draft.from_dict(d["draft"]) if d.get("draft") else None
-        return cls(question=str(d.get("question") or ""), text=d.get("answer"),
-                   abstained=abstained, reason=str(d.get("reason") or ""),
-                   evidence=tuple(Hit.from_dict(h) for h in d.get("evidence") or ()),
-                   route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
-                   retrieval=RetrievalResult.from_dict(d["retrieval"], step_hits) if d.get("retrieval") else None,
-                   draft=draft,
-                   verification=Verification.from_dict(d["verification"]) if d.get("verification") else None,
-                   timings_ms={str(k): float(v) for k, v in (d.get("timings_ms") or {}).items()})
+        return cls(
+            question=str(d.get("question") or ""),
+            text=d.get("answer"),
+            abstained=abstained,
+            reason=str(d.get("reason") or ""),
+            evidence=tuple(Hit.from_dict(h) for h in d.get("evidence") or ()),
+            route=RouteDecision.from_dict(d["route"]) if d.get("route") else None,
+            retrieval=RetrievalResult.from_dict(d["retrieval"], step_hits) if d.get("retrieval") else None,
+            draft=draft,
+            verification=Verification.from_dict(d["verification"]) if d.get("verification") else None,
+            timings_ms={str(k): float(v) for k, v in (d.get("timings_ms") or {}).items()},
+        )

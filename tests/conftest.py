@@ -1,4 +1,5 @@
 """Shared fixtures: offline environment, paths to the shared data, a temporary home."""
+
 from __future__ import annotations
 
 import os
@@ -65,8 +66,15 @@ def squad_hits(data_dir: Path, ids: list[str]):  # noqa: ANN201
         for line in f:
             r = json.loads(line)
             recs[r["id"]] = r
-    return [Hit(item=Item(id=i, kind=Granularity.PARAGRAPH, text=recs[i]["text"], title=recs[i].get("title")),
-                score=0.6 - 0.05 * n, kb="squad", rank=n + 1) for n, i in enumerate(ids)]
+    return [
+        Hit(
+            item=Item(id=i, kind=Granularity.PARAGRAPH, text=recs[i]["text"], title=recs[i].get("title")),
+            score=0.6 - 0.05 * n,
+            kb="squad",
+            rank=n + 1,
+        )
+        for n, i in enumerate(ids)
+    ]
 
 
 @pytest.fixture(scope="session")

@@ -1,4 +1,5 @@
 """Acceptance: single-shot MiniLM retrieval on the shared multi-hop set (DESIGN.md §5 baseline: 57% at k=5)."""
+
 from pathlib import Path
 
 from mmroute.evaluation.questions import load_questions

@@ -20,6 +20,7 @@ articles, so every dev article is scored with the fold policy fitted on the *oth
    for every other answerable question and, for the rest, a plausible wrong one (another question's gold
    answer from the same article); share of correct and of wrong answers the verifier lets through.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -51,8 +52,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="questions per article (default all)")
     ap.add_argument("--home", type=Path, default=None, help="a home with squad-paragraph/squad-document (else built)")
     ap.add_argument("--parts", default="reader,offline_e2e,endpoint")
-    ap.add_argument("--out", type=Path, default=SCRATCH / "bench_answers.json",
-                    help="the report (default: a scratch folder; evals/results/bench_answers.json replaces the committed one)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=SCRATCH / "bench_answers.json",
+        help="the report (default: a scratch folder; evals/results/bench_answers.json replaces the committed one)",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -74,8 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     for e in examples:
         if args.limit is None or len(by_article.get(e.title, [])) < args.limit:
             by_article.setdefault(e.title, []).append(e)
-    report: dict[str, Any] = {"data": "squad2_dev: 3 SQuAD 2.0 dev articles, never used to train the reader",
-                              "articles": sorted(by_article), "limit_per_article": args.limit}
+    report: dict[str, Any] = {
+        "data": "squad2_dev: 3 SQuAD 2.0 dev articles, never used to train the reader",
+        "articles": sorted(by_article),
+        "limit_per_article": args.limit,
+    }
     t0 = time.time()
     if "reader" in parts:
         flat = [e for a in sorted(by_article) for e in by_article[a]]
@@ -84,11 +92,15 @@ def main(argv: list[str] | None = None) -> int:
         # (and the no-answer decision and latency) are reported beside it
         held_out = held_out_length_penalty(read_answerable(TransformerReader("packaged", length_penalty=0.0), flat))
         shipped = evaluate_reader(shared_reader("packaged"), flat)
-        report["reader"] = {**shipped, "em": held_out["em"], "f1": held_out["f1"],
-                            "length_penalty_by_held_out_article": held_out["length_penalty_by_held_out_article"],
-                            "shipped_decoding": {k: shipped[k] for k in ("em", "f1")},
-                            "note": "em/f1: leave-one-article-out for the span-length penalty; shipped_decoding: "
-                                    "the packaged penalty, chosen on all three articles"}
+        report["reader"] = {
+            **shipped,
+            "em": held_out["em"],
+            "f1": held_out["f1"],
+            "length_penalty_by_held_out_article": held_out["length_penalty_by_held_out_article"],
+            "shipped_decoding": {k: shipped[k] for k in ("em", "f1")},
+            "note": "em/f1: leave-one-article-out for the span-length penalty; shipped_decoding: "
+            "the packaged penalty, chosen on all three articles",
+        }
         print("reader:", json.dumps(report["reader"]), file=sys.stderr)
 
     tmp = None
@@ -98,9 +110,13 @@ def main(argv: list[str] | None = None) -> int:
 
             tmp = tempfile.TemporaryDirectory(prefix="mmroute-bench-answers-")
             args.home = Path(tmp.name)
-            Indexer(Home(args.home)).index("squad", DATA / "text/squad2_dev/corpus.jsonl", granularity="both",
-                                           description="Wikipedia articles on the Normans, computational "
-                                                       "complexity theory and Southern California")
+            Indexer(Home(args.home)).index(
+                "squad",
+                DATA / "text/squad2_dev/corpus.jsonl",
+                granularity="both",
+                description="Wikipedia articles on the Normans, computational "
+                "complexity theory and Southern California",
+            )
         home = Home(args.home)
 
         def run(cfg_for: Any, key: str, questions_for: Any) -> None:
@@ -118,14 +134,21 @@ def main(argv: list[str] | None = None) -> int:
             n = sum(a["scored"] for a in per.values())
             for k in ("correct", "wrong", "abstained"):
                 pooled[k] = sum(a[k] for a in per.values())
-            pooled.update({"n": n, "truthfulness": round((pooled["correct"] - pooled["wrong"]) / n, 4),
-                           "correct_rate": round(pooled["correct"] / n, 4), "wrong_rate": round(pooled["wrong"] / n, 4),
-                           "abstain_rate": round(pooled["abstained"] / n, 4)})
+            pooled.update(
+                {
+                    "n": n,
+                    "truthfulness": round((pooled["correct"] - pooled["wrong"]) / n, 4),
+                    "correct_rate": round(pooled["correct"] / n, 4),
+                    "wrong_rate": round(pooled["wrong"] / n, 4),
+                    "abstain_rate": round(pooled["abstained"] / n, 4),
+                }
+            )
             for k in ("em", "f1"):
                 na = sum(a["answerable"] for a in per.values())
                 pooled[k] = round(sum(a[k] * a["answerable"] for a in per.values()) / max(1, na), 4)
-                pooled[f"unguarded_{k}"] = round(sum(a["unguarded"][k] * a["answerable"] for a in per.values())
-                                                 / max(1, na), 4)
+                pooled[f"unguarded_{k}"] = round(
+                    sum(a["unguarded"][k] * a["answerable"] for a in per.values()) / max(1, na), 4
+                )
             pooled["p50_ms_by_article"] = {a: v["p50_ms"] for a, v in per.items()}
             report[key] = {"pooled": pooled, "per_article": per}
             print(f"{key}:", json.dumps(pooled), file=sys.stderr)
@@ -148,17 +171,25 @@ def main(argv: list[str] | None = None) -> int:
                     if i % 2 == 0:
                         script[e.question], truth[e.question] = e.answers[0], True
                     else:
-                        pool = [o.answers[0] for o in answerable if o is not e
-                                and max(f1_score(o.answers[0], [g]) for g in e.answers) == 0.0]
+                        pool = [
+                            o.answers[0]
+                            for o in answerable
+                            if o is not e and max(f1_score(o.answers[0], [g]) for g in e.answers) == 0.0
+                        ]
                         script[e.question], truth[e.question] = rng.choice(pool), False
 
             def reply(body: dict[str, Any]) -> Reply:
                 return Reply.ok(script.get(question_from_request(body), "I don't know"))
 
             with FakeOpenAI(reply_fn=reply) as srv:
+
                 def cfg(pol: str) -> PipelineConfig:
-                    return PipelineConfig(generator="openai", kbs=["squad-paragraph"], policy_path=pol,
-                                          endpoint=EndpointConfig(url=srv.base_url, model="loopback", api_key_env=None))
+                    return PipelineConfig(
+                        generator="openai",
+                        kbs=["squad-paragraph"],
+                        policy_path=pol,
+                        endpoint=EndpointConfig(url=srv.base_url, model="loopback", api_key_env=None),
+                    )
 
                 def endpoint_questions(art: str) -> list[Question]:
                     return [Question(e.id, e.question, tuple(e.answers)) for e in by_article[art] if e.answerable]
@@ -176,8 +207,16 @@ def main(argv: list[str] | None = None) -> int:
     report["elapsed_s"] = round(time.time() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: (v["pooled"] if isinstance(v, dict) and "pooled" in v else v) for k, v in report.items()
-                      if k in ("reader", "offline_e2e", "endpoint")}, indent=1))
+    print(
+        json.dumps(
+            {
+                k: (v["pooled"] if isinstance(v, dict) and "pooled" in v else v)
+                for k, v in report.items()
+                if k in ("reader", "offline_e2e", "endpoint")
+            },
+            indent=1,
+        )
+    )
     if tmp is not None:
         tmp.cleanup()
     return 0

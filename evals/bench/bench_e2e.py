@@ -20,6 +20,7 @@ Medians over the questions; the first question of each kind warms the models and
 
 Writes ``bench_e2e.json`` and ``bench_e2e.png`` (stacked bars) (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,8 +56,12 @@ def build_home(home_dir: Path, kbs: list[str]) -> dict[str, float]:
         if sample.kb not in kbs:
             continue
         t = time.perf_counter()
-        Indexer(home).index(sample.kb, sample.input_path(root, home_dir / "inputs"),
-                            granularity=sample.granularity, description=sample.description)
+        Indexer(home).index(
+            sample.kb,
+            sample.input_path(root, home_dir / "inputs"),
+            granularity=sample.granularity,
+            description=sample.description,
+        )
         out[sample.kb] = time.perf_counter() - t
     return out
 
@@ -72,10 +77,15 @@ def questions(n: int, seed: int = 0) -> list[tuple[str, str]]:
         lines = (root / "text" / corpus / "questions.jsonl").read_text(encoding="utf-8").splitlines()
         qs = [json.loads(line)["question"] for line in lines]
         out += [(corpus, q) for q in rng.sample(qs, min(n, len(qs)))]
-    visual = ["Show me a photo of a cup of coffee", "Which picture shows an astronaut?",
-              "Where does the big rabbit appear in the video?", "When do the three rodents attack the butterfly?",
-              "Is there an image of a horse?", "Find the scene where Bunny wakes up"]
-    out += [("visual", q) for q in visual[:max(1, min(len(visual), n // 2))]]
+    visual = [
+        "Show me a photo of a cup of coffee",
+        "Which picture shows an astronaut?",
+        "Where does the big rabbit appear in the video?",
+        "When do the three rodents attack the butterfly?",
+        "Is there an image of a horse?",
+        "Find the scene where Bunny wakes up",
+    ]
+    out += [("visual", q) for q in visual[: max(1, min(len(visual), n // 2))]]
     return out
 
 
@@ -161,8 +171,10 @@ def run(home_dir: Path, n: int, k: int) -> dict[str, Any]:
     med = {s: float(np.median([r["stages_ms"][s] for r in rows])) for s in STAGES}
     med_cpu = {s: float(np.median([r["stages_cpu_ms"][s] for r in rows])) for s in STAGES}
     rr_cpu = [sum(r["stages_cpu_ms"][s] for s in ("embed", "route", "search", "fuse")) for r in rows]
-    rr = [r["stages_ms"]["embed"] + r["stages_ms"]["route"] + r["stages_ms"]["search"] + r["stages_ms"]["fuse"]
-          for r in rows]
+    rr = [
+        r["stages_ms"]["embed"] + r["stages_ms"]["route"] + r["stages_ms"]["search"] + r["stages_ms"]["fuse"]
+        for r in rows
+    ]
     by_kind = {}
     for kind in dict.fromkeys(r["kind"] for r in rows):
         sel = [r for r in rows if r["kind"] == kind]
@@ -171,14 +183,23 @@ def run(home_dir: Path, n: int, k: int) -> dict[str, Any]:
         by_kind[kind]["pipeline_total"] = float(np.median([r["pipeline_ms"].get("total", 0.0) for r in sel]))
         by_kind[kind]["questions"] = len(sel)
     return {
-        "home": str(home_dir), "kbs": {i.name: i.count for i in home.list()}, "router": type(router).__name__ if router is not None else None,
-        "questions": len(rows), "k": k, "pipeline_load_s": load_s, "cpus": os.cpu_count(),
+        "home": str(home_dir),
+        "kbs": {i.name: i.count for i in home.list()},
+        "router": type(router).__name__ if router is not None else None,
+        "questions": len(rows),
+        "k": k,
+        "pipeline_load_s": load_s,
+        "cpus": os.cpu_count(),
         "load_avg_at_start": os.getloadavg()[0],
-        "median_ms": med, "median_cpu_ms": med_cpu,
-        "route_retrieve_cpu_p50_ms": float(np.median(rr_cpu)), "median_stage_sum_ms": float(sum(med.values())),
+        "median_ms": med,
+        "median_cpu_ms": med_cpu,
+        "route_retrieve_cpu_p50_ms": float(np.median(rr_cpu)),
+        "median_stage_sum_ms": float(sum(med.values())),
         "median_pipeline_total_ms": float(np.median([r["pipeline_ms"].get("total", 0.0) for r in rows])),
-        "route_retrieve_p50_ms": float(np.median(rr)), "route_retrieve_p95_ms": float(np.percentile(rr, 95)),
-        "by_kind": by_kind, "rows": rows,
+        "route_retrieve_p50_ms": float(np.median(rr)),
+        "route_retrieve_p95_ms": float(np.percentile(rr, 95)),
+        "by_kind": by_kind,
+        "rows": rows,
     }
 
 
@@ -188,8 +209,11 @@ def plot(result: dict[str, Any], png: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = {"all (wall)": result["median_ms"], "all (CPU)": result["median_cpu_ms"],
-              **{f"{k} (wall)": v for k, v in result["by_kind"].items()}}
+    groups = {
+        "all (wall)": result["median_ms"],
+        "all (CPU)": result["median_cpu_ms"],
+        **{f"{k} (wall)": v for k, v in result["by_kind"].items()},
+    }
     fig, ax = plt.subplots(figsize=(9, 4))
     bottom = np.zeros(len(groups))
     for s in STAGES:
@@ -208,8 +232,12 @@ def plot(result: dict[str, Any], png: Path) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_e2e", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--home", type=Path, default=Path(os.environ.get("MMROUTE_BENCH_HOME") or "/tmp/mmroute-bench-e2e"),
-                    help="home with the sample KBs; missing ones are indexed first")
+    ap.add_argument(
+        "--home",
+        type=Path,
+        default=Path(os.environ.get("MMROUTE_BENCH_HOME") or "/tmp/mmroute-bench-e2e"),
+        help="home with the sample KBs; missing ones are indexed first",
+    )
     ap.add_argument("--kbs", default="squad,hop,photos,bbb", help="sample KBs to build if missing")
     ap.add_argument("--questions", type=int, default=20, help="text questions per corpus")
     ap.add_argument("--k", type=int, default=5)
@@ -230,8 +258,10 @@ def main(argv: list[str] | None = None) -> int:
     else:
         for s in STAGES:
             print(f"{s:>9} {result['median_ms'][s]:9.2f} ms")
-        print(f"route+retrieve p50 {result['route_retrieve_p50_ms']:.2f} ms; "
-              f"ask total p50 {result['median_pipeline_total_ms']:.1f} ms")
+        print(
+            f"route+retrieve p50 {result['route_retrieve_p50_ms']:.2f} ms; "
+            f"ask total p50 {result['median_pipeline_total_ms']:.1f} ms"
+        )
     return 0
 
 

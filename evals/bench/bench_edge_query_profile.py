@@ -22,6 +22,7 @@ shard with a ``{"float32": {"quantization": null}}`` variant.
 Every latency is the median (p50) over the queries, in ms; ``cpu`` figures are process CPU time,
 steadier than wall time on a shared machine.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -34,8 +35,9 @@ import shutil
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -53,8 +55,14 @@ def _p95(xs: Sequence[float]) -> float:
     return float(np.percentile(xs, 95))
 
 
-def _timed(fn: Callable[[np.ndarray], list], q: np.ndarray, want: list[set[str]] | None,
-           ids: Callable[[list], set[str]] | None = None, repeat: int = 1, warmup: int = 10) -> dict[str, float]:
+def _timed(
+    fn: Callable[[np.ndarray], list],
+    q: np.ndarray,
+    want: list[set[str]] | None,
+    ids: Callable[[list], set[str]] | None = None,
+    repeat: int = 1,
+    warmup: int = 10,
+) -> dict[str, float]:
     """p50/p95 wall and CPU ms of ``fn(v)`` over the queries (best of ``repeat`` passes), and recall@10."""
     for v in q[:warmup]:
         fn(v)
@@ -124,8 +132,10 @@ def raw_stages(shard: Any, q: np.ndarray, ef: int, quant: Any = None) -> dict[st
     """The steps of one query with the bare extension: vector to list, request, engine call, hit conversion."""
     import qdrant_edge as qe
 
-    stages: dict[str, list[float]] = {k: [] for k in ("tolist", "request_numpy", "request_list", "engine_payload",
-                                                        "engine_no_payload", "convert_hits")}
+    stages: dict[str, list[float]] = {
+        k: []
+        for k in ("tolist", "request_numpy", "request_list", "engine_payload", "engine_no_payload", "convert_hits")
+    }
     p = qe.SearchParams(hnsw_ef=ef, quantization=quant)
     for i, v in enumerate(np.concatenate([q[:10], q])):
         t0 = time.perf_counter()
@@ -142,8 +152,14 @@ def raw_stages(shard: Any, q: np.ndarray, ef: int, quant: Any = None) -> dict[st
         _ = [(str(h.id), float(h.score), h.payload or {}) for h in res]
         t6 = time.perf_counter()
         if i >= 10:
-            for key, a, b in (("tolist", t0, t1), ("request_numpy", t1, t2), ("request_list", t2, t3),
-                              ("engine_payload", t3, t4), ("engine_no_payload", t4, t5), ("convert_hits", t5, t6)):
+            for key, a, b in (
+                ("tolist", t0, t1),
+                ("request_numpy", t1, t2),
+                ("request_list", t2, t3),
+                ("engine_payload", t3, t4),
+                ("engine_no_payload", t4, t5),
+                ("convert_hits", t5, t6),
+            ):
                 stages[key].append((b - a) * 1000)
     return {"hnsw_ef": ef, **{k: {"p50_ms": _p50(v), "mean_ms": float(np.mean(v))} for k, v in stages.items()}}
 
@@ -157,26 +173,46 @@ def segment_layout(path: Path) -> list[dict[str, Any]]:
         except (OSError, ValueError, KeyError):
             continue
         size = sum(f.stat().st_blocks * 512 for f in seg.rglob("*") if f.is_file())
-        out.append({"index": cfg["index"]["type"], "quantized": bool(cfg.get("quantization_config")),
-                    "disk_mb": round(size / 2**20, 1)})
+        out.append(
+            {
+                "index": cfg["index"]["type"],
+                "quantized": bool(cfg.get("quantization_config")),
+                "disk_mb": round(size / 2**20, 1),
+            }
+        )
     return out
 
 
-def raw_engine(path: Path, q: np.ndarray, want: list[set[str]], efs: Sequence[int], threads: int | None,
-               full: bool = True, repeat: int = 1, stage_ef: int = 128,
-               oversampling: float = 2.0) -> dict[str, Any]:
+def raw_engine(
+    path: Path,
+    q: np.ndarray,
+    want: list[set[str]],
+    efs: Sequence[int],
+    threads: int | None,
+    full: bool = True,
+    repeat: int = 1,
+    stage_ef: int = 128,
+    oversampling: float = 2.0,
+) -> dict[str, Any]:
     """The bare ``qdrant_edge`` query on the shard at ``path`` (no mmroute code in the loop)."""
     import qdrant_edge as qe
 
     stored = json.loads((path / "edge_config.json").read_text())
     size = stored["vectors"][""]["size"]
     # a quantized shard is searched as EdgeStore searches it: rescoring oversampling * k candidates
-    quant = (qe.QuantizationSearchParams(rescore=True, oversampling=oversampling)
-             if stored.get("quantization_config") else None)
-    cfg = qe.EdgeConfig(vectors=qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine),
-                        max_search_threads=threads)  # persisted: pass it every time
+    quant = (
+        qe.QuantizationSearchParams(rescore=True, oversampling=oversampling)
+        if stored.get("quantization_config")
+        else None
+    )
+    cfg = qe.EdgeConfig(
+        vectors=qe.EdgeVectorParams(size=size, distance=qe.Distance.Cosine), max_search_threads=threads
+    )  # persisted: pass it every time
     shard = qe.EdgeShard.load(str(path), cfg)
-    ids = (lambda r: {str(p.id) for p in r})
+
+    def ids(r: Any) -> set[str]:
+        return {str(p.id) for p in r}
+
     out: dict[str, Any] = {}
     try:
         info = shard.info()
@@ -188,8 +224,10 @@ def raw_engine(path: Path, q: np.ndarray, want: list[set[str]], efs: Sequence[in
         if full:
             # right after loading, each query touches mmapped graph/vector pages for the first time
             first = qe.SearchParams(hnsw_ef=stage_ef, quantization=quant)
-            run = (lambda v: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True,
-                                                         params=first)))
+
+            def run(v: Any) -> Any:
+                return shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True, params=first))
+
             out["fresh_load_first_pass"] = _timed(run, qlist, want, ids, warmup=0)
             out["fresh_load_second_pass"] = _timed(run, qlist, want, ids, warmup=0)
             out["stages_at_default_ef"] = raw_stages(shard, q, stage_ef, quant)
@@ -197,52 +235,95 @@ def raw_engine(path: Path, q: np.ndarray, want: list[set[str]], efs: Sequence[in
             p = qe.SearchParams(hnsw_ef=ef, quantization=quant)
             row: dict[str, Any] = {"hnsw_ef": ef}
             row["query_list_no_payload"] = _timed(
-                lambda v, p=p: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=False,
-                                                           params=p)),
-                qlist, want, ids, repeat)
+                lambda v, p=p: shard.query(
+                    qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=False, params=p)
+                ),
+                qlist,
+                want,
+                ids,
+                repeat,
+            )
             if full:
                 row["query_numpy_payload"] = _timed(
-                    lambda v, p=p: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True,
-                                                               params=p)),
-                    q, want, ids, repeat)
+                    lambda v, p=p: shard.query(
+                        qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True, params=p)
+                    ),
+                    q,
+                    want,
+                    ids,
+                    repeat,
+                )
                 row["query_list_payload"] = _timed(
-                    lambda v, p=p: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True,
-                                                               params=p)),
-                    qlist, want, ids, repeat)
+                    lambda v, p=p: shard.query(
+                        qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=True, params=p)
+                    ),
+                    qlist,
+                    want,
+                    ids,
+                    repeat,
+                )
                 row["search_list_no_payload"] = _timed(
-                    lambda v, p=p: shard.search(qe.SearchRequest(query=qe.Query.Nearest(v), limit=K,
-                                                                 with_payload=False, params=p)),
-                    qlist, want, ids, repeat)
+                    lambda v, p=p: shard.search(
+                        qe.SearchRequest(query=qe.Query.Nearest(v), limit=K, with_payload=False, params=p)
+                    ),
+                    qlist,
+                    want,
+                    ids,
+                    repeat,
+                )
             out.setdefault("by_ef", []).append(row)
-            print(f"  threads={threads} ef={ef:4d} " + "  ".join(
-                f"{k}={v['p50_ms']:.3f}ms/r{v['recall_at_10']:.3f}" for k, v in row.items() if isinstance(v, dict)),
-                file=sys.stderr)
+            print(
+                f"  threads={threads} ef={ef:4d} "
+                + "  ".join(
+                    f"{k}={v['p50_ms']:.3f}ms/r{v['recall_at_10']:.3f}" for k, v in row.items() if isinstance(v, dict)
+                ),
+                file=sys.stderr,
+            )
         if full:
             out["exact"] = _timed(
-                lambda v: shard.query(qe.QueryRequest(limit=K, query=qe.Query.Nearest(v), with_payload=False,
-                                                      params=qe.SearchParams(exact=True))),
-                qlist, want, ids)
+                lambda v: shard.query(
+                    qe.QueryRequest(
+                        limit=K, query=qe.Query.Nearest(v), with_payload=False, params=qe.SearchParams(exact=True)
+                    )
+                ),
+                qlist,
+                want,
+                ids,
+            )
     finally:
         shard.close()
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_edge_query_profile", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.bench.bench_edge_query_profile", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--dim", type=int, default=384)
     ap.add_argument("--queries", type=int, default=200)
     ap.add_argument("--data", choices=["clustered", "uniform", "minilm", "mixture"], default="clustered")
-    ap.add_argument("--work", type=Path, default=None,
-                    help="keep the built shards here and reuse them on the next run (default: a temp dir, removed)")
+    ap.add_argument(
+        "--work",
+        type=Path,
+        default=None,
+        help="keep the built shards here and reuse them on the next run (default: a temp dir, removed)",
+    )
     ap.add_argument("--options", default="{}", help="JSON EdgeStore options of the profiled shard")
-    ap.add_argument("--variants", default="{}",
-                    help='JSON {label: EdgeStore options}: more shards whose bare engine is timed, '
-                         'e.g. {"scalar": {"quantization": "scalar"}}')
+    ap.add_argument(
+        "--variants",
+        default="{}",
+        help="JSON {label: EdgeStore options}: more shards whose bare engine is timed, "
+        'e.g. {"scalar": {"quantization": "scalar"}}',
+    )
     ap.add_argument("--efs", default=",".join(map(str, EFS)))
     ap.add_argument("--repeat", type=int, default=2, help="passes per bare-engine measurement (best p50 kept)")
-    ap.add_argument("--out", type=Path, default=SCRATCH / "edge_query_profile.json",
-                    help="result JSON (default: a scratch folder; copy into evals/results deliberately)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=SCRATCH / "edge_query_profile.json",
+        help="result JSON (default: a scratch folder; copy into evals/results deliberately)",
+    )
     args = ap.parse_args(argv)
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -260,8 +341,15 @@ def main(argv: list[str] | None = None) -> int:
         np.savez(data, x=x, q=q, truth=truth)
     want = truth_ids(truth)
     efs = [int(e) for e in args.efs.split(",") if e.strip()]
-    meta: dict[str, Any] = {"n": args.n, "dim": args.dim, "queries": len(q), "data": args.data, "k": K,
-                            "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()[0]}
+    meta: dict[str, Any] = {
+        "n": args.n,
+        "dim": args.dim,
+        "queries": len(q),
+        "data": args.data,
+        "k": K,
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": os.getloadavg()[0],
+    }
     try:
         options = json.loads(args.options)
         base = build_shard(work, "profiled", options, x)
@@ -272,16 +360,22 @@ def main(argv: list[str] | None = None) -> int:
         ef0 = store.effective_hnsw_ef()
         store.close()
         result["raw_engine"] = {
-            "threads_cpu_count": raw_engine(work / "profiled" / "store", q, want, efs, os.cpu_count(), repeat=args.repeat,
-                                          stage_ef=ef0),
-            "one_search_thread": raw_engine(work / "profiled" / "store", q, want, efs, 1, full=False,
-                                            repeat=args.repeat),
+            "threads_cpu_count": raw_engine(
+                work / "profiled" / "store", q, want, efs, os.cpu_count(), repeat=args.repeat, stage_ef=ef0
+            ),
+            "one_search_thread": raw_engine(
+                work / "profiled" / "store", q, want, efs, 1, full=False, repeat=args.repeat
+            ),
         }
         variants = {}
         for label, opts in json.loads(args.variants).items():
             b = build_shard(work, label, opts, x)
-            variants[label] = {"build": b, "raw_engine": raw_engine(work / label / "store", q, want, efs, os.cpu_count(),
-                                                                    full=False, repeat=args.repeat)}
+            variants[label] = {
+                "build": b,
+                "raw_engine": raw_engine(
+                    work / label / "store", q, want, efs, os.cpu_count(), full=False, repeat=args.repeat
+                ),
+            }
         result["variants"] = variants
         result["load_avg_at_end"] = os.getloadavg()[0]
     finally:

@@ -9,6 +9,7 @@ and recall@10 per nprobe, and RSS.
     python -m evals.bench.bench_faiss_ivf --data-file /tmp/bench_store_x/data.npz   # reuse bench_store data
 Writes faiss_ivf_<data>_<n>.json (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -21,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from ..paths import SCRATCH
-from .bench_store import rss_mb, exact_topk, make_data
+from .bench_store import exact_topk, make_data, rss_mb
 
 NPROBES = [1, 2, 4, 8, 16, 32, 64]
 
@@ -57,22 +58,37 @@ def main(argv: list[str] | None = None) -> int:
     index.train(x[rng.choice(n, min(n, args.train), replace=False)])
     t1 = time.perf_counter()
     for s in range(0, n, 100_000):
-        index.add(x[s:s + 100_000])
+        index.add(x[s : s + 100_000])
     t2 = time.perf_counter()
-    res = {"n": n, "dim": d, "data": args.data if not args.data_file else str(args.data_file), "nlist": args.nlist,
-           "train_s": t1 - t0, "add_s": t2 - t1, "build_s": t2 - t0, "index_rss_mb": rss_mb() - rss0,
-           "load_avg_at_start": os.getloadavg()[0], "points": []}
+    res = {
+        "n": n,
+        "dim": d,
+        "data": args.data if not args.data_file else str(args.data_file),
+        "nlist": args.nlist,
+        "train_s": t1 - t0,
+        "add_s": t2 - t1,
+        "build_s": t2 - t0,
+        "index_rss_mb": rss_mb() - rss0,
+        "load_avg_at_start": os.getloadavg()[0],
+        "points": [],
+    }
     for nprobe in NPROBES:
         index.nprobe = nprobe
         lat, cpu, hits = [], [], 0
         for i in range(len(q)):
             c, t = time.process_time(), time.perf_counter()
-            _, ids = index.search(q[i:i + 1], 10)
+            _, ids = index.search(q[i : i + 1], 10)
             lat.append((time.perf_counter() - t) * 1000)
             cpu.append((time.process_time() - c) * 1000)
             hits += len(set(ids[0].tolist()) & set(truth[i].tolist()))
-        p = {"nprobe": nprobe, "p50_ms": float(np.median(lat)), "p95_ms": float(np.percentile(lat, 95)),
-             "min_ms": float(np.min(lat)), "p50_cpu_ms": float(np.median(cpu)), "recall_at_10": hits / (10 * len(q))}
+        p = {
+            "nprobe": nprobe,
+            "p50_ms": float(np.median(lat)),
+            "p95_ms": float(np.percentile(lat, 95)),
+            "min_ms": float(np.min(lat)),
+            "p50_cpu_ms": float(np.median(cpu)),
+            "recall_at_10": hits / (10 * len(q)),
+        }
         res["points"].append(p)
         print(json.dumps(p), file=sys.stderr)
     args.out.mkdir(parents=True, exist_ok=True)

@@ -9,6 +9,7 @@ is kept, so background load on a shared machine hits both alike. Overhead = pipe
     python -m evals.bench.bench_indexing --modality text --rounds 3
 Writes bench_indexing.json to ``--out`` (default: a scratch folder; ``--out evals/results`` replaces the committed one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -55,7 +56,7 @@ def bench(modality: str, src: Path, granularity: str, rounds: int, work: Path) -
     for _ in range(rounds):
         t = time.perf_counter()
         for s in range(0, len(items), batch):
-            enc.encode_items(items[s:s + batch])
+            enc.encode_items(items[s : s + batch])
         raw_s.append(time.perf_counter() - t)
         shutil.rmtree(home.root, ignore_errors=True)
         t = time.perf_counter()
@@ -63,19 +64,33 @@ def bench(modality: str, src: Path, granularity: str, rounds: int, work: Path) -
         pipe_s.append(time.perf_counter() - t)
         assert rep.count == len(items), (rep.count, len(items))
     raw, pipe = min(raw_s), min(pipe_s)
-    return {"items": len(items), "encoder": enc.spec.name, "raw_s": round(raw, 3), "pipeline_s": round(pipe, 3),
-            "raw_items_per_s": round(len(items) / raw, 2), "pipeline_items_per_s": round(len(items) / pipe, 2),
-            "overhead": round(pipe / raw - 1.0, 4), "rounds": rounds,
-            "raw_all_s": [round(x, 3) for x in raw_s], "pipeline_all_s": [round(x, 3) for x in pipe_s]}
+    return {
+        "items": len(items),
+        "encoder": enc.spec.name,
+        "raw_s": round(raw, 3),
+        "pipeline_s": round(pipe, 3),
+        "raw_items_per_s": round(len(items) / raw, 2),
+        "pipeline_items_per_s": round(len(items) / pipe, 2),
+        "overhead": round(pipe / raw - 1.0, 4),
+        "rounds": rounds,
+        "raw_all_s": [round(x, 3) for x in raw_s],
+        "pipeline_all_s": [round(x, 3) for x in pipe_s],
+    }
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--modality", action="append", choices=["text", "image", "video"])
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--data", type=Path, default=Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[3] / "shared/data"))
+    ap.add_argument(
+        "--data",
+        type=Path,
+        default=Path(os.environ.get("MMROUTE_DATA") or Path(__file__).resolve().parents[3] / "shared/data"),
+    )
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--out", type=Path, default=SCRATCH, help="folder for bench_indexing.json (default: a scratch folder)")
+    ap.add_argument(
+        "--out", type=Path, default=SCRATCH, help="folder for bench_indexing.json (default: a scratch folder)"
+    )
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="mmroute-bench-"))
     try:

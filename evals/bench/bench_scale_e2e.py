@@ -22,6 +22,7 @@ never hits; the first few warm the models and are not counted):
 
 Writes ``bench_scale_e2e_<n>.json`` (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -75,8 +76,11 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any
         try:
             if not real_file.is_file():
                 pts = [p for page in store.iter_points() for p in page]
-                np.savez(real_file, ids=np.asarray([p.payload["item_id"] for p in pts]),
-                         x=np.stack([p.vector for p in pts]).astype(np.float32))
+                np.savez(
+                    real_file,
+                    ids=np.asarray([p.payload["item_id"] for p in pts]),
+                    x=np.stack([p.vector for p in pts]).astype(np.float32),
+                )
             n_real = len(np.load(real_file)["ids"])
             have = store.count()
             if have >= n:
@@ -91,9 +95,17 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any
                 e = min(len(filler), s + 2000)
                 items = [Item(id=f"filler-{i}", kind=Granularity.PARAGRAPH, text=text(i)) for i in range(s, e)]
                 lexical = store.has_sparse()
-                store.upsert([Point(point_id(KB, it.id), filler[i], it.to_payload(),
-                                    sparse=payload_terms(it.to_payload()) if lexical else None)
-                              for i, it in zip(range(s, e), items)])
+                store.upsert(
+                    [
+                        Point(
+                            point_id(KB, it.id),
+                            filler[i],
+                            it.to_payload(),
+                            sparse=payload_terms(it.to_payload()) if lexical else None,
+                        )
+                        for i, it in zip(range(s, e), items)
+                    ]
+                )
                 if (e // 2000) % 50 == 0:
                     store.flush()
                     log(f"  {n_real + e} / {n}")
@@ -131,9 +143,9 @@ def questions() -> list[tuple[str, str, set[str]]]:
 def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
     import torch
 
+    from evals.bench.bench_store import exact_topk, sweep
     from mmroute.kb import Home
     from mmroute.retrieval.single import SingleShotRetriever
-    from evals.bench.bench_store import exact_topk, sweep
     from mmroute.routing.default import default_router
     from mmroute.types import point_id
 
@@ -173,13 +185,24 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
     gold_rows = [(i, f) for i, f in enumerate(found) if f[0] == "multihop_ircot" and f[1]]
 
     def gold_rate(lists: list[list[str]]) -> float:
-        return float(np.mean([len(f[1] & set(lst)) / len(f[1]) for (_, f), lst in zip(gold_rows, lists)])) if gold_rows else float("nan")
+        return (
+            float(np.mean([len(f[1] & set(lst)) / len(f[1]) for (_, f), lst in zip(gold_rows, lists)]))
+            if gold_rows
+            else float("nan")
+        )
 
     pct = lambda a, p: float(np.percentile(a, p))  # noqa: E731
     want = [{point_id(KB, ids[j]) for j in t} for t in top]
-    beams = sweep(kb.store, q, want, efs=(16, 32, 64, 128, 256, 384, 512, 768, 1024)) if hasattr(kb.store, "hnsw_ef") else []
+    beams = (
+        sweep(kb.store, q, want, efs=(16, 32, 64, 128, 256, 384, 512, 768, 1024))
+        if hasattr(kb.store, "hnsw_ef")
+        else []
+    )
     return {
-        "n": count, "dim": kb.info.dim, "queries": len(rr), "store": kb.info.store.to_dict(),
+        "n": count,
+        "dim": kb.info.dim,
+        "queries": len(rr),
+        "store": kb.info.store.to_dict(),
         "route_retrieve_ms": {"p50": pct(rr, 50), "p95": pct(rr, 95), "mean": float(np.mean(rr))},
         "search_ms": {"p50": pct(search, 50), "p95": pct(search, 95)},
         "recall_at_10_vs_exact": recall,
@@ -188,7 +211,10 @@ def run(home_dir: Path, n: int, nq: int, warmup: int) -> dict[str, Any]:
             "without_filler_exact": gold_rate([[ids[j] for j in real_top[i]] for i, _ in gold_rows]),
         },
         "search_ef_sweep": beams,
-        "rss_mb": rss, "disk_mb": disk, "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
+        "rss_mb": rss,
+        "disk_mb": disk,
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg()[0],
     }
 
 
@@ -214,8 +240,10 @@ def main(argv: list[str] | None = None) -> int:
         print(json.dumps(result, indent=2))
     else:
         r = result
-        print(f"n={r['n']}  route+retrieve p50 {r['route_retrieve_ms']['p50']:.1f} ms  search p50 "
-              f"{r['search_ms']['p50']:.2f} ms  recall@10 {r['recall_at_10_vs_exact']:.3f}  rss {r['rss_mb']:.0f} MB")
+        print(
+            f"n={r['n']}  route+retrieve p50 {r['route_retrieve_ms']['p50']:.1f} ms  search p50 "
+            f"{r['search_ms']['p50']:.2f} ms  recall@10 {r['recall_at_10_vs_exact']:.3f}  rss {r['rss_mb']:.0f} MB"
+        )
     return 0
 
 

@@ -25,6 +25,7 @@ load time is not the lexical side's):
 
 Writes ``evals/results/bench_scale_lexical_<n>.json`` by default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -104,8 +105,9 @@ def indexing_cost(log: Any) -> dict[str, Any]:
         runs = {}
         for name, opts in (("dense_only", {"lexical": None}), ("lexical", {})):
             t = time.perf_counter()
-            rep = Indexer(Home(Path(tmp) / name)).index("hop", src, granularity="paragraph",
-                                                        store=StoreSpec("edge", opts))[0]
+            rep = Indexer(Home(Path(tmp) / name)).index(
+                "hop", src, granularity="paragraph", store=StoreSpec("edge", opts)
+            )[0]
             runs[name] = {"elapsed_s": round(time.perf_counter() - t, 3), "encode_s": round(rep.encode_s, 3)}
             log(f"index hop {name}: {runs[name]}")
         out["index_runs"] = runs
@@ -122,8 +124,10 @@ def indexing_cost(log: Any) -> dict[str, Any]:
         for name, lexical in (("dense_only", None), ("lexical", lexical_spec(55.0))):
             store = open_store("edge", Path(tmp) / f"up-{name}", {"lexical": lexical})
             store.open(vecs.shape[1])
-            pts = [Point(point_id("u", it.id), v, p, sparse=s if lexical else None)
-                   for it, v, p, s in zip(items, vecs, payloads, terms)]
+            pts = [
+                Point(point_id("u", it.id), v, p, sparse=s if lexical else None)
+                for it, v, p, s in zip(items, vecs, payloads, terms)
+            ]
             t = time.perf_counter()
             for _ in range(reps):
                 store.upsert(pts)
@@ -131,10 +135,14 @@ def indexing_cost(log: Any) -> dict[str, Any]:
             upsert[name] = (time.perf_counter() - t) / (reps * len(items))
             store.close()
     extra = tokenize_per_item + max(0.0, upsert["lexical"] - upsert["dense_only"])
-    out.update({"encode_ms_per_item": round(1000 * encode_per_item, 4),
-                "tokenize_ms_per_item": round(1000 * tokenize_per_item, 4),
-                "sparse_upsert_extra_ms_per_item": round(1000 * (upsert["lexical"] - upsert["dense_only"]), 4),
-                "lexical_overhead_vs_encoder": round(extra / encode_per_item, 4)})
+    out.update(
+        {
+            "encode_ms_per_item": round(1000 * encode_per_item, 4),
+            "tokenize_ms_per_item": round(1000 * tokenize_per_item, 4),
+            "sparse_upsert_extra_ms_per_item": round(1000 * (upsert["lexical"] - upsert["dense_only"]), 4),
+            "lexical_overhead_vs_encoder": round(extra / encode_per_item, 4),
+        }
+    )
     return out
 
 
@@ -207,17 +215,23 @@ def measure(home_dir: Path, nq: int) -> dict[str, Any]:
         hybrid_ms.append((time.perf_counter() - t) * 1000)
     pct = lambda a, p: round(float(np.percentile(a, p)), 2)  # noqa: E731
     return {
-        "n": count, "first_answer_s": round(first_answer_s, 3), "first_answer_steps": len(first.steps),
+        "n": count,
+        "first_answer_s": round(first_answer_s, 3),
+        "first_answer_steps": len(first.steps),
         "step_ms": {"p50": pct(steps, 50), "p95": pct(steps, 95), "steps": len(steps)},
         "step_ms_without_query_embedding": {"p50": pct(steps_no_embed, 50), "p95": pct(steps_no_embed, 95)},
-        "dense_ms": {"p50": pct(dense_ms, 50)}, "sparse_ms": {"p50": pct(sparse_ms, 50), "p95": pct(sparse_ms, 95)},
+        "dense_ms": {"p50": pct(dense_ms, 50)},
+        "sparse_ms": {"p50": pct(sparse_ms, 50), "p95": pct(sparse_ms, 95)},
         "hybrid_ms": {"p50": pct(hybrid_ms, 50), "p95": pct(hybrid_ms, 95)},
-        "rss_mb_model_loaded": round(rss_model, 1), "rss_mb_kb_open_dense": round(rss_dense, 1),
+        "rss_mb_model_loaded": round(rss_model, 1),
+        "rss_mb_kb_open_dense": round(rss_dense, 1),
         "rss_mb_after_first_answer": round(rss_first, 1),
         "lexical_rss_mb": round(rss_first - rss_dense, 1),
         "stepwise_recall_all@5_multihop": round(float(np.mean(recall)), 4) if recall else None,
-        "questions": len(hop), "disk_mb": round(kb.store.disk_bytes() / 2**20, 1),
-        "cpus": os.cpu_count(), "load_avg": os.getloadavg()[0],
+        "questions": len(hop),
+        "disk_mb": round(kb.store.disk_bytes() / 2**20, 1),
+        "cpus": os.cpu_count(),
+        "load_avg": os.getloadavg()[0],
     }
 
 
@@ -228,11 +242,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries", type=int, default=89)
     ap.add_argument("--measure", action="store_true", help="(internal) measure in this process, print JSON")
     ap.add_argument("--skip-indexing", action="store_true")
-    ap.add_argument("--indexing-from", type=Path, default=None,
-                    help="reuse the 'indexing' section of an earlier result file instead of measuring it again")
-    ap.add_argument("--out", type=Path, default=SCRATCH,
-                    help="a .json file or a folder for bench_scale_lexical_N.json (default: a scratch folder; "
-                         "evals/results replaces the committed one)")
+    ap.add_argument(
+        "--indexing-from",
+        type=Path,
+        default=None,
+        help="reuse the 'indexing' section of an earlier result file instead of measuring it again",
+    )
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=SCRATCH,
+        help="a .json file or a folder for bench_scale_lexical_N.json (default: a scratch folder; "
+        "evals/results replaces the committed one)",
+    )
     args = ap.parse_args(argv)
     home = args.home or Path.home() / ".cache" / "mmroute" / f"bench_lexical_{args.n}"
     if args.measure:
@@ -244,9 +266,24 @@ def main(argv: list[str] | None = None) -> int:
     build = grow(home, args.n, say, text=FillerText(), vectors=near_real)
     say(f"build: {build}")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
-    proc = subprocess.run([sys.executable, "-m", "evals.bench.bench_scale_lexical", "--measure", "--n", str(args.n),
-                           "--home", str(home), "--queries", str(args.queries)],
-                          capture_output=True, text=True, env=env, cwd=REPO)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "evals.bench.bench_scale_lexical",
+            "--measure",
+            "--n",
+            str(args.n),
+            "--home",
+            str(home),
+            "--queries",
+            str(args.queries),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+    )
     if proc.returncode != 0:
         say(proc.stderr[-3000:])
         return proc.returncode

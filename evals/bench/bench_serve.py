@@ -19,6 +19,7 @@ Usage (a home with real KBs, e.g. the demo home: ``MMROUTE_HOME=/tmp/serve-bench
 Writes ``bench_serve.json`` (to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one). The server is started (``--port 0``) and stopped by the
 benchmark unless one already serves the home, in which case that one is used and left running.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -42,8 +43,12 @@ REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
-FALLBACK_QUESTIONS = ["In what country is Normandy located?", "When were the Normans in Normandy?",
-                      "Who was the duke in the battle of Hastings?", "What is the capital of Mars's largest moon?"]
+FALLBACK_QUESTIONS = [
+    "In what country is Normandy located?",
+    "When were the Normans in Normandy?",
+    "Who was the duke in the battle of Hastings?",
+    "What is the capital of Mars's largest moon?",
+]
 
 
 def _env() -> dict[str, str]:
@@ -72,17 +77,22 @@ def _pct(xs: list[float], p: float) -> float:
 
 
 def _summary(xs: list[float]) -> dict[str, Any]:
-    return {"n": len(xs), "median": round(statistics.median(xs), 4) if xs else None,
-            "p90": round(_pct(xs, 90), 4) if xs else None, "min": round(min(xs), 4) if xs else None,
-            "max": round(max(xs), 4) if xs else None}
+    return {
+        "n": len(xs),
+        "median": round(statistics.median(xs), 4) if xs else None,
+        "p90": round(_pct(xs, 90), 4) if xs else None,
+        "min": round(min(xs), 4) if xs else None,
+        "max": round(max(xs), 4) if xs else None,
+    }
 
 
 def _cli_times(home: Path, argv_list: list[list[str]]) -> tuple[dict[str, Any], list[int]]:
     walls, codes = [], []
     for argv in argv_list:
         t = time.perf_counter()
-        r = subprocess.run([sys.executable, "-m", "mmroute", *argv, "--home", str(home)], capture_output=True,
-                           text=True, env=_env())
+        r = subprocess.run(
+            [sys.executable, "-m", "mmroute", *argv, "--home", str(home)], capture_output=True, text=True, env=_env()
+        )
         walls.append(time.perf_counter() - t)
         codes.append(r.returncode)
         if r.returncode != 0:
@@ -95,10 +105,14 @@ class _Server:
         self.home = home
         self.log = open(Path(tempfile.gettempdir()) / f"bench-serve-{os.getpid()}-{time.monotonic_ns()}.log", "w")
         self.t0 = time.perf_counter()
-        self.proc = subprocess.Popen([sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0",
-                                      *extra], stdout=self.log, stderr=self.log, env=_env())
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0", *extra],
+            stdout=self.log,
+            stderr=self.log,
+            env=_env(),
+        )
 
-    def wait(self, timeout: float = 600) -> "_Server":
+    def wait(self, timeout: float = 600) -> _Server:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -122,8 +136,16 @@ class _Server:
         Path(self.log.name).unlink(missing_ok=True)
 
 
-def _load(url: str, clients: int, seconds: float, mix: dict[str, int], kb: str, search_qs: list[str],
-          ask_qs: list[str], ask_config: dict[str, Any]) -> dict[str, Any]:
+def _load(
+    url: str,
+    clients: int,
+    seconds: float,
+    mix: dict[str, int],
+    kb: str,
+    search_qs: list[str],
+    ask_qs: list[str],
+    ask_config: dict[str, Any],
+) -> dict[str, Any]:
     from mmroute.serve.client import ServeClient
 
     ops = [op for op, w in mix.items() for _ in range(w)]
@@ -168,13 +190,29 @@ def _load(url: str, clients: int, seconds: float, mix: dict[str, int], kb: str, 
         t.join()
     wall = time.perf_counter() - t0
     allx = [x for xs in lat.values() for x in xs]
-    per = {op: {"requests": len(xs), "p50_ms": round(_pct(xs, 50) * 1000, 1), "p95_ms": round(_pct(xs, 95) * 1000, 1),
-                "p99_ms": round(_pct(xs, 99) * 1000, 1), "max_ms": round(max(xs) * 1000, 1) if xs else None}
-           for op, xs in lat.items()}
-    return {"clients": clients, "seconds": round(wall, 1), "mix": mix, "requests": len(allx), "errors": len(errors),
-            "error_samples": errors[:10], "throughput_rps": round(len(allx) / wall, 1),
-            "p50_ms": round(_pct(allx, 50) * 1000, 1), "p95_ms": round(_pct(allx, 95) * 1000, 1),
-            "p99_ms": round(_pct(allx, 99) * 1000, 1), "per_op": per}
+    per = {
+        op: {
+            "requests": len(xs),
+            "p50_ms": round(_pct(xs, 50) * 1000, 1),
+            "p95_ms": round(_pct(xs, 95) * 1000, 1),
+            "p99_ms": round(_pct(xs, 99) * 1000, 1),
+            "max_ms": round(max(xs) * 1000, 1) if xs else None,
+        }
+        for op, xs in lat.items()
+    }
+    return {
+        "clients": clients,
+        "seconds": round(wall, 1),
+        "mix": mix,
+        "requests": len(allx),
+        "errors": len(errors),
+        "error_samples": errors[:10],
+        "throughput_rps": round(len(allx) / wall, 1),
+        "p50_ms": round(_pct(allx, 50) * 1000, 1),
+        "p95_ms": round(_pct(allx, 95) * 1000, 1),
+        "p99_ms": round(_pct(allx, 99) * 1000, 1),
+        "per_op": per,
+    }
 
 
 def _kill9_index(items: int) -> dict[str, Any]:
@@ -189,7 +227,9 @@ def _kill9_index(items: int) -> dict[str, Any]:
         ids = [f"r{i}" for i in range(items)]
         with open(src, "w", encoding="utf-8") as f:
             for i, rid in enumerate(ids):
-                f.write(json.dumps({"id": rid, "text": f"record {i} about topic {i % 17} " + "lorem ipsum " * 10}) + "\n")
+                f.write(
+                    json.dumps({"id": rid, "text": f"record {i} about topic {i % 17} " + "lorem ipsum " * 10}) + "\n"
+                )
         server = _Server(home, "--lazy").wait()
         client = ServeClient(server.url)
         job = client.submit_index("big", {"input": str(src), "encoder": {"name": "hashing", "options": {"dim": 32}}})
@@ -215,11 +255,19 @@ def _kill9_index(items: int) -> dict[str, Any]:
         kb.close()
         expected = {point_id("big", i) for i in ids}
         rep = (done.get("result") or {"reports": [{}]})["reports"][0]
-        return {"items": items, "killed_at": killed_at, "job_status": done["status"], "resumed": done.get("resumed"),
-                "resume_and_finish_s": round(resume_s, 1), "count_after": count, "missing": len(expected - stored),
-                "extra": len(stored - expected), "duplicates": count - len(stored),
-                "report_after_resume": {k: rep.get(k) for k in ("indexed", "unchanged", "count")},
-                "nothing_lost": count == items and stored == expected}
+        return {
+            "items": items,
+            "killed_at": killed_at,
+            "job_status": done["status"],
+            "resumed": done.get("resumed"),
+            "resume_and_finish_s": round(resume_s, 1),
+            "count_after": count,
+            "missing": len(expected - stored),
+            "extra": len(stored - expected),
+            "duplicates": count - len(stored),
+            "report_after_resume": {k: rep.get(k) for k in ("indexed", "unchanged", "count")},
+            "nothing_lost": count == items and stored == expected,
+        }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -233,7 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--mix", default="search=8,route=1,ask=1", help="Weights of the load test's operations.")
     ap.add_argument("--generator", default=None, help="ask --generator (default: the CLI's default).")
     ap.add_argument("--kill9-items", type=int, default=20000, help="Items of the kill -9 check (0: skip).")
-    ap.add_argument("--out", type=Path, default=SCRATCH / "bench_serve.json", help="the report (default: a scratch folder)")
+    ap.add_argument(
+        "--out", type=Path, default=SCRATCH / "bench_serve.json", help="the report (default: a scratch folder)"
+    )
     args = ap.parse_args(argv)
 
     from mmroute.kb import Home
@@ -251,7 +301,10 @@ def main(argv: list[str] | None = None) -> int:
     out: dict[str, Any] = {
         "command": "python -m evals.bench.bench_serve " + " ".join(argv if argv is not None else sys.argv[1:]),
         "machine": {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()},
-        "home": str(home), "kbs": names, "search_kb": kb, "generator": args.generator or "default",
+        "home": str(home),
+        "kbs": names,
+        "search_kb": kb,
+        "generator": args.generator or "default",
         "date": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "loadavg_at_start": [round(x, 2) for x in os.getloadavg()],  # other work on the machine skews the figures
     }
@@ -261,8 +314,10 @@ def main(argv: list[str] | None = None) -> int:
     running = discover(home)
     if args.cold_runs and running is None:
         print(f"cold CLI (no server), {args.cold_runs} calls each ...", flush=True)
-        out["cold_cli"] = {"search": _cli_times(home, search_argv[:args.cold_runs])[0],
-                           "ask": _cli_times(home, ask_argv[:args.cold_runs])[0]}
+        out["cold_cli"] = {
+            "search": _cli_times(home, search_argv[: args.cold_runs])[0],
+            "ask": _cli_times(home, ask_argv[: args.cold_runs])[0],
+        }
     server = None
     if running is None:
         server = _Server(home).wait()
@@ -276,13 +331,20 @@ def main(argv: list[str] | None = None) -> int:
         # one untimed call each: the first ask builds the pipeline of a non-default config
         _cli_times(home, [search_argv[-1], ask_argv[-1]])
         print(f"warm CLI, {args.runs} calls each ...", flush=True)
-        s, s_codes = _cli_times(home, search_argv[:args.runs])
-        a, a_codes = _cli_times(home, ask_argv[:args.runs])
-        r, _ = _cli_times(home, [["route", q, "--json"] for q in ask_qs[:args.runs]])
-        out["warm_cli"] = {"search": s, "ask": a, "route": r,
-                           "targets": {"search_median_s": 0.5, "ask_median_s": 1.0,
-                                       "search_met": s["median"] <= 0.5 and not any(s_codes),
-                                       "ask_met": a["median"] <= 1.0 and not any(a_codes)}}
+        s, s_codes = _cli_times(home, search_argv[: args.runs])
+        a, a_codes = _cli_times(home, ask_argv[: args.runs])
+        r, _ = _cli_times(home, [["route", q, "--json"] for q in ask_qs[: args.runs]])
+        out["warm_cli"] = {
+            "search": s,
+            "ask": a,
+            "route": r,
+            "targets": {
+                "search_median_s": 0.5,
+                "ask_median_s": 1.0,
+                "search_met": s["median"] <= 0.5 and not any(s_codes),
+                "ask_met": a["median"] <= 1.0 and not any(a_codes),
+            },
+        }
         mix = {k: int(v) for k, v in (p.split("=") for p in args.mix.split(",") if p)}
         print(f"load: {args.clients} clients x {args.seconds:.0f}s, mix {mix} ...", flush=True)
         out["load"] = _load(url, args.clients, args.seconds, mix, kb, search_qs, ask_qs, ask_config)
@@ -296,14 +358,20 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     w, ld = out["warm_cli"], out["load"]
-    print(f"warm CLI median: search {w['search']['median']:.3f}s, ask {w['ask']['median']:.3f}s, "
-          f"route {w['route']['median']:.3f}s")
-    print(f"load: {ld['requests']} requests, {ld['errors']} errors, {ld['throughput_rps']} req/s, "
-          f"p50 {ld['p50_ms']} ms, p95 {ld['p95_ms']} ms")
+    print(
+        f"warm CLI median: search {w['search']['median']:.3f}s, ask {w['ask']['median']:.3f}s, "
+        f"route {w['route']['median']:.3f}s"
+    )
+    print(
+        f"load: {ld['requests']} requests, {ld['errors']} errors, {ld['throughput_rps']} req/s, "
+        f"p50 {ld['p50_ms']} ms, p95 {ld['p95_ms']} ms"
+    )
     if "kill9_index" in out:
         k = out["kill9_index"]
-        print(f"kill -9: killed at {k['killed_at']}, after resume {k['count_after']}/{k['items']} items, "
-              f"duplicates {k['duplicates']}, nothing lost: {k['nothing_lost']}")
+        print(
+            f"kill -9: killed at {k['killed_at']}, after resume {k['count_after']}/{k['items']} items, "
+            f"duplicates {k['duplicates']}, nothing lost: {k['nothing_lost']}"
+        )
     print(f"wrote {args.out}")
     return 0
 

@@ -24,6 +24,7 @@ ratios between backends at that recall (``equal_recall`` in the JSON)::
     python -m evals.bench.bench_store --n 100000 --backends edge,faiss_hnsw,qdrant_local --max-local 100000 \
         --equal-recall 0.95 --out /tmp/bench --tag run1
 """
+
 from __future__ import annotations
 
 import argparse
@@ -35,8 +36,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -59,6 +61,7 @@ HNSW_BACKENDS = ("edge", "faiss_hnsw")
 
 
 # -- data -----------------------------------------------------------------------------------------
+
 
 def _unit(x: np.ndarray) -> np.ndarray:
     return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
@@ -116,8 +119,9 @@ def minilm(n: int, nq: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.nda
         raise SystemExit(f"--data minilm gives {base.shape[1]}-d vectors; pass --dim {base.shape[1]}")
     rng = np.random.default_rng(seed)
     reps = -(-n // len(base))
-    x = np.concatenate([base] + [_unit(base + (0.45 / np.sqrt(dim)) * rng.standard_normal(base.shape))
-                                 for _ in range(reps - 1)])[:n]
+    x = np.concatenate(
+        [base] + [_unit(base + (0.45 / np.sqrt(dim)) * rng.standard_normal(base.shape)) for _ in range(reps - 1)]
+    )[:n]
     q = qs[rng.permutation(len(qs))[:nq]] if nq <= len(qs) else qs[rng.integers(0, len(qs), nq)]
     return x.astype(np.float32), q.astype(np.float32)
 
@@ -177,14 +181,15 @@ def mixture(n: int, nq: int, dim: int, seed: int = 0) -> tuple[np.ndarray, np.nd
 def exact_topk(x: np.ndarray, q: np.ndarray, k: int = K) -> np.ndarray:
     out = np.empty((len(q), k), np.int64)
     for s in range(0, len(q), 256):
-        sims = q[s:s + 256] @ x.T
+        sims = q[s : s + 256] @ x.T
         part = np.argpartition(-sims, k, axis=1)[:, :k]
         order = np.argsort(-np.take_along_axis(sims, part, 1), axis=1)
-        out[s:s + 256] = np.take_along_axis(part, order, 1)
+        out[s : s + 256] = np.take_along_axis(part, order, 1)
     return out
 
 
 # -- one backend, in a worker process ------------------------------------------------------------
+
 
 def rss_mb() -> float:
     with open("/proc/self/status") as f:
@@ -199,8 +204,9 @@ def _points(x: np.ndarray, start: int, end: int) -> list:
     from mmroute.types import point_id
 
     kinds = ("paragraph", "document", "image", "clip")
-    return [Point(point_id("bench", str(i)), x[i], {"item_id": str(i), "kind": kinds[i % 4]})
-            for i in range(start, end)]
+    return [
+        Point(point_id("bench", str(i)), x[i], {"item_id": str(i), "kind": kinds[i % 4]}) for i in range(start, end)
+    ]
 
 
 def build(backend: str, options: dict[str, Any], x: np.ndarray, path: Path) -> tuple[Any, dict[str, float]]:
@@ -238,8 +244,13 @@ def measure(store: Any, q: np.ndarray, truth_ids: list[set[str]], warmup: int = 
     t0 = time.perf_counter()
     store.search_batch(q, K)
     batch_s = time.perf_counter() - t0
-    return {"p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "p50_cpu_ms": float(np.percentile(cpu, 50)), "qps_batch": len(q) / batch_s, "recall_at_10": hits / (len(q) * K)}
+    return {
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p95_ms": float(np.percentile(lat, 95)),
+        "p50_cpu_ms": float(np.percentile(cpu, 50)),
+        "qps_batch": len(q) / batch_s,
+        "recall_at_10": hits / (len(q) * K),
+    }
 
 
 _PID_CACHE: dict[int, str] = {}
@@ -278,8 +289,9 @@ def worker(args: argparse.Namespace) -> dict[str, Any]:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def sweep(store: Any, q: np.ndarray, truth_ids: list[set[str]],
-          efs: Sequence[int] = SWEEP_EF) -> list[dict[str, float]]:
+def sweep(
+    store: Any, q: np.ndarray, truth_ids: list[set[str]], efs: Sequence[int] = SWEEP_EF
+) -> list[dict[str, float]]:
     """Recall and latency over the search beam; the store's own beam is restored afterwards."""
     out = []
     attr = "hnsw_ef" if hasattr(store, "hnsw_ef") else "ef_search"  # edge / faiss hnsw
@@ -289,18 +301,37 @@ def sweep(store: Any, q: np.ndarray, truth_ids: list[set[str]],
             setattr(store, attr, ef)
             m = measure(store, q, truth_ids)
             out.append({"hnsw_ef": ef, **m})
-            print(f"  ef={ef:4d}  recall@10={m['recall_at_10']:.4f}  p50={m['p50_ms']:.3f} ms  "
-                  f"p95={m['p95_ms']:.3f} ms", file=sys.stderr)
+            print(
+                f"  ef={ef:4d}  recall@10={m['recall_at_10']:.4f}  p50={m['p50_ms']:.3f} ms  p95={m['p95_ms']:.3f} ms",
+                file=sys.stderr,
+            )
     finally:
         setattr(store, attr, default)
     return out
 
 
-def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | None = None,
-               sweep_mode: bool = False, timeout: float | None = None,
-               efs: Sequence[int] | None = None) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "evals.bench.bench_store", "--worker", name, "--worker-data", str(data_file),
-           "--tmp", str(tmp), "--options", json.dumps(options or {})]
+def run_worker(
+    name: str,
+    data_file: Path,
+    tmp: Path,
+    options: dict[str, Any] | None = None,
+    sweep_mode: bool = False,
+    timeout: float | None = None,
+    efs: Sequence[int] | None = None,
+) -> dict[str, Any]:
+    cmd = [
+        sys.executable,
+        "-m",
+        "evals.bench.bench_store",
+        "--worker",
+        name,
+        "--worker-data",
+        str(data_file),
+        "--tmp",
+        str(tmp),
+        "--options",
+        json.dumps(options or {}),
+    ]
     if sweep_mode:
         cmd.append("--sweep-worker")
     elif efs:
@@ -317,6 +348,7 @@ def run_worker(name: str, data_file: Path, tmp: Path, options: dict[str, Any] | 
 
 # -- main ------------------------------------------------------------------------------------------
 
+
 def make_data(kind: str, n: int, nq: int, dim: int) -> tuple[np.ndarray, np.ndarray]:
     return {"clustered": clustered, "uniform": uniform, "minilm": minilm, "mixture": mixture}[kind](n, nq, dim)
 
@@ -331,8 +363,13 @@ def plot_sweep(points: list[dict[str, Any]], title: str, png: Path) -> None:
     for label, pts in _group(points).items():
         ax.plot([p["p50_ms"] for p in pts], [p["recall_at_10"] for p in pts], marker="o", label=label)
         for p in pts:
-            ax.annotate(str(p["hnsw_ef"]), (p["p50_ms"], p["recall_at_10"]), fontsize=7,
-                        textcoords="offset points", xytext=(3, -8))
+            ax.annotate(
+                str(p["hnsw_ef"]),
+                (p["p50_ms"], p["recall_at_10"]),
+                fontsize=7,
+                textcoords="offset points",
+                xytext=(3, -8),
+            )
     ax.axhline(0.95, color="grey", ls="--", lw=0.8)
     ax.set_xlabel("p50 latency per query (ms)")
     ax.set_ylabel("recall@10 vs exact")
@@ -378,21 +415,40 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backends", default=",".join(BACKENDS), help="comma-separated subset of " + ",".join(BACKENDS))
     ap.add_argument("--max-local", type=int, default=20_000, help="skip qdrant_local above this n")
     ap.add_argument("--ef-sweep", action="store_true", help="edge only: recall vs latency over hnsw_ef, JSON + PNG")
-    ap.add_argument("--sweep-configs", default='{"m16_efc128": {"m": 16, "ef_construct": 128}}',
-                    help="JSON {label: edge options} built and swept in --ef-sweep mode")
+    ap.add_argument(
+        "--sweep-configs",
+        default='{"m16_efc128": {"m": 16, "ef_construct": 128}}',
+        help="JSON {label: edge options} built and swept in --ef-sweep mode",
+    )
     ap.add_argument("--edge-options", default="{}", help="JSON options for the edge backend")
-    ap.add_argument("--backend-options", default="{}",
-                    help='JSON {backend: options} overriding any backend\'s defaults, e.g. {"faiss_hnsw": {"M": 16}}')
-    ap.add_argument("--sweep-backend", default="edge", choices=["edge", "faiss_hnsw"],
-                    help="backend built and swept in --ef-sweep mode (faiss_hnsw sweeps ef_search)")
+    ap.add_argument(
+        "--backend-options",
+        default="{}",
+        help='JSON {backend: options} overriding any backend\'s defaults, e.g. {"faiss_hnsw": {"M": 16}}',
+    )
+    ap.add_argument(
+        "--sweep-backend",
+        default="edge",
+        choices=["edge", "faiss_hnsw"],
+        help="backend built and swept in --ef-sweep mode (faiss_hnsw sweeps ef_search)",
+    )
     ap.add_argument("--timeout", type=float, default=None, help="seconds per backend worker (then: error)")
     ap.add_argument("--tag", default="", help="suffix for the result file name (keeps earlier runs)")
     ap.add_argument("--json", action="store_true", help="print the result JSON on stdout")
-    ap.add_argument("--equal-recall", type=float, default=None, metavar="R",
-                    help="also sweep the beam of edge and faiss_hnsw and compare them at recall@10 >= R")
+    ap.add_argument(
+        "--equal-recall",
+        type=float,
+        default=None,
+        metavar="R",
+        help="also sweep the beam of edge and faiss_hnsw and compare them at recall@10 >= R",
+    )
     ap.add_argument("--efs", default=",".join(map(str, EQUAL_RECALL_EF)), help="beams swept for --equal-recall")
-    ap.add_argument("--out", type=Path, default=SCRATCH,
-                    help=f"folder for the JSON/PNG (default {SCRATCH}; committed results live in {RESULTS})")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=SCRATCH,
+        help=f"folder for the JSON/PNG (default {SCRATCH}; committed results live in {RESULTS})",
+    )
     ap.add_argument("--tmp", type=Path, default=None, help="where stores are built (default: system temp)")
     # internal: worker mode
     ap.add_argument("--worker", help=argparse.SUPPRESS)
@@ -410,13 +466,23 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.perf_counter()
     x, q = make_data(args.data, args.n, args.queries, args.dim)
     truth = exact_topk(x, q)
-    print(f"[bench_store] data {args.data} n={args.n} dim={x.shape[1]} queries={len(q)} "
-          f"({time.perf_counter() - t0:.1f} s)", file=sys.stderr)
+    print(
+        f"[bench_store] data {args.data} n={args.n} dim={x.shape[1]} queries={len(q)} "
+        f"({time.perf_counter() - t0:.1f} s)",
+        file=sys.stderr,
+    )
     tmp = Path(tempfile.mkdtemp(prefix="bench_store_", dir=args.tmp))
     data_file = tmp / "data.npz"
     np.savez(data_file, x=x, q=q, truth=truth)
-    meta = {"n": args.n, "dim": int(x.shape[1]), "queries": len(q), "data": args.data, "k": K,
-            "cpus": os.cpu_count(), "load_avg_at_start": os.getloadavg()[0]}
+    meta = {
+        "n": args.n,
+        "dim": int(x.shape[1]),
+        "queries": len(q),
+        "data": args.data,
+        "k": K,
+        "cpus": os.cpu_count(),
+        "load_avg_at_start": os.getloadavg()[0],
+    }
     args.out.mkdir(parents=True, exist_ok=True)
     try:
         if args.ef_sweep:
@@ -438,14 +504,21 @@ def main(argv: list[str] | None = None) -> int:
                 if name not in BACKENDS:
                     raise SystemExit(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")
                 if name == "qdrant_local" and args.n > args.max_local:
-                    results[name] = {"skipped": f"n={args.n} > --max-local {args.max_local}: qdrant-client local "
-                                                "mode is a brute-force Python emulation (~130 s insert and "
-                                                "~150 ms/query at 100k)"}
+                    results[name] = {
+                        "skipped": f"n={args.n} > --max-local {args.max_local}: qdrant-client local "
+                        "mode is a brute-force Python emulation (~130 s insert and "
+                        "~150 ms/query at 100k)"
+                    }
                     continue
-                opts = {**(json.loads(args.edge_options) if name == "edge" else {}),
-                        **json.loads(args.backend_options).get(name, {})}
-                efs = ([int(e) for e in args.efs.split(",")]
-                       if args.equal_recall is not None and name in HNSW_BACKENDS else None)
+                opts = {
+                    **(json.loads(args.edge_options) if name == "edge" else {}),
+                    **json.loads(args.backend_options).get(name, {}),
+                }
+                efs = (
+                    [int(e) for e in args.efs.split(",")]
+                    if args.equal_recall is not None and name in HNSW_BACKENDS
+                    else None
+                )
                 results[name] = run_worker(name, data_file, tmp, opts, timeout=args.timeout, efs=efs)
             edge, local = results.get("edge", {}), results.get("qdrant_local", {})
             if "p50_ms" in edge and "p50_ms" in local:

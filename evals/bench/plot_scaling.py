@@ -12,6 +12,7 @@ into ``--out`` (default: a scratch folder; ``--out evals/results`` replaces the 
     python -m evals.bench.plot_scaling                 # all results found
     python -m evals.bench.plot_scaling --target 0.95
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,15 @@ def collect(results: Path, target: float) -> dict[str, dict[str, list[dict[str, 
                     continue
                 label = backend + _opts_label(r.get("options", {}), backend)
                 out.setdefault(m["data"], {}).setdefault(label, []).append(
-                    {"n": res["n"], "p50_ms": r["p50_ms"], "p95_ms": r["p95_ms"], "recall_at_10": r["recall_at_10"],
-                     "rss_mb": r.get("rss_mb"), "source": f.name})
+                    {
+                        "n": res["n"],
+                        "p50_ms": r["p50_ms"],
+                        "p95_ms": r["p95_ms"],
+                        "recall_at_10": r["recall_at_10"],
+                        "rss_mb": r.get("rss_mb"),
+                        "source": f.name,
+                    }
+                )
             continue
         m = _SWEEP.match(f.name)
         if m:
@@ -54,8 +62,15 @@ def collect(results: Path, target: float) -> dict[str, dict[str, list[dict[str, 
                 label = f"{m['backend']} {cfg} (ef={best['hnsw_ef']}, swept)"
                 build = res.get("builds", {}).get(cfg, {})
                 out.setdefault(m["data"], {}).setdefault(label, []).append(
-                    {"n": res["n"], "p50_ms": best["p50_ms"], "p95_ms": best["p95_ms"],
-                     "recall_at_10": best["recall_at_10"], "rss_mb": build.get("rss_mb"), "source": f.name})
+                    {
+                        "n": res["n"],
+                        "p50_ms": best["p50_ms"],
+                        "p95_ms": best["p95_ms"],
+                        "recall_at_10": best["recall_at_10"],
+                        "rss_mb": build.get("rss_mb"),
+                        "source": f.name,
+                    }
+                )
     for series in out.values():  # one point per size: the most recent run
         for label, pts in series.items():
             latest: dict[int, dict[str, Any]] = {}
@@ -66,15 +81,25 @@ def collect(results: Path, target: float) -> dict[str, dict[str, list[dict[str, 
 
 
 def _opts_label(options: dict[str, Any], backend: str) -> str:
-    keys = [k for k in ("m", "ef_construct", "hnsw_ef", "quantization", "M", "ef_construction", "ef_search")
-            if k in options and options[k] is not None]
+    keys = [
+        k
+        for k in ("m", "ef_construct", "hnsw_ef", "quantization", "M", "ef_construction", "ef_search")
+        if k in options and options[k] is not None
+    ]
     if backend.startswith("faiss"):
         keys = [k for k in keys if k in ("M", "ef_construction", "ef_search")]
     return (" " + ",".join(f"{k}={options[k]}" for k in keys)) if keys else " (defaults)"
 
 
-def plot(series: dict[str, list[dict[str, Any]]], data: str, key: str, ylabel: str, png: Path,
-         logy: bool, hline: float | None) -> None:
+def plot(
+    series: dict[str, list[dict[str, Any]]],
+    data: str,
+    key: str,
+    ylabel: str,
+    png: Path,
+    logy: bool,
+    hline: float | None,
+) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -107,13 +132,25 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     data = collect(args.results, args.target)
     for kind, series in data.items():
-        plot(series, kind, "p50_ms", "p50 single-query latency (ms)", args.out / f"scaling_latency_{kind}.png",
-             True, 3.0)
-        plot(series, kind, "recall_at_10", "recall@10 vs exact", args.out / f"scaling_recall_{kind}.png",
-             False, args.target)
-        print(f"{kind}: " + "; ".join(f"{lbl}: " + ", ".join(f"n={p['n']} p50={p['p50_ms']:.2f}ms "
-                                                           f"r={p['recall_at_10']:.3f}" for p in pts)
-                                      for lbl, pts in series.items()))
+        plot(
+            series, kind, "p50_ms", "p50 single-query latency (ms)", args.out / f"scaling_latency_{kind}.png", True, 3.0
+        )
+        plot(
+            series,
+            kind,
+            "recall_at_10",
+            "recall@10 vs exact",
+            args.out / f"scaling_recall_{kind}.png",
+            False,
+            args.target,
+        )
+        print(
+            f"{kind}: "
+            + "; ".join(
+                f"{lbl}: " + ", ".join(f"n={p['n']} p50={p['p50_ms']:.2f}ms r={p['recall_at_10']:.3f}" for p in pts)
+                for lbl, pts in series.items()
+            )
+        )
     return 0
 
 

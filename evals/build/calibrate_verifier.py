@@ -26,6 +26,7 @@ figures are reported; the fold policies are written next to the results so the e
 ``mmroute/data/verifier/policy.json`` is then fitted on all three articles, with the cross-validation in
 its ``meta``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -67,23 +68,35 @@ def plausible_wrong(qs: list[dict[str, Any]], i: int, article: list[int], rng: r
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--squad", type=Path, default=DATA / "dev-v2.0-shared3articles.json",
-                    help="SQuAD 2.0 JSON (for the unanswerable questions' plausible answers)")
+    ap.add_argument(
+        "--squad",
+        type=Path,
+        default=DATA / "dev-v2.0-shared3articles.json",
+        help="SQuAD 2.0 JSON (for the unanswerable questions' plausible answers)",
+    )
     ap.add_argument("--corpus", type=Path, default=DATA / "corpus.jsonl")
     ap.add_argument("--questions", type=Path, default=DATA / "questions.jsonl")
     ap.add_argument("--k", type=int, default=5, help="evidence paragraphs per question")
     ap.add_argument("--max-wrong", type=float, default=0.08, help="reader kind: cap on wrong answers / questions")
-    ap.add_argument("--max-wrong-pass", type=float, default=0.05,
-                    help="generic kind: share of the wrong drafts (other questions' answers) the threshold may "
-                         "let through on the calibration articles (held out, about 1.5x this passes)")
+    ap.add_argument(
+        "--max-wrong-pass",
+        type=float,
+        default=0.05,
+        help="generic kind: share of the wrong drafts (other questions' answers) the threshold may "
+        "let through on the calibration articles (held out, about 1.5x this passes)",
+    )
     ap.add_argument("--reader", default="packaged")
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
     ap.add_argument("--json", action="store_true")
-    ap.add_argument("--rows", type=Path, default=None,
-                    help="cache of the computed signals (JSON): read if it exists, else written - for "
-                         "trying policies without re-reading 950 questions")
+    ap.add_argument(
+        "--rows",
+        type=Path,
+        default=None,
+        help="cache of the computed signals (JSON): read if it exists, else written - for "
+        "trying policies without re-reading 950 questions",
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -103,18 +116,30 @@ def main(argv: list[str] | None = None) -> int:
     corpus = load_jsonl(args.corpus)
     qs = load_jsonl(args.questions)
     if args.limit:
-        qs, args.no_write = qs[::max(1, len(qs) // args.limit)][: args.limit], True
+        qs, args.no_write = qs[:: max(1, len(qs) // args.limit)][: args.limit], True
     squad = json.loads(args.squad.read_text(encoding="utf-8"))
-    plausible = {q["id"]: q["plausible_answers"][0]["text"] for a in squad["data"] for p in a["paragraphs"]
-                 for q in p["qas"] if q.get("plausible_answers")}
+    plausible = {
+        q["id"]: q["plausible_answers"][0]["text"]
+        for a in squad["data"]
+        for p in a["paragraphs"]
+        for q in p["qas"]
+        if q.get("plausible_answers")
+    }
     article_of_q = {q["id"]: a["title"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]}
     groups = [article_of_q[q["id"]] for q in qs]
-    items = [Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
-             for r in corpus]
+    items = [
+        Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
+        for r in corpus
+    ]
     enc = default_text_encoder()
     sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
-    hits_of = [[Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
-                for r, j in enumerate(np.argsort(-sims[i])[: args.k])] for i in range(len(qs))]
+    hits_of = [
+        [
+            Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
+            for r, j in enumerate(np.argsort(-sims[i])[: args.k])
+        ]
+        for i in range(len(qs))
+    ]
     emb = shared_embedder()
     reader = shared_reader(args.reader)
     gen = ReaderGenerator(args.reader)
@@ -129,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     if cached:
         rows = {k: [(int(i), sig, bool(c)) for i, sig, c in v] for k, v in cached["rows"].items()}
         draft_types = cached["draft_types"]
-    for i, q in (enumerate(qs) if not cached else ()):
+    for i, q in enumerate(qs) if not cached else ():
         golds = q.get("answers") or []
         hits = hits_of[i]
         d = gen.generate(q["question"], hits)
@@ -162,8 +187,11 @@ def main(argv: list[str] | None = None) -> int:
         """The rows a policy is fitted on: for ``generic``, the questions' gold answers and other questions'
         answers (the wrong drafts an endpoint plausibly sends); SQuAD 2.0's adversarial "plausible answers"
         to unanswerable questions are only scored (see the module doc)."""
-        return [(s, c) for r, (i, s, c) in enumerate(rows[kind]) if i in idx and s
-                and (kind == "reader" or draft_types[r] != "unanswerable_plausible")]
+        return [
+            (s, c)
+            for r, (i, s, c) in enumerate(rows[kind])
+            if i in idx and s and (kind == "reader" or draft_types[r] != "unanswerable_plausible")
+        ]
 
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
         data = kept(kind, idx)
@@ -174,8 +202,11 @@ def main(argv: list[str] | None = None) -> int:
         else:
             probs = [pol.probability(s) for s, _ in data]
             correct = [c for _, c in data]
-        thr = (choose_threshold(probs, correct, caps[kind]) if kind == "reader"
-               else threshold_for_wrong_pass_rate(probs, correct, caps[kind]))
+        thr = (
+            choose_threshold(probs, correct, caps[kind])
+            if kind == "reader"
+            else threshold_for_wrong_pass_rate(probs, correct, caps[kind])
+        )
         return type(pol)(pol.features, pol.coef, pol.intercept, pol.mean, pol.scale, thr)
 
     def score(kind: str, pol: Any, idx: set[int]) -> dict[str, float]:
@@ -187,8 +218,11 @@ def main(argv: list[str] | None = None) -> int:
         out = {"n": n, "correct": c / n, "wrong": w / n, "abstain": 1 - (c + w) / n, "truthfulness": (c - w) / n}
         if kind == "generic":
             types = [t for (i, _, _), t in zip(rows[kind], draft_types) if i in idx]
-            for t, key in (("gold", "correct_let_through"), ("other_question", "wrong_let_through"),
-                           ("unanswerable_plausible", "unanswerable_plausible_let_through")):
+            for t, key in (
+                ("gold", "correct_let_through"),
+                ("other_question", "wrong_let_through"),
+                ("unanswerable_plausible", "unanswerable_plausible_let_through"),
+            ):
                 sel = [a for (a, _), tt in zip(passed, types) if tt == t]
                 out[key] = sum(sel) / max(1, len(sel))
         else:
@@ -202,13 +236,18 @@ def main(argv: list[str] | None = None) -> int:
         tr = {i for i in range(len(qs)) if groups[i] != test}
         te = set(by_article[test])
         pols = {kind: fit(kind, tr) for kind in rows}
-        folds.append({"test_article": test, **{kind: {"threshold": round(pols[kind].threshold, 4),
-                                                      **score(kind, pols[kind], te)} for kind in rows}})
+        folds.append(
+            {
+                "test_article": test,
+                **{kind: {"threshold": round(pols[kind].threshold, 4), **score(kind, pols[kind], te)} for kind in rows},
+            }
+        )
         say(f"fold test={test}: {json.dumps(folds[-1])}")
         if not args.no_write:
             fold_dir.mkdir(parents=True, exist_ok=True)
             PolicySet(pols, {"held_out_article": test, "fitted_on": sorted(set(groups) - {test})}).save(
-                fold_dir / f"policy_without_{test}.json")
+                fold_dir / f"policy_without_{test}.json"
+            )
 
     def pooled(kind: str) -> dict[str, float]:
         n = sum(f[kind]["n"] for f in folds)
@@ -217,11 +256,22 @@ def main(argv: list[str] | None = None) -> int:
 
     report: dict[str, Any] = {
         "what": "leave-one-article-out over the 3 shared SQuAD 2.0 dev articles (reader trained on other articles)",
-        "folds": folds, "pooled": {kind: pooled(kind) for kind in rows}, "features": names, "k": args.k,
-        "max_wrong": caps, "reader": args.reader, "questions": len(qs)}
-    final = PolicySet({kind: fit(kind, set(range(len(qs)))) for kind in rows},
-                      {"command": "python -m evals.build.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
-                       "data": "squad2_dev (3 articles)", "cross_validation": report["pooled"]})
+        "folds": folds,
+        "pooled": {kind: pooled(kind) for kind in rows},
+        "features": names,
+        "k": args.k,
+        "max_wrong": caps,
+        "reader": args.reader,
+        "questions": len(qs),
+    }
+    final = PolicySet(
+        {kind: fit(kind, set(range(len(qs)))) for kind in rows},
+        {
+            "command": "python -m evals.build.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
+            "data": "squad2_dev (3 articles)",
+            "cross_validation": report["pooled"],
+        },
+    )
     report["thresholds"] = {k: round(p.threshold, 4) for k, p in final.policies.items()}
     report["elapsed_s"] = round(time.time() - t0, 1)
     if not args.no_write:

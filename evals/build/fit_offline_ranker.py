@@ -16,6 +16,7 @@ To estimate how this transfers to unseen articles, everything is cross-validated
 fitted on all questions and written to ``mmroute/data/verifier/offline_ranker.json`` with the
 cross-validation results in its ``meta``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -41,8 +42,9 @@ def assign_groups(questions: list[dict[str, Any]], corpus: list[dict[str, Any]])
     """Article (doc_id) of each question: from its gold ids, else from the nearest answerable
     neighbour in file order (SQuAD files list questions article by article)."""
     doc_of = {r["id"]: r.get("doc_id") or r["id"] for r in corpus}
-    groups: list[str | None] = [next((doc_of.get(g) for g in q.get("gold_ids") or () if g in doc_of), None)
-                                for q in questions]
+    groups: list[str | None] = [
+        next((doc_of.get(g) for g in q.get("gold_ids") or () if g in doc_of), None) for q in questions
+    ]
     last = None
     for i, g in enumerate(groups):
         if g is None:
@@ -58,10 +60,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corpus", type=Path, default=DEFAULT_DATA / "corpus.jsonl")
     ap.add_argument("--questions", type=Path, default=DEFAULT_DATA / "questions.jsonl")
     ap.add_argument("--k", type=int, default=5, help="evidence paragraphs per question")
-    ap.add_argument("--max-wrong", type=float, default=0.08,
-                    help="cap on wrong answers / questions when choosing the threshold (acceptance: 0.10)")
-    ap.add_argument("--answer-window", type=int, default=None,
-                    help="offline generator's answer window in words (0: single span; default: the generator's)")
+    ap.add_argument(
+        "--max-wrong",
+        type=float,
+        default=0.08,
+        help="cap on wrong answers / questions when choosing the threshold (acceptance: 0.10)",
+    )
+    ap.add_argument(
+        "--answer-window",
+        type=int,
+        default=None,
+        help="offline generator's answer window in words (0: single span; default: the generator's)",
+    )
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
     ap.add_argument("--json", action="store_true")
@@ -83,8 +93,10 @@ def main(argv: list[str] | None = None) -> int:
     corpus = load_jsonl(args.corpus)
     qs = load_jsonl(args.questions)
     groups = assign_groups(qs, corpus)
-    items = [Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
-             for r in corpus]
+    items = [
+        Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
+        for r in corpus
+    ]
     enc = default_text_encoder()
     cv = enc.encode_items(items)
     qv = enc.encode_queries([q["question"] for q in qs])
@@ -92,13 +104,16 @@ def main(argv: list[str] | None = None) -> int:
     hits_of = []
     for i in range(len(qs)):
         top = np.argsort(-sims[i])[: args.k]
-        hits_of.append([Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
-                        for r, j in enumerate(top)])
+        hits_of.append(
+            [Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1) for r, j in enumerate(top)]
+        )
     emb = shared_embedder()
     window = DEFAULT_ANSWER_WINDOW if args.answer_window is None else args.answer_window
     if window != DEFAULT_ANSWER_WINDOW and not args.no_write:
-        ap.error(f"--answer-window {window} differs from the generator's default ({DEFAULT_ANSWER_WINDOW}); "
-                 "the shipped files must match what the generator does: add --no-write")
+        ap.error(
+            f"--answer-window {window} differs from the generator's default ({DEFAULT_ANSWER_WINDOW}); "
+            "the shipped files must match what the generator does: add --no-write"
+        )
     gen = ExtractiveGenerator(ranker=RankerWeights({}, "unfitted"), embedder=emb, answer_window=window)
     golds = [q.get("answers") or [] for q in qs]
 
@@ -107,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     for i, q in enumerate(qs):
         for dense, store in ((True, prim), (False, alt)):
             cands = gen.candidates(q["question"], hits_of[i], dense=dense)
-            X = np.array([[c.features.get(f, 0.0) for f in FEATURES] for c in cands], dtype=np.float64).reshape(-1, len(FEATURES))
+            X = np.array([[c.features.get(f, 0.0) for f in FEATURES] for c in cands], dtype=np.float64).reshape(
+                -1, len(FEATURES)
+            )
             y = np.array([bool(golds[i]) and answer_matches(c.text, golds[i]) for c in cands], dtype=bool)
             store.append((cands, X, y))
         if not args.json and (i + 1) % 100 == 0:
@@ -157,39 +174,62 @@ def main(argv: list[str] | None = None) -> int:
         thr = choose_threshold([pol.probability(s) for s in s_tr], c_tr, args.max_wrong)
         s_te, c_te = signals_for(w, te)
         p_te = [pol.probability(s) for s in s_te]
-        folds.append({"test_article": test, "threshold": round(thr, 4),
-                      "verifier_on": {k: round(v, 4) for k, v in evaluate(p_te, c_te, thr, len(te)).items()},
-                      "verifier_off": {k: round(v, 4) for k, v in evaluate(p_te, c_te, -1.0, len(te)).items()}})
+        folds.append(
+            {
+                "test_article": test,
+                "threshold": round(thr, 4),
+                "verifier_on": {k: round(v, 4) for k, v in evaluate(p_te, c_te, thr, len(te)).items()},
+                "verifier_off": {k: round(v, 4) for k, v in evaluate(p_te, c_te, -1.0, len(te)).items()},
+            }
+        )
         if not args.json:
             f = folds[-1]
             print(f"fold test={test}: on {f['verifier_on']}  off {f['verifier_off']}", file=sys.stderr)
 
     def pooled(key: str) -> dict[str, float]:
         n = sum(f[key]["n"] for f in folds)
-        return {m: round(sum(f[key][m] * f[key]["n"] for f in folds) / n, 4)
-                for m in ("correct", "wrong", "abstain", "truthfulness")} | {"n": n}
+        return {
+            m: round(sum(f[key][m] * f[key]["n"] for f in folds) / n, 4)
+            for m in ("correct", "wrong", "abstain", "truthfulness")
+        } | {"n": n}
 
-    report: dict[str, Any] = {"cross_validation": {"folds": folds, "pooled_verifier_on": pooled("verifier_on"),
-                                                   "pooled_verifier_off": pooled("verifier_off")},
-                              "k": args.k, "max_wrong": args.max_wrong, "answer_window": window,
-                              "corpus": str(args.corpus), "questions": str(args.questions)}
+    report: dict[str, Any] = {
+        "cross_validation": {
+            "folds": folds,
+            "pooled_verifier_on": pooled("verifier_on"),
+            "pooled_verifier_off": pooled("verifier_off"),
+        },
+        "k": args.k,
+        "max_wrong": args.max_wrong,
+        "answer_window": window,
+        "corpus": str(args.corpus),
+        "questions": str(args.questions),
+    }
     # final fit on everything
     w = fit_ranker(all_idx)
     s_all, c_all = signals_for(w, all_idx)
     pol = fit_policy([[s[f] for f in names] for s in s_all], [int(c) for c in c_all], names)
     thr = choose_threshold([pol.probability(s) for s in s_all], c_all, args.max_wrong)
-    report["in_sample"] = {k: round(v, 4) for k, v in
-                           evaluate([pol.probability(s) for s in s_all], c_all, thr, len(qs)).items()}
+    report["in_sample"] = {
+        k: round(v, 4) for k, v in evaluate([pol.probability(s) for s in s_all], c_all, thr, len(qs)).items()
+    }
     report["elapsed_s"] = round(time.time() - t_start, 1)
     if not args.no_write:
         from mmroute.fsutil import atomic_write_text
 
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        meta = {"command": "python -m evals.build.fit_offline_ranker " + " ".join(argv or sys.argv[1:]),
-                "data": Path(args.questions).parent.name, "n_questions": len(qs), "answer_window": window,
-                "cross_validation": report["cross_validation"]}
-        atomic_write_text(args.out_dir / "offline_ranker.json", json.dumps(
-            {"weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)}, "meta": meta}, indent=1) + "\n")
+        meta = {
+            "command": "python -m evals.build.fit_offline_ranker " + " ".join(argv or sys.argv[1:]),
+            "data": Path(args.questions).parent.name,
+            "n_questions": len(qs),
+            "answer_window": window,
+            "cross_validation": report["cross_validation"],
+        }
+        atomic_write_text(
+            args.out_dir / "offline_ranker.json",
+            json.dumps({"weights": {f: round(float(v), 6) for f, v in zip(FEATURES, w)}, "meta": meta}, indent=1)
+            + "\n",
+        )
         report["written"] = [str(args.out_dir / "offline_ranker.json")]
     if args.json:
         print(json.dumps(report))

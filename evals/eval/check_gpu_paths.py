@@ -15,6 +15,7 @@ What it runs (each part records its result or its error, so one missing package 
 
 ``--texts`` is JSON Lines with a ``question`` or ``text`` field (e.g. the routing data).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -23,8 +24,9 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 
@@ -104,24 +106,44 @@ def check_hf_clip() -> dict[str, Any]:
     (d / "vocab.json").write_text(json.dumps(vocab))
     (d / "merges.txt").write_text("#version: 0.2\n")
     cfg = CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=77, bos_token_id=vocab["<|startoftext|>"],
-                         eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"]),
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                           num_attention_heads=2),
-        projection_dim=16)
+        text_config=dict(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        ),
+        projection_dim=16,
+    )
     torch.manual_seed(0)
     CLIPModel(cfg).save_pretrained(d)
-    CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-                  tokenizer=CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt"))).save_pretrained(d)
+    CLIPProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt")),
+    ).save_pretrained(d)
     rng = np.random.default_rng(0)
     images = [Image.fromarray(rng.integers(0, 255, (48, 64, 3), dtype=np.uint8)) for _ in range(16)]
     words = ["a red bus", "two cats on a sofa", "mountain lake at dawn"]
     g, c = HFClipEncoder(str(d), device="auto"), HFClipEncoder(str(d), device="cpu")
     ig, ic = g.encode_images(images), c.encode_images(images)
     tg, tc = g.encode_texts(words), c.encode_texts(words)
-    return {"auto_device": g._device,  # noqa: SLF001
-            "images_max_abs_diff": float(np.abs(ig - ic).max()), "texts_max_abs_diff": float(np.abs(tg - tc).max())}
+    return {
+        "auto_device": g._device,  # noqa: SLF001
+        "images_max_abs_diff": float(np.abs(ig - ic).max()),
+        "texts_max_abs_diff": float(np.abs(tg - tc).max()),
+    }
 
 
 def check_faiss() -> dict[str, Any]:

@@ -7,6 +7,7 @@ One pipeline run per generator gives both rows: "verifier off" scores every draf
 scores the guarded answers (drafts the verifier does not support become "I don't know").
 Per-question lines go to ``--out-dir`` (``answers_<generator>.jsonl``).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,7 +26,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--generator", action="append", default=None, help="offline (default), smollm2, ...")
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--k", type=int, default=5)
-    ap.add_argument("--out-dir", type=Path, default=SCRATCH, help="folder for the per-question lines (default: a scratch folder)")
+    ap.add_argument(
+        "--out-dir", type=Path, default=SCRATCH, help="folder for the per-question lines (default: a scratch folder)"
+    )
     args = ap.parse_args(argv)
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -45,13 +48,23 @@ def main(argv: list[str] | None = None) -> int:
         res = evaluate_answers(pipe.ask, qs, args.out_dir / f"answers_{gen}.jsonl")
         a = res.aggregates
         for label, agg in (("on", a), ("off", a["unguarded"])):
-            rows.append({"generator": gen, "verifier": label, "n": agg["scored"],
-                         "truthfulness": agg["truthfulness"], "correct": agg["correct_rate"],
-                         "wrong": agg["wrong_rate"], "abstain": agg["abstain_rate"]})
+            rows.append(
+                {
+                    "generator": gen,
+                    "verifier": label,
+                    "n": agg["scored"],
+                    "truthfulness": agg["truthfulness"],
+                    "correct": agg["correct_rate"],
+                    "wrong": agg["wrong_rate"],
+                    "abstain": agg["abstain_rate"],
+                }
+            )
     print(f"{'generator':<10} {'verifier':<8} {'n':>5} {'truthful':>9} {'correct':>8} {'wrong':>7} {'abstain':>8}")
     for r in rows:
-        print(f"{r['generator']:<10} {r['verifier']:<8} {r['n']:>5} {r['truthfulness']:>+9.3f} {r['correct']:>8.1%} "
-              f"{r['wrong']:>7.1%} {r['abstain']:>8.1%}")
+        print(
+            f"{r['generator']:<10} {r['verifier']:<8} {r['n']:>5} {r['truthfulness']:>+9.3f} {r['correct']:>8.1%} "
+            f"{r['wrong']:>7.1%} {r['abstain']:>8.1%}"
+        )
     (args.out_dir / "eval_answers.json").write_text(json.dumps(rows, indent=1) + "\n", encoding="utf-8")
     return 0
 

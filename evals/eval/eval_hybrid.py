@@ -19,6 +19,7 @@ Qdrant-style default (RRF k=60, equal weights) is reported on both.
 
 Writes the JSON and a plot (``.png`` beside it).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,8 +38,16 @@ REPO = Path(__file__).resolve().parents[2]
 CUTOFFS = (2, 5, 10)
 DATASETS = {"multihop_ircot": "hop", "squad2_dev": "squadp"}
 TUNE_ON = "multihop_ircot"
-GRID = [("rrf", 60, 1.0), ("rrf", 60, 0.5), ("rrf", 60, 2.0), ("rrf", 10, 1.0), ("rrf", 10, 2.0),
-        ("rrf", 2, 1.0), ("rrf", 2, 2.0), ("dbsf", 0, 1.0)]
+GRID = [
+    ("rrf", 60, 1.0),
+    ("rrf", 60, 0.5),
+    ("rrf", 60, 2.0),
+    ("rrf", 10, 1.0),
+    ("rrf", 10, 2.0),
+    ("rrf", 2, 1.0),
+    ("rrf", 2, 2.0),
+    ("dbsf", 0, 1.0),
+]
 
 
 def build(home_dir: Path, log: Any) -> None:
@@ -105,11 +114,18 @@ def label(method: str, k: int, w: float) -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.eval.eval_hybrid", description=__doc__.split("\n\n")[0])
     ap.add_argument("--home", type=Path, default=Path.home() / ".cache" / "mmroute" / "eval_hybrid")
-    ap.add_argument("--out", type=Path, default=SCRATCH / "eval_hybrid.json",
-                    help="JSON file (default: a scratch folder; evals/results/eval_hybrid.json replaces the committed one)")
-    ap.add_argument("--stepwise-on", default=TUNE_ON,
-                    help="comma-separated datasets to run step-wise retrieval on ('' for none; default: multihop_ircot, "
-                         "where its target is set: SQuAD's single-paragraph questions take no second hop)")
+    ap.add_argument(
+        "--out",
+        type=Path,
+        default=SCRATCH / "eval_hybrid.json",
+        help="JSON file (default: a scratch folder; evals/results/eval_hybrid.json replaces the committed one)",
+    )
+    ap.add_argument(
+        "--stepwise-on",
+        default=TUNE_ON,
+        help="comma-separated datasets to run step-wise retrieval on ('' for none; default: multihop_ircot, "
+        "where its target is set: SQuAD's single-paragraph questions take no second hop)",
+    )
     args = ap.parse_args(argv)
     say = lambda m: print(f"[eval_hybrid] {m}", file=sys.stderr, flush=True)  # noqa: E731
 
@@ -120,8 +136,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, min(2, os.cpu_count() or 1)))
     build(args.home, say)
     home = Home(args.home)
-    report: dict[str, Any] = {"tuned_on": TUNE_ON, "grid": [label(*g) for g in GRID], "datasets": {},
-                              "note": "p50_ms: retrieval latency with the query vector cached (embedding excluded)"}
+    report: dict[str, Any] = {
+        "tuned_on": TUNE_ON,
+        "grid": [label(*g) for g in GRID],
+        "datasets": {},
+        "note": "p50_ms: retrieval latency with the query vector cached (embedding excluded)",
+    }
     for ds, kb in DATASETS.items():
         qs = questions(ds)
         enc = home.open(kb).encoder
@@ -166,8 +186,11 @@ def plot(report: dict[str, Any], path: Path) -> None:
 
     fig, axes = plt.subplots(1, len(report["datasets"]), figsize=(11, 4), sharey=True)
     for ax, (ds, d) in zip(axes, report["datasets"].items()):
-        bars = {"dense": d["single"]["dense"], "sparse (BM25)": d["single"]["sparse"],
-                f"hybrid\n({report['chosen']})": d["hybrid_chosen"]}
+        bars = {
+            "dense": d["single"]["dense"],
+            "sparse (BM25)": d["single"]["sparse"],
+            f"hybrid\n({report['chosen']})": d["hybrid_chosen"],
+        }
         if "stepwise" in d:
             bars["step-wise"] = d["stepwise"]
         xs = range(len(CUTOFFS))

@@ -28,6 +28,7 @@ MiniLM features (and the teacher's) are cached on disk (``--cache``), so re-runs
 
     .venv/bin/python evals/eval/eval_router.py [--data ../shared/data/routing/universalrag_train.jsonl]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,8 +53,14 @@ from mmroute.routing.embedding import FeatureCache, QueryFeatures  # noqa: E402
 from mmroute.routing.evaluation import ROUTES, predicted_route, source_grouped_folds, summarize  # noqa: E402
 from mmroute.routing.model import RouterModel, default_artifact_dir  # noqa: E402
 from mmroute.routing.perturb import EXTRA_PERTURBATIONS, PERTURBATIONS, perturb  # noqa: E402
-from mmroute.routing.training import (CVReport, RoutingExample, TrainConfig, cross_validate,  # noqa: E402
-                                      load_routing_jsonl, routing_texts)
+from mmroute.routing.training import (  # noqa: E402
+    CVReport,
+    RoutingExample,
+    TrainConfig,
+    cross_validate,
+    load_routing_jsonl,
+    routing_texts,
+)
 
 
 def template_groups(emb: np.ndarray, cos: float) -> np.ndarray:
@@ -158,9 +165,12 @@ def invariance(cv: CVReport, examples: list[RoutingExample]) -> dict[str, Any]:
     for kind, p in cv.extra.get("probes", {}).items():
         pred = p.argmax(1)
         same = pred == base
-        out[kind] = {"unchanged": float(same.mean()), "accuracy": float(np.mean(pred == gold)),
-                     "unchanged_per_route": {r: float(same[routes == r].mean()) for r in cv.route_order},
-                     "target": kind in PERTURBATIONS}
+        out[kind] = {
+            "unchanged": float(same.mean()),
+            "accuracy": float(np.mean(pred == gold)),
+            "unchanged_per_route": {r: float(same[routes == r].mean()) for r in cv.route_order},
+            "target": kind in PERTURBATIONS,
+        }
     return out
 
 
@@ -171,9 +181,14 @@ def main() -> None:
     ap.add_argument("--cache", default="/tmp/mmroute-router-eval", help="directory of the feature caches")
     ap.add_argument("--group-cos", type=float, default=0.7)
     ap.add_argument("--latency-n", type=int, default=300)
-    ap.add_argument("--skip", default="", help="comma-separated parts to skip: stratified,source,grouped,shipped,latency")
-    ap.add_argument("--merge", action="store_true",
-                    help="update the parts run here in an existing router_eval.json (run parts in parallel processes)")
+    ap.add_argument(
+        "--skip", default="", help="comma-separated parts to skip: stratified,source,grouped,shipped,latency"
+    )
+    ap.add_argument(
+        "--merge",
+        action="store_true",
+        help="update the parts run here in an existing router_eval.json (run parts in parallel processes)",
+    )
     args = ap.parse_args()
     skip = set(filter(None, args.skip.split(",")))
     out = Path(args.out)
@@ -187,8 +202,13 @@ def main() -> None:
     teacher = teacher_for(cfg, examples, cache_dir)
     kinds = PERTURBATIONS + EXTRA_PERTURBATIONS
     probes = {k: [perturb(e.question, k, seed=i) for i, e in enumerate(examples)] for k in kinds}
-    results: dict[str, Any] = {"data": Path(args.data).name, "n": len(examples), "config": cfg.to_dict(),
-                               "date": time.strftime("%Y-%m-%d"), "note": "every accuracy here is out of fold"}
+    results: dict[str, Any] = {
+        "data": Path(args.data).name,
+        "n": len(examples),
+        "config": cfg.to_dict(),
+        "date": time.strftime("%Y-%m-%d"),
+        "note": "every accuracy here is out of fold",
+    }
 
     # 1. stratified CV, with the perturbed forms of each fold's test questions
     if "stratified" not in skip:
@@ -199,11 +219,16 @@ def main() -> None:
         template_grouped(examples, featurize, cfg, teacher, results, args.group_cos)
     if "shipped" not in skip:
         results["invariance_shipped"] = shipped_invariance(examples, probes, featurize)
-        print("shipped router, unchanged routes: " + ", ".join(
-            f"{k} {v['unchanged']:.4f}" for k, v in results["invariance_shipped"]["rates"].items()), flush=True)
+        print(
+            "shipped router, unchanged routes: "
+            + ", ".join(f"{k} {v['unchanged']:.4f}" for k, v in results["invariance_shipped"]["rates"].items()),
+            flush=True,
+        )
     if "latency" not in skip:
         results["latency"] = latency(examples, args.latency_n)
-        print(f"latency p50 {results['latency']['p50_ms']:.1f} ms, p95 {results['latency']['p95_ms']:.1f} ms", flush=True)
+        print(
+            f"latency p50 {results['latency']['p50_ms']:.1f} ms, p95 {results['latency']['p95_ms']:.1f} ms", flush=True
+        )
     path = out / "router_eval.json"
     if args.merge and path.is_file():
         merged = json.loads(path.read_text(encoding="utf-8"))
@@ -213,25 +238,39 @@ def main() -> None:
     print(f"wrote {path}")
 
 
-def stratified(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, probes: dict[str, list[str]],
-               teacher: Any, results: dict[str, Any], out: Path) -> None:
+def stratified(
+    examples: list[RoutingExample],
+    featurize: Any,
+    cfg: TrainConfig,
+    probes: dict[str, list[str]],
+    teacher: Any,
+    results: dict[str, Any],
+    out: Path,
+) -> None:
     t0 = time.perf_counter()
     cv = cross_validate(examples, featurize, cfg, probes=probes, teacher=teacher)
     strat = cv_summary(cv, examples)
     strat["seconds"] = round(time.perf_counter() - t0, 1)
-    strat["error_examples"] = [{"question": e.question, "source": e.source, "gold": e.route, "predicted": p}
-                               for e, p in zip(examples, cv.routes_pred) if p != e.route][:40]
+    strat["error_examples"] = [
+        {"question": e.question, "source": e.source, "gold": e.route, "predicted": p}
+        for e, p in zip(examples, cv.routes_pred)
+        if p != e.route
+    ][:40]
     results["cv_stratified"] = strat
     results["invariance_out_of_fold"] = invariance(cv, examples)
     print(f"stratified 5-fold: accuracy {strat['accuracy']:.4f}  ECE {strat['ece']:.3f}", flush=True)
     for k, v in results["invariance_out_of_fold"].items():
         print(f"  {k:22s} unchanged {v['unchanged']:.4f}  accuracy {v['accuracy']:.4f}", flush=True)
-    plot_confusion(strat, out / "router_confusion.png",
-                   f"Router, 5-fold stratified CV (n={len(examples)}, acc={strat['accuracy']:.3f})")
+    plot_confusion(
+        strat,
+        out / "router_confusion.png",
+        f"Router, 5-fold stratified CV (n={len(examples)}, acc={strat['accuracy']:.3f})",
+    )
 
     # federated selection and the multi-route policy on the out-of-fold probabilities
-    pts = selection_tradeoff(cv.probabilities, cv.route_order, cv.routes_true,
-                             [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7])
+    pts = selection_tradeoff(
+        cv.probabilities, cv.route_order, cv.routes_true, [0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7]
+    )
     results["federated"] = [p.__dict__ for p in pts]
     from mmroute.routing.decision import MultiRoutePolicy
     from mmroute.types import RouteScore
@@ -239,31 +278,49 @@ def stratified(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig,
     pol = MultiRoutePolicy()
     multi, rescued, wrong = 0, 0, 0
     for i, g in enumerate(cv.routes_true):
-        ranked = sorted((RouteScore(r, float(cv.probabilities[i, j])) for j, r in enumerate(cv.route_order)),
-                        key=lambda rs: -rs.probability)
+        ranked = sorted(
+            (RouteScore(r, float(cv.probabilities[i, j])) for j, r in enumerate(cv.route_order)),
+            key=lambda rs: -rs.probability,
+        )
         ch = pol.choose(ranked)
         multi += len(ch) > 1
         wrong += ch[0] != g
         rescued += ch[0] != g and g in ch
-    results["multi_route"] = {"share_multi": multi / len(examples), "top1_errors": wrong,
-                              "errors_covered_by_second_route": rescued, "policy": pol.__dict__}
+    results["multi_route"] = {
+        "share_multi": multi / len(examples),
+        "top1_errors": wrong,
+        "errors_covered_by_second_route": rescued,
+        "policy": pol.__dict__,
+    }
 
 
-def source_grouped(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, teacher: Any,
-                   results: dict[str, Any]) -> None:
+def source_grouped(
+    examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, teacher: Any, results: dict[str, Any]
+) -> None:
     folds, info = source_grouped_folds([str(e.source) for e in examples], [e.route for e in examples])
     scv = cross_validate(examples, featurize, cfg, teacher=teacher, folds=folds)
     sg = cv_summary(scv, examples)
     sg.update(info)
-    sg["note"] = ("paragraph and video: every test question comes from a source dataset its fold never trained on; "
-                  "no, document, image, clip have one source each and are split at random (2-fold CV)")
+    sg["note"] = (
+        "paragraph and video: every test question comes from a source dataset its fold never trained on; "
+        "no, document, image, clip have one source each and are split at random (2-fold CV)"
+    )
     results["cv_source_grouped"] = sg
-    print(f"source-grouped ({info['k']} folds): accuracy {sg['accuracy']:.4f}; per source "
-          + ", ".join(f"{s} {a:.3f}" for s, a in sg["per_source"].items()), flush=True)
+    print(
+        f"source-grouped ({info['k']} folds): accuracy {sg['accuracy']:.4f}; per source "
+        + ", ".join(f"{s} {a:.3f}" for s, a in sg["per_source"].items()),
+        flush=True,
+    )
 
 
-def template_grouped(examples: list[RoutingExample], featurize: Any, cfg: TrainConfig, teacher: Any,
-                     results: dict[str, Any], group_cos: float) -> None:
+def template_grouped(
+    examples: list[RoutingExample],
+    featurize: Any,
+    cfg: TrainConfig,
+    teacher: Any,
+    results: dict[str, Any],
+    group_cos: float,
+) -> None:
     emb = featurize(routing_texts([e.question for e in examples], cfg)).embedding
     groups = template_groups(emb, group_cos)
     gcv = cross_validate(examples, featurize, cfg, groups=groups, teacher=teacher)
@@ -287,14 +344,22 @@ def shipped_invariance(examples: list[RoutingExample], probes: dict[str, list[st
     for kind, qs in texts.items():
         canon = [router.model.routing_text(q) for q in qs]
         f = featurize(canon)
-        routed[kind] = [predicted_route(router.route(q, [], feats=QueryFeatures(f.embedding[i: i + 1], f.layers[i: i + 1])))
-                        for i, q in enumerate(qs)]
+        routed[kind] = [
+            predicted_route(router.route(q, [], feats=QueryFeatures(f.embedding[i : i + 1], f.layers[i : i + 1])))
+            for i, q in enumerate(qs)
+        ]
     base = np.asarray(routed[""])
-    rates = {k: {"unchanged": float(np.mean(np.asarray(v) == base)), "target": k in PERTURBATIONS}
-             for k, v in routed.items() if k}
-    return {"n": len(examples), "rates": rates,
-            "note": "the shipped router on its own training questions (perturbed with test-pool wrappings): "
-                    "an upper bound; invariance_out_of_fold is the estimate for unseen questions"}
+    rates = {
+        k: {"unchanged": float(np.mean(np.asarray(v) == base)), "target": k in PERTURBATIONS}
+        for k, v in routed.items()
+        if k
+    }
+    return {
+        "n": len(examples),
+        "rates": rates,
+        "note": "the shipped router on its own training questions (perturbed with test-pool wrappings): "
+        "an upper bound; invariance_out_of_fold is the estimate for unseen questions",
+    }
 
 
 def latency(examples: list[RoutingExample], n: int) -> dict[str, Any]:
@@ -311,11 +376,17 @@ def latency(examples: list[RoutingExample], n: int) -> dict[str, Any]:
         t = time.perf_counter()
         router.route(examples[i].question, [])
         lat.append((time.perf_counter() - t) * 1000)
-    return {"n": len(lat), "p50_ms": float(np.percentile(lat, 50)), "p95_ms": float(np.percentile(lat, 95)),
-            "cpu_threads": int(torch.get_num_threads()), "cpus": os.cpu_count(), "machine": platform.processor() or platform.machine(),
-            "load_average_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)],
-            "note": "default router, one query at a time, MiniLM embedding included; the machine is shared with "
-                    "other workers, so the load average is recorded beside the numbers"}
+    return {
+        "n": len(lat),
+        "p50_ms": float(np.percentile(lat, 50)),
+        "p95_ms": float(np.percentile(lat, 95)),
+        "cpu_threads": int(torch.get_num_threads()),
+        "cpus": os.cpu_count(),
+        "machine": platform.processor() or platform.machine(),
+        "load_average_before_after": [round(load0, 2), round(os.getloadavg()[0], 2)],
+        "note": "default router, one query at a time, MiniLM embedding included; the machine is shared with "
+        "other workers, so the load average is recorded beside the numbers",
+    }
 
 
 if __name__ == "__main__":

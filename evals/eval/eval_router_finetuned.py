@@ -10,6 +10,7 @@ Measured 2026-11-22, MiniLM, fold 0 (485 queries), 2 CPU cores: linear 0.9546 (p
 fine-tuned MiniLM alone 0.9485 (10.7 ms), blend 0.9588 (22.6 ms); training took ~9 min on the CPU.
 Writes ``evals/results/router_finetuned_fold<F>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,9 +30,11 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.routing import FinetunedRouter, TrainedRouter
     from mmroute.routing.evaluation import evaluate_router
     from mmroute.routing.finetuning import FinetuneConfig, finetune_router
-    from mmroute.routing.training import stratified_folds, route_labels, load_routing_jsonl, train_model
+    from mmroute.routing.training import load_routing_jsonl, route_labels, stratified_folds, train_model
 
-    ap = argparse.ArgumentParser(prog="python -m evals.eval.eval_router_finetuned", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.eval.eval_router_finetuned", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
     ap.add_argument("--model", default=None, help="encoder to fine-tune (default: the packaged MiniLM)")
     ap.add_argument("--fold", type=int, default=0)
@@ -46,14 +49,29 @@ def main(argv: list[str] | None = None) -> int:
     model = args.model or str(minilm_path())
     with tempfile.TemporaryDirectory() as tmp:
         train_model(train).save(Path(tmp) / "linear")
-        art = finetune_router(train, model, Path(tmp) / "ft", FinetuneConfig(epochs=args.epochs, lr=args.lr, device=args.device),
-                              log=lambda m: print(m, flush=True))
-        out: dict = {"data": args.data.name, "fold": args.fold, "n_train": len(train), "model": model,
-                     "device": art.meta["device"], "train_seconds": art.meta["seconds"], "results": {}}
-        routers = {"linear": TrainedRouter(Path(tmp) / "linear"),
-                   "finetuned_alone": FinetunedRouter(Path(tmp) / "ft", blend=1.0, device=args.device),
-                   "blend_0.5": FinetunedRouter(Path(tmp) / "ft", blend=0.5, linear=TrainedRouter(Path(tmp) / "linear"),
-                                                device=args.device)}
+        art = finetune_router(
+            train,
+            model,
+            Path(tmp) / "ft",
+            FinetuneConfig(epochs=args.epochs, lr=args.lr, device=args.device),
+            log=lambda m: print(m, flush=True),
+        )
+        out: dict = {
+            "data": args.data.name,
+            "fold": args.fold,
+            "n_train": len(train),
+            "model": model,
+            "device": art.meta["device"],
+            "train_seconds": art.meta["seconds"],
+            "results": {},
+        }
+        routers = {
+            "linear": TrainedRouter(Path(tmp) / "linear"),
+            "finetuned_alone": FinetunedRouter(Path(tmp) / "ft", blend=1.0, device=args.device),
+            "blend_0.5": FinetunedRouter(
+                Path(tmp) / "ft", blend=0.5, linear=TrainedRouter(Path(tmp) / "linear"), device=args.device
+            ),
+        }
         for name, router in routers.items():
             router.warm_up()
             rep = evaluate_router(router, test)

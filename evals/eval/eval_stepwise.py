@@ -14,6 +14,7 @@ Usage (after `mmroute index --kb hop --input .../multihop_ircot/corpus.jsonl --g
     mmroute index --kb hotpot --input hotpot/corpus.jsonl --granularity paragraph --home HOME
     python -m evals.eval.eval_stepwise --home HOME --kb hotpot --questions hotpot/questions.jsonl
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,9 @@ CUTOFFS = (2, 5, 10)
 
 
 def _run(retriever: Any, questions: list[dict[str, Any]], kb: str, k: int) -> dict[str, Any]:
-    per_ds: dict[str, dict[str, Any]] = defaultdict(lambda: {"n": 0, **{f"all@{c}": 0 for c in CUTOFFS},
-                                                              **{f"any@{c}": 0 for c in CUTOFFS}})
+    per_ds: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {"n": 0, **{f"all@{c}": 0 for c in CUTOFFS}, **{f"any@{c}": 0 for c in CUTOFFS}}
+    )
     steps = calls = 0
     lat: list[float] = []
     rows = []
@@ -49,14 +51,20 @@ def _run(retriever: Any, questions: list[dict[str, Any]], kb: str, k: int) -> di
             for c in CUTOFFS:
                 d[f"all@{c}"] += gold <= set(ids[:c])
                 d[f"any@{c}"] += bool(gold & set(ids[:c]))
-        rows.append({"id": q["id"], "retrieved_ids": ids, "stop": res.stop_reason,
-                     "queries": [s.query for s in res.steps]})
+        rows.append(
+            {"id": q["id"], "retrieved_ids": ids, "stop": res.stop_reason, "queries": [s.query for s in res.steps]}
+        )
     table = {ds: {key: (round(v / d["n"], 3) if key != "n" else v) for key, v in d.items()} for ds, d in per_ds.items()}
     n = max(len(questions), 1)
-    return {"recall": table, "avg_steps": round(steps / n, 3), "avg_kb_calls": round(calls / n, 3),
-            "p50_ms": round(statistics.median(lat), 1) if lat else 0.0,
-            "p95_ms": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 1) if lat else 0.0,
-            "mean_ms": round(statistics.fmean(lat), 1) if lat else 0.0, "rows": rows}
+    return {
+        "recall": table,
+        "avg_steps": round(steps / n, 3),
+        "avg_kb_calls": round(calls / n, 3),
+        "p50_ms": round(statistics.median(lat), 1) if lat else 0.0,
+        "p95_ms": round(sorted(lat)[int(0.95 * (len(lat) - 1))], 1) if lat else 0.0,
+        "mean_ms": round(statistics.fmean(lat), 1) if lat else 0.0,
+        "rows": rows,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -92,11 +100,17 @@ def main(argv: list[str] | None = None) -> int:
     for name in ("single", "stepwise"):
         if name in report:
             r = report[name]
-            print(f"== {name}: steps {r['avg_steps']}  kb calls {r['avg_kb_calls']}  "
-                  f"p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  mean {r['mean_ms']} ms")
+            print(
+                f"== {name}: steps {r['avg_steps']}  kb calls {r['avg_kb_calls']}  "
+                f"p50 {r['p50_ms']} ms  p95 {r['p95_ms']} ms  mean {r['mean_ms']} ms"
+            )
             for ds, row in sorted(r["recall"].items()):
-                print(f"   {ds:18s} n={row['n']:4d}  " + "  ".join(f"all@{c} {row[f'all@{c}']:.3f}" for c in CUTOFFS)
-                      + "   " + "  ".join(f"any@{c} {row[f'any@{c}']:.3f}" for c in CUTOFFS))
+                print(
+                    f"   {ds:18s} n={row['n']:4d}  "
+                    + "  ".join(f"all@{c} {row[f'all@{c}']:.3f}" for c in CUTOFFS)
+                    + "   "
+                    + "  ".join(f"any@{c} {row[f'any@{c}']:.3f}" for c in CUTOFFS)
+                )
     if args.out:
         args.out.write_text(json.dumps(report, indent=1, ensure_ascii=False), encoding="utf-8")
     return 0

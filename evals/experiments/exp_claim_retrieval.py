@@ -11,6 +11,7 @@ Result (n=150): every signal separates right from wrong *worse* with the draft i
 AUC 0.963 -> 0.949, expected F1 0.883 -> 0.876, answer in evidence 0.877 -> 0.719): the wrong draft pulls
 in the paragraph that holds it. Not adopted; the verifier reads what the question retrieved.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -44,8 +45,10 @@ def main(argv: list[str] | None = None) -> int:
     corpus, qs = load_jsonl(DATA / "corpus.jsonl"), load_jsonl(DATA / "questions.jsonl")
     squad = json.loads((DATA / "dev-v2.0-shared3articles.json").read_text(encoding="utf-8"))
     art = {q["id"]: a["title"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]}
-    items = [Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
-             for r in corpus]
+    items = [
+        Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
+        for r in corpus
+    ]
     enc = default_text_encoder()
     X = enc.encode_items(items)
     by_article: dict[str, list[int]] = {}
@@ -66,12 +69,22 @@ def main(argv: list[str] | None = None) -> int:
         if not wrong:
             continue
         for text, ok in ((q["answers"][0], 1), (wrong, 0)):
-            for mode, hits in (("question", top5(q["question"])), ("question_and_draft", top5(q["question"] + " " + text))):
-                sig, _ = signal_vector(q["question"], Draft(text, (), None, generator="openai"), hits, None, emb, reader)
+            for mode, hits in (
+                ("question", top5(q["question"])),
+                ("question_and_draft", top5(q["question"] + " " + text)),
+            ):
+                sig, _ = signal_vector(
+                    q["question"], Draft(text, (), None, generator="openai"), hits, None, emb, reader
+                )
                 rows[mode].append((ok, sig))
-    out = {"what": __doc__.split("\n\n")[1].replace("\n", " "), "n_questions": len(rows["question"]) // 2,
-           "auc": {mode: {f: round(float(roc_auc_score([y for y, _ in r], [s[f] for _, s in r])), 4) for f in SIGNALS}
-                   for mode, r in rows.items()}}
+    out = {
+        "what": __doc__.split("\n\n")[1].replace("\n", " "),
+        "n_questions": len(rows["question"]) // 2,
+        "auc": {
+            mode: {f: round(float(roc_auc_score([y for y, _ in r], [s[f] for _, s in r])), 4) for f in SIGNALS}
+            for mode, r in rows.items()
+        },
+    }
     if args.out:
         args.out.write_text(json.dumps(out, indent=1) + "\n", encoding="utf-8")
     print(json.dumps(out, indent=1))

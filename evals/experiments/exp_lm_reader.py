@@ -13,6 +13,7 @@ Measured 2026-11-22 on 60 random answerable squad2_dev questions: Gemma-3-270m 1
 (1.4 s/question), below the offline span ranker, which finds the right span for about 36% of the
 answerable questions from *retrieved* evidence.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -66,15 +67,26 @@ def main(argv: list[str] | None = None) -> int:
     tok, lm = load_lm(args.model)
     t0, ok = time.perf_counter(), 0
     for q in qs:
-        prompt = (f"{paras[q['gold_ids'][0]]}\n\nAnswer the question with a short phrase copied from the text above.\n"
-                  f"Question: {q['question']}\nAnswer:")
+        prompt = (
+            f"{paras[q['gold_ids'][0]]}\n\nAnswer the question with a short phrase copied from the text above.\n"
+            f"Question: {q['question']}\nAnswer:"
+        )
         ids = tok(prompt, return_tensors="pt")
         with torch.inference_mode():
             out = lm.generate(**ids, max_new_tokens=12, do_sample=False)
-        answer = tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True).split("\n")[0].strip()
+        answer = tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True).split("\n")[0].strip()
         ok += answer_matches(answer, q["answers"])
-    print(json.dumps({"model": args.model, "n": len(qs), "correct": ok, "accuracy": ok / len(qs),
-                      "s_per_question": (time.perf_counter() - t0) / len(qs)}))
+    print(
+        json.dumps(
+            {
+                "model": args.model,
+                "n": len(qs),
+                "correct": ok,
+                "accuracy": ok / len(qs),
+                "s_per_question": (time.perf_counter() - t0) / len(qs),
+            }
+        )
+    )
     return 0
 
 

@@ -35,12 +35,12 @@ So a fine-tuned MiniLM is no better than the linear router on its own, and avera
 point (the best weight is picked on the same predictions, so that is optimistic) for a second forward
 pass per query and a 45-90 MB artifact. Not shipped.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import math
-import os
 import sys
 import time
 from pathlib import Path
@@ -64,7 +64,9 @@ def summarize(oof_files: list[Path], data: Path, out: Path) -> dict:
     sources = sorted({str(e.source) for e in ex})
     route_of = {str(e.source): e.route for e in ex}
     gold = np.asarray([ROUTES.index(e.route) for e in ex])
-    cv = cross_validate(ex, QueryFeaturizer().features([e.question for e in ex]), TrainConfig(canonical=0, augment=0))  # the recipe of the time
+    cv = cross_validate(
+        ex, QueryFeaturizer().features([e.question for e in ex]), TrainConfig(canonical=0, augment=0)
+    )  # the recipe of the time
     linear = np.zeros((len(ex), len(ROUTES)))
     for j, r in enumerate(cv.route_order):
         linear[:, ROUTES.index(r)] = cv.probabilities[:, j]
@@ -72,9 +74,13 @@ def summarize(oof_files: list[Path], data: Path, out: Path) -> dict:
     def acc(p: np.ndarray) -> float:
         return float(np.mean(p.argmax(1) == gold))
 
-    result: dict = {"n": len(ex), "linear_router": acc(linear), "weights_note": "w = weight of the fine-tuned "
-                    "model; the best w is picked on the same out-of-fold predictions, so it is optimistic",
-                    "configs": {}}
+    result: dict = {
+        "n": len(ex),
+        "linear_router": acc(linear),
+        "weights_note": "w = weight of the fine-tuned "
+        "model; the best w is picked on the same out-of-fold predictions, so it is optimistic",
+        "configs": {},
+    }
     routed: dict[str, np.ndarray] = {}
     for f in oof_files:
         with np.load(f) as z:
@@ -84,8 +90,10 @@ def summarize(oof_files: list[Path], data: Path, out: Path) -> dict:
                     p[:, ROUTES.index(route_of[s])] += z[name][:, j]
                 routed[f"{f.parent.name}/{name}"] = p
     for name, p in routed.items():
-        result["configs"][name] = {"alone": acc(p), "averaged": {f"{w:.1f}": acc(w * p + (1 - w) * linear)
-                                                                for w in (0.3, 0.4, 0.5, 0.6)}}
+        result["configs"][name] = {
+            "alone": acc(p),
+            "averaged": {f"{w:.1f}": acc(w * p + (1 - w) * linear) for w in (0.3, 0.4, 0.5, 0.6)},
+        }
     out.write_text(json.dumps(result, indent=1) + "\n")
     return result
 
@@ -102,9 +110,15 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--configs", default="full:5e-5:8")
     ap.add_argument("--budget-s", type=float, default=540.0, help="stop starting new configurations after this")
-    ap.add_argument("--summarize", type=Path, nargs="*", default=None, metavar="OOF_NPZ",
-                    help="instead of training: score saved oof.npz files (alone and averaged with the linear "
-                         "router) and write OUT/router_adapter_cv.json")
+    ap.add_argument(
+        "--summarize",
+        type=Path,
+        nargs="*",
+        default=None,
+        metavar="OOF_NPZ",
+        help="instead of training: score saved oof.npz files (alone and averaged with the linear "
+        "router) and write OUT/router_adapter_cv.json",
+    )
     args = ap.parse_args(argv)
     if args.summarize:
         print(json.dumps(summarize(args.summarize, args.data, args.out / "router_adapter_cv.json"), indent=1))
@@ -171,22 +185,25 @@ def main(argv: list[str] | None = None) -> int:
         torch.manual_seed(seed)
         model = Router(kind).to(dev).train()
         body = [p for p in model.net.parameters() if p.requires_grad]
-        opt = torch.optim.AdamW([{"params": body, "lr": lr}, {"params": model.head.parameters(), "lr": max(lr, 1e-3)}],
-                                weight_decay=0.01)
+        opt = torch.optim.AdamW(
+            [{"params": body, "lr": lr}, {"params": model.head.parameters(), "lr": max(lr, 1e-3)}], weight_decay=0.01
+        )
         bs = 32
         steps = epochs * -(-len(tr) // bs)
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[lr, max(lr, 1e-3)], pct_start=0.1, total_steps=steps,
-                                                    anneal_strategy="linear")
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=[lr, max(lr, 1e-3)], pct_start=0.1, total_steps=steps, anneal_strategy="linear"
+        )
         counts = np.bincount(y[tr], minlength=len(labels))
         cw = torch.tensor(len(tr) / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32, device=dev)
         rng = np.random.default_rng(seed)
         for _ in range(epochs):
             perm = rng.permutation(tr)
             for s in range(0, len(perm), bs):
-                idx = perm[s:s + bs]
+                idx = perm[s : s + bs]
                 i, m = batch(idx)
-                loss = torch.nn.functional.cross_entropy(model(i, m), torch.as_tensor(y[idx], device=dev),
-                                                         weight=cw, label_smoothing=0.05)
+                loss = torch.nn.functional.cross_entropy(
+                    model(i, m), torch.as_tensor(y[idx], device=dev), weight=cw, label_smoothing=0.05
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -211,8 +228,8 @@ def main(argv: list[str] | None = None) -> int:
             model = train(kind, lr, epochs, seed, np.concatenate([tr, extra_idx]))
             with torch.inference_mode():
                 for s in range(0, len(te), 256):
-                    i, m = batch(te[s:s + 256])
-                    oof[te[s:s + 256]] = torch.softmax(model(i, m).float(), -1).cpu().numpy()
+                    i, m = batch(te[s : s + 256])
+                    oof[te[s : s + 256]] = torch.softmax(model(i, m).float(), -1).cpu().numpy()
         oofs[name] = oof
         np.savez_compressed(args.out / "oof.npz", **oofs)
         acc = float(np.mean(oof.argmax(1) == y[:n_main]))

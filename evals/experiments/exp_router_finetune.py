@@ -17,6 +17,7 @@ Measured 2026-11-22 on 2 cores (linear router alone: 0.9468):
 
 The best weight is picked on the same out-of-fold predictions, so those maxima are optimistic. Writes ``evals/results/router_finetune_top<K>.json``.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -40,9 +41,11 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.encoders.text import default_text_encoder
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
-    from mmroute.routing.training import TrainConfig, stratified_folds, route_labels, cross_validate, load_routing_jsonl
+    from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl, route_labels, stratified_folds
 
-    ap = argparse.ArgumentParser(prog="python -m evals.experiments.exp_router_finetune", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(
+        prog="python -m evals.experiments.exp_router_finetune", description=__doc__.split("\n\n")[0]
+    )
     ap.add_argument("--data", type=Path, default=DATA / "routing" / "universalrag_train.jsonl")
     ap.add_argument("--top-layers", type=int, default=2)
     ap.add_argument("--epochs", type=int, default=8)
@@ -63,14 +66,22 @@ def main(argv: list[str] | None = None) -> int:
     n_layers = len(net.encoder.layer)
     b = tok(texts, padding=True, truncation=True, max_length=128, return_tensors="pt")
     with torch.inference_mode():
-        H = torch.cat([net(**{n: t[s:s + 64] for n, t in b.items()}, output_hidden_states=True).hidden_states[n_layers - k].clone()
-                       for s in range(0, len(texts), 64)])
+        H = torch.cat(
+            [
+                net(**{n: t[s : s + 64] for n, t in b.items()}, output_hidden_states=True)
+                .hidden_states[n_layers - k]
+                .clone()
+                for s in range(0, len(texts), 64)
+            ]
+        )
     M = b["attention_mask"]
 
     class Top(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
-            self.layers = torch.nn.ModuleList([copy.deepcopy(net.encoder.layer[i]) for i in range(n_layers - k, n_layers)])
+            self.layers = torch.nn.ModuleList(
+                [copy.deepcopy(net.encoder.layer[i]) for i in range(n_layers - k, n_layers)]
+            )
             self.head = torch.nn.Linear(net.config.hidden_size, len(labels))
             self.drop = torch.nn.Dropout(0.1)
 
@@ -85,20 +96,24 @@ def main(argv: list[str] | None = None) -> int:
     def train(tr: np.ndarray) -> Top:
         torch.manual_seed(0)
         m = Top().train()
-        opt = torch.optim.AdamW([{"params": m.layers.parameters(), "lr": args.lr},
-                                 {"params": m.head.parameters(), "lr": args.lr * 10}], weight_decay=0.01)
+        opt = torch.optim.AdamW(
+            [{"params": m.layers.parameters(), "lr": args.lr}, {"params": m.head.parameters(), "lr": args.lr * 10}],
+            weight_decay=0.01,
+        )
         bs = 32
-        sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[args.lr, args.lr * 10], pct_start=0.1,
-                                                    total_steps=args.epochs * -(-len(tr) // bs))
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=[args.lr, args.lr * 10], pct_start=0.1, total_steps=args.epochs * -(-len(tr) // bs)
+        )
         cw = torch.tensor(len(yi) / (len(labels) * np.bincount(yi[tr], minlength=len(labels))), dtype=torch.float32)
         rng = np.random.default_rng(0)
         for _ in range(args.epochs):
             perm = rng.permutation(tr)
             for s in range(0, len(perm), bs):
-                idx = torch.as_tensor(perm[s:s + bs])
+                idx = torch.as_tensor(perm[s : s + bs])
                 ml = int(M[idx].sum(1).max())
-                loss = torch.nn.functional.cross_entropy(m(H[idx, :ml], M[idx, :ml]), torch.as_tensor(yi[idx.numpy()]),
-                                                         weight=cw, label_smoothing=0.05)
+                loss = torch.nn.functional.cross_entropy(
+                    m(H[idx, :ml], M[idx, :ml]), torch.as_tensor(yi[idx.numpy()]), weight=cw, label_smoothing=0.05
+                )
                 opt.zero_grad()
                 loss.backward()
                 opt.step()
@@ -117,7 +132,9 @@ def main(argv: list[str] | None = None) -> int:
     p_ft = np.zeros((len(texts), len(ROUTES)))
     for j, lab in enumerate(labels):
         p_ft[:, ROUTES.index(mapping[lab])] += p[:, j]
-    cv = cross_validate(ex, QueryFeaturizer().features(texts), TrainConfig(canonical=0, augment=0))  # the recipe of the time
+    cv = cross_validate(
+        ex, QueryFeaturizer().features(texts), TrainConfig(canonical=0, augment=0)
+    )  # the recipe of the time
     p_lin = np.zeros_like(p_ft)
     for j, r in enumerate(cv.route_order):
         p_lin[:, ROUTES.index(r)] = cv.probabilities[:, j]
@@ -125,9 +142,16 @@ def main(argv: list[str] | None = None) -> int:
     def acc(pr: np.ndarray) -> float:
         return float(np.mean([ROUTES[j] == r for j, r in zip(pr.argmax(1), routes)]))
 
-    result = {"top_layers": k, "epochs": args.epochs, "lr": args.lr, "n": len(texts), "seconds": time.perf_counter() - t0,
-              "accuracy_finetuned": acc(p_ft), "accuracy_linear": acc(p_lin),
-              "accuracy_average": {str(w): acc(w * p_ft + (1 - w) * p_lin) for w in (0.2, 0.3, 0.4, 0.5, 0.7)}}
+    result = {
+        "top_layers": k,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "n": len(texts),
+        "seconds": time.perf_counter() - t0,
+        "accuracy_finetuned": acc(p_ft),
+        "accuracy_linear": acc(p_lin),
+        "accuracy_average": {str(w): acc(w * p_ft + (1 - w) * p_lin) for w in (0.2, 0.3, 0.4, 0.5, 0.7)},
+    }
     out = REPO / "evals" / "results" / f"router_finetune_top{k}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     print(json.dumps(result, indent=2))

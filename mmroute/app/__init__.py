@@ -8,6 +8,7 @@
 
 Importing this package imports no Streamlit.
 """
+
 from __future__ import annotations
 
 from pathlib import Path

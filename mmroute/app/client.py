@@ -12,16 +12,17 @@ One :class:`AppClient` per thread (it holds one HTTP connection); :func:`connect
 >>> app.ask("Who directed Inception?", None, GeneratorSettings(), AskSettings()).display_text
 'Christopher Nolan'
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
-from .support import AskSettings, GeneratorSettings, ProgressFn, pipeline_config
 from ..errors import KBLockedError, MMRouteError
 from ..indexer import IndexReport
 from ..serve.client import RemoteError, ServeClient, connect, run_index
 from ..types import Answer, EncoderSpec, KBInfo
+from .support import AskSettings, GeneratorSettings, ProgressFn, pipeline_config
 
 
 class NoServerError(MMRouteError):
@@ -49,9 +50,17 @@ class AppClient:
     def names(self) -> list[str]:
         return [info.name for info in self.kbs()]
 
-    def index(self, kb: str, source: Path, *, modality: str | None = None, granularity: str | None = None,
-              encoder: EncoderSpec | None = None, description: str = "",
-              progress: ProgressFn | None = None) -> list[IndexReport]:
+    def index(
+        self,
+        kb: str,
+        source: Path,
+        *,
+        modality: str | None = None,
+        granularity: str | None = None,
+        encoder: EncoderSpec | None = None,
+        description: str = "",
+        progress: ProgressFn | None = None,
+    ) -> list[IndexReport]:
         """Index ``source`` (a path on the server's machine) into ``kb`` as a server job, following its progress."""
         from ..ops import index_spec
 
@@ -99,7 +108,9 @@ def connect_app(root: Path | str) -> AppClient:
     """A client of the server that owns ``root``; :class:`NoServerError` with what to do when none runs."""
     client = connect(root)
     if client is None:
-        raise NoServerError(f"no mmroute serve runs for {root}",
-                            hint=f"start the app with `mmroute app --home {root}` (it starts one), "
-                                 f"or run `mmroute serve --home {root}`")
+        raise NoServerError(
+            f"no mmroute serve runs for {root}",
+            hint=f"start the app with `mmroute app --home {root}` (it starts one), "
+            f"or run `mmroute serve --home {root}`",
+        )
     return AppClient(client)

@@ -8,15 +8,17 @@ Kept free of Streamlit so it is tested directly and reusable by other front ends
 >>> s.generator()                                   # the key itself is never part of the settings
 ('openai', {'base_url': 'http://localhost:8000/v1', 'model': 'qwen', 'api_key_env': 'OPENAI_API_KEY'})
 """
+
 from __future__ import annotations
 
 import os
 import re
 import unicodedata
 import uuid
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any
 
 from ..errors import ConfigError, InputError
 from ..kb import Home
@@ -64,8 +66,10 @@ def save_upload(name: str, data: bytes, folder: Path, allowed: Sequence[str], ma
     safe = sanitize_filename(name)
     ext = safe.rsplit(".", 1)[-1].lower() if "." in safe else ""
     if ext not in {a.lower() for a in allowed}:
-        raise InputError(f"{name!r}: file type {('.' + ext) if ext else '(none)'} is not accepted",
-                         hint=f"accepted: {', '.join('.' + a for a in allowed)}")
+        raise InputError(
+            f"{name!r}: file type {('.' + ext) if ext else '(none)'} is not accepted",
+            hint=f"accepted: {', '.join('.' + a for a in allowed)}",
+        )
     if len(data) > max_mb * 1024 * 1024:
         raise InputError(f"{name!r} is {len(data) / 1048576:.1f} MB, over the {max_mb:g} MB limit")
     folder.mkdir(parents=True, exist_ok=True)
@@ -84,8 +88,12 @@ class UploadResult:
     rejected: list[tuple[str, str]] = field(default_factory=list)
 
 
-def save_uploads(files: Iterable[tuple[str, bytes]], folder: Path, allowed: Sequence[str] = INDEX_UPLOAD_TYPES,
-                 max_mb: float = MAX_INDEX_UPLOAD_MB) -> UploadResult:
+def save_uploads(
+    files: Iterable[tuple[str, bytes]],
+    folder: Path,
+    allowed: Sequence[str] = INDEX_UPLOAD_TYPES,
+    max_mb: float = MAX_INDEX_UPLOAD_MB,
+) -> UploadResult:
     """Save several uploads; each bad file is reported (name, reason) and the rest are kept."""
     out = UploadResult()
     for name, data in files:
@@ -104,8 +112,13 @@ def uploads_dir(home: Home, purpose: str) -> Path:
 
 def save_query_image(home: Home, name: str, data: bytes) -> Path:
     """A question's image, saved under a unique sanitised name in ``HOME/uploads/_queries``."""
-    return save_upload(f"{uuid.uuid4().hex[:8]}-{sanitize_filename(name)}", data, uploads_dir(home, "_queries"),
-                       QUERY_IMAGE_TYPES, MAX_QUERY_IMAGE_MB)
+    return save_upload(
+        f"{uuid.uuid4().hex[:8]}-{sanitize_filename(name)}",
+        data,
+        uploads_dir(home, "_queries"),
+        QUERY_IMAGE_TYPES,
+        MAX_QUERY_IMAGE_MB,
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -113,9 +126,12 @@ def save_query_image(home: Home, name: str, data: bytes) -> Path:
 # ----------------------------------------------------------------------------------------------
 
 GENERATOR_KINDS = ("reader", "offline", "local", "openai")
-GENERATOR_LABELS = {"reader": "Reader (trained extractive reader, no LLM)",
-                    "offline": "Lexical extractor (no model, fastest)", "local": "Local LLM (SmolLM2 / Hugging Face)",
-                    "openai": "OpenAI-compatible endpoint"}
+GENERATOR_LABELS = {
+    "reader": "Reader (trained extractive reader, no LLM)",
+    "offline": "Lexical extractor (no model, fastest)",
+    "local": "Local LLM (SmolLM2 / Hugging Face)",
+    "openai": "OpenAI-compatible endpoint",
+}
 
 
 @dataclass(frozen=True)
@@ -135,8 +151,10 @@ class GeneratorSettings:
             raise ConfigError(f"unknown generator kind {self.kind!r}", hint=f"use one of {', '.join(GENERATOR_KINDS)}")
         if self.kind == "openai":
             if not re.match(r"^https?://[^\s/]+", self.endpoint_url or ""):
-                raise ConfigError("the endpoint URL must start with http:// or https://",
-                                  hint="e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama")
+                raise ConfigError(
+                    "the endpoint URL must start with http:// or https://",
+                    hint="e.g. http://localhost:8000/v1 for vLLM, http://localhost:11434/v1 for Ollama",
+                )
             if "key" in self.endpoint_url.lower() and "=" in self.endpoint_url:
                 raise ConfigError("do not put the API key in the URL", hint=f"export it as ${self.api_key_env}")
             if not self.model.strip():
@@ -151,8 +169,11 @@ class GeneratorSettings:
             return self.kind, {}
         if self.kind == "local":
             return ("hf-causal", {"model": self.local_model}) if self.local_model.strip() else ("smollm2", {})
-        return "openai", {"base_url": self.endpoint_url.rstrip("/"), "model": self.model.strip(),
-                          "api_key_env": self.api_key_env}
+        return "openai", {
+            "base_url": self.endpoint_url.rstrip("/"),
+            "model": self.model.strip(),
+            "api_key_env": self.api_key_env,
+        }
 
     def key_status(self) -> str:
         """``"set"`` or ``"not set"`` — whether the key's environment variable exists; never its value."""
@@ -173,6 +194,7 @@ class AskSettings:
 # Knowledge bases
 # ----------------------------------------------------------------------------------------------
 
+
 def encoder_label(spec: EncoderSpec) -> str:
     """``hashing (dim=64)``: an encoder and its options as the KB table shows them.
 
@@ -188,12 +210,20 @@ def kb_rows(infos: Iterable[KBInfo], writing: Iterable[str] = ()) -> list[dict[s
     busy = set(writing)
     rows = []
     for info in infos:
-        rows.append({
-            "name": info.name, "modality": info.modality.value, "granularity": info.granularity.value,
-            "encoder": encoder_label(info.encoder), "dim": info.dim, "items": info.count,
-            "store": info.store.backend, "description": info.description, "updated": info.updated_at or "",
-            "status": "being written" if info.name in busy else "ready",
-        })
+        rows.append(
+            {
+                "name": info.name,
+                "modality": info.modality.value,
+                "granularity": info.granularity.value,
+                "encoder": encoder_label(info.encoder),
+                "dim": info.dim,
+                "items": info.count,
+                "store": info.store.backend,
+                "description": info.description,
+                "updated": info.updated_at or "",
+                "status": "being written" if info.name in busy else "ready",
+            }
+        )
     return rows
 
 
@@ -237,6 +267,7 @@ ProgressFn = Callable[[str, int, int], None]
 # Answer views
 # ----------------------------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class EvidenceCard:
     """One piece of evidence as the chat shows it."""
@@ -277,11 +308,22 @@ def evidence_card(hit: Hit) -> EvidenceCard:
     title, text = it.title or it.doc_id or it.id, it.text
     if it.kind is Granularity.CLIP:
         if it.start_s is not None:
-            title = f"{title} · {fmt_seconds(it.start_s)}–{fmt_seconds(it.end_s if it.end_s is not None else it.start_s)}"
+            title = (
+                f"{title} · {fmt_seconds(it.start_s)}–{fmt_seconds(it.end_s if it.end_s is not None else it.start_s)}"
+            )
         text = clip_text(it)
-    return EvidenceCard(kind=it.modality.value, title=title, text=text, kb=hit.kb,
-                        score=float(hit.score), rank=hit.rank, item_id=it.id, media_path=media,
-                        start_s=it.start_s, end_s=it.end_s)
+    return EvidenceCard(
+        kind=it.modality.value,
+        title=title,
+        text=text,
+        kb=hit.kb,
+        score=float(hit.score),
+        rank=hit.rank,
+        item_id=it.id,
+        media_path=media,
+        start_s=it.start_s,
+        end_s=it.end_s,
+    )
 
 
 def clip_text(item: Item) -> str:
@@ -324,12 +366,18 @@ def trace_rows(answer: Answer) -> list[dict[str, Any]]:
         return []
     rows = []
     for s in answer.retrieval.steps:
-        rows.append({
-            "step": s.index, "query": s.query,
-            "route": route_summary(s.route) if s.route else "",
-            "kbs": ", ".join(s.kbs), "hits": [h.item.id for h in s.hits],
-            "new": len(s.new_ids), "note": s.note, "ms": round(s.elapsed_ms, 1),
-        })
+        rows.append(
+            {
+                "step": s.index,
+                "query": s.query,
+                "route": route_summary(s.route) if s.route else "",
+                "kbs": ", ".join(s.kbs),
+                "hits": [h.item.id for h in s.hits],
+                "new": len(s.new_ids),
+                "note": s.note,
+                "ms": round(s.elapsed_ms, 1),
+            }
+        )
     return rows
 
 
@@ -348,6 +396,7 @@ VERDICT_ICONS = {"supported": "✅", "unsupported": "⚠️", "contradicted": "�
 # The answering pipeline
 # ----------------------------------------------------------------------------------------------
 
+
 def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
     """The :class:`~mmroute.config.PipelineConfig` of the app's generator and retrieval settings
     (sent to the server with each question)."""
@@ -356,7 +405,17 @@ def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
     name, options = gen.generator()
     endpoint = EndpointConfig()
     if name == "openai":
-        endpoint = EndpointConfig(url=options.pop("base_url"), model=options.pop("model"),
-                                  api_key_env=options.pop("api_key_env"), multimodal=True)
-    return PipelineConfig(generator=name, generator_options=options, retriever=ask.retriever, k=ask.k,
-                          kbs=list(ask.kbs), endpoint=endpoint)
+        endpoint = EndpointConfig(
+            url=options.pop("base_url"),
+            model=options.pop("model"),
+            api_key_env=options.pop("api_key_env"),
+            multimodal=True,
+        )
+    return PipelineConfig(
+        generator=name,
+        generator_options=options,
+        retriever=ask.retriever,
+        k=ask.k,
+        kbs=list(ask.kbs),
+        endpoint=endpoint,
+    )

@@ -8,12 +8,13 @@ whatever happens to the script, and the next run shows the answer in its place.
 >>> turn.wait(0.2)        # False while the server works; the page polls and re-renders
 >>> turn.answer.display_text
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..errors import MMRouteError
 from ..types import Answer
@@ -44,8 +45,13 @@ class Turn:
     future: Future | None = field(default=None, repr=False, compare=False)
 
     @classmethod
-    def submit(cls, question: str, image: str | None, ask: Callable[[], Answer],
-               describe: Callable[[MMRouteError], str] = lambda e: e.message) -> "Turn":
+    def submit(
+        cls,
+        question: str,
+        image: str | None,
+        ask: Callable[[], Answer],
+        describe: Callable[[MMRouteError], str] = lambda e: e.message,
+    ) -> Turn:
         """Start answering on a worker thread; ``describe`` turns a user error into the text shown."""
         turn = cls(question=question, image=image)
 

@@ -1,4 +1,5 @@
 """``mmroute app``: start the Streamlit app on this machine (localhost by default)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -6,8 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import click
 
@@ -19,31 +20,58 @@ from .main import cli
 
 
 def streamlit_command(script: Path, host: str, port: int, headless: bool, extra: tuple[str, ...] = ()) -> list[str]:
-    return [sys.executable, "-m", "streamlit", "run", str(script),
-            "--server.address", host, "--server.port", str(port),
-            "--server.headless", "true" if headless else "false",
-            "--browser.gatherUsageStats", "false",
-            "--server.fileWatcherType", "none",
-            *extra]
+    return [
+        sys.executable,
+        "-m",
+        "streamlit",
+        "run",
+        str(script),
+        "--server.address",
+        host,
+        "--server.port",
+        str(port),
+        "--server.headless",
+        "true" if headless else "false",
+        "--browser.gatherUsageStats",
+        "false",
+        "--server.fileWatcherType",
+        "none",
+        *extra,
+    ]
 
 
-@cli.command("app", epilog="""\b
+@cli.command(
+    "app",
+    epilog="""\b
 Examples:
   mmroute app                          # http://127.0.0.1:8501, KBs from $MMROUTE_HOME or ~/.mmroute
   mmroute app --home ./kbs --port 8600
   mmroute app --host 0.0.0.0           # reachable from other machines: only on a trusted network
   mmroute app --print-path             # where the installed app script is; starts nothing
-""")
+""",
+)
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (localhost by default).")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--open-browser/--no-browser", default=False, help="Open a browser tab on start.")
-@click.option("--app", "script", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Another app script to run (default: the app installed with mmroute).")
+@click.option(
+    "--app",
+    "script",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Another app script to run (default: the app installed with mmroute).",
+)
 @click.option("--print-path", is_flag=True, help="Print the app script that would run, and exit.")
 @home_option
 @click.argument("streamlit_args", nargs=-1, type=click.UNPROCESSED)
-def app_cmd(host: str, port: int, open_browser: bool, script: Path | None, print_path: bool, home: Path | None,
-            streamlit_args: tuple[str, ...]) -> None:
+def app_cmd(
+    host: str,
+    port: int,
+    open_browser: bool,
+    script: Path | None,
+    print_path: bool,
+    home: Path | None,
+    streamlit_args: tuple[str, ...],
+) -> None:
     """Start the web app: chat with routed, verified answers and manage knowledge bases.
 
     Extra arguments after `--` go to `streamlit run` (e.g. `-- --server.maxUploadSize 500`).
@@ -73,7 +101,9 @@ def app_cmd(host: str, port: int, open_browser: bool, script: Path | None, print
         except MMRouteError as e:
             fail(e.message, e.hint)
         how = "started" if server.started else "using the running"
-        click.echo(f"mmroute app: {how} mmroute serve for {root} at {server.info.url} (pid {server.info.pid})", err=True)
+        click.echo(
+            f"mmroute app: {how} mmroute serve for {root} at {server.info.url} (pid {server.info.pid})", err=True
+        )
         cmd = streamlit_command(target, host, port, headless=not open_browser, extra=streamlit_args)
         click.echo(f"mmroute app on http://{host}:{port}  (KBs in {root}; Ctrl-C stops)", err=True)
         ui: subprocess.Popen | None = None

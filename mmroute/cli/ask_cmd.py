@@ -1,9 +1,11 @@
 """``mmroute ask`` and ``mmroute eval answers``: guarded answers from the KBs."""
+
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import click
 
@@ -16,25 +18,48 @@ from .main import cli
 def pipeline_options(f: Any) -> Any:
     """Flags shared by ``ask`` and ``eval answers``; each maps onto a :class:`PipelineConfig` field."""
     opts = [
-        click.option("--config", "config_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
-                     help="A TOML pipeline config; flags override it."),
+        click.option(
+            "--config",
+            "config_path",
+            type=click.Path(dir_okay=False, path_type=Path),
+            default=None,
+            help="A TOML pipeline config; flags override it.",
+        ),
         click.option("--stepwise", is_flag=True, default=None, help="Step-wise retrieval (follow-up queries)."),
-        click.option("--retriever-option", "retriever_options", multiple=True, metavar="KEY=JSON",
-                     help="Retriever option, e.g. --retriever-option mode=dense (single shot: mode=hybrid|dense|sparse, "
-                          "fusion=rrf|dbsf, weights='[1,2]' for dense and sparse, rrf_k=60; step-wise: max_steps=2) "
-                          "(repeatable)."),
+        click.option(
+            "--retriever-option",
+            "retriever_options",
+            multiple=True,
+            metavar="KEY=JSON",
+            help="Retriever option, e.g. --retriever-option mode=dense (single shot: mode=hybrid|dense|sparse, "
+            "fusion=rrf|dbsf, weights='[1,2]' for dense and sparse, rrf_k=60; step-wise: max_steps=2) "
+            "(repeatable).",
+        ),
         click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
-        click.option("--generator", type=click.Choice(GENERATOR_NAMES), default=None,
-                     help="Answer generator (default reader: the packaged extractive reader, no LLM; "
-                          "offline: the lexical extractor)."),
-        click.option("--generator-option", "generator_options", multiple=True, metavar="KEY=JSON",
-                     help="Generator option, e.g. --generator-option model=deepset/roberta-base-squad2 for the "
-                          "reader, model=/models/qwen for hf-causal (repeatable)."),
+        click.option(
+            "--generator",
+            type=click.Choice(GENERATOR_NAMES),
+            default=None,
+            help="Answer generator (default reader: the packaged extractive reader, no LLM; "
+            "offline: the lexical extractor).",
+        ),
+        click.option(
+            "--generator-option",
+            "generator_options",
+            multiple=True,
+            metavar="KEY=JSON",
+            help="Generator option, e.g. --generator-option model=deepset/roberta-base-squad2 for the "
+            "reader, model=/models/qwen for hf-causal (repeatable).",
+        ),
         click.option("--no-verify", is_flag=True, default=False, help="Skip the verifier (answers are not guarded)."),
         click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
         click.option("--endpoint-model", default=None, help="Model name at the endpoint."),
-        click.option("--api-key-env", default=None, help="Environment variable holding the API key (default OPENAI_API_KEY)."),
-        click.option("--multimodal", is_flag=True, default=None, help="Send images/video frames to the endpoint model."),
+        click.option(
+            "--api-key-env", default=None, help="Environment variable holding the API key (default OPENAI_API_KEY)."
+        ),
+        click.option(
+            "--multimodal", is_flag=True, default=None, help="Send images/video frames to the endpoint model."
+        ),
         click.option("--judge", is_flag=True, default=None, help="Also use the endpoint as an LLM judge."),
     ]
     for o in reversed(opts):
@@ -42,10 +67,21 @@ def pipeline_options(f: Any) -> Any:
     return f
 
 
-def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool | None, k: int | None,
-                 generator: str | None, generator_options: tuple[str, ...], no_verify: bool,
-                 endpoint_url: str | None, endpoint_model: str | None, api_key_env: str | None,
-                 multimodal: bool | None, judge: bool | None, retriever_options: tuple[str, ...] = ()) -> Any:
+def build_config(
+    config_path: Path | None,
+    kbs: tuple[str, ...],
+    stepwise: bool | None,
+    k: int | None,
+    generator: str | None,
+    generator_options: tuple[str, ...],
+    no_verify: bool,
+    endpoint_url: str | None,
+    endpoint_model: str | None,
+    api_key_env: str | None,
+    multimodal: bool | None,
+    judge: bool | None,
+    retriever_options: tuple[str, ...] = (),
+) -> Any:
     from ..config import PipelineConfig
     from .common import parse_options
 
@@ -55,19 +91,29 @@ def build_config(config_path: Path | None, kbs: tuple[str, ...], stepwise: bool 
     if stepwise:
         base["retriever"] = "stepwise"
     if retriever_options:
-        base["retriever_options"] = {**base["retriever_options"],
-                                     **parse_options(retriever_options, "--retriever-option")}
+        base["retriever_options"] = {
+            **base["retriever_options"],
+            **parse_options(retriever_options, "--retriever-option"),
+        }
     if k is not None:
         base["k"] = k
     if generator:
         base["generator"] = generator
     if generator_options:
-        base["generator_options"] = {**base["generator_options"], **parse_options(generator_options, "--generator-option")}
+        base["generator_options"] = {
+            **base["generator_options"],
+            **parse_options(generator_options, "--generator-option"),
+        }
     if no_verify:
         base["verify"] = False
     ep = base["endpoint"]
-    for key, val in (("url", endpoint_url), ("model", endpoint_model), ("api_key_env", api_key_env),
-                     ("multimodal", multimodal), ("judge", judge)):
+    for key, val in (
+        ("url", endpoint_url),
+        ("model", endpoint_model),
+        ("api_key_env", api_key_env),
+        ("multimodal", multimodal),
+        ("judge", judge),
+    ):
         if val is not None:
             ep[key] = val
     return PipelineConfig.from_dict(base)
@@ -90,11 +136,15 @@ def render(ans: Mapping[str, Any]) -> None:
             click.echo(f"    - {r}")
     if route:
         ranked = ", ".join(f"{r['route']} {r['probability']:.2f}" for r in route["ranked"][:3])
-        click.echo(f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> KBs {', '.join(route['kbs']) or '-'}")
+        click.echo(
+            f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> KBs {', '.join(route['kbs']) or '-'}"
+        )
     if ans.get("retrieval"):
         for s in ans["retrieval"]["steps"]:
-            click.echo(f"  step {s['index']}: {s['query']!r} -> {', '.join(s['kbs']) or '-'}: {len(s['hit_ids'])} hits  "
-                       f"{s['note']}")
+            click.echo(
+                f"  step {s['index']}: {s['query']!r} -> {', '.join(s['kbs']) or '-'}: {len(s['hit_ids'])} hits  "
+                f"{s['note']}"
+            )
     click.echo("  evidence:")
     support = (draft.get("support") or "") if draft else ""
     for h in ans["evidence"][:5]:
@@ -105,32 +155,66 @@ def render(ans: Mapping[str, Any]) -> None:
     click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans["timings_ms"].items()))
 
 
-@cli.command("ask", epilog="""\b
+@cli.command(
+    "ask",
+    epilog="""\b
 Examples:
   mmroute ask "Who was the Norse leader?" --kb squad-paragraph
   mmroute ask "What is in this picture?" --image ../shared/data/images/skimage/images/coffee.png --json
   mmroute ask "Who founded X?" --generator smollm2 --stepwise
   mmroute ask "Q" --generator openai --endpoint-url http://localhost:8000/v1 --endpoint-model qwen2.5-vl --multimodal
-""")
+""",
+)
 @click.argument("question")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="A query image (routes to image KBs; sent to multimodal endpoints).")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="A query image (routes to image KBs; sent to multimodal endpoints).",
+)
 @click.option("--kb", "kbs", multiple=True, help="KB(s) to search (repeatable; default: the router picks).")
 @pipeline_options
 @home_option
 @json_option
 @handle_errors
-def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_path: Path | None,
-                stepwise: bool | None, retriever_options: tuple[str, ...], k: int | None, generator: str | None,
-                generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
-                endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None, judge: bool | None,
-                home: Path | None, as_json: bool) -> None:
+def ask_command(
+    question: str,
+    image: Path | None,
+    kbs: tuple[str, ...],
+    config_path: Path | None,
+    stepwise: bool | None,
+    retriever_options: tuple[str, ...],
+    k: int | None,
+    generator: str | None,
+    generator_options: tuple[str, ...],
+    no_verify: bool,
+    endpoint_url: str | None,
+    endpoint_model: str | None,
+    api_key_env: str | None,
+    multimodal: bool | None,
+    judge: bool | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
     """Answer QUESTION from the KBs, or say "I don't know" with the reason."""
     from .. import ops
     from ..serve.client import connect
 
-    cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
-                       endpoint_url, endpoint_model, api_key_env, multimodal, judge, retriever_options)
+    cfg = build_config(
+        config_path,
+        kbs,
+        stepwise,
+        k,
+        generator,
+        generator_options,
+        no_verify,
+        endpoint_url,
+        endpoint_model,
+        api_key_env,
+        multimodal,
+        judge,
+        retriever_options,
+    )
     remote = connect(home)
     ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)
     if as_json:
@@ -139,26 +223,49 @@ def ask_command(question: str, image: Path | None, kbs: tuple[str, ...], config_
         render(ans)
 
 
-@eval_group.command("answers", epilog="""\b
+@eval_group.command(
+    "answers",
+    epilog="""\b
 Examples:
   mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --limit 50 --json
   mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --no-verify --out raw.jsonl
-""")
+""",
+)
 @click.option("--kb", "kbs", multiple=True, required=True, help="KB(s) to search (repeatable).")
-@click.option("--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL (answers: [] = unanswerable).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write one JSON line per question: id, answer, abstained, verdict, confidence, evidence_ids.")
+@click.option(
+    "--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL (answers: [] = unanswerable)."
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON line per question: id, answer, abstained, verdict, confidence, evidence_ids.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
 @pipeline_options
 @home_option
 @json_option
 @handle_errors
-def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit: int | None,
-                 config_path: Path | None, stepwise: bool | None, retriever_options: tuple[str, ...], k: int | None,
-                 generator: str | None,
-                 generator_options: tuple[str, ...], no_verify: bool, endpoint_url: str | None,
-                 endpoint_model: str | None, api_key_env: str | None, multimodal: bool | None,
-                 judge: bool | None, home: Path | None, as_json: bool) -> None:
+def eval_answers(
+    kbs: tuple[str, ...],
+    questions: Path,
+    out: Path | None,
+    limit: int | None,
+    config_path: Path | None,
+    stepwise: bool | None,
+    retriever_options: tuple[str, ...],
+    k: int | None,
+    generator: str | None,
+    generator_options: tuple[str, ...],
+    no_verify: bool,
+    endpoint_url: str | None,
+    endpoint_model: str | None,
+    api_key_env: str | None,
+    multimodal: bool | None,
+    judge: bool | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
     """SQuAD EM/F1, truthfulness (+1 correct, 0 "I don't know", -1 wrong) and correct/wrong/abstain rates.
 
     Correct means an exact match of a gold answer after SQuAD normalisation; any answer to an
@@ -171,8 +278,21 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
 
     refuse_if_served(home, "mmroute eval answers")
 
-    cfg = build_config(config_path, kbs, stepwise, k, generator, generator_options, no_verify,
-                       endpoint_url, endpoint_model, api_key_env, multimodal, judge, retriever_options)
+    cfg = build_config(
+        config_path,
+        kbs,
+        stepwise,
+        k,
+        generator,
+        generator_options,
+        no_verify,
+        endpoint_url,
+        endpoint_model,
+        api_key_env,
+        multimodal,
+        judge,
+        retriever_options,
+    )
     h = open_home(home)
     for name in cfg.kbs:
         h.manifest(name)
@@ -192,18 +312,27 @@ def eval_answers(kbs: tuple[str, ...], questions: Path, out: Path | None, limit:
     if as_json:
         emit_json(a)
         return
-    click.echo(f"{a['n']} questions ({a['scored']} scored), generator {cfg.generator}, "
-               f"verifier {'on' if cfg.verify else 'off'}")
-    click.echo(f"  EM {a['em']:.3f}  F1 {a['f1']:.3f} on {a['answerable']} answerable questions"
-               f"   (SQuAD 2.0 over all: EM {a['squad2_em']:.3f}  F1 {a['squad2_f1']:.3f})")
-    click.echo(f"  truthfulness {a['truthfulness']:+.3f}   correct {a['correct_rate']:.1%}   wrong {a['wrong_rate']:.1%}"
-               f"   abstain {a['abstain_rate']:.1%}   p50 {a['p50_ms']} ms")
+    click.echo(
+        f"{a['n']} questions ({a['scored']} scored), generator {cfg.generator}, "
+        f"verifier {'on' if cfg.verify else 'off'}"
+    )
+    click.echo(
+        f"  EM {a['em']:.3f}  F1 {a['f1']:.3f} on {a['answerable']} answerable questions"
+        f"   (SQuAD 2.0 over all: EM {a['squad2_em']:.3f}  F1 {a['squad2_f1']:.3f})"
+    )
+    click.echo(
+        f"  truthfulness {a['truthfulness']:+.3f}   correct {a['correct_rate']:.1%}   wrong {a['wrong_rate']:.1%}"
+        f"   abstain {a['abstain_rate']:.1%}   p50 {a['p50_ms']} ms"
+    )
     u = a["unguarded"]
-    click.echo(f"  answering every draft: EM {u['em']:.3f}  F1 {u['f1']:.3f}   truthfulness {u['truthfulness']:+.3f}"
-               f"   correct {u['correct_rate']:.1%}   wrong {u['wrong_rate']:.1%}")
+    click.echo(
+        f"  answering every draft: EM {u['em']:.3f}  F1 {u['f1']:.3f}   truthfulness {u['truthfulness']:+.3f}"
+        f"   correct {u['correct_rate']:.1%}   wrong {u['wrong_rate']:.1%}"
+    )
     le = a["lenient"]
-    click.echo(f"  lenient match (gold within <= 5 extra words): correct {le['correct_rate']:.1%}"
-               f"   wrong {le['wrong_rate']:.1%}   truthfulness {le['truthfulness']:+.3f}")
+    click.echo(
+        f"  lenient match (gold within <= 5 extra words): correct {le['correct_rate']:.1%}"
+        f"   wrong {le['wrong_rate']:.1%}   truthfulness {le['truthfulness']:+.3f}"
+    )
     if out:
         click.echo(f"  per-question results: {out}")
-

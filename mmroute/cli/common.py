@@ -1,12 +1,14 @@
 """Shared CLI plumbing: the --home option, JSON output, and turning errors into one clear line."""
+
 from __future__ import annotations
 
 import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import click
 
@@ -18,8 +20,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 def home_option(f: F) -> F:
     """``--home DIR`` (default ``$MMROUTE_HOME`` or ``~/.mmroute``) on every command."""
     return click.option(
-        "--home", "home", type=click.Path(file_okay=False, path_type=Path), default=None,
-        envvar="MMROUTE_HOME", show_envvar=True,
+        "--home",
+        "home",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        envvar="MMROUTE_HOME",
+        show_envvar=True,
         help="Home directory holding the KBs (default ~/.mmroute).",
     )(f)
 
@@ -64,8 +70,12 @@ def handle_errors(f: F) -> F:
                 raise
             fail(e.message, e.hint, as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
-            fail("interrupted", "re-run the same command to resume where it stopped", code=130,
-                 as_json=bool(kwargs.get("as_json")))
+            fail(
+                "interrupted",
+                "re-run the same command to resume where it stopped",
+                code=130,
+                as_json=bool(kwargs.get("as_json")),
+            )
 
     return wrapper  # type: ignore[return-value]
 

@@ -1,4 +1,5 @@
 """``mmroute eval ...``: evaluation commands (retrieval here; answers in ``ask_cmd``)."""
+
 from __future__ import annotations
 
 import sys
@@ -15,22 +16,30 @@ def eval_group() -> None:
     """Evaluate retrieval and answers against question files."""
 
 
-@eval_group.command("retrieval", epilog="""\b
+@eval_group.command(
+    "retrieval",
+    epilog="""\b
 Examples:
   mmroute eval retrieval --kb hop --questions questions.jsonl --k 5 --out out.jsonl --json
   mmroute eval retrieval --kb hop --questions questions.jsonl --k 5 --stepwise --out out.jsonl
-""")
+""",
+)
 @click.option("--kb", "kbs", multiple=True, required=True, help="KB(s) to search (repeatable).")
 @click.option("--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL with gold_ids.")
 @click.option("--k", "k", type=click.IntRange(1, 1000), default=5, show_default=True, help="Evidence budget.")
 @click.option("--stepwise", is_flag=True, help="Use the step-wise retriever (follow-up queries).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write one JSON line per question: id, retrieved_ids, steps.")
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write one JSON line per question: id, retrieved_ids, steps.",
+)
 @home_option
 @json_option
 @handle_errors
-def eval_retrieval(kbs: tuple[str, ...], questions: Path, k: int, stepwise: bool, out: Path | None,
-                   home: Path | None, as_json: bool) -> None:
+def eval_retrieval(
+    kbs: tuple[str, ...], questions: Path, k: int, stepwise: bool, out: Path | None, home: Path | None, as_json: bool
+) -> None:
     """Retrieval recall of gold ids (any gold and all gold in the top k), MRR, steps, latency."""
     from ..evaluation.questions import load_questions
     from ..evaluation.retrieval import evaluate_retrieval
@@ -54,15 +63,18 @@ def eval_retrieval(kbs: tuple[str, ...], questions: Path, k: int, stepwise: bool
         from tqdm import tqdm
 
         bar = tqdm(total=len(qs), desc="questions", file=sys.stderr, leave=False)
-    res = evaluate_retrieval(retriever, qs, k, list(kbs), out,
-                             on_progress=(lambda d, t: bar.update(1)) if bar else None)
+    res = evaluate_retrieval(
+        retriever, qs, k, list(kbs), out, on_progress=(lambda d, t: bar.update(1)) if bar else None
+    )
     if bar:
         bar.close()
     if as_json:
         emit_json(res.aggregates)
         return
     a = res.aggregates
-    click.echo(f"{a['n']} questions ({a['with_gold']} with gold ids), k={k}, {'step-wise' if stepwise else 'single-shot'}")
+    click.echo(
+        f"{a['n']} questions ({a['with_gold']} with gold ids), k={k}, {'step-wise' if stepwise else 'single-shot'}"
+    )
     click.echo("  all gold in top c: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_all"].items()))
     click.echo("  any gold in top c: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_any"].items()))
     click.echo(f"  MRR {a['mrr']:.3f}  steps {a['avg_steps']}  KB calls {a['avg_kb_calls']}  p50 {a['p50_ms']} ms")

@@ -1,4 +1,5 @@
 """``mmroute index``: index a JSONL corpus, a folder or files into a KB."""
+
 from __future__ import annotations
 
 import sys
@@ -6,42 +7,94 @@ from pathlib import Path
 
 import click
 
-from .common import (StoreBackend, emit_json, handle_errors, home_option, json_option, open_home, parse_options,
-                     progress_enabled)
+from .common import (
+    StoreBackend,
+    emit_json,
+    handle_errors,
+    home_option,
+    json_option,
+    open_home,
+    parse_options,
+    progress_enabled,
+)
 from .main import cli
 
 
-@cli.command("index", epilog="""\b
+@cli.command(
+    "index",
+    epilog="""\b
 Examples:
   mmroute index --kb hop --input corpus.jsonl --granularity paragraph
   mmroute index --kb wiki --input corpus.jsonl --granularity both     # makes wiki-paragraph + wiki-document
   mmroute index --kb photos --input ./photos                          # modality detected from extensions
   mmroute index --kb films --input ./videos --granularity clip --clip-seconds 30
-""")
+""",
+)
 @click.option("--kb", required=True, help="Name of the KB to create or add to.")
-@click.option("--input", "input_path", required=True, type=click.Path(path_type=Path),
-              help="A JSONL corpus, a folder, or a single file.")
-@click.option("--modality", type=click.Choice(["text", "image", "video"]), default=None,
-              help="Force the modality (default: detected from file extensions).")
-@click.option("--granularity", type=click.Choice(["paragraph", "document", "both", "image", "clip", "video"]),
-              default=None, help="Unit to index (text: paragraph; video: clip by default).")
-@click.option("--encoder", default=None, help="Registered encoder name (default per modality: minilm, conse, video-frames).")
-@click.option("--encoder-option", "encoder_options", multiple=True, metavar="KEY=JSON",
-              help="Encoder option, e.g. --encoder-option model=\"/models/clip\" (repeatable).")
-@click.option("--store", "store_backend", type=StoreBackend(), default=None,
-              help="Vector store backend (default: edge, the embedded Qdrant engine).")
-@click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
-              help="Store option, e.g. --store-option index='\"hnsw\"' (repeatable).")
+@click.option(
+    "--input",
+    "input_path",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="A JSONL corpus, a folder, or a single file.",
+)
+@click.option(
+    "--modality",
+    type=click.Choice(["text", "image", "video"]),
+    default=None,
+    help="Force the modality (default: detected from file extensions).",
+)
+@click.option(
+    "--granularity",
+    type=click.Choice(["paragraph", "document", "both", "image", "clip", "video"]),
+    default=None,
+    help="Unit to index (text: paragraph; video: clip by default).",
+)
+@click.option(
+    "--encoder", default=None, help="Registered encoder name (default per modality: minilm, conse, video-frames)."
+)
+@click.option(
+    "--encoder-option",
+    "encoder_options",
+    multiple=True,
+    metavar="KEY=JSON",
+    help='Encoder option, e.g. --encoder-option model="/models/clip" (repeatable).',
+)
+@click.option(
+    "--store",
+    "store_backend",
+    type=StoreBackend(),
+    default=None,
+    help="Vector store backend (default: edge, the embedded Qdrant engine).",
+)
+@click.option(
+    "--store-option",
+    "store_options",
+    multiple=True,
+    metavar="KEY=JSON",
+    help="Store option, e.g. --store-option index='\"hnsw\"' (repeatable).",
+)
 @click.option("--description", default="", help="What the KB holds; used for routing queries to custom KBs.")
 @click.option("--clip-seconds", type=float, default=None, help="Video clip window length in seconds.")
 @click.option("--clip-overlap", type=float, default=None, help="Overlap between consecutive clip windows, seconds.")
 @home_option
 @json_option
 @handle_errors
-def index_command(kb: str, input_path: Path, modality: str | None, granularity: str | None, encoder: str | None,
-                  encoder_options: tuple[str, ...], store_backend: str | None, store_options: tuple[str, ...],
-                  description: str, clip_seconds: float | None, clip_overlap: float | None,
-                  home: Path | None, as_json: bool) -> None:
+def index_command(
+    kb: str,
+    input_path: Path,
+    modality: str | None,
+    granularity: str | None,
+    encoder: str | None,
+    encoder_options: tuple[str, ...],
+    store_backend: str | None,
+    store_options: tuple[str, ...],
+    description: str,
+    clip_seconds: float | None,
+    clip_overlap: float | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
     """Index sources into a KB. Re-running the same command adds nothing new; a killed run resumes."""
     from .. import ops
     from ..serve.client import connect, run_index
@@ -49,7 +102,9 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
 
     enc_spec = EncoderSpec(encoder, parse_options(encoder_options, "--encoder-option")) if encoder else None
     store_spec = StoreSpec(store_backend, parse_options(store_options, "--store-option")) if store_backend else None
-    loader_options = {k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None}
+    loader_options = {
+        k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None
+    }
     spec = ops.index_spec(input_path, modality, granularity, enc_spec, store_spec, description, loader_options)
 
     bars: dict[str, object] = {}
@@ -71,8 +126,12 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
     remote = connect(home)
     if remote is not None:  # the server owns the home: it runs the index as a job, this call follows it
         absolute = input_path if input_path.is_absolute() else Path.cwd() / input_path
-        data = run_index(remote, kb, {**spec, "input": str(absolute), "display_input": str(input_path)},
-                         job_progress if show else None)
+        data = run_index(
+            remote,
+            kb,
+            {**spec, "input": str(absolute), "display_input": str(input_path)},
+            job_progress if show else None,
+        )
     else:
         data = ops.index(open_home(home), kb, spec, progress=progress if show else None)
     for bar in bars.values():
@@ -84,10 +143,14 @@ def index_command(kb: str, input_path: Path, modality: str | None, granularity: 
         emit_json(data)
     else:
         for r in reports:
-            click.echo(f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, {r['skipped']} skipped "
-                       f"-> {r['count']} items ({r['granularity']}) in {r['elapsed_s']:.1f}s")
-            problems = [f"{p['source']}:{p['line']}: {p['message']}" if p.get("line") else f"{p['source']}: {p['message']}"
-                        for p in r["problems"]]
+            click.echo(
+                f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, {r['skipped']} skipped "
+                f"-> {r['count']} items ({r['granularity']}) in {r['elapsed_s']:.1f}s"
+            )
+            problems = [
+                f"{p['source']}:{p['line']}: {p['message']}" if p.get("line") else f"{p['source']}: {p['message']}"
+                for p in r["problems"]
+            ]
             for p in problems[:50]:
                 click.echo(f"  skipped {p}", err=True)
             if len(problems) > 50:

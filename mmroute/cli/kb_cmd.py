@@ -1,4 +1,5 @@
 """``mmroute kb list|info|delete|doctor|copy|move|reindex-lexical``."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,7 +10,9 @@ from .common import StoreBackend, emit_json, handle_errors, home_option, json_op
 from .main import cli
 
 
-@cli.group("kb", epilog="""\b
+@cli.group(
+    "kb",
+    epilog="""\b
 Examples:
   mmroute kb list
   mmroute kb info hop --json
@@ -17,16 +20,20 @@ Examples:
   mmroute kb copy hop hop-faiss --store faiss
   mmroute kb move hop --store qdrant --store-option url='"https://qdrant.example:6333"'
   mmroute kb reindex-lexical hop
-""")
+""",
+)
 def kb_group() -> None:
     """List, inspect and delete knowledge bases."""
 
 
-@kb_group.command("list", epilog="""\b
+@kb_group.command(
+    "list",
+    epilog="""\b
 Examples:
   mmroute kb list
   mmroute kb list --json
-""")
+""",
+)
 @home_option
 @json_option
 @handle_errors
@@ -52,19 +59,32 @@ def kb_list(home: Path | None, as_json: bool) -> None:
             click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
         return
     rows = [("NAME", "MODALITY", "GRANULARITY", "ITEMS", "ENCODER", "STORE", "DESCRIPTION")]
-    rows += [(i["name"], i["modality"], i["granularity"], str(i["count"]), f"{i['encoder']['name']} ({i['dim']}-d)",
-              i["store"]["backend"], " ".join(i["description"].split())[:60]) for i in infos]
+    rows += [
+        (
+            i["name"],
+            i["modality"],
+            i["granularity"],
+            str(i["count"]),
+            f"{i['encoder']['name']} ({i['dim']}-d)",
+            i["store"]["backend"],
+            " ".join(i["description"].split())[:60],
+        )
+        for i in infos
+    ]
     widths = [max(len(r[c]) for r in rows) for c in range(len(rows[0]) - 1)]
     for r in rows:
         cells = [r[c].rjust(widths[c]) if c == 3 else r[c].ljust(widths[c]) for c in range(len(widths))]
         click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
-@kb_group.command("info", epilog="""\b
+@kb_group.command(
+    "info",
+    epilog="""\b
 Examples:
   mmroute kb info hop
   mmroute kb info squad-paragraph --json
-""")
+""",
+)
 @click.argument("name")
 @home_option
 @json_option
@@ -79,29 +99,49 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     if as_json:
         emit_json(data)
         return
-    for key in ("name", "modality", "granularity", "description", "count", "dim", "disk_bytes", "created_at", "updated_at"):
+    for key in (
+        "name",
+        "modality",
+        "granularity",
+        "description",
+        "count",
+        "dim",
+        "disk_bytes",
+        "created_at",
+        "updated_at",
+    ):
         click.echo(f"{key:>12}: {data[key]}")
     click.echo(f"{'encoder':>12}: {data['encoder']['name']} {dict(data['encoder']['options']) or ''}")
     click.echo(f"{'store':>12}: {data['store']['backend']} {dict(data['store']['options']) or ''}")
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
     lexical = data["store"]["options"].get("lexical")
-    click.echo(f"{'lexical':>12}: " + (f"BM25 (tokenizer {lexical['tokenizer']}, k1 {lexical['k1']}, b {lexical['b']}, "
-                                      f"avgdl {lexical['avgdl']})" if lexical else
-                                      f"none (dense search only; add it with `mmroute kb reindex-lexical {data['name']}`)"))
+    click.echo(
+        f"{'lexical':>12}: "
+        + (
+            f"BM25 (tokenizer {lexical['tokenizer']}, k1 {lexical['k1']}, b {lexical['b']}, avgdl {lexical['avgdl']})"
+            if lexical
+            else f"none (dense search only; add it with `mmroute kb reindex-lexical {data['name']}`)"
+        )
+    )
     for s in data["sources"]:
         if s["status"] == "done":
             click.echo(f"{'source':>12}: [done] {s['path']} ({s['items']} items, {s['skipped']} skipped)")
         else:  # killed or failed mid-source: its item count was never recorded
-            click.echo(f"{'source':>12}: [{s['status']}] {s['path']} (interrupted; re-run the same "
-                       "`mmroute index` command to finish it)")
+            click.echo(
+                f"{'source':>12}: [{s['status']}] {s['path']} (interrupted; re-run the same "
+                "`mmroute index` command to finish it)"
+            )
 
 
-@kb_group.command("delete", epilog="""\b
+@kb_group.command(
+    "delete",
+    epilog="""\b
 Examples:
   mmroute kb delete hop            (asks for confirmation)
   mmroute kb delete hop --yes
-""")
+""",
+)
 @click.argument("name")
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 @home_option
@@ -115,7 +155,9 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
     h = None if remote else open_home(home)
     info = remote.kb_descriptor(name) if remote else ops.kb_descriptor(h, name)
     if not yes:
-        what = f"broken KB {name!r} ({info['broken']})" if "broken" in info else f"KB {name!r} with {info['count']} items"
+        what = (
+            f"broken KB {name!r} ({info['broken']})" if "broken" in info else f"KB {name!r} with {info['count']} items"
+        )
         click.confirm(f"delete {what}?", abort=True)
     if remote:
         remote.kb_delete(name)
@@ -124,11 +166,14 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
     click.echo(f"deleted {name}" + (" (broken)" if "broken" in info else ""))
 
 
-@kb_group.command("doctor", epilog="""\b
+@kb_group.command(
+    "doctor",
+    epilog="""\b
 Examples:
   mmroute kb doctor
   mmroute kb doctor hop --json
-""")
+""",
+)
 @click.argument("names", nargs=-1)
 @home_option
 @json_option
@@ -164,11 +209,15 @@ def _store_spec(store_backend: str, store_options: tuple[str, ...]):  # noqa: AN
 
 
 _store_flags = [
-    click.option("--store", "store_backend", type=StoreBackend(), required=True,
-                 help="Destination store backend."),
-    click.option("--store-option", "store_options", multiple=True, metavar="KEY=JSON",
-                 help="Destination store option, e.g. url='\"https://host:6333\"' (repeatable; the API key "
-                      "comes from $QDRANT_API_KEY, never from a flag)."),
+    click.option("--store", "store_backend", type=StoreBackend(), required=True, help="Destination store backend."),
+    click.option(
+        "--store-option",
+        "store_options",
+        multiple=True,
+        metavar="KEY=JSON",
+        help="Destination store option, e.g. url='\"https://host:6333\"' (repeatable; the API key "
+        "comes from $QDRANT_API_KEY, never from a flag).",
+    ),
 ]
 
 
@@ -178,31 +227,40 @@ def _with_store_flags(f):  # noqa: ANN001, ANN202
     return f
 
 
-@kb_group.command("copy", epilog="""\b
+@kb_group.command(
+    "copy",
+    epilog="""\b
 Example:
   mmroute kb copy hop hop-cluster --store qdrant --store-option url='"http://localhost:6333"'
-""")
+""",
+)
 @click.argument("source")
 @click.argument("destination")
 @_with_store_flags
 @home_option
 @json_option
 @handle_errors
-def kb_copy(source: str, destination: str, store_backend: str, store_options: tuple[str, ...],
-            home: Path | None, as_json: bool) -> None:
+def kb_copy(
+    source: str, destination: str, store_backend: str, store_options: tuple[str, ...], home: Path | None, as_json: bool
+) -> None:
     """Copy a KB's vectors and payloads into a new KB on another store (no re-encoding)."""
     from ..migrate import copy_kb
     from ..serve.client import refuse_if_served
 
     refuse_if_served(home, "mmroute kb copy")
     rep = copy_kb(open_home(home), source, destination, _store_spec(store_backend, store_options))
-    emit_json(rep.to_dict()) if as_json else click.echo(f"copied {rep.points} points: {source} -> {destination} ({rep.backend})")
+    emit_json(rep.to_dict()) if as_json else click.echo(
+        f"copied {rep.points} points: {source} -> {destination} ({rep.backend})"
+    )
 
 
-@kb_group.command("move", epilog="""\b
+@kb_group.command(
+    "move",
+    epilog="""\b
 Example:
   mmroute kb move hop --store qdrant --store-option url='"https://qdrant.example:6333"'
-""")
+""",
+)
 @click.argument("name")
 @_with_store_flags
 @home_option
@@ -218,11 +276,14 @@ def kb_move(name: str, store_backend: str, store_options: tuple[str, ...], home:
     emit_json(rep.to_dict()) if as_json else click.echo(f"moved {name}: {rep.points} points now on {rep.backend}")
 
 
-@kb_group.command("reindex-lexical", epilog="""\b
+@kb_group.command(
+    "reindex-lexical",
+    epilog="""\b
 Examples:
   mmroute kb reindex-lexical hop
   mmroute kb reindex-lexical hop --json
-""")
+""",
+)
 @click.argument("name")
 @home_option
 @json_option
@@ -248,5 +309,6 @@ def kb_reindex_lexical(name: str, home: Path | None, as_json: bool) -> None:
             click.echo(f"reindex-lexical {name}: {done}/{total} points", err=True)
 
     rep = reindex_lexical(open_home(home), name, progress=progress)
-    emit_json(rep.to_dict()) if as_json else click.echo(f"{name}: lexical index built over {rep.points} points "
-                                                          f"({rep.backend})")
+    emit_json(rep.to_dict()) if as_json else click.echo(
+        f"{name}: lexical index built over {rep.points} points ({rep.backend})"
+    )

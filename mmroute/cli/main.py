@@ -1,4 +1,5 @@
 """Entry point of the ``mmroute`` command. Each command group lives in its own module."""
+
 from __future__ import annotations
 
 import importlib

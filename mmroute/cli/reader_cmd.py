@@ -1,4 +1,5 @@
 """``mmroute reader train`` and ``mmroute reader eval``: the extractive reader behind the default generator."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -11,16 +12,21 @@ from .main import cli
 SQUAD_PATH = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@cli.group("reader", epilog="""\b
+@cli.group(
+    "reader",
+    epilog="""\b
 Examples:
   mmroute reader eval --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json
   mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json --out ./my-reader
-""")
+""",
+)
 def reader_group() -> None:
     """Train and evaluate extractive readers (SQuAD-format data, Hugging Face QA models)."""
 
 
-@reader_group.command("train", epilog="""\b
+@reader_group.command(
+    "train",
+    epilog="""\b
 Examples:
   mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \\
       --valid ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json --out ./my-reader
@@ -28,33 +34,80 @@ Examples:
   mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \
       --init packaged --epochs 2 --lr 3e-5 --out ./my-reader        # continue training the packaged reader
 Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
-""")
-@click.option("--data", "data", multiple=True, required=True, type=SQUAD_PATH,
-              help="SQuAD v1.1/v2.0 JSON training file (repeatable).")
-@click.option("--valid", "valid", multiple=True, type=SQUAD_PATH,
-              help="SQuAD JSON for validation only (repeatable); its EM/F1 go into the report.")
-@click.option("--base", default="minilm", show_default=True,
-              help="Encoder to start from: minilm (the packaged all-MiniLM-L6-v2), a local folder or a hub name.")
-@click.option("--init", default=None,
-              help="Continue training this reader (packaged, or a folder reader train wrote over the same --base).")
+""",
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    required=True,
+    type=SQUAD_PATH,
+    help="SQuAD v1.1/v2.0 JSON training file (repeatable).",
+)
+@click.option(
+    "--valid",
+    "valid",
+    multiple=True,
+    type=SQUAD_PATH,
+    help="SQuAD JSON for validation only (repeatable); its EM/F1 go into the report.",
+)
+@click.option(
+    "--base",
+    default="minilm",
+    show_default=True,
+    help="Encoder to start from: minilm (the packaged all-MiniLM-L6-v2), a local folder or a hub name.",
+)
+@click.option(
+    "--init",
+    default=None,
+    help="Continue training this reader (packaged, or a folder reader train wrote over the same --base).",
+)
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path), help="Output folder.")
 @click.option("--epochs", type=click.FloatRange(min=0.01), default=3.0, show_default=True)
-@click.option("--max-length", type=click.IntRange(64, 512), default=384, show_default=True,
-              help="Window length in tokens (longer passages are read in overlapping windows).")
-@click.option("--stride", type=click.IntRange(16, 256), default=128, show_default=True,
-              help="Overlap between windows of one passage, in tokens.")
+@click.option(
+    "--max-length",
+    type=click.IntRange(64, 512),
+    default=384,
+    show_default=True,
+    help="Window length in tokens (longer passages are read in overlapping windows).",
+)
+@click.option(
+    "--stride",
+    type=click.IntRange(16, 256),
+    default=128,
+    show_default=True,
+    help="Overlap between windows of one passage, in tokens.",
+)
 @click.option("--batch-size", type=click.IntRange(1), default=16, show_default=True)
 @click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=8e-5, show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--max-steps", type=click.IntRange(0), default=0, help="Stop after N optimiser steps (0: no limit).")
-@click.option("--cache-dir", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Where tokenised windows are cached (default: ~/.cache/mmroute/reader-windows).")
+@click.option(
+    "--cache-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where tokenised windows are cached (default: ~/.cache/mmroute/reader-windows).",
+)
 @json_option
 @handle_errors
-def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, init: str | None, out: Path, epochs: float,
-                 max_length: int, stride: int, batch_size: int, lr: float, seed: int, device: str, max_steps: int,
-                 cache_dir: Path | None, as_json: bool) -> None:
+def reader_train(
+    data: tuple[Path, ...],
+    valid: tuple[Path, ...],
+    base: str,
+    init: str | None,
+    out: Path,
+    epochs: float,
+    max_length: int,
+    stride: int,
+    batch_size: int,
+    lr: float,
+    seed: int,
+    device: str,
+    max_steps: int,
+    cache_dir: Path | None,
+    as_json: bool,
+) -> None:
     """Fine-tune BASE into an extractive reader (span start/end + SQuAD 2.0 no-answer) and save it to OUT.
 
     OUT holds reader.json and reader.safetensors: the tensors training changed, in fp16, over BASE.
@@ -63,34 +116,61 @@ def reader_train(data: tuple[Path, ...], valid: tuple[Path, ...], base: str, ini
     from ..reading.training import ReaderTrainConfig, train_reader
 
     if stride >= max_length // 2:
-        raise InputError(f"--stride {stride} must be under half of --max-length {max_length}",
-                         hint="e.g. --max-length 384 --stride 128")
-    cfg = ReaderTrainConfig(max_length=max_length, stride=stride, epochs=epochs, batch_size=batch_size, lr=lr,
-                            seed=seed, device=device, max_steps=max_steps)
+        raise InputError(
+            f"--stride {stride} must be under half of --max-length {max_length}",
+            hint="e.g. --max-length 384 --stride 128",
+        )
+    cfg = ReaderTrainConfig(
+        max_length=max_length,
+        stride=stride,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        device=device,
+        max_steps=max_steps,
+    )
 
     def log(message: str) -> None:
         click.echo(message, err=True)
 
-    report = train_reader(list(data), base, out, cfg, valid=list(valid), log=log,
-                          cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows", init=init)
+    report = train_reader(
+        list(data),
+        base,
+        out,
+        cfg,
+        valid=list(valid),
+        log=log,
+        cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows",
+        init=init,
+    )
     if as_json:
         emit_json(report)
         return
-    click.echo(f"reader saved to {out} ({report['weights_bytes'] / 1e6:.1f} MB), {report['steps']} steps "
-               f"in {report['train_seconds']:.0f} s on {report['device']}")
+    click.echo(
+        f"reader saved to {out} ({report['weights_bytes'] / 1e6:.1f} MB), {report['steps']} steps "
+        f"in {report['train_seconds']:.0f} s on {report['device']}"
+    )
     if "validation" in report:
         v = report["validation"]
         click.echo(f"  validation: EM {v['em']:.3f}  F1 {v['f1']:.3f} on {v['answerable']} answerable questions")
 
 
-@reader_group.command("eval", epilog="""\b
+@reader_group.command(
+    "eval",
+    epilog="""\b
 Examples:
   mmroute reader eval --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json --json
   mmroute reader eval --data dev.json --model ./my-reader --limit 200
-""")
+""",
+)
 @click.option("--data", "data", multiple=True, required=True, type=SQUAD_PATH, help="SQuAD JSON (repeatable).")
-@click.option("--model", default="packaged", show_default=True,
-              help="packaged, an mmroute reader folder, a Hugging Face QA checkpoint folder or a hub name.")
+@click.option(
+    "--model",
+    default="packaged",
+    show_default=True,
+    help="packaged, an mmroute reader folder, a Hugging Face QA checkpoint folder or a hub name.",
+)
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
 @click.option("--device", default="auto", show_default=True)
 @json_option
@@ -108,22 +188,41 @@ def reader_eval(data: tuple[Path, ...], model: str, limit: int | None, device: s
         return
     click.echo(f"{res['questions']} questions from {len(res['articles'])} articles, reader {model}")
     click.echo(f"  answerable ({res['answerable']}): EM {res['em']:.3f}  F1 {res['f1']:.3f}")
-    click.echo(f"  all, SQuAD 2.0 with the reader's no-answer: EM {res['squad2_em']:.3f}  F1 {res['squad2_f1']:.3f}"
-               f"  (no-answer decision right {res['no_answer_accuracy']:.1%})   p50 {res['p50_ms']} ms/question")
+    click.echo(
+        f"  all, SQuAD 2.0 with the reader's no-answer: EM {res['squad2_em']:.3f}  F1 {res['squad2_f1']:.3f}"
+        f"  (no-answer decision right {res['no_answer_accuracy']:.1%})   p50 {res['p50_ms']} ms/question"
+    )
 
 
-
-@reader_group.command("calibrate", epilog="""\b
+@reader_group.command(
+    "calibrate",
+    epilog="""\b
 Examples:
   mmroute reader calibrate --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json   # the packaged one
   mmroute reader calibrate --model ./my-reader --data my-validation.json --every 2
-""")
-@click.option("--model", default="packaged", show_default=True,
-              help="packaged or a local reader folder (mmroute delta or Hugging Face checkpoint).")
-@click.option("--data", "data", multiple=True, required=True, type=SQUAD_PATH,
-              help="SQuAD JSON to choose on (repeatable): questions the reader was NOT trained on.")
-@click.option("--every", type=click.IntRange(1), default=1, show_default=True,
-              help="Use every N-th answerable question (faster on big files).")
+""",
+)
+@click.option(
+    "--model",
+    default="packaged",
+    show_default=True,
+    help="packaged or a local reader folder (mmroute delta or Hugging Face checkpoint).",
+)
+@click.option(
+    "--data",
+    "data",
+    multiple=True,
+    required=True,
+    type=SQUAD_PATH,
+    help="SQuAD JSON to choose on (repeatable): questions the reader was NOT trained on.",
+)
+@click.option(
+    "--every",
+    type=click.IntRange(1),
+    default=1,
+    show_default=True,
+    help="Use every N-th answerable question (faster on big files).",
+)
 @click.option("--device", default="auto", show_default=True)
 @json_option
 @handle_errors
@@ -149,8 +248,10 @@ def reader_calibrate(model: str, data: tuple[Path, ...], every: int, device: str
     if as_json:
         emit_json(choice)
         return
-    click.echo(f"length penalty {choice['length_penalty']:g} chosen on {choice['questions']} answerable questions "
-               f"from {len(choice['articles'])} articles; saved to {folder}")
+    click.echo(
+        f"length penalty {choice['length_penalty']:g} chosen on {choice['questions']} answerable questions "
+        f"from {len(choice['articles'])} articles; saved to {folder}"
+    )
     for penalty, row in choice["grid"].items():
         click.echo(f"  {penalty:>5}: EM {row['em']:.3f}  F1 {row['f1']:.3f}")
     if "held_out" in choice:

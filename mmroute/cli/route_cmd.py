@@ -1,4 +1,5 @@
 """``mmroute route "QUESTION"``, ``mmroute route eval --data ROUTING.jsonl`` and ``mmroute route train``."""
+
 from __future__ import annotations
 
 import time
@@ -30,28 +31,47 @@ def _make_router(name: str, router_path: Path | None, threshold: float | None = 
     return make_router(name, router_path, threshold)
 
 
-@cli.group("route", cls=_RouteGroup, invoke_without_command=False,
-           epilog='\b\nExamples:\n  mmroute route "What are the steps for cooking leeks?" --json\n'
-                  "  mmroute route eval --data routing.jsonl --json\n"
-                  "  mmroute route train --data routing.jsonl --out mmroute/data/router")
+@cli.group(
+    "route",
+    cls=_RouteGroup,
+    invoke_without_command=False,
+    epilog='\b\nExamples:\n  mmroute route "What are the steps for cooking leeks?" --json\n'
+    "  mmroute route eval --data routing.jsonl --json\n"
+    "  mmroute route train --data routing.jsonl --out mmroute/data/router",
+)
 def route_group() -> None:
     """Route a question to none, paragraph, document, image, clip or video KBs (or evaluate/train the router)."""
 
 
 @route_group.command("ask", hidden=True)
 @click.argument("question")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="An image that comes with the question.")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="An image that comes with the question.",
+)
 @click.option("--router", "router_name", type=click.Choice(ROUTER_CHOICES), default="default", show_default=True)
-@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A router artifact directory written by `route train` or `route finetune` "
-                   "(default: the router shipped in the package).")
+@click.option(
+    "--router-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A router artifact directory written by `route train` or `route finetune` "
+    "(default: the router shipped in the package).",
+)
 @click.option("--threshold", type=float, default=None, help="Relevance threshold of the federated router.")
 @home_option
 @json_option
 @handle_errors
-def route_ask(question: str, image: Path | None, router_name: str, router_path: Path | None,
-              threshold: float | None, home: Path | None, as_json: bool) -> None:
+def route_ask(
+    question: str,
+    image: Path | None,
+    router_name: str,
+    router_path: Path | None,
+    threshold: float | None,
+    home: Path | None,
+    as_json: bool,
+) -> None:
     """Route QUESTION against the KBs in the home directory."""
     from .. import ops
     from ..serve.client import connect
@@ -76,20 +96,41 @@ def route_ask(question: str, image: Path | None, router_name: str, router_path: 
     click.echo(f"reason: {d['reason']}")
 
 
-@route_group.command("eval", epilog="""\b
+@route_group.command(
+    "eval",
+    epilog="""\b
 Examples:
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --json
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --limit 120
-""")
-@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              help='Routing data: JSON Lines {"question", "route"}.')
-@click.option("--router", "router_name", type=click.Choice(("default", "trained", "finetuned")), default="default",
-              show_default=True)
-@click.option("--router-path", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="A router artifact directory written by `route train` or `route finetune` "
-                   "(default: the router shipped in the package).")
-@click.option("--limit", type=click.IntRange(1), default=None,
-              help="Evaluate a stratified sample of N queries (every route in proportion), not the first N.")
+""",
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help='Routing data: JSON Lines {"question", "route"}.',
+)
+@click.option(
+    "--router",
+    "router_name",
+    type=click.Choice(("default", "trained", "finetuned")),
+    default="default",
+    show_default=True,
+)
+@click.option(
+    "--router-path",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="A router artifact directory written by `route train` or `route finetune` "
+    "(default: the router shipped in the package).",
+)
+@click.option(
+    "--limit",
+    type=click.IntRange(1),
+    default=None,
+    help="Evaluate a stratified sample of N queries (every route in proportion), not the first N.",
+)
 @json_option
 @handle_errors
 def route_eval(data: Path, router_name: str, router_path: Path | None, limit: int | None, as_json: bool) -> None:
@@ -106,8 +147,10 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
     if as_json:
         emit_json(report)
         return
-    click.echo(f"n={report['n']}  accuracy={report['accuracy']:.4f}  p50={report['p50_ms']:.1f} ms  "
-               f"p95={report['p95_ms']:.1f} ms")
+    click.echo(
+        f"n={report['n']}  accuracy={report['accuracy']:.4f}  p50={report['p50_ms']:.1f} ms  "
+        f"p95={report['p95_ms']:.1f} ms"
+    )
     for r, acc in report["per_route"].items():
         click.echo(f"  {r:<10} {acc:.4f}")
 
@@ -129,32 +172,71 @@ def stratified_sample(examples: list[Any], n: int) -> list[Any]:
     return out
 
 
-@route_group.command("train", epilog="""\b
+@route_group.command(
+    "train",
+    epilog="""\b
 Examples:
   mmroute route train --data ../shared/data/routing/universalrag_train.jsonl --out ./my-router
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --router trained --router-path ./my-router
-""")
-@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              multiple=True, help='Routing data: JSON Lines {"question", "route", "source"?}. Repeat to train on '
-                                  "several files together (e.g. the shared split plus your own labelled questions).")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write the router artifact to (router.json + weights.npz).")
+""",
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    multiple=True,
+    help='Routing data: JSON Lines {"question", "route", "source"?}. Repeat to train on '
+    "several files together (e.g. the shared split plus your own labelled questions).",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the router artifact to (router.json + weights.npz).",
+)
 @click.option("--C", "c", type=float, default=None, help="Inverse regularisation of the linear classifier.")
-@click.option("--augment", type=int, default=None,
-              help="Perturbed copies of each training question (typos, very short/long forms); 0 for none.")
-@click.option("--teacher-model", "teacher", default=None,
-              help="Distil from a teacher: a local encoder directory (e.g. all-mpnet-base-v2, as `make router` "
-                   "installs it) whose linear probe, averaged with this router's own recipe, gives out-of-fold "
-                   "soft labels. Slower training (the teacher reads every question); same query-time cost.")
-@click.option("--soft-weight", type=float, default=None,
-              help="With --teacher-model: weight of the teacher's probabilities in the targets.")
-@click.option("--feature-cache", "feature_cache", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="An .npz file keeping the encoder features of every text trained on, so a re-run skips the "
-                   "encoder for texts it has seen (the model is the same as without it).")
+@click.option(
+    "--augment",
+    type=int,
+    default=None,
+    help="Perturbed copies of each training question (typos, very short/long forms); 0 for none.",
+)
+@click.option(
+    "--teacher-model",
+    "teacher",
+    default=None,
+    help="Distil from a teacher: a local encoder directory (e.g. all-mpnet-base-v2, as `make router` "
+    "installs it) whose linear probe, averaged with this router's own recipe, gives out-of-fold "
+    "soft labels. Slower training (the teacher reads every question); same query-time cost.",
+)
+@click.option(
+    "--soft-weight",
+    type=float,
+    default=None,
+    help="With --teacher-model: weight of the teacher's probabilities in the targets.",
+)
+@click.option(
+    "--feature-cache",
+    "feature_cache",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="An .npz file keeping the encoder features of every text trained on, so a re-run skips the "
+    "encoder for texts it has seen (the model is the same as without it).",
+)
 @json_option
 @handle_errors
-def route_train(data: tuple[Path, ...], out: Path, c: float | None, augment: int | None, teacher: str | None,
-                soft_weight: float | None, feature_cache: Path | None, as_json: bool) -> None:
+def route_train(
+    data: tuple[Path, ...],
+    out: Path,
+    c: float | None,
+    augment: int | None,
+    teacher: str | None,
+    soft_weight: float | None,
+    feature_cache: Path | None,
+    as_json: bool,
+) -> None:
     """Train the router on routing data and write a small artifact (numpy + JSON)."""
     from dataclasses import replace
 
@@ -165,8 +247,11 @@ def route_train(data: tuple[Path, ...], out: Path, c: float | None, augment: int
     cfg = TrainConfig()
     changes = {k: v for k, v in (("C", c), ("augment", augment)) if v is not None}
     if teacher:
-        changes.update(teacher=teacher, classifier="logreg",
-                       soft_weight=TrainConfig.distilled_soft_weight if soft_weight is None else soft_weight)
+        changes.update(
+            teacher=teacher,
+            classifier="logreg",
+            soft_weight=TrainConfig.distilled_soft_weight if soft_weight is None else soft_weight,
+        )
     elif soft_weight is not None:
         raise click.UsageError("--soft-weight needs --teacher-model")
     cfg = replace(cfg, **changes)
@@ -179,34 +264,72 @@ def route_train(data: tuple[Path, ...], out: Path, c: float | None, augment: int
     model.meta["data"] = data[0].name if len(data) == 1 else [p.name for p in data]
     path = model.save(out)
     size = sum(p.stat().st_size for p in path.iterdir() if p.is_file())
-    summary = {"out": str(path), "n": len(examples), "oof_accuracy": model.meta["oof_accuracy"],
-               "temperature": model.temperature, "vocabulary_terms": model.vocab.size, "bytes": size,
-               "seconds": round(time.perf_counter() - t0, 1)}
+    summary = {
+        "out": str(path),
+        "n": len(examples),
+        "oof_accuracy": model.meta["oof_accuracy"],
+        "temperature": model.temperature,
+        "vocabulary_terms": model.vocab.size,
+        "bytes": size,
+        "seconds": round(time.perf_counter() - t0, 1),
+    }
     if as_json:
         emit_json(summary)
     else:
         click.echo(f"wrote {path} ({size / 1e6:.2f} MB) in {summary['seconds']} s")
 
 
-@route_group.command("finetune", epilog="\b\nExample:\n  mmroute route finetune --data routing.jsonl "
-                     "--model ~/models/all-mpnet-base-v2 --out ./mpnet-router\n"
-                     "  mmroute route eval --data heldout.jsonl --router finetuned --router-path ./mpnet-router")
-@click.option("--data", "data", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=True,
-              multiple=True, help='Routing data: JSON Lines {"question", "route", "source"?}; repeatable.')
-@click.option("--model", "model", required=True,
-              help="The encoder to fine-tune: a local transformers directory, or a hub name where the hub is reachable.")
-@click.option("--out", "out", type=click.Path(file_okay=False, path_type=Path), required=True,
-              help="Directory to write the fine-tuned router to (encoder/, head.npz, finetuned.json).")
+@route_group.command(
+    "finetune",
+    epilog="\b\nExample:\n  mmroute route finetune --data routing.jsonl "
+    "--model ~/models/all-mpnet-base-v2 --out ./mpnet-router\n"
+    "  mmroute route eval --data heldout.jsonl --router finetuned --router-path ./mpnet-router",
+)
+@click.option(
+    "--data",
+    "data",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    multiple=True,
+    help='Routing data: JSON Lines {"question", "route", "source"?}; repeatable.',
+)
+@click.option(
+    "--model",
+    "model",
+    required=True,
+    help="The encoder to fine-tune: a local transformers directory, or a hub name where the hub is reachable.",
+)
+@click.option(
+    "--out",
+    "out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Directory to write the fine-tuned router to (encoder/, head.npz, finetuned.json).",
+)
 @click.option("--epochs", type=int, default=8, show_default=True)
 @click.option("--lr", type=float, default=5e-5, show_default=True)
 @click.option("--batch-size", type=int, default=32, show_default=True)
-@click.option("--blend", type=float, default=0.5, show_default=True,
-              help="Weight of the fine-tuned encoder at query time; the rest goes to the shipped linear router.")
+@click.option(
+    "--blend",
+    type=float,
+    default=0.5,
+    show_default=True,
+    help="Weight of the fine-tuned encoder at query time; the rest goes to the shipped linear router.",
+)
 @click.option("--device", type=click.Choice(("auto", "cpu", "cuda")), default="auto", show_default=True)
 @json_option
 @handle_errors
-def route_finetune(data: tuple[Path, ...], model: str, out: Path, epochs: int, lr: float, batch_size: int,
-                   blend: float, device: str, as_json: bool) -> None:
+def route_finetune(
+    data: tuple[Path, ...],
+    model: str,
+    out: Path,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    blend: float,
+    device: str,
+    as_json: bool,
+) -> None:
     """Fine-tune an encoder as a router (slower and larger than the shipped one; a GPU helps).
 
     With all-mpnet-base-v2 averaged with the shipped router this reached 95.96% in 5-fold CV on the
@@ -222,5 +345,7 @@ def route_finetune(data: tuple[Path, ...], model: str, out: Path, epochs: int, l
     if as_json:
         emit_json(summary)
     else:
-        click.echo(f"wrote {out}: {len(art.labels)} classes, training accuracy {art.meta['train_accuracy']:.4f}, "
-                   f"{art.meta['seconds']} s on {art.meta['device']}")
+        click.echo(
+            f"wrote {out}: {len(art.labels)} classes, training accuracy {art.meta['train_accuracy']:.4f}, "
+            f"{art.meta['seconds']} s on {art.meta['device']}"
+        )

@@ -1,4 +1,5 @@
 """``mmroute search``: nearest items of one KB for a text query (or a query image)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,31 +11,46 @@ from .common import emit_json, handle_errors, home_option, json_option, open_hom
 from .main import cli
 
 
-@cli.command("search", epilog="""\b
+@cli.command(
+    "search",
+    epilog="""\b
 Examples:
   mmroute search --kb hop "Who directed Inception?" --k 5
   mmroute search --kb photos "a cup of coffee" --json
   mmroute search --kb photos --image query.jpg
   mmroute search --kb hop "Walls and Bridges" --mode sparse
-""")
+""",
+)
 @click.option("--kb", required=True, help="KB to search.")
 @click.argument("query", required=False, default="")
 @click.option("--k", "k", type=click.IntRange(1, 1000), default=10, show_default=True, help="Number of hits.")
-@click.option("--image", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="Search by a query image instead of text.")
-@click.option("--mode", type=click.Choice(["dense", "sparse", "hybrid"]), default="dense", show_default=True,
-              help="dense vectors, BM25 over the words (sparse), or both fused (hybrid).")
+@click.option(
+    "--image",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Search by a query image instead of text.",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["dense", "sparse", "hybrid"]),
+    default="dense",
+    show_default=True,
+    help="dense vectors, BM25 over the words (sparse), or both fused (hybrid).",
+)
 @home_option
 @json_option
 @handle_errors
-def search_command(kb: str, query: str, k: int, image: Path | None, mode: str, home: Path | None,
-                   as_json: bool) -> None:
+def search_command(
+    kb: str, query: str, k: int, image: Path | None, mode: str, home: Path | None, as_json: bool
+) -> None:
     """Search one KB directly (no routing)."""
     from .. import ops
     from ..serve.client import connect
 
     remote = connect(home)
-    data = remote.search(kb, query, k, image, mode) if remote else ops.search(open_home(home), kb, query, k, image, mode)
+    data = (
+        remote.search(kb, query, k, image, mode) if remote else ops.search(open_home(home), kb, query, k, image, mode)
+    )
     if as_json:
         emit_json(data)
         return
@@ -45,7 +61,11 @@ def render_hits(hits: list[dict[str, Any]]) -> None:
     """One line per hit: rank, score, id, clip span, title and the start of the text."""
     for h in hits:
         it = h["item"]
-        span = f" [{it['start_s']:.0f}-{it['end_s']:.0f}s]" if it.get("start_s") is not None and it.get("end_s") is not None else ""
+        span = (
+            f" [{it['start_s']:.0f}-{it['end_s']:.0f}s]"
+            if it.get("start_s") is not None and it.get("end_s") is not None
+            else ""
+        )
         title = f"{it['title']}: " if it.get("title") else ""
         snippet = (it.get("text") or "").replace("\n", " ")
         click.echo(f"{h['rank']:>3}. {h['score']:.3f}  {h['id']}{span}  {title}{snippet[:100]}")

@@ -11,6 +11,7 @@ once into a cache (``fetch``).
 - :mod:`mmroute.corpora.webqa`        WebQA-style image sets -> an image folder with a captions.json sidecar
 - :mod:`mmroute.corpora.video_folder` a folder of videos + timed captions -> videos with .srt sidecars
 """
+
 from .base import CorpusError, fetch
 
 __all__ = ["CorpusError", "fetch"]

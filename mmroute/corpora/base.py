@@ -1,4 +1,5 @@
 """Fetching corpus sources: a local path is used as is; a URL is downloaded once into a cache."""
+
 from __future__ import annotations
 
 import hashlib
@@ -28,7 +29,9 @@ def fetch(source: str | os.PathLike[str], *, sha256: str | None = None, timeout_
     if not s.startswith(("http://", "https://")):
         p = Path(s).expanduser()
         if not p.exists():
-            raise CorpusError(f"corpus source {s!r} not found", hint="give a local path, or a URL on a machine with internet")
+            raise CorpusError(
+                f"corpus source {s!r} not found", hint="give a local path, or a URL on a machine with internet"
+            )
         return p
     import httpx
 
@@ -47,10 +50,14 @@ def fetch(source: str | os.PathLike[str], *, sha256: str | None = None, timeout_
                 out.write(chunk)
                 h.update(chunk)
         if sha256 and h.hexdigest() != sha256:
-            raise CorpusError(f"downloaded {s} but its sha256 does not match", hint="the file changed upstream; check the URL")
+            raise CorpusError(
+                f"downloaded {s} but its sha256 does not match", hint="the file changed upstream; check the URL"
+            )
         shutil.move(tmp, dest)
     except httpx.HTTPError as e:
-        raise CorpusError(f"cannot download {s}: {e.__class__.__name__}", hint="check the network, or pass a local copy") from e
+        raise CorpusError(
+            f"cannot download {s}: {e.__class__.__name__}", hint="check the network, or pass a local copy"
+        ) from e
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)

@@ -17,15 +17,17 @@ Usage::
     python -m mmroute.corpora.hotpotqa --input DEV_URL --out-dir data/hotpot   # downloads once (needs internet)
     mmroute index --kb hotpot --input data/hotpot/corpus.jsonl --granularity paragraph
 """
+
 from __future__ import annotations
 
 import argparse
 import json
 import os
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .base import CorpusError, fetch
 
@@ -48,17 +50,23 @@ def paragraph_id(title: str) -> str:
 
 def _records(data: Any, source: str) -> list[dict[str, Any]]:
     if not isinstance(data, list):
-        raise CorpusError(f"{source} is not a HotpotQA file (expected a JSON list of questions)",
-                          hint="use the official hotpot_*_distractor_v1.json")
+        raise CorpusError(
+            f"{source} is not a HotpotQA file (expected a JSON list of questions)",
+            hint="use the official hotpot_*_distractor_v1.json",
+        )
     for i, rec in enumerate(data[:1]):
         missing = {"_id", "question", "context", "supporting_facts"} - set(rec if isinstance(rec, dict) else ())
         if missing:
-            raise CorpusError(f"{source}: record {i} lacks {sorted(missing)}",
-                              hint="use the official hotpot_*_distractor_v1.json (the test file has no answers)")
+            raise CorpusError(
+                f"{source}: record {i} lacks {sorted(missing)}",
+                hint="use the official hotpot_*_distractor_v1.json (the test file has no answers)",
+            )
     return data
 
 
-def convert(source: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, limit: int | None = None) -> ConvertReport:
+def convert(
+    source: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, limit: int | None = None
+) -> ConvertReport:
     """Write ``corpus.jsonl`` and ``questions.jsonl`` under ``out_dir`` (see module doc)."""
     path = fetch(source)
     try:
@@ -82,24 +90,39 @@ def convert(source: str | os.PathLike[str], out_dir: str | os.PathLike[str], *, 
                     continue
                 seen.add(title)
                 text = "".join(sentences).strip()
-                cf.write(json.dumps({"id": paragraph_id(title), "title": title, "text": text}, ensure_ascii=False) + "\n")
+                cf.write(
+                    json.dumps({"id": paragraph_id(title), "title": title, "text": text}, ensure_ascii=False) + "\n"
+                )
                 n_par += 1
             gold = list(dict.fromkeys(title for title, _ in rec["supporting_facts"]))
             if not gold or not set(gold) <= titles_here:
                 skipped += 1
                 continue
             answer = rec.get("answer")
-            qf.write(json.dumps({"id": str(rec["_id"]), "question": rec["question"],
-                                 "answers": [answer] if answer is not None else [],
-                                 "gold_ids": [paragraph_id(t) for t in gold], "dataset": "hotpotqa",
-                                 "type": rec.get("type"), "level": rec.get("level")}, ensure_ascii=False) + "\n")
+            qf.write(
+                json.dumps(
+                    {
+                        "id": str(rec["_id"]),
+                        "question": rec["question"],
+                        "answers": [answer] if answer is not None else [],
+                        "gold_ids": [paragraph_id(t) for t in gold],
+                        "dataset": "hotpotqa",
+                        "type": rec.get("type"),
+                        "level": rec.get("level"),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
             n_q += 1
     return ConvertReport(n_par, n_q, skipped, corpus_path, questions_path)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description="HotpotQA distractor JSON -> mmroute corpus.jsonl + questions.jsonl")
-    ap.add_argument("--input", default=DEV_DISTRACTOR_URL, help="local JSON file or URL (default: the dev distractor set)")
+    ap.add_argument(
+        "--input", default=DEV_DISTRACTOR_URL, help="local JSON file or URL (default: the dev distractor set)"
+    )
     ap.add_argument("--out-dir", required=True)
     ap.add_argument("--limit", type=int, default=None, help="convert only the first N questions")
     args = ap.parse_args(list(argv) if argv is not None else None)
@@ -108,8 +131,17 @@ def main(argv: Iterable[str] | None = None) -> int:
     except CorpusError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    print(json.dumps({"paragraphs": rep.paragraphs, "questions": rep.questions, "skipped": rep.skipped,
-                      "corpus": str(rep.corpus), "questions_path": str(rep.questions_path)}))
+    print(
+        json.dumps(
+            {
+                "paragraphs": rep.paragraphs,
+                "questions": rep.questions,
+                "skipped": rep.skipped,
+                "corpus": str(rep.corpus),
+                "questions_path": str(rep.questions_path),
+            }
+        )
+    )
     return 0
 
 

@@ -7,16 +7,19 @@ Writes ``OUT_DIR/corpus.jsonl`` (one record per paragraph: id ``squad2/<title>/<
 questions), the same layout as ``../shared/data/text/squad2_dev``, so held-out articles can be
 indexed and evaluated with ``mmroute index`` and ``mmroute eval answers``.
 """
+
 from __future__ import annotations
 
 import argparse
 import json
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 
-def convert(squad: dict[str, Any], articles: Iterable[str] | None = None,
-            max_articles: int | None = None) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+def convert(
+    squad: dict[str, Any], articles: Iterable[str] | None = None, max_articles: int | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     wanted = set(articles) if articles else None
     corpus: list[dict[str, Any]] = []
     questions: list[dict[str, Any]] = []
@@ -35,8 +38,15 @@ def convert(squad: dict[str, Any], articles: Iterable[str] | None = None,
             for qa in para.get("qas", []):
                 impossible = bool(qa.get("is_impossible"))
                 answers = [] if impossible else list(dict.fromkeys(a["text"] for a in qa.get("answers", [])))
-                questions.append({"id": qa["id"], "question": qa["question"], "answers": answers,
-                                  "gold_ids": [] if impossible else [pid], "answerable": not impossible})
+                questions.append(
+                    {
+                        "id": qa["id"],
+                        "question": qa["question"],
+                        "answers": answers,
+                        "gold_ids": [] if impossible else [pid],
+                        "answerable": not impossible,
+                    }
+                )
     return corpus, questions
 
 
@@ -53,8 +63,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, rows in (("corpus.jsonl", corpus), ("questions.jsonl", qs)):
         with open(args.out_dir / name, "w", encoding="utf-8") as f:
             f.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
-    print(f"{len(corpus)} paragraphs, {len(qs)} questions ({sum(not q['answerable'] for q in qs)} unanswerable) "
-          f"-> {args.out_dir}")
+    print(
+        f"{len(corpus)} paragraphs, {len(qs)} questions ({sum(not q['answerable'] for q in qs)} unanswerable) "
+        f"-> {args.out_dir}"
+    )
     return 0
 
 

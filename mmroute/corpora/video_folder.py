@@ -4,12 +4,13 @@ Timed captions come as ``[(start_s, end_s, text), ...]`` per video; :func:`write
 sidecar next to the video. :func:`bbb_scene_captions` reads the timed scene captions of Big Buck
 Bunny in ``../shared/data/video/bbb/annotations.json``.
 """
+
 from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .base import CorpusError
 
@@ -49,8 +50,12 @@ def bbb_scene_captions(annotations: Path) -> list[tuple[float, float, str]]:
     return cues
 
 
-def prepare(videos: Sequence[Path], out_dir: Path, captions: dict[str, list[tuple[float, float, str]]] | None = None,
-            link: bool = True) -> Path:
+def prepare(
+    videos: Sequence[Path],
+    out_dir: Path,
+    captions: dict[str, list[tuple[float, float, str]]] | None = None,
+    link: bool = True,
+) -> Path:
     """Put ``videos`` into ``out_dir`` (symlinked when possible) with ``NAME.srt`` sidecars from ``captions``."""
     out_dir.mkdir(parents=True, exist_ok=True)
     for v in videos:

@@ -6,13 +6,15 @@ images as ``{"image_id", "title", "caption", "url"?}``; the images themselves sh
 a ``captions.json`` sidecar (``[{"image": RELPATH, "caption": ..., "title": ...}]``) that the
 image loader reads, plus a questions JSONL with ``gold_ids`` = the image item ids.
 """
+
 from __future__ import annotations
 
 import base64
 import json
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from .base import CorpusError, fetch
 
@@ -24,8 +26,14 @@ def _facts(rec: dict[str, Any]) -> Iterable[tuple[dict[str, Any], bool]]:
         yield f, False
 
 
-def convert(webqa_json: str | Path, images: str | Path, out_dir: str | Path, *, split: str | None = None,
-            limit: int | None = None) -> tuple[Path, Path]:
+def convert(
+    webqa_json: str | Path,
+    images: str | Path,
+    out_dir: str | Path,
+    *,
+    split: str | None = None,
+    limit: int | None = None,
+) -> tuple[Path, Path]:
     """Write ``out_dir/images/<image_id>.jpg`` + ``captions.json`` and ``out_dir/questions.jsonl``.
 
     ``images`` is a folder of ``<image_id>.<ext>`` files or a TSV ``image_id<TAB>base64``.
@@ -69,16 +77,29 @@ def convert(webqa_json: str | Path, images: str | Path, out_dir: str | Path, *, 
                         if found is None:
                             continue
                         shutil.copyfile(found, target)
-                captions[image_id] = {"image": rel, "caption": str(fact.get("caption") or ""), "title": str(fact.get("title") or "")}
+                captions[image_id] = {
+                    "image": rel,
+                    "caption": str(fact.get("caption") or ""),
+                    "title": str(fact.get("title") or ""),
+                }
             if positive:
                 gold.append(f"{image_id}.jpg")
         if gold:
             answers = rec.get("A") or []
-            questions.append({"id": str(qid), "question": str(rec.get("Q", "")).strip('"'),
-                              "answers": [str(a).strip('"') for a in answers], "gold_ids": gold, "route": "image"})
+            questions.append(
+                {
+                    "id": str(qid),
+                    "question": str(rec.get("Q", "")).strip('"'),
+                    "answers": [str(a).strip('"') for a in answers],
+                    "gold_ids": gold,
+                    "route": "image",
+                }
+            )
         if limit and len(questions) >= limit:
             break
-    (img_out / "captions.json").write_text(json.dumps(list(captions.values()), indent=1, ensure_ascii=False), encoding="utf-8")
+    (img_out / "captions.json").write_text(
+        json.dumps(list(captions.values()), indent=1, ensure_ascii=False), encoding="utf-8"
+    )
     qpath = out / "questions.jsonl"
     with open(qpath, "w", encoding="utf-8") as f:
         for q in questions:

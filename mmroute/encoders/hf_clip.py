@@ -1,4 +1,5 @@
 """``hf-clip``: a transformers CLIP model as an image encoder (images and text in CLIP's space)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ import numpy as np
 from ..errors import ModelUnavailableError
 from .base import normalize, resolve_device
 from .image import ImageEncoderBase
+
 
 class HFClipEncoder(ImageEncoderBase):
     """A transformers ``CLIPModel`` + ``CLIPProcessor`` from a local directory or a hub name.
@@ -65,10 +67,17 @@ class HFClipEncoder(ImageEncoderBase):
         out = []
         max_len = int(getattr(self._net.config.text_config, "max_position_embeddings", 77))
         for s in range(0, len(texts), self.batch_size):
-            batch = self._processor(text=texts[s:s + self.batch_size], padding=True, truncation=True,
-                                    max_length=max_len, return_tensors="pt")
+            batch = self._processor(
+                text=texts[s : s + self.batch_size],
+                padding=True,
+                truncation=True,
+                max_length=max_len,
+                return_tensors="pt",
+            )
             with torch.inference_mode():
-                feats = self._net.get_text_features(input_ids=batch["input_ids"].to(self._device),
-                                                    attention_mask=batch["attention_mask"].to(self._device))
+                feats = self._net.get_text_features(
+                    input_ids=batch["input_ids"].to(self._device),
+                    attention_mask=batch["attention_mask"].to(self._device),
+                )
             out.append(self._features(feats).float().cpu().numpy())
         return normalize(np.concatenate(out, axis=0))

@@ -20,12 +20,14 @@ UniversalRAG uses for image+caption items; items without captions get the visual
 >>> enc.encode_items([Item(id="cat.jpg", kind=Granularity.IMAGE, source="photos/cat.jpg")]).shape
 (1, 384)
 """
+
 from __future__ import annotations
 
 import threading
 import warnings
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -50,8 +52,11 @@ def load_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
             with Image.open(src) as im:
                 w, h = im.size
                 if w * h > max_pixels:
-                    raise ItemError(f"{src}: image is {w}x{h}, over the {max_pixels / 1e6:.0f} megapixel limit",
-                                    source=src, hint="raise max_pixels if the image is genuine")
+                    raise ItemError(
+                        f"{src}: image is {w}x{h}, over the {max_pixels / 1e6:.0f} megapixel limit",
+                        source=src,
+                        hint="raise max_pixels if the image is genuine",
+                    )
                 im.seek(0)
                 im.load()
                 return to_rgb(im)
@@ -81,7 +86,9 @@ def to_rgb(im: Any) -> Any:
     return im.convert("RGB")
 
 
-def fuse(visual: np.ndarray, text: np.ndarray, has_text: Sequence[bool], visual_weight: float, text_weight: float) -> np.ndarray:
+def fuse(
+    visual: np.ndarray, text: np.ndarray, has_text: Sequence[bool], visual_weight: float, text_weight: float
+) -> np.ndarray:
     """Row-wise ``normalise(wv * visual + wt * text)`` where ``has_text``; the visual vector elsewhere."""
     visual = normalize(visual)
     out = visual.copy()
@@ -94,8 +101,10 @@ def fuse(visual: np.ndarray, text: np.ndarray, has_text: Sequence[bool], visual_
 def check_fusion_weights(visual_weight: float, text_weight: float) -> tuple[float, float]:
     vw, tw = float(visual_weight), float(text_weight)
     if vw < 0 or tw < 0 or vw + tw <= 0:
-        raise ConfigError(f"fusion weights must be non-negative and not both zero (got {vw}, {tw})",
-                          hint="e.g. visual_weight=0.8 text_weight=0.2")
+        raise ConfigError(
+            f"fusion weights must be non-negative and not both zero (got {vw}, {tw})",
+            hint="e.g. visual_weight=0.8 text_weight=0.2",
+        )
     return vw, tw
 
 
@@ -109,8 +118,15 @@ class ImageEncoderBase:
     modality = Modality.IMAGE
     registered_name = ""
 
-    def __init__(self, *, visual_weight: float = 0.8, text_weight: float = 0.2, batch_size: int = 32,
-                 device: str = "auto", max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
+    def __init__(
+        self,
+        *,
+        visual_weight: float = 0.8,
+        text_weight: float = 0.2,
+        batch_size: int = 32,
+        device: str = "auto",
+        max_pixels: int = DEFAULT_MAX_PIXELS,
+    ) -> None:
         self.visual_weight, self.text_weight = check_fusion_weights(visual_weight, text_weight)
         self.batch_size = max(1, int(batch_size))
         self.device = device
@@ -153,7 +169,9 @@ class ImageEncoderBase:
         self.warm_up()
         if not images:
             return np.zeros((0, self.dim), np.float32)
-        parts = [self._embed_images(list(images[s:s + self.batch_size])) for s in range(0, len(images), self.batch_size)]
+        parts = [
+            self._embed_images(list(images[s : s + self.batch_size])) for s in range(0, len(images), self.batch_size)
+        ]
         return normalize(np.concatenate(parts, axis=0))
 
     def encode_texts(self, texts: Sequence[str]) -> np.ndarray:
@@ -170,7 +188,7 @@ class ImageEncoderBase:
             i = 0
             for row, caps in enumerate(captions_per_item):
                 if caps:
-                    out[row] = vecs[i:i + len(caps)].mean(axis=0)
+                    out[row] = vecs[i : i + len(caps)].mean(axis=0)
                     i += len(caps)
         return normalize(out), has
 

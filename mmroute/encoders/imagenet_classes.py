@@ -4,6 +4,7 @@ The names are data: ``mmroute/data/imagenet/classes.txt``, one per line (provena
 README beside it), read once, when this module is first imported. Index ``i`` is the label of logit
 ``i`` of any ImageNet-1k classifier (e.g. EfficientNet-Lite0).
 """
+
 from __future__ import annotations
 
 from pathlib import Path

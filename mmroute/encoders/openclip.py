@@ -1,4 +1,5 @@
 """``open-clip``: any open_clip model as an image encoder (images and text in CLIP's space)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -9,6 +10,7 @@ import numpy as np
 from ..errors import ConfigError, ModelUnavailableError
 from .base import normalize, resolve_device
 from .image import ImageEncoderBase
+
 
 class OpenClipEncoder(ImageEncoderBase):
     """An open_clip model: ``model`` (e.g. ``ViT-B-32``) with ``pretrained`` (a tag such as
@@ -22,8 +24,9 @@ class OpenClipEncoder(ImageEncoderBase):
 
     registered_name = "open-clip"
 
-    def __init__(self, model: str = "ViT-B-32", pretrained: str | None = None, *, model_config: str | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self, model: str = "ViT-B-32", pretrained: str | None = None, *, model_config: str | None = None, **options: Any
+    ) -> None:
         super().__init__(**options)
         self.model = model
         self.pretrained = pretrained
@@ -40,16 +43,19 @@ class OpenClipEncoder(ImageEncoderBase):
         try:
             import open_clip
         except ImportError as e:
-            raise ModelUnavailableError("open_clip is not installed (or torchvision does not import)",
-                                        hint="pip install 'mmroute[clip]' (open-clip-torch with a matching torchvision)") from e
+            raise ModelUnavailableError(
+                "open_clip is not installed (or torchvision does not import)",
+                hint="pip install 'mmroute[clip]' (open-clip-torch with a matching torchvision)",
+            ) from e
         if self.model_config:
             if not Path(self.model_config).exists():
                 raise ConfigError(f"open_clip model config {self.model_config!r} not found")
             open_clip.add_model_config(self.model_config)
         self._device = resolve_device(self.device)
         try:
-            net, _, preprocess = open_clip.create_model_and_transforms(self.model, pretrained=self.pretrained,
-                                                                       device=self.device if self.device != "auto" else self._device)
+            net, _, preprocess = open_clip.create_model_and_transforms(
+                self.model, pretrained=self.pretrained, device=self.device if self.device != "auto" else self._device
+            )
         except RuntimeError as e:
             raise ModelUnavailableError(
                 f"cannot load open_clip model {self.model!r} with pretrained={self.pretrained!r}: {e}",
@@ -72,7 +78,7 @@ class OpenClipEncoder(ImageEncoderBase):
 
         out = []
         for s in range(0, len(texts), self.batch_size):
-            tokens = self._tokenizer(texts[s:s + self.batch_size]).to(self._device)
+            tokens = self._tokenizer(texts[s : s + self.batch_size]).to(self._device)
             with torch.inference_mode():
                 out.append(self._net.encode_text(tokens).float().cpu().numpy())
         return normalize(np.concatenate(out, axis=0))

@@ -8,13 +8,15 @@ Long documents: a document item carries its paragraphs in ``parts``; it is embed
 normalised mean of its chunk vectors (``doc_pooling="mean"``) rather than truncated to the
 model's window, so late paragraphs still count (see ``evals/bench_doc_pooling.py``).
 """
+
 from __future__ import annotations
 
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -55,8 +57,16 @@ class TransformerTextEncoder:
 
     modality = Modality.TEXT
 
-    def __init__(self, model: str | None = None, *, max_length: int = 256, batch_size: int = 64,
-                 device: str = "auto", doc_pooling: str = "mean", registered_name: str = "hf-text") -> None:
+    def __init__(
+        self,
+        model: str | None = None,
+        *,
+        max_length: int = 256,
+        batch_size: int = 64,
+        device: str = "auto",
+        doc_pooling: str = "mean",
+        registered_name: str = "hf-text",
+    ) -> None:
         self.model = model
         self.max_length = int(max_length)
         self.batch_size = int(batch_size)
@@ -120,9 +130,14 @@ class TransformerTextEncoder:
         # Sort by length so batches pad little; restore order afterwards.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for s in range(0, len(order), self.batch_size):
-            idx = order[s: s + self.batch_size]
-            batch = self._tok([texts[i] or " " for i in idx], padding=True, truncation=True,
-                              max_length=self.max_length, return_tensors="pt").to(self._device)
+            idx = order[s : s + self.batch_size]
+            batch = self._tok(
+                [texts[i] or " " for i in idx],
+                padding=True,
+                truncation=True,
+                max_length=self.max_length,
+                return_tensors="pt",
+            ).to(self._device)
             with torch.inference_mode():
                 h = self._net(**batch).last_hidden_state
             v = mean_pool(h, batch["attention_mask"])
@@ -139,8 +154,9 @@ class TransformerTextEncoder:
         step = batch_size or self.batch_size
         embs, layers = [], []
         for s in range(0, len(texts), step):
-            batch = self._tok(texts[s: s + step], padding=True, truncation=True, max_length=self.max_length,
-                              return_tensors="pt").to(self._device)
+            batch = self._tok(
+                texts[s : s + step], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+            ).to(self._device)
             with torch.inference_mode():
                 hs = self._net(**batch, output_hidden_states=True).hidden_states
             pooled = [mean_pool(h, batch["attention_mask"]) for h in hs[1:]]
@@ -214,7 +230,7 @@ def create_minilm(**options: Any) -> TransformerTextEncoder:
     options.pop("model", None)
     enc = TransformerTextEncoder(None, registered_name=MINILM_NAME, **options)
     shared = default_text_encoder()
-    if (enc.spec == shared.spec and enc.batch_size == shared.batch_size and enc.device == shared.device):
+    if enc.spec == shared.spec and enc.batch_size == shared.batch_size and enc.device == shared.device:
         return shared
     return enc
 

@@ -16,14 +16,16 @@ weigh more by default because they tell clips apart; a description is the same f
 >>> enc.encode_items(VideoLoader().load(Path("bbb.mp4"), [Granularity.CLIP]).items).shape
 (30, 384)
 """
+
 from __future__ import annotations
 
 import math
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -47,10 +49,20 @@ class FrameVideoEncoder:
 
     modality = Modality.VIDEO
 
-    def __init__(self, image_encoder: str = "conse", image_options: Mapping[str, Any] | None = None, *,
-                 fps: float = 1.0, max_frames: int = 32, visual_weight: float = 0.8, text_weight: float = 0.2,
-                 subtitle_weight: float = 1.0, context_weight: float = 0.5, seek_gap_s: float = 5.0,
-                 cache_frames: int = 20_000) -> None:
+    def __init__(
+        self,
+        image_encoder: str = "conse",
+        image_options: Mapping[str, Any] | None = None,
+        *,
+        fps: float = 1.0,
+        max_frames: int = 32,
+        visual_weight: float = 0.8,
+        text_weight: float = 0.2,
+        subtitle_weight: float = 1.0,
+        context_weight: float = 0.5,
+        seek_gap_s: float = 5.0,
+        cache_frames: int = 20_000,
+    ) -> None:
         if not (float(fps) > 0):
             raise ConfigError(f"fps must be positive, got {fps}", hint="e.g. fps=1.0")
         if int(max_frames) < 1:
@@ -73,11 +85,19 @@ class FrameVideoEncoder:
     # -- Encoder protocol ------------------------------------------------------------------------
     @property
     def spec(self) -> EncoderSpec:
-        return EncoderSpec("video-frames", {
-            "image_encoder": self.image_encoder_name, "image_options": dict(self.image_options), "fps": self.fps,
-            "max_frames": self.max_frames, "visual_weight": self.visual_weight, "text_weight": self.text_weight,
-            "subtitle_weight": self.subtitle_weight, "context_weight": self.context_weight,
-        })
+        return EncoderSpec(
+            "video-frames",
+            {
+                "image_encoder": self.image_encoder_name,
+                "image_options": dict(self.image_options),
+                "fps": self.fps,
+                "max_frames": self.max_frames,
+                "visual_weight": self.visual_weight,
+                "text_weight": self.text_weight,
+                "subtitle_weight": self.subtitle_weight,
+                "context_weight": self.context_weight,
+            },
+        )
 
     @property
     def image(self) -> ImageEncoderBase:
@@ -85,8 +105,9 @@ class FrameVideoEncoder:
             if self._image is None:
                 enc = create_encoder(EncoderSpec(self.image_encoder_name, self.image_options))
                 if not isinstance(enc, ImageEncoderBase):
-                    raise ConfigError(f"{self.image_encoder_name!r} is not an image encoder",
-                                      hint="use conse, open-clip or hf-clip")
+                    raise ConfigError(
+                        f"{self.image_encoder_name!r} is not an image encoder", hint="use conse, open-clip or hf-clip"
+                    )
                 self._image = enc
             return self._image
 
@@ -119,8 +140,11 @@ class FrameVideoEncoder:
             src = self._source(it)
             vecs = [frames[(src, t)] for t in ts if (src, t) in frames]
             if not vecs:
-                raise ItemError(f"{src}: no frame could be decoded between {it.start_s or 0:.1f}s and "
-                                f"{it.end_s or 0:.1f}s (item {it.id!r}); the file may be truncated", source=src)
+                raise ItemError(
+                    f"{src}: no frame could be decoded between {it.start_s or 0:.1f}s and "
+                    f"{it.end_s or 0:.1f}s (item {it.id!r}); the file may be truncated",
+                    source=src,
+                )
             visual[row] = np.mean(vecs, axis=0)
         text, has = self._text_vectors(items)
         return fuse(visual, text, has, self.visual_weight, self.text_weight)
@@ -188,8 +212,10 @@ class FrameVideoEncoder:
             ctxs.append(_chunks(ctx))
         sub_vecs, has_sub = self.image.caption_vectors(subs)
         ctx_vecs, has_ctx = self.image.caption_vectors(ctxs)
-        text = (self.subtitle_weight * sub_vecs * np.asarray(has_sub, np.float32)[:, None]
-                + self.context_weight * ctx_vecs * np.asarray(has_ctx, np.float32)[:, None])
+        text = (
+            self.subtitle_weight * sub_vecs * np.asarray(has_sub, np.float32)[:, None]
+            + self.context_weight * ctx_vecs * np.asarray(has_ctx, np.float32)[:, None]
+        )
         has = [(s and self.subtitle_weight > 0) or (c and self.context_weight > 0) for s, c in zip(has_sub, has_ctx)]
         return normalize(text), has
 
@@ -197,7 +223,7 @@ class FrameVideoEncoder:
 def _chunks(text: str, words: int = 120) -> list[str]:
     """Long transcripts are embedded in ~120-word pieces and averaged (MiniLM reads 256 tokens)."""
     w = text.split()
-    return [" ".join(w[i:i + words]) for i in range(0, len(w), words)]
+    return [" ".join(w[i : i + words]) for i in range(0, len(w), words)]
 
 
 def _file_key(src: str) -> str:
@@ -208,8 +234,9 @@ def _file_key(src: str) -> str:
         return src
 
 
-def decode_frames(src: str, times: Sequence[float], *, seek_gap_s: float = 5.0,
-                  short_side: int = FRAME_SHORT_SIDE) -> list[tuple[float, Any]]:
+def decode_frames(
+    src: str, times: Sequence[float], *, seek_gap_s: float = 5.0, short_side: int = FRAME_SHORT_SIDE
+) -> list[tuple[float, Any]]:
     """RGB PIL frames at (or just after) each of ``times`` (sorted seconds), in one pass over ``src``.
 
     Times past the last decodable frame are dropped. Raises :class:`ItemError` naming the file
@@ -224,8 +251,11 @@ def decode_frames(src: str, times: Sequence[float], *, seek_gap_s: float = 5.0,
     try:
         container = av.open(src)
     except (av.error.FFmpegError, OSError) as e:
-        raise ItemError(f"{src}: cannot open video ({getattr(e, 'strerror', None) or e})", source=src,
-                        hint="the file is corrupt, truncated or not a video") from e
+        raise ItemError(
+            f"{src}: cannot open video ({getattr(e, 'strerror', None) or e})",
+            source=src,
+            hint="the file is corrupt, truncated or not a video",
+        ) from e
     try:
         with container:
             if not container.streams.video:
@@ -269,7 +299,9 @@ def decode_frames(src: str, times: Sequence[float], *, seek_gap_s: float = 5.0,
     except (av.error.FFmpegError, OSError, ValueError) as e:
         if out:
             return out  # decoding broke midway (e.g. truncated data): keep what decoded
-        raise ItemError(f"{src}: video decoding failed ({e})", source=src, hint="the file is corrupt or truncated") from e
+        raise ItemError(
+            f"{src}: video decoding failed ({e})", source=src, hint="the file is corrupt or truncated"
+        ) from e
     return out
 
 

@@ -9,16 +9,18 @@ way (abstaining on an unanswerable question is right). The old lenient match (th
 answer with at most five extra words) is reported beside them under ``lenient``, never instead.
 Questions without an ``answers`` field are answered and written but not scored.
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
-from ..text import answer_matches
 from ..reading.squad import exact_match, f1_score
+from ..text import answer_matches
 from ..types import Answer
 from .questions import Question, percentile
 
@@ -28,7 +30,9 @@ class AnswerEvalResult:
     aggregates: dict[str, Any]
 
 
-def score_answer(answer: str | None, abstained: bool, golds: Sequence[str] | None, *, lenient: bool = False) -> int | None:
+def score_answer(
+    answer: str | None, abstained: bool, golds: Sequence[str] | None, *, lenient: bool = False
+) -> int | None:
     """+1 correct, 0 abstained, -1 wrong, None when the question has no gold answers field."""
     if golds is None:
         return None
@@ -45,10 +49,19 @@ def aggregate(scores: Sequence[int | None], latencies: Sequence[float] = ()) -> 
     n = len(scored)
     c, w, a = scored.count(1), scored.count(-1), scored.count(0)
     d = max(n, 1)
-    return {"n": len(scores), "scored": n, "correct": c, "wrong": w, "abstained": a,
-            "truthfulness": round((c - w) / d, 4), "correct_rate": round(c / d, 4),
-            "wrong_rate": round(w / d, 4), "abstain_rate": round(a / d, 4),
-            "p50_ms": round(percentile(list(latencies), 50), 1), "p95_ms": round(percentile(list(latencies), 95), 1)}
+    return {
+        "n": len(scores),
+        "scored": n,
+        "correct": c,
+        "wrong": w,
+        "abstained": a,
+        "truthfulness": round((c - w) / d, 4),
+        "correct_rate": round(c / d, 4),
+        "wrong_rate": round(w / d, 4),
+        "abstain_rate": round(a / d, 4),
+        "p50_ms": round(percentile(list(latencies), 50), 1),
+        "p95_ms": round(percentile(list(latencies), 95), 1),
+    }
 
 
 def squad_scores(predictions: Sequence[str], golds: Sequence[Sequence[str] | None]) -> dict[str, Any]:
@@ -56,25 +69,36 @@ def squad_scores(predictions: Sequence[str], golds: Sequence[Sequence[str] | Non
     pairs = [(p, g) for p, g in zip(predictions, golds) if g is not None]
     ans = [(p, g) for p, g in pairs if g]
     d_ans, d_all = max(len(ans), 1), max(len(pairs), 1)
-    return {"answerable": len(ans),
-            "em": round(sum(exact_match(p, g) for p, g in ans) / d_ans, 4),
-            "f1": round(sum(f1_score(p, g) for p, g in ans) / d_ans, 4),
-            "squad2_em": round(sum(exact_match(p, g) for p, g in pairs) / d_all, 4),
-            "squad2_f1": round(sum(f1_score(p, g) for p, g in pairs) / d_all, 4)}
+    return {
+        "answerable": len(ans),
+        "em": round(sum(exact_match(p, g) for p, g in ans) / d_ans, 4),
+        "f1": round(sum(f1_score(p, g) for p, g in ans) / d_ans, 4),
+        "squad2_em": round(sum(exact_match(p, g) for p, g in pairs) / d_all, 4),
+        "squad2_f1": round(sum(f1_score(p, g) for p, g in pairs) / d_all, 4),
+    }
 
 
 def answer_record(q: Question, ans: Answer) -> dict[str, Any]:
     """One output line of ``mmroute eval answers`` (DESIGN.md §3)."""
     ver = ans.verification
-    return {"id": q.id, "answer": None if ans.abstained else ans.text, "abstained": ans.abstained,
-            "verdict": ver.verdict.value if ver else None,
-            "confidence": round(float(ver.confidence), 6) if ver else None,
-            "evidence_ids": [h.item.id for h in ans.evidence],
-            "draft": ans.draft.text if ans.draft else None, "reason": ans.reason}
+    return {
+        "id": q.id,
+        "answer": None if ans.abstained else ans.text,
+        "abstained": ans.abstained,
+        "verdict": ver.verdict.value if ver else None,
+        "confidence": round(float(ver.confidence), 6) if ver else None,
+        "evidence_ids": [h.item.id for h in ans.evidence],
+        "draft": ans.draft.text if ans.draft else None,
+        "reason": ans.reason,
+    }
 
 
-def evaluate_answers(ask: Callable[[str], Answer], questions: Sequence[Question], out: Path | None = None,
-                     on_progress: Callable[[int, int], None] | None = None) -> AnswerEvalResult:
+def evaluate_answers(
+    ask: Callable[[str], Answer],
+    questions: Sequence[Question],
+    out: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> AnswerEvalResult:
     """Ask every question, write one JSON line each to ``out``, and score them.
 
     Aggregates report the guarded answers (verifier on) and, from the same drafts, what answering
@@ -114,6 +138,9 @@ def evaluate_answers(ask: Callable[[str], Answer], questions: Sequence[Question]
     unguarded = {k: v for k, v in aggregate(raw_scores).items() if k not in ("p50_ms", "p95_ms")}
     unguarded.update(squad_scores(drafts, golds))
     agg["unguarded"] = unguarded
-    agg["lenient"] = {k: v for k, v in aggregate(lenient).items()
-                      if k in ("correct", "wrong", "truthfulness", "correct_rate", "wrong_rate")}
+    agg["lenient"] = {
+        k: v
+        for k, v in aggregate(lenient).items()
+        if k in ("correct", "wrong", "truthfulness", "correct_rate", "wrong_rate")
+    }
     return AnswerEvalResult(agg)

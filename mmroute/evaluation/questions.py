@@ -1,4 +1,5 @@
 """Reading question files (DESIGN.md §3) with line-numbered, typed errors."""
+
 from __future__ import annotations
 
 import json
@@ -35,12 +36,16 @@ def load_questions(path: Path) -> list[Question]:
             if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
                 raise InputError(f'{path}:{lineno}: a question record needs "id" and "question" strings')
             answers = rec.get("answers")
-            out.append(Question(
-                id=str(rec.get("id", lineno)), question=rec["question"],
-                answers=tuple(str(a) for a in answers) if isinstance(answers, list) else None,
-                gold_ids=tuple(str(g) for g in rec.get("gold_ids") or ()), route=rec.get("route"),
-                extra={k: v for k, v in rec.items() if k not in {"id", "question", "answers", "gold_ids", "route"}},
-            ))
+            out.append(
+                Question(
+                    id=str(rec.get("id", lineno)),
+                    question=rec["question"],
+                    answers=tuple(str(a) for a in answers) if isinstance(answers, list) else None,
+                    gold_ids=tuple(str(g) for g in rec.get("gold_ids") or ()),
+                    route=rec.get("route"),
+                    extra={k: v for k, v in rec.items() if k not in {"id", "question", "answers", "gold_ids", "route"}},
+                )
+            )
     if not out:
         raise InputError(f"questions file {str(path)!r} holds no questions")
     return out

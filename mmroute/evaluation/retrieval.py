@@ -1,12 +1,14 @@
 """Retrieval evaluation: run a retriever over questions with gold ids, write per-question lines,
 and aggregate recall (any gold, all gold) at k, MRR, steps and latency."""
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from ..retrieval.base import Retriever
 from .questions import Question, percentile
@@ -19,8 +21,14 @@ class RetrievalEvalResult:
     aggregates: dict[str, Any]
 
 
-def evaluate_retrieval(retriever: Retriever, questions: Sequence[Question], k: int, kbs: Sequence[str] | None,
-                       out: Path | None = None, on_progress: Callable[[int, int], None] | None = None) -> RetrievalEvalResult:
+def evaluate_retrieval(
+    retriever: Retriever,
+    questions: Sequence[Question],
+    k: int,
+    kbs: Sequence[str] | None,
+    out: Path | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> RetrievalEvalResult:
     cutoffs = sorted({c for c in (1, 2, 5, 10, k) if c <= k})
     any_hit = {c: 0 for c in cutoffs}
     all_hit = {c: 0 for c in cutoffs}
@@ -39,8 +47,13 @@ def evaluate_retrieval(retriever: Retriever, questions: Sequence[Question], k: i
             steps_total += len(res.steps)
             kb_calls += sum(len(s.kbs) for s in res.steps)
             if fh:
-                fh.write(json.dumps({"id": q.id, "retrieved_ids": ids, "steps": [s.to_dict() for s in res.steps]},
-                                    ensure_ascii=False) + "\n")
+                fh.write(
+                    json.dumps(
+                        {"id": q.id, "retrieved_ids": ids, "steps": [s.to_dict() for s in res.steps]},
+                        ensure_ascii=False,
+                    )
+                    + "\n"
+                )
             if q.gold_ids:
                 with_gold += 1
                 gold = set(q.gold_ids)
@@ -57,12 +70,15 @@ def evaluate_retrieval(retriever: Retriever, questions: Sequence[Question], k: i
     n = len(questions)
     denom = max(with_gold, 1)
     agg: dict[str, Any] = {
-        "n": n, "k": k, "with_gold": with_gold,
+        "n": n,
+        "k": k,
+        "with_gold": with_gold,
         "recall_any": {str(c): round(any_hit[c] / denom, 4) for c in cutoffs},
         "recall_all": {str(c): round(all_hit[c] / denom, 4) for c in cutoffs},
         "mrr": round(rr_sum / denom, 4),
         "avg_steps": round(steps_total / max(n, 1), 3),
         "avg_kb_calls": round(kb_calls / max(n, 1), 3),
-        "p50_ms": round(percentile(latencies, 50), 2), "p95_ms": round(percentile(latencies, 95), 2),
+        "p50_ms": round(percentile(latencies, 50), 2),
+        "p95_ms": round(percentile(latencies, 95), 2),
     }
     return RetrievalEvalResult(n=n, k=k, aggregates=agg)

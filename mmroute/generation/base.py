@@ -8,10 +8,12 @@ Generators may also offer :meth:`Generator.closed_book` — an answer produced *
 evidence (an LLM's parametric answer, or for the offline extractor an independent second reading of
 the evidence). The verifier compares both (the "dual path" signal).
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..registry import Registry
 from ..types import Draft, Hit
@@ -34,13 +36,16 @@ class Generator(Protocol):
         ...
 
 
-GENERATORS: Registry[Generator] = Registry("generator", {
-    "offline": "mmroute.generation.extractive:ExtractiveGenerator",
-    "reader": "mmroute.generation.reader_gen:ReaderGenerator",
-    "hf-causal": "mmroute.generation.local_lm:LocalLMGenerator",
-    "smollm2": "mmroute.generation.local_lm:create_smollm2",
-    "openai": "mmroute.generation.endpoint:EndpointGenerator",
-})
+GENERATORS: Registry[Generator] = Registry(
+    "generator",
+    {
+        "offline": "mmroute.generation.extractive:ExtractiveGenerator",
+        "reader": "mmroute.generation.reader_gen:ReaderGenerator",
+        "hf-causal": "mmroute.generation.local_lm:LocalLMGenerator",
+        "smollm2": "mmroute.generation.local_lm:create_smollm2",
+        "openai": "mmroute.generation.endpoint:EndpointGenerator",
+    },
+)
 """Generators by name: ``offline``, ``reader``, ``smollm2``, ``hf-causal``, ``openai``."""
 
 

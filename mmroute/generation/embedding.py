@@ -2,11 +2,12 @@
 
 The same evidence paragraphs come back for many questions, so their sentences are embedded once.
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 

@@ -9,11 +9,13 @@ Timeouts, retries with backoff and the API key (read from the environment variab
 >>> gen.generate("What animal is this?", hits, image=Path("cat.jpg")).text
 >>> for delta in gen.stream("Who led the Normans?", hits): print(delta, end="")
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..errors import ItemError
 from ..types import Draft, Hit
@@ -24,8 +26,9 @@ _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}
 _VIDEO_EXT = {".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v"}
 
 
-def sample_video_frames(path: Path, n: int = 4, start_s: float | None = None, end_s: float | None = None,
-                        max_side: int = 512) -> list[str]:
+def sample_video_frames(
+    path: Path, n: int = 4, start_s: float | None = None, end_s: float | None = None, max_side: int = 512
+) -> list[str]:
     """``n`` JPEG frames evenly spaced over [start_s, end_s] of a video, as data URLs (PyAV).
 
     PyAV seeks to the keyframe before a timestamp, so frames are decoded forward to each target time.
@@ -63,10 +66,21 @@ class EndpointGenerator:
 
     name = "openai"
 
-    def __init__(self, base_url: str, model: str, *, api_key_env: str | None = "OPENAI_API_KEY",
-                 timeout_s: float = 60.0, max_retries: int = 2, max_tokens: int = 64, temperature: float = 0.0,
-                 multimodal: bool = False, frames_per_video: int = 4, max_hits: int = 5,
-                 max_chars_per_hit: int = 2000) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout_s: float = 60.0,
+        max_retries: int = 2,
+        max_tokens: int = 64,
+        temperature: float = 0.0,
+        multimodal: bool = False,
+        frames_per_video: int = 4,
+        max_hits: int = 5,
+        max_chars_per_hit: int = 2000,
+    ) -> None:
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
@@ -85,8 +99,13 @@ class EndpointGenerator:
         if self._client is None:
             from ..llm.openai_compat import ChatClient
 
-            self._client = ChatClient(self.base_url, self.model, api_key_env=self.api_key_env,
-                                      timeout_s=self.timeout_s, max_retries=self.max_retries)
+            self._client = ChatClient(
+                self.base_url,
+                self.model,
+                api_key_env=self.api_key_env,
+                timeout_s=self.timeout_s,
+                max_retries=self.max_retries,
+            )
         return self._client
 
     def warm_up(self) -> None:
@@ -119,22 +138,31 @@ class EndpointGenerator:
 
     def generate(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft:
         t0 = time.perf_counter()
-        res = self.client.chat(self.messages(question, hits, image), max_tokens=self.max_tokens,
-                               temperature=self.temperature)
+        res = self.client.chat(
+            self.messages(question, hits, image), max_tokens=self.max_tokens, temperature=self.temperature
+        )
         text = clean_answer(res.text)
         use = list(hits[: self.max_hits])
-        return Draft(text=text, evidence_ids=tuple(h.item.id for h in use),
-                     support=best_support(text, use) if text else "", generator=self.name,
-                     elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return Draft(
+            text=text,
+            evidence_ids=tuple(h.item.id for h in use),
+            support=best_support(text, use) if text else "",
+            generator=self.name,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     def stream(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Iterator[str]:
         """Yield the answer's text as the endpoint streams it (for the UI)."""
-        yield from self.client.stream(self.messages(question, hits, image), max_tokens=self.max_tokens,
-                                      temperature=self.temperature)
+        yield from self.client.stream(
+            self.messages(question, hits, image), max_tokens=self.max_tokens, temperature=self.temperature
+        )
 
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:
         """The answer without retrieval (the model's own knowledge) for the dual-path check."""
         t0 = time.perf_counter()
         res = self.client.chat(closed_book_messages(question), max_tokens=self.max_tokens, temperature=0.0)
-        return Draft(text=clean_answer(res.text), generator=f"{self.name}:closed-book",
-                     elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return Draft(
+            text=clean_answer(res.text),
+            generator=f"{self.name}:closed-book",
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )

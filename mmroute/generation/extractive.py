@@ -31,27 +31,27 @@ span, the answer does not hinge on one scorer's quirks.
 >>> gen.generate("Who was the Norse leader?", hits).text
 'Rollo'
 """
+
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
+from ..text import MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem, tokenize
 from ..types import Draft, Hit
 from .embedding import SentenceEmbedder, shared_embedder
 from .question import AnswerType, QuestionAnalysis, analyze_question
-from ..text import (MONTHS, NUMBER_WORDS, STOPWORDS, LocalIdf, Token, is_content, split_sentences, stem,
-                       tokenize)
 
 _CONNECT_IN_NAME = frozenset({"of", "the", "de", "la", "le", "von", "van", "del", "da", "du", "der", "al", "y", "&"})
 _UNIT_STOP = frozenset({"and", "or", "to", "in", "of", "the", "a", "an", "for", "by", "with", "from", "at", "on"})
 _DATE_WORDS = frozenset({"century", "centuries", "decade", "decades", "year", "years", "bc", "bce", "ad", "ce"})
 _NUMBER_CONNECT = frozenset({"and", "to", "-", "–", "or", ","})
-_CLAUSE_BREAK = frozenset({".", ";", ":", "!", "?", "(", ")", "\"", "“", "”"})
+_CLAUSE_BREAK = frozenset({".", ";", ":", "!", "?", "(", ")", '"', "“", "”"})
 _ARTICLES = frozenset({"a", "an", "the"})
 WINDOW_POOL = 5
 """How many of the best-ranked candidates an answer window may merge."""
@@ -85,10 +85,11 @@ class Candidate:
     @property
     def text(self) -> str:
         toks = self.sentence.tokens
-        return self.sentence.text[toks[self.start].start: toks[self.end - 1].end]
+        return self.sentence.text[toks[self.start].start : toks[self.end - 1].end]
 
 
 # ----- candidate spans ----------------------------------------------------------------------------
+
 
 def _is_num(t: Token) -> bool:
     return any(c.isdigit() for c in t.text) or t.lower in NUMBER_WORDS
@@ -113,15 +114,24 @@ def candidate_spans(tokens: Sequence[Token]) -> list[tuple[int, int, frozenset[s
         t = tokens[i]
         if _is_num(t) or t.lower in MONTHS and t.is_capitalised:
             j = i + 1
-            while j < n and (_is_num(tokens[j]) or (tokens[j].lower in MONTHS and tokens[j].is_capitalised)
-                             or (tokens[j].lower in _NUMBER_CONNECT and j + 1 < n and _is_num(tokens[j + 1]))):
+            while j < n and (
+                _is_num(tokens[j])
+                or (tokens[j].lower in MONTHS and tokens[j].is_capitalised)
+                or (tokens[j].lower in _NUMBER_CONNECT and j + 1 < n and _is_num(tokens[j + 1]))
+            ):
                 j += 1
             core = (i, j)
             is_date = any(_is_year(x) or x.lower in MONTHS for x in tokens[i:j])
             # a unit or counted noun right after the number ("11th centuries", "20,000 people")
             k = j
-            while k < n and k - j < 2 and tokens[k].is_word and tokens[k].lower not in _UNIT_STOP \
-                    and not tokens[k].is_capitalised and not _is_num(tokens[k]):
+            while (
+                k < n
+                and k - j < 2
+                and tokens[k].is_word
+                and tokens[k].lower not in _UNIT_STOP
+                and not tokens[k].is_capitalised
+                and not _is_num(tokens[k])
+            ):
                 k += 1
             if any(x.lower in _DATE_WORDS for x in tokens[j:k]):
                 is_date = True
@@ -139,9 +149,11 @@ def candidate_spans(tokens: Sequence[Token]) -> list[tuple[int, int, frozenset[s
         t = tokens[i]
         if t.is_word and t.is_capitalised and not (i == 0 and t.lower in STOPWORDS):
             j = i + 1
-            while j < n and ((tokens[j].is_word and tokens[j].is_capitalised)
-                             or (tokens[j].lower in _CONNECT_IN_NAME and j + 1 < n and tokens[j + 1].is_capitalised)
-                             or (tokens[j].text in {"-", "."} and j + 1 < n and tokens[j + 1].is_capitalised)):
+            while j < n and (
+                (tokens[j].is_word and tokens[j].is_capitalised)
+                or (tokens[j].lower in _CONNECT_IN_NAME and j + 1 < n and tokens[j + 1].is_capitalised)
+                or (tokens[j].text in {"-", "."} and j + 1 < n and tokens[j + 1].is_capitalised)
+            ):
                 j += 1
             add(i, j, "proper")
             i = j
@@ -177,8 +189,9 @@ def answer_window(ranked: Sequence[Candidate], max_words: int, pool: int = WINDO
             continue
         na, nb = min(a, c.start), max(b, c.end)
         toks = s.tokens[na:nb]
-        if sum(1 for t in toks if t.is_word and t.lower not in _ARTICLES) <= max_words \
-                and not any(t.text in _CLAUSE_BREAK for t in toks):
+        if sum(1 for t in toks if t.is_word and t.lower not in _ARTICLES) <= max_words and not any(
+            t.text in _CLAUSE_BREAK for t in toks
+        ):
             a, b = na, nb
     return a, b
 
@@ -209,10 +222,34 @@ _KINDS = ("number", "date", "proper", "phrase")
 
 
 def feature_names() -> list[str]:
-    names = ["bias", "sent_dense", "sent_lex", "sent_rank", "hit_rank", "prox", "prox_left", "prox_right",
-             "adjacent", "repeats", "any_repeat", "starts_stop", "left_break", "right_break", "focus_near",
-             "cap_start", "inner_comma", "n_words", "gap_left", "gap_right", "gap_both", "q_inside",
-             "after_focus", "wh_first", "wh_first*left", "wh_first*right"]
+    names = [
+        "bias",
+        "sent_dense",
+        "sent_lex",
+        "sent_rank",
+        "hit_rank",
+        "prox",
+        "prox_left",
+        "prox_right",
+        "adjacent",
+        "repeats",
+        "any_repeat",
+        "starts_stop",
+        "left_break",
+        "right_break",
+        "focus_near",
+        "cap_start",
+        "inner_comma",
+        "n_words",
+        "gap_left",
+        "gap_right",
+        "gap_both",
+        "q_inside",
+        "after_focus",
+        "wh_first",
+        "wh_first*left",
+        "wh_first*right",
+    ]
     names += [f"len_{i}" for i in range(1, 8)]
     for t in _TYPES:
         for k in _KINDS:
@@ -224,12 +261,31 @@ FEATURES = feature_names()
 
 # Hand-set priors, used only when no learned ranker file is present.
 DEFAULT_WEIGHTS: dict[str, float] = {
-    "bias": -2.0, "sent_dense": 1.0, "sent_lex": 1.5, "sent_rank": 0.5, "hit_rank": -0.15, "prox": 1.5,
-    "adjacent": 0.5, "repeats": -2.0, "any_repeat": -0.5, "left_break": 0.2, "right_break": 0.2,
-    "n_words": -0.05, "inner_comma": -0.3,
-    **{f"{t}*exact_{k}": 0.8 for t, k in (("number", "number"), ("date", "date"), ("person", "proper"),
-                                          ("location", "proper"), ("entity", "proper"), ("entity", "phrase"),
-                                          ("description", "phrase"))},
+    "bias": -2.0,
+    "sent_dense": 1.0,
+    "sent_lex": 1.5,
+    "sent_rank": 0.5,
+    "hit_rank": -0.15,
+    "prox": 1.5,
+    "adjacent": 0.5,
+    "repeats": -2.0,
+    "any_repeat": -0.5,
+    "left_break": 0.2,
+    "right_break": 0.2,
+    "n_words": -0.05,
+    "inner_comma": -0.3,
+    **{
+        f"{t}*exact_{k}": 0.8
+        for t, k in (
+            ("number", "number"),
+            ("date", "date"),
+            ("person", "proper"),
+            ("location", "proper"),
+            ("entity", "proper"),
+            ("entity", "phrase"),
+            ("description", "phrase"),
+        )
+    },
 }
 
 
@@ -241,7 +297,7 @@ class RankerWeights:
     source: str = "priors"
 
     @classmethod
-    def load(cls, path: Path | None = None) -> "RankerWeights":
+    def load(cls, path: Path | None = None) -> RankerWeights:
         import json
 
         path = path or DEFAULT_RANKER_PATH
@@ -262,9 +318,16 @@ class ExtractiveGenerator:
 
     name = "offline"
 
-    def __init__(self, *, max_sentences: int = 8, max_hits: int = 5, max_answer_words: int = 7,
-                 ranker: RankerWeights | str | None = None, embedder: SentenceEmbedder | None = None,
-                 answer_window: int = DEFAULT_ANSWER_WINDOW) -> None:
+    def __init__(
+        self,
+        *,
+        max_sentences: int = 8,
+        max_hits: int = 5,
+        max_answer_words: int = 7,
+        ranker: RankerWeights | str | None = None,
+        embedder: SentenceEmbedder | None = None,
+        answer_window: int = DEFAULT_ANSWER_WINDOW,
+    ) -> None:
         self.max_sentences = int(max_sentences)
         self.max_hits = int(max_hits)
         self.max_answer_words = int(max_answer_words)
@@ -331,12 +394,18 @@ class ExtractiveGenerator:
         out: list[Candidate] = []
         for rank, si in enumerate(order):
             s = sents[int(si)]
-            base = {"bias": 1.0, "sent_dense": float(dn[si]), "sent_lex": float(lex[si]),
-                    "sent_rank": 1.0 / (1.0 + rank), "hit_rank": math.log1p(s.hit_index) if dense else 0.0}
+            base = {
+                "bias": 1.0,
+                "sent_dense": float(dn[si]),
+                "sent_lex": float(lex[si]),
+                "sent_rank": 1.0 / (1.0 + rank),
+                "hit_rank": math.log1p(s.hit_index) if dense else 0.0,
+            }
             typed = candidate_spans(s.tokens)
             typed_map: dict[tuple[int, int], frozenset[str]] = {(a, b): k for a, b, k in typed}
             spans = set(_window_spans(s.tokens, self.max_answer_words)) | {
-                (a, b) for a, b, _ in typed if sum(t.is_word for t in s.tokens[a:b]) <= self.max_answer_words}
+                (a, b) for a, b, _ in typed if sum(t.is_word for t in s.tokens[a:b]) <= self.max_answer_words
+            }
             qpos = [(i, st) for i, st in enumerate(s.stems) if st in set(qa.terms)]
             for a, b in sorted(spans):
                 feats = dict(base)
@@ -346,9 +415,18 @@ class ExtractiveGenerator:
         return out
 
     # --- internals --------------------------------------------------------------------------------
-    def _span_features(self, qa: QuestionAnalysis, s: Sentence, a: int, b: int, idf: LocalIdf, total: float,
-                       qpos: list[tuple[int, str]], typed: list[tuple[int, int, frozenset[str]]],
-                       typed_map: dict[tuple[int, int], frozenset[str]]) -> dict[str, float]:
+    def _span_features(
+        self,
+        qa: QuestionAnalysis,
+        s: Sentence,
+        a: int,
+        b: int,
+        idf: LocalIdf,
+        total: float,
+        qpos: list[tuple[int, str]],
+        typed: list[tuple[int, int, frozenset[str]]],
+        typed_map: dict[tuple[int, int], frozenset[str]],
+    ) -> dict[str, float]:
         toks = s.tokens
         best: dict[str, tuple[int, int]] = {}  # stem -> (token distance, side)
         for i, st in qpos:
@@ -373,12 +451,18 @@ class ExtractiveGenerator:
         rep = (sum(1 for x in content if x in qterms) / len(content)) if content else 1.0
         n_words = sum(1 for t in toks[a:b] if t.is_word)
         f: dict[str, float] = {
-            "prox": prox / total, "prox_left": left / total, "prox_right": right / total, "adjacent": adjacent,
-            "repeats": rep, "any_repeat": float(rep > 0),
+            "prox": prox / total,
+            "prox_left": left / total,
+            "prox_right": right / total,
+            "adjacent": adjacent,
+            "repeats": rep,
+            "any_repeat": float(rep > 0),
             "starts_stop": float(toks[a].lower in STOPWORDS),
             "left_break": float(a == 0 or not toks[a - 1].is_word),
             "right_break": float(b == len(toks) or not toks[b].is_word),
-            "focus_near": float(bool(qa.focus) and any(s.stems[i] == qa.focus for i in range(max(0, a - 2), min(len(toks), b + 2)))),
+            "focus_near": float(
+                bool(qa.focus) and any(s.stems[i] == qa.focus for i in range(max(0, a - 2), min(len(toks), b + 2)))
+            ),
             "cap_start": float(toks[a].is_capitalised),
             "inner_comma": float(any(t.text == "," for t in toks[a:b])),
             "n_words": float(n_words),
@@ -397,11 +481,18 @@ class ExtractiveGenerator:
 
         gl, gr = neighbour_is_q(a - 1, -1), neighbour_is_q(b, 1)
         wh_first = float(qa.wh_first)
-        f.update({"gap_left": gl, "gap_right": gr, "gap_both": gl * gr,
-                  "q_inside": float(sum(1 for i in range(a, b) if s.stems[i] in qset and is_content(toks[i]))),
-                  "after_focus": float(bool(qa.focus) and a > 0 and s.stems[a - 1] == qa.focus),
-                  "wh_first": wh_first, "wh_first*left": wh_first * left / total,
-                  "wh_first*right": wh_first * right / total})
+        f.update(
+            {
+                "gap_left": gl,
+                "gap_right": gr,
+                "gap_both": gl * gr,
+                "q_inside": float(sum(1 for i in range(a, b) if s.stems[i] in qset and is_content(toks[i]))),
+                "after_focus": float(bool(qa.focus) and a > 0 and s.stems[a - 1] == qa.focus),
+                "wh_first": wh_first,
+                "wh_first*left": wh_first * left / total,
+                "wh_first*right": wh_first * right / total,
+            }
+        )
         t = qa.answer_type.value
         for k in typed_map.get((a, b), ()):
             f[f"{t}*exact_{k}"] = 1.0
@@ -421,9 +512,15 @@ class ExtractiveGenerator:
         runner = next((c for c in cands[1:] if not (c.sentence is s and c.start < b and a < c.end)), None)
         margin = best.score - runner.score if runner else 5.0
         hit = hits[s.hit_index]
-        text = s.text[s.tokens[a].start: s.tokens[b - 1].end]
-        return Draft(text=text, evidence_ids=(hit.item.id,), support=s.text,
-                     score=1.0 / (1.0 + math.exp(-margin)), generator=name, elapsed_ms=ms)
+        text = s.text[s.tokens[a].start : s.tokens[b - 1].end]
+        return Draft(
+            text=text,
+            evidence_ids=(hit.item.id,),
+            support=s.text,
+            score=1.0 / (1.0 + math.exp(-margin)),
+            generator=name,
+            elapsed_ms=ms,
+        )
 
     def _parse(self, text: str) -> list[tuple[str, tuple[Token, ...], tuple[str, ...]]]:
         got = self._parsed.get(text)

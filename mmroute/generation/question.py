@@ -5,6 +5,7 @@ number, "when"/"what year" a date, "who" a person or group, "where" a place, "wh
 something of kind X. The verifier reuses the same analysis for its key-term checks: SQuAD 2.0's
 unanswerable questions are near-copies of answerable ones with one entity, number or negation changed.
 """
+
 from __future__ import annotations
 
 import re
@@ -25,20 +26,30 @@ class AnswerType(str, Enum):
     """A short phrase or clause: "what is X", "why", "how" (manner)."""
 
 
-_NUMBER_Q = re.compile(r"\bhow (many|much|long|old|far|large|big|high|tall|wide|deep|heavy|fast|often)\b"
-                       r"|\bwhat (percentage|percent|proportion|fraction|number|amount|size|population|"
-                       r"distance|length|height|speed|temperature|rate|share|ratio|total)\b"
-                       r"|\b(how|what) (many|much)\b|\bwhat is the (number|amount|population|total)\b")
-_DATE_Q = re.compile(r"\bwhen\b|\b(what|which|in what|what) (year|years|decade|century|centuries|date|day|"
-                     r"month|time period|period|era|age|season|time)\b|\bhow long ago\b|\bsince when\b")
-_LOC_Q = re.compile(r"\bwhere\b|\b(what|which) (country|countries|city|cities|town|region|area|place|"
-                    r"continent|state|county|counties|location|island|province|river|mountain|port|"
-                    r"kingdom|territory|nation|district|neighborhood|valley|coast|sea|ocean|peninsula)\b")
-_PERSON_Q = re.compile(r"\b(who|whom|whose)\b|\b(what|which) (person|people|man|woman|king|queen|leader|"
-                       r"ruler|emperor|duke|president|scientist|author|writer|artist|group|team|company|"
-                       r"organization|organisation|family|dynasty|tribe|player|founder|pope|general)\b")
+_NUMBER_Q = re.compile(
+    r"\bhow (many|much|long|old|far|large|big|high|tall|wide|deep|heavy|fast|often)\b"
+    r"|\bwhat (percentage|percent|proportion|fraction|number|amount|size|population|"
+    r"distance|length|height|speed|temperature|rate|share|ratio|total)\b"
+    r"|\b(how|what) (many|much)\b|\bwhat is the (number|amount|population|total)\b"
+)
+_DATE_Q = re.compile(
+    r"\bwhen\b|\b(what|which|in what|what) (year|years|decade|century|centuries|date|day|"
+    r"month|time period|period|era|age|season|time)\b|\bhow long ago\b|\bsince when\b"
+)
+_LOC_Q = re.compile(
+    r"\bwhere\b|\b(what|which) (country|countries|city|cities|town|region|area|place|"
+    r"continent|state|county|counties|location|island|province|river|mountain|port|"
+    r"kingdom|territory|nation|district|neighborhood|valley|coast|sea|ocean|peninsula)\b"
+)
+_PERSON_Q = re.compile(
+    r"\b(who|whom|whose)\b|\b(what|which) (person|people|man|woman|king|queen|leader|"
+    r"ruler|emperor|duke|president|scientist|author|writer|artist|group|team|company|"
+    r"organization|organisation|family|dynasty|tribe|player|founder|pope|general)\b"
+)
 _WHAT_X = re.compile(r"\b(what|which) (?:kind of |type of |sort of |form of |part of )?([a-z][a-z-]+)")
-_DESC_Q = re.compile(r"\bwhy\b|\bhow (did|does|do|is|are|was|were|can|could|would|will)\b|\bwhat (is|was|are|were|does|did|do)\b")
+_DESC_Q = re.compile(
+    r"\bwhy\b|\bhow (did|does|do|is|are|was|were|can|could|would|will)\b|\bwhat (is|was|are|were|does|did|do)\b"
+)
 
 
 @dataclass(frozen=True)
@@ -100,6 +111,13 @@ def analyze_question(question: str) -> QuestionAnalysis:
             keys.append(s)
         first_word = False
     negated = any(t.lower in NEGATIONS or t.lower.endswith("n't") for t in toks)
-    return QuestionAnalysis(text=q, answer_type=atype, focus=focus, terms=tuple(terms), key_terms=tuple(keys),
-                            negated=negated, tokens=tuple(toks),
-                            wh_first=bool(toks) and toks[0].lower in WH_WORDS | {"in", "on", "at", "from", "by", "to", "for"})
+    return QuestionAnalysis(
+        text=q,
+        answer_type=atype,
+        focus=focus,
+        terms=tuple(terms),
+        key_terms=tuple(keys),
+        negated=negated,
+        tokens=tuple(toks),
+        wh_first=bool(toks) and toks[0].lower in WH_WORDS | {"in", "on", "at", "from", "by", "to", "for"},
+    )

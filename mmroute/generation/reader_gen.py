@@ -10,16 +10,18 @@ verifier's call (it also sees the reader's no-answer score).
 >>> gen.generate("In what country is Normandy located?", hits).text
 'France'
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..reading.decode import Reading, Span
-from ..types import Draft, Hit
 from ..text import LocalIdf, content_stems, split_sentences, tokenize
+from ..types import Draft, Hit
 
 MAX_PASSAGES = 5
 """Evidence hits read per question (the retriever's top hits)."""
@@ -65,8 +67,9 @@ def _chunks_of(text: str) -> list[str]:
     return out
 
 
-def reading_chunks(question: str, hits: Sequence[Hit], max_passages: int = MAX_PASSAGES,
-                   max_chunks: int = MAX_CHUNKS) -> tuple[list[Hit], list[Chunk]]:
+def reading_chunks(
+    question: str, hits: Sequence[Hit], max_passages: int = MAX_PASSAGES, max_chunks: int = MAX_CHUNKS
+) -> tuple[list[Hit], list[Chunk]]:
     """The hits read and the chunks of them given to the reader (see :data:`CHUNK_CHARS`).
 
     The reader generator and the verifier's reader signals both read this, so the memoised read is shared.
@@ -86,12 +89,15 @@ def reading_chunks(question: str, hits: Sequence[Hit], max_passages: int = MAX_P
     return use, [chunks[i] for i in keep]
 
 
-def ranked_spans(reading: Reading, chunks: Sequence[Chunk], use: Sequence[Hit],
-                 retrieval_weight: float = RETRIEVAL_WEIGHT) -> list[tuple[Span, float]]:
+def ranked_spans(
+    reading: Reading, chunks: Sequence[Chunk], use: Sequence[Hit], retrieval_weight: float = RETRIEVAL_WEIGHT
+) -> list[tuple[Span, float]]:
     """(span, combined score) best first: the span's margin over its window's no-answer score plus
     ``retrieval_weight`` x its hit's retrieval score (see :data:`RETRIEVAL_WEIGHT`)."""
-    scored = [(sp, sp.window_margin + retrieval_weight * float(use[chunks[sp.passage_index].hit_index].score))
-              for sp in reading.spans]
+    scored = [
+        (sp, sp.window_margin + retrieval_weight * float(use[chunks[sp.passage_index].hit_index].score))
+        for sp in reading.spans
+    ]
     return sorted(scored, key=lambda x: -x[1])
 
 
@@ -107,8 +113,13 @@ class ReaderGenerator:
 
     name = "reader"
 
-    def __init__(self, model: str = "packaged", device: str = "auto", max_passages: int = MAX_PASSAGES,
-                 retrieval_weight: float = RETRIEVAL_WEIGHT) -> None:
+    def __init__(
+        self,
+        model: str = "packaged",
+        device: str = "auto",
+        max_passages: int = MAX_PASSAGES,
+        retrieval_weight: float = RETRIEVAL_WEIGHT,
+    ) -> None:
         self.model = model
         self.device = device
         self.max_passages = int(max_passages)
@@ -134,12 +145,19 @@ class ReaderGenerator:
         reading = self.reader.read(question, [c.text for c in chunks])
         ranked = ranked_spans(reading, chunks, use, self.retrieval_weight)
         if not ranked:
-            return Draft(None, tuple(h.item.id for h in use), generator=self.name,
-                         elapsed_ms=(time.perf_counter() - t0) * 1000)
+            return Draft(
+                None, tuple(h.item.id for h in use), generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000
+            )
         best = ranked[0][0]
         chunk = chunks[best.passage_index]
-        return Draft(best.text, (use[chunk.hit_index].item.id,), sentence_at(chunk.text, best.char_start),
-                     best.probability, self.name, (time.perf_counter() - t0) * 1000)
+        return Draft(
+            best.text,
+            (use[chunk.hit_index].item.id,),
+            sentence_at(chunk.text, best.char_start),
+            best.probability,
+            self.name,
+            (time.perf_counter() - t0) * 1000,
+        )
 
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:
         """No second path: the verifier reads the evidence with the reader itself."""

@@ -22,6 +22,7 @@ other 4xx answers fail at once. Every failure raises :class:`mmroute.errors.Endp
 Messages may carry multimodal content, e.g. ``{"role": "user", "content": [{"type": "text", "text": "What is
 this?"}, {"type": "image_url", "image_url": {"url": image_data_url(path)}}]}``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -29,9 +30,10 @@ import json
 import mimetypes
 import os
 import time
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import httpx
 
@@ -64,13 +66,24 @@ def image_data_url(path: str | os.PathLike[str]) -> str:
 class ChatClient:
     """Chat completions over HTTP against an OpenAI-compatible server (see module doc)."""
 
-    def __init__(self, base_url: str, model: str, api_key_env: str | None = "OPENAI_API_KEY", *,
-                 timeout_s: float = 30.0, max_retries: int = 2, backoff_s: float = 0.5,
-                 max_backoff_s: float = 8.0, default_params: Mapping[str, Any] | None = None,
-                 headers: Mapping[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        base_url: str,
+        model: str,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        *,
+        timeout_s: float = 30.0,
+        max_retries: int = 2,
+        backoff_s: float = 0.5,
+        max_backoff_s: float = 8.0,
+        default_params: Mapping[str, Any] | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> None:
         if not base_url:
-            raise EndpointError("no base_url given for the chat endpoint",
-                                hint="pass e.g. http://localhost:8000/v1 (vLLM) or http://localhost:11434/v1 (Ollama)")
+            raise EndpointError(
+                "no base_url given for the chat endpoint",
+                hint="pass e.g. http://localhost:8000/v1 (vLLM) or http://localhost:11434/v1 (Ollama)",
+            )
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
@@ -83,8 +96,10 @@ class ChatClient:
         self._http: httpx.Client | None = None
 
     def __repr__(self) -> str:
-        return (f"ChatClient(base_url={redact_url(self.base_url)!r}, model={self.model!r}, "
-                f"api_key_env={self.api_key_env!r}, timeout_s={self.timeout_s})")
+        return (
+            f"ChatClient(base_url={redact_url(self.base_url)!r}, model={self.model!r}, "
+            f"api_key_env={self.api_key_env!r}, timeout_s={self.timeout_s})"
+        )
 
     @property
     def url(self) -> str:
@@ -118,7 +133,7 @@ class ChatClient:
             self._http.close()
             self._http = None
 
-    def __enter__(self) -> "ChatClient":
+    def __enter__(self) -> ChatClient:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -130,7 +145,7 @@ class ChatClient:
         return body
 
     def _delay(self, attempt: int, response: httpx.Response | None) -> float:
-        delay = self.backoff_s * (2 ** attempt)
+        delay = self.backoff_s * (2**attempt)
         if response is not None:
             ra = response.headers.get("retry-after")
             try:
@@ -160,13 +175,16 @@ class ChatClient:
                 response.close()
                 last = f"HTTP {status}{': ' + detail if detail else ''}"
                 if status not in RETRY_STATUS:
-                    raise EndpointError(f"chat endpoint {self.shown_url} answered {last}",
-                                        hint=_hint_for_status(status, self.api_key_env))
+                    raise EndpointError(
+                        f"chat endpoint {self.shown_url} answered {last}",
+                        hint=_hint_for_status(status, self.api_key_env),
+                    )
             if attempt < self.max_retries:
                 time.sleep(self._delay(attempt, response))
-        raise EndpointError(f"chat endpoint {self.shown_url} failed after {self.max_retries + 1} attempt(s): {last}",
-                            hint="check that the server is running and the base_url/model are right, "
-                                 "or raise timeout_s/max_retries")
+        raise EndpointError(
+            f"chat endpoint {self.shown_url} failed after {self.max_retries + 1} attempt(s): {last}",
+            hint="check that the server is running and the base_url/model are right, or raise timeout_s/max_retries",
+        )
 
     def chat(self, messages: Sequence[Message], **params: Any) -> ChatResult:
         """One completion. ``params`` go into the request body (temperature, max_tokens, response_format...)."""
@@ -175,12 +193,19 @@ class ChatClient:
         try:
             data = response.json()
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise EndpointError(f"chat endpoint {self.shown_url} returned a body that is not JSON",
-                                hint="is base_url the OpenAI-compatible /v1 root?") from e
+            raise EndpointError(
+                f"chat endpoint {self.shown_url} returned a body that is not JSON",
+                hint="is base_url the OpenAI-compatible /v1 root?",
+            ) from e
         text, finish = _message_text(data, self.shown_url)
         usage = data.get("usage") if isinstance(data.get("usage"), Mapping) else {}
-        return ChatResult(text=text, raw=data, usage=dict(usage or {}),
-                          elapsed_ms=(time.perf_counter() - t0) * 1000.0, finish_reason=finish)
+        return ChatResult(
+            text=text,
+            raw=data,
+            usage=dict(usage or {}),
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+            finish_reason=finish,
+        )
 
     def stream(self, messages: Sequence[Message], **params: Any) -> Iterator[str]:
         """Yield the reply's text deltas as the server sends them (Server-Sent Events, ``stream=True``).
@@ -201,18 +226,24 @@ class ChatClient:
                 try:
                     chunk = json.loads(payload)
                 except json.JSONDecodeError as e:
-                    raise EndpointError(f"chat endpoint {self.shown_url} sent a stream event that is not JSON",
-                                        hint="the server may not support stream=True; use chat()") from e
+                    raise EndpointError(
+                        f"chat endpoint {self.shown_url} sent a stream event that is not JSON",
+                        hint="the server may not support stream=True; use chat()",
+                    ) from e
                 if isinstance(chunk, Mapping) and "error" in chunk:
-                    raise EndpointError(f"chat endpoint {self.shown_url} reported an error mid-stream: "
-                                        f"{redact_text(str(chunk['error']), self._secrets())[:200]}")
+                    raise EndpointError(
+                        f"chat endpoint {self.shown_url} reported an error mid-stream: "
+                        f"{redact_text(str(chunk['error']), self._secrets())[:200]}"
+                    )
                 for choice in (chunk.get("choices") or []) if isinstance(chunk, Mapping) else []:
                     delta = choice.get("delta") or {}
                     piece = delta.get("content")
                     if isinstance(piece, str) and piece:
                         yield piece
         except httpx.TimeoutException as e:
-            raise EndpointError(f"chat endpoint {self.shown_url} stalled mid-stream (timeout {self.timeout_s:g} s)") from e
+            raise EndpointError(
+                f"chat endpoint {self.shown_url} stalled mid-stream (timeout {self.timeout_s:g} s)"
+            ) from e
         except httpx.TransportError as e:
             raise EndpointError(f"chat endpoint {self.shown_url} dropped the stream ({e.__class__.__name__})") from e
         finally:
@@ -224,8 +255,10 @@ def _message_text(data: Any, url: str) -> tuple[str, str | None]:
         choice = data["choices"][0]
         content = choice["message"]["content"]
     except (KeyError, IndexError, TypeError) as e:
-        raise EndpointError(f"chat endpoint {url} returned JSON without choices[0].message.content",
-                            hint="is the server OpenAI-compatible (/v1/chat/completions)?") from e
+        raise EndpointError(
+            f"chat endpoint {url} returned JSON without choices[0].message.content",
+            hint="is the server OpenAI-compatible (/v1/chat/completions)?",
+        ) from e
     if isinstance(content, list):  # some servers return content parts
         content = "".join(p.get("text", "") for p in content if isinstance(p, Mapping))
     if content is None:
@@ -248,7 +281,9 @@ def _error_detail(response: httpx.Response) -> str:
 
 def _hint_for_status(status: int, key_env: str | None) -> str:
     if status in (401, 403):
-        return f"set a valid API key in the environment variable {key_env}" if key_env else "the endpoint needs an API key"
+        return (
+            f"set a valid API key in the environment variable {key_env}" if key_env else "the endpoint needs an API key"
+        )
     if status == 404:
         return "check base_url (it usually ends in /v1) and the model name"
     return "check the request parameters and the model name"

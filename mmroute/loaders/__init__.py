@@ -1,4 +1,5 @@
 """Loaders: source files -> items (text JSONL/plain text, images, videos)."""
+
 from .base import LOADERS, Loader, LoadProblem, LoadResult
 from .detect import SourcePlan, plan_sources
 

@@ -4,12 +4,14 @@ A loader never aborts a whole source for one bad record: a malformed JSONL line,
 or an undecodable video becomes a :class:`LoadProblem` naming the path (and line), and the
 other items load. Problems end up in the indexing summary and the CLI's exit code.
 """
+
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..registry import Registry
 from ..types import Granularity, Item
@@ -36,7 +38,7 @@ class LoadResult:
     items: list[Item] = field(default_factory=list)
     problems: list[LoadProblem] = field(default_factory=list)
 
-    def extend(self, other: "LoadResult") -> None:
+    def extend(self, other: LoadResult) -> None:
         self.items.extend(other.items)
         self.problems.extend(other.problems)
 
@@ -54,13 +56,17 @@ class Loader(Protocol):
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
 
 
-def walk_files(folder: Path, extensions: "frozenset[str] | set[str] | None" = None) -> list[Path]:
+def walk_files(folder: Path, extensions: frozenset[str] | set[str] | None = None) -> list[Path]:
     """Files below ``folder`` (recursive, sorted), skipping hidden files and folders; optionally
     only those whose lower-cased suffix is in ``extensions``."""
     folder = Path(folder)
-    return sorted(p for p in folder.rglob("*")
-                  if p.is_file() and (extensions is None or p.suffix.lower() in extensions)
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    return sorted(
+        p
+        for p in folder.rglob("*")
+        if p.is_file()
+        and (extensions is None or p.suffix.lower() in extensions)
+        and not any(part.startswith(".") for part in p.relative_to(folder).parts)
+    )
 
 
 def unusable_links(folder: Path) -> list[LoadProblem]:
@@ -94,11 +100,14 @@ def relative_id(path: Path, root: Path | None) -> str:
     return path.name
 
 
-LOADERS: Registry[Loader] = Registry("loader", {
-    "jsonl": "mmroute.loaders.text:JsonlLoader",
-    "plaintext": "mmroute.loaders.text:PlainTextLoader",
-    "image": "mmroute.loaders.images:ImageLoader",
-    "video": "mmroute.loaders.video:VideoLoader",
-})
+LOADERS: Registry[Loader] = Registry(
+    "loader",
+    {
+        "jsonl": "mmroute.loaders.text:JsonlLoader",
+        "plaintext": "mmroute.loaders.text:PlainTextLoader",
+        "image": "mmroute.loaders.images:ImageLoader",
+        "video": "mmroute.loaders.video:VideoLoader",
+    },
+)
 """Loaders by name: ``jsonl``, ``plaintext`` (text), ``image``, ``video``. Factories take keyword
 options (e.g. clip window length for video)."""

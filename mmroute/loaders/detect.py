@@ -4,6 +4,7 @@ A folder is walked recursively (hidden files and sidecars skipped); the modality
 comes from its extension unless the user forces one with ``--modality``. Files whose extension
 no loader handles are reported as problems, not silently dropped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -54,8 +55,9 @@ def _loader_for(path: Path, modality: Modality) -> str | None:
     return None
 
 
-INDEXED_FORMATS = ("text .jsonl .ndjson .txt .md; images .jpg .png .gif .webp .bmp .tif; "
-                   "video .mp4 .mkv .webm .mov .avi .m4v")
+INDEXED_FORMATS = (
+    "text .jsonl .ndjson .txt .md; images .jpg .png .gif .webp .bmp .tif; video .mp4 .mkv .webm .mov .avi .m4v"
+)
 """What a folder may hold to be indexed (said when a file is left out)."""
 
 
@@ -67,17 +69,24 @@ def ignored_json(input_path: Path) -> list[Path]:
         return []
     files = walk_files(input_path)
     media_stems = {(f.parent, f.stem) for f in files if modality_of(f) in (Modality.IMAGE, Modality.VIDEO)}
-    return [f for f in files if f.suffix.lower() == ".json" and f.name not in SIDECAR_NAMES
-            and (f.parent, f.stem) not in media_stems]
+    return [
+        f
+        for f in files
+        if f.suffix.lower() == ".json" and f.name not in SIDECAR_NAMES and (f.parent, f.stem) not in media_stems
+    ]
 
 
 def ignored_note(path: Path) -> str:
     """One line saying why ``path`` was not indexed and what is."""
-    return (f"{path} is not indexed: a .json file is read only as the captions of the image or video "
-            f"beside it (NAME.json) or as captions.json; indexed formats: {INDEXED_FORMATS}")
+    return (
+        f"{path} is not indexed: a .json file is read only as the captions of the image or video "
+        f"beside it (NAME.json) or as captions.json; indexed formats: {INDEXED_FORMATS}"
+    )
 
 
-def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Modality, list[SourcePlan], list[LoadProblem]]:
+def plan_sources(
+    input_path: Path, modality: Modality | None = None
+) -> tuple[Modality, list[SourcePlan], list[LoadProblem]]:
     """Expand ``input_path`` into (modality, sources, problems).
 
     Raises :class:`InputError` when the path does not exist or holds nothing loadable.
@@ -90,8 +99,9 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
     else:
         files = walk_files(input_path)
     problems: list[LoadProblem] = [] if input_path.is_file() else unusable_links(input_path)
-    candidates = [f for f in files if not (f.name in SIDECAR_NAMES or
-                                           (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))]
+    candidates = [
+        f for f in files if not (f.name in SIDECAR_NAMES or (input_path.is_dir() and f.suffix.lower() in SIDECAR_EXTS))
+    ]
     if input_path.is_dir():  # NAME.txt beside NAME.jpg / NAME.mp4 is that file's caption, not a text source
         media_stems = {(f.parent, f.stem) for f in candidates if modality_of(f) in (Modality.IMAGE, Modality.VIDEO)}
         candidates = [f for f in candidates if not (f.suffix.lower() == ".txt" and (f.parent, f.stem) in media_stems)]
@@ -109,8 +119,13 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
             counts = {m: sum(1 for f in candidates if modality_of(f) is m) for m in found}
             modality = max(order, key=lambda m: counts.get(m, 0))
             others = ", ".join(f"{counts[m]} {m.value}" for m in order if m in found and m is not modality)
-            problems.append(LoadProblem(str(input_path), f"mixed modalities: indexing {modality.value} files, skipping {others} "
-                                        f"(index them into another KB with --modality)"))
+            problems.append(
+                LoadProblem(
+                    str(input_path),
+                    f"mixed modalities: indexing {modality.value} files, skipping {others} "
+                    f"(index them into another KB with --modality)",
+                )
+            )
         else:
             (modality,) = found
     plans: list[SourcePlan] = []
@@ -121,6 +136,7 @@ def plan_sources(input_path: Path, modality: Modality | None = None) -> tuple[Mo
         elif modality_of(f) is None:
             problems.append(LoadProblem(str(f), f"unknown file type {f.suffix or '(no extension)'!r}; skipped"))
     if not plans:
-        raise InputError(f"no {modality.value} files in {str(input_path)!r}",
-                         hint="check --modality, or the file extensions")
+        raise InputError(
+            f"no {modality.value} files in {str(input_path)!r}", hint="check --modality, or the file extensions"
+        )
     return modality, plans, problems

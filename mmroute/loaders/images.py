@@ -19,14 +19,16 @@ Each image is validated (opened and verified by Pillow; its pixel count checked 
 >>> res.items[0].id, res.items[0].captions
 ('cat.jpg', ('a tabby cat on a sofa',))
 """
+
 from __future__ import annotations
 
 import json
 import re
 import threading
 import warnings
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
@@ -41,7 +43,9 @@ _SIDECAR_KEYS = ("caption", "captions", "alt", "alt_text", "description", "title
 _CAPTION_WORDS = ("caption", "description", "title", "label")
 _SKIP_WORDS = ("licen", "sha", "source", "url", "path")
 # Camera/software boilerplate found in EXIF ImageDescription instead of a real description.
-_BOILERPLATE = re.compile(r"^(?:file written by|olympus digital camera|sony dsc|digital camera|default|untitled|image)\b|^\W*$", re.I)
+_BOILERPLATE = re.compile(
+    r"^(?:file written by|olympus digital camera|sony dsc|digital camera|default|untitled|image)\b|^\W*$", re.I
+)
 _FILE_KEYS = ("image", "file", "path", "filename", "file_name", "video")
 
 
@@ -152,10 +156,12 @@ def folder_index(path: Path) -> FolderIndex:
         return idx
 
 
-def folder_records(file: Path, root: Path | None, names: Sequence[str] = FOLDER_INDEX_NAMES) -> tuple[list[dict[str, Any]], list[LoadProblem]]:
+def folder_records(
+    file: Path, root: Path | None, names: Sequence[str] = FOLDER_INDEX_NAMES
+) -> tuple[list[dict[str, Any]], list[LoadProblem]]:
     """Records describing ``file`` in folder-level sidecars from its folder up to ``root``'s parent."""
     file = file.resolve()
-    stop = (Path(root).resolve().parent if root is not None else file.parent)
+    stop = Path(root).resolve().parent if root is not None else file.parent
     records: list[dict[str, Any]] = []
     problems: list[LoadProblem] = []
     folder = file.parent
@@ -185,8 +191,10 @@ class ImageLoader:
 
     def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, **unknown: Any) -> None:
         if unknown:
-            raise ConfigError(f"image loader options {sorted(unknown)} do not apply to images",
-                              hint="--clip-seconds/--clip-overlap are for video input")
+            raise ConfigError(
+                f"image loader options {sorted(unknown)} do not apply to images",
+                hint="--clip-seconds/--clip-overlap are for video input",
+            )
         self.max_pixels = int(max_pixels)
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
@@ -247,8 +255,15 @@ class ImageLoader:
             title = title or next((t for k, t in fields if k == "title"), None)
         captions.extend(info.pop("embedded_captions"))
         caps = dedupe(captions)
-        return Item(id=relative_id(path, root), kind=Granularity.IMAGE, text="\n".join(caps), title=title,
-                    source=src, captions=caps, metadata=info)
+        return Item(
+            id=relative_id(path, root),
+            kind=Granularity.IMAGE,
+            text="\n".join(caps),
+            title=title,
+            source=src,
+            captions=caps,
+            metadata=info,
+        )
 
     def _validate(self, path: Path, result: LoadResult) -> dict[str, Any] | None:
         from PIL import Image, UnidentifiedImageError
@@ -262,9 +277,13 @@ class ImageLoader:
                     fmt = im.format
                     frames = int(getattr(im, "n_frames", 1) or 1)
                     if w * h > self.max_pixels:
-                        result.problems.append(LoadProblem(
-                            src, f"image is {w}x{h} ({w * h / 1e6:.0f} megapixels), over the {self.max_pixels / 1e6:.0f} "
-                                 f"megapixel limit (a decompression bomb?); skipped. If it is genuine, raise max_pixels"))
+                        result.problems.append(
+                            LoadProblem(
+                                src,
+                                f"image is {w}x{h} ({w * h / 1e6:.0f} megapixels), over the {self.max_pixels / 1e6:.0f} "
+                                f"megapixel limit (a decompression bomb?); skipped. If it is genuine, raise max_pixels",
+                            )
+                        )
                         return None
                     im.verify()
                 with Image.open(path) as im:  # verify() leaves the image unusable; reopen for metadata
@@ -273,7 +292,9 @@ class ImageLoader:
             result.problems.append(LoadProblem(src, f"image refused as a decompression bomb ({e}); skipped"))
             return None
         except UnidentifiedImageError:
-            result.problems.append(LoadProblem(src, "not a readable image (corrupt, or not an image despite its extension)"))
+            result.problems.append(
+                LoadProblem(src, "not a readable image (corrupt, or not an image despite its extension)")
+            )
             return None
         except Exception as e:  # noqa: BLE001 - Pillow's parsers raise struct.error, IndexError... on damaged files
             result.problems.append(LoadProblem(src, f"corrupt image: {e or e.__class__.__name__}"))

@@ -10,12 +10,13 @@ cues still load, so one broken cue never costs a whole transcript.
 >>> text_in_range(cues, 200.0, 230.0)
 'And three rodent pests'
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from .base import LoadProblem
 
@@ -91,8 +92,11 @@ def parse_subtitle_text(text: str, source: str = "<subtitles>") -> tuple[list[Cu
             body.append(lines[i])
             i += 1
         if m is None:
-            problems.append(LoadProblem(source, f"malformed timing line {line[:60]!r} (expected HH:MM:SS,mmm --> HH:MM:SS,mmm)",
-                                        timing_line))
+            problems.append(
+                LoadProblem(
+                    source, f"malformed timing line {line[:60]!r} (expected HH:MM:SS,mmm --> HH:MM:SS,mmm)", timing_line
+                )
+            )
             continue
         start = _seconds(*m.group(1, 2, 3, 4))
         end = _seconds(*m.group(5, 6, 7, 8))
@@ -112,7 +116,11 @@ def parse_subtitles(path: Path) -> tuple[list[Cue], list[LoadProblem]]:
     try:
         size = path.stat().st_size
         if size > MAX_SUBTITLE_BYTES:
-            return [], [LoadProblem(src, f"subtitle file is {size / 1e6:.0f} MB, over the {MAX_SUBTITLE_BYTES // 1024**2} MB limit")]
+            return [], [
+                LoadProblem(
+                    src, f"subtitle file is {size / 1e6:.0f} MB, over the {MAX_SUBTITLE_BYTES // 1024**2} MB limit"
+                )
+            ]
         raw = path.read_bytes()
     except OSError as e:
         return [], [LoadProblem(src, f"cannot read subtitles: {e.strerror or e}")]

@@ -6,11 +6,13 @@ keep the record ``id``; records sharing a ``doc_id`` form one document item whos
 to ``metadata``. Plain ``.txt``/``.md`` files are split into paragraphs on blank lines; the
 file is one document.
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Sequence
+from typing import Any
 
 from ..types import Granularity, Item, Modality
 from .base import MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
@@ -25,11 +27,18 @@ def _documents(paragraphs: list[Item]) -> list[Item]:
     docs = []
     for doc_id, paras in groups.items():
         title = next((p.title for p in paras if p.title), None)
-        docs.append(Item(
-            id=doc_id, kind=Granularity.DOCUMENT, text="\n\n".join(p.text for p in paras), title=title,
-            source=paras[0].source, doc_id=doc_id, parts=tuple(p.text for p in paras),
-            metadata={"paragraph_ids": [p.id for p in paras]},
-        ))
+        docs.append(
+            Item(
+                id=doc_id,
+                kind=Granularity.DOCUMENT,
+                text="\n\n".join(p.text for p in paras),
+                title=title,
+                source=paras[0].source,
+                doc_id=doc_id,
+                parts=tuple(p.text for p in paras),
+                metadata={"paragraph_ids": [p.id for p in paras]},
+            )
+        )
     return docs
 
 
@@ -80,15 +89,19 @@ class JsonlLoader:
         with fh:
             for lineno, raw in enumerate(_bounded_lines(fh, 4 * MAX_RECORD_CHARS), start=1):
                 if raw is None:
-                    result.problems.append(LoadProblem(
-                        src, f"record is over {4 * MAX_RECORD_CHARS:,} bytes, over the {MAX_RECORD_CHARS:,} character limit",
-                        lineno))
+                    result.problems.append(
+                        LoadProblem(
+                            src,
+                            f"record is over {4 * MAX_RECORD_CHARS:,} bytes, over the {MAX_RECORD_CHARS:,} character limit",
+                            lineno,
+                        )
+                    )
                     continue
                 if not raw.strip():
                     continue
                 problem = None
                 if lineno == 1 and raw.startswith(_BOM):  # a UTF-8 byte order mark (Windows editors)
-                    raw = raw[len(_BOM):]
+                    raw = raw[len(_BOM) :]
                 try:
                     line = raw.decode("utf-8")
                     if len(line) > MAX_RECORD_CHARS:
@@ -112,11 +125,17 @@ class JsonlLoader:
                 seen.add(rid)
                 meta = {k: v for k, v in rec.items() if k not in _RESERVED}
                 doc_id = rec.get("doc_id")
-                paragraphs.append(Item(
-                    id=rid, kind=Granularity.PARAGRAPH, text=rec["text"].strip(),
-                    title=(str(rec["title"]) if rec.get("title") else None), source=src,
-                    doc_id=str(doc_id) if doc_id not in (None, "") else None, metadata=meta,
-                ))
+                paragraphs.append(
+                    Item(
+                        id=rid,
+                        kind=Granularity.PARAGRAPH,
+                        text=rec["text"].strip(),
+                        title=(str(rec["title"]) if rec.get("title") else None),
+                        source=src,
+                        doc_id=str(doc_id) if doc_id not in (None, "") else None,
+                        metadata=meta,
+                    )
+                )
         return _finish(paragraphs, granularities, result)
 
 

@@ -23,12 +23,14 @@ a tail shorter than the overlap is already covered and gets no window of its own
 >>> res.items[0].id, res.items[0].start_s, res.items[0].end_s
 ('bbb.mp4#t=0-30', 0.0, 30.0)
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
@@ -92,7 +94,9 @@ def probe_video(path: Path) -> VideoProbe:
     try:
         container = av.open(str(path))
     except (av.error.FFmpegError, OSError) as e:
-        raise ValueError(f"cannot open as video ({_av_reason(e)}); the file is corrupt, truncated or not a video") from e
+        raise ValueError(
+            f"cannot open as video ({_av_reason(e)}); the file is corrupt, truncated or not a video"
+        ) from e
     with container:
         streams = container.streams.video
         if not streams:
@@ -116,8 +120,14 @@ def probe_video(path: Path) -> VideoProbe:
             if tail is None:
                 raise ValueError(f"no frame decodes near the end ({duration:.1f}s); the file looks truncated")
         tags = {str(k).lower(): str(v) for k, v in dict(container.metadata or {}).items()}
-        return VideoProbe(float(duration or 0.0), int(stream.codec_context.width or 0),
-                          int(stream.codec_context.height or 0), fps, str(stream.codec_context.name), tags)
+        return VideoProbe(
+            float(duration or 0.0),
+            int(stream.codec_context.width or 0),
+            int(stream.codec_context.height or 0),
+            fps,
+            str(stream.codec_context.name),
+            tags,
+        )
 
 
 def _av_reason(e: BaseException) -> str:
@@ -163,8 +173,10 @@ class VideoLoader:
         if not (self.clip_seconds > 0):
             raise ConfigError(f"clip length must be positive, got {clip_seconds}", hint="e.g. --clip-seconds 30")
         if not (0 <= self.clip_overlap < self.clip_seconds):
-            raise ConfigError(f"clip overlap {clip_overlap}s must be at least 0 and shorter than the clip ({clip_seconds}s)",
-                              hint="e.g. --clip-seconds 30 --clip-overlap 10")
+            raise ConfigError(
+                f"clip overlap {clip_overlap}s must be at least 0 and shorter than the clip ({clip_seconds}s)",
+                hint="e.g. --clip-seconds 30 --clip-overlap 10",
+            )
         self.scan_folder_index = bool(scan_folder_index)
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
@@ -202,7 +214,9 @@ class VideoLoader:
             result.problems.append(LoadProblem(src, "video has no duration (no frames?)"))
             return
         if probe.duration_s > MAX_VIDEO_SECONDS:
-            result.problems.append(LoadProblem(src, f"video claims {probe.duration_s / 3600:.0f} hours; over the 24 h limit"))
+            result.problems.append(
+                LoadProblem(src, f"video claims {probe.duration_s / 3600:.0f} hours; over the 24 h limit")
+            )
             return
         cues: list[Cue] = []
         for sub in find_subtitles(path):
@@ -212,14 +226,30 @@ class VideoLoader:
         cues.sort(key=lambda c: (c.start_s, c.end_s))
         title, description = self._describe(path, root, probe, result)
         vid = relative_id(path, root)
-        meta_base = {"duration_s": round(probe.duration_s, 3), "width": probe.width, "height": probe.height,
-                     "fps": probe.fps, "codec": probe.codec, "description": description}
+        meta_base = {
+            "duration_s": round(probe.duration_s, 3),
+            "width": probe.width,
+            "height": probe.height,
+            "fps": probe.fps,
+            "codec": probe.codec,
+            "description": description,
+        }
 
         def make(kind: Granularity, item_id: str, start: float, end: float) -> Item:
             subs = text_in_range(cues, start, end)
             text = "\n".join(t for t in (subs, description) if t)
-            return Item(id=item_id, kind=kind, text=text, title=title, source=src, doc_id=vid, start_s=start, end_s=end,
-                        captions=tuple(c for c in (description,) if c), metadata={**meta_base, "subtitles": subs})
+            return Item(
+                id=item_id,
+                kind=kind,
+                text=text,
+                title=title,
+                source=src,
+                doc_id=vid,
+                start_s=start,
+                end_s=end,
+                captions=tuple(c for c in (description,) if c),
+                metadata={**meta_base, "subtitles": subs},
+            )
 
         if Granularity.CLIP in granularities:
             for start, end in clip_windows(probe.duration_s, self.clip_seconds, self.clip_overlap):

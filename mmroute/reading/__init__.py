@@ -1,4 +1,5 @@
 """Extractive reading: SQuAD-style span readers, their training, and the SQuAD metrics."""
+
 from .decode import Reading, Span
 from .reader import READERS, Reader, TransformerReader, create_reader
 

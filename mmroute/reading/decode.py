@@ -12,11 +12,13 @@ spans (it learnt "the answer is somewhere in here"); a small penalty trades that
 orders the candidates: ``Span.score`` stays the raw logit sum, so margins against the null score keep
 their meaning. ``mmroute reader calibrate`` chooses it on training questions and stores it with the reader.
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -123,8 +125,13 @@ class Reading:
 
 def redecode(reading: Reading, **options: Any) -> Reading:
     """The same reading decoded again with other :func:`decode` options (no model call)."""
-    return decode(reading.windows, [w.start for w in reading.windows], [w.end for w in reading.windows],
-                  reading.passages, **options)
+    return decode(
+        reading.windows,
+        [w.start for w in reading.windows],
+        [w.end for w in reading.windows],
+        reading.passages,
+        **options,
+    )
 
 
 def answer_pattern(answer: str) -> re.Pattern[str] | None:
@@ -143,9 +150,16 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
     return x - m - np.log(np.exp(x - m).sum())
 
 
-def decode(windows: Sequence[Window] | Sequence[WindowLogits], start_logits: Sequence[np.ndarray], end_logits: Sequence[np.ndarray],
-           passages: Sequence[str], *, n_best: int = 20, max_answer_tokens: int = 30,
-           length_penalty: float = 0.0) -> Reading:
+def decode(
+    windows: Sequence[Window] | Sequence[WindowLogits],
+    start_logits: Sequence[np.ndarray],
+    end_logits: Sequence[np.ndarray],
+    passages: Sequence[str],
+    *,
+    n_best: int = 20,
+    max_answer_tokens: int = 30,
+    length_penalty: float = 0.0,
+) -> Reading:
     def rank(sp: Span) -> float:
         return sp.score - length_penalty * (sp.tokens - 1)
 
@@ -155,8 +169,8 @@ def decode(windows: Sequence[Window] | Sequence[WindowLogits], start_logits: Seq
     null_prob_by_window: list[float] = []
     best_window: dict[tuple[int, int, int], int] = {}
     for wi, (w, s, e) in enumerate(zip(windows, start_logits, end_logits)):
-        s = np.asarray(s, dtype=np.float64)[:len(w)]
-        e = np.asarray(e, dtype=np.float64)[:len(w)]
+        s = np.asarray(s, dtype=np.float64)[: len(w)]
+        e = np.asarray(e, dtype=np.float64)[: len(w)]
         logits.append(WindowLogits(w.passage_index, w.offsets, s, e))
         null_score = min(null_score, float(s[0] + e[0]))
         ls, le = _log_softmax(s), _log_softmax(e)
@@ -174,8 +188,16 @@ def decode(windows: Sequence[Window] | Sequence[WindowLogits], start_logits: Seq
                     continue
                 a, b = w.offsets[i][0], w.offsets[j][1]
                 key = (w.passage_index, a, b)
-                span = Span(passages[w.passage_index][a:b].strip(), w.passage_index, a, b, float(s[i] + e[j]),
-                            float(np.exp(ls[i] + le[j])), float(s[0] + e[0]), int(j - i + 1))
+                span = Span(
+                    passages[w.passage_index][a:b].strip(),
+                    w.passage_index,
+                    a,
+                    b,
+                    float(s[i] + e[j]),
+                    float(np.exp(ls[i] + le[j])),
+                    float(s[0] + e[0]),
+                    int(j - i + 1),
+                )
                 if not span.text or (key in spans and rank(spans[key]) >= rank(span)):
                     continue
                 spans[key] = span

@@ -5,10 +5,12 @@
 decision (answer only when the best span outscores [CLS] by more than ``null_threshold``);
 ``no_answer_accuracy`` is how often that decision is right.
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from .decode import Reading, redecode
 from .reader import Reader
@@ -35,12 +37,18 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
         has_ok += float(answers == ex.answerable)
     n = max(1, len(examples))
     lat.sort()
-    return {"questions": len(examples), "answerable": n_ans, "articles": articles(examples),
-            "em": round(em / max(1, n_ans), 4), "f1": round(f1 / max(1, n_ans), 4),
-            "squad2_em": round(em2 / n, 4), "squad2_f1": round(f12 / n, 4),
-            "no_answer_accuracy": round(has_ok / n, 4), "null_threshold": null_threshold,
-            "p50_ms": round(lat[len(lat) // 2], 1) if lat else 0.0}
-
+    return {
+        "questions": len(examples),
+        "answerable": n_ans,
+        "articles": articles(examples),
+        "em": round(em / max(1, n_ans), 4),
+        "f1": round(f1 / max(1, n_ans), 4),
+        "squad2_em": round(em2 / n, 4),
+        "squad2_f1": round(f12 / n, 4),
+        "no_answer_accuracy": round(has_ok / n, 4),
+        "null_threshold": null_threshold,
+        "p50_ms": round(lat[len(lat) // 2], 1) if lat else 0.0,
+    }
 
 
 LENGTH_PENALTY_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)
@@ -61,8 +69,9 @@ def _em_f1(pairs: Sequence[tuple[QAExample, Reading]], penalty: float) -> tuple[
     return em, f1
 
 
-def choose_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
-                          grid: Sequence[float] = LENGTH_PENALTY_GRID) -> dict[str, Any]:
+def choose_length_penalty(
+    pairs: Sequence[tuple[QAExample, Reading]], grid: Sequence[float] = LENGTH_PENALTY_GRID
+) -> dict[str, Any]:
     """The span-length penalty (see :mod:`~mmroute.reading.decode`) with the best EM on ``pairs`` (from
     :func:`read_answerable`, read with no penalty), ties broken by F1 and then by the smaller penalty.
 
@@ -77,12 +86,17 @@ def choose_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
         em, f1 = _em_f1(pairs, penalty)
         table[f"{penalty:g}"] = {"em": round(em / len(pairs), 4), "f1": round(f1 / len(pairs), 4)}
     chosen = max(grid, key=lambda p: (table[f"{p:g}"]["em"], table[f"{p:g}"]["f1"], -p))
-    return {"length_penalty": chosen, "questions": len(pairs), "articles": articles([e for e, _ in pairs]),
-            "grid": table}
+    return {
+        "length_penalty": chosen,
+        "questions": len(pairs),
+        "articles": articles([e for e, _ in pairs]),
+        "grid": table,
+    }
 
 
-def held_out_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
-                            grid: Sequence[float] = LENGTH_PENALTY_GRID) -> dict[str, Any]:
+def held_out_length_penalty(
+    pairs: Sequence[tuple[QAExample, Reading]], grid: Sequence[float] = LENGTH_PENALTY_GRID
+) -> dict[str, Any]:
     """Leave one article out: each article is scored with the penalty chosen on the others."""
     by_article = articles([e for e, _ in pairs])
     if len(by_article) < 2:
@@ -95,5 +109,9 @@ def held_out_length_penalty(pairs: Sequence[tuple[QAExample, Reading]],
         chosen[article] = choose_length_penalty(rest, grid)["length_penalty"]
         a, b = _em_f1(mine, chosen[article])
         em, f1 = em + a, f1 + b
-    return {"questions": len(pairs), "em": round(em / len(pairs), 4), "f1": round(f1 / len(pairs), 4),
-            "length_penalty_by_held_out_article": chosen}
+    return {
+        "questions": len(pairs),
+        "em": round(em / len(pairs), 4),
+        "f1": round(f1 / len(pairs), 4),
+        "length_penalty_by_held_out_article": chosen,
+    }

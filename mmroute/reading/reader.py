@@ -10,11 +10,13 @@ passages are read in overlapping windows; spans are decoded by :func:`~mmroute.r
 >>> reading.best.text, reading.best.probability, reading.margin
 ('France', 0.93, 7.1)
 """
+
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from typing import Any, Mapping, Protocol, Sequence, runtime_checkable
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -42,9 +44,18 @@ class TransformerReader:
 
     name = "transformer"
 
-    def __init__(self, model: str = "packaged", *, device: str = "auto", max_length: int | None = None,
-                 stride: int | None = None, n_best: int = 20, max_answer_tokens: int = 30,
-                 length_penalty: float | None = None, batch_size: int = 16) -> None:
+    def __init__(
+        self,
+        model: str = "packaged",
+        *,
+        device: str = "auto",
+        max_length: int | None = None,
+        stride: int | None = None,
+        n_best: int = 20,
+        max_answer_tokens: int = 30,
+        length_penalty: float | None = None,
+        batch_size: int = 16,
+    ) -> None:
         self.model_name = model
         self.device = device
         self._max_length = max_length
@@ -60,7 +71,7 @@ class TransformerReader:
         self._lock = threading.RLock()
 
     @classmethod
-    def from_loaded(cls, model: Any, tokenizer: Any, meta: Mapping[str, Any], **options: Any) -> "TransformerReader":
+    def from_loaded(cls, model: Any, tokenizer: Any, meta: Mapping[str, Any], **options: Any) -> TransformerReader:
         """Wrap a model already in memory (e.g. right after training)."""
         r = cls(str(meta.get("source", "in-memory")), **options)
         r._model, r._tok, r.meta = model, tokenizer, meta
@@ -112,23 +123,32 @@ class TransformerReader:
         self._load()
         import torch
 
-        windows = make_windows(self._tok, [question] * len(passages), passages,
-                               max_length=self.max_length, stride=self.stride)
+        windows = make_windows(
+            self._tok, [question] * len(passages), passages, max_length=self.max_length, stride=self.stride
+        )
         starts: list[np.ndarray] = []
         ends: list[np.ndarray] = []
         dev = next(self._model.parameters()).device
         with torch.inference_mode():
             for b in range(0, len(windows), self.batch_size):
-                batch = collate(windows[b:b + self.batch_size], self._tok.pad_token_id or 0)
-                inputs = {k: torch.from_numpy(batch[k]).to(dev)
-                          for k in ("input_ids", "attention_mask", "token_type_ids")}
+                batch = collate(windows[b : b + self.batch_size], self._tok.pad_token_id or 0)
+                inputs = {
+                    k: torch.from_numpy(batch[k]).to(dev) for k in ("input_ids", "attention_mask", "token_type_ids")
+                }
                 if "token_type_ids" not in self._tok.model_input_names:
                     inputs.pop("token_type_ids")
                 out = self._model(**inputs)
                 starts.extend(out.start_logits.float().cpu().numpy())
                 ends.extend(out.end_logits.float().cpu().numpy())
-        return decode(windows, starts, ends, passages, n_best=self.n_best, max_answer_tokens=self.max_answer_tokens,
-                      length_penalty=self.length_penalty)
+        return decode(
+            windows,
+            starts,
+            ends,
+            passages,
+            n_best=self.n_best,
+            max_answer_tokens=self.max_answer_tokens,
+            length_penalty=self.length_penalty,
+        )
 
 
 def create_reader(name: str = "transformer", **options: Any) -> Reader:

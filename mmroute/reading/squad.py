@@ -10,13 +10,14 @@ an unanswerable question (no gold answers) scores 1 only for an empty prediction
 >>> f1_score("the Normans", ["Normans"])
 1.0
 """
+
 from __future__ import annotations
 
 import collections
 import json
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Sequence
 
 from ..errors import InputError
 from ..text import normalize_answer
@@ -46,8 +47,10 @@ def load_squad(path: Path) -> list[QAExample]:
     except FileNotFoundError:
         raise InputError(f"SQuAD file {path} not found", hint="pass the path of a SQuAD-format .json file") from None
     except (json.JSONDecodeError, KeyError, TypeError, UnicodeDecodeError) as e:
-        raise InputError(f"{path} is not a SQuAD-format JSON file ({e})",
-                         hint="expected {\"data\": [{\"title\", \"paragraphs\": [{\"context\", \"qas\"}]}]}") from None
+        raise InputError(
+            f"{path} is not a SQuAD-format JSON file ({e})",
+            hint='expected {"data": [{"title", "paragraphs": [{"context", "qas"}]}]}',
+        ) from None
     out: list[QAExample] = []
     for art in articles:
         title = str(art.get("title", ""))
@@ -58,7 +61,7 @@ def load_squad(path: Path) -> list[QAExample]:
                 texts, starts = [], []
                 for a in answers:
                     s = int(a["answer_start"])
-                    if ctx[s:s + len(a["text"])] != a["text"]:
+                    if ctx[s : s + len(a["text"])] != a["text"]:
                         continue  # a misaligned gold answer cannot teach span positions
                     texts.append(a["text"])
                     starts.append(s)

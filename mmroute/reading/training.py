@@ -10,6 +10,7 @@ training set and lets the result ship as an fp16 delta over the packaged base (s
 >>> report = train_reader([Path("train-v2.0.json")], base="minilm", out=Path("my-reader"),
 ...                       config=ReaderTrainConfig(epochs=2), valid=[Path("dev-v2.0.json")])
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -19,9 +20,10 @@ import os
 import pickle
 import random
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 from .squad import QAExample, articles, load_squad
 from .windows import Window, collate, make_windows
@@ -45,18 +47,26 @@ class ReaderTrainConfig:
     """Stop after this many optimiser steps (0: no limit); for smoke tests."""
 
 
-def cached_windows(tokenizer: Any, tok_id: str, examples: Sequence[QAExample], cfg: ReaderTrainConfig,
-                   cache_dir: Path | None) -> list[Window]:
-    key = hashlib.sha256(json.dumps([tok_id, cfg.max_length, cfg.stride,
-                                     [(e.id, e.question, e.context, e.answer_starts) for e in examples]]
-                                    ).encode()).hexdigest()[:20]
+def cached_windows(
+    tokenizer: Any, tok_id: str, examples: Sequence[QAExample], cfg: ReaderTrainConfig, cache_dir: Path | None
+) -> list[Window]:
+    key = hashlib.sha256(
+        json.dumps(
+            [tok_id, cfg.max_length, cfg.stride, [(e.id, e.question, e.context, e.answer_starts) for e in examples]]
+        ).encode()
+    ).hexdigest()[:20]
     path = cache_dir / f"windows-{key}.pkl" if cache_dir else None
     if path is not None and path.is_file():
         return pickle.loads(path.read_bytes())
-    answers = [(e.answer_starts[0], e.answer_starts[0] + len(e.answers[0])) if e.answerable else None
-               for e in examples]
-    windows = make_windows(tokenizer, [e.question for e in examples], [e.context for e in examples],
-                           max_length=cfg.max_length, stride=cfg.stride, answers=answers)
+    answers = [(e.answer_starts[0], e.answer_starts[0] + len(e.answers[0])) if e.answerable else None for e in examples]
+    windows = make_windows(
+        tokenizer,
+        [e.question for e in examples],
+        [e.context for e in examples],
+        max_length=cfg.max_length,
+        stride=cfg.stride,
+        answers=answers,
+    )
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(".tmp")
@@ -72,15 +82,22 @@ def length_bucketed_batches(windows: Sequence[Window], batch_size: int, rng: ran
     chunk = batch_size * 50
     batches: list[list[Window]] = []
     for c in range(0, len(order), chunk):
-        part = sorted(order[c:c + chunk], key=len)
-        batches.extend(part[i:i + batch_size] for i in range(0, len(part), batch_size))
+        part = sorted(order[c : c + chunk], key=len)
+        batches.extend(part[i : i + batch_size] for i in range(0, len(part), batch_size))
     rng.shuffle(batches)
     return batches
 
 
-def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrainConfig = ReaderTrainConfig(),
-                 valid: Sequence[Path] = (), log: Callable[[str], None] = print,
-                 cache_dir: Path | None = None, init: str | None = None) -> dict[str, Any]:
+def train_reader(
+    data: Sequence[Path],
+    base: str,
+    out: Path,
+    config: ReaderTrainConfig = ReaderTrainConfig(),
+    valid: Sequence[Path] = (),
+    log: Callable[[str], None] = print,
+    cache_dir: Path | None = None,
+    init: str | None = None,
+) -> dict[str, Any]:
     """Train, save the delta folder to ``out``, and return a report (timings, validation EM/F1).
 
     ``init`` continues training an existing reader ("packaged" or a folder ``reader train`` wrote over the
@@ -106,8 +123,10 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
 
         model, tok, init_meta = load_reader_model(init)
         if str(init_meta.get("base")) != base:
-            raise ConfigError(f"reader {init!r} was trained over base {init_meta.get('base')!r}, not {base!r}",
-                              hint=f"pass --base {init_meta.get('base')} to continue training it")
+            raise ConfigError(
+                f"reader {init!r} was trained over base {init_meta.get('base')!r}, not {base!r}",
+                hint=f"pass --base {init_meta.get('base')} to continue training it",
+            )
     else:
         tok = AutoTokenizer.from_pretrained(bpath)
         model = AutoModelForQuestionAnswering.from_pretrained(bpath)
@@ -117,19 +136,24 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
     for n, p in model.named_parameters():
         p.requires_grad_(n not in frozen)
     windows = cached_windows(tok, bpath, examples, config, cache_dir)
-    log(f"{len(examples)} questions from {len(articles(examples))} articles -> {len(windows)} windows "
-        f"(max_length {config.max_length}, stride {config.stride})")
+    log(
+        f"{len(examples)} questions from {len(articles(examples))} articles -> {len(windows)} windows "
+        f"(max_length {config.max_length}, stride {config.stride})"
+    )
     steps_per_epoch = math.ceil(len(windows) / config.batch_size)
     total = int(steps_per_epoch * config.epochs)
     if config.max_steps:
         total = min(total, config.max_steps)
     decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim > 1]
     no_decay = [p for n, p in model.named_parameters() if p.requires_grad and p.ndim <= 1]
-    opt = torch.optim.AdamW([{"params": decay, "weight_decay": config.weight_decay},
-                             {"params": no_decay, "weight_decay": 0.0}], lr=config.lr)
+    opt = torch.optim.AdamW(
+        [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
+        lr=config.lr,
+    )
     warm = max(1, int(total * config.warmup))
     sched = torch.optim.lr_scheduler.LambdaLR(
-        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm))))
+        opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
+    )
     step, running = 0, 0.0
     pad = tok.pad_token_id or 0
     while step < total:
@@ -149,16 +173,31 @@ def train_reader(data: Sequence[Path], base: str, out: Path, config: ReaderTrain
             running = 0.98 * running + 0.02 * loss.item() if step > 1 else loss.item()
             if step % 50 == 0 or step == total:
                 el = time.perf_counter() - t0
-                log(f"step {step}/{total} loss {running:.3f} {el:.0f}s elapsed, ~{el / step * (total - step):.0f}s left")
+                log(
+                    f"step {step}/{total} loss {running:.3f} {el:.0f}s elapsed, ~{el / step * (total - step):.0f}s left"
+                )
     train_s = time.perf_counter() - t0
     model.eval()
     report: dict[str, Any] = {
-        "base": base, "init": init, "config": asdict(config), "train_data": [str(p) for p in data],
-        "train_articles": articles(examples), "train_questions": len(examples), "train_windows": len(windows),
-        "steps": step, "train_seconds": round(train_s, 1), "device": str(device),
+        "base": base,
+        "init": init,
+        "config": asdict(config),
+        "train_data": [str(p) for p in data],
+        "train_articles": articles(examples),
+        "train_questions": len(examples),
+        "train_windows": len(windows),
+        "steps": step,
+        "train_seconds": round(train_s, 1),
+        "device": str(device),
     }
-    meta = {"format": 1, "base": base, "max_length": config.max_length, "stride": config.stride,
-            "frozen": sorted(frozen), "trained": report}
+    meta = {
+        "format": 1,
+        "base": base,
+        "max_length": config.max_length,
+        "stride": config.stride,
+        "frozen": sorted(frozen),
+        "trained": report,
+    }
     size = save_delta(model, out, frozen, meta)  # saved before validation: a failed validation loses nothing
     report["weights_bytes"] = size
     log(f"saved {out} ({size / 1e6:.1f} MB) in {time.perf_counter() - t0:.0f}s")

@@ -13,11 +13,13 @@ training changed; the frozen word-embedding table is taken from the base at load
 
 >>> model, tokenizer, meta = load_reader_model("packaged", device="cpu")
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from ..errors import ConfigError, ModelUnavailableError
 
@@ -37,8 +39,10 @@ def base_path(base: str) -> str:
 
         return minilm_path()
     if base in ("mpnet", "all-mpnet-base-v2"):
-        raise ConfigError("the packaged all-mpnet-base-v2 is not wired as a reader base",
-                          hint="unpack it and pass its folder as --base PATH")
+        raise ConfigError(
+            "the packaged all-mpnet-base-v2 is not wired as a reader base",
+            hint="unpack it and pass its folder as --base PATH",
+        )
     return base
 
 
@@ -46,8 +50,10 @@ def resolve_reader(name_or_path: str) -> tuple[str, dict[str, Any] | None]:
     """(path or hub id, delta metadata or None) for a reader name."""
     if name_or_path in ("packaged", "default", ""):
         if not (PACKAGED_DIR / META_FILE).is_file():
-            raise ModelUnavailableError("the packaged reader weights are missing from this install",
-                                        hint="rebuild them with `make reader`, or pass model=PATH_OR_HUB_NAME")
+            raise ModelUnavailableError(
+                "the packaged reader weights are missing from this install",
+                hint="rebuild them with `make reader`, or pass model=PATH_OR_HUB_NAME",
+            )
         name_or_path = str(PACKAGED_DIR)
     p = Path(name_or_path).expanduser()
     if p.is_dir():
@@ -55,12 +61,16 @@ def resolve_reader(name_or_path: str) -> tuple[str, dict[str, Any] | None]:
         if meta_file.is_file() and (p / WEIGHTS_FILE).is_file():
             return str(p), json.loads(meta_file.read_text(encoding="utf-8"))
         if not (p / "config.json").is_file():
-            raise ConfigError(f"{p} is neither a Hugging Face checkpoint nor an mmroute reader folder",
-                              hint=f"expected config.json + weights, or {META_FILE} + {WEIGHTS_FILE}")
+            raise ConfigError(
+                f"{p} is neither a Hugging Face checkpoint nor an mmroute reader folder",
+                hint=f"expected config.json + weights, or {META_FILE} + {WEIGHTS_FILE}",
+            )
         return str(p), None
     if p.exists() or name_or_path.startswith((".", "/", "~")):
-        raise ConfigError(f"reader model {name_or_path!r} is not a folder",
-                          hint="pass a checkpoint folder or a hub name such as deepset/minilm-uncased-squad2")
+        raise ConfigError(
+            f"reader model {name_or_path!r} is not a folder",
+            hint="pass a checkpoint folder or a hub name such as deepset/minilm-uncased-squad2",
+        )
     return name_or_path, None
 
 
@@ -86,8 +96,10 @@ def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any,
             apply_delta(model, Path(path) / WEIGHTS_FILE)
             meta = {**meta, "source": path}
     except (OSError, ValueError) as e:
-        raise ModelUnavailableError(f"cannot load reader {name_or_path!r}: {str(e).splitlines()[0]}",
-                                    hint="pass a local checkpoint folder (offline) or check the hub name") from None
+        raise ModelUnavailableError(
+            f"cannot load reader {name_or_path!r}: {str(e).splitlines()[0]}",
+            hint="pass a local checkpoint folder (offline) or check the hub name",
+        ) from None
     decoding = Path(path) / DECODING_FILE
     if decoding.is_file():
         meta = {**meta, "decoding": json.loads(decoding.read_text(encoding="utf-8"))}
@@ -99,8 +111,10 @@ def reader_folder(name_or_path: str) -> Path:
     """The local folder of a reader name (``packaged`` or a folder), for writing decoding defaults beside it."""
     path, _ = resolve_reader(name_or_path)
     if not Path(path).is_dir():
-        raise ConfigError(f"reader {name_or_path!r} is a hub name, not a local folder",
-                          hint="save it to a folder first (save_pretrained) or pass --generator-option values")
+        raise ConfigError(
+            f"reader {name_or_path!r} is a hub name, not a local folder",
+            hint="save it to a folder first (save_pretrained) or pass --generator-option values",
+        )
     return Path(path)
 
 
@@ -130,8 +144,11 @@ def save_delta(model: Any, out: Path, frozen: set[str], meta: Mapping[str, Any])
     from ..fsutil import atomic_write_text
 
     out.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().to("cpu").half().contiguous() for k, v in model.state_dict().items()
-               if k not in frozen and not k.endswith("position_ids")}
+    tensors = {
+        k: v.detach().to("cpu").half().contiguous()
+        for k, v in model.state_dict().items()
+        if k not in frozen and not k.endswith("position_ids")
+    }
     tmp = out / (WEIGHTS_FILE + ".tmp")
     save_file(tensors, str(tmp))
     tmp.replace(out / WEIGHTS_FILE)

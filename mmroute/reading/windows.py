@@ -9,10 +9,12 @@ Training windows also carry the gold start/end token positions; a window that do
 whole gold answer (and every window of an unanswerable question) points at the ``[CLS]`` token (0, 0),
 the SQuAD 2.0 "no answer" convention.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -30,16 +32,31 @@ class Window:
         return len(self.input_ids)
 
 
-def make_windows(tokenizer: Any, questions: Sequence[str], passages: Sequence[str], *, max_length: int,
-                 stride: int, answers: Sequence[tuple[int, int] | None] | None = None,
-                 max_question_tokens: int = 64) -> list[Window]:
+def make_windows(
+    tokenizer: Any,
+    questions: Sequence[str],
+    passages: Sequence[str],
+    *,
+    max_length: int,
+    stride: int,
+    answers: Sequence[tuple[int, int] | None] | None = None,
+    max_question_tokens: int = 64,
+) -> list[Window]:
     """Windows for each (question, passage) pair; ``answers[i]`` is the gold (char start, char end) or None.
 
     Questions longer than ``max_question_tokens`` are cut so that a window always has room for the passage.
     """
     qs = [_clip_question(tokenizer, q, max_question_tokens) for q in questions]
-    enc = tokenizer(qs, list(passages), truncation="only_second", max_length=max_length, stride=stride,
-                    return_overflowing_tokens=True, return_offsets_mapping=True, padding=False)
+    enc = tokenizer(
+        qs,
+        list(passages),
+        truncation="only_second",
+        max_length=max_length,
+        stride=stride,
+        return_overflowing_tokens=True,
+        return_offsets_mapping=True,
+        padding=False,
+    )
     out: list[Window] = []
     for w in range(len(enc["input_ids"])):
         pi = int(enc["overflow_to_sample_mapping"][w])
@@ -64,7 +81,7 @@ def _clip_question(tokenizer: Any, question: str, max_tokens: int) -> str:
     ids = tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
     if len(ids["input_ids"]) <= max_tokens:
         return question
-    return question[:ids["offset_mapping"][max_tokens - 1][1]]
+    return question[: ids["offset_mapping"][max_tokens - 1][1]]
 
 
 def collate(windows: Sequence[Window], pad_id: int) -> dict[str, np.ndarray]:
@@ -74,9 +91,13 @@ def collate(windows: Sequence[Window], pad_id: int) -> dict[str, np.ndarray]:
     tt = np.zeros((n, L), dtype=np.int64)
     mask = np.zeros((n, L), dtype=np.int64)
     for i, w in enumerate(windows):
-        ids[i, :len(w)] = w.input_ids
-        tt[i, :len(w)] = w.token_type_ids
-        mask[i, :len(w)] = 1
-    return {"input_ids": ids, "token_type_ids": tt, "attention_mask": mask,
-            "start_positions": np.array([w.start_position for w in windows], dtype=np.int64),
-            "end_positions": np.array([w.end_position for w in windows], dtype=np.int64)}
+        ids[i, : len(w)] = w.input_ids
+        tt[i, : len(w)] = w.token_type_ids
+        mask[i, : len(w)] = 1
+    return {
+        "input_ids": ids,
+        "token_type_ids": tt,
+        "attention_mask": mask,
+        "start_positions": np.array([w.start_position for w in windows], dtype=np.int64),
+        "end_positions": np.array([w.end_position for w in windows], dtype=np.int64),
+    }

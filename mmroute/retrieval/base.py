@@ -1,8 +1,10 @@
 """The retriever role: a query in, ranked evidence (at most k hits) and the steps taken out."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..registry import Registry
 from ..types import RetrievalResult
@@ -16,16 +18,20 @@ class Retriever(Protocol):
         """Load what the first query would otherwise wait for (the router's models)."""
         ...
 
-    def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
-                 image: Path | None = None) -> RetrievalResult:
+    def retrieve(
+        self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
+    ) -> RetrievalResult:
         """Search ``kbs`` (or the KBs a router picks when None) and return the top-k evidence."""
         ...
 
 
-RETRIEVERS: Registry[Retriever] = Registry("retriever", {
-    "single": "mmroute.retrieval.single:create_single",
-    "stepwise": "mmroute.retrieval.stepwise:StepwiseRetriever",
-})
+RETRIEVERS: Registry[Retriever] = Registry(
+    "retriever",
+    {
+        "single": "mmroute.retrieval.single:create_single",
+        "stepwise": "mmroute.retrieval.stepwise:StepwiseRetriever",
+    },
+)
 """Retrievers by name; factories take ``(home, router=None, **options)``."""
 
 

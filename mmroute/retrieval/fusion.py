@@ -18,11 +18,12 @@ about the question (a multi-hop corpus asked about Normandy) look as good as the
 Duplicate item ids (same item reached via two KBs) keep their best fused score.
 The fused score replaces ``Hit.score``; the raw score stays available in the trace step.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
-from typing import Mapping, Sequence
 
 from ..types import Hit
 
@@ -38,8 +39,12 @@ def _mean_sigma(scores: Sequence[float]) -> tuple[float, float]:
     return mu, max(math.sqrt(var), SIGMA_FLOOR)
 
 
-def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str, float] | None = None,
-              spaces: Mapping[str, str] | None = None) -> list[Hit]:
+def fuse_hits(
+    per_kb: Mapping[str, Sequence[Hit]],
+    k: int,
+    weights: Mapping[str, float] | None = None,
+    spaces: Mapping[str, str] | None = None,
+) -> list[Hit]:
     """Merge per-KB hit lists into one top-k list with comparable scores (see module doc).
 
     ``spaces[kb]`` names the KB's score space (KBs with the same encoder share one); a KB without an entry
@@ -54,6 +59,7 @@ def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str,
     weights = weights or {}
     space_of = {kb: (spaces or {}).get(kb, f"kb:{kb}") for kb in lists}
     if len(set(space_of.values())) == 1:
+
         def fused(kb: str, score: float) -> float:  # one space: the fused score stays a cosine
             return score + ROUTE_BONUS * float(weights.get(kb, 1.0))
     else:
@@ -65,6 +71,7 @@ def fuse_hits(per_kb: Mapping[str, Sequence[Hit]], k: int, weights: Mapping[str,
         def fused(kb: str, score: float) -> float:
             mu, sigma = stats[space_of[kb]]
             return float(weights.get(kb, 1.0)) / (1.0 + math.exp(-(score - mu) / sigma)) + 0.5 * score
+
     best: dict[str, Hit] = {}
     for kb, hits in lists.items():
         for h in hits:

@@ -18,15 +18,19 @@ over its payloads and holds nothing.
 >>> idx.mentions("released on his album Walls and Bridges")
 [TitleMention(title='walls and bridges', ids=('a',), weight=...)]
 """
+
 from __future__ import annotations
 
 import math
 import threading
 from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
-from ..terms import STOPWORDS, tokens as content_tokens, words as tokens
+from ..terms import STOPWORDS
+from ..terms import tokens as content_tokens
+from ..terms import words as tokens
 from ..text import strip_parenthetical
 from ..types import Item
 
@@ -117,7 +121,7 @@ class TitleIndex:
                 continue
             matched = 0
             for n in range(min(self._max_title_len, len(toks) - i), 0, -1):
-                key = tuple(toks[i:i + n])
+                key = tuple(toks[i : i + n])
                 ids = self._titles.get(key)
                 if ids is None:
                     continue
@@ -154,7 +158,7 @@ class _IndexCache:
         ids = sorted(store.all_ids())
         payloads: list[Mapping[str, Any]] = []
         for start in range(0, len(ids), 4096):
-            payloads.extend(p.payload for p in store.get(ids[start:start + 4096]))
+            payloads.extend(p.payload for p in store.get(ids[start : start + 4096]))
         index = TitleIndex(payloads, modality=info.modality.value)
         with self._lock:
             self._cache[key] = (stamp, index)

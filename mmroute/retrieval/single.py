@@ -9,15 +9,16 @@ multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
     mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
 """
+
 from __future__ import annotations
 
 import json
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
-from ..kb import SEARCH_MODES, Home
 from ..errors import ConfigError
+from ..kb import SEARCH_MODES, Home
 from ..routing.base import Router, kbs_with_fallback
 from ..stores.base import Fusion
 from ..types import Hit, KBInfo, RetrievalResult, RetrievalStep, RouteDecision
@@ -38,9 +39,17 @@ class SingleShotRetriever:
 
     name = "single"
 
-    def __init__(self, home: Home, router: Router | None = None, per_kb_k: int | None = None,
-                 mode: str = DEFAULT_MODE, fusion: str | None = None, weights: Sequence[float] | None = None,
-                 rrf_k: int | None = None, candidates: int | None = None) -> None:
+    def __init__(
+        self,
+        home: Home,
+        router: Router | None = None,
+        per_kb_k: int | None = None,
+        mode: str = DEFAULT_MODE,
+        fusion: str | None = None,
+        weights: Sequence[float] | None = None,
+        rrf_k: int | None = None,
+        candidates: int | None = None,
+    ) -> None:
         if not isinstance(mode, str) or mode not in SEARCH_MODES:
             raise ConfigError(f"unknown retrieval mode {mode!r}", hint=f"use one of: {', '.join(SEARCH_MODES)}")
         self.home = home
@@ -48,15 +57,20 @@ class SingleShotRetriever:
         self.per_kb_k = per_kb_k
         self.mode = mode
         d = DEFAULT_FUSION
-        self.fusion = Fusion(method=fusion or d.method, weights=tuple(float(w) for w in (weights or d.weights)),
-                             k=int(rrf_k or d.k), candidates=int(candidates or d.candidates))
+        self.fusion = Fusion(
+            method=fusion or d.method,
+            weights=tuple(float(w) for w in (weights or d.weights)),
+            k=int(rrf_k or d.k),
+            candidates=int(candidates or d.candidates),
+        )
 
     def warm_up(self) -> None:
         if self.router is not None:
             self.router.warm_up()
 
-    def _decide(self, query: str, kbs: Sequence[str] | None,
-                image: Path | None) -> tuple[list[str], dict[str, float], RouteDecision | None, str]:
+    def _decide(
+        self, query: str, kbs: Sequence[str] | None, image: Path | None
+    ) -> tuple[list[str], dict[str, float], RouteDecision | None, str]:
         if kbs:
             return list(kbs), {}, None, "KBs named by the caller"
         usable, skipped = routable_kbs(self.home)
@@ -85,19 +99,25 @@ class SingleShotRetriever:
             per[name] = kb.search(query, kk, mode=self.mode, fusion=self.fusion)
         return per
 
-    def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
-                 image: Path | None = None) -> RetrievalResult:
+    def retrieve(
+        self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
+    ) -> RetrievalResult:
         t0 = time.perf_counter()
         names, weights, decision, how = self._decide(query, kbs, image)
         per = self.search_kbs(query, names, k, image)
         hits = fuse_hits(per, k, weights, {n: score_space(self.home.open(n).info) for n in per})
         ms = (time.perf_counter() - t0) * 1000
-        step = RetrievalStep(index=0, query=query, kbs=tuple(names), hits=tuple(hits), route=decision,
-                             new_ids=tuple(h.item.id for h in hits),
-                             note="no retrieval needed" if decision is not None and not names else f"single shot; {how}",
-                             elapsed_ms=ms)
-        return RetrievalResult(query=query, hits=tuple(hits), steps=(step,),
-                               stop_reason="single shot", elapsed_ms=ms)
+        step = RetrievalStep(
+            index=0,
+            query=query,
+            kbs=tuple(names),
+            hits=tuple(hits),
+            route=decision,
+            new_ids=tuple(h.item.id for h in hits),
+            note="no retrieval needed" if decision is not None and not names else f"single shot; {how}",
+            elapsed_ms=ms,
+        )
+        return RetrievalResult(query=query, hits=tuple(hits), steps=(step,), stop_reason="single shot", elapsed_ms=ms)
 
 
 def score_space(info: KBInfo) -> str:
@@ -110,6 +130,7 @@ def create_single(home: Home, router: Router | None = None, **options: object) -
     known = {"per_kb_k", "mode", "fusion", "weights", "rrf_k", "candidates"}
     unknown = sorted(set(options) - known)
     if unknown:
-        raise ConfigError(f"unknown single-shot retriever option(s) {', '.join(unknown)}",
-                          hint=f"use {', '.join(sorted(known))}")
+        raise ConfigError(
+            f"unknown single-shot retriever option(s) {', '.join(unknown)}", hint=f"use {', '.join(sorted(known))}"
+        )
     return SingleShotRetriever(home, router, **options)  # type: ignore[arg-type]

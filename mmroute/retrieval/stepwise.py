@@ -36,12 +36,14 @@ the latter is clearly more relevant).
 >>> res = r.retrieve("Who is the mother of the director of film Polish Wedding?", k=5, kbs=["hop"])
 >>> res.ids, [s.query for s in res.steps], res.stop_reason
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
@@ -50,7 +52,6 @@ from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
-
 
 LEXICAL_POOL = 500
 """BM25 candidates taken for the original question of each KB (the relevance every item is ranked by)."""
@@ -112,9 +113,12 @@ class _KBView:
     items: dict[str, Any] = field(default_factory=dict)
     """Items met by this call's searches, by id (hits are built from them)."""
 
-    def relevance(self, item_id: str, config: "StepwiseConfig") -> float:
-        return (self.dense.get(item_id, self.dense_floor) + config.lexical_weight * self.lexical.get(item_id, 0.0)
-                + config.title_weight * self.titles.get(item_id, 0.0))
+    def relevance(self, item_id: str, config: StepwiseConfig) -> float:
+        return (
+            self.dense.get(item_id, self.dense_floor)
+            + config.lexical_weight * self.lexical.get(item_id, 0.0)
+            + config.title_weight * self.titles.get(item_id, 0.0)
+        )
 
 
 class StepwiseRetriever:
@@ -130,9 +134,15 @@ class StepwiseRetriever:
 
     name = "stepwise"
 
-    def __init__(self, home: Home, router: Router | None = None, planner: Planner | str | None = None,
-                 config: StepwiseConfig | None = None, planner_options: Mapping[str, Any] | None = None,
-                 **options: Any) -> None:
+    def __init__(
+        self,
+        home: Home,
+        router: Router | None = None,
+        planner: Planner | str | None = None,
+        config: StepwiseConfig | None = None,
+        planner_options: Mapping[str, Any] | None = None,
+        **options: Any,
+    ) -> None:
         self.home = home
         self.router = router
         if planner is None or isinstance(planner, str):
@@ -142,8 +152,10 @@ class StepwiseRetriever:
         self.planner: Planner = planner
         unknown = sorted(set(options) - {f.name for f in fields(StepwiseConfig)})
         if unknown:
-            raise ConfigError(f"unknown step-wise retriever option(s) {', '.join(unknown)}",
-                              hint=f"use {', '.join(f.name for f in fields(StepwiseConfig))}")
+            raise ConfigError(
+                f"unknown step-wise retriever option(s) {', '.join(unknown)}",
+                hint=f"use {', '.join(f.name for f in fields(StepwiseConfig))}",
+            )
         self.config = replace(config or StepwiseConfig(), **options) if options else (config or StepwiseConfig())
 
     def warm_up(self) -> None:
@@ -152,8 +164,9 @@ class StepwiseRetriever:
             self.router.warm_up()
 
     # ----- routing ---------------------------------------------------------------------------
-    def _route(self, query: str, allowed: Sequence[str], previous: Sequence[str], image: Path | None,
-               hint: str | None) -> tuple[list[str], RouteDecision | None, str]:
+    def _route(
+        self, query: str, allowed: Sequence[str], previous: Sequence[str], image: Path | None, hint: str | None
+    ) -> tuple[list[str], RouteDecision | None, str]:
         """KBs for one follow-up: the router's choice among ``allowed`` (the planner's modality hint
         breaks ties), else the previous step's KBs."""
         if self.router is None:
@@ -184,12 +197,14 @@ class StepwiseRetriever:
             kb = self.home.open(name)
             view = _KBView(kb=kb, index=title_index_for(kb))
             view.dense, view.lexical, view.titles, view.dense_floor = self._terms(
-                view, question, max(self.config.search_k, 100), image, exhaustive=True)
+                view, question, max(self.config.search_k, 100), image, exhaustive=True
+            )
             views[name] = view
         return view
 
-    def _terms(self, view: _KBView, query: str, n: int, image: Path | None, exhaustive: bool = False
-               ) -> tuple[dict[str, float], dict[str, float], dict[str, float], float]:
+    def _terms(
+        self, view: _KBView, query: str, n: int, image: Path | None, exhaustive: bool = False
+    ) -> tuple[dict[str, float], dict[str, float], dict[str, float], float]:
         """Dense cosines of the top n, max-normalised BM25 (of every matching item when
         ``exhaustive``), title-match weights, and the lowest dense cosine listed."""
         kb, index = view.kb, view.index
@@ -229,16 +244,21 @@ class StepwiseRetriever:
         """Top ``search_k`` items of one KB for a query by hybrid score (see module doc)."""
         dense, lex, titles, floor = self._terms(view, query, self.config.search_k, image)
         cfg = self.config
-        scores = {i: dense.get(i, floor) + cfg.lexical_weight * lex.get(i, 0.0) + cfg.title_weight * titles.get(i, 0.0)
-                  for i in set(dense) | set(lex) | set(titles)}
+        scores = {
+            i: dense.get(i, floor) + cfg.lexical_weight * lex.get(i, 0.0) + cfg.title_weight * titles.get(i, 0.0)
+            for i in set(dense) | set(lex) | set(titles)
+        }
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
         found = [(i, s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
-        return [Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
-                for r, (i, s, item) in enumerate(x for x in found if x[2] is not None)]
+        return [
+            Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
+            for r, (i, s, item) in enumerate(x for x in found if x[2] is not None)
+        ]
 
     # ----- the loop --------------------------------------------------------------------------
-    def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
-                 image: Path | None = None) -> RetrievalResult:
+    def retrieve(
+        self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
+    ) -> RetrievalResult:
         t0 = time.perf_counter()
         cfg = self.config
         allowed, skipped = (list(kbs), []) if kbs else routable_kbs(self.home)
@@ -293,12 +313,25 @@ class StepwiseRetriever:
                 stop_reason = "router chose no retrieval"
             if not stop_reason and cfg.stop_when_sufficient and sufficient(query, ranked, indexes):
                 stop_reason = "evidence suffices"
-            step = RetrievalStep(index=index, query=follow.query, kbs=tuple(names), hits=tuple(hits),
-                                 route=decision, new_ids=tuple(new_ids), note="; ".join(p for p in note_parts if p))
+            step = RetrievalStep(
+                index=index,
+                query=follow.query,
+                kbs=tuple(names),
+                hits=tuple(hits),
+                route=decision,
+                new_ids=tuple(new_ids),
+                note="; ".join(p for p in note_parts if p),
+            )
             nxt: FollowUp | None = None
             if not stop_reason:
-                state = PlanState(question=query, steps=(*steps, step), evidence=tuple(ranked), indexes=indexes,
-                                  asked=tuple(asked), targets=tuple(targets))
+                state = PlanState(
+                    question=query,
+                    steps=(*steps, step),
+                    evidence=tuple(ranked),
+                    indexes=indexes,
+                    asked=tuple(asked),
+                    targets=tuple(targets),
+                )
                 nxt = self.planner.plan(state)
                 if nxt.stop:
                     stop_reason = f"planner stopped: {nxt.why}"
@@ -308,8 +341,13 @@ class StepwiseRetriever:
                 break
             follow = nxt
         ranked = rank_evidence(query, list(pool.values()), indexes, k, cfg.link_weight)
-        return RetrievalResult(query=query, hits=tuple(ranked), steps=tuple(steps), stop_reason=stop_reason,
-                               elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return RetrievalResult(
+            query=query,
+            hits=tuple(ranked),
+            steps=tuple(steps),
+            stop_reason=stop_reason,
+            elapsed_ms=(time.perf_counter() - t0) * 1000,
+        )
 
     def _budget_stop(self, steps_done: int, items: int, t0: float) -> str:
         cfg = self.config
@@ -334,8 +372,15 @@ def _mentioned(x: Hit, indexes: Mapping[str, TitleIndex]) -> dict[str, float]:
     return out
 
 
-def rank_evidence(question: str, evidence: Sequence[_Evidence], indexes: Mapping[str, TitleIndex],
-                  k: int, link_weight: float = 0.3, pool_size: int = 15, anchors: int = 3) -> list[Hit]:
+def rank_evidence(
+    question: str,
+    evidence: Sequence[_Evidence],
+    indexes: Mapping[str, TitleIndex],
+    k: int,
+    link_weight: float = 0.3,
+    pool_size: int = 15,
+    anchors: int = 3,
+) -> list[Hit]:
     """Order evidence so that the top k holds the best connected set (see module doc).
 
     Pairs are formed among the ``pool_size`` most relevant items plus every item linked to one of

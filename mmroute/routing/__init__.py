@@ -9,6 +9,7 @@ the trained one; opt-in, slower), ``federated`` (RAGRoute-style per-KB threshold
 The names below load on first use, so importing :mod:`mmroute.routing.base` (the role and its
 table) loads no router.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -17,24 +18,30 @@ from typing import TYPE_CHECKING, Any
 from .base import ROUTERS, Router, kbs_for_route
 
 if TYPE_CHECKING:  # the same names, for type checkers
-    from .decision import MultiRoutePolicy, make_decision
-    from .default import TrainedWithDescriptions, default_router
-    from .description import DescriptionRouter, parse_description, topical_kbs
-    from .ensemble import EnsembleRouter
-    from .federated import FederatedRouter, selection_tradeoff
-    from .finetuned import FinetunedRouter
-    from .guard import GuardedRouter, QueryGuard
-    from .llm import LLMRouter
-    from .trained import TrainedRouter
+    from .decision import MultiRoutePolicy, make_decision  # noqa: F401
+    from .default import TrainedWithDescriptions, default_router  # noqa: F401
+    from .description import DescriptionRouter, parse_description, topical_kbs  # noqa: F401
+    from .ensemble import EnsembleRouter  # noqa: F401
+    from .federated import FederatedRouter, selection_tradeoff  # noqa: F401
+    from .finetuned import FinetunedRouter  # noqa: F401
+    from .guard import GuardedRouter, QueryGuard  # noqa: F401
+    from .llm import LLMRouter  # noqa: F401
+    from .trained import TrainedRouter  # noqa: F401
 
 _EXPORTS = {
-    "MultiRoutePolicy": "decision", "make_decision": "decision",
-    "TrainedWithDescriptions": "default", "default_router": "default",
-    "DescriptionRouter": "description", "parse_description": "description", "topical_kbs": "description",
+    "MultiRoutePolicy": "decision",
+    "make_decision": "decision",
+    "TrainedWithDescriptions": "default",
+    "default_router": "default",
+    "DescriptionRouter": "description",
+    "parse_description": "description",
+    "topical_kbs": "description",
     "EnsembleRouter": "ensemble",
-    "FederatedRouter": "federated", "selection_tradeoff": "federated",
+    "FederatedRouter": "federated",
+    "selection_tradeoff": "federated",
     "FinetunedRouter": "finetuned",
-    "GuardedRouter": "guard", "QueryGuard": "guard",
+    "GuardedRouter": "guard",
+    "QueryGuard": "guard",
     "LLMRouter": "llm",
     "TrainedRouter": "trained",
 }

@@ -4,10 +4,12 @@ A router reads a query (and optionally a query image) and the descriptors of the
 and returns a :class:`mmroute.types.RouteDecision`: ranked routes with calibrated probabilities,
 the chosen route(s), and the KBs they resolve to. Implementations register in :data:`ROUTERS`.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..registry import Registry
 from ..types import KBInfo, Route, RouteDecision
@@ -22,16 +24,19 @@ class Router(Protocol):
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None) -> RouteDecision: ...
 
 
-ROUTERS: Registry[Router] = Registry("router", {
-    "trained": "mmroute.routing.trained:TrainedRouter",
-    "description": "mmroute.routing.description:DescriptionRouter",
-    "llm": "mmroute.routing.llm:LLMRouter",
-    "ensemble": "mmroute.routing.ensemble:create_ensemble",
-    "finetuned": "mmroute.routing.finetuned:create_finetuned",
-    "federated": "mmroute.routing.federated:FederatedRouter",
-    "guarded": "mmroute.routing.guard:create_guarded",
-    "default": "mmroute.routing.default:default_router",
-})
+ROUTERS: Registry[Router] = Registry(
+    "router",
+    {
+        "trained": "mmroute.routing.trained:TrainedRouter",
+        "description": "mmroute.routing.description:DescriptionRouter",
+        "llm": "mmroute.routing.llm:LLMRouter",
+        "ensemble": "mmroute.routing.ensemble:create_ensemble",
+        "finetuned": "mmroute.routing.finetuned:create_finetuned",
+        "federated": "mmroute.routing.federated:FederatedRouter",
+        "guarded": "mmroute.routing.guard:create_guarded",
+        "default": "mmroute.routing.default:default_router",
+    },
+)
 """Routers by name; factories take keyword options."""
 
 
@@ -66,4 +71,6 @@ def kbs_with_fallback(decision: RouteDecision) -> tuple[tuple[str, ...], str]:
     pick = candidates[0] if candidates else None
     if pick is None:
         return (), f"no KB serves route {decision.chosen[0]!r} and no other route has KBs"
-    return tuple(pick.kbs), f"no KB serves route {decision.chosen[0]!r}: fell back to {pick.route} ({pick.probability:.2f})"
+    return tuple(
+        pick.kbs
+    ), f"no KB serves route {decision.chosen[0]!r}: fell back to {pick.route} ({pick.probability:.2f})"

@@ -33,6 +33,7 @@ their artifact) are fed the raw text they were trained on.
 >>> canonicalize("Who wrote Hamlet (A) Marlowe (B) Shakespeare").options
 ('Marlowe', 'Shakespeare')
 """
+
 from __future__ import annotations
 
 import re
@@ -41,9 +42,23 @@ from dataclasses import dataclass
 
 CANONICAL_VERSION = 1
 
-_TRANSLATE = str.maketrans({"\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
-                            "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u2033": '"',
-                            "\u2013": "-", "\u2014": "-", "\u2212": "-", "\u00a0": " "})
+_TRANSLATE = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201b": "'",
+        "\u2032": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2033": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u00a0": " ",
+    }
+)
 _WS = re.compile(r"\s+")
 
 # an option marker: "(A)", "[A]", "A)", "A.", "A:" followed by whitespace (letters A-H, either case)
@@ -60,12 +75,16 @@ _LEAD = re.compile(
     r"|(?:quick\s+|short\s+|simple\s+|trivia\s+|exam\s+|test\s+|practice\s+)?question(?:\s*\d+)?\s*[:.-]"
     r"|q\s*\d*\s*[:.]"
     r"|(?:query|prompt|input)\s*:"
-    r")\s*", re.I)
+    r")\s*",
+    re.I,
+)
 _TRAIL = re.compile(
     r"(?:^|(?<=[\s,.!?;:)]))(?:"
     r"(?:many\s+)?thanks?(?:\s+(?:you|u))?(?:\s+(?:so|very)\s+much)?(?:\s+in\s+advance)?(?:\s+for\s+(?:your|the)\s+help)?"
     r"|thx|tia|cheers|please|pls|plz|much\s+appreciated|(?:any\s+)?help\s+(?:is\s+)?appreciated"
-    r")[\s!.:)]*$", re.I)
+    r")[\s!.:)]*$",
+    re.I,
+)
 _FINAL = re.compile(r"[\s?.!]+$")
 
 
@@ -126,12 +145,12 @@ def _split_inline_options(text: str) -> tuple[str, list[str]]:
         if _letter(marks[start]) != "A" or not text[: marks[start].start()].strip():
             continue
         run = [marks[start]]
-        for m in marks[start + 1:]:
+        for m in marks[start + 1 :]:
             if _letter(m) == chr(ord(_letter(run[-1])) + 1):
                 run.append(m)
         if len(run) < 2:
             continue
-        opts = [text[a.end(): b.start()].strip() for a, b in zip(run, run[1:])] + [text[run[-1].end():].strip()]
+        opts = [text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])] + [text[run[-1].end() :].strip()]
         if "?" in opts[-1]:  # "Is (a) the sun or (b) the moon bigger?": the question goes on, no options
             continue
         stem = text[: run[0].start()].strip()
@@ -157,9 +176,9 @@ def canonicalize(text: str) -> CanonicalQuery:
     removed: list[str] = []
     for _ in range(4):  # "Hi, question: ..." and "... thanks, cheers!" nest
         m = _LEAD.match(stem)
-        if m and stem[m.end():].strip():
+        if m and stem[m.end() :].strip():
             removed.append(m.group(0).strip())
-            stem = stem[m.end():].strip()
+            stem = stem[m.end() :].strip()
             continue
         m = _TRAIL.search(stem)
         if m and stem[: m.start()].strip(" ,;-"):

@@ -9,11 +9,13 @@ lists with :func:`mmroute.retrieval.fusion.fuse_hits`, weighting each KB by its 
 A chosen route whose kind has no registered KB is named in the reason, so the caller can fall back
 (e.g. to all KBs); the decision's ``kbs`` only ever holds KBs that exist.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..types import KBInfo, Route, RouteDecision, RouteScore
 from .base import kbs_for_route
@@ -40,8 +42,9 @@ class MultiRoutePolicy:
         return tuple(chosen)
 
 
-def resolve_kbs(chosen: Sequence[str], kbs: Sequence[KBInfo],
-                exclude: Sequence[str] = ()) -> tuple[tuple[str, ...], list[str]]:
+def resolve_kbs(
+    chosen: Sequence[str], kbs: Sequence[KBInfo], exclude: Sequence[str] = ()
+) -> tuple[tuple[str, ...], list[str]]:
     """(KB names of the chosen routes, in order without duplicates; routes that resolved to no KB)."""
     names: list[str] = []
     missing: list[str] = []
@@ -53,20 +56,35 @@ def resolve_kbs(chosen: Sequence[str], kbs: Sequence[KBInfo],
     return tuple(names), missing
 
 
-def make_decision(query: str, probs: Mapping[str, float], kbs: Sequence[KBInfo], router: str, t0: float,
-                  policy: MultiRoutePolicy | None = None, reason: str = "",
-                  details: Mapping[str, Any] | None = None, exclude: Sequence[str] = (),
-                  rejected: bool = False) -> RouteDecision:
+def make_decision(
+    query: str,
+    probs: Mapping[str, float],
+    kbs: Sequence[KBInfo],
+    router: str,
+    t0: float,
+    policy: MultiRoutePolicy | None = None,
+    reason: str = "",
+    details: Mapping[str, Any] | None = None,
+    exclude: Sequence[str] = (),
+    rejected: bool = False,
+) -> RouteDecision:
     """Rank ``probs`` (route -> probability), choose route(s), resolve KBs and explain.
 
     ``exclude`` names KBs that route-level resolution must skip (topical KBs reached only by their
     description, see :mod:`.description`). ``t0`` is the ``time.perf_counter()`` at the start.
     """
     policy = policy or MultiRoutePolicy()
-    ranked = tuple(sorted(
-        (RouteScore(r, float(p), tuple(n for n in kbs_for_route(r, kbs) if n not in exclude or r.startswith("kb:")))
-         for r, p in probs.items()),
-        key=lambda rs: (-rs.probability, rs.route)))
+    ranked = tuple(
+        sorted(
+            (
+                RouteScore(
+                    r, float(p), tuple(n for n in kbs_for_route(r, kbs) if n not in exclude or r.startswith("kb:"))
+                )
+                for r, p in probs.items()
+            ),
+            key=lambda rs: (-rs.probability, rs.route),
+        )
+    )
     chosen = policy.choose(ranked) if not rejected else ()
     names, missing = resolve_kbs(chosen, kbs, exclude)
     parts = [reason] if reason else []
@@ -77,6 +95,14 @@ def make_decision(query: str, probs: Mapping[str, float], kbs: Sequence[KBInfo],
         parts.append(f"no registered KB serves route(s) {', '.join(missing)}; the caller should fall back")
     if chosen == (Route.NO.value,):
         parts.append("answer without retrieval")
-    return RouteDecision(query=query, ranked=ranked, chosen=chosen, kbs=names, reason="; ".join(parts),
-                         router=router, elapsed_ms=(time.perf_counter() - t0) * 1000.0, rejected=rejected,
-                         details=dict(details or {}))
+    return RouteDecision(
+        query=query,
+        ranked=ranked,
+        chosen=chosen,
+        kbs=names,
+        reason="; ".join(parts),
+        router=router,
+        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        rejected=rejected,
+        details=dict(details or {}),
+    )

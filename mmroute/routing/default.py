@@ -13,12 +13,14 @@ so they still sum to one and the multi-route policy applies to both kinds of can
 >>> router.route("How many vacation days do I get?", home.list()).kbs
 ('hr',)
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..types import KBInfo, RouteDecision
 from .decision import MultiRoutePolicy, make_decision
@@ -32,8 +34,12 @@ class TrainedWithDescriptions:
 
     name = "trained+description"
 
-    def __init__(self, trained: TrainedRouter | None = None, description: DescriptionRouter | None = None,
-                 policy: MultiRoutePolicy | None = None) -> None:
+    def __init__(
+        self,
+        trained: TrainedRouter | None = None,
+        description: DescriptionRouter | None = None,
+        policy: MultiRoutePolicy | None = None,
+    ) -> None:
         self.trained = trained or TrainedRouter()
         self.description = description or DescriptionRouter(topical_only=True, featurizer=self.trained.featurizer)
         self.policy = policy or self.trained.policy
@@ -55,11 +61,18 @@ class TrainedWithDescriptions:
         probs = {rs.route: rs.probability * p_none for rs in base.ranked}
         probs.update(dprobs)
         best = max(scores, key=scores.__getitem__)
-        reason = (f"description of {best[3:]} matches (cosine {scores[best]:.2f})" if scores[best] >= self.description.threshold
-                  else f"no topical KB matches (best {best[3:]} at cosine {scores[best]:.2f} < {self.description.threshold:.2f})")
-        details: dict[str, Any] = {**dict(base.details), "description_similarity": {k: round(v, 4) for k, v in scores.items()}}
-        return make_decision(query, probs, kbs, self.name, t0, self.policy, reason=reason, details=details,
-                             exclude=exclude)
+        reason = (
+            f"description of {best[3:]} matches (cosine {scores[best]:.2f})"
+            if scores[best] >= self.description.threshold
+            else f"no topical KB matches (best {best[3:]} at cosine {scores[best]:.2f} < {self.description.threshold:.2f})"
+        )
+        details: dict[str, Any] = {
+            **dict(base.details),
+            "description_similarity": {k: round(v, 4) for k, v in scores.items()},
+        }
+        return make_decision(
+            query, probs, kbs, self.name, t0, self.policy, reason=reason, details=details, exclude=exclude
+        )
 
 
 def default_router(path: str | Path | None = None, **guard_options: Any) -> GuardedRouter:

@@ -24,14 +24,16 @@ Scores become probabilities with a softmax at temperature ``temperature`` over t
 plus a "none of them" option whose score is ``threshold``; a KB is chosen when its probability beats
 "none" (its score is above the threshold).
 """
+
 from __future__ import annotations
 
 import hashlib
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -87,8 +89,15 @@ class DescriptionRouter:
 
     name = "description"
 
-    def __init__(self, *, threshold: float = 0.45, temperature: float = 0.05, topical_only: bool = False,
-                 featurizer: QueryFeaturizer | None = None, policy: MultiRoutePolicy | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        threshold: float = 0.45,
+        temperature: float = 0.05,
+        topical_only: bool = False,
+        featurizer: QueryFeaturizer | None = None,
+        policy: MultiRoutePolicy | None = None,
+    ) -> None:
         self.threshold = float(threshold)
         self.temperature = float(temperature)
         self.topical_only = topical_only
@@ -127,16 +136,22 @@ class DescriptionRouter:
         p /= p.sum()
         return dict(zip(keys, map(float, p)))
 
-    def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
-              query_vec: np.ndarray | None = None) -> RouteDecision:
+    def route(
+        self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *, query_vec: np.ndarray | None = None
+    ) -> RouteDecision:
         t0 = time.perf_counter()
         if query_vec is None:
             query_vec = self.featurizer.encoder.encode_queries([canonicalize(query).stem])[0]
         scores = self.scores(query_vec, kbs)
         probs = self.probabilities(scores)
-        details: dict[str, Any] = {"similarity": {k: round(v, 4) for k, v in scores.items()},
-                                   "threshold": self.threshold}
-        reason = ("no KB has a description to match" if not scores else
-                  f"best description match {max(scores, key=scores.__getitem__)} at cosine {max(scores.values()):.2f}"
-                  f" (threshold {self.threshold:.2f})")
+        details: dict[str, Any] = {
+            "similarity": {k: round(v, 4) for k, v in scores.items()},
+            "threshold": self.threshold,
+        }
+        reason = (
+            "no KB has a description to match"
+            if not scores
+            else f"best description match {max(scores, key=scores.__getitem__)} at cosine {max(scores.values()):.2f}"
+            f" (threshold {self.threshold:.2f})"
+        )
         return make_decision(query, probs, kbs, self.name, t0, self.policy, reason=reason, details=details)

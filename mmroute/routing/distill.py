@@ -17,12 +17,14 @@ the teacher for a fold's training rows never sees the fold's test rows (:func:`f
 >>> enc = LayerFeatures("~/.cache/mmroute/models/all-mpnet-base-v2")
 >>> soft = oof_teacher_probabilities(examples, enc.features(texts), minilm_rows)
 """
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Callable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -39,8 +41,10 @@ class LayerFeatures:
     def __init__(self, path: str | Path = DEFAULT_TEACHER_ENCODER, max_length: int = 128, batch_size: int = 32) -> None:
         self.path = Path(os.path.expanduser(str(path)))
         if not (self.path / "config.json").is_file():
-            raise ModelUnavailableError(f"no teacher encoder at {self.path}",
-                                        hint="`make router` installs all-mpnet-base-v2 there; or pass --teacher-model DIR")
+            raise ModelUnavailableError(
+                f"no teacher encoder at {self.path}",
+                hint="`make router` installs all-mpnet-base-v2 there; or pass --teacher-model DIR",
+            )
         self.max_length = max_length
         self.batch_size = batch_size
         self._tok: Any = None
@@ -57,9 +61,14 @@ class LayerFeatures:
         out: np.ndarray | None = None
         with torch.inference_mode():
             for s in range(0, len(texts), self.batch_size):
-                idx = order[s: s + self.batch_size]
-                b = self._tok([texts[i] if texts[i].strip() else " " for i in idx], padding=True, truncation=True,
-                              max_length=self.max_length, return_tensors="pt")
+                idx = order[s : s + self.batch_size]
+                b = self._tok(
+                    [texts[i] if texts[i].strip() else " " for i in idx],
+                    padding=True,
+                    truncation=True,
+                    max_length=self.max_length,
+                    return_tensors="pt",
+                )
                 hs = self._net(**b, output_hidden_states=True).hidden_states[1:]
                 m = b["attention_mask"].unsqueeze(-1).float()
                 pooled = torch.cat([(h * m).sum(1) / m.sum(1) for h in hs], dim=1).numpy()
@@ -69,7 +78,9 @@ class LayerFeatures:
         return out if out is not None else np.zeros((0, 0), np.float32)
 
 
-def fit_encoder_probe(X: np.ndarray, y: Sequence[str], labels: Sequence[str], C: float = 0.5) -> Callable[[np.ndarray], np.ndarray]:
+def fit_encoder_probe(
+    X: np.ndarray, y: Sequence[str], labels: Sequence[str], C: float = 0.5
+) -> Callable[[np.ndarray], np.ndarray]:
     """Class-balanced multinomial logistic regression on standardised encoder features; returns
     features -> (n, len(labels)) probabilities."""
     from sklearn.linear_model import LogisticRegression
@@ -90,13 +101,19 @@ def fit_encoder_probe(X: np.ndarray, y: Sequence[str], labels: Sequence[str], C:
     return predict
 
 
-def teacher_probabilities(rows: TrainingRows, teacher_X: np.ndarray, train: np.ndarray, target: np.ndarray,
-                          cfg: TrainConfig, student_weight: float = 0.5) -> np.ndarray:
+def teacher_probabilities(
+    rows: TrainingRows,
+    teacher_X: np.ndarray,
+    train: np.ndarray,
+    target: np.ndarray,
+    cfg: TrainConfig,
+    student_weight: float = 0.5,
+) -> np.ndarray:
     """Teacher class probabilities (over ``sorted(set(rows.y))``) for main rows ``target``, from models
     fitted on main rows ``train`` only (plus their augmented copies for the fast-router half):
     ``(1 - student_weight) * encoder probe + student_weight * hard-label fast router``."""
-    from .training import fit_rows
     from .model import softmax
+    from .training import fit_rows
 
     labels = sorted(set(rows.y))
     y = [rows.y[i] for i in train]
@@ -111,8 +128,14 @@ def teacher_probabilities(rows: TrainingRows, teacher_X: np.ndarray, train: np.n
     return p
 
 
-def oof_teacher_probabilities(rows: TrainingRows, teacher_X: np.ndarray, main: np.ndarray, cfg: TrainConfig,
-                              folds: int = 5, student_weight: float = 0.5) -> np.ndarray:
+def oof_teacher_probabilities(
+    rows: TrainingRows,
+    teacher_X: np.ndarray,
+    main: np.ndarray,
+    cfg: TrainConfig,
+    folds: int = 5,
+    student_weight: float = 0.5,
+) -> np.ndarray:
     """Out-of-fold teacher probabilities for main rows ``main`` (k-fold inside ``main``)."""
     labels = sorted(set(rows.y))
     out = np.zeros((len(main), len(labels)))
@@ -121,8 +144,9 @@ def oof_teacher_probabilities(rows: TrainingRows, teacher_X: np.ndarray, main: n
     return out
 
 
-def fold_teacher(teacher_X: np.ndarray, cfg: TrainConfig, folds: int = 5,
-                 student_weight: float = 0.5) -> Callable[[TrainingRows, np.ndarray], np.ndarray]:
+def fold_teacher(
+    teacher_X: np.ndarray, cfg: TrainConfig, folds: int = 5, student_weight: float = 0.5
+) -> Callable[[TrainingRows, np.ndarray], np.ndarray]:
     """A :data:`.training.Teacher` for :func:`.training.cross_validate`: the soft labels of a fold's
     training rows are out of fold *inside* the training part, so the fold's test rows reach no teacher.
     ``teacher_X``: the teacher encoder's features of the main (and extra) rows, in row order."""

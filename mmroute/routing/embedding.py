@@ -9,11 +9,12 @@ about one point over the last layer alone, at no extra cost (the forward pass is
 The encoder is :func:`mmroute.encoders.text.default_text_encoder` (shared process-wide), so routing
 does not load a second copy of the model.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 

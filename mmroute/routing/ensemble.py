@@ -9,11 +9,13 @@ share of members (by weight) whose own top route equals the ensemble's top route
 >>> ens.route("Who wrote Hamlet?", kbs).details["agreement"]
 1.0
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 from ..types import KBInfo, RouteDecision
@@ -26,8 +28,9 @@ class EnsembleRouter:
 
     name = "ensemble"
 
-    def __init__(self, routers: Sequence[Router], weights: Sequence[float] | None = None,
-                 policy: MultiRoutePolicy | None = None) -> None:
+    def __init__(
+        self, routers: Sequence[Router], weights: Sequence[float] | None = None, policy: MultiRoutePolicy | None = None
+    ) -> None:
         if not routers:
             raise ConfigError("an ensemble needs at least one router", hint="pass routers=[...]")
         self.routers = list(routers)
@@ -52,14 +55,29 @@ class EnsembleRouter:
         rejected = sum(w for d, w in zip(members, self.weights) if d.rejected) > 0.5
         top = max(probs, key=probs.__getitem__) if probs else ""
         agreement = sum(w for d, w in zip(members, self.weights) if d.ranked and d.top.route == top)
-        votes = [{"router": d.router, "top": d.top.route if d.ranked else None,
-                  "probability": round(d.top.probability, 4) if d.ranked else None,
-                  "fallback": d.details.get("fallback")} for d in members]
-        return make_decision(query, probs, kbs, self.name, t0, self.policy,
-                             reason=f"{len(members)} routers, agreement {agreement:.2f}",
-                             details={"agreement": round(agreement, 4), "votes": votes}, rejected=rejected)
+        votes = [
+            {
+                "router": d.router,
+                "top": d.top.route if d.ranked else None,
+                "probability": round(d.top.probability, 4) if d.ranked else None,
+                "fallback": d.details.get("fallback"),
+            }
+            for d in members
+        ]
+        return make_decision(
+            query,
+            probs,
+            kbs,
+            self.name,
+            t0,
+            self.policy,
+            reason=f"{len(members)} routers, agreement {agreement:.2f}",
+            details={"agreement": round(agreement, 4), "votes": votes},
+            rejected=rejected,
+        )
 
 
-def create_ensemble(members: Sequence[str] = ("trained", "description"), weights: Sequence[float] | None = None,
-                    **options: Any) -> EnsembleRouter:
+def create_ensemble(
+    members: Sequence[str] = ("trained", "description"), weights: Sequence[float] | None = None, **options: Any
+) -> EnsembleRouter:
     return EnsembleRouter([ROUTERS.create(m) for m in members], weights, **options)

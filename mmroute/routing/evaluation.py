@@ -3,10 +3,12 @@
 Latency is measured per single query (a batch of one), embedding included, as a user would see it.
 A rejected query counts as routed to ``no`` (nothing is retrieved for it).
 """
+
 from __future__ import annotations
 
 import time
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +63,9 @@ def evaluate_router(router: Router, examples: Sequence[RoutingExample]) -> dict[
     return summarize(gold, pred, lat)
 
 
-def source_grouped_folds(sources: Sequence[str], routes: Sequence[str], seed: int = 0
-                         ) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
+def source_grouped_folds(
+    sources: Sequence[str], routes: Sequence[str], seed: int = 0
+) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
     """Folds that test on source datasets the training part never saw, where that is possible.
 
     A route served by several sources (paragraph: SQuAD and Natural Questions; video: two VideoRAG
@@ -93,7 +96,10 @@ def source_grouped_folds(sources: Sequence[str], routes: Sequence[str], seed: in
             for f in range(k):
                 fold_of[perm[f::k]] = f
     folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
-    info = {"k": k, "held_out_sources": {str(f): v for f, v in held.items()},
-            "source_held_out_routes": sorted(r for r, v in by_route.items() if len(v) > 1),
-            "random_split_routes": sorted(r for r, v in by_route.items() if len(v) == 1)}
+    info = {
+        "k": k,
+        "held_out_sources": {str(f): v for f, v in held.items()},
+        "source_held_out_routes": sorted(r for r, v in by_route.items() if len(v) > 1),
+        "random_split_routes": sorted(r for r, v in by_route.items() if len(v) == 1),
+    }
     return folds, info

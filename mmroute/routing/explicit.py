@@ -13,15 +13,25 @@ image) instead of trusting a model that has never seen the form. Only the impera
 >>> requested_route("What is written in the photo of the parade?") is None
 True
 """
+
 from __future__ import annotations
 
 import re
 
 MEDIA_ROUTES: dict[str, str] = {
-    "photo": "image", "photograph": "image", "picture": "image", "pic": "image", "image": "image",
-    "snapshot": "image", "drawing": "image", "painting": "image",
-    "video": "video", "footage": "video", "recording": "video",
-    "clip": "clip", "scene": "clip",
+    "photo": "image",
+    "photograph": "image",
+    "picture": "image",
+    "pic": "image",
+    "image": "image",
+    "snapshot": "image",
+    "drawing": "image",
+    "painting": "image",
+    "video": "video",
+    "footage": "video",
+    "recording": "video",
+    "clip": "clip",
+    "scene": "clip",
 }
 """Medium nouns and the route that serves them."""
 
@@ -31,7 +41,8 @@ _REQUEST = re.compile(
     r"i(?:'d| would) like to see|let me see)\b(?:\s+(?:me|us))?"
     r"\s+(?:a|an|the|some|any|one)?\s*(?:\w+\s+)?"
     r"(" + "|".join(sorted(MEDIA_ROUTES, key=len, reverse=True)) + r")s?\b",
-    re.IGNORECASE)
+    re.IGNORECASE,
+)
 
 REQUEST_MASS = 0.5
 """Probability mass moved onto the requested route (a nudge: the model keeps the rest)."""

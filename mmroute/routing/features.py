@@ -12,13 +12,14 @@ the vocabulary and IDF weights are stored as JSON/npz beside the classifier weig
 >>> v = NgramVocabulary.fit(["Who wrote Hamlet?", "what is the mode:"], min_df=1)
 >>> idx, val = v.transform_one("Who wrote it?")
 """
+
 from __future__ import annotations
 
 import math
 import re
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 import numpy as np
 
@@ -27,21 +28,69 @@ _TIMESTAMP = re.compile(r"\b\d{1,2}:\d{2}(?::\d{2})?\b")
 _YEAR = re.compile(r"\b(1[5-9]\d\d|20\d\d)\b")
 _NUMBER = re.compile(r"\d")
 _OPTION_STEM = re.compile(r"\b(which of the following|all of the following|following (?:is|are|statements?))\b", re.I)
-_VISUAL = re.compile(r"\b(colou?rs?|wearing|shape[sd]?|look(?:s|ed)? like|pictured|appear(?:s|ance)?|visible|"
-                     r"painted|logo|sign|statue|building|architecture|roof|windows?|tall(?:er)?|design)\b", re.I)
-_VIDEO = re.compile(r"\b(videos?|clips?|footage|scene|episode|vlog|livestream|stream|show|keynote|trailer|"
-                    r"performance|compilation|gameplay|animation|animated|documentary|mark|minute|seconds?)\b", re.I)
-_HOWTO = re.compile(r"\b(how (?:to|do|can|should)|steps?|process|method|procedure|technique|way to|tips?|"
-                    r"recommended|typically|should you)\b", re.I)
+_VISUAL = re.compile(
+    r"\b(colou?rs?|wearing|shape[sd]?|look(?:s|ed)? like|pictured|appear(?:s|ance)?|visible|"
+    r"painted|logo|sign|statue|building|architecture|roof|windows?|tall(?:er)?|design)\b",
+    re.I,
+)
+_VIDEO = re.compile(
+    r"\b(videos?|clips?|footage|scene|episode|vlog|livestream|stream|show|keynote|trailer|"
+    r"performance|compilation|gameplay|animation|animated|documentary|mark|minute|seconds?)\b",
+    re.I,
+)
+_HOWTO = re.compile(
+    r"\b(how (?:to|do|can|should)|steps?|process|method|procedure|technique|way to|tips?|"
+    r"recommended|typically|should you)\b",
+    re.I,
+)
 _COMPARE = re.compile(r"\b(or|both|which (?:one|is)|younger|older|first|earlier|later|more|less|same)\b", re.I)
-_QWORDS = ("what", "who", "whom", "when", "where", "which", "how", "why", "is", "are", "was", "were",
-           "do", "does", "did", "can", "in", "the", "a")
+_QWORDS = (
+    "what",
+    "who",
+    "whom",
+    "when",
+    "where",
+    "which",
+    "how",
+    "why",
+    "is",
+    "are",
+    "was",
+    "were",
+    "do",
+    "does",
+    "did",
+    "can",
+    "in",
+    "the",
+    "a",
+)
 
 CUE_NAMES: tuple[str, ...] = (
-    "log_chars", "log_words", "ends_qmark", "ends_colon", "ends_other", "no_final_punct",
-    "starts_lower", "starts_space", "ends_space", "cap_word_ratio", "digit", "timestamp", "year",
-    "option_stem", "visual_words", "video_words", "howto_words", "compare_words", "latex", "quote",
-    "non_ascii", "mean_word_len", "blank_fill", "comma_count",
+    "log_chars",
+    "log_words",
+    "ends_qmark",
+    "ends_colon",
+    "ends_other",
+    "no_final_punct",
+    "starts_lower",
+    "starts_space",
+    "ends_space",
+    "cap_word_ratio",
+    "digit",
+    "timestamp",
+    "year",
+    "option_stem",
+    "visual_words",
+    "video_words",
+    "howto_words",
+    "compare_words",
+    "latex",
+    "quote",
+    "non_ascii",
+    "mean_word_len",
+    "blank_fill",
+    "comma_count",
 ) + tuple(f"first_{w}" for w in _QWORDS)
 
 
@@ -90,12 +139,12 @@ def ngram_terms(text: str, char_range: tuple[int, int] = (2, 5), word_range: tup
     terms: list[str] = []
     lo, hi = char_range
     for n in range(lo, hi + 1):
-        terms.extend("c:" + raw[i: i + n] for i in range(0, max(0, len(raw) - n + 1)))
+        terms.extend("c:" + raw[i : i + n] for i in range(0, max(0, len(raw) - n + 1)))
     toks = [t.lower() for t in _WORD.findall(text or "")]
     toks = ["<s>"] + toks + ["</s>"]
     wlo, whi = word_range
     for n in range(wlo, whi + 1):
-        terms.extend("w:" + " ".join(toks[i: i + n]) for i in range(0, max(0, len(toks) - n + 1)))
+        terms.extend("w:" + " ".join(toks[i : i + n]) for i in range(0, max(0, len(toks) - n + 1)))
     return terms
 
 
@@ -113,8 +162,14 @@ class NgramVocabulary:
         return len(self.index)
 
     @classmethod
-    def fit(cls, texts: Sequence[str], min_df: int = 2, char_range: tuple[int, int] = (2, 5),
-            word_range: tuple[int, int] = (1, 2), max_terms: int | None = None) -> "NgramVocabulary":
+    def fit(
+        cls,
+        texts: Sequence[str],
+        min_df: int = 2,
+        char_range: tuple[int, int] = (2, 5),
+        word_range: tuple[int, int] = (1, 2),
+        max_terms: int | None = None,
+    ) -> NgramVocabulary:
         df: Counter[str] = Counter()
         for t in texts:
             df.update(set(ngram_terms(t, char_range, word_range)))

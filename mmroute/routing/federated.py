@@ -13,12 +13,13 @@ querying every KB. :func:`selection_tradeoff` measures savings against recall ov
 >>> FederatedRouter(threshold=0.1).route("Who wrote Hamlet?", kbs).details["kb_queries_saved"]
 4
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -66,13 +67,25 @@ class FederatedRouter:
             chosen_kbs = [max(rel, key=rel.__getitem__)]
         routes = tuple(rs.route for rs in d.ranked if set(rs.kbs) & set(chosen_kbs)) or (Route.NO.value,)
         saved = len(kbs) - len(chosen_kbs)
-        reason = (f"queried {len(chosen_kbs)} of {len(kbs)} KBs with relevance >= {self.threshold:.2f}"
-                  + (f" (none passed; kept the best, {chosen_kbs[0]})" if chosen_kbs and best < self.threshold else ""))
-        return RouteDecision(query=query, ranked=d.ranked, chosen=routes, kbs=tuple(chosen_kbs), reason=reason,
-                             router=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000.0,
-                             details={**dict(d.details), "relevance": {k: round(v, 4) for k, v in rel.items()},
-                                      "kb_queries": len(chosen_kbs), "kb_queries_saved": saved,
-                                      "inner_router": d.router})
+        reason = f"queried {len(chosen_kbs)} of {len(kbs)} KBs with relevance >= {self.threshold:.2f}" + (
+            f" (none passed; kept the best, {chosen_kbs[0]})" if chosen_kbs and best < self.threshold else ""
+        )
+        return RouteDecision(
+            query=query,
+            ranked=d.ranked,
+            chosen=routes,
+            kbs=tuple(chosen_kbs),
+            reason=reason,
+            router=self.name,
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+            details={
+                **dict(d.details),
+                "relevance": {k: round(v, 4) for k, v in rel.items()},
+                "kb_queries": len(chosen_kbs),
+                "kb_queries_saved": saved,
+                "inner_router": d.router,
+            },
+        )
 
 
 @dataclass(frozen=True)
@@ -87,8 +100,9 @@ class TradeoffPoint:
     """Share of ``no`` queries for which nothing was searched."""
 
 
-def selection_tradeoff(probs: np.ndarray, route_order: Sequence[str], gold: Sequence[str],
-                       thresholds: Sequence[float]) -> list[TradeoffPoint]:
+def selection_tradeoff(
+    probs: np.ndarray, route_order: Sequence[str], gold: Sequence[str], thresholds: Sequence[float]
+) -> list[TradeoffPoint]:
     """Savings vs recall of thresholded selection with one KB per retrieval route.
 
     ``probs`` are calibrated (n, routes) probabilities (e.g. out-of-fold), columns in ``route_order``.
@@ -113,6 +127,9 @@ def selection_tradeoff(probs: np.ndarray, route_order: Sequence[str], gold: Sequ
                 need += 1
                 hits += int(route_order.index(g) in sel)
         n = len(gold)
-        out.append(TradeoffPoint(float(t), made / n, 1.0 - made / (n * len(kb_cols)), hits / max(1, need),
-                                 no_ok / max(1, n_no)))
+        out.append(
+            TradeoffPoint(
+                float(t), made / n, 1.0 - made / (n * len(kb_cols)), hits / max(1, need), no_ok / max(1, n_no)
+            )
+        )
     return out

@@ -19,22 +19,24 @@ Artifact (written by ``mmroute route finetune``, see :mod:`.finetuning`)::
 >>> router.route("Which singer is younger, Terri Nunn or Sonya Scarlet?", kbs).chosen
 ('document',)
 """
+
 from __future__ import annotations
 
 import json
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
+from ..encoders.base import mean_pool, resolve_device
 from ..errors import ConfigError, ModelUnavailableError
 from ..types import KBInfo, RouteDecision
 from .canonical import routing_text
 from .decision import MultiRoutePolicy, make_decision
-from ..encoders.base import mean_pool, resolve_device
 from .model import ordered_routes, route_sums, softmax
 
 CONFIG_FILE = "finetuned.json"
@@ -46,8 +48,10 @@ ARTIFACT_KIND = "finetuned-encoder"
 def check_blend(blend: float) -> float:
     b = float(blend)
     if not 0.0 <= b <= 1.0:
-        raise ConfigError(f"blend must be between 0 and 1, not {blend!r}",
-                          hint="1 uses the fine-tuned encoder alone, 0 the linear router alone; 0.5 averages them")
+        raise ConfigError(
+            f"blend must be between 0 and 1, not {blend!r}",
+            hint="1 uses the fine-tuned encoder alone, 0 the linear router alone; 0.5 averages them",
+        )
     return b
 
 
@@ -75,20 +79,28 @@ class FinetunedArtifact:
         atomic_write_json(directory / CONFIG_FILE, {"kind": ARTIFACT_KIND, **self.__dict__})
 
     @classmethod
-    def load(cls, directory: Path) -> "FinetunedArtifact":
+    def load(cls, directory: Path) -> FinetunedArtifact:
         missing = [n for n in (CONFIG_FILE, HEAD_FILE, ENCODER_DIR) if not (directory / n).exists()]
         if missing:
             raise ModelUnavailableError(
                 f"no fine-tuned router at {directory} (missing {', '.join(missing)})",
-                hint="write one with `mmroute route finetune --data ROUTING.jsonl --model ENCODER --out DIR`")
+                hint="write one with `mmroute route finetune --data ROUTING.jsonl --model ENCODER --out DIR`",
+            )
         cfg = json.loads((directory / CONFIG_FILE).read_text(encoding="utf-8"))
         if cfg.get("kind") != ARTIFACT_KIND:
-            raise ConfigError(f"{directory / CONFIG_FILE} is not a fine-tuned router artifact",
-                              hint="give the directory `mmroute route finetune --out` wrote")
-        return cls(labels=list(cfg["labels"]), label_routes=list(cfg["label_routes"]),
-                   max_length=int(cfg.get("max_length", 128)), blend=check_blend(cfg.get("blend", 0.5)),
-                   base_model=str(cfg.get("base_model", "")), canonical=int(cfg.get("canonical", 0)),
-                   meta=dict(cfg.get("meta") or {}))
+            raise ConfigError(
+                f"{directory / CONFIG_FILE} is not a fine-tuned router artifact",
+                hint="give the directory `mmroute route finetune --out` wrote",
+            )
+        return cls(
+            labels=list(cfg["labels"]),
+            label_routes=list(cfg["label_routes"]),
+            max_length=int(cfg.get("max_length", 128)),
+            blend=check_blend(cfg.get("blend", 0.5)),
+            base_model=str(cfg.get("base_model", "")),
+            canonical=int(cfg.get("canonical", 0)),
+            meta=dict(cfg.get("meta") or {}),
+        )
 
 
 class EncoderClassifier:
@@ -110,15 +122,22 @@ class EncoderClassifier:
             self.weight = torch.as_tensor(z["weight"], dtype=torch.float32, device=self.device)
             self.bias = torch.as_tensor(z["bias"], dtype=torch.float32, device=self.device)
         if self.weight.shape != (len(artifact.labels), self.net.config.hidden_size):
-            raise ConfigError(f"the head in {directory / HEAD_FILE} does not fit the encoder or the labels",
-                              hint="re-run `mmroute route finetune`")
+            raise ConfigError(
+                f"the head in {directory / HEAD_FILE} does not fit the encoder or the labels",
+                hint="re-run `mmroute route finetune`",
+            )
 
     def label_probabilities(self, texts: Sequence[str]) -> np.ndarray:
         import torch
 
         texts = [routing_text(t, self.artifact.canonical) for t in texts]
-        batch = self.tokenizer([t if t.strip() else " " for t in texts], padding=True, truncation=True,
-                               max_length=self.artifact.max_length, return_tensors="pt").to(self.device)
+        batch = self.tokenizer(
+            [t if t.strip() else " " for t in texts],
+            padding=True,
+            truncation=True,
+            max_length=self.artifact.max_length,
+            return_tensors="pt",
+        ).to(self.device)
         with torch.inference_mode():
             h = self.net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
             logits = mean_pool(h, batch["attention_mask"]).float() @ self.weight.T + self.bias
@@ -139,8 +158,15 @@ class FinetunedRouter:
 
     name = "finetuned"
 
-    def __init__(self, path: str | Path, *, blend: float | None = None, linear: Any = None,
-                 policy: MultiRoutePolicy | None = None, device: str = "auto") -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        blend: float | None = None,
+        linear: Any = None,
+        policy: MultiRoutePolicy | None = None,
+        device: str = "auto",
+    ) -> None:
         self.path = Path(path)
         self._blend = None if blend is None else check_blend(blend)
         self._linear = linear
@@ -184,8 +210,9 @@ class FinetunedRouter:
         lin = self.linear.probabilities(query)
         return {r: w * p.get(r, 0.0) + (1.0 - w) * lin.get(r, 0.0) for r in sorted(set(p) | set(lin))}
 
-    def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
-              exclude: Sequence[str] = ()) -> RouteDecision:
+    def route(
+        self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *, exclude: Sequence[str] = ()
+    ) -> RouteDecision:
         from .trained import boost_route
 
         t0 = time.perf_counter()
@@ -199,6 +226,8 @@ class FinetunedRouter:
 
 def create_finetuned(path: str | None = None, **options: Any) -> FinetunedRouter:
     if not path:
-        raise ConfigError("the finetuned router needs the path of its artifact",
-                          hint="`mmroute route finetune ... --out DIR`, then `--router finetuned --router-path DIR`")
+        raise ConfigError(
+            "the finetuned router needs the path of its artifact",
+            hint="`mmroute route finetune ... --out DIR`, then `--router finetuned --router-path DIR`",
+        )
     return FinetunedRouter(path, **options)

@@ -7,12 +7,13 @@ AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule w
 batches of 32, on the canonical routing texts (:mod:`.canonical`). For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
 CPU cores; mpnet takes several times longer.
 """
+
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 
@@ -35,8 +36,13 @@ class FinetuneConfig:
     device: str = "auto"
 
 
-def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: str | Path,
-                    cfg: FinetuneConfig | None = None, log: Callable[[str], None] | None = None) -> FinetunedArtifact:
+def finetune_router(
+    examples: Sequence[RoutingExample],
+    base_model: str,
+    out: str | Path,
+    cfg: FinetuneConfig | None = None,
+    log: Callable[[str], None] | None = None,
+) -> FinetunedArtifact:
     """Fine-tune ``base_model`` (a local directory or a hub name) on ``examples`` and write the
     artifact to ``out``; returns its description (training accuracy in ``meta``)."""
     import torch
@@ -60,16 +66,23 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
         tok = AutoTokenizer.from_pretrained(base_model, local_files_only=local)
         net = AutoModel.from_pretrained(base_model, local_files_only=local)
     except OSError as e:
-        raise ModelUnavailableError(f"cannot load encoder {base_model!r}: {e.__class__.__name__}",
-                                    hint="give a local model directory, or a hub name on a machine that can reach the hub") from e
+        raise ModelUnavailableError(
+            f"cannot load encoder {base_model!r}: {e.__class__.__name__}",
+            hint="give a local model directory, or a hub name on a machine that can reach the hub",
+        ) from e
     device = resolve_device(cfg.device)
     torch.manual_seed(cfg.seed)
     net = net.to(device).train()
     head = torch.nn.Linear(net.config.hidden_size, len(labels)).to(device)
     drop = torch.nn.Dropout(0.1)
     texts = [routing_text(e.question, CANONICAL_VERSION) for e in examples]  # what the router will read
-    enc = tok([t if t.strip() else " " for t in texts], padding=True, truncation=True,
-              max_length=cfg.max_length, return_tensors="pt")
+    enc = tok(
+        [t if t.strip() else " " for t in texts],
+        padding=True,
+        truncation=True,
+        max_length=cfg.max_length,
+        return_tensors="pt",
+    )
     ids, mask = enc["input_ids"].to(device), enc["attention_mask"].to(device)
 
     def logits(idx: np.ndarray, train: bool) -> torch.Tensor:
@@ -80,11 +93,13 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
         return head(drop(pooled) if train else pooled)
 
     head_lr = max(cfg.lr, 1e-3)
-    opt = torch.optim.AdamW([{"params": net.parameters(), "lr": cfg.lr}, {"params": head.parameters(), "lr": head_lr}],
-                            weight_decay=0.01)
+    opt = torch.optim.AdamW(
+        [{"params": net.parameters(), "lr": cfg.lr}, {"params": head.parameters(), "lr": head_lr}], weight_decay=0.01
+    )
     steps = cfg.epochs * -(-len(examples) // cfg.batch_size)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=[cfg.lr, head_lr], pct_start=0.1, total_steps=max(1, steps),
-                                                anneal_strategy="linear")
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=[cfg.lr, head_lr], pct_start=0.1, total_steps=max(1, steps), anneal_strategy="linear"
+    )
     counts = np.bincount(y, minlength=len(labels))
     weight = torch.tensor(len(y) / (len(labels) * np.maximum(counts, 1)), dtype=torch.float32, device=device)
     rng = np.random.default_rng(cfg.seed)
@@ -93,9 +108,13 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
         total = 0.0
         order = rng.permutation(len(y))
         for s in range(0, len(y), cfg.batch_size):
-            idx = order[s: s + cfg.batch_size]
-            loss = torch.nn.functional.cross_entropy(logits(idx, True), torch.as_tensor(y[idx], device=device),
-                                                     weight=weight, label_smoothing=cfg.label_smoothing)
+            idx = order[s : s + cfg.batch_size]
+            loss = torch.nn.functional.cross_entropy(
+                logits(idx, True),
+                torch.as_tensor(y[idx], device=device),
+                weight=weight,
+                label_smoothing=cfg.label_smoothing,
+            )
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -104,19 +123,33 @@ def finetune_router(examples: Sequence[RoutingExample], base_model: str, out: st
         say(f"epoch {epoch + 1}/{cfg.epochs}: loss {total / len(y):.4f} ({time.perf_counter() - t0:.0f} s)")
     net.eval()
     with torch.inference_mode():
-        pred = np.concatenate([logits(np.arange(s, min(s + 256, len(y))), False).argmax(1).cpu().numpy()
-                               for s in range(0, len(y), 256)])
+        pred = np.concatenate(
+            [logits(np.arange(s, min(s + 256, len(y))), False).argmax(1).cpu().numpy() for s in range(0, len(y), 256)]
+        )
     out_dir = Path(out)
     out_dir.mkdir(parents=True, exist_ok=True)
     net.save_pretrained(out_dir / ENCODER_DIR)
     tok.save_pretrained(out_dir / ENCODER_DIR)
-    np.savez(out_dir / HEAD_FILE, weight=head.weight.detach().float().cpu().numpy(),
-             bias=head.bias.detach().float().cpu().numpy())
-    art = FinetunedArtifact(labels=labels, label_routes=[mapping[x] for x in labels], max_length=cfg.max_length,
-                            blend=cfg.blend, base_model=str(base_model), canonical=CANONICAL_VERSION,
-                            meta={"trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                                  "n_examples": len(y), "train_accuracy": float(np.mean(pred == y)),
-                                  "device": device, "seconds": round(time.perf_counter() - t0, 1),
-                                  "config": {k: v for k, v in cfg.__dict__.items()}})
+    np.savez(
+        out_dir / HEAD_FILE,
+        weight=head.weight.detach().float().cpu().numpy(),
+        bias=head.bias.detach().float().cpu().numpy(),
+    )
+    art = FinetunedArtifact(
+        labels=labels,
+        label_routes=[mapping[x] for x in labels],
+        max_length=cfg.max_length,
+        blend=cfg.blend,
+        base_model=str(base_model),
+        canonical=CANONICAL_VERSION,
+        meta={
+            "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+            "n_examples": len(y),
+            "train_accuracy": float(np.mean(pred == y)),
+            "device": device,
+            "seconds": round(time.perf_counter() - t0, 1),
+            "config": {k: v for k, v in cfg.__dict__.items()},
+        },
+    )
     art.save(out_dir)
     return art

@@ -15,14 +15,16 @@ Checks, cheapest first (GQR-Bench: a guard must be fast and must catch out-of-do
 >>> GuardedRouter(TrainedRouter()).route("", kbs).rejected
 True
 """
+
 from __future__ import annotations
 
 import re
 import time
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..types import KBInfo, Route, RouteDecision, RouteScore
 from .base import ROUTERS, Router
@@ -33,18 +35,28 @@ _TOKEN = re.compile(r"[^\W\d_]+", re.UNICODE)
 _VOWELS = set("aeiouyàáâäèéêëìíîïòóôöùúûü")
 
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "en": frozenset("the of and to in is was what who which when where how why does did do are a an for on with by "
-                    "from that this at as be it its his her their were has have can".split()),
-    "fr": frozenset("le la les des du de un une est sont qui que quoi quel quelle quels où comment pourquoi "
-                    "dans sur avec pour par et ce cette il elle ils au aux ne pas".split()),
-    "de": frozenset("der die das den dem des ein eine ist sind wer was wie wo warum welche welcher und "
-                    "mit für von zu im auf nicht ich sie es".split()),
-    "es": frozenset("el la los las del de un una es son quién qué cuál cuándo dónde cómo por para con "
-                    "y en que se su sus al".split()),
-    "it": frozenset("il lo la gli le del della di un una è sono chi che cosa quale quando dove come perché "
-                    "per con e nel nella".split()),
-    "pt": frozenset("o a os as do da dos das de um uma é são quem que qual quando onde como por para com "
-                    "e no na em".split()),
+    "en": frozenset(
+        "the of and to in is was what who which when where how why does did do are a an for on with by "
+        "from that this at as be it its his her their were has have can".split()
+    ),
+    "fr": frozenset(
+        "le la les des du de un une est sont qui que quoi quel quelle quels où comment pourquoi "
+        "dans sur avec pour par et ce cette il elle ils au aux ne pas".split()
+    ),
+    "de": frozenset(
+        "der die das den dem des ein eine ist sind wer was wie wo warum welche welcher und "
+        "mit für von zu im auf nicht ich sie es".split()
+    ),
+    "es": frozenset(
+        "el la los las del de un una es son quién qué cuál cuándo dónde cómo por para con y en que se su sus al".split()
+    ),
+    "it": frozenset(
+        "il lo la gli le del della di un una è sono chi che cosa quale quando dove come perché "
+        "per con e nel nella".split()
+    ),
+    "pt": frozenset(
+        "o a os as do da dos das de um uma é são quem que qual quando onde como por para com e no na em".split()
+    ),
     "nl": frozenset("de het een is zijn wie wat welke wanneer waar hoe waarom van voor met en in op niet".split()),
 }
 
@@ -63,9 +75,15 @@ class QueryGuard:
     """The checks of the module doc; ``vocab`` (the trained router's n-gram vocabulary) powers the
     gibberish test, ``ood_threshold`` the out-of-domain one."""
 
-    def __init__(self, *, languages: Sequence[str] = ("en",), vocab: NgramVocabulary | None = None,
-                 min_trigram_coverage: float = 0.55, ood_threshold: float | None = None,
-                 ood_margin: float = 0.0) -> None:
+    def __init__(
+        self,
+        *,
+        languages: Sequence[str] = ("en",),
+        vocab: NgramVocabulary | None = None,
+        min_trigram_coverage: float = 0.55,
+        ood_threshold: float | None = None,
+        ood_margin: float = 0.0,
+    ) -> None:
         self.languages = tuple(languages)
         self.vocab = vocab
         self.min_trigram_coverage = float(min_trigram_coverage)
@@ -81,20 +99,25 @@ class QueryGuard:
             return GuardVerdict("pass")
         lang = self.language(q)
         if lang and lang not in self.languages:
-            return GuardVerdict("reject", "language",
-                                f"the query looks like {lang!r}; the KBs cover {', '.join(self.languages)}")
+            return GuardVerdict(
+                "reject", "language", f"the query looks like {lang!r}; the KBs cover {', '.join(self.languages)}"
+            )
         gib = self.gibberish_score(q)
         if gib >= 0.5:
-            return GuardVerdict("reject", "gibberish", "the query does not look like words in a covered language",
-                                score=gib)
+            return GuardVerdict(
+                "reject", "gibberish", "the query does not look like words in a covered language", score=gib
+            )
         return GuardVerdict("pass", score=gib)
 
     def check_domain(self, similarity: float) -> GuardVerdict:
         if self.ood_threshold is not None and similarity < self.ood_threshold - self.ood_margin:
-            return GuardVerdict("no", "out_of_domain",
-                                f"the query is unlike every kind of question the router knows "
-                                f"(similarity {similarity:.2f} < {self.ood_threshold - self.ood_margin:.2f})",
-                                score=similarity)
+            return GuardVerdict(
+                "no",
+                "out_of_domain",
+                f"the query is unlike every kind of question the router knows "
+                f"(similarity {similarity:.2f} < {self.ood_threshold - self.ood_margin:.2f})",
+                score=similarity,
+            )
         return GuardVerdict("pass", score=similarity)
 
     @staticmethod
@@ -103,7 +126,9 @@ class QueryGuard:
         letters = _LETTER.findall(q)
         non_latin = sum(1 for c in letters if not unicodedata.name(c, "").startswith("LATIN"))
         if letters and non_latin / len(letters) > 0.5:
-            scripts = {unicodedata.name(c, "?").split()[0] for c in letters if not unicodedata.name(c, "").startswith("LATIN")}
+            scripts = {
+                unicodedata.name(c, "?").split()[0] for c in letters if not unicodedata.name(c, "").startswith("LATIN")
+            }
             return "non-latin:" + "/".join(sorted(scripts))[:40].lower()
         words = [w.lower() for w in _TOKEN.findall(q)]
         if len(words) < 3:
@@ -129,8 +154,9 @@ class QueryGuard:
                 bad += 1
         score = bad / len(tokens)
         if self.vocab is not None:
-            grams = [f"c:{t[i:i + 3]}" for t in (w for w in _TOKEN.findall(q) if len(w) >= 3)
-                     for i in range(len(t) - 2)]
+            grams = [
+                f"c:{t[i : i + 3]}" for t in (w for w in _TOKEN.findall(q) if len(w) >= 3) for i in range(len(t) - 2)
+            ]
             if len(grams) >= 4:
                 cov = sum(1 for g in grams if g in self.vocab.index) / len(grams)
                 if cov < self.min_trigram_coverage:
@@ -177,15 +203,23 @@ class GuardedRouter:
         return replace(decision, elapsed_ms=(time.perf_counter() - t0) * 1000.0)
 
 
-def _guard_decision(query: str, verdict: GuardVerdict, t0: float, rejected: bool,
-                    inner: RouteDecision | None = None) -> RouteDecision:
+def _guard_decision(
+    query: str, verdict: GuardVerdict, t0: float, rejected: bool, inner: RouteDecision | None = None
+) -> RouteDecision:
     details: dict[str, Any] = {"guard": verdict.check, "guard_score": round(verdict.score, 4)}
     if inner is not None:
         details["inner"] = inner.to_dict()
     return RouteDecision(
-        query=query, ranked=(RouteScore(Route.NO.value, 1.0, ()),), chosen=() if rejected else (Route.NO.value,),
-        kbs=(), reason=f"guard ({verdict.check}): {verdict.reason}", router="guarded",
-        elapsed_ms=(time.perf_counter() - t0) * 1000.0, rejected=rejected, details=details)
+        query=query,
+        ranked=(RouteScore(Route.NO.value, 1.0, ()),),
+        chosen=() if rejected else (Route.NO.value,),
+        kbs=(),
+        reason=f"guard ({verdict.check}): {verdict.reason}",
+        router="guarded",
+        elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+        rejected=rejected,
+        details=details,
+    )
 
 
 def create_guarded(inner: str = "trained", **options: Any) -> GuardedRouter:

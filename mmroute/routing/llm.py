@@ -11,13 +11,15 @@ default) with the failure in ``reason`` and ``details["fallback"]``.
 >>> r.route("What color is the bus in the photo of Main Street?", kbs).chosen
 ('image',)
 """
+
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..errors import EndpointError
 from ..llm.openai_compat import ChatClient
@@ -56,9 +58,11 @@ def build_messages(query: str, kbs: Sequence[KBInfo]) -> list[dict[str, Any]]:
     lines += [f"- {r}: {d}" for r, d in ROUTE_DEFINITIONS.items()]
     described = [(k.name, parse_description(k.description)) for k in kbs if parse_description(k.description).topical]
     for name, p in described:
-        lines.append(f"- kb:{name}: questions about {p.summary}" + (f" (e.g. {p.exemplars[0]!r})" if p.exemplars else ""))
+        lines.append(
+            f"- kb:{name}: questions about {p.summary}" + (f" (e.g. {p.exemplars[0]!r})" if p.exemplars else "")
+        )
     lines.append("Examples:")
-    lines += [f"Q: {q}\nA: {{\"route\": \"{r}\", \"confidence\": 0.9}}" for q, r in EXAMPLES]
+    lines += [f'Q: {q}\nA: {{"route": "{r}", "confidence": 0.9}}' for q, r in EXAMPLES]
     lines.append('Reply with exactly one JSON object {"route": ROUTE, "confidence": NUMBER 0-1} and nothing else.')
     return [{"role": "system", "content": "\n".join(lines)}, {"role": "user", "content": f"Q: {query}"}]
 
@@ -88,10 +92,19 @@ class LLMRouter:
 
     name = "llm"
 
-    def __init__(self, client: ChatClient | None = None, *, base_url: str | None = None, model: str | None = None,
-                 api_key_env: str | None = "OPENAI_API_KEY", timeout_s: float = 10.0, max_retries: int = 1,
-                 fallback: Router | None = None, use_default_fallback: bool = True,
-                 policy: MultiRoutePolicy | None = None) -> None:
+    def __init__(
+        self,
+        client: ChatClient | None = None,
+        *,
+        base_url: str | None = None,
+        model: str | None = None,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout_s: float = 10.0,
+        max_retries: int = 1,
+        fallback: Router | None = None,
+        use_default_fallback: bool = True,
+        policy: MultiRoutePolicy | None = None,
+    ) -> None:
         if client is None:
             if not base_url or not model:
                 raise EndpointError("the LLM router needs an endpoint", hint="pass base_url= and model= (or client=)")
@@ -123,25 +136,44 @@ class LLMRouter:
             return self._fall_back(query, kbs, image, t0, e)
         rest = [r for r in allowed if r != route]
         probs = {route: conf, **{r: (1.0 - conf) / len(rest) for r in rest}}
-        return make_decision(query, probs, kbs, self.name, t0, self.policy,
-                             reason=f"LLM {self.client.model} chose {route}",
-                             details={"llm_ms": round(reply.elapsed_ms, 1), "raw_reply": reply.text[:200]})
+        return make_decision(
+            query,
+            probs,
+            kbs,
+            self.name,
+            t0,
+            self.policy,
+            reason=f"LLM {self.client.model} chose {route}",
+            details={"llm_ms": round(reply.elapsed_ms, 1), "raw_reply": reply.text[:200]},
+        )
 
-    def _fall_back(self, query: str, kbs: Sequence[KBInfo], image: Path | None, t0: float,
-                   error: Exception) -> RouteDecision:
+    def _fall_back(
+        self, query: str, kbs: Sequence[KBInfo], image: Path | None, t0: float, error: Exception
+    ) -> RouteDecision:
         kind = "malformed reply" if isinstance(error, MalformedReply) else "endpoint failed"
         why = f"LLM router {kind}: {error}"
         if self.fallback is None:
             # Without a fallback router the safe choice is every KB, with equal probability.
             routes = [r.value for r in Route if r is not Route.NO]
             probs = {r: 1.0 / len(routes) for r in routes}
-            d = make_decision(query, probs, kbs, self.name, t0,
-                              MultiRoutePolicy(margin=1.0, min_probability=0.0, max_routes=len(routes)),
-                              reason=why + "; searching every KB", details={"fallback": kind})
+            d = make_decision(
+                query,
+                probs,
+                kbs,
+                self.name,
+                t0,
+                MultiRoutePolicy(margin=1.0, min_probability=0.0, max_routes=len(routes)),
+                reason=why + "; searching every KB",
+                details={"fallback": kind},
+            )
             return d
         inner = self.fallback.route(query, kbs, image)
         from dataclasses import replace
 
-        return replace(inner, router=self.name, reason=f"{why}; fell back to {inner.router}: {inner.reason}",
-                       elapsed_ms=(time.perf_counter() - t0) * 1000.0,
-                       details={**dict(inner.details), "fallback": kind, "fallback_router": inner.router})
+        return replace(
+            inner,
+            router=self.name,
+            reason=f"{why}; fell back to {inner.router}: {inner.reason}",
+            elapsed_ms=(time.perf_counter() - t0) * 1000.0,
+            details={**dict(inner.details), "fallback": kind, "fallback_router": inner.router},
+        )

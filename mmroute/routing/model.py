@@ -14,12 +14,14 @@ means right about 80% of the time on queries like the training ones.
 >>> model.route_probabilities(text, dense_features_of_text)
 {'video': 0.97, ...}
 """
+
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -155,32 +157,37 @@ class RouterModel:
             arrays["centroids"] = self.centroids.astype(np.float16)
         # the n-gram vocabulary, JSON-encoded bytes: compressed with the weights (a JSON list of 100k+
         # terms, one per line, would be most of the artifact)
-        arrays["terms_json"] = np.frombuffer(json.dumps(self.vocab.terms(), ensure_ascii=False).encode("utf-8"), np.uint8)
+        arrays["terms_json"] = np.frombuffer(
+            json.dumps(self.vocab.terms(), ensure_ascii=False).encode("utf-8"), np.uint8
+        )
         tmp = d / (WEIGHTS_FILE + ".tmp.npz")
         np.savez_compressed(tmp, **arrays)  # type: ignore[arg-type]  # numpy's stub: **kwargs could be allow_pickle
         tmp.replace(d / WEIGHTS_FILE)
-        atomic_write_json(d / MODEL_FILE, {
-            "artifact_version": ARTIFACT_VERSION,
-            "kind": "linear-ngram-embedding-cues",
-            "labels": self.labels,
-            "label_routes": self.label_routes,
-            "encoder": self.encoder,
-            "dense_scale": self.dense_scale,
-            "cue_scale": self.cue_scale,
-            "temperature": self.temperature,
-            "ood_threshold": self.ood_threshold,
-            "canonical": self.canonical,
-            "cue_names": list(CUE_NAMES),
-            "char_range": list(self.vocab.char_range),
-            "word_range": list(self.vocab.word_range),
-            "meta": self.meta,
-        })
+        atomic_write_json(
+            d / MODEL_FILE,
+            {
+                "artifact_version": ARTIFACT_VERSION,
+                "kind": "linear-ngram-embedding-cues",
+                "labels": self.labels,
+                "label_routes": self.label_routes,
+                "encoder": self.encoder,
+                "dense_scale": self.dense_scale,
+                "cue_scale": self.cue_scale,
+                "temperature": self.temperature,
+                "ood_threshold": self.ood_threshold,
+                "canonical": self.canonical,
+                "cue_names": list(CUE_NAMES),
+                "char_range": list(self.vocab.char_range),
+                "word_range": list(self.vocab.word_range),
+                "meta": self.meta,
+            },
+        )
         for name in (MODEL_FILE, WEIGHTS_FILE):  # package data: world-readable like any source file
             (d / name).chmod(0o644)
         return d
 
     @classmethod
-    def load(cls, directory: str | Path) -> "RouterModel":
+    def load(cls, directory: str | Path) -> RouterModel:
         d = Path(directory)
         if not (d / MODEL_FILE).is_file() or not (d / WEIGHTS_FILE).is_file():
             raise ModelUnavailableError(
@@ -189,25 +196,42 @@ class RouterModel:
             )
         cfg = json.loads((d / MODEL_FILE).read_text(encoding="utf-8"))
         if int(cfg.get("artifact_version", 0)) > ARTIFACT_VERSION:
-            raise ConfigError(f"router artifact at {d} is newer than this mmroute understands",
-                              hint="upgrade mmroute or retrain the router")
+            raise ConfigError(
+                f"router artifact at {d} is newer than this mmroute understands",
+                hint="upgrade mmroute or retrain the router",
+            )
         if list(cfg.get("cue_names") or []) != list(CUE_NAMES):
-            raise ConfigError(f"router artifact at {d} was trained with different query cues",
-                              hint="retrain it with `mmroute route train` (or `make router`)")
+            raise ConfigError(
+                f"router artifact at {d} was trained with different query cues",
+                hint="retrain it with `mmroute route train` (or `make router`)",
+            )
         with np.load(d / WEIGHTS_FILE) as z:
             arrays = {k: z[k] for k in z.files}
-        terms = (json.loads(arrays["terms_json"].tobytes().decode("utf-8")) if "terms_json" in arrays
-                 else cfg["terms"])  # artifacts before version 2 keep the terms in router.json
-        vocab = NgramVocabulary(index={t: i for i, t in enumerate(terms)}, idf=arrays["idf"].astype(np.float32),
-                                char_range=tuple(cfg["char_range"]), word_range=tuple(cfg["word_range"]))
+        terms = (
+            json.loads(arrays["terms_json"].tobytes().decode("utf-8")) if "terms_json" in arrays else cfg["terms"]
+        )  # artifacts before version 2 keep the terms in router.json
+        vocab = NgramVocabulary(
+            index={t: i for i, t in enumerate(terms)},
+            idf=arrays["idf"].astype(np.float32),
+            char_range=tuple(cfg["char_range"]),
+            word_range=tuple(cfg["word_range"]),
+        )
         return cls(
-            labels=list(cfg["labels"]), label_routes=list(cfg["label_routes"]), vocab=vocab,
-            w_ngram=arrays["w_ngram"].astype(np.float32), w_dense=arrays["w_dense"].astype(np.float32),
-            dense_mean=arrays["dense_mean"], dense_std=arrays["dense_std"],
-            w_cue=arrays["w_cue"].astype(np.float32), bias=arrays["bias"].astype(np.float32),
-            dense_scale=float(cfg.get("dense_scale", 1.0)), cue_scale=float(cfg.get("cue_scale", 1.0)),
-            temperature=float(cfg.get("temperature", 1.0)), encoder=str(cfg.get("encoder", "minilm")),
-            centroids=arrays.get("centroids"), ood_threshold=float(cfg.get("ood_threshold", 0.0)),
+            labels=list(cfg["labels"]),
+            label_routes=list(cfg["label_routes"]),
+            vocab=vocab,
+            w_ngram=arrays["w_ngram"].astype(np.float32),
+            w_dense=arrays["w_dense"].astype(np.float32),
+            dense_mean=arrays["dense_mean"],
+            dense_std=arrays["dense_std"],
+            w_cue=arrays["w_cue"].astype(np.float32),
+            bias=arrays["bias"].astype(np.float32),
+            dense_scale=float(cfg.get("dense_scale", 1.0)),
+            cue_scale=float(cfg.get("cue_scale", 1.0)),
+            temperature=float(cfg.get("temperature", 1.0)),
+            encoder=str(cfg.get("encoder", "minilm")),
+            centroids=arrays.get("centroids"),
+            ood_threshold=float(cfg.get("ood_threshold", 0.0)),
             canonical=int(cfg.get("canonical", 0)),
             meta=dict(cfg.get("meta") or {}),
         )

@@ -22,24 +22,69 @@ no preamble, follow-up or unlisted instruction, so the invariance of ``very_long
 wrappings the router never saw. ``unlisted_instruction`` (test pool only in the checks) is a leading
 phrase the canonicaliser does not know ("I'd like to know:"); it is reported, not a target.
 """
+
 from __future__ import annotations
 
 import random
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 PERTURBATIONS: tuple[str, ...] = (
-    "options_lines", "options_inline", "split_lines", "extra_whitespace", "lower_case", "no_question_mark",
-    "leading_instruction", "trailing_thanks", "typos", "very_short", "very_long",
+    "options_lines",
+    "options_inline",
+    "split_lines",
+    "extra_whitespace",
+    "lower_case",
+    "no_question_mark",
+    "leading_instruction",
+    "trailing_thanks",
+    "typos",
+    "very_short",
+    "very_long",
 )
 EXTRA_PERTURBATIONS: tuple[str, ...] = ("unlisted_instruction",)
 
 _OPTION_TEXTS = (
-    "1912", "1945", "1867", "Paris", "London", "Madrid", "the mitochondria", "the nucleus", "a monarchy",
-    "a republic", "none of the above", "all of the above", "it increases", "it decreases", "it stays the same",
-    "True", "False", "42", "3.5 m/s", "12%", "John Locke", "Adam Smith", "photosynthesis", "osmosis",
-    "only I", "only II", "both I and II", "neither I nor II", "$1,200", "$950", "red", "blue", "a contract",
-    "a tort", "the supply curve", "the demand curve", "Mars", "Venus", "oxygen", "nitrogen",
+    "1912",
+    "1945",
+    "1867",
+    "Paris",
+    "London",
+    "Madrid",
+    "the mitochondria",
+    "the nucleus",
+    "a monarchy",
+    "a republic",
+    "none of the above",
+    "all of the above",
+    "it increases",
+    "it decreases",
+    "it stays the same",
+    "True",
+    "False",
+    "42",
+    "3.5 m/s",
+    "12%",
+    "John Locke",
+    "Adam Smith",
+    "photosynthesis",
+    "osmosis",
+    "only I",
+    "only II",
+    "both I and II",
+    "neither I nor II",
+    "$1,200",
+    "$950",
+    "red",
+    "blue",
+    "a contract",
+    "a tort",
+    "the supply curve",
+    "the demand curve",
+    "Mars",
+    "Venus",
+    "oxygen",
+    "nitrogen",
 )
 _OPTION_STYLES = ("({L}) {o}", "{L}. {o}", "{L}) {o}")
 
@@ -56,20 +101,28 @@ _UNLISTED = {
     "train": ("Help me out here:", "Can you find out:", "My question is this:"),
 }
 _PREAMBLES = {
-    "test": ("I was going through my notes from last week and there is something I still cannot figure out, "
-             "so I hope you can help me with it.",
-             "My friend and I had a long argument about this over dinner yesterday and neither of us could "
-             "settle it, so here it is."),
-    "train": ("I have been looking into this for a while now for a project I am working on, and I keep getting "
-              "stuck on one point.",
-              "This came up in a discussion with colleagues this morning and nobody in the room was sure about it, "
-              "so I am asking here."),
+    "test": (
+        "I was going through my notes from last week and there is something I still cannot figure out, "
+        "so I hope you can help me with it.",
+        "My friend and I had a long argument about this over dinner yesterday and neither of us could "
+        "settle it, so here it is.",
+    ),
+    "train": (
+        "I have been looking into this for a while now for a project I am working on, and I keep getting "
+        "stuck on one point.",
+        "This came up in a discussion with colleagues this morning and nobody in the room was sure about it, "
+        "so I am asking here.",
+    ),
 }
 _FOLLOWUPS = {
-    "test": ("I have already looked in a few places but the answers I found did not agree with each other.",
-             "Any help is welcome, even a partial answer would already get me much further than I am now."),
-    "train": ("I would really appreciate a clear answer because I need to finish this by the end of the week.",
-              "If you are not completely sure, a best guess with a short explanation would also be useful."),
+    "test": (
+        "I have already looked in a few places but the answers I found did not agree with each other.",
+        "Any help is welcome, even a partial answer would already get me much further than I am now.",
+    ),
+    "train": (
+        "I would really appreciate a clear answer because I need to finish this by the end of the week.",
+        "If you are not completely sure, a best guess with a short explanation would also be useful.",
+    ),
 }
 _FILLERS = {"a", "an", "the", "exactly", "actually", "really", "precisely", "approximately", "please"}
 _WORD = re.compile(r"\S+")
@@ -105,7 +158,7 @@ def _typos(text: str, rng: random.Random) -> str:
         letters = [j for j in range(1, len(w) - 1) if w[j].isalpha() and w[j + 1].isalpha() and w[j] != w[j + 1]]
         if letters:
             j = rng.choice(letters)
-            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2 :]
     return " ".join(words)
 
 
@@ -152,8 +205,9 @@ def perturb(text: str, kind: str, seed: int | str = 0, pool: str = "test") -> st
 AUGMENT_KINDS: tuple[str, ...] = ("typos", "very_short", "very_long", "unlisted_instruction")
 
 
-def augment(texts: Sequence[str], per_text: int = 2, seed: int = 0,
-            kinds: Sequence[str] = AUGMENT_KINDS) -> list[tuple[int, str]]:
+def augment(
+    texts: Sequence[str], per_text: int = 2, seed: int = 0, kinds: Sequence[str] = AUGMENT_KINDS
+) -> list[tuple[int, str]]:
     """``(index of the original, perturbed text)`` pairs from the *train* pool: ``per_text`` variants of
     each text, each one or two kinds, the second drawn from all :data:`PERTURBATIONS` (so a typo can
     come with options or a lower-cased question)."""

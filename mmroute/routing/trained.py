@@ -9,12 +9,14 @@ same question pasted in another form gets the same route.
 >>> d.chosen, d.top.probability
 (('video',), 0.98)
 """
+
 from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from ..types import KBInfo, RouteDecision
 from .decision import MultiRoutePolicy, make_decision
@@ -32,8 +34,13 @@ class TrainedRouter:
 
     name = "trained"
 
-    def __init__(self, path: str | Path | None = None, *, policy: MultiRoutePolicy | None = None,
-                 featurizer: QueryFeaturizer | None = None) -> None:
+    def __init__(
+        self,
+        path: str | Path | None = None,
+        *,
+        policy: MultiRoutePolicy | None = None,
+        featurizer: QueryFeaturizer | None = None,
+    ) -> None:
         self.path = Path(path) if path else default_artifact_dir()
         self.policy = policy or MultiRoutePolicy()
         self.featurizer = featurizer or QueryFeaturizer()
@@ -69,13 +76,22 @@ class TrainedRouter:
         feats = feats or self.features(query)
         return self.model.route_probabilities(self.model.routing_text(query), feats.layers)
 
-    def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None, *,
-              feats: QueryFeatures | None = None, exclude: Sequence[str] = ()) -> RouteDecision:
+    def route(
+        self,
+        query: str,
+        kbs: Sequence[KBInfo],
+        image: Path | None = None,
+        *,
+        feats: QueryFeatures | None = None,
+        exclude: Sequence[str] = (),
+    ) -> RouteDecision:
         t0 = time.perf_counter()
         feats = feats or self.features(query)
         probs = self.model.route_probabilities(self.model.routing_text(query), feats.layers)
-        details: dict[str, Any] = {"temperature": round(self.model.temperature, 4),
-                                   "domain_similarity": round(self.model.domain_similarity(feats.embedding[0]), 4)}
+        details: dict[str, Any] = {
+            "temperature": round(self.model.temperature, 4),
+            "domain_similarity": round(self.model.domain_similarity(feats.embedding[0]), 4),
+        }
         if image is not None and "image" in probs:
             # A query that comes with an image is about that image; the text model has not seen
             # such queries, so the image route is nudged up rather than forced.

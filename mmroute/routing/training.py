@@ -18,14 +18,16 @@ Recipe (chosen by cross-validation on UniversalRAG's router split, see ``evals/e
 * k-means centroids of the training queries' embeddings, with an out-of-domain threshold taken
   from the out-of-fold similarity distribution (used by the guard).
 """
+
 from __future__ import annotations
 
 import json
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, ClassVar, Sequence
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -64,8 +66,10 @@ def load_routing_jsonl(path: str | Path) -> list[RoutingExample]:
                 d = json.loads(line)
                 q, r = d["question"], str(d["route"]).strip().lower()
             except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise InputError(f"{p}:{n}: not a routing record ({e.__class__.__name__})",
-                                 hint='each line must be {"question": str, "route": "no|paragraph|document|image|clip|video"}') from e
+                raise InputError(
+                    f"{p}:{n}: not a routing record ({e.__class__.__name__})",
+                    hint='each line must be {"question": str, "route": "no|paragraph|document|image|clip|video"}',
+                ) from e
             if r not in ROUTE_VALUES:
                 raise InputError(f"{p}:{n}: unknown route {r!r}", hint=f"use one of {', '.join(ROUTE_VALUES)}")
             out.append(RoutingExample(str(q), r, d.get("source")))
@@ -132,14 +136,22 @@ def route_labels(examples: Sequence[RoutingExample], use_sources: bool) -> tuple
         mapping: dict[str, str] = {}
         for e in examples:
             if mapping.setdefault(str(e.source), e.route) != e.route:
-                raise InputError(f"source {e.source!r} has examples of more than one route",
-                                 hint="train with use_sources=False")
+                raise InputError(
+                    f"source {e.source!r} has examples of more than one route", hint="train with use_sources=False"
+                )
         return [str(e.source) for e in examples], mapping
     return [e.route for e in examples], {r: r for r in {e.route for e in examples}}
 
 
-def _fit_linear(texts: Sequence[str], dense: np.ndarray, y: Sequence[str], mapping: dict[str, str],
-                cfg: TrainConfig, soft: np.ndarray | None = None, soft_labels: Sequence[str] | None = None) -> RouterModel:
+def _fit_linear(
+    texts: Sequence[str],
+    dense: np.ndarray,
+    y: Sequence[str],
+    mapping: dict[str, str],
+    cfg: TrainConfig,
+    soft: np.ndarray | None = None,
+    soft_labels: Sequence[str] | None = None,
+) -> RouterModel:
     """Fit the linear model on routing ``texts`` (already canonical) with their dense features.
 
     ``soft`` ((n, len(soft_labels)) teacher probabilities, rows aligned with ``texts``) turns the targets
@@ -152,13 +164,20 @@ def _fit_linear(texts: Sequence[str], dense: np.ndarray, y: Sequence[str], mappi
     mean = dense.mean(axis=0).astype(np.float32)
     std = (dense.std(axis=0) + 1e-6).astype(np.float32)
     labels = sorted(set(y))
-    model = RouterModel(labels=labels, label_routes=[mapping[x] for x in labels], vocab=vocab,
-                        w_ngram=np.zeros((vocab.size, len(labels)), np.float32),
-                        w_dense=np.zeros((dense.shape[1], len(labels)), np.float32),
-                        dense_mean=mean, dense_std=std,
-                        w_cue=np.zeros((len(cue_vector("")), len(labels)), np.float32),
-                        bias=np.zeros(len(labels), np.float32),
-                        dense_scale=cfg.dense_scale, cue_scale=cfg.cue_scale, canonical=cfg.canonical)
+    model = RouterModel(
+        labels=labels,
+        label_routes=[mapping[x] for x in labels],
+        vocab=vocab,
+        w_ngram=np.zeros((vocab.size, len(labels)), np.float32),
+        w_dense=np.zeros((dense.shape[1], len(labels)), np.float32),
+        dense_mean=mean,
+        dense_std=std,
+        w_cue=np.zeros((len(cue_vector("")), len(labels)), np.float32),
+        bias=np.zeros(len(labels), np.float32),
+        dense_scale=cfg.dense_scale,
+        cue_scale=cfg.cue_scale,
+        canonical=cfg.canonical,
+    )
     cues = np.stack([cue_vector(t) for t in texts]) * cfg.cue_scale
     X = hstack([vocab.transform(texts), csr_matrix(model.dense_block(dense)), csr_matrix(cues)]).tocsr()
     if cfg.classifier == "svm":
@@ -178,16 +197,21 @@ def _fit_linear(texts: Sequence[str], dense: np.ndarray, y: Sequence[str], mappi
     assert list(clf.classes_) == labels
     v, dd = vocab.size, dense.shape[1]
     model.w_ngram = np.ascontiguousarray(coef[:, :v].T)
-    model.w_dense = np.ascontiguousarray(coef[:, v: v + dd].T)
-    model.w_cue = np.ascontiguousarray(coef[:, v + dd:].T)  # cue_scale is applied at query time
+    model.w_dense = np.ascontiguousarray(coef[:, v : v + dd].T)
+    model.w_cue = np.ascontiguousarray(coef[:, v + dd :].T)  # cue_scale is applied at query time
     model.bias = icpt
     return model
 
 
-def _fit_logreg(X: Any, y: Sequence[str], labels: list[str], cfg: TrainConfig, soft: np.ndarray | None,
-                soft_labels: Sequence[str] | None) -> Any:
+def _fit_logreg(
+    X: Any,
+    y: Sequence[str],
+    labels: list[str],
+    cfg: TrainConfig,
+    soft: np.ndarray | None,
+    soft_labels: Sequence[str] | None,
+) -> Any:
     """Class-balanced multinomial logistic regression on hard or mixed soft targets (see :func:`_fit_linear`)."""
-    from scipy.sparse import vstack
     from sklearn.linear_model import LogisticRegression
 
     n = X.shape[0]
@@ -228,7 +252,9 @@ def fit_temperature(logits: np.ndarray, model: RouterModel, y_routes: Sequence[s
     return float(min(fine, key=nll))
 
 
-def stratified_folds(y: Sequence[str], k: int, seed: int, groups: Sequence[Any] | None) -> list[tuple[np.ndarray, np.ndarray]]:
+def stratified_folds(
+    y: Sequence[str], k: int, seed: int, groups: Sequence[Any] | None
+) -> list[tuple[np.ndarray, np.ndarray]]:
     from sklearn.model_selection import GroupKFold, StratifiedKFold
 
     idx = np.arange(len(y))
@@ -260,7 +286,7 @@ class TrainingRows:
     def training_rows(self, parents: np.ndarray) -> np.ndarray:
         keep = np.zeros(self.n_base, bool)
         keep[parents] = True
-        keep[self.n_main:] = True
+        keep[self.n_main :] = True
         return np.flatnonzero(keep[self.parent])
 
 
@@ -280,19 +306,25 @@ def routing_texts(questions: Sequence[str], cfg: TrainConfig) -> list[str]:
     return [routing_text(q, cfg.canonical) for q in questions]
 
 
-def prepare_rows(examples: Sequence[RoutingExample], features: Featurize | QueryFeatures | None, cfg: TrainConfig,
-                 extra: tuple[Sequence[RoutingExample], QueryFeatures | None] | None = None) -> TrainingRows:
+def prepare_rows(
+    examples: Sequence[RoutingExample],
+    features: Featurize | QueryFeatures | None,
+    cfg: TrainConfig,
+    extra: tuple[Sequence[RoutingExample], QueryFeatures | None] | None = None,
+) -> TrainingRows:
     base = list(examples) + (list(extra[0]) if extra is not None else [])
     texts = routing_texts([e.question for e in base], cfg)
     feats = _featurize(features, texts[: len(examples)])
     if extra is not None and len(extra[0]):
-        feats = _concat([feats, _featurize(extra[1] if extra[1] is not None else features, texts[len(examples):])])
+        feats = _concat([feats, _featurize(extra[1] if extra[1] is not None else features, texts[len(examples) :])])
     y, mapping = route_labels(base, cfg.use_sources)
     parent = list(range(len(base)))
     if cfg.augment > 0:
         if isinstance(features, QueryFeatures):
-            raise InputError("augmented training needs a featurizer, not precomputed features",
-                             hint="pass a callable (texts -> QueryFeatures) or set augment=0")
+            raise InputError(
+                "augmented training needs a featurizer, not precomputed features",
+                hint="pass a callable (texts -> QueryFeatures) or set augment=0",
+            )
         pairs = augment([e.question for e in base], per_text=cfg.augment, seed=cfg.seed)
         aug_texts = routing_texts([t for _, t in pairs], cfg)
         feats = _concat([feats, _featurize(features, aug_texts)])
@@ -303,11 +335,18 @@ def prepare_rows(examples: Sequence[RoutingExample], features: Featurize | Query
     return TrainingRows(texts, y, routes, feats, np.asarray(parent), len(examples), len(base), mapping)
 
 
-def fit_rows(rows: TrainingRows, idx: np.ndarray, cfg: TrainConfig, soft: np.ndarray | None,
-              soft_labels: Sequence[str] | None) -> RouterModel:
-    return _fit_linear([rows.texts[i] for i in idx], rows.feats.layers[idx], [rows.y[i] for i in idx],
-                       rows.mapping, cfg,
-                       None if soft is None else soft[rows.parent[idx]], soft_labels)
+def fit_rows(
+    rows: TrainingRows, idx: np.ndarray, cfg: TrainConfig, soft: np.ndarray | None, soft_labels: Sequence[str] | None
+) -> RouterModel:
+    return _fit_linear(
+        [rows.texts[i] for i in idx],
+        rows.feats.layers[idx],
+        [rows.y[i] for i in idx],
+        rows.mapping,
+        cfg,
+        None if soft is None else soft[rows.parent[idx]],
+        soft_labels,
+    )
 
 
 Teacher = Callable[[TrainingRows, np.ndarray], np.ndarray]
@@ -316,11 +355,16 @@ Teacher = Callable[[TrainingRows, np.ndarray], np.ndarray]
 fold's test part); see :func:`cross_validate` and :func:`.distill.fold_teacher`."""
 
 
-def cross_validate(examples: Sequence[RoutingExample], features: Featurize | QueryFeatures | None = None,
-                   cfg: TrainConfig | None = None, groups: Sequence[Any] | None = None,
-                   extra: tuple[Sequence[RoutingExample], QueryFeatures | None] | None = None,
-                   probes: dict[str, Sequence[str]] | None = None, teacher: Teacher | None = None,
-                   folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None) -> CVReport:
+def cross_validate(
+    examples: Sequence[RoutingExample],
+    features: Featurize | QueryFeatures | None = None,
+    cfg: TrainConfig | None = None,
+    groups: Sequence[Any] | None = None,
+    extra: tuple[Sequence[RoutingExample], QueryFeatures | None] | None = None,
+    probes: dict[str, Sequence[str]] | None = None,
+    teacher: Teacher | None = None,
+    folds: Sequence[tuple[np.ndarray, np.ndarray]] | None = None,
+) -> CVReport:
     """K-fold out-of-fold predictions (stratified by class, grouped when ``groups`` is given, or the
     given ``folds``).
 
@@ -357,7 +401,7 @@ def cross_validate(examples: Sequence[RoutingExample], features: Featurize | Que
             soft = np.zeros((rows.n_base, len(labels_all)))
             soft[tr] = teacher(rows, np.asarray(tr))
             if rows.n_base > n_main:
-                soft[n_main:] = np.eye(len(labels_all))[[labels_all.index(v) for v in rows.y[n_main:rows.n_base]]]
+                soft[n_main:] = np.eye(len(labels_all))[[labels_all.index(v) for v in rows.y[n_main : rows.n_base]]]
         m = fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
         # inner temperature: out-of-fold margins inside the training part (original rows only)
         inner_logits = np.zeros((len(tr), len(m.labels)), np.float32)
@@ -371,7 +415,7 @@ def cross_validate(examples: Sequence[RoutingExample], features: Featurize | Que
             inner_logits[ite] = mi.logits([rows.texts[i] for i in b], rows.feats.layers[b])
         m.temperature = fit_temperature(inner_logits, m, [rows.routes[i] for i in tr]) if inner_complete else 1.0
 
-        def fold_probs(texts: Sequence[str], layers: np.ndarray) -> np.ndarray:
+        def fold_probs(texts: Sequence[str], layers: np.ndarray, m: Any = m) -> np.ndarray:
             out = np.zeros((len(texts), len(order)))
             p = m.aggregate(m.label_probabilities(texts, layers))
             for j, r in enumerate(m.routes):
@@ -383,16 +427,22 @@ def cross_validate(examples: Sequence[RoutingExample], features: Featurize | Que
             probe_probs[name][te] = fold_probs([pt[i] for i in te], pf.layers[te])
         fold_of[te] = f
     pred = [order[j] for j in probs.argmax(axis=1)]
-    rep = CVReport(routes_true=rows.routes[:n_main], routes_pred=pred, probabilities=probs, route_order=order,
-                   fold_of=fold_of)
+    rep = CVReport(
+        routes_true=rows.routes[:n_main], routes_pred=pred, probabilities=probs, route_order=order, fold_of=fold_of
+    )
     if probe_feats:
         rep.extra["probes"] = probe_probs
     return rep
 
 
-def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None = None, cfg: TrainConfig | None = None,
-                featurizer: QueryFeaturizer | Featurize | None = None, log: Callable[[str], None] | None = None,
-                soft: np.ndarray | None = None) -> RouterModel:
+def train_model(
+    examples: Sequence[RoutingExample],
+    feats: QueryFeatures | None = None,
+    cfg: TrainConfig | None = None,
+    featurizer: QueryFeaturizer | Featurize | None = None,
+    log: Callable[[str], None] | None = None,
+    soft: np.ndarray | None = None,
+) -> RouterModel:
     """Fit the router on all examples; temperature and the out-of-domain threshold come from
     out-of-fold estimates (see module doc).
 
@@ -407,8 +457,10 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
     fz = featurizer.features if isinstance(featurizer, QueryFeaturizer) else featurizer
     t0 = time.perf_counter()
     rows = prepare_rows(examples, feats if feats is not None else (fz or QueryFeaturizer().features), cfg)
-    say(f"featurised {len(rows.texts)} routing texts ({len(rows.texts) - rows.n_main} augmented) "
-        f"in {time.perf_counter() - t0:.1f} s")
+    say(
+        f"featurised {len(rows.texts)} routing texts ({len(rows.texts) - rows.n_main} augmented) "
+        f"in {time.perf_counter() - t0:.1f} s"
+    )
     n = rows.n_main
     y, routes = rows.y[:n], rows.routes[:n]
     labels_all = sorted(set(rows.y))
@@ -418,8 +470,10 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
         t0 = time.perf_counter()
         teacher_X = LayerFeatures(cfg.teacher).features(rows.texts[:n])
         soft = oof_teacher_probabilities(rows, teacher_X, np.arange(n), cfg, cfg.folds, cfg.teacher_student_weight)
-        say(f"teacher {Path(cfg.teacher).name}: out-of-fold soft labels in {time.perf_counter() - t0:.1f} s "
-            f"(teacher accuracy {np.mean(np.asarray(labels_all)[soft.argmax(1)] == np.asarray(y)):.4f} by class)")
+        say(
+            f"teacher {Path(cfg.teacher).name}: out-of-fold soft labels in {time.perf_counter() - t0:.1f} s "
+            f"(teacher accuracy {np.mean(np.asarray(labels_all)[soft.argmax(1)] == np.asarray(y)):.4f} by class)"
+        )
     emb = rows.feats.embedding[:n]
     model = fit_rows(rows, np.arange(len(rows.texts)), cfg, soft, labels_all)
     oof = np.zeros((n, len(model.labels)), np.float32)
@@ -435,7 +489,9 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
     model.temperature = fit_temperature(oof, model, routes)
     oof_pred = [model.routes[j] for j in model.aggregate(softmax(oof / model.temperature)).argmax(axis=1)]
     km = KMeans(n_clusters=n_cent, n_init=2, random_state=cfg.seed).fit(emb)
-    model.centroids = (km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True)).astype(np.float32)
+    model.centroids = (km.cluster_centers_ / np.linalg.norm(km.cluster_centers_, axis=1, keepdims=True)).astype(
+        np.float32
+    )
     model.ood_threshold = float(np.quantile(oof_sim, cfg.ood_quantile))
     model.meta = {
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -446,6 +502,8 @@ def train_model(examples: Sequence[RoutingExample], feats: QueryFeatures | None 
         "oof_accuracy": float(np.mean([a == b for a, b in zip(oof_pred, routes)])),
         "vocabulary_terms": model.vocab.size,
     }
-    say(f"trained on {n} queries; out-of-fold accuracy {model.meta['oof_accuracy']:.4f}, "
-        f"temperature {model.temperature:.3f}, vocabulary {model.vocab.size} terms")
+    say(
+        f"trained on {n} queries; out-of-fold accuracy {model.meta['oof_accuracy']:.4f}, "
+        f"temperature {model.temperature:.3f}, vocabulary {model.vocab.size} terms"
+    )
     return model

@@ -29,6 +29,7 @@ meanwhile, routed questions skip it and say so in the trace).
 >>> app = create_app(ServeState(Path("~/.mmroute").expanduser()))
 >>> # uvicorn.run(app, host="127.0.0.1", port=8765)   (``mmroute serve`` does this, see server.py)
 """
+
 from __future__ import annotations
 
 import base64
@@ -43,7 +44,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -53,8 +54,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, ops
-from ..errors import (ConfigError, EndpointError, InputError, KBExistsError, KBLockedError, KBNotFoundError,
-                      MMRouteError, ModelUnavailableError)
+from ..errors import (
+    ConfigError,
+    EndpointError,
+    InputError,
+    KBExistsError,
+    KBLockedError,
+    KBNotFoundError,
+    MMRouteError,
+    ModelUnavailableError,
+)
 from .gate import KBGate, ServedHome
 from .jobs import JobRegistry
 
@@ -79,8 +88,15 @@ def error_body(message: str, hint: str | None = None, exit_code: int = 2) -> dic
     return {"error": message, "hint": hint, "exit_code": exit_code}
 
 
-_STATUS = ((KBNotFoundError, 404), (KBLockedError, 409), (KBExistsError, 409), (ModelUnavailableError, 503),
-           (EndpointError, 502), (ConfigError, 400), (InputError, 400))
+_STATUS = (
+    (KBNotFoundError, 404),
+    (KBLockedError, 409),
+    (KBExistsError, 409),
+    (ModelUnavailableError, 503),
+    (EndpointError, 502),
+    (ConfigError, 400),
+    (InputError, 400),
+)
 
 
 def status_for(error: MMRouteError) -> int:
@@ -113,8 +129,10 @@ class AskRequest(BaseModel):
     question: str
     config: dict[str, Any] = Field(default_factory=dict, description="PipelineConfig.to_dict() (flags of ask).")
     image: ImagePayload | None = None
-    step_hits: bool = Field(False, description="Also return every retrieval step's hits (`step_hits`), "
-                                               "as /v1/retrieve does (the app shows them).")
+    step_hits: bool = Field(
+        False,
+        description="Also return every retrieval step's hits (`step_hits`), as /v1/retrieve does (the app shows them).",
+    )
 
 
 class RetrieveRequest(BaseModel):
@@ -141,8 +159,9 @@ class IndexRequest(BaseModel):
 class ServeState:
     """What the server holds: the home, the KB gate, the job registry, warm routers and pipelines."""
 
-    def __init__(self, root: Path | str, token: str | None = None, max_body: int = DEFAULT_MAX_BODY,
-                 warm: bool = True) -> None:
+    def __init__(
+        self, root: Path | str, token: str | None = None, max_body: int = DEFAULT_MAX_BODY, warm: bool = True
+    ) -> None:
         self.gate = KBGate()
         self.home = ServedHome(str(root), self.gate)
         self.jobs = JobRegistry(self.home, self.gate)
@@ -205,6 +224,7 @@ class ServeState:
             if name == "stepwise":
                 import mmroute.retrieval.stepwise  # noqa: F401  (registers "stepwise")
             import mmroute.retrieval.single  # noqa: F401
+
             r = RETRIEVERS.create(name, home=self.home, router=ops.make_router(router, None) if router else None)
             if hasattr(r, "warm_up"):
                 r.warm_up()
@@ -237,15 +257,27 @@ class ServeState:
 def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
     """Pure ASGI middleware: the bearer token (when set) and the request-size limit."""
 
-    async def send_error(send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()) -> None:
+    async def send_error(
+        send: Send, status: int, body: dict[str, Any], headers: Sequence[tuple[bytes, bytes]] = ()
+    ) -> None:
         raw = json.dumps(body, ensure_ascii=False).encode("utf-8")
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(raw)).encode()),
-                                *headers]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(raw)).encode()),
+                    *headers,
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": raw})
 
-    too_big = error_body(f"request body larger than {state.max_body} bytes",
-                         "send a smaller image or query (the server's limit is --max-body-mb)")
+    too_big = error_body(
+        f"request body larger than {state.max_body} bytes",
+        "send a smaller image or query (the server's limit is --max-body-mb)",
+    )
 
     async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -254,10 +286,15 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
         if state.token and scope.get("path") not in PUBLIC_PATHS:
             got = headers.get(b"authorization", b"").decode("latin-1")
             if not hmac.compare_digest(got.encode(), f"Bearer {state.token}".encode()):
-                return await send_error(send, 401, error_body(
-                    "the server needs a bearer token (missing or wrong Authorization header)",
-                    "set MMROUTE_SERVE_TOKEN to the token the server was started with"),
-                    [(b"www-authenticate", b"Bearer")])
+                return await send_error(
+                    send,
+                    401,
+                    error_body(
+                        "the server needs a bearer token (missing or wrong Authorization header)",
+                        "set MMROUTE_SERVE_TOKEN to the token the server was started with",
+                    ),
+                    [(b"www-authenticate", b"Bearer")],
+                )
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > state.max_body:
             return await send_error(send, 413, too_big)
@@ -312,8 +349,9 @@ def image_file(payload: ImagePayload | None) -> Iterator[Path | None]:
 
 
 # ----- the app -----------------------------------------------------------------------------------
-def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
-               on_stop: Callable[[], None] | None = None) -> ASGIApp:
+def create_app(
+    state: ServeState, on_ready: Callable[[], None] | None = None, on_stop: Callable[[], None] | None = None
+) -> ASGIApp:
     """The ASGI app over ``state``. ``on_ready`` runs once warm (the server writes its discovery file);
     ``on_stop`` runs at shutdown (it removes it)."""
 
@@ -334,9 +372,14 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
             if on_stop is not None:
                 on_stop()
 
-    app = FastAPI(title="mmroute serve", version=__version__, default_response_class=JSON, lifespan=lifespan,
-                  description="One warm process per mmroute home: search, route, ask, KBs and index jobs. "
-                              "Success bodies are what `mmroute ... --json` prints.")
+    app = FastAPI(
+        title="mmroute serve",
+        version=__version__,
+        default_response_class=JSON,
+        lifespan=lifespan,
+        description="One warm process per mmroute home: search, route, ask, KBs and index jobs. "
+        "Success bodies are what `mmroute ... --json` prints.",
+    )
 
     @app.exception_handler(MMRouteError)
     async def _user_error(_: Request, e: MMRouteError) -> JSON:
@@ -346,8 +389,13 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
     async def _invalid(_: Request, e: RequestValidationError) -> JSON:
         first = e.errors()[0] if e.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
-        return JSON(error_body(f"invalid request: {where or 'body'}: {first.get('msg', 'invalid')}",
-                               "see /docs for the request schemas"), status_code=422)
+        return JSON(
+            error_body(
+                f"invalid request: {where or 'body'}: {first.get('msg', 'invalid')}",
+                "see /docs for the request schemas",
+            ),
+            status_code=422,
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, e: StarletteHTTPException) -> JSON:
@@ -364,9 +412,15 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
 
     @app.get("/v1/status", summary="Home, uptime, KBs being written, active jobs")
     def status() -> dict[str, Any]:
-        return {"pid": os.getpid(), "home": str(state.home.root), "version": __version__,
-                "started_at": state.started_at, "uptime_s": round(state.uptime_s, 1),
-                "writing": state.gate.writing(), "jobs_active": [j.id for j in state.jobs.active()]}
+        return {
+            "pid": os.getpid(),
+            "home": str(state.home.root),
+            "version": __version__,
+            "started_at": state.started_at,
+            "uptime_s": round(state.uptime_s, 1),
+            "writing": state.gate.writing(),
+            "jobs_active": [j.id for j in state.jobs.active()],
+        }
 
     @app.get("/v1/kbs", summary="List KBs (mmroute kb list --json)")
     def kbs() -> dict[str, Any]:
@@ -393,8 +447,10 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
     @app.post("/v1/kbs/{name}/index", status_code=202, summary="Queue an index job")
     def kb_index(name: str, body: IndexRequest) -> dict[str, Any]:
         if not Path(body.input).is_absolute():
-            raise InputError(f"the server needs an absolute input path, not {body.input!r}",
-                             hint="the mmroute CLI sends absolute paths; resolve the path before sending it")
+            raise InputError(
+                f"the server needs an absolute input path, not {body.input!r}",
+                hint="the mmroute CLI sends absolute paths; resolve the path before sending it",
+            )
         job, created = state.jobs.submit(name, body.model_dump())
         return {**job.to_dict(), "created": created}
 
@@ -417,8 +473,9 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
     @app.post("/v1/route", summary="Route a question (mmroute route QUESTION --json)")
     def route(body: RouteRequest) -> dict[str, Any]:
         with image_file(body.image) as img:
-            return ops.route(state.home, body.question,
-                             lambda: state.router(body.router, body.router_path, body.threshold), img)
+            return ops.route(
+                state.home, body.question, lambda: state.router(body.router, body.router_path, body.threshold), img
+            )
 
     @app.post("/v1/ask", summary="Answer a question with the full trace (mmroute ask --json)")
     def ask(body: AskRequest) -> dict[str, Any]:
@@ -437,8 +494,9 @@ def create_app(state: ServeState, on_ready: Callable[[], None] | None = None,
     def retrieve(body: RetrieveRequest) -> dict[str, Any]:
         named = list(body.kbs or [])
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
-            res = state.retriever(body.retriever, body.router).retrieve(body.query, k=body.k, kbs=named or None,
-                                                                        image=img)
+            res = state.retriever(body.retriever, body.router).retrieve(
+                body.query, k=body.k, kbs=named or None, image=img
+            )
         return {"result": res.to_dict(), "step_hits": ops.step_hits(res)}
 
     return guard(app, state)

@@ -12,17 +12,18 @@ The bearer token, when the server needs one, comes from ``$MMROUTE_SERVE_TOKEN``
 >>> client = connect(None)            # the server of $MMROUTE_HOME / ~/.mmroute, or None
 >>> client.search("hop", "Who directed Inception?", k=3)["hits"][0]["id"] if client else "in-process"
 """
+
 from __future__ import annotations
 
 import base64
 import http.client
 import json
 import os
-import socket
 import time
 import urllib.parse
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any
 
 from ..errors import MMRouteError
 from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
@@ -55,8 +56,9 @@ def home_root(home: str | os.PathLike[str] | None) -> Path:
 class ServeClient:
     """Talks to one server. Thread-safe only per instance and thread: make one per thread."""
 
-    def __init__(self, url: str, token: str | None = None, timeout_s: float = 600.0,
-                 path_map: tuple[str, str] | None = None) -> None:
+    def __init__(
+        self, url: str, token: str | None = None, timeout_s: float = 600.0, path_map: tuple[str, str] | None = None
+    ) -> None:
         parsed = urllib.parse.urlsplit(url)
         if parsed.scheme not in ("http", "https") or not parsed.hostname:
             raise MMRouteError(f"not a server URL: {url!r}", hint="e.g. http://127.0.0.1:8765")
@@ -79,8 +81,9 @@ class ServeClient:
             self._conn.close()
             self._conn = None
 
-    def request(self, method: str, path: str, body: Mapping[str, Any] | None = None,
-                timeout_s: float | None = None) -> Any:
+    def request(
+        self, method: str, path: str, body: Mapping[str, Any] | None = None, timeout_s: float | None = None
+    ) -> Any:
         """Send one request and return the decoded JSON; raise :class:`RemoteError` for error answers."""
         headers = {"Accept": "application/json"}
         data = None
@@ -103,17 +106,23 @@ class ServeClient:
             except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError) as e:
                 self.close()  # a kept-alive connection the server closed: retry once on a new one
                 if attempt:
-                    raise ServerUnavailable(f"the server at {self.url} closed the connection ({e})",
-                                            hint="is `mmroute serve` still running? see its log") from None
-            except (ConnectionRefusedError, socket.timeout, OSError, http.client.HTTPException) as e:
+                    raise ServerUnavailable(
+                        f"the server at {self.url} closed the connection ({e})",
+                        hint="is `mmroute serve` still running? see its log",
+                    ) from None
+            except (TimeoutError, ConnectionRefusedError, OSError, http.client.HTTPException) as e:
                 self.close()
-                raise ServerUnavailable(f"cannot reach the server at {self.url} ({e})",
-                                        hint="start it with `mmroute serve`, or stop it to work in-process") from None
+                raise ServerUnavailable(
+                    f"cannot reach the server at {self.url} ({e})",
+                    hint="start it with `mmroute serve`, or stop it to work in-process",
+                ) from None
         try:
             payload: Any = json.loads(raw.decode("utf-8")) if raw else None
         except ValueError:
-            raise ServerUnavailable(f"{self.url} did not answer like mmroute serve (HTTP {resp.status})",
-                                    hint="check the address in HOME/serve.json") from None
+            raise ServerUnavailable(
+                f"{self.url} did not answer like mmroute serve (HTTP {resp.status})",
+                hint="check the address in HOME/serve.json",
+            ) from None
         if resp.status >= 400:
             self.raise_error(resp.status, payload)
         return payload
@@ -148,26 +157,55 @@ class ServeClient:
     def kb_delete(self, name: str) -> dict[str, Any]:
         return self.request("DELETE", f"/v1/kbs/{_q(name)}")
 
-    def search(self, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense") -> dict[str, Any]:
-        return self.request("POST", "/v1/search", {"kb": kb, "query": query, "k": k, "image": _image(image),
-                                                   "mode": mode})
+    def search(
+        self, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense"
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST", "/v1/search", {"kb": kb, "query": query, "k": k, "image": _image(image), "mode": mode}
+        )
 
-    def route(self, question: str, image: Path | None = None, router: str = "default",
-              router_path: str | None = None, threshold: float | None = None) -> dict[str, Any]:
-        return self.request("POST", "/v1/route", {"question": question, "image": _image(image), "router": router,
-                                                  "router_path": router_path, "threshold": threshold})
+    def route(
+        self,
+        question: str,
+        image: Path | None = None,
+        router: str = "default",
+        router_path: str | None = None,
+        threshold: float | None = None,
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            "/v1/route",
+            {
+                "question": question,
+                "image": _image(image),
+                "router": router,
+                "router_path": router_path,
+                "threshold": threshold,
+            },
+        )
 
-    def ask(self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None,
-            step_hits: bool = False) -> dict[str, Any]:
+    def ask(
+        self, question: str, config: Mapping[str, Any] | None = None, image: Path | None = None, step_hits: bool = False
+    ) -> dict[str, Any]:
         body: dict[str, Any] = {"question": question, "config": dict(config or {}), "image": _image(image)}
         if step_hits:
             body["step_hits"] = True
         return self.request("POST", "/v1/ask", body)
 
-    def retrieve(self, query: str, k: int = 5, kbs: list[str] | None = None, retriever: str = "stepwise",
-                 router: str | None = "default", image: Path | None = None) -> dict[str, Any]:
-        return self.request("POST", "/v1/retrieve", {"query": query, "k": k, "kbs": kbs, "retriever": retriever,
-                                                     "router": router, "image": _image(image)})
+    def retrieve(
+        self,
+        query: str,
+        k: int = 5,
+        kbs: list[str] | None = None,
+        retriever: str = "stepwise",
+        router: str | None = "default",
+        image: Path | None = None,
+    ) -> dict[str, Any]:
+        return self.request(
+            "POST",
+            "/v1/retrieve",
+            {"query": query, "k": k, "kbs": kbs, "retriever": retriever, "router": router, "image": _image(image)},
+        )
 
     def submit_index(self, kb: str, spec: Mapping[str, Any]) -> dict[str, Any]:
         return self.request("POST", f"/v1/kbs/{_q(kb)}/index", dict(spec))
@@ -175,8 +213,9 @@ class ServeClient:
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/jobs/{_q(job_id)}")
 
-    def wait_job(self, job_id: str, on_progress: Callable[[dict[str, Any]], None] | None = None,
-                 poll_s: float = 0.25) -> dict[str, Any]:
+    def wait_job(
+        self, job_id: str, on_progress: Callable[[dict[str, Any]], None] | None = None, poll_s: float = 0.25
+    ) -> dict[str, Any]:
         """Poll a job until it is done or failed; ``on_progress(job)`` sees every poll."""
         while True:
             job = self.job(job_id)
@@ -219,8 +258,9 @@ def connect(home: str | os.PathLike[str] | None, timeout_s: float = 600.0) -> Se
     if info is None:
         return None
     root = str(home_root(home))
-    client = ServeClient(info.url, timeout_s=timeout_s,
-                         path_map=(info.home, root) if info.home and info.home != root else None)
+    client = ServeClient(
+        info.url, timeout_s=timeout_s, path_map=(info.home, root) if info.home and info.home != root else None
+    )
     try:
         health = client.health()
     except MMRouteError:
@@ -232,8 +272,9 @@ def connect(home: str | os.PathLike[str] | None, timeout_s: float = 600.0) -> Se
     return client
 
 
-def run_index(client: ServeClient, kb: str, spec: Mapping[str, Any],
-              on_progress: Callable[[dict[str, Any]], None] | None = None) -> dict[str, Any]:
+def run_index(
+    client: ServeClient, kb: str, spec: Mapping[str, Any], on_progress: Callable[[dict[str, Any]], None] | None = None
+) -> dict[str, Any]:
     """Submit an index call as a server job, follow it to the end and return ``{"reports": [...]}``.
 
     A failed job raises what the same call raises in-process (:class:`RemoteError` for user errors).
@@ -254,7 +295,9 @@ def refuse_if_served(home: str | os.PathLike[str] | None, command: str) -> None:
     info = discover(home)
     if info is not None:
         root = home_root(home)
-        raise MMRouteError(f"`{command}` works on the KBs directly, but mmroute serve (pid {info.pid}, {info.url}) "
-                           f"owns them: stop it first with `mmroute serve --stop --home {root}`",
-                           hint="then run the command again; search, route, ask, kb list|info|delete and index "
-                                "work through the server")
+        raise MMRouteError(
+            f"`{command}` works on the KBs directly, but mmroute serve (pid {info.pid}, {info.url}) "
+            f"owns them: stop it first with `mmroute serve --stop --home {root}`",
+            hint="then run the command again; search, route, ask, kb list|info|delete and index "
+            "work through the server",
+        )

@@ -14,6 +14,7 @@ to a warm server must start fast.
 >>> info.url if info and process_alive(info.pid) else "no server"
 'http://127.0.0.1:8765'
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -57,9 +58,14 @@ def read_discovery(home_root: Path) -> ServerInfo | None:
     """The server info in ``HOME/serve.json``, or None when there is none or it cannot be read."""
     try:
         d = json.loads(discovery_path(home_root).read_text(encoding="utf-8"))
-        return ServerInfo(pid=int(d["pid"]), host=str(d["host"]), port=int(d["port"]),
-                          started_at=str(d.get("started_at") or ""), home=str(d.get("home") or ""),
-                          version=str(d.get("version") or ""))
+        return ServerInfo(
+            pid=int(d["pid"]),
+            host=str(d["host"]),
+            port=int(d["port"]),
+            started_at=str(d.get("started_at") or ""),
+            home=str(d.get("home") or ""),
+            version=str(d.get("version") or ""),
+        )
     except (OSError, ValueError, KeyError, TypeError):
         return None
 

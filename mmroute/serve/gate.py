@@ -15,12 +15,13 @@ the trace.
 >>> with gate.write(["hop"], holder="index job 3f2a"):
 ...     ...                                  # index into hop; readers get KBLockedError meanwhile
 """
+
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
 
 from ..errors import KBLockedError
 from ..kb import Home
@@ -40,8 +41,10 @@ class KBGate:
             return dict(self._writing)
 
     def _refusal(self, name: str) -> KBLockedError:
-        return KBLockedError(f"KB {name!r} is being written by the server ({self._writing[name]})",
-                             hint="try again when it has finished (GET /v1/jobs shows the server's index jobs)")
+        return KBLockedError(
+            f"KB {name!r} is being written by the server ({self._writing[name]})",
+            hint="try again when it has finished (GET /v1/jobs shows the server's index jobs)",
+        )
 
     @contextmanager
     def read(self, names: Iterable[str], skip_writing: bool = False) -> Iterator[list[str]]:

@@ -15,6 +15,7 @@ index call while an identical job is queued or running attaches to that job inst
 >>> jobs.get(job.id).to_dict()["status"]
 'running'
 """
+
 from __future__ import annotations
 
 import builtins
@@ -65,18 +66,37 @@ class Job:
     """How many times the job was started again after the server stopped during it."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {"id": self.id, "kb": self.kb, "spec": self.spec, "targets": list(self.targets), "status": self.status,
-                "created_at": self.created_at, "started_at": self.started_at, "finished_at": self.finished_at,
-                "progress": {k: dict(v) for k, v in self.progress.items()}, "result": self.result,
-                "error": self.error, "resumed": self.resumed}
+        return {
+            "id": self.id,
+            "kb": self.kb,
+            "spec": self.spec,
+            "targets": list(self.targets),
+            "status": self.status,
+            "created_at": self.created_at,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "progress": {k: dict(v) for k, v in self.progress.items()},
+            "result": self.result,
+            "error": self.error,
+            "resumed": self.resumed,
+        }
 
     @classmethod
-    def from_dict(cls, d: dict[str, Any]) -> "Job":
-        return cls(id=str(d["id"]), kb=str(d["kb"]), spec=dict(d["spec"]), targets=list(d.get("targets") or []),
-                   status=str(d.get("status") or "queued"), created_at=str(d.get("created_at") or _now()),
-                   started_at=d.get("started_at"), finished_at=d.get("finished_at"),
-                   progress=dict(d.get("progress") or {}), result=d.get("result"), error=d.get("error"),
-                   resumed=int(d.get("resumed") or 0))
+    def from_dict(cls, d: dict[str, Any]) -> Job:
+        return cls(
+            id=str(d["id"]),
+            kb=str(d["kb"]),
+            spec=dict(d["spec"]),
+            targets=list(d.get("targets") or []),
+            status=str(d.get("status") or "queued"),
+            created_at=str(d.get("created_at") or _now()),
+            started_at=d.get("started_at"),
+            finished_at=d.get("finished_at"),
+            progress=dict(d.get("progress") or {}),
+            result=d.get("result"),
+            error=d.get("error"),
+            resumed=int(d.get("resumed") or 0),
+        )
 
 
 class JobRegistry:
@@ -121,9 +141,10 @@ class JobRegistry:
 
     def _prune(self) -> None:
         with self._lock:
-            finished = sorted((j for j in self._jobs.values() if j.status in ("done", "failed")),
-                              key=lambda j: j.finished_at or "")
-            drop = finished[:max(0, len(finished) - KEEP_FINISHED)]
+            finished = sorted(
+                (j for j in self._jobs.values() if j.status in ("done", "failed")), key=lambda j: j.finished_at or ""
+            )
+            drop = finished[: max(0, len(finished) - KEEP_FINISHED)]
             for j in drop:
                 self._jobs.pop(j.id, None)
         for j in drop:

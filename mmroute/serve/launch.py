@@ -8,6 +8,7 @@ the home, or starts one and stops it on exit; a server it did not start is left 
 >>> server.info.url, server.started          # ('http://127.0.0.1:40123', True)
 >>> server.stop()                            # only stops a server this call started
 """
+
 from __future__ import annotations
 
 import os
@@ -15,9 +16,9 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
 
 from ..errors import MMRouteError
 from .client import ServeClient, discover
@@ -69,8 +70,7 @@ def _healthy(info: ServerInfo) -> bool:
         client.close()
 
 
-def ensure_server(root: Path, env: Mapping[str, str] | None = None,
-                  timeout_s: float = START_TIMEOUT_S) -> AppServer:
+def ensure_server(root: Path, env: Mapping[str, str] | None = None, timeout_s: float = START_TIMEOUT_S) -> AppServer:
     """The live server of ``root``, or a new ``mmroute serve --port 0`` started for it and warm.
 
     Raises :class:`MMRouteError` (with the end of the server's log) when the new server exits or
@@ -85,8 +85,13 @@ def ensure_server(root: Path, env: Mapping[str, str] | None = None,
     log_path = log_dir / LOG_NAME
     cmd = [sys.executable, "-m", "mmroute", "serve", "--home", str(root), "--port", "0"]
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                env=dict(env if env is not None else os.environ))
+        proc = subprocess.Popen(
+            cmd,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=dict(env if env is not None else os.environ),
+        )
     try:
         ready = _wait_ready(root, proc, timeout_s)
     except BaseException:  # a signal or an error while it warms up: do not leave it behind
@@ -95,11 +100,14 @@ def ensure_server(root: Path, env: Mapping[str, str] | None = None,
     if ready is not None:
         return ready
     if proc.poll() is not None:
-        raise MMRouteError(f"mmroute serve for {root} exited with code {proc.returncode}: {_tail(log_path)}",
-                           hint=f"see {log_path}")
+        raise MMRouteError(
+            f"mmroute serve for {root} exited with code {proc.returncode}: {_tail(log_path)}", hint=f"see {log_path}"
+        )
     stop_process(proc)
-    raise MMRouteError(f"mmroute serve for {root} was not ready after {timeout_s:.0f} s",
-                       hint=f"see {log_path}; start it yourself with `mmroute serve --home {root}`")
+    raise MMRouteError(
+        f"mmroute serve for {root} was not ready after {timeout_s:.0f} s",
+        hint=f"see {log_path}; start it yourself with `mmroute serve --home {root}`",
+    )
 
 
 def _wait_ready(root: Path, proc: subprocess.Popen, timeout_s: float) -> AppServer | None:
@@ -131,8 +139,10 @@ def stop_served(root: Path, timeout_s: float = 60.0) -> ServerInfo | None:
     while lock.held_by_another() and process_alive(info.pid) and time.monotonic() < deadline:
         time.sleep(0.1)
     if lock.held_by_another() and process_alive(info.pid):
-        raise MMRouteError(f"mmroute serve (pid {info.pid}) did not stop within {timeout_s:.0f} s",
-                           hint=f"kill -9 {info.pid} (index jobs resume on the next start)")
+        raise MMRouteError(
+            f"mmroute serve (pid {info.pid}) did not stop within {timeout_s:.0f} s",
+            hint=f"kill -9 {info.pid} (index jobs resume on the next start)",
+        )
     return info
 
 

@@ -7,11 +7,12 @@ models and KBs instead of opening the home in its own process (an embedded KB ha
 >>> r.retrieve("Who directed Inception?", k=5).ids
 ['f1', 'f2', ...]
 """
+
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 from ..types import RetrievalResult
 from .client import ServeClient
@@ -23,8 +24,14 @@ class RemoteRetriever:
 
     name = "remote"
 
-    def __init__(self, url: str, retriever: str = "stepwise", router: str | None = "default",
-                 token: str | None = None, timeout_s: float = 600.0) -> None:
+    def __init__(
+        self,
+        url: str,
+        retriever: str = "stepwise",
+        router: str | None = "default",
+        token: str | None = None,
+        timeout_s: float = 600.0,
+    ) -> None:
         ServeClient(url)  # validates the URL now, not at the first query
         self.url = url
         self.retriever = retriever
@@ -42,10 +49,12 @@ class RemoteRetriever:
             client = self._local.client = ServeClient(self.url, token=self._token, timeout_s=self.timeout_s)
         return client
 
-    def retrieve(self, query: str, k: int = 5, kbs: Sequence[str] | None = None,
-                 image: Path | None = None) -> RetrievalResult:
-        d = self._client().retrieve(query, k=k, kbs=list(kbs) if kbs else None, retriever=self.retriever,
-                                    router=self.router, image=image)
+    def retrieve(
+        self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
+    ) -> RetrievalResult:
+        d = self._client().retrieve(
+            query, k=k, kbs=list(kbs) if kbs else None, retriever=self.retriever, router=self.router, image=image
+        )
         return RetrievalResult.from_dict(d["result"], d["step_hits"])
 
     def __repr__(self) -> str:

@@ -13,6 +13,7 @@ Start-up order, and why:
 
 >>> run_server(Path("~/.mmroute").expanduser(), host="127.0.0.1", port=8765)   # blocks until stopped
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -22,8 +23,8 @@ import signal
 import socket
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .. import __version__
 from ..errors import ConfigError, InputError
@@ -50,27 +51,39 @@ def bind(host: str, port: int) -> socket.socket:
     try:
         return socket.create_server((host, port), family=family, backlog=2048)
     except OSError as e:
-        raise InputError(f"cannot listen on {host}:{port}: {e.strerror or e}",
-                         hint="choose another --port (0 picks a free one) or stop what listens there") from None
+        raise InputError(
+            f"cannot listen on {host}:{port}: {e.strerror or e}",
+            hint="choose another --port (0 picks a free one) or stop what listens there",
+        ) from None
 
 
 def _refusal(root: Path) -> InputError:
     info = read_discovery(root)
     if info is None:
-        return InputError(f"another mmroute serve owns {root} (it is starting or stopping)",
-                          hint="wait a moment and check `cat HOME/serve.json`, or stop that process")
+        return InputError(
+            f"another mmroute serve owns {root} (it is starting or stopping)",
+            hint="wait a moment and check `cat HOME/serve.json`, or stop that process",
+        )
     try:
         ServeClient(info.url).health()
         state = "answering"
     except Exception:  # noqa: BLE001 - any failure means it does not answer
         state = "not answering /health"
-    return InputError(f"a server already serves {root}: pid {info.pid} at {info.url} ({state})",
-                      hint=f"the CLI uses it as it is; to restart it, stop it first (kill {info.pid})")
+    return InputError(
+        f"a server already serves {root}: pid {info.pid} at {info.url} ({state})",
+        hint=f"the CLI uses it as it is; to restart it, stop it first (kill {info.pid})",
+    )
 
 
-def run_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, token: str | None = None,
-               max_body: int | None = None, warm: bool = True,
-               announce: Callable[[str], None] = lambda s: print(s, flush=True)) -> None:
+def run_server(
+    root: Path,
+    host: str = "127.0.0.1",
+    port: int = DEFAULT_PORT,
+    token: str | None = None,
+    max_body: int | None = None,
+    warm: bool = True,
+    announce: Callable[[str], None] = lambda s: print(s, flush=True),
+) -> None:
     """Serve the home ``root`` until SIGTERM/SIGINT (see the module doc for the order of events).
 
     Set ``OMP_WAIT_POLICY=PASSIVE`` before torch is imported (``mmroute serve`` does): requests run on
@@ -83,9 +96,11 @@ def run_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, to
     root = Path(root).expanduser().absolute()
     token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
     if not is_loopback(host) and not token:
-        raise ConfigError(f"binding to {host} (not loopback) needs a bearer token",
-                          hint=f"export {TOKEN_ENV}=<a long random string> and start again; clients send the same "
-                               "variable's value (or bind to 127.0.0.1, the default)")
+        raise ConfigError(
+            f"binding to {host} (not loopback) needs a bearer token",
+            hint=f"export {TOKEN_ENV}=<a long random string> and start again; clients send the same "
+            "variable's value (or bind to 127.0.0.1, the default)",
+        )
     root.mkdir(parents=True, exist_ok=True)
     lock = ServeLock(root)
     if not lock.try_acquire():
@@ -98,8 +113,14 @@ def run_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, to
             remove_discovery(root, stale.pid)
         sock = bind(host, port)
         real_port = sock.getsockname()[1]
-        info = ServerInfo(pid=os.getpid(), host=host, port=real_port, started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-                          home=str(root), version=__version__)
+        info = ServerInfo(
+            pid=os.getpid(),
+            host=host,
+            port=real_port,
+            started_at=time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+            home=str(root),
+            version=__version__,
+        )
         state = ServeState(root, token=token, max_body=max_body or DEFAULT_MAX_BODY, warm=warm)
 
         def ready() -> None:
@@ -107,8 +128,15 @@ def run_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, to
             announce(f"mmroute serve: {root} at {info.url} (pid {info.pid}); docs at {info.url}/docs")
 
         app = create_app(state, on_ready=ready, on_stop=lambda: remove_discovery(root, info.pid))
-        config = uvicorn.Config(app, lifespan="on", access_log=False, log_level="warning", timeout_keep_alive=30,
-                                limit_concurrency=None, backlog=2048)
+        config = uvicorn.Config(
+            app,
+            lifespan="on",
+            access_log=False,
+            log_level="warning",
+            timeout_keep_alive=30,
+            limit_concurrency=None,
+            backlog=2048,
+        )
         # uvicorn re-raises the stop signal after a graceful shutdown: make SIGTERM end in SystemExit so the
         # clean-up below runs instead of the default action killing the process mid-way
         signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -120,11 +148,16 @@ def run_server(root: Path, host: str = "127.0.0.1", port: int = DEFAULT_PORT, to
             remove_discovery(root, info.pid)
             active = state.jobs.active()
             if active:
-                log.warning("stopping with %d index job(s) running; they resume on the next start: %s",
-                            len(active), ", ".join(j.id for j in active))
+                log.warning(
+                    "stopping with %d index job(s) running; they resume on the next start: %s",
+                    len(active),
+                    ", ".join(j.id for j in active),
+                )
     finally:
         lock.release()
-    if state is not None and state.jobs.active():  # index threads hold native store handles: leave without tearing them down
+    if (
+        state is not None and state.jobs.active()
+    ):  # index threads hold native store handles: leave without tearing them down
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(0)

@@ -1,10 +1,12 @@
 """Helpers shared by the store backends: input checks, engine errors, fusion and on-disk size."""
+
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Callable, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,27 +39,37 @@ def check_lexical(spec: Mapping[str, Any] | None, backend: str) -> dict[str, Any
     if spec is None or spec is False:
         return None
     if spec is True:
-        from ..terms import lexical_spec, DEFAULT_AVGDL
+        from ..terms import DEFAULT_AVGDL, lexical_spec
 
         return lexical_spec(DEFAULT_AVGDL["paragraph"])
     try:
-        out = {"tokenizer": str(spec.get("tokenizer", TOKENIZER)), "k1": float(spec["k1"]), "b": float(spec["b"]),
-               "avgdl": float(spec["avgdl"])}
+        out = {
+            "tokenizer": str(spec.get("tokenizer", TOKENIZER)),
+            "k1": float(spec["k1"]),
+            "b": float(spec["b"]),
+            "avgdl": float(spec["avgdl"]),
+        }
     except (AttributeError, KeyError, TypeError, ValueError):
-        raise ConfigError(f"{backend} store: option lexical must be a dict with k1, b and avgdl, not {spec!r}",
-                          hint="use mmroute.terms.lexical_spec(avgdl)") from None
+        raise ConfigError(
+            f"{backend} store: option lexical must be a dict with k1, b and avgdl, not {spec!r}",
+            hint="use mmroute.terms.lexical_spec(avgdl)",
+        ) from None
     if out["tokenizer"] != TOKENIZER:
-        raise StoreError(f"{backend} store: lexical index built with tokenizer {out['tokenizer']!r}, this mmroute "
-                         f"has {TOKENIZER!r}", hint="rebuild it with `mmroute kb reindex-lexical NAME`")
+        raise StoreError(
+            f"{backend} store: lexical index built with tokenizer {out['tokenizer']!r}, this mmroute has {TOKENIZER!r}",
+            hint="rebuild it with `mmroute kb reindex-lexical NAME`",
+        )
     if out["k1"] < 0 or not 0 <= out["b"] <= 1 or out["avgdl"] <= 0:
         raise ConfigError(f"{backend} store: lexical needs k1 >= 0, 0 <= b <= 1 and avgdl > 0, not {spec!r}")
     return out
 
 
 def no_sparse_error(backend: str, path: Path) -> StoreError:
-    return StoreError(f"the {backend} store at {path} has no lexical (sparse) index: it was built before "
-                      "mmroute indexed words, or without the lexical option",
-                      hint="add one without re-encoding: `mmroute kb reindex-lexical NAME`; dense search works as before")
+    return StoreError(
+        f"the {backend} store at {path} has no lexical (sparse) index: it was built before "
+        "mmroute indexed words, or without the lexical option",
+        hint="add one without re-encoding: `mmroute kb reindex-lexical NAME`; dense search works as before",
+    )
 
 
 def fuse(dense: Sequence[ScoredPoint], sparse: Sequence[ScoredPoint], k: int, fusion: Fusion) -> list[ScoredPoint]:
@@ -105,8 +117,10 @@ def as_matrix(vectors: np.ndarray | Sequence[np.ndarray], dim: int, backend: str
             hint="use the encoder the KB was built with (see `mmroute kb info`), or re-index into a new KB",
         )
     if not np.isfinite(m).all():
-        raise StoreError(f"{backend} store got a vector with NaN or inf values",
-                         hint="check the encoder output; normalise vectors before storing them")
+        raise StoreError(
+            f"{backend} store got a vector with NaN or inf values",
+            hint="check the encoder output; normalise vectors before storing them",
+        )
     return m
 
 

@@ -15,11 +15,13 @@ candidates fused by :class:`Fusion`). :meth:`VectorStore.has_sparse` is the capa
 without it (a KB indexed before lexical search existed) raises :class:`~mmroute.errors.StoreError`
 from both, with the hint ``mmroute kb reindex-lexical NAME``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Protocol, Sequence, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -104,8 +106,10 @@ class Fusion:
         if self.method not in FUSION_METHODS:
             raise ConfigError(f"unknown fusion method {self.method!r}", hint=f"use one of {', '.join(FUSION_METHODS)}")
         if len(self.weights) != 2 or any(w < 0 for w in self.weights) or not any(w > 0 for w in self.weights):
-            raise ConfigError(f"fusion weights must be two non-negative numbers (dense, sparse), not {self.weights!r}",
-                              hint="e.g. weights=[1, 1]")
+            raise ConfigError(
+                f"fusion weights must be two non-negative numbers (dense, sparse), not {self.weights!r}",
+                hint="e.g. weights=[1, 1]",
+            )
         if self.k < 1 or self.candidates < 1:
             raise ConfigError("fusion k and candidates must be at least 1")
 
@@ -145,8 +149,9 @@ class VectorStore(Protocol):
         points sharing no term with the query are not returned."""
         ...
 
-    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
-                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+    def search_hybrid(
+        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+    ) -> list[ScoredPoint]:
         """Dense and sparse candidates of one query, fused (see :class:`Fusion`); scores are fusion scores."""
         ...
 
@@ -173,11 +178,14 @@ class VectorStore(Protocol):
     def disk_bytes(self) -> int: ...
 
 
-STORES: Registry[VectorStore] = Registry("store", {
-    "edge": "mmroute.stores.edge:EdgeStore",
-    "faiss": "mmroute.stores.faiss_store:FaissStore",
-    "qdrant": "mmroute.stores.qdrant:QdrantStore",
-})
+STORES: Registry[VectorStore] = Registry(
+    "store",
+    {
+        "edge": "mmroute.stores.edge:EdgeStore",
+        "faiss": "mmroute.stores.faiss_store:FaissStore",
+        "qdrant": "mmroute.stores.qdrant:QdrantStore",
+    },
+)
 """Backends by name. Factories take ``(path: Path, **options)``."""
 
 

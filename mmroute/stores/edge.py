@@ -51,6 +51,7 @@ Example::
     hits = store.search(query_vec, k=5, flt=Filter(equals={"kind": "paragraph"}))
     store.close()
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -61,17 +62,27 @@ import shutil
 import tempfile
 import threading
 import uuid
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
 from ..terms import SparseVector, saturate
+from ._common import (
+    SPARSE_NAME,
+    as_matrix,
+    check_lexical,
+    check_open,
+    dedupe_last,
+    engine_errors,
+    no_sparse_error,
+    point_matrix,
+    tree_bytes,
+)
 from .base import Filter, Fusion, Point, ScoredPoint
-from ._common import (SPARSE_NAME, as_matrix, check_lexical, check_open, dedupe_last, engine_errors, no_sparse_error,
-                      point_matrix, tree_bytes)
 
 _CONFIG_FILE = "edge_config.json"
 _DEFAULT_PAYLOAD_INDEXES = {"kind": "keyword", "doc_id": "keyword", "source": "keyword", "start_s": "float"}
@@ -92,11 +103,13 @@ def _edge_error(action: str, e: Exception) -> StoreError | KBLockedError:
         return KBLockedError(
             f"the Qdrant Edge shard is open in another process ({action}: {msg})",
             hint="a shard with a WAL has one owner at a time: wait for the indexing run to finish, "
-                 "or search a copy/snapshot of the KB",
+            "or search a copy/snapshot of the KB",
         )
-    return StoreError(f"Qdrant Edge failed to {action}: {msg}",
-                      hint="the store's files may be damaged: `mmroute kb doctor` checks every KB; a damaged KB "
-                           "is removed with `mmroute kb delete NAME --yes` and indexed again")
+    return StoreError(
+        f"Qdrant Edge failed to {action}: {msg}",
+        hint="the store's files may be damaged: `mmroute kb doctor` checks every KB; a damaged KB "
+        "is removed with `mmroute kb delete NAME --yes` and indexed again",
+    )
 
 
 def auto_hnsw_ef(n: int) -> int:
@@ -137,24 +150,43 @@ class EdgeStore:
 
     backend = "edge"
 
-    def __init__(self, path: Path, *, distance: str = "cosine", m: int = 16, ef_construct: int = 128,
-                 hnsw_ef: int | str = "auto", exact: bool = False, full_scan_threshold_kb: int = 10_000,
-                 indexing_threshold_kb: int | None = None,
-                 quantization: str | None = "auto", oversampling: float = 2.0, on_disk: bool = False,
-                 optimize: str = "close", payload_indexes: Mapping[str, str] | None = None,
-                 indexing_threads: int = 0, search_threads: int | None = None, wal: bool = True,
-                 read_only: bool = False, lexical: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        distance: str = "cosine",
+        m: int = 16,
+        ef_construct: int = 128,
+        hnsw_ef: int | str = "auto",
+        exact: bool = False,
+        full_scan_threshold_kb: int = 10_000,
+        indexing_threshold_kb: int | None = None,
+        quantization: str | None = "auto",
+        oversampling: float = 2.0,
+        on_disk: bool = False,
+        optimize: str = "close",
+        payload_indexes: Mapping[str, str] | None = None,
+        indexing_threads: int = 0,
+        search_threads: int | None = None,
+        wal: bool = True,
+        read_only: bool = False,
+        lexical: Mapping[str, Any] | None = None,
+    ) -> None:
         if distance not in ("cosine", "dot"):
             raise ConfigError(f"edge store: unknown distance {distance!r}", hint="use 'cosine' or 'dot'")
         if quantization not in (None, "auto", "scalar", "binary"):
-            raise ConfigError(f"edge store: unknown quantization {quantization!r}",
-                              hint="use 'auto', null, 'scalar' or 'binary'")
+            raise ConfigError(
+                f"edge store: unknown quantization {quantization!r}", hint="use 'auto', null, 'scalar' or 'binary'"
+            )
         if optimize not in ("close", "flush", "never"):
-            raise ConfigError(f"edge store: unknown optimize policy {optimize!r}",
-                              hint="use 'close', 'flush' or 'never'")
+            raise ConfigError(
+                f"edge store: unknown optimize policy {optimize!r}", hint="use 'close', 'flush' or 'never'"
+            )
         if hnsw_ef != "auto" and (isinstance(hnsw_ef, bool) or not isinstance(hnsw_ef, int) or hnsw_ef < 1):
-            raise ConfigError(f"edge store: hnsw_ef must be 'auto' or an integer >= 1, not {hnsw_ef!r}",
-                              hint='e.g. {"hnsw_ef": 256} for more recall, or "auto"')
+            raise ConfigError(
+                f"edge store: hnsw_ef must be 'auto' or an integer >= 1, not {hnsw_ef!r}",
+                hint='e.g. {"hnsw_ef": 256} for more recall, or "auto"',
+            )
         if m < 4 or ef_construct < m:
             raise ConfigError("edge store: need m >= 4 and ef_construct >= m")
         self.path = Path(path)
@@ -185,18 +217,31 @@ class EdgeStore:
         self._owner_fd: int | None = None
 
     def __repr__(self) -> str:
-        return (f"EdgeStore({str(self.path)!r}, m={self.m}, ef_construct={self.ef_construct}, "
-                f"hnsw_ef={self.hnsw_ef}, quantization={self.quantization!r})")
+        return (
+            f"EdgeStore({str(self.path)!r}, m={self.m}, ef_construct={self.ef_construct}, "
+            f"hnsw_ef={self.hnsw_ef}, quantization={self.quantization!r})"
+        )
 
     def options(self) -> dict[str, Any]:
         """The constructor options, as stored in the KB manifest."""
-        return {"distance": self.distance, "m": self.m, "ef_construct": self.ef_construct,
-                "hnsw_ef": self.hnsw_ef, "exact": self.exact, "full_scan_threshold_kb": self.full_scan_threshold_kb,
-                "indexing_threshold_kb": self.indexing_threshold_kb,
-                "quantization": self.quantization, "oversampling": self.oversampling, "on_disk": self.on_disk,
-                "optimize": self.optimize_policy, "payload_indexes": dict(self.payload_indexes),
-                "indexing_threads": self.indexing_threads, "search_threads": self.search_threads, "wal": self.wal,
-                "lexical": self.lexical}
+        return {
+            "distance": self.distance,
+            "m": self.m,
+            "ef_construct": self.ef_construct,
+            "hnsw_ef": self.hnsw_ef,
+            "exact": self.exact,
+            "full_scan_threshold_kb": self.full_scan_threshold_kb,
+            "indexing_threshold_kb": self.indexing_threshold_kb,
+            "quantization": self.quantization,
+            "oversampling": self.oversampling,
+            "on_disk": self.on_disk,
+            "optimize": self.optimize_policy,
+            "payload_indexes": dict(self.payload_indexes),
+            "indexing_threads": self.indexing_threads,
+            "search_threads": self.search_threads,
+            "wal": self.wal,
+            "lexical": self.lexical,
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -212,17 +257,27 @@ class EdgeStore:
             distance=q.Distance.Cosine if self.distance == "cosine" else q.Distance.Dot,
             memory=q.Memory.Cold if self.on_disk else q.Memory.Cached,
         )
-        hnsw = q.HnswIndexConfig(m=self.m, ef_construct=self.ef_construct,
-                                 full_scan_threshold=self.full_scan_threshold_kb,
-                                 max_indexing_threads=self.indexing_threads)
+        hnsw = q.HnswIndexConfig(
+            m=self.m,
+            ef_construct=self.ef_construct,
+            full_scan_threshold=self.full_scan_threshold_kb,
+            max_indexing_threads=self.indexing_threads,
+        )
         optimizers = None
         if self.indexing_threshold_kb is not None:
             optimizers = q.EdgeOptimizersConfig(indexing_threshold=self.indexing_threshold_kb)
         sparse = None
         if self.lexical is not None:
             sparse = {SPARSE_NAME: q.EdgeSparseVectorParams(modifier=q.Modifier.Idf)}
-        return q.EdgeConfig(vectors=vectors, sparse_vectors=sparse, hnsw_config=hnsw, quantization_config=quant,
-                            optimizers=optimizers, max_search_threads=self.search_threads, wal_enabled=self.wal)
+        return q.EdgeConfig(
+            vectors=vectors,
+            sparse_vectors=sparse,
+            hnsw_config=hnsw,
+            quantization_config=quant,
+            optimizers=optimizers,
+            max_search_threads=self.search_threads,
+            wal_enabled=self.wal,
+        )
 
     def _stored_dim(self) -> int | None:
         cfg = self.path / _CONFIG_FILE
@@ -231,8 +286,10 @@ class EdgeStore:
         try:
             return int(json.loads(cfg.read_text())["vectors"][""]["size"])
         except (OSError, ValueError, KeyError, TypeError) as e:
-            raise StoreError(f"Qdrant Edge config {cfg} is unreadable: {e}",
-                             hint="the store is damaged; delete the KB and index it again") from None
+            raise StoreError(
+                f"Qdrant Edge config {cfg} is unreadable: {e}",
+                hint="the store is damaged; delete the KB and index it again",
+            ) from None
 
     def _resolve_quantization(self) -> None:
         """``quantization="auto"``: scalar for a new shard, what an existing shard was built with otherwise."""
@@ -273,7 +330,7 @@ class EdgeStore:
             raise KBLockedError(
                 f"the Qdrant Edge shard {self.path} is open in another process" + (f" (pid {pid})" if pid else ""),
                 hint="a shard with a WAL has one owner at a time: wait for that process to finish or close it, "
-                     "or search a copy/snapshot of the KB",
+                "or search a copy/snapshot of the KB",
             ) from None
         os.ftruncate(fd, 0)
         os.write(fd, str(os.getpid()).encode())
@@ -325,8 +382,10 @@ class EdgeStore:
     def _open_copy(self, dim: int) -> None:
         """Load a private copy of a read-only shard (the engine writes on load; see the module doc)."""
         if lock_is_held(self.owner_lock_path):
-            raise KBLockedError(f"the Qdrant Edge shard {self.path} is open in another process",
-                                hint="wait for that process to finish or close it")
+            raise KBLockedError(
+                f"the Qdrant Edge shard {self.path} is open in another process",
+                hint="wait for that process to finish or close it",
+            )
         tmp = Path(tempfile.mkdtemp(prefix="mmroute-edge-ro-"))
         try:
             shutil.copytree(self.path, tmp / "store", copy_function=shutil.copyfile)
@@ -406,8 +465,10 @@ class EdgeStore:
             mat = point_matrix(pts, self._dim or 0, self.backend)
             with engine_errors(_edge_error, "upsert"):
                 for start in range(0, len(pts), _UPSERT_BATCH):
-                    batch = [q.Point(_uuid(p.id), self._point_vector(q, mat[start + i], p), dict(p.payload))
-                             for i, p in enumerate(pts[start:start + _UPSERT_BATCH])]
+                    batch = [
+                        q.Point(_uuid(p.id), self._point_vector(q, mat[start + i], p), dict(p.payload))
+                        for i, p in enumerate(pts[start : start + _UPSERT_BATCH])
+                    ]
                     shard.update(q.UpdateOperation.upsert_points(batch))
             self._dirty = True
             self._count_cache = None
@@ -443,8 +504,9 @@ class EdgeStore:
     def _request(self, vector: np.ndarray, k: int, flt: Filter | None, params: Any) -> Any:
         q = _q()
         # a list of floats crosses into the extension faster than a float32 array (0.01 vs 0.025 ms per query)
-        return q.QueryRequest(limit=k, query=q.Query.Nearest(vector.tolist()), with_payload=True,
-                              filter=_edge_filter(flt), params=params)
+        return q.QueryRequest(
+            limit=k, query=q.Query.Nearest(vector.tolist()), with_payload=True, filter=_edge_filter(flt), params=params
+        )
 
     def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
         shard = self._require()
@@ -493,8 +555,9 @@ class EdgeStore:
         offset = None
         with engine_errors(_edge_error, "scroll"):
             while True:
-                recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=_SCROLL_PAGE,
-                                                            with_payload=False, with_vector=False))
+                recs, offset = shard.scroll(
+                    q.ScrollRequest(offset=offset, limit=_SCROLL_PAGE, with_payload=False, with_vector=False)
+                )
                 out.update(str(r.id) for r in recs)
                 if offset is None:
                     return out
@@ -506,8 +569,9 @@ class EdgeStore:
         offset = None
         while True:
             with engine_errors(_edge_error, "scroll"):
-                recs, offset = shard.scroll(q.ScrollRequest(offset=offset, limit=batch_size,
-                                                            with_payload=True, with_vector=[""]))
+                recs, offset = shard.scroll(
+                    q.ScrollRequest(offset=offset, limit=batch_size, with_payload=True, with_vector=[""])
+                )
             if recs:
                 yield [Point(str(r.id), np.asarray(_plain_vector(r.vector), np.float32), r.payload or {}) for r in recs]
             if offset is None:
@@ -548,8 +612,9 @@ class EdgeStore:
             res = shard.query(q.QueryRequest(limit=k, query=sq, with_payload=True, filter=_edge_filter(flt)))
         return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res]
 
-    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
-                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+    def search_hybrid(
+        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+    ) -> list[ScoredPoint]:
         shard = self._require()
         v = as_matrix(vector, self._dim or 0, self.backend)[0]
         sq = self._sparse_query(query)
@@ -586,19 +651,25 @@ def _uuid(pid: str) -> str:
     try:
         return str(uuid.UUID(str(pid)))
     except ValueError:
-        raise StoreError(f"point id {pid!r} is not a UUID",
-                         hint="build point ids with mmroute.types.point_id(kb, item_id)") from None
+        raise StoreError(
+            f"point id {pid!r} is not a UUID", hint="build point ids with mmroute.types.point_id(kb, item_id)"
+        ) from None
 
 
 def _schema(kind: str) -> Any:
     q = _q()
-    table = {"keyword": q.PayloadSchemaType.Keyword, "integer": q.PayloadSchemaType.Integer,
-             "float": q.PayloadSchemaType.Float, "bool": q.PayloadSchemaType.Bool}
+    table = {
+        "keyword": q.PayloadSchemaType.Keyword,
+        "integer": q.PayloadSchemaType.Integer,
+        "float": q.PayloadSchemaType.Float,
+        "bool": q.PayloadSchemaType.Bool,
+    }
     try:
         return table[kind]
     except KeyError:
-        raise ConfigError(f"edge store: unknown payload index type {kind!r}",
-                          hint=f"use one of {', '.join(table)}") from None
+        raise ConfigError(
+            f"edge store: unknown payload index type {kind!r}", hint=f"use one of {', '.join(table)}"
+        ) from None
 
 
 def _edge_filter(flt: Filter | None) -> Any:
@@ -616,8 +687,11 @@ def _edge_filter(flt: Filter | None) -> Any:
         elif vals and all(isinstance(v, int) and not isinstance(v, bool) for v in vals):
             must.append(q.FieldCondition(key=key, match=q.MatchAny(vals)))
         else:  # mixed types, bools, floats or empty: one branch per value (an empty list matches nothing)
-            must.append(q.Filter(should=[_match_one(q, key, v) for v in vals])
-                        if vals else q.Filter(must=[q.HasIdCondition(set())]))
+            must.append(
+                q.Filter(should=[_match_one(q, key, v) for v in vals])
+                if vals
+                else q.Filter(must=[q.HasIdCondition(set())])
+            )
     for key, (lo, hi) in flt.ranges.items():
         must.append(q.FieldCondition(key=key, range=q.RangeFloat(gte=lo, lte=hi)))
     return q.Filter(must=must)

@@ -42,6 +42,7 @@ Example::
     store.upsert(points); store.flush()
     store.search(query_vec, k=10, flt=Filter(any_of={"kind": ["image", "clip"]}))
 """
+
 from __future__ import annotations
 
 import json
@@ -49,16 +50,17 @@ import logging
 import os
 import shutil
 import threading
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, StoreError
 from ..fsutil import atomic_write_json
 from ..terms import SparseVector
-from .base import Filter, Fusion, Point, ScoredPoint
 from ._common import as_matrix, check_lexical, check_open, dedupe_last, fuse, no_sparse_error, point_matrix, tree_bytes
+from .base import Filter, Fusion, Point, ScoredPoint
 
 log = logging.getLogger(__name__)
 
@@ -79,8 +81,10 @@ def _faiss():
     except ImportError:  # pragma: no cover - depends on the environment
         from ..errors import ModelUnavailableError
 
-        raise ModelUnavailableError("the faiss store needs the faiss package",
-                                    hint="pip install 'mmroute[faiss]' (CPU) or 'mmroute[gpu]' (faiss-gpu), never both") from None
+        raise ModelUnavailableError(
+            "the faiss store needs the faiss package",
+            hint="pip install 'mmroute[faiss]' (CPU) or 'mmroute[gpu]' (faiss-gpu), never both",
+        ) from None
     return faiss
 
 
@@ -96,10 +100,20 @@ class FaissStore:
 
     backend = "faiss"
 
-    def __init__(self, path: Path, *, index: str = "flat", M: int = 32, ef_construction: int = 100,
-                 ef_search: int = 64, overfetch: int = 8, compact_ratio: float = 0.2,
-                 gpu: bool | str = "auto", read_only: bool = False,
-                 lexical: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        index: str = "flat",
+        M: int = 32,
+        ef_construction: int = 100,
+        ef_search: int = 64,
+        overfetch: int = 8,
+        compact_ratio: float = 0.2,
+        gpu: bool | str = "auto",
+        read_only: bool = False,
+        lexical: Mapping[str, Any] | None = None,
+    ) -> None:
         if index not in ("flat", "hnsw"):
             raise ConfigError(f"faiss store: unknown index {index!r}", hint="use 'flat' or 'hnsw'")
         if gpu not in ("auto", True, False):
@@ -134,9 +148,16 @@ class FaissStore:
         return f"FaissStore({str(self.path)!r}, index={self.index_kind!r}, gpu={self.gpu!r})"
 
     def options(self) -> dict[str, Any]:
-        return {"index": self.index_kind, "M": self.M, "ef_construction": self.ef_construction,
-                "ef_search": self.ef_search, "overfetch": self.overfetch, "compact_ratio": self.compact_ratio,
-                "gpu": self.gpu, "lexical": self.lexical}
+        return {
+            "index": self.index_kind,
+            "M": self.M,
+            "ef_construction": self.ef_construction,
+            "ef_search": self.ef_search,
+            "overfetch": self.overfetch,
+            "compact_ratio": self.compact_ratio,
+            "gpu": self.gpu,
+            "lexical": self.lexical,
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -165,8 +186,10 @@ class FaissStore:
                 self._tombstones, self._gen = 0, 0
                 return
             if int(cur["dim"]) != dim:
-                raise StoreError(f"faiss store at {self.path} holds {cur['dim']}-d vectors, asked to open it for {dim}-d",
-                                 hint="use the encoder the KB was built with, or index into a new KB")
+                raise StoreError(
+                    f"faiss store at {self.path} holds {cur['dim']}-d vectors, asked to open it for {dim}-d",
+                    hint="use the encoder the KB was built with, or index into a new KB",
+                )
             self._load(cur, dim)
 
     def _read_current(self) -> dict[str, Any] | None:
@@ -179,8 +202,10 @@ class FaissStore:
                 raise ValueError(f"unknown format {cur.get('format')!r}")
             return cur
         except (OSError, ValueError, AttributeError) as e:
-            raise StoreError(f"faiss store state {f} is unreadable: {e}",
-                             hint="the store is damaged; delete the KB and index it again") from None
+            raise StoreError(
+                f"faiss store state {f} is unreadable: {e}",
+                hint="the store is damaged; delete the KB and index it again",
+            ) from None
 
     def _load(self, cur: Mapping[str, Any], dim: int) -> None:
         faiss = _faiss()
@@ -201,8 +226,10 @@ class FaissStore:
                     if "sparse" in rec and self.lexical is not None:
                         sparse[rec["id"]] = SparseVector.from_dict(rec["sparse"])
         except (OSError, RuntimeError, ValueError, KeyError, IndexError) as e:
-            raise StoreError(f"faiss store generation {gen} in {self.path} is unreadable: {e}",
-                             hint="the store is damaged; delete the KB and index it again") from None
+            raise StoreError(
+                f"faiss store generation {gen} in {self.path} is unreadable: {e}",
+                hint="the store is damaged; delete the KB and index it again",
+            ) from None
         self._dim, self._index, self._gen = dim, index, gen
         self._slot_ids, self._slot_of, self._payloads = slot_ids, slot_of, payloads
         self._sparse = sparse
@@ -230,8 +257,11 @@ class FaissStore:
         """Delete files of other generations and temp files (left by a crash mid-flush)."""
         keep_names = {p.name for p in self._files(keep)} | {_CURRENT, self._bm25_dir(keep).name}
         for f in self.path.iterdir():
-            if f.is_file() and f.name not in keep_names and (
-                    f.name.startswith(("index-", "points-")) or f.name.endswith(".tmp")):
+            if (
+                f.is_file()
+                and f.name not in keep_names
+                and (f.name.startswith(("index-", "points-")) or f.name.endswith(".tmp"))
+            ):
                 f.unlink(missing_ok=True)
             elif f.is_dir() and f.name not in keep_names and f.name.startswith("bm25-"):
                 shutil.rmtree(f, ignore_errors=True)
@@ -247,8 +277,10 @@ class FaissStore:
             self._bm25 = _bm25s().BM25.load(str(folder), mmap=True)
             self._bm25_ids = json.loads((folder / "ids.json").read_text(encoding="utf-8"))
         except (OSError, ValueError, KeyError) as e:
-            raise StoreError(f"faiss store lexical index {folder} is unreadable: {e}",
-                             hint="rebuild it with `mmroute kb reindex-lexical NAME`") from None
+            raise StoreError(
+                f"faiss store lexical index {folder} is unreadable: {e}",
+                hint="rebuild it with `mmroute kb reindex-lexical NAME`",
+            ) from None
         self._bm25_stale = False
 
     def _build_bm25(self) -> None:
@@ -314,8 +346,9 @@ class FaissStore:
                     break
             return out
 
-    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
-                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+    def search_hybrid(
+        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+    ) -> list[ScoredPoint]:
         with self._lock:
             self._require()
             if self.lexical is None:
@@ -338,8 +371,9 @@ class FaissStore:
             self._require()
             if not self._dirty:
                 return
-            if self._tombstones and (self.index_kind == "flat" or
-                                     self._tombstones > self.compact_ratio * max(1, self._index.ntotal)):
+            if self._tombstones and (
+                self.index_kind == "flat" or self._tombstones > self.compact_ratio * max(1, self._index.ntotal)
+            ):
                 self._compact()
             faiss = _faiss()
             gen = self._gen + 1
@@ -364,11 +398,21 @@ class FaissStore:
                     if self._bm25_stale:
                         self._build_bm25()
                     self._save_bm25(gen)
-                atomic_write_json(self.path / _CURRENT, {"format": _FORMAT, "gen": gen, "dim": self._dim,
-                                                         "index": self.index_kind, "lexical": self.lexical})
+                atomic_write_json(
+                    self.path / _CURRENT,
+                    {
+                        "format": _FORMAT,
+                        "gen": gen,
+                        "dim": self._dim,
+                        "index": self.index_kind,
+                        "lexical": self.lexical,
+                    },
+                )
             except (OSError, RuntimeError, TypeError, ValueError) as e:
-                raise StoreError(f"faiss store could not write {self.path}: {e}",
-                                 hint="check free disk space and permissions; the previous flush is intact") from None
+                raise StoreError(
+                    f"faiss store could not write {self.path}: {e}",
+                    hint="check free disk space and permissions; the previous flush is intact",
+                ) from None
             self._gen = gen
             self._dirty = False
             self._remove_stray(keep=gen)
@@ -462,8 +506,9 @@ class FaissStore:
         if ngpu <= 0:
             if self.gpu is True and not _warned_no_gpu:
                 _warned_no_gpu = True
-                log.warning("faiss store: gpu=True but FAISS sees no GPU (faiss-cpu, or no CUDA device); "
-                            "searching on the CPU")
+                log.warning(
+                    "faiss store: gpu=True but FAISS sees no GPU (faiss-cpu, or no CUDA device); searching on the CPU"
+                )
             return self._index, False
         if self._gpu_stale or self._gpu_index is None:
             try:
@@ -530,8 +575,11 @@ class FaissStore:
                         break
                 if active is not None and len(hits) < k:
                     if matching is None:
-                        matching = [s for s, pid in enumerate(self._slot_ids)
-                                    if pid is not None and active.matches(self._payloads[pid])]
+                        matching = [
+                            s
+                            for s, pid in enumerate(self._slot_ids)
+                            if pid is not None and active.matches(self._payloads[pid])
+                        ]
                     if len(matching) > len(hits):
                         hits = self._exact(mat[row], matching, k)
                 out.append(hits)
@@ -541,8 +589,12 @@ class FaissStore:
         vecs = self._vectors(slots)
         scores = vecs @ q
         top = np.argsort(-scores, kind="stable")[:k]
-        return [ScoredPoint(self._slot_ids[slots[i]] or "", float(scores[i]),
-                            self._payloads[self._slot_ids[slots[i]] or ""]) for i in top]
+        return [
+            ScoredPoint(
+                self._slot_ids[slots[i]] or "", float(scores[i]), self._payloads[self._slot_ids[slots[i]] or ""]
+            )
+            for i in top
+        ]
 
     def get(self, ids: Sequence[str]) -> list[ScoredPoint]:
         with self._lock:
@@ -565,7 +617,7 @@ class FaissStore:
             self._require()
             live = sorted(self._slot_of.items(), key=lambda kv: kv[1])
         for s in range(0, len(live), batch_size):
-            chunk = live[s:s + batch_size]
+            chunk = live[s : s + batch_size]
             with self._lock:
                 vecs = self._vectors([slot for _, slot in chunk])
                 pts = [Point(pid, vecs[i], self._payloads[pid]) for i, (pid, _) in enumerate(chunk)]
@@ -585,8 +637,10 @@ def _json_payload(payload: Mapping[str, Any]) -> dict[str, Any]:
     try:
         return json.loads(json.dumps(dict(payload), ensure_ascii=False))
     except (TypeError, ValueError) as e:
-        raise StoreError(f"payload is not JSON-serialisable: {e}",
-                         hint="payloads must hold only str, numbers, bools, None, lists and dicts") from None
+        raise StoreError(
+            f"payload is not JSON-serialisable: {e}",
+            hint="payloads must hold only str, numbers, bools, None, lists and dicts",
+        ) from None
 
 
 def _drop_dead(D: np.ndarray, I: np.ndarray, slot_ids: list[str | None], kk: int) -> tuple[np.ndarray, np.ndarray]:

@@ -21,23 +21,34 @@ Example::
     store.open(384)
     store.upsert(points)
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import warnings
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, EndpointError, KBLockedError, StoreError
 from ..redact import redact_url
 from ..terms import SparseVector, saturate
+from ._common import (
+    SPARSE_NAME,
+    as_matrix,
+    check_lexical,
+    check_open,
+    dedupe_last,
+    engine_errors,
+    no_sparse_error,
+    point_matrix,
+    tree_bytes,
+)
 from .base import Filter, Fusion, Point, ScoredPoint
-from ._common import (SPARSE_NAME, as_matrix, check_lexical, check_open, dedupe_last, engine_errors, no_sparse_error,
-                      point_matrix, tree_bytes)
 
 log = logging.getLogger(__name__)
 
@@ -72,19 +83,35 @@ class QdrantStore:
 
     backend = "qdrant"
 
-    def __init__(self, path: Path, *, url: str | None = None, location: str | None = None,
-                 collection: str | None = None, api_key_env: str = "QDRANT_API_KEY", prefer_grpc: bool = False,
-                 timeout: int | None = None, m: int = 16, ef_construct: int = 128, hnsw_ef: int | None = None,
-                 exact: bool = False, batch_size: int = 256, read_only: bool = False,
-                 lexical: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        url: str | None = None,
+        location: str | None = None,
+        collection: str | None = None,
+        api_key_env: str = "QDRANT_API_KEY",
+        prefer_grpc: bool = False,
+        timeout: int | None = None,
+        m: int = 16,
+        ef_construct: int = 128,
+        hnsw_ef: int | None = None,
+        exact: bool = False,
+        batch_size: int = 256,
+        read_only: bool = False,
+        lexical: Mapping[str, Any] | None = None,
+    ) -> None:
         if url and location:
             raise ConfigError("qdrant store: give either url or location, not both")
         if location not in (None, ":memory:"):
-            raise ConfigError(f"qdrant store: location must be ':memory:', not {location!r}",
-                              hint="use url= for a server, or leave both unset for local mode on disk")
+            raise ConfigError(
+                f"qdrant store: location must be ':memory:', not {location!r}",
+                hint="use url= for a server, or leave both unset for local mode on disk",
+            )
         if "api_key" in (url or "").lower():
-            raise ConfigError("qdrant store: do not put the API key in the url",
-                              hint=f"export it as ${api_key_env} instead")
+            raise ConfigError(
+                "qdrant store: do not put the API key in the url", hint=f"export it as ${api_key_env} instead"
+            )
         self.path = Path(path)
         self.url = url
         self.location = location
@@ -113,10 +140,20 @@ class QdrantStore:
 
     def options(self) -> dict[str, Any]:
         """Constructor options as stored in the manifest (never the API key itself)."""
-        return {"url": self.url, "location": self.location, "collection": self.collection,
-                "api_key_env": self.api_key_env, "prefer_grpc": self.prefer_grpc, "timeout": self.timeout,
-                "m": self.m, "ef_construct": self.ef_construct, "hnsw_ef": self.hnsw_ef, "exact": self.exact,
-                "batch_size": self.batch_size, "lexical": self.lexical}
+        return {
+            "url": self.url,
+            "location": self.location,
+            "collection": self.collection,
+            "api_key_env": self.api_key_env,
+            "prefer_grpc": self.prefer_grpc,
+            "timeout": self.timeout,
+            "m": self.m,
+            "ef_construct": self.ef_construct,
+            "hnsw_ef": self.hnsw_ef,
+            "exact": self.exact,
+            "batch_size": self.batch_size,
+            "lexical": self.lexical,
+        }
 
     # -- lifecycle ---------------------------------------------------------------------------
 
@@ -129,8 +166,13 @@ class QdrantStore:
                 warnings.filterwarnings("ignore", message="Api key is used with an insecure connection")
                 if api_key and self.url.startswith("http://"):
                     log.warning("qdrant store: sending the API key over plain http to %s", redact_url(self.url))
-                return QdrantClient(url=self.url, api_key=api_key, prefer_grpc=self.prefer_grpc,
-                                    timeout=self.timeout, check_compatibility=False)
+                return QdrantClient(
+                    url=self.url,
+                    api_key=api_key,
+                    prefer_grpc=self.prefer_grpc,
+                    timeout=self.timeout,
+                    check_compatibility=False,
+                )
         if self.location:
             return QdrantClient(location=self.location)
         self.path.mkdir(parents=True, exist_ok=True)
@@ -138,9 +180,10 @@ class QdrantStore:
             return QdrantClient(path=str(self.path))
         except RuntimeError as e:
             if "already accessed" in str(e):
-                raise KBLockedError(f"the local Qdrant storage {self.path} is open in another process",
-                                    hint="local mode allows one client at a time; use a Qdrant server "
-                                         "(url=) for concurrent readers") from None
+                raise KBLockedError(
+                    f"the local Qdrant storage {self.path} is open in another process",
+                    hint="local mode allows one client at a time; use a Qdrant server (url=) for concurrent readers",
+                ) from None
             raise StoreError(f"cannot open local Qdrant storage {self.path}: {e}") from None
 
     def open(self, dim: int) -> None:
@@ -167,7 +210,8 @@ class QdrantStore:
             if size != dim:
                 raise StoreError(
                     f"Qdrant collection {self.collection!r} holds {size}-d vectors, asked to open it for {dim}-d",
-                    hint="use the encoder the KB was built with, or another collection name")
+                    hint="use the encoder the KB was built with, or another collection name",
+                )
             if self.lexical is not None and SPARSE_NAME not in (config.sparse_vectors or {}):
                 raise no_sparse_error(self.backend, self.path)
             return
@@ -187,8 +231,10 @@ class QdrantStore:
 
     def _error(self, action: str, e: Exception) -> StoreError | EndpointError:
         if self.url:
-            return EndpointError(f"Qdrant at {redact_url(self.url or '')} failed to {action}: {e}",
-                                 hint=f"check the server is reachable and ${self.api_key_env} holds a valid key")
+            return EndpointError(
+                f"Qdrant at {redact_url(self.url or '')} failed to {action}: {e}",
+                hint=f"check the server is reachable and ${self.api_key_env} holds a valid key",
+            )
         return StoreError(f"Qdrant ({self.mode} mode) failed to {action}: {e}")
 
     def _require(self) -> Any:
@@ -221,9 +267,10 @@ class QdrantStore:
             mat = point_matrix(pts, self._dim or 0, self.backend)
             with engine_errors(self._error, "upsert"):
                 for start in range(0, len(pts), self.batch_size):
-                    batch = [m.PointStruct(id=p.id, vector=self._point_vector(m, mat[start + i], p),
-                                           payload=dict(p.payload))
-                             for i, p in enumerate(pts[start:start + self.batch_size])]
+                    batch = [
+                        m.PointStruct(id=p.id, vector=self._point_vector(m, mat[start + i], p), payload=dict(p.payload))
+                        for i, p in enumerate(pts[start : start + self.batch_size])
+                    ]
                     client.upsert(self.collection, points=batch, wait=True)
             if self.mode == "local":
                 self._warn_if_large()
@@ -235,9 +282,11 @@ class QdrantStore:
         n = self.count()
         if n > LOCAL_WARN_POINTS:
             _warned_local.add(key)
-            msg = (f"Qdrant local mode now holds {n} points in {self.path}; it is a brute-force Python "
-                   f"emulation and slows down sharply beyond {LOCAL_WARN_POINTS} points (100k: ~150 ms/query). "
-                   "Use the 'edge' store (embedded Qdrant engine) or a Qdrant server (url=) for this KB.")
+            msg = (
+                f"Qdrant local mode now holds {n} points in {self.path}; it is a brute-force Python "
+                f"emulation and slows down sharply beyond {LOCAL_WARN_POINTS} points (100k: ~150 ms/query). "
+                "Use the 'edge' store (embedded Qdrant engine) or a Qdrant server (url=) for this KB."
+            )
             warnings.warn(msg, RuntimeWarning, stacklevel=3)
             log.warning(msg)
 
@@ -262,8 +311,14 @@ class QdrantStore:
             if k <= 0:
                 return []
             with engine_errors(self._error, "search"):
-                res = client.query_points(self.collection, query=v.tolist(), limit=k, query_filter=qdrant_filter(flt),
-                                          with_payload=True, search_params=self._params())
+                res = client.query_points(
+                    self.collection,
+                    query=v.tolist(),
+                    limit=k,
+                    query_filter=qdrant_filter(flt),
+                    with_payload=True,
+                    search_params=self._params(),
+                )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 
     def search_batch(self, vectors: np.ndarray, k: int, flt: Filter | None = None) -> list[list[ScoredPoint]]:
@@ -274,8 +329,10 @@ class QdrantStore:
             if k <= 0 or len(mat) == 0:
                 return [[] for _ in range(len(mat))]
             qf = qdrant_filter(flt)
-            reqs = [m.QueryRequest(query=v.tolist(), limit=k, filter=qf, with_payload=True, params=self._params())
-                    for v in mat]
+            reqs = [
+                m.QueryRequest(query=v.tolist(), limit=k, filter=qf, with_payload=True, params=self._params())
+                for v in mat
+            ]
             with engine_errors(self._error, "search"):
                 res = client.query_batch_points(self.collection, requests=reqs)
             return [[ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in r.points] for r in res]
@@ -305,8 +362,9 @@ class QdrantStore:
             offset = None
             with engine_errors(self._error, "scroll"):
                 while True:
-                    recs, offset = client.scroll(self.collection, limit=10_000, offset=offset,
-                                                 with_payload=False, with_vectors=False)
+                    recs, offset = client.scroll(
+                        self.collection, limit=10_000, offset=offset, with_payload=False, with_vectors=False
+                    )
                     out.update(str(r.id) for r in recs)
                     if offset is None:
                         return out
@@ -318,8 +376,9 @@ class QdrantStore:
             with self._lock:
                 client = self._require()
                 with engine_errors(self._error, "scroll"):
-                    recs, offset = client.scroll(self.collection, limit=batch_size, offset=offset,
-                                                 with_payload=True, with_vectors=True)
+                    recs, offset = client.scroll(
+                        self.collection, limit=batch_size, offset=offset, with_payload=True, with_vectors=True
+                    )
             if recs:
                 yield [Point(str(r.id), np.asarray(_dense(r.vector), np.float32), r.payload or {}) for r in recs]
             if offset is None:
@@ -358,12 +417,19 @@ class QdrantStore:
             if k <= 0 or not len(query):
                 return []
             with engine_errors(self._error, "search the lexical index"):
-                res = client.query_points(self.collection, query=sq, using=SPARSE_NAME, limit=k,
-                                          query_filter=qdrant_filter(flt), with_payload=True)
+                res = client.query_points(
+                    self.collection,
+                    query=sq,
+                    using=SPARSE_NAME,
+                    limit=k,
+                    query_filter=qdrant_filter(flt),
+                    with_payload=True,
+                )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 
-    def search_hybrid(self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None,
-                      fusion: Fusion = Fusion()) -> list[ScoredPoint]:
+    def search_hybrid(
+        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+    ) -> list[ScoredPoint]:
         m = _models()
         with self._lock:
             client = self._require()
@@ -400,8 +466,9 @@ def qdrant_filter(flt: Filter | None) -> Any:
     must: list[Any] = [_match_one(m, k, v) for k, v in flt.equals.items()]
     for key, values in flt.any_of.items():
         vals = list(values)
-        if vals and (all(isinstance(v, str) for v in vals)
-                     or all(isinstance(v, int) and not isinstance(v, bool) for v in vals)):
+        if vals and (
+            all(isinstance(v, str) for v in vals) or all(isinstance(v, int) and not isinstance(v, bool) for v in vals)
+        ):
             must.append(m.FieldCondition(key=key, match=m.MatchAny(any=vals)))
         elif vals:
             must.append(m.Filter(should=[_match_one(m, key, v) for v in vals]))

@@ -5,12 +5,30 @@
 - :mod:`~mmroute.text.sentences`: sentence splitting;
 - :mod:`~mmroute.text.answers`: SQuAD answer normalisation and matching.
 """
+
 from .answers import answer_matches, normalize_answer
 from .sentences import sentences, split_sentences
-from .tokens import (LocalIdf, Token, content_stems, fold, is_content, search_tokens, stem, strip_parenthetical,
-                     tokenize)
+from .tokens import LocalIdf, Token, content_stems, fold, is_content, search_tokens, stem, strip_parenthetical, tokenize
 from .wordlists import MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
 
-__all__ = ["MONTHS", "NEGATIONS", "NUMBER_WORDS", "SEARCH_STOPWORDS", "STOPWORDS", "WH_WORDS", "LocalIdf", "Token",
-           "answer_matches", "content_stems", "fold", "is_content", "normalize_answer", "search_tokens", "sentences",
-           "split_sentences", "stem", "strip_parenthetical", "tokenize"]
+__all__ = [
+    "MONTHS",
+    "NEGATIONS",
+    "NUMBER_WORDS",
+    "SEARCH_STOPWORDS",
+    "STOPWORDS",
+    "WH_WORDS",
+    "LocalIdf",
+    "Token",
+    "answer_matches",
+    "content_stems",
+    "fold",
+    "is_content",
+    "normalize_answer",
+    "search_tokens",
+    "sentences",
+    "split_sentences",
+    "stem",
+    "strip_parenthetical",
+    "tokenize",
+]

@@ -1,9 +1,10 @@
 """SQuAD answer normalisation and the answer-acceptance metric (evaluation, reading, verification)."""
+
 from __future__ import annotations
 
 import re
 import string
-from typing import Sequence
+from collections.abc import Sequence
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCT = set(string.punctuation)
@@ -31,6 +32,6 @@ def answer_matches(answer: str, golds: Sequence[str], max_extra_words: int = 5) 
             return True
         if len(a) - len(gw) <= max_extra_words:
             for i in range(len(a) - len(gw) + 1):
-                if a[i:i + len(gw)] == gw:
+                if a[i : i + len(gw)] == gw:
                     return True
     return False

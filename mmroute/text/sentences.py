@@ -1,4 +1,5 @@
 """Sentence splitting by regular expressions (no tagger ships offline)."""
+
 from __future__ import annotations
 
 import re
@@ -6,8 +7,37 @@ import re
 # A sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and an upper-case
 # letter, digit or quote; common abbreviations do not end sentences.
 _SENT_END_RE = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"“'(\[]?[A-Z0-9])")
-_ABBREV = frozenset({"mr", "mrs", "ms", "dr", "prof", "st", "mt", "jr", "sr", "vs", "etc", "inc", "ltd", "co",
-                     "e.g", "i.e", "u.s", "u.k", "no", "fig", "approx", "gen", "col", "lt", "sgt", "rev", "ca"})
+_ABBREV = frozenset(
+    {
+        "mr",
+        "mrs",
+        "ms",
+        "dr",
+        "prof",
+        "st",
+        "mt",
+        "jr",
+        "sr",
+        "vs",
+        "etc",
+        "inc",
+        "ltd",
+        "co",
+        "e.g",
+        "i.e",
+        "u.s",
+        "u.k",
+        "no",
+        "fig",
+        "approx",
+        "gen",
+        "col",
+        "lt",
+        "sgt",
+        "rev",
+        "ca",
+    }
+)
 
 
 def split_sentences(text: str) -> list[tuple[int, int]]:
@@ -15,7 +45,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     spans: list[tuple[int, int]] = []
     start = 0
     for m in _SENT_END_RE.finditer(text):
-        before = text[start:m.start()].rsplit(None, 1)
+        before = text[start : m.start()].rsplit(None, 1)
         last = before[-1].lower().rstrip(".") if before else ""
         if last in _ABBREV or (len(last) == 1 and last.isalpha()):
             continue

@@ -5,20 +5,21 @@ tokens with character offsets, a crude stemmer for matching question words again
 ("founded" ~ "founding"), accent folding and word tokens for search, and a title's trailing
 disambiguation ("Up (film)").
 """
+
 from __future__ import annotations
 
 import math
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Iterable, Sequence
 
 from .wordlists import NUMBER_WORDS, STOPWORDS
 
 _TOKEN_RE = re.compile(
-    r"\$?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|s)?%?"      # numbers, ordinals, decades, money, percents
-    r"|[^\W\d_]\w*(?:[-'’]\w+)*"                    # words, hyphenated words, O'Brien
+    r"\$?\d+(?:[.,:]\d+)*(?:st|nd|rd|th|s)?%?"  # numbers, ordinals, decades, money, percents
+    r"|[^\W\d_]\w*(?:[-'’]\w+)*"  # words, hyphenated words, O'Brien
     r"|[^\w\s]",
     re.UNICODE,
 )
@@ -60,9 +61,20 @@ def stem(word: str) -> str:
         w = w[:-2]
     if len(w) <= 3 or any(c.isdigit() for c in w):
         return w
-    for suf, rep in (("ational", "ate"), ("ization", "ize"), ("iveness", "ive"), ("fulness", "ful"),
-                     ("ies", "y"), ("ied", "y"), ("ing", ""), ("edly", ""), ("ed", ""), ("ly", ""),
-                     ("es", ""), ("s", "")):
+    for suf, rep in (
+        ("ational", "ate"),
+        ("ization", "ize"),
+        ("iveness", "ive"),
+        ("fulness", "ful"),
+        ("ies", "y"),
+        ("ied", "y"),
+        ("ing", ""),
+        ("edly", ""),
+        ("ed", ""),
+        ("ly", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
         if w.endswith(suf) and len(w) - len(suf) >= 3:
             w = w[: len(w) - len(suf)] + rep
             break

@@ -9,9 +9,11 @@ Two stop-word lists serve two jobs and differ on purpose:
   words such as "after", "before", "up" and "down" ("Up", "After Earth", "Down by Law"), and drop
   tokens that an index sees but an answer never does ("t" of "don't", "etc", "vs").
 """
+
 from __future__ import annotations
 
-STOPWORDS = frozenset("""
+STOPWORDS = frozenset(
+    """
 a an the and or but nor so yet of in on at to for from by with without about above below over under into onto
 upon within through during before after since until till against among between across along around behind
 beyond near off out up down via per than as
@@ -22,26 +24,54 @@ this that these those there here what which who whom whose when where why how wh
 not no never none n't also too very more most less least much many some any each every all both either
 neither other another such same own only just even still again ever already one ones s
 called known named name use used using make made get got take taken give given
-""".split())
+""".split()
+)
 
 WH_WORDS = frozenset({"what", "which", "who", "whom", "whose", "when", "where", "why", "how"})
 
 NEGATIONS = frozenset({"not", "no", "never", "n't", "cannot", "none", "nor", "without", "neither"})
 
-MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august", "september",
-          "october", "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep",
-          "sept", "oct", "nov", "dec")
+MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+    "jan",
+    "feb",
+    "mar",
+    "apr",
+    "jun",
+    "jul",
+    "aug",
+    "sep",
+    "sept",
+    "oct",
+    "nov",
+    "dec",
+)
 
-NUMBER_WORDS = frozenset("""zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
+NUMBER_WORDS = frozenset(
+    """zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen
 fifteen sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred
 thousand million billion trillion dozen dozens hundreds thousands millions billions half quarter third
-first second fourth fifth sixth seventh eighth ninth tenth""".split())
+first second fourth fifth sixth seventh eighth ninth tenth""".split()
+)
 
-SEARCH_STOPWORDS = frozenset("""
+SEARCH_STOPWORDS = frozenset(
+    """
 a an the and or but nor of in on at to for from by with without about as into onto over under
 is are was were be been being am do does did done has have had having can could shall should will
 would may might must it its it's this that these those there here who whom whose which what when where
 why how than then so such not no yes if else also both either neither each any all some many much
 more most other another same own i me my we us our you your he him his she her they them their
 one ones s t via per vs etc
-""".split())
+""".split()
+)

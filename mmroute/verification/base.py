@@ -8,10 +8,12 @@ and returns a :class:`~mmroute.types.Verification` (verdict, calibrated confiden
 A :class:`Judge` is a second opinion a verifier may consult (an LLM reading the evidence,
 :class:`~mmroute.verification.judge.LLMJudge`): it can veto a supported answer, never rescue one.
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ..registry import Registry
 from ..types import Draft, Hit, Verdict, Verification

@@ -9,11 +9,13 @@ The passages are quoted data, never instructions. A reply that is not the expect
 >>> judge.judge("Who led the Norse?", "Rollo", hits).verdict
 <Verdict.SUPPORTED: 'supported'>
 """
+
 from __future__ import annotations
 
 import json
 import re
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from ..errors import EndpointError
 from ..generation.prompts import evidence_block
@@ -38,8 +40,10 @@ class LLMJudge:
         self.max_tokens = int(max_tokens)
 
     def messages(self, question: str, answer: str, hits: Sequence[Hit]) -> list[dict[str, str]]:
-        user = (f"Passages (quoted data):\n{evidence_block(hits[:5], 1500)}\n\n"
-                f"Question: {question.strip()}\nProposed answer: {answer.strip()}\nJSON:")
+        user = (
+            f"Passages (quoted data):\n{evidence_block(hits[:5], 1500)}\n\n"
+            f"Question: {question.strip()}\nProposed answer: {answer.strip()}\nJSON:"
+        )
         return [{"role": "system", "content": SYSTEM_JUDGE}, {"role": "user", "content": user}]
 
     def judge(self, question: str, answer: str, hits: Sequence[Hit]) -> JudgeResult:
@@ -60,14 +64,18 @@ def parse_judgement(text: str) -> JudgeResult:
     if not isinstance(data, dict):
         return JudgeResult(Verdict.UNSUPPORTED, 0.0, "the judge's reply was not the expected JSON")
     raw = str(data.get("verdict", "")).strip().lower()
-    verdict = {"supported": Verdict.SUPPORTED, "unsupported": Verdict.UNSUPPORTED,
-               "contradicted": Verdict.CONTRADICTED}.get(raw)
+    verdict = {
+        "supported": Verdict.SUPPORTED,
+        "unsupported": Verdict.UNSUPPORTED,
+        "contradicted": Verdict.CONTRADICTED,
+    }.get(raw)
     if verdict is None:
         return JudgeResult(Verdict.UNSUPPORTED, 0.0, f"the judge gave an unknown verdict {raw!r}")
     try:
         conf = min(max(float(data.get("confidence", 0.5)), 0.0), 1.0)
     except (TypeError, ValueError):
         conf = 0.5
-    checks = tuple((str(c.get("question", "")), str(c.get("answer", "")))
-                   for c in data.get("checks") or () if isinstance(c, dict))
+    checks = tuple(
+        (str(c.get("question", "")), str(c.get("answer", ""))) for c in data.get("checks") or () if isinstance(c, dict)
+    )
     return JudgeResult(verdict, conf, str(data.get("explanation", ""))[:300], checks)

@@ -9,14 +9,16 @@ threshold maximises truthfulness (+1 correct, 0 abstain, -1 wrong) under a cap o
 >>> p = policy.probability({"cov_window": 1.0, ...})
 >>> answer = p >= policy.threshold
 """
+
 from __future__ import annotations
 
 import json
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..errors import ConfigError
 
@@ -43,45 +45,71 @@ class Policy:
 
     def contributions(self, signals: Mapping[str, float]) -> list[tuple[str, float]]:
         """Each signal's push on the log-odds, largest magnitude first (for human-readable reasons)."""
-        out = [(f, c * (float(signals.get(f, m)) - m) / (s or 1.0))
-               for f, c, m, s in zip(self.features, self.coef, self.mean, self.scale)]
+        out = [
+            (f, c * (float(signals.get(f, m)) - m) / (s or 1.0))
+            for f, c, m, s in zip(self.features, self.coef, self.mean, self.scale)
+        ]
         return sorted(out, key=lambda x: -abs(x[1]))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"features": list(self.features), "coef": list(self.coef), "intercept": self.intercept,
-                "mean": list(self.mean), "scale": list(self.scale), "threshold": self.threshold,
-                "meta": dict(self.meta)}
+        return {
+            "features": list(self.features),
+            "coef": list(self.coef),
+            "intercept": self.intercept,
+            "mean": list(self.mean),
+            "scale": list(self.scale),
+            "threshold": self.threshold,
+            "meta": dict(self.meta),
+        }
 
     @classmethod
-    def from_dict(cls, d: Mapping[str, Any], source: str = "") -> "Policy":
+    def from_dict(cls, d: Mapping[str, Any], source: str = "") -> Policy:
         try:
             feats = tuple(str(f) for f in d["features"])
-            p = cls(feats, tuple(float(x) for x in d["coef"]), float(d["intercept"]),
-                    tuple(float(x) for x in d["mean"]), tuple(float(x) for x in d["scale"]),
-                    float(d["threshold"]), dict(d.get("meta") or {}), source)
+            p = cls(
+                feats,
+                tuple(float(x) for x in d["coef"]),
+                float(d["intercept"]),
+                tuple(float(x) for x in d["mean"]),
+                tuple(float(x) for x in d["scale"]),
+                float(d["threshold"]),
+                dict(d.get("meta") or {}),
+                source,
+            )
         except (KeyError, TypeError, ValueError) as e:
-            raise ConfigError(f"verifier policy {source or '(dict)'} is malformed: {e}",
-                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
+            raise ConfigError(
+                f"verifier policy {source or '(dict)'} is malformed: {e}",
+                hint="re-create it with `python -m evals.build.calibrate_verifier`",
+            ) from e
         if not (len(p.coef) == len(p.mean) == len(p.scale) == len(feats)):
-            raise ConfigError(f"verifier policy {source} has mismatched lengths",
-                              hint="re-create it with `python -m evals.build.calibrate_verifier`")
+            raise ConfigError(
+                f"verifier policy {source} has mismatched lengths",
+                hint="re-create it with `python -m evals.build.calibrate_verifier`",
+            )
         return p
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "Policy":
+    def load(cls, path: Path | str | None = None) -> Policy:
         path = Path(path) if path else DEFAULT_POLICY_PATH
         if not path.is_file():
             if path != DEFAULT_POLICY_PATH:
-                raise ConfigError(f"verifier policy {path} not found",
-                                  hint="create it with `python -m evals.build.calibrate_verifier --out-dir DIR`")
-            warnings.warn(f"no calibrated verifier policy at {path}; using a conservative fallback "
-                          "(answer only when every question word is in the supporting sentences)", stacklevel=2)
+                raise ConfigError(
+                    f"verifier policy {path} not found",
+                    hint="create it with `python -m evals.build.calibrate_verifier --out-dir DIR`",
+                )
+            warnings.warn(
+                f"no calibrated verifier policy at {path}; using a conservative fallback "
+                "(answer only when every question word is in the supporting sentences)",
+                stacklevel=2,
+            )
             return FALLBACK
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"verifier policy {path} is not JSON: {e}",
-                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
+            raise ConfigError(
+                f"verifier policy {path} is not JSON: {e}",
+                hint="re-create it with `python -m evals.build.calibrate_verifier`",
+            ) from e
         if isinstance(d, dict) and "kinds" in d:
             return PolicySet.load(path).for_kind(GENERIC)
         return cls.from_dict(d, source=str(path))
@@ -92,22 +120,29 @@ class Policy:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-def fit_policy(X: Sequence[Sequence[float]], y: Sequence[int], features: Sequence[str], *,
-               C: float = 1.0) -> Policy:
+def fit_policy(X: Sequence[Sequence[float]], y: Sequence[int], features: Sequence[str], *, C: float = 1.0) -> Policy:
     """Fit the logistic regression (threshold 0.5 until :func:`choose_threshold` sets it)."""
     import numpy as np
     from sklearn.linear_model import LogisticRegression
 
     if len(set(int(v) for v in y)) < 2:
-        raise ValueError("the calibration data has only correct or only wrong drafts; a policy needs both "
-                         "(use more questions, or a reader that gets some right)")
+        raise ValueError(
+            "the calibration data has only correct or only wrong drafts; a policy needs both "
+            "(use more questions, or a reader that gets some right)"
+        )
     Xa = np.asarray(X, dtype=np.float64)
     mean = Xa.mean(axis=0)
     scale = Xa.std(axis=0)
     scale[scale < 1e-9] = 1.0
     m = LogisticRegression(C=C, max_iter=5000).fit((Xa - mean) / scale, np.asarray(y, dtype=int))
-    return Policy(tuple(features), tuple(float(c) for c in m.coef_[0]), float(m.intercept_[0]),
-                  tuple(float(x) for x in mean), tuple(float(x) for x in scale), 0.5)
+    return Policy(
+        tuple(features),
+        tuple(float(c) for c in m.coef_[0]),
+        float(m.intercept_[0]),
+        tuple(float(x) for x in mean),
+        tuple(float(x) for x in scale),
+        0.5,
+    )
 
 
 def choose_threshold(probs: Sequence[float], correct: Sequence[bool], max_wrong_rate: float = 0.08) -> float:
@@ -176,26 +211,33 @@ class PolicySet:
         return {"kinds": {k: p.to_dict() for k, p in self.policies.items()}, "meta": dict(self.meta)}
 
     @classmethod
-    def of(cls, policy: "Policy | PolicySet") -> "PolicySet":
+    def of(cls, policy: Policy | PolicySet) -> PolicySet:
         return policy if isinstance(policy, PolicySet) else cls({GENERIC: policy}, policy.meta, policy.source)
 
     @classmethod
-    def load(cls, path: Path | str | None = None) -> "PolicySet":
+    def load(cls, path: Path | str | None = None) -> PolicySet:
         path = Path(path) if path else DEFAULT_POLICY_PATH
         if not path.is_file():
             return cls.of(Policy.load(path))
         try:
             d = json.loads(path.read_text(encoding="utf-8"))
         except (json.JSONDecodeError, UnicodeDecodeError) as e:
-            raise ConfigError(f"verifier policy {path} is not JSON: {e}",
-                              hint="re-create it with `python -m evals.build.calibrate_verifier`") from e
+            raise ConfigError(
+                f"verifier policy {path} is not JSON: {e}",
+                hint="re-create it with `python -m evals.build.calibrate_verifier`",
+            ) from e
         if not isinstance(d, dict) or "kinds" not in d:
             return cls.of(Policy.from_dict(d, source=str(path)))
         if not isinstance(d["kinds"], dict) or not d["kinds"]:
-            raise ConfigError(f"verifier policy {path} has no kinds",
-                              hint="re-create it with `python -m evals.build.calibrate_verifier`")
-        return cls({k: Policy.from_dict(v, source=f"{path}#{k}") for k, v in d["kinds"].items()},
-                   dict(d.get("meta") or {}), str(path))
+            raise ConfigError(
+                f"verifier policy {path} has no kinds",
+                hint="re-create it with `python -m evals.build.calibrate_verifier`",
+            )
+        return cls(
+            {k: Policy.from_dict(v, source=f"{path}#{k}") for k, v in d["kinds"].items()},
+            dict(d.get("meta") or {}),
+            str(path),
+        )
 
     def save(self, path: Path) -> None:
         from ..fsutil import atomic_write_text
@@ -203,5 +245,13 @@ class PolicySet:
         atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
 
 
-FALLBACK = Policy(("cov_window", "key_missing_any", "negation_mismatch"), (4.0, -4.0, -2.0), -2.0,
-                  (0.0, 0.0, 0.0), (1.0, 1.0, 1.0), 0.8, {"fallback": True}, "fallback")
+FALLBACK = Policy(
+    ("cov_window", "key_missing_any", "negation_mismatch"),
+    (4.0, -4.0, -2.0),
+    -2.0,
+    (0.0, 0.0, 0.0),
+    (1.0, 1.0, 1.0),
+    0.8,
+    {"fallback": True},
+    "fallback",
+)

@@ -15,28 +15,49 @@ judge drafts from any generator by the same yardstick:
 - ``reader_draft_gap``: that score, on the ranking scale, minus the best span's: 0 when the reader would
   have answered the same, very negative for an answer the reader finds implausible or cannot place.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Sequence
+from collections.abc import Sequence
 
 from ..reading.decode import Reading, Span
 from ..reading.squad import f1_score
 
-READER_FEATURES = ("reader_margin", "reader_best_prob", "reader_null_prob", "reader_best_margin",
-                   "reader_best_f1", "reader_expected_f1", "reader_draft_margin", "reader_draft_gap")
+READER_FEATURES = (
+    "reader_margin",
+    "reader_best_prob",
+    "reader_null_prob",
+    "reader_best_margin",
+    "reader_best_f1",
+    "reader_expected_f1",
+    "reader_draft_margin",
+    "reader_draft_gap",
+)
 _CLIP = 20.0
 
 
-def reader_signals(answer: str, reading: Reading, ranked: Sequence[tuple[Span, float]] | None = None,
-                   null_rank_score: float = 0.0, passage_bonus: Sequence[float] | None = None) -> dict[str, float]:
+def reader_signals(
+    answer: str,
+    reading: Reading,
+    ranked: Sequence[tuple[Span, float]] | None = None,
+    null_rank_score: float = 0.0,
+    passage_bonus: Sequence[float] | None = None,
+) -> dict[str, float]:
     """Signals for ``answer``; ``ranked`` = (span, ranking score) best first (default: by span margin),
     ``null_rank_score`` = the no-answer alternative on the same scale, ``passage_bonus[i]`` = what the
     ranking adds to a span's window margin for being in passage ``i`` (default 0)."""
     if not reading.spans:
-        return {"reader_margin": -_CLIP, "reader_best_prob": 0.0, "reader_null_prob": 1.0,
-                "reader_best_margin": -_CLIP, "reader_best_f1": 0.0, "reader_expected_f1": 0.0,
-                "reader_draft_margin": -_CLIP, "reader_draft_gap": -_CLIP}
+        return {
+            "reader_margin": -_CLIP,
+            "reader_best_prob": 0.0,
+            "reader_null_prob": 1.0,
+            "reader_best_margin": -_CLIP,
+            "reader_best_f1": 0.0,
+            "reader_expected_f1": 0.0,
+            "reader_draft_margin": -_CLIP,
+            "reader_draft_gap": -_CLIP,
+        }
     if ranked is None:
         ranked = sorted(((sp, sp.window_margin) for sp in reading.spans), key=lambda x: -x[1])
         null_rank_score = 0.0
@@ -53,10 +74,16 @@ def reader_signals(answer: str, reading: Reading, ranked: Sequence[tuple[Span, f
         bonus = passage_bonus[placed.passage_index] if passage_bonus else 0.0
         draft_margin = placed.window_margin
         draft_gap = min(0.0, placed.window_margin + bonus - ranked[0][1])
-    return {"reader_draft_margin": _clip(draft_margin), "reader_draft_gap": _clip(draft_gap),"reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
-            "reader_best_prob": best.probability, "reader_null_prob": reading.null_probability,
-            "reader_best_margin": max(-_CLIP, min(_CLIP, best.window_margin)),
-            "reader_best_f1": f1_score(answer, [best.text]), "reader_expected_f1": expected}
+    return {
+        "reader_draft_margin": _clip(draft_margin),
+        "reader_draft_gap": _clip(draft_gap),
+        "reader_margin": max(-_CLIP, min(_CLIP, reading.margin)),
+        "reader_best_prob": best.probability,
+        "reader_null_prob": reading.null_probability,
+        "reader_best_margin": max(-_CLIP, min(_CLIP, best.window_margin)),
+        "reader_best_f1": f1_score(answer, [best.text]),
+        "reader_expected_f1": expected,
+    }
 
 
 def _clip(x: float) -> float:

@@ -20,17 +20,17 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``type_match``: the answer has the form the question asks for (a number for "how many"...).
 - ``retrieval_top``: the best hit's retrieval score.
 """
+
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..text import (NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem,
-                                   tokenize)
+from ..text import NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem, tokenize
 from ..types import Draft, Hit
 
 _NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -59,7 +59,7 @@ def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
             pid, passage = h.item.id, text
             i = next((k for k, s in enumerate(spans) if support in s or s in support), None)
             if i is not None:
-                window = " ".join(spans[max(0, i - 1): i + 2])
+                window = " ".join(spans[max(0, i - 1) : i + 2])
     if pid is None and hits:
         h = hits[0]
         pid, passage = h.item.id, h.item.text or " ".join(h.item.captions)
@@ -92,8 +92,9 @@ def _type_match(qa: QuestionAnalysis, answer: str) -> float:
     return 1.0
 
 
-def compute_signals(question: str, draft: Draft, hits: Sequence[Hit], embedder: SentenceEmbedder,
-                    qa: QuestionAnalysis | None = None) -> tuple[dict[str, float], dict[str, list[str]]]:
+def compute_signals(
+    question: str, draft: Draft, hits: Sequence[Hit], embedder: SentenceEmbedder, qa: QuestionAnalysis | None = None
+) -> tuple[dict[str, float], dict[str, list[str]]]:
     """The evidence-support signals (see module doc) and, for the reasons, the words behind them."""
     qa = qa or analyze_question(question)
     answer = draft.text or ""
@@ -103,10 +104,14 @@ def compute_signals(question: str, draft: Draft, hits: Sequence[Hit], embedder: 
     cov_w, missing_w = _coverage(qa, view.window, idf)
     cov_p, _ = _coverage(qa, view.passage, idf)
     passage_stems = set(content_stems(tokenize(view.passage)))
-    key_missing = [k for k in qa.key_terms if k not in passage_stems and k not in set(
-        stem(t.text) for t in tokenize(view.passage))]
-    sims = embedder.similarity(question, [view.support, f"{question} {answer}", *view.sentences]) \
-        if view.sentences else None
+    key_missing = [
+        k for k in qa.key_terms if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(view.passage))
+    ]
+    sims = (
+        embedder.similarity(question, [view.support, f"{question} {answer}", *view.sentences])
+        if view.sentences
+        else None
+    )
     if sims is not None:
         sim_q_support = float(sims[0])
         sim_q_best = float(max(sims[2:])) if len(sims) > 2 else sim_q_support

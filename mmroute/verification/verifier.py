@@ -23,22 +23,25 @@ calibrated separately, so an LLM's correct answer is not judged by the reader's 
 >>> ver = v.verify(question, draft, hits, alt=alt_draft)
 >>> ver.verdict, ver.confidence, ver.reasons
 """
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
-from ..types import Draft, Hit, Verdict, Verification
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
+from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals
 from .signals import answer_agreement, compute_signals
 
 
-def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None,
-                  embedder: SentenceEmbedder, reader: Any = None) -> tuple[dict[str, float], dict[str, list[str]]]:
+def signal_vector(
+    question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None, embedder: SentenceEmbedder, reader: Any = None
+) -> tuple[dict[str, float], dict[str, list[str]]]:
     """All signals a policy may use: evidence support, the reader's view, dual path, the draft's own score."""
     sig, words = compute_signals(question, draft, hits, embedder, analyze_question(question))
     sig["dual_agree"] = answer_agreement(draft.text, alt.text) if alt is not None else 0.0
@@ -51,8 +54,11 @@ def signal_vector(question: str, draft: Draft, hits: Sequence[Hit], alt: Draft |
         reading = reader.read(question, [c.text for c in chunks])
         top_hit = max((float(h.score) for h in use), default=0.0)
         bonus = [RETRIEVAL_WEIGHT * float(use[c.hit_index].score) for c in chunks]
-        sig.update(reader_signals(draft.text or "", reading, ranked_spans(reading, chunks, use),
-                                  RETRIEVAL_WEIGHT * top_hit, bonus))
+        sig.update(
+            reader_signals(
+                draft.text or "", reading, ranked_spans(reading, chunks, use), RETRIEVAL_WEIGHT * top_hit, bonus
+            )
+        )
     return sig, words
 
 
@@ -61,8 +67,13 @@ class EvidenceVerifier:
 
     name = "evidence"
 
-    def __init__(self, policy: Policy | PolicySet | str | None = None, judge: Judge | None = None,
-                 embedder: SentenceEmbedder | None = None, reader: Any = "packaged") -> None:
+    def __init__(
+        self,
+        policy: Policy | PolicySet | str | None = None,
+        judge: Judge | None = None,
+        embedder: SentenceEmbedder | None = None,
+        reader: Any = "packaged",
+    ) -> None:
         self._policy_arg = policy
         self._policies: PolicySet | None = PolicySet.of(policy) if isinstance(policy, (Policy, PolicySet)) else None
         self.judge = judge
@@ -114,8 +125,9 @@ class EvidenceVerifier:
         if not hits:
             return Verification(Verdict.NO_EVIDENCE, 0.0, ("nothing was retrieved for this question",), {}, True)
         if not draft.text:
-            return Verification(Verdict.NO_EVIDENCE, 0.0,
-                                ("the generator found no answer in the retrieved evidence",), {}, True)
+            return Verification(
+                Verdict.NO_EVIDENCE, 0.0, ("the generator found no answer in the retrieved evidence",), {}, True
+            )
         sig, words = signal_vector(question, draft, hits, alt, self.embedder, self.reader)
         policy = self.policy_for(draft)
         p = policy.probability(sig)
@@ -131,25 +143,33 @@ class EvidenceVerifier:
         if self.judge is not None and verdict is Verdict.SUPPORTED:
             jr = self.judge.judge(question, draft.text, hits)
             sig["judge"] = {"supported": 1.0, "unsupported": 0.0, "contradicted": -1.0}.get(jr.verdict.value, 0.0)
-            reasons.append(f"LLM judge: {jr.verdict.value} ({jr.explanation})" if jr.explanation
-                           else f"LLM judge: {jr.verdict.value}")
+            reasons.append(
+                f"LLM judge: {jr.verdict.value} ({jr.explanation})"
+                if jr.explanation
+                else f"LLM judge: {jr.verdict.value}"
+            )
             if jr.verdict is not Verdict.SUPPORTED:
                 verdict = jr.verdict
         abstain = verdict is not Verdict.SUPPORTED
-        head = (f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
-                if not abstain else
-                f"withheld: estimated chance the answer is right is only {p:.0%} (needs {policy.threshold:.0%})")
+        head = (
+            f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
+            if not abstain
+            else f"withheld: estimated chance the answer is right is only {p:.0%} (needs {policy.threshold:.0%})"
+        )
         return Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
 
-    def _reasons(self, question: str, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None,
-                 policy: Policy) -> list[str]:
+    def _reasons(
+        self, question: str, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None, policy: Policy
+    ) -> list[str]:
         """Plain-language reasons: question words as the user wrote them, no stems or signal names."""
         out: list[str] = []
         if words.get("key_missing"):
             out.append("the evidence does not mention " + ", ".join(surface_words(question, words["key_missing"])))
         if words.get("missing"):
-            out.append("these words of the question do not appear near the answer: "
-                       + ", ".join(surface_words(question, words["missing"][:6])))
+            out.append(
+                "these words of the question do not appear near the answer: "
+                + ", ".join(surface_words(question, words["missing"][:6]))
+            )
         else:
             out.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):

@@ -1,5 +1,6 @@
 """Fixtures for the app tests: a small hashing-encoded KB served by a real `mmroute serve` app (in a thread
 of the test process, so AppTest's app reaches it over HTTP exactly as in production), and helpers."""
+
 from __future__ import annotations
 
 import json
@@ -11,9 +12,9 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 
@@ -25,9 +26,21 @@ REPO = Path(__file__).resolve().parents[2]
 APP = app_script()  # the script `mmroute app` runs: the one installed with the package
 
 FILMS = [
-    {"id": "f1", "title": "Inception", "text": "Inception is a 2010 science fiction film directed by Christopher Nolan."},
-    {"id": "f2", "title": "Christopher Nolan", "text": "Christopher Nolan is a British film director born in London in 1970."},
-    {"id": "f3", "title": "Titanic", "text": "Titanic is a 1997 film directed by James Cameron about the sinking ship."},
+    {
+        "id": "f1",
+        "title": "Inception",
+        "text": "Inception is a 2010 science fiction film directed by Christopher Nolan.",
+    },
+    {
+        "id": "f2",
+        "title": "Christopher Nolan",
+        "text": "Christopher Nolan is a British film director born in London in 1970.",
+    },
+    {
+        "id": "f3",
+        "title": "Titanic",
+        "text": "Titanic is a 1997 film directed by James Cameron about the sinking ship.",
+    },
 ]
 
 
@@ -54,8 +67,13 @@ def start_app(home: Path, log_path: Path, env: dict[str, str], startup_s: float)
     """``mmroute app`` for ``home`` in its own process group, once Streamlit reports healthy: (process, port)."""
     port = free_port()
     with open(log_path, "wb") as log:  # the child keeps its own descriptor
-        proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
-                                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mmroute", "app", "--home", str(home), "--port", str(port)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
     deadline = time.time() + startup_s
     while True:
         try:
@@ -92,8 +110,9 @@ def served(root: Path) -> Iterator[object]:
     sock = socket.create_server(("127.0.0.1", 0))
     info = ServerInfo(pid=os.getpid(), host="127.0.0.1", port=sock.getsockname()[1], started_at="", home=str(root))
     state = ServeState(root, warm=False)
-    app = create_app(state, on_ready=lambda: write_discovery(root, info),
-                     on_stop=lambda: remove_discovery(root, info.pid))
+    app = create_app(
+        state, on_ready=lambda: write_discovery(root, info), on_stop=lambda: remove_discovery(root, info.pid)
+    )
     server = uvicorn.Server(uvicorn.Config(app, lifespan="on", log_level="warning", access_log=False))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -118,8 +137,12 @@ def films_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path
     from mmroute.types import EncoderSpec
 
     root = tmp_path / "home"
-    Indexer(Home(root)).index("films", write_jsonl(tmp_path / "films.jsonl", FILMS),
-                              encoder=EncoderSpec("hashing", {"dim": 64}), description="films and directors")
+    Indexer(Home(root)).index(
+        "films",
+        write_jsonl(tmp_path / "films.jsonl", FILMS),
+        encoder=EncoderSpec("hashing", {"dim": 64}),
+        description="films and directors",
+    )
     monkeypatch.setenv("MMROUTE_HOME", str(root))
     monkeypatch.delenv("MMROUTE_NO_SERVER", raising=False)
     with served(root):

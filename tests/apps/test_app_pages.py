@@ -1,4 +1,5 @@
 """The Streamlit app's pages under streamlit.testing.v1.AppTest (no browser, no server)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -8,7 +9,7 @@ from streamlit.testing.v1 import AppTest
 
 from mmroute.kb import Home
 
-from .conftest import APP, FILMS, texts, write_jsonl
+from .conftest import APP, texts, write_jsonl
 
 TIMEOUT = 120
 
@@ -36,7 +37,9 @@ def test_kb_page_lists_kbs(films_home: Path) -> None:
 
 def test_index_folder_with_progress_and_skipped_report(films_home: Path, tmp_path: Path) -> None:
     folder = tmp_path / "corpus"
-    write_jsonl(folder / "more.jsonl", [{"id": "m1", "text": "Owls hunt at night."}, {"id": "m2", "text": "Herons fish."}])
+    write_jsonl(
+        folder / "more.jsonl", [{"id": "m1", "text": "Owls hunt at night."}, {"id": "m2", "text": "Herons fish."}]
+    )
     (folder / "broken.jsonl").write_text('{"id": "x1", "text": "fine"}\nnot json at all\n')
     at = _app()
     at.selectbox(key="idx_target").set_value("➕ new KB")
@@ -62,8 +65,15 @@ def test_index_uploaded_files_sanitises_names(films_home: Path) -> None:
     at = _app()
     at.selectbox(key="idx_target").set_value("films")
     up = at.file_uploader(key="idx_files")
-    up.set_value([("../../escape.jsonl", b'{"id": "f9", "text": "Dunkirk is a 2017 film by Christopher Nolan."}\n',
-                   "application/json")])
+    up.set_value(
+        [
+            (
+                "../../escape.jsonl",
+                b'{"id": "f9", "text": "Dunkirk is a 2017 film by Christopher Nolan."}\n',
+                "application/json",
+            )
+        ]
+    )
     at.button[0].click()
     at.run()
     assert not at.exception, at.exception

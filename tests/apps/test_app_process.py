@@ -1,5 +1,6 @@
 """`mmroute app` as a process: it starts the home's server, the CLI works beside it, and SIGTERM stops
 every child (Streamlit and the server it started), so no KB lock is left behind."""
+
 from __future__ import annotations
 
 import json
@@ -45,8 +46,9 @@ def _alive(pid: int) -> bool:
 
 
 def _mmroute(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mmroute", *args], capture_output=True, text=True, timeout=600,
-                          env=_env())
+    return subprocess.run(
+        [sys.executable, "-m", "mmroute", *args], capture_output=True, text=True, timeout=600, env=_env()
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +56,19 @@ def running_app(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     root = tmp_path_factory.mktemp("app-process")
     home = root / "home"
     corpus = write_jsonl(root / "films.jsonl", FILMS)
-    r = _mmroute("index", "--kb", "films", "--input", str(corpus), "--encoder", "hashing", "--encoder-option", "dim=64",
-                 "--home", str(home))
+    r = _mmroute(
+        "index",
+        "--kb",
+        "films",
+        "--input",
+        str(corpus),
+        "--encoder",
+        "hashing",
+        "--encoder-option",
+        "dim=64",
+        "--home",
+        str(home),
+    )
     assert r.returncode == 0, r.stderr
     proc, _ = start_app(home, root / "app.log", _env(), STARTUP_S)
     yield proc, home, root

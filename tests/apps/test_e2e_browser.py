@@ -3,6 +3,7 @@
 Needs Debian's chromium + chromium-driver (installed by .ci/run) and selenium; skipped otherwise.
 The driver path is given explicitly, so selenium-manager never downloads anything.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -23,8 +24,10 @@ HAS_PIPELINE = importlib.util.find_spec("mmroute.pipeline") is not None
 
 pytestmark = [
     pytest.mark.browser,
-    pytest.mark.skipif(not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()),
-                       reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)"),
+    pytest.mark.skipif(
+        not (Path(CHROMIUM).is_file() and Path(CHROMEDRIVER).is_file()),
+        reason=f"needs {CHROMIUM} and {CHROMEDRIVER} (apt-get install chromium chromium-driver)",
+    ),
     pytest.mark.skipif(importlib.util.find_spec("selenium") is None, reason="needs selenium (pip install selenium)"),
 ]
 
@@ -40,8 +43,12 @@ def app_url(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
 
     root = tmp_path_factory.mktemp("e2e")
     home = root / "home"
-    Indexer(Home(home)).index("films", write_jsonl(root / "films.jsonl", FILMS),
-                              encoder=EncoderSpec("hashing", {"dim": 64}), description="films and directors")
+    Indexer(Home(home)).index(
+        "films",
+        write_jsonl(root / "films.jsonl", FILMS),
+        encoder=EncoderSpec("hashing", {"dim": 64}),
+        description="films and directors",
+    )
     Home(home).forget("films")
     proc, port = start_app(home, root / "app.log", {**os.environ, "HF_HUB_OFFLINE": "1"}, STARTUP_S)
     url = f"http://127.0.0.1:{port}"
@@ -60,9 +67,19 @@ def browser(tmp_path: Path):  # noqa: ANN201
 
     opts = webdriver.ChromeOptions()
     opts.binary_location = CHROMIUM
-    for flag in ("--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-quic",
-                 "--no-first-run", "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
-                 f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1400,2000"):
+    for flag in (
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--window-size=1400,2000",
+    ):
         opts.add_argument(flag)
     driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=opts)
     driver.set_page_load_timeout(WAIT_S)
@@ -76,7 +93,8 @@ def _wait_text(driver, text: str, timeout: float = WAIT_S) -> None:  # noqa: ANN
     from selenium.webdriver.support.ui import WebDriverWait
 
     WebDriverWait(driver, timeout, poll_frequency=0.5).until(
-        lambda d: text in d.find_element(By.TAG_NAME, "body").text, message=f"text {text!r} never appeared")
+        lambda d: text in d.find_element(By.TAG_NAME, "body").text, message=f"text {text!r} never appeared"
+    )
 
 
 def _open(driver, url: str) -> None:  # noqa: ANN001
@@ -85,7 +103,9 @@ def _open(driver, url: str) -> None:  # noqa: ANN001
     from selenium.webdriver.support.ui import WebDriverWait
 
     driver.get(url)
-    WebDriverWait(driver, WAIT_S).until(EC.presence_of_element_located((By.CSS_SELECTOR, '[data-testid="stChatInput"]')))
+    WebDriverWait(driver, WAIT_S).until(
+        EC.presence_of_element_located((By.CSS_SELECTOR, '[data-testid="stChatInput"]'))
+    )
 
 
 def test_browser_kb_page_lists_the_kb(app_url: str, browser, output_dir: Path) -> None:  # noqa: ANN001
@@ -94,8 +114,9 @@ def test_browser_kb_page_lists_the_kb(app_url: str, browser, output_dir: Path) -
     from selenium.webdriver.support.ui import WebDriverWait
 
     _open(browser, app_url)
-    tab = WebDriverWait(browser, WAIT_S).until(EC.element_to_be_clickable(
-        (By.XPATH, "//*[@role='tab'][contains(., 'Knowledge bases')]")))
+    tab = WebDriverWait(browser, WAIT_S).until(
+        EC.element_to_be_clickable((By.XPATH, "//*[@role='tab'][contains(., 'Knowledge bases')]"))
+    )
     tab.click()
     _wait_text(browser, "Delete a knowledge base")
     _wait_text(browser, "films (text/paragraph, 3 items)")

@@ -1,4 +1,5 @@
 """Answer rendering (evidence cards, verdict, trace, latency) and the chat page end to end."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -16,26 +17,63 @@ def _render_script(image_path: str) -> None:
     import streamlit as st  # noqa: F401
 
     from mmroute.app.ui import render
-    from mmroute.types import (Answer, Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision,
-                               RouteScore, Verdict, Verification)
+    from mmroute.types import (
+        Answer,
+        Granularity,
+        Hit,
+        Item,
+        RetrievalResult,
+        RetrievalStep,
+        RouteDecision,
+        RouteScore,
+        Verdict,
+        Verification,
+    )
 
-    para = Hit(Item(id="f1", kind=Granularity.PARAGRAPH, title="Inception",
-                    text="Inception is a 2010 film directed by Christopher Nolan."), 0.83, "films", 1)
-    img = Hit(Item(id="red.png", kind=Granularity.IMAGE, title="A red square", text="a red square",
-                   source=image_path), 0.41, "photos", 2)
-    route = RouteDecision(query="Who directed Inception?", ranked=(RouteScore("paragraph", 0.91, ("films",)),
-                                                                   RouteScore("image", 0.06, ("photos",))),
-                          chosen=("paragraph",), kbs=("films",), reason="top route", router="trained",
-                          elapsed_ms=1.2)
-    steps = (RetrievalStep(0, "Who directed Inception?", ("films",), (para,), route, ("f1",), "first hop", 4.0),
-             RetrievalStep(1, "Christopher Nolan birthplace", ("films", "photos"), (img,), None, ("red.png",),
-                           "follow-up", 3.0))
-    ans = Answer(question="Who directed Inception?", text="Christopher Nolan", abstained=False, reason="",
-                 evidence=(para, img), route=route,
-                 retrieval=RetrievalResult("Who directed Inception?", (para, img), steps, "evidence suffices", 7.0),
-                 draft=None, verification=Verification(Verdict.SUPPORTED, 0.88, ("the answer appears in f1",),
-                                                       {"lexical": 0.9}),
-                 timings_ms={"route": 1.2, "retrieve": 7.0, "generate": 3.3, "verify": 2.0, "total": 13.5})
+    para = Hit(
+        Item(
+            id="f1",
+            kind=Granularity.PARAGRAPH,
+            title="Inception",
+            text="Inception is a 2010 film directed by Christopher Nolan.",
+        ),
+        0.83,
+        "films",
+        1,
+    )
+    img = Hit(
+        Item(id="red.png", kind=Granularity.IMAGE, title="A red square", text="a red square", source=image_path),
+        0.41,
+        "photos",
+        2,
+    )
+    route = RouteDecision(
+        query="Who directed Inception?",
+        ranked=(RouteScore("paragraph", 0.91, ("films",)), RouteScore("image", 0.06, ("photos",))),
+        chosen=("paragraph",),
+        kbs=("films",),
+        reason="top route",
+        router="trained",
+        elapsed_ms=1.2,
+    )
+    steps = (
+        RetrievalStep(0, "Who directed Inception?", ("films",), (para,), route, ("f1",), "first hop", 4.0),
+        RetrievalStep(
+            1, "Christopher Nolan birthplace", ("films", "photos"), (img,), None, ("red.png",), "follow-up", 3.0
+        ),
+    )
+    ans = Answer(
+        question="Who directed Inception?",
+        text="Christopher Nolan",
+        abstained=False,
+        reason="",
+        evidence=(para, img),
+        route=route,
+        retrieval=RetrievalResult("Who directed Inception?", (para, img), steps, "evidence suffices", 7.0),
+        draft=None,
+        verification=Verification(Verdict.SUPPORTED, 0.88, ("the answer appears in f1",), {"lexical": 0.9}),
+        timings_ms={"route": 1.2, "retrieve": 7.0, "generate": 3.3, "verify": 2.0, "total": 13.5},
+    )
     render.answer(ans)
 
 
@@ -44,8 +82,7 @@ def test_answer_rendering_shows_evidence_verdict_trace_and_latency(tmp_path: Pat
 
     img = tmp_path / "red.png"
     Image.new("RGB", (32, 32), (200, 0, 0)).save(img)
-    at = AppTest.from_string(
-        _source_body() + f"\n_render_script({str(img)!r})\n", default_timeout=60)
+    at = AppTest.from_string(_source_body() + f"\n_render_script({str(img)!r})\n", default_timeout=60)
     at.run()
     assert not at.exception, at.exception
     shown = texts(at)
@@ -100,7 +137,9 @@ def test_chat_question_with_image_upload(films_home: Path) -> None:
     Image.new("RGB", (16, 16), (0, 0, 200)).save(buf, format="PNG")
     at = AppTest.from_file(str(APP), default_timeout=300)
     at.run()
-    at.chat_input(key="question").upload("../../my photo.png", buf.getvalue(), "image/png").set_value("What film is this?")
+    at.chat_input(key="question").upload("../../my photo.png", buf.getvalue(), "image/png").set_value(
+        "What film is this?"
+    )
     at.run()
     assert not at.exception, at.exception
     saved = list((films_home / "uploads" / "_queries").glob("*-my_photo.png"))
@@ -114,12 +153,21 @@ def _render_withheld() -> None:
     from mmroute.app.ui import render
     from mmroute.types import Answer, Draft, Granularity, Hit, Item, Verdict, Verification
 
-    hits = tuple(Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, title="Normans", text=t), 0.8 - i / 10, "squad", i + 1)
-                 for i, t in enumerate(["The Normans gave their name to Normandy.", "Rollo led the Norse."]))
-    ans = Answer(question="Who led the Normans in 1100?", text="Rollo", abstained=True,
-                 reason="withheld: estimated chance the answer is right is only 12% (needs 40%)", evidence=hits,
-                 route=None, retrieval=None, draft=Draft("Rollo", ("p1",), "Rollo led the Norse.", 0.4, "reader"),
-                 verification=Verification(Verdict.UNSUPPORTED, 0.12, ("withheld: ...",), {}, True))
+    hits = tuple(
+        Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, title="Normans", text=t), 0.8 - i / 10, "squad", i + 1)
+        for i, t in enumerate(["The Normans gave their name to Normandy.", "Rollo led the Norse."])
+    )
+    ans = Answer(
+        question="Who led the Normans in 1100?",
+        text="Rollo",
+        abstained=True,
+        reason="withheld: estimated chance the answer is right is only 12% (needs 40%)",
+        evidence=hits,
+        route=None,
+        retrieval=None,
+        draft=Draft("Rollo", ("p1",), "Rollo led the Norse.", 0.4, "reader"),
+        verification=Verification(Verdict.UNSUPPORTED, 0.12, ("withheld: ...",), {}, True),
+    )
     render.answer(ans)
 
 

@@ -1,4 +1,5 @@
 """The CLI contracts of DESIGN.md §3 for index, kb, search and eval retrieval."""
+
 import json
 from pathlib import Path
 
@@ -18,8 +19,13 @@ def run(*args: str) -> tuple[int, str, str]:
 @pytest.fixture
 def corpus(tmp_path: Path) -> Path:
     p = tmp_path / "c.jsonl"
-    p.write_text("\n".join(json.dumps({"id": f"p{i}", "title": f"T{i}", "text": f"text about {w}"})
-                           for i, w in enumerate(["apples", "rockets", "violins", "glaciers"])) + "\n")
+    p.write_text(
+        "\n".join(
+            json.dumps({"id": f"p{i}", "title": f"T{i}", "text": f"text about {w}"})
+            for i, w in enumerate(["apples", "rockets", "violins", "glaciers"])
+        )
+        + "\n"
+    )
     return p
 
 
@@ -30,7 +36,9 @@ def test_index_kb_search_delete_round_trip(tmp_path: Path, corpus: Path) -> None
     assert json.loads(out)["reports"][0]["count"] == 4
     code, out, _ = run("kb", "info", "k", "--home", home, "--json")
     info = json.loads(out)
-    assert code == 0 and info["count"] == 4 and info["granularity"] == "paragraph" and info["encoder"]["name"] == "hashing"
+    assert (
+        code == 0 and info["count"] == 4 and info["granularity"] == "paragraph" and info["encoder"]["name"] == "hashing"
+    )
     assert info["store"]["backend"] == "edge" and info["search_beam"] == 128  # hnsw_ef "auto" at 4 points
     code, out, _ = run("kb", "list", "--home", home, "--json")
     assert [k["name"] for k in json.loads(out)["kbs"]] == ["k"]
@@ -67,11 +75,28 @@ def test_eval_retrieval_contract(tmp_path: Path, corpus: Path) -> None:
     home = str(tmp_path / "h")
     run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)
     q = tmp_path / "q.jsonl"
-    q.write_text(json.dumps({"id": "q1", "question": "text about rockets", "gold_ids": ["p1"]}) + "\n"
-                 + json.dumps({"id": "q2", "question": "glaciers and apples", "gold_ids": ["p3", "p0"]}) + "\n")
+    q.write_text(
+        json.dumps({"id": "q1", "question": "text about rockets", "gold_ids": ["p1"]})
+        + "\n"
+        + json.dumps({"id": "q2", "question": "glaciers and apples", "gold_ids": ["p3", "p0"]})
+        + "\n"
+    )
     out_file = tmp_path / "out.jsonl"
-    code, out, _ = run("eval", "retrieval", "--kb", "k", "--questions", str(q), "--k", "2", "--out", str(out_file),
-                       "--home", home, "--json")
+    code, out, _ = run(
+        "eval",
+        "retrieval",
+        "--kb",
+        "k",
+        "--questions",
+        str(q),
+        "--k",
+        "2",
+        "--out",
+        str(out_file),
+        "--home",
+        home,
+        "--json",
+    )
     assert code == 0
     agg = json.loads(out)
     assert agg["n"] == 2 and agg["recall_any"]["2"] == 1.0 and agg["recall_all"]["2"] == 1.0
@@ -87,8 +112,9 @@ def test_every_command_help_has_an_example() -> None:
         assert code == 0 and "Example" in out, args
 
 
-def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(tmp_path: Path, corpus: Path,
-                                                                         data_dir: Path) -> None:
+def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(
+    tmp_path: Path, corpus: Path, data_dir: Path
+) -> None:
     import os
     import subprocess
     import sys
@@ -96,7 +122,12 @@ def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(tmp_pat
     home = str(tmp_path / "h")
     assert run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)[0] == 0
     img = data_dir / "images/skimage/images/coffee.png"
-    r = subprocess.run([sys.executable, "-m", "mmroute", "search", "--kb", "k", "--image", str(img), "--home", home],
-                       capture_output=True, text=True, timeout=300, env={**os.environ, "MMROUTE_DEBUG": ""})
+    r = subprocess.run(
+        [sys.executable, "-m", "mmroute", "search", "--kb", "k", "--image", str(img), "--home", home],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MMROUTE_DEBUG": ""},
+    )
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and "cannot be searched with an image" in r.stderr and "hint:" in r.stderr

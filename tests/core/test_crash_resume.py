@@ -1,6 +1,6 @@
 """SIGKILL an indexing run at random points, re-run it, and check every item is there exactly once."""
+
 import json
-import os
 import random
 import signal
 import subprocess
@@ -25,8 +25,23 @@ def _corpus(tmp_path: Path) -> Path:
 
 
 def _index_cmd(home: Path, src: Path) -> list[str]:
-    return [sys.executable, "-m", "mmroute", "index", "--kb", "kb", "--input", str(src), "--home", str(home),
-            "--encoder", "hashing", "--encoder-option", "dim=64", "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "mmroute",
+        "index",
+        "--kb",
+        "kb",
+        "--input",
+        str(src),
+        "--home",
+        str(home),
+        "--encoder",
+        "hashing",
+        "--encoder-option",
+        "dim=64",
+        "--json",
+    ]
 
 
 def _kill_and_resume(tmp_path: Path, src: Path, rng: random.Random, trial: int) -> None:

@@ -1,6 +1,5 @@
 import multiprocessing as mp
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -32,8 +31,14 @@ def test_writer_lock_names_the_holder_and_is_released_when_it_dies(tmp_path: Pat
 
 
 def test_manifest_round_trip_and_newer_schema_refused(tmp_path: Path) -> None:
-    info = KBInfo(name="kb", modality=Modality.TEXT, granularity=Granularity.PARAGRAPH,
-                  encoder=EncoderSpec("minilm", {"max_length": 256}), dim=384, store=StoreSpec("edge"))
+    info = KBInfo(
+        name="kb",
+        modality=Modality.TEXT,
+        granularity=Granularity.PARAGRAPH,
+        encoder=EncoderSpec("minilm", {"max_length": 256}),
+        dim=384,
+        store=StoreSpec("edge"),
+    )
     m = Manifest(info=info)
     m.sources["/x"] = SourceRecord(path="/x", sha256="ab", status="done", items=3)
     m.save(tmp_path)

@@ -3,6 +3,7 @@
 These use the model-free ``hashing`` encoder so they run in seconds; the MiniLM path is
 covered by the acceptance tests in ``tests/test_acceptance_text.py``.
 """
+
 import json
 from pathlib import Path
 
@@ -19,8 +20,17 @@ HASH = EncoderSpec("hashing", {"dim": 512})  # small dims make signed-bucket col
 
 def corpus(tmp_path: Path, n: int = 30, bad_line: bool = False) -> Path:
     p = tmp_path / "corpus.jsonl"
-    lines = [json.dumps({"id": f"p{i}", "doc_id": f"d{i // 3}", "title": f"Doc {i // 3}", "text": f"paragraph number {i} about topic {i % 7}"})
-             for i in range(n)]
+    lines = [
+        json.dumps(
+            {
+                "id": f"p{i}",
+                "doc_id": f"d{i // 3}",
+                "title": f"Doc {i // 3}",
+                "text": f"paragraph number {i} about topic {i % 7}",
+            }
+        )
+        for i in range(n)
+    ]
     if bad_line:
         lines.insert(5, "{not json")
     p.write_text("\n".join(lines) + "\n")

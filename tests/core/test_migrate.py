@@ -1,4 +1,5 @@
 """Moving KBs between stores (the scale-out path), tested against qdrant-client's local mode."""
+
 import json
 from pathlib import Path
 
@@ -17,7 +18,9 @@ N = 40
 @pytest.fixture
 def home(tmp_path: Path) -> Home:
     src = tmp_path / "c.jsonl"
-    src.write_text("\n".join(json.dumps({"id": f"p{i}", "text": f"item {i} word{i % 9} colour{i % 4}"}) for i in range(N)) + "\n")
+    src.write_text(
+        "\n".join(json.dumps({"id": f"p{i}", "text": f"item {i} word{i % 9} colour{i % 4}"}) for i in range(N)) + "\n"
+    )
     h = Home(tmp_path / "home")
     Indexer(h).index("kb", src, encoder=HASH)
     h.src = src  # type: ignore[attr-defined]

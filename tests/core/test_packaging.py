@@ -1,4 +1,5 @@
 """What a user installs: the wheel's contents, the lock file against the declared ranges, the smollm2 hint."""
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,12 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> zipfile.ZipFile:
         shutil.copy(REPO / name, src / name)
     shutil.copytree(REPO / "mmroute", src / "mmroute", ignore=shutil.ignore_patterns("__pycache__"))
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(src)],
-                   check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-build-isolation", "-w", str(out), str(src)],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     (whl,) = out.glob("mmroute-*.whl")
     return zipfile.ZipFile(whl)
 

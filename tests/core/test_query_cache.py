@@ -1,4 +1,5 @@
 """Routing then searching embeds a query once: the router's featurizer fills the encoder's cache."""
+
 import numpy as np
 
 from mmroute.encoders.text import default_text_encoder

@@ -1,4 +1,5 @@
 """mmroute.redact: URL credentials and echoed keys are masked; URLs are joined with urllib.parse."""
+
 from __future__ import annotations
 
 from mmroute.errors import EndpointError
@@ -7,7 +8,9 @@ from mmroute.redact import join_url, redact_text, redact_url
 
 
 def test_userinfo_and_credential_params_are_masked() -> None:
-    assert redact_url("https://u:p@h:1/v1?api_key=K&token=T&model=m") == "https://***@h:1/v1?api_key=***&token=***&model=m"
+    assert (
+        redact_url("https://u:p@h:1/v1?api_key=K&token=T&model=m") == "https://***@h:1/v1?api_key=***&token=***&model=m"
+    )
     assert redact_url("http://h/v1") == "http://h/v1"
 
 

@@ -1,4 +1,5 @@
 """One registration mechanism for every role: lazy tables, entry points, run-time additions."""
+
 from __future__ import annotations
 
 import json
@@ -15,11 +16,15 @@ from mmroute.registry import Registry
 ROOT = Path(__file__).resolve().parents[2]
 
 ROLES = {
-    "mmroute.encoders": ("ENCODERS", {"hashing", "minilm", "hf-text", "conse", "conse-efficientnet", "open-clip",
-                                      "hf-clip", "video-frames"}),
+    "mmroute.encoders": (
+        "ENCODERS",
+        {"hashing", "minilm", "hf-text", "conse", "conse-efficientnet", "open-clip", "hf-clip", "video-frames"},
+    ),
     "mmroute.stores": ("STORES", {"edge", "faiss", "qdrant"}),
-    "mmroute.routing": ("ROUTERS", {"trained", "description", "llm", "ensemble", "finetuned", "federated",
-                                    "guarded", "default"}),
+    "mmroute.routing": (
+        "ROUTERS",
+        {"trained", "description", "llm", "ensemble", "finetuned", "federated", "guarded", "default"},
+    ),
     "mmroute.generation": ("GENERATORS", {"offline", "reader", "hf-causal", "smollm2", "openai"}),
     "mmroute.loaders": ("LOADERS", {"jsonl", "plaintext", "image", "video"}),
     "mmroute.retrieval": ("RETRIEVERS", {"single", "stepwise"}),
@@ -29,13 +34,29 @@ ROLES = {
 }
 
 # Modules that hold implementations (none may load just to list names).
-IMPLEMENTATIONS = ["mmroute.encoders.text", "mmroute.encoders.image", "mmroute.encoders.conse",
-                   "mmroute.encoders.openclip", "mmroute.encoders.hf_clip", "mmroute.encoders.video",
-                   "mmroute.encoders.hashing", "mmroute.stores.edge", "mmroute.stores.faiss_store",
-                   "mmroute.stores.qdrant", "mmroute.routing.trained", "mmroute.routing.guard",
-                   "mmroute.routing.default", "mmroute.generation.extractive", "mmroute.generation.local_lm",
-                   "mmroute.loaders.images", "mmroute.loaders.video", "mmroute.retrieval.stepwise",
-                   "mmroute.retrieval.planners.offline", "mmroute.verification.verifier", "torch"]
+IMPLEMENTATIONS = [
+    "mmroute.encoders.text",
+    "mmroute.encoders.image",
+    "mmroute.encoders.conse",
+    "mmroute.encoders.openclip",
+    "mmroute.encoders.hf_clip",
+    "mmroute.encoders.video",
+    "mmroute.encoders.hashing",
+    "mmroute.stores.edge",
+    "mmroute.stores.faiss_store",
+    "mmroute.stores.qdrant",
+    "mmroute.routing.trained",
+    "mmroute.routing.guard",
+    "mmroute.routing.default",
+    "mmroute.generation.extractive",
+    "mmroute.generation.local_lm",
+    "mmroute.loaders.images",
+    "mmroute.loaders.video",
+    "mmroute.retrieval.stepwise",
+    "mmroute.retrieval.planners.offline",
+    "mmroute.verification.verifier",
+    "torch",
+]
 
 
 def test_every_role_lists_its_builtins_without_importing_them():
@@ -108,13 +129,21 @@ def _plugin(tmp_path: Path, group: str, lines: list[str], module: str, source: s
 def test_a_third_party_encoder_from_an_entry_point(tmp_path, monkeypatch):
     from mmroute.encoders import ENCODERS, create_encoder
 
-    _plugin(tmp_path, "mmroute.encoders", ["toy-words = mmroute_toy_plugin:ToyEncoder",
-                                           "broken = mmroute_toy_plugin_missing:Nope",
-                                           "hashing = mmroute_toy_plugin:ToyEncoder"], "mmroute_toy_plugin", """
+    _plugin(
+        tmp_path,
+        "mmroute.encoders",
+        [
+            "toy-words = mmroute_toy_plugin:ToyEncoder",
+            "broken = mmroute_toy_plugin_missing:Nope",
+            "hashing = mmroute_toy_plugin:ToyEncoder",
+        ],
+        "mmroute_toy_plugin",
+        """
         class ToyEncoder:
             def __init__(self, dim=4):
                 self.dim = dim
-    """)
+    """,
+    )
     assert "toy-words" not in ENCODERS.names()  # negative control: not installed yet
     monkeypatch.syspath_prepend(str(tmp_path))
     assert "toy-words" in ENCODERS.names() and "toy-words" in ENCODERS
@@ -135,19 +164,41 @@ def test_the_cli_takes_a_store_from_an_entry_point(tmp_path):
     """`mmroute index --store NAME` accepts a plugin's store and builds it through the registry."""
     plugin = tmp_path / "plugin"
     plugin.mkdir()
-    _plugin(plugin, "mmroute.stores", ["toy-store = mmroute_toy_plugin:ToyStore"], "mmroute_toy_plugin", """
+    _plugin(
+        plugin,
+        "mmroute.stores",
+        ["toy-store = mmroute_toy_plugin:ToyStore"],
+        "mmroute_toy_plugin",
+        """
         from mmroute.errors import ConfigError
 
         class ToyStore:
             def __init__(self, path, **options):
                 raise ConfigError("the toy store was built", hint=f"options {sorted(options)}")
-    """)
+    """,
+    )
     src = tmp_path / "notes.txt"
     src.write_text("Rollo was the first ruler of Normandy.\n")
-    env = {**__import__("os").environ, "PYTHONPATH": f"{plugin}{__import__('os').pathsep}{ROOT}", "HF_HUB_OFFLINE": "1",
-           "MMROUTE_NO_SERVER": "1"}
-    base = [sys.executable, "-m", "mmroute", "index", "--kb", "notes", "--input", str(src), "--encoder", "hashing",
-            "--home", str(tmp_path / "home")]
+    env = {
+        **__import__("os").environ,
+        "PYTHONPATH": f"{plugin}{__import__('os').pathsep}{ROOT}",
+        "HF_HUB_OFFLINE": "1",
+        "MMROUTE_NO_SERVER": "1",
+    }
+    base = [
+        sys.executable,
+        "-m",
+        "mmroute",
+        "index",
+        "--kb",
+        "notes",
+        "--input",
+        str(src),
+        "--encoder",
+        "hashing",
+        "--home",
+        str(tmp_path / "home"),
+    ]
     out = subprocess.run([*base, "--store", "toy-store"], capture_output=True, text=True, env=env, timeout=180)
     assert out.returncode != 0 and "the toy store was built" in out.stderr + out.stdout, out.stderr
     out = subprocess.run([*base, "--store", "no-such-store"], capture_output=True, text=True, env=env, timeout=180)

@@ -3,6 +3,7 @@
 No CLIP weights exist offline, so these check the wiring (loading from a local checkpoint,
 preprocessing, shapes, normalisation, determinism, batching, fusion), not semantics.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,9 @@ def _images(tmp: Path) -> list[Path]:
 
 def _byte_chars() -> list[str]:
     """The 256 printable stand-ins byte-level BPE uses for raw bytes (the GPT-2/CLIP mapping)."""
-    keep = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    keep = (
+        list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) + list(range(ord("®"), ord("ÿ") + 1))
+    )
     extra = iter(range(256, 512))
     return [chr(b) if b in keep else chr(next(extra)) for b in range(256)]
 
@@ -47,17 +50,33 @@ def hf_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "merges.txt").write_text("#version: 0.2\n")
     tok = CLIPTokenizer(str(d / "vocab.json"), str(d / "merges.txt"))
     cfg = CLIPConfig(
-        text_config=dict(vocab_size=len(vocab), hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                         num_attention_heads=2, max_position_embeddings=77,
-                         bos_token_id=vocab["<|startoftext|>"], eos_token_id=vocab["<|endoftext|>"], pad_token_id=vocab["<|endoftext|>"]),
-        vision_config=dict(image_size=32, patch_size=8, hidden_size=32, intermediate_size=64, num_hidden_layers=1,
-                           num_attention_heads=2),
+        text_config=dict(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            max_position_embeddings=77,
+            bos_token_id=vocab["<|startoftext|>"],
+            eos_token_id=vocab["<|endoftext|>"],
+            pad_token_id=vocab["<|endoftext|>"],
+        ),
+        vision_config=dict(
+            image_size=32,
+            patch_size=8,
+            hidden_size=32,
+            intermediate_size=64,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+        ),
         projection_dim=16,
     )
     torch.manual_seed(0)
     CLIPModel(cfg).save_pretrained(d)
-    proc = CLIPProcessor(image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
-                         tokenizer=tok)
+    proc = CLIPProcessor(
+        image_processor=CLIPImageProcessor(size={"shortest_edge": 32}, crop_size={"height": 32, "width": 32}),
+        tokenizer=tok,
+    )
     proc.save_pretrained(d)
     return d
 
@@ -66,9 +85,11 @@ def hf_clip_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def open_clip_ckpt(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     open_clip = pytest.importorskip("open_clip")
     d = tmp_path_factory.mktemp("openclip")
-    cfg = {"embed_dim": 16,
-           "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
-           "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1}}
+    cfg = {
+        "embed_dim": 16,
+        "vision_cfg": {"image_size": 32, "layers": 1, "width": 32, "head_width": 16, "patch_size": 8},
+        "text_cfg": {"context_length": 77, "vocab_size": 49408, "width": 32, "heads": 2, "layers": 1},
+    }
     cfg_path = d / "mmroute-tiny-clip.json"
     cfg_path.write_text(json.dumps(cfg))
     open_clip.add_model_config(str(cfg_path))

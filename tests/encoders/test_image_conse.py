@@ -1,4 +1,5 @@
 """ConSE image encoder on real photos: text queries find the right images, with and without captions."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -12,8 +13,12 @@ from mmroute.errors import ConfigError, ItemError
 from mmroute.loaders.images import ImageLoader
 from mmroute.types import Granularity, Item
 
-QUERIES = {"a cat": "chelsea.png", "a cup of coffee": "coffee.png",
-           "a rocket on a launch pad": "rocket.jpg", "an astronaut": "astronaut.png"}
+QUERIES = {
+    "a cat": "chelsea.png",
+    "a cup of coffee": "coffee.png",
+    "a rocket on a launch pad": "rocket.jpg",
+    "an astronaut": "astronaut.png",
+}
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,5 @@
 """video-frames encoder: frame sampling/decoding, pooling + text fusion, bad files, BBB clip search."""
+
 from __future__ import annotations
 
 import shutil
@@ -59,7 +60,9 @@ def test_frame_times_grid_and_cap(enc: FrameVideoEncoder) -> None:
 def test_encode_clips_and_videos(enc: FrameVideoEncoder, tmp_path: Path) -> None:
     v = make_video(tmp_path / "c.mp4")
     (tmp_path / "c.srt").write_text("1\n00:00:06,000 --> 00:00:07,000\na red ball\n")
-    items = VideoLoader(clip_seconds=2, clip_overlap=1).load(v, [Granularity.CLIP, Granularity.VIDEO], root=tmp_path).items
+    items = (
+        VideoLoader(clip_seconds=2, clip_overlap=1).load(v, [Granularity.CLIP, Granularity.VIDEO], root=tmp_path).items
+    )
     vecs = enc.encode_items(items)
     assert vecs.shape == (len(items), enc.dim) and np.allclose(np.linalg.norm(vecs, axis=1), 1.0, atol=1e-5)
     single = np.concatenate([enc.encode_items([it]) for it in items])
@@ -72,7 +75,7 @@ def test_encode_clips_and_videos(enc: FrameVideoEncoder, tmp_path: Path) -> None
     with_sub = [i for i, it in enumerate(clips) if it.metadata["subtitles"]]
     assert with_sub and int(np.argmax(vecs[: len(clips)] @ q)) in with_sub
     visual_only = create_encoder("video-frames", fps=2.0, max_frames=6, text_weight=0.0)
-    assert not np.allclose(visual_only.encode_items(clips[-1:]), vecs[len(clips) - 1: len(clips)])
+    assert not np.allclose(visual_only.encode_items(clips[-1:]), vecs[len(clips) - 1 : len(clips)])
 
 
 def test_frames_are_decoded_and_embedded_once(enc: FrameVideoEncoder, tmp_path: Path, monkeypatch) -> None:

@@ -1,4 +1,5 @@
 """The offline extractive generator on real SQuAD 2.0 paragraphs."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,7 +56,7 @@ def test_squad_exact_match_and_f1_on_held_out_questions(heldout_drafts):
     f1 = [f1_score(d.text or "", list(q.answers)) for q, _, d in heldout_drafts]
     assert sum(em) >= 3 and sum(f1) / len(f1) >= 0.25, (sum(em), sum(f1) / len(f1))
     by_q = {q.paragraph: e for (q, _, _), e in zip(heldout_drafts, em)}
-    assert by_q["ircot/351"] == by_q["ircot/423"] == 1.0          # year questions: the year, nothing around it
+    assert by_q["ircot/351"] == by_q["ircot/423"] == 1.0  # year questions: the year, nothing around it
 
 
 def test_lexical_second_path_is_independent_of_embeddings_and_hit_order(gen, data_dir):
@@ -77,8 +78,8 @@ def test_lexical_second_path_is_independent_of_embeddings_and_hit_order(gen, dat
         again = lexical.closed_book(q.question, shuffled)
         assert first is not None and again is not None and first.generator == "offline:lexical"
         assert first.text == again.text and first.evidence_ids == again.evidence_ids, q.question
-        assert first.text == gen.closed_book(q.question, hits).text   # the same answer as the shared instance
-    with pytest.raises(AssertionError, match="used embeddings"):   # the dense (first) path does use them
+        assert first.text == gen.closed_book(q.question, hits).text  # the same answer as the shared instance
+    with pytest.raises(AssertionError, match="used embeddings"):  # the dense (first) path does use them
         lexical.generate(QUESTIONS[0].question, hits_for(data_dir, QUESTIONS[0]))
 
 
@@ -96,7 +97,7 @@ def _cands(text: str, spans: list[tuple[str, float]]):
     out = []
     for phrase, score in spans:
         pw = [t.text for t in tokenize(phrase)]
-        a = next(i for i in range(len(words)) if words[i:i + len(pw)] == pw)
+        a = next(i for i in range(len(words)) if words[i : i + len(pw)] == pw)
         out.append(Candidate(sent, a, a + len(pw), frozenset(), score))
     return out
 
@@ -107,7 +108,7 @@ def test_answer_window_merges_neighbouring_top_candidates_within_the_word_cap():
     text = "In 911 their leader Rollo swore fealty to King Charles III; the treaty followed."
     ranked = _cands(text, [("leader", 3.0), ("Rollo", 2.5), ("King Charles III", 2.0), ("treaty", 1.0)])
     toks = ranked[0].sentence.tokens
-    show = lambda ab: " ".join(t.text for t in toks[ab[0]:ab[1]])  # noqa: E731
+    show = lambda ab: " ".join(t.text for t in toks[ab[0] : ab[1]])  # noqa: E731
     assert show(answer_window(ranked, 0)) == "leader"
     assert show(answer_window(ranked, 2)) == "leader Rollo"
     # "King Charles III" would make the window 7 words; "treaty" is across the semicolon
@@ -121,4 +122,4 @@ def test_generator_answer_window_stays_a_short_answer(normans_hits):
     d = g.generate("Who was the Norse leader?", normans_hits)
     assert d.text and d.text in d.support
     assert len([w for w in d.text.split() if w.lower() not in {"a", "an", "the"}]) <= 6
-    assert "Rollo" in d.text.replace(",", " ").split(), d.text    # a window around the answer, not an exact span
+    assert "Rollo" in d.text.replace(",", " ").split(), d.text  # a window around the answer, not an exact span

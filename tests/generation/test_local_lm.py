@@ -1,4 +1,5 @@
 """Local causal LMs: a tiny random Llama saved to disk (fast), and the real SmolLM2 GGUF (slow)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -22,10 +23,18 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     tok = AutoTokenizer.from_pretrained(minilm_path())
     tok.save_pretrained(d)
     torch.manual_seed(0)
-    cfg = LlamaConfig(vocab_size=len(tok), hidden_size=32, intermediate_size=64, num_hidden_layers=2,
-                      num_attention_heads=2, num_key_value_heads=2, max_position_embeddings=2048,
-                      bos_token_id=tok.cls_token_id, eos_token_id=tok.sep_token_id,
-                      pad_token_id=tok.pad_token_id)
+    cfg = LlamaConfig(
+        vocab_size=len(tok),
+        hidden_size=32,
+        intermediate_size=64,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        num_key_value_heads=2,
+        max_position_embeddings=2048,
+        bos_token_id=tok.cls_token_id,
+        eos_token_id=tok.sep_token_id,
+        pad_token_id=tok.pad_token_id,
+    )
     LlamaForCausalLM(cfg).save_pretrained(d)
     return d
 

@@ -14,15 +14,17 @@ Reply kinds: ``ok(text)`` (a chat.completion), ``raw(body)`` (any bytes, e.g. ma
 after a delay, for timeouts), ``stream(deltas)`` (Server-Sent Events), and ``reply_fn`` for replies
 computed from the request. ``down_url()`` gives a loopback URL where nothing listens.
 """
+
 from __future__ import annotations
 
 import json
 import socket
 import threading
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Sequence
+from typing import Any
 
 
 @dataclass
@@ -38,30 +40,33 @@ class Reply:
     headers: dict[str, str] = field(default_factory=dict)
 
     @classmethod
-    def ok(cls, text: str, delay_s: float = 0.0) -> "Reply":
+    def ok(cls, text: str, delay_s: float = 0.0) -> Reply:
         return cls("ok", text=text, delay_s=delay_s)
 
     @classmethod
-    def slow(cls, delay_s: float, text: str = "late") -> "Reply":
+    def slow(cls, delay_s: float, text: str = "late") -> Reply:
         return cls("ok", text=text, delay_s=delay_s)
 
     @classmethod
-    def raw(cls, body: bytes | str, status_code: int = 200) -> "Reply":
+    def raw(cls, body: bytes | str, status_code: int = 200) -> Reply:
         return cls("raw", body=body.encode() if isinstance(body, str) else body, status_code=status_code)
 
     @classmethod
-    def status(cls, code: int, message: str = "scripted failure", retry_after: float | None = None) -> "Reply":
+    def status(cls, code: int, message: str = "scripted failure", retry_after: float | None = None) -> Reply:
         headers = {"Retry-After": str(retry_after)} if retry_after is not None else {}
         return cls("status", status_code=code, text=message, headers=headers)
 
     @classmethod
-    def stream(cls, deltas: Sequence[str], delay_s: float = 0.0) -> "Reply":
+    def stream(cls, deltas: Sequence[str], delay_s: float = 0.0) -> Reply:
         return cls("stream", deltas=tuple(deltas), delay_s=delay_s)
 
 
 def completion_body(text: str, model: str = "fake") -> dict[str, Any]:
     return {
-        "id": "chatcmpl-fake", "object": "chat.completion", "created": int(time.time()), "model": model,
+        "id": "chatcmpl-fake",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
         "choices": [{"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}],
         "usage": {"prompt_tokens": 10, "completion_tokens": max(1, len(text.split())), "total_tokens": 11},
     }
@@ -71,8 +76,9 @@ class FakeOpenAI:
     """The loopback server (see module doc). ``requests`` holds the decoded JSON bodies received,
     ``headers`` the request headers, in order."""
 
-    def __init__(self, replies: Sequence[Reply] | None = None,
-                 reply_fn: Callable[[dict[str, Any]], Reply] | None = None) -> None:
+    def __init__(
+        self, replies: Sequence[Reply] | None = None, reply_fn: Callable[[dict[str, Any]], Reply] | None = None
+    ) -> None:
         self.replies = list(replies or [Reply.ok("ok")])
         self.reply_fn = reply_fn
         self.requests: list[dict[str, Any]] = []
@@ -94,7 +100,7 @@ class FakeOpenAI:
                 return self.reply_fn(body)
             return self.replies.pop(0) if len(self.replies) > 1 else self.replies[0]
 
-    def start(self) -> "FakeOpenAI":
+    def start(self) -> FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -103,8 +109,9 @@ class FakeOpenAI:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def _send(self, code: int, body: bytes, ctype: str = "application/json",
-                      extra: dict[str, str] | None = None) -> None:
+            def _send(
+                self, code: int, body: bytes, ctype: str = "application/json", extra: dict[str, str] | None = None
+            ) -> None:
                 self.send_response(code)
                 self.send_header("Content-Type", ctype)
                 self.send_header("Content-Length", str(len(body)))
@@ -143,9 +150,17 @@ class FakeOpenAI:
                         self.send_header("Connection", "close")
                         self.end_headers()
                         for i, d in enumerate(reply.deltas):
-                            chunk = {"id": "chatcmpl-fake", "object": "chat.completion.chunk",
-                                     "choices": [{"index": 0, "delta": {"content": d} if i else
-                                                  {"role": "assistant", "content": d}, "finish_reason": None}]}
+                            chunk = {
+                                "id": "chatcmpl-fake",
+                                "object": "chat.completion.chunk",
+                                "choices": [
+                                    {
+                                        "index": 0,
+                                        "delta": {"content": d} if i else {"role": "assistant", "content": d},
+                                        "finish_reason": None,
+                                    }
+                                ],
+                            }
                             self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                             self.wfile.flush()
                             if reply.delay_s:
@@ -168,7 +183,7 @@ class FakeOpenAI:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "FakeOpenAI":
+    def __enter__(self) -> FakeOpenAI:
         return self.start()
 
     def __exit__(self, *exc: object) -> None:

@@ -1,10 +1,11 @@
 """LlamaIndex integration: retriever in a query engine, selector in RouterRetriever, async, events, embedding."""
+
 from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Sequence
 
 import pytest
 
@@ -20,18 +21,40 @@ from llama_index.core.tools import RetrieverTool, ToolMetadata  # noqa: E402
 
 from mmroute.errors import ConfigError  # noqa: E402
 from mmroute.indexer import Indexer  # noqa: E402
-from mmroute.integrations.llamaindex import (FollowUpEvent, MMRouteEmbedding, MMRouteRetriever,  # noqa: E402
-                                             MMRouteSelector, RouteEvent, VerificationEvent, choice_targets,
-                                             emit_answer_events, hit_to_node)
+from mmroute.integrations.llamaindex import (  # noqa: E402
+    FollowUpEvent,
+    MMRouteEmbedding,
+    MMRouteRetriever,
+    MMRouteSelector,
+    RouteEvent,
+    VerificationEvent,
+    choice_targets,
+    emit_answer_events,
+    hit_to_node,
+)
 from mmroute.kb import Home  # noqa: E402
 from mmroute.routing.base import kbs_for_route  # noqa: E402
-from mmroute.types import (Answer, EncoderSpec, Granularity, Hit, Item, KBInfo, RouteDecision,  # noqa: E402
-                           RouteScore, Verdict, Verification)
+from mmroute.types import (  # noqa: E402
+    Answer,
+    EncoderSpec,
+    Granularity,
+    Hit,
+    Item,
+    KBInfo,
+    RouteDecision,
+    RouteScore,
+    Verdict,
+    Verification,
+)
 
 HASH = EncoderSpec("hashing", {"dim": 128})
 
 FILMS = [
-    {"id": "f1", "title": "Inception", "text": "Inception is a 2010 science fiction film directed by Christopher Nolan."},
+    {
+        "id": "f1",
+        "title": "Inception",
+        "text": "Inception is a 2010 science fiction film directed by Christopher Nolan.",
+    },
     {"id": "f2", "title": "Christopher Nolan", "text": "Christopher Nolan is a British film director born in London."},
     {"id": "f3", "title": "Titanic", "text": "Titanic is a 1997 film directed by James Cameron about the ship."},
 ]
@@ -87,12 +110,21 @@ class KeywordRouter:
 
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None) -> RouteDecision:
         birdy = any(w in query.lower() for w in ("bird", "owl", "heron"))
-        birds, films = RouteScore("kb:birds", 0.8 if birdy else 0.15, kbs_for_route("kb:birds", kbs)), \
-            RouteScore("paragraph", 0.15 if birdy else 0.8, ("films",))  # a paragraph KB picked by description
+        birds, films = (
+            RouteScore("kb:birds", 0.8 if birdy else 0.15, kbs_for_route("kb:birds", kbs)),
+            RouteScore("paragraph", 0.15 if birdy else 0.8, ("films",)),
+        )  # a paragraph KB picked by description
         ranked = (birds, films) if birdy else (films, birds)
         ranked += (RouteScore("no", 0.05, ()),)
-        return RouteDecision(query=query, ranked=ranked, chosen=(ranked[0].route,), kbs=ranked[0].kbs, reason="keywords",
-                             router=self.name, elapsed_ms=0.1)
+        return RouteDecision(
+            query=query,
+            ranked=ranked,
+            chosen=(ranked[0].route,),
+            kbs=ranked[0].kbs,
+            reason="keywords",
+            router=self.name,
+            elapsed_ms=0.1,
+        )
 
 
 def test_retriever_returns_nodes_with_metadata(li_home: Home) -> None:
@@ -148,8 +180,19 @@ def test_followup_events_from_stepwise(li_home: Home, captured: list) -> None:
 
 
 def test_video_clips_with_same_caption_are_not_merged() -> None:
-    clip = lambda s, e: Hit(Item(id=f"bbb.mp4#{s}-{e}", kind=Granularity.CLIP, text="a rabbit in a meadow",  # noqa: E731
-                                  source="/v/bbb.mp4", start_s=s, end_s=e), score=0.5, kb="clips", rank=1)
+    clip = lambda s, e: Hit(
+        Item(
+            id=f"bbb.mp4#{s}-{e}",
+            kind=Granularity.CLIP,
+            text="a rabbit in a meadow",  # noqa: E731
+            source="/v/bbb.mp4",
+            start_s=s,
+            end_s=e,
+        ),
+        score=0.5,
+        kb="clips",
+        rank=1,
+    )
     a, b = hit_to_node(clip(0.0, 10.0)), hit_to_node(clip(10.0, 20.0))
     assert a.node.get_content() == b.node.get_content()
     assert a.node.node_id != b.node.node_id
@@ -162,8 +205,10 @@ def test_selector_inside_router_retriever(li_home: Home, captured: list) -> None
     home = li_home
     film_r = MMRouteRetriever.from_home(home, retriever="single", router=None, kbs=["films"], k=2)
     bird_r = MMRouteRetriever.from_home(home, retriever="single", router=None, kbs=["birds"], k=2)
-    tools = [RetrieverTool.from_defaults(film_r, name="films", description="films and their directors"),
-             RetrieverTool.from_defaults(bird_r, name="birds", description="birds")]
+    tools = [
+        RetrieverTool.from_defaults(film_r, name="films", description="films and their directors"),
+        RetrieverTool.from_defaults(bird_r, name="birds", description="birds"),
+    ]
     selector = MMRouteSelector(KeywordRouter(), home.list)
     router_retriever = RouterRetriever(selector=selector, retriever_tools=tools, llm=MockLLM())
     birds = router_retriever.retrieve("Which bird hunts at night?")
@@ -180,25 +225,46 @@ def test_selector_mapping_rules(li_home: Home) -> None:
     kbs = li_home.list()
     assert choice_targets(ToolMetadata(name="films", description="x"), kbs) == {"kb:films"}
     assert choice_targets(ToolMetadata(name="image", description="x"), kbs) == {"image"}
-    assert choice_targets(ToolMetadata(name="t", description="each film as one document, from films-doc"), kbs) == {"document", "kb:films-doc"}
+    assert choice_targets(ToolMetadata(name="t", description="each film as one document, from films-doc"), kbs) == {
+        "document",
+        "kb:films-doc",
+    }
     assert choice_targets(ToolMetadata(name="misc", description="nothing known"), kbs) == set()
     sel = MMRouteSelector(KeywordRouter(), kbs)
     decision = KeywordRouter().route("hello", kbs)
     with pytest.raises(ConfigError):
         sel.decide([ToolMetadata(name="misc", description="nothing known")], decision, kbs)
     # "no" chosen and no choice serves it: the most probable served route wins, and the reason says so
-    no = RouteDecision(query="hi", ranked=(RouteScore("no", 0.7), RouteScore("kb:birds", 0.2, ("birds",)),
-                                           RouteScore("paragraph", 0.1, ("films",))),
-                       chosen=("no",), kbs=(), reason="", router="t", elapsed_ms=0.0)
+    no = RouteDecision(
+        query="hi",
+        ranked=(
+            RouteScore("no", 0.7),
+            RouteScore("kb:birds", 0.2, ("birds",)),
+            RouteScore("paragraph", 0.1, ("films",)),
+        ),
+        chosen=("no",),
+        kbs=(),
+        reason="",
+        router="t",
+        elapsed_ms=0.0,
+    )
     out = sel.decide([ToolMetadata(name="films", description=""), ToolMetadata(name="birds", description="")], no, kbs)
     assert out.inds == [1] and "which no choice serves" in out.reason
 
 
 def test_verification_event_from_answer(captured: list) -> None:
     hit = Hit(Item(id="f1", kind=Granularity.PARAGRAPH, text="Inception ... Christopher Nolan."), 0.9, "films", 1)
-    ans = Answer(question="Who directed Inception?", text="Christopher Nolan", abstained=False, reason="",
-                 evidence=(hit,), route=None, retrieval=None, draft=None,
-                 verification=Verification(Verdict.SUPPORTED, 0.91, ("answer found in evidence f1",)))
+    ans = Answer(
+        question="Who directed Inception?",
+        text="Christopher Nolan",
+        abstained=False,
+        reason="",
+        evidence=(hit,),
+        route=None,
+        retrieval=None,
+        draft=None,
+        verification=Verification(Verdict.SUPPORTED, 0.91, ("answer found in evidence f1",)),
+    )
     assert emit_answer_events(ans) == 1
     ev = [e for e in captured if isinstance(e, VerificationEvent)]
     assert ev and ev[0].verdict == "supported" and ev[0].reasons == ["answer found in evidence f1"]

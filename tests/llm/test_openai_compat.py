@@ -1,4 +1,5 @@
 """The OpenAI-compatible chat client against a real HTTP server on loopback."""
+
 from __future__ import annotations
 
 import time
@@ -103,8 +104,12 @@ def test_multimodal_message_is_sent_verbatim(tmp_path):
     img.write_bytes(b"\x89PNG\r\n\x1a\nfake")
     url = image_data_url(img)
     assert url.startswith("data:image/png;base64,")
-    msg = [{"role": "user", "content": [{"type": "text", "text": "what is this?"},
-                                        {"type": "image_url", "image_url": {"url": url}}]}]
+    msg = [
+        {
+            "role": "user",
+            "content": [{"type": "text", "text": "what is this?"}, {"type": "image_url", "image_url": {"url": url}}],
+        }
+    ]
     with FakeOpenAI([Reply.ok("a dot")]) as srv:
         assert ChatClient(srv.base_url, "m").chat(msg).text == "a dot"
         assert srv.requests[0]["messages"][0]["content"][1]["image_url"]["url"] == url

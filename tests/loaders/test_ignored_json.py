@@ -1,4 +1,5 @@
 """A ``data.json`` in an indexed folder is not read: the indexer says so in one line (stderr for the CLI)."""
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,9 @@ from mmroute.types import EncoderSpec
 def _folder(tmp_path: Path) -> Path:
     folder = tmp_path / "corpus"
     folder.mkdir()
-    (folder / "films.jsonl").write_text(json.dumps({"id": "f1", "text": "Inception is a film by Christopher Nolan."}) + "\n")
+    (folder / "films.jsonl").write_text(
+        json.dumps({"id": "f1", "text": "Inception is a film by Christopher Nolan."}) + "\n"
+    )
     (folder / "data.json").write_text(json.dumps([{"id": "x", "text": "never read"}]))
     (folder / "photo.jpg").write_bytes(b"")  # its sidecar photo.json is read as captions: no note for it
     (folder / "photo.json").write_text(json.dumps({"caption": "a cat"}))
@@ -30,8 +33,9 @@ def test_only_unread_json_files_are_reported(tmp_path: Path) -> None:
 
 def test_the_report_carries_a_one_line_note(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
-    (report,) = Indexer(Home(tmp_path / "home")).index("films", folder, modality="text",
-                                                       encoder=EncoderSpec("hashing", {"dim": 64}))
+    (report,) = Indexer(Home(tmp_path / "home")).index(
+        "films", folder, modality="text", encoder=EncoderSpec("hashing", {"dim": 64})
+    )
     assert report.indexed == 1
     assert len(report.notes) == 1 and "\n" not in report.notes[0]
     assert str(folder / "data.json") in report.notes[0] and ".jsonl" in report.notes[0]
@@ -41,9 +45,30 @@ def test_the_report_carries_a_one_line_note(tmp_path: Path) -> None:
 def test_the_cli_prints_the_note_on_stderr(tmp_path: Path) -> None:
     folder = _folder(tmp_path)
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "MMROUTE_NO_SERVER": "1"}
-    r = subprocess.run([sys.executable, "-m", "mmroute", "index", "--kb", "films", "--input", str(folder),
-                        "--modality", "text", "--encoder", "hashing", "--encoder-option", "dim=64",
-                        "--home", str(tmp_path / "home")], capture_output=True, text=True, env=env, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmroute",
+            "index",
+            "--kb",
+            "films",
+            "--input",
+            str(folder),
+            "--modality",
+            "text",
+            "--encoder",
+            "hashing",
+            "--encoder-option",
+            "dim=64",
+            "--home",
+            str(tmp_path / "home"),
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     notes = [ln for ln in r.stderr.splitlines() if ln.startswith("note: ")]
     assert len(notes) == 1 and "data.json is not indexed" in notes[0] and ".jsonl" in notes[0], r.stderr

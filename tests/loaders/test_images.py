@@ -1,4 +1,5 @@
 """Image loader: ids, caption sidecars (txt, json, captions.json, EXIF), validation problems."""
+
 from __future__ import annotations
 
 import json
@@ -25,7 +26,9 @@ def test_folder_ids_and_sidecars(tmp_path: Path) -> None:
     _png(root / "a.png")
     (root / "a.txt").write_text("a red square\n")
     _png(root / "sub" / "b.png")
-    (root / "sub" / "b.json").write_text(json.dumps({"title": "Bee", "captions": ["a bee", "A bee."], "license": "CC0"}))
+    (root / "sub" / "b.json").write_text(
+        json.dumps({"title": "Bee", "captions": ["a bee", "A bee."], "license": "CC0"})
+    )
     exif = Image.Exif()
     exif[0x010E] = "a jpeg with an exif description"
     Image.new("RGB", (16, 16), (0, 0, 255)).save(root / "c.jpg", exif=exif)

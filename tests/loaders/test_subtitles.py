@@ -1,4 +1,5 @@
 """Subtitle parsing: BOM, CRLF, missing indices, WebVTT, malformed cues reported (not fatal)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,22 +8,29 @@ from mmroute.loaders.subtitles import find_subtitles, parse_subtitle_text, parse
 
 
 def test_srt_with_bom_crlf_missing_index_and_tags(tmp_path: Path) -> None:
-    raw = ("\ufeff1\r\n00:00:01,000 --> 00:00:04,500\r\n<i>Hello</i> there\r\nsecond line\r\n\r\n"
-           "00:00:05.250 --> 00:00:07,000\r\nNo index here\r\n\r\n\r\n"
-           "3\r\n00:01:02,5 --> 00:01:03,000 X1:40\r\n{\\an8}Top\r\n")
+    raw = (
+        "\ufeff1\r\n00:00:01,000 --> 00:00:04,500\r\n<i>Hello</i> there\r\nsecond line\r\n\r\n"
+        "00:00:05.250 --> 00:00:07,000\r\nNo index here\r\n\r\n\r\n"
+        "3\r\n00:01:02,5 --> 00:01:03,000 X1:40\r\n{\\an8}Top\r\n"
+    )
     p = tmp_path / "a.srt"
     p.write_bytes(raw.encode("utf-8"))
     cues, problems = parse_subtitles(p)
     assert problems == []
     assert [(c.start_s, c.end_s, c.text) for c in cues] == [
-        (1.0, 4.5, "Hello there second line"), (5.25, 7.0, "No index here"), (62.5, 63.0, "Top")]
+        (1.0, 4.5, "Hello there second line"),
+        (5.25, 7.0, "No index here"),
+        (62.5, 63.0, "Top"),
+    ]
 
 
 def test_malformed_cues_are_reported_and_the_rest_load() -> None:
-    text = ("1\n00:00:01,000 --> 00:00:02,000\nok one\n\n"
-            "2\n00:00:0x,000 --> garbage\nbroken timing\n\n"
-            "3\n00:00:09,000 --> 00:00:08,000\nends before start\n\n"
-            "4\n00:00:10,000 --> 00:00:11,000\nok two\n")
+    text = (
+        "1\n00:00:01,000 --> 00:00:02,000\nok one\n\n"
+        "2\n00:00:0x,000 --> garbage\nbroken timing\n\n"
+        "3\n00:00:09,000 --> 00:00:08,000\nends before start\n\n"
+        "4\n00:00:10,000 --> 00:00:11,000\nok two\n"
+    )
     cues, problems = parse_subtitle_text(text, "x.srt")
     assert [c.text for c in cues] == ["ok one", "ok two"]
     assert len(problems) == 2
@@ -31,9 +39,11 @@ def test_malformed_cues_are_reported_and_the_rest_load() -> None:
 
 
 def test_webvtt_with_hours_omitted_notes_and_identifiers() -> None:
-    text = ("WEBVTT - title\n\nNOTE a comment\nspanning lines\n\n"
-            "intro\n00:01.000 --> 00:03.000 align:start\n<v Roger>Hi <c.yellow>you</c>\n\n"
-            "01:00:00.000 --> 01:00:01.000\nan hour in\n")
+    text = (
+        "WEBVTT - title\n\nNOTE a comment\nspanning lines\n\n"
+        "intro\n00:01.000 --> 00:03.000 align:start\n<v Roger>Hi <c.yellow>you</c>\n\n"
+        "01:00:00.000 --> 01:00:01.000\nan hour in\n"
+    )
     cues, problems = parse_subtitle_text(text)
     assert problems == []
     assert [(c.start_s, c.text) for c in cues] == [(1.0, "Hi you"), (3600.0, "an hour in")]

@@ -15,11 +15,14 @@ def write_jsonl(path: Path, lines: list[str]) -> Path:
 
 
 def test_paragraphs_and_documents_group_by_doc_id(tmp_path: Path) -> None:
-    p = write_jsonl(tmp_path / "c.jsonl", [
-        json.dumps({"id": "a/0", "doc_id": "a", "title": "Alpha", "text": "First para.", "lang": "en"}),
-        json.dumps({"id": "a/1", "doc_id": "a", "title": "Alpha", "text": "Second para."}),
-        json.dumps({"id": "b", "text": "Lonely record."}),
-    ])
+    p = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            json.dumps({"id": "a/0", "doc_id": "a", "title": "Alpha", "text": "First para.", "lang": "en"}),
+            json.dumps({"id": "a/1", "doc_id": "a", "title": "Alpha", "text": "Second para."}),
+            json.dumps({"id": "b", "text": "Lonely record."}),
+        ],
+    )
     res = JsonlLoader().load(p, [Granularity.PARAGRAPH, Granularity.DOCUMENT])
     assert not res.problems
     paras = [i for i in res.items if i.kind is Granularity.PARAGRAPH]
@@ -33,16 +36,19 @@ def test_paragraphs_and_documents_group_by_doc_id(tmp_path: Path) -> None:
 
 
 def test_bad_lines_are_reported_with_line_numbers_and_the_rest_loads(tmp_path: Path) -> None:
-    p = write_jsonl(tmp_path / "c.jsonl", [
-        json.dumps({"id": "ok1", "text": "fine"}),
-        '{"id": "broken", "text": ',
-        json.dumps(["not", "an", "object"]),
-        json.dumps({"id": "", "text": "no id"}),
-        json.dumps({"id": "x", "text": "   "}),
-        json.dumps({"id": "ok1", "text": "duplicate"}),
-        json.dumps({"id": "ok2", "text": "also fine", "title": 3}),
-        json.dumps({"id": "ok3", "text": "fine again"}),
-    ])
+    p = write_jsonl(
+        tmp_path / "c.jsonl",
+        [
+            json.dumps({"id": "ok1", "text": "fine"}),
+            '{"id": "broken", "text": ',
+            json.dumps(["not", "an", "object"]),
+            json.dumps({"id": "", "text": "no id"}),
+            json.dumps({"id": "x", "text": "   "}),
+            json.dumps({"id": "ok1", "text": "duplicate"}),
+            json.dumps({"id": "ok2", "text": "also fine", "title": 3}),
+            json.dumps({"id": "ok3", "text": "fine again"}),
+        ],
+    )
     res = JsonlLoader().load(p, [Granularity.PARAGRAPH])
     assert [i.id for i in res.items] == ["ok1", "ok3"]
     lines = [pr.line for pr in res.problems]

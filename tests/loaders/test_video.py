@@ -1,4 +1,5 @@
 """Video loader: clip windows, subtitle fusion by overlap, metadata sidecars, corrupt files."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,9 @@ from mmroute.loaders.video import VideoLoader, clip_windows, probe_video
 from mmroute.types import Granularity
 
 
-def make_video(path: Path, seconds: int = 12, fps: int = 5, size: tuple[int, int] = (64, 48), title: str | None = None) -> Path:
+def make_video(
+    path: Path, seconds: int = 12, fps: int = 5, size: tuple[int, int] = (64, 48), title: str | None = None
+) -> Path:
     """A small H.264 mp4 whose colour changes every second (written with PyAV)."""
     import av
 
@@ -50,10 +53,12 @@ def test_clip_windows() -> None:
 def test_clips_and_video_with_subtitles_and_sidecar(tmp_path: Path) -> None:
     v = make_video(tmp_path / "vids" / "demo.mp4", seconds=12, title="container title")
     (tmp_path / "vids" / "demo.srt").write_text(
-        "1\n00:00:01,000 --> 00:00:02,000\nfirst words\n\n2\n00:00:10,500 --> 00:00:11,500\nlast words\n")
+        "1\n00:00:01,000 --> 00:00:02,000\nfirst words\n\n2\n00:00:10,500 --> 00:00:11,500\nlast words\n"
+    )
     (tmp_path / "vids" / "demo.json").write_text(json.dumps({"title": "Demo", "description": "coloured squares"}))
-    res = VideoLoader(clip_seconds=6, clip_overlap=2).load(tmp_path / "vids", [Granularity.CLIP, Granularity.VIDEO],
-                                                         root=tmp_path)
+    res = VideoLoader(clip_seconds=6, clip_overlap=2).load(
+        tmp_path / "vids", [Granularity.CLIP, Granularity.VIDEO], root=tmp_path
+    )
     assert res.problems == []
     clips = [it for it in res.items if it.kind is Granularity.CLIP]
     video = [it for it in res.items if it.kind is Granularity.VIDEO]
@@ -93,7 +98,9 @@ def test_bad_videos_are_problems(tmp_path: Path) -> None:
 
 
 def test_gif_as_video_and_options(data_dir: Path, tmp_path: Path) -> None:
-    res = VideoLoader().load(data_dir / "media/imageio/newtonscradle.gif", [Granularity.VIDEO], root=data_dir / "media/imageio")
+    res = VideoLoader().load(
+        data_dir / "media/imageio/newtonscradle.gif", [Granularity.VIDEO], root=data_dir / "media/imageio"
+    )
     assert res.items[0].id == "newtonscradle.gif" and "newton's cradle" in res.items[0].text
     with pytest.raises(ConfigError):
         VideoLoader(clip_seconds=10, clip_overlap=10)

@@ -1,4 +1,5 @@
 """Pipeline, PipelineConfig and the ask / eval answers CLI over a real paragraph KB (Normans article)."""
+
 from __future__ import annotations
 
 import json
@@ -83,7 +84,7 @@ def test_answer_trace_and_timings(pipe):
 def test_unanswerable_question_gets_i_dont_know(pipe):
     ans = pipe.ask("Who gave their name to Normandy in the 1000's and 1100's")
     assert ans.abstained and ans.display_text == "I don't know"
-    assert ans.draft is not None and ans.draft.text            # the withheld draft stays in the trace
+    assert ans.draft is not None and ans.draft.text  # the withheld draft stays in the trace
     assert ans.reason.startswith("withheld")
     ids = [h.item.id for h in ans.evidence]
     assert len(ids) == len(ans.retrieval.hits), "an abstention still shows the whole top-k evidence"
@@ -96,21 +97,28 @@ def test_verifier_off_answers_everything(normans):
 
 
 def test_config_round_trip_toml_and_errors(tmp_path):
-    cfg = PipelineConfig(kbs=["a", "b"], k=3, generator="openai", retriever="stepwise",
-                         endpoint=EndpointConfig(url="http://x/v1", model="m", judge=True))
+    cfg = PipelineConfig(
+        kbs=["a", "b"],
+        k=3,
+        generator="openai",
+        retriever="stepwise",
+        endpoint=EndpointConfig(url="http://x/v1", model="m", judge=True),
+    )
     assert PipelineConfig.from_dict(cfg.to_dict()) == cfg
     p = tmp_path / "mmroute.toml"
-    p.write_text('kbs = ["squad"]\nk = 7\nverify = false\ngenerator = "offline"\n'
-                 '[generator_options]\nmax_answer_words = 5\n[endpoint]\nurl = "http://h/v1"\n')
+    p.write_text(
+        'kbs = ["squad"]\nk = 7\nverify = false\ngenerator = "offline"\n'
+        '[generator_options]\nmax_answer_words = 5\n[endpoint]\nurl = "http://h/v1"\n'
+    )
     c = PipelineConfig.from_toml(p)
     assert c.kbs == ["squad"] and c.k == 7 and not c.verify and c.generator_options == {"max_answer_words": 5}
     assert c.endpoint.url == "http://h/v1"
     with pytest.raises(ConfigError):
         PipelineConfig(generator="gpt5")
     with pytest.raises(ConfigError):
-        PipelineConfig(generator="openai")                      # no endpoint
+        PipelineConfig(generator="openai")  # no endpoint
     with pytest.raises(ConfigError):
-        PipelineConfig.from_dict({"kb": ["x"]})                 # typo'd key
+        PipelineConfig.from_dict({"kb": ["x"]})  # typo'd key
     bad = tmp_path / "bad.toml"
     bad.write_text("k = [")
     with pytest.raises(ConfigError):
@@ -125,12 +133,27 @@ def test_cli_ask_json_and_text(normans):
     assert r.exit_code == 0, r.output
     d = json.loads(r.output)
     assert d["draft"]["text"] and d["verification"]["verdict"] in ("supported", "unsupported", "contradicted")
-    r = CliRunner().invoke(cli, ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home),
-                                 "--json", "--no-verify", "--k", "3"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "ask",
+            "Who was the Norse leader?",
+            "--kb",
+            "normans",
+            "--home",
+            str(home),
+            "--json",
+            "--no-verify",
+            "--k",
+            "3",
+        ],
+    )
     d = json.loads(r.output)
     assert d["answer"] and not d["abstained"] and d["verification"] is None and len(d["retrieval"]["hits"]) == 3
     r = CliRunner().invoke(cli, ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home)])
-    assert r.exit_code == 0 and d["draft"]["text"] in r.output and "timings (ms)" in r.output and "evidence:" in r.output
+    assert (
+        r.exit_code == 0 and d["draft"]["text"] in r.output and "timings (ms)" in r.output and "evidence:" in r.output
+    )
     r = CliRunner().invoke(cli, ["ask", "Who?", "--kb", "nope", "--home", str(home)])
     assert r.exit_code == 2 and "no KB named" in r.output
 
@@ -140,8 +163,22 @@ def test_cli_eval_answers(normans, tmp_path):
 
     home, qfile = normans
     out = tmp_path / "answers.jsonl"
-    r = CliRunner().invoke(cli, ["eval", "answers", "--kb", "normans", "--questions", str(qfile), "--out", str(out),
-                                 "--home", str(home), "--json"])
+    r = CliRunner().invoke(
+        cli,
+        [
+            "eval",
+            "answers",
+            "--kb",
+            "normans",
+            "--questions",
+            str(qfile),
+            "--out",
+            str(out),
+            "--home",
+            str(home),
+            "--json",
+        ],
+    )
     assert r.exit_code == 0, r.output
     agg = json.loads(r.output)
     assert agg["n"] == 24 and agg["correct"] + agg["wrong"] + agg["abstained"] == 24
@@ -157,14 +194,32 @@ def test_cli_eval_answers(normans, tmp_path):
 def test_squad_converter_matches_shared_layout():
     from mmroute.corpora.squad import convert
 
-    squad = {"data": [{"title": "Normans", "paragraphs": [{"context": "Rollo led the Norse.", "qas": [
-        {"id": "a", "question": "Who led the Norse?", "is_impossible": False,
-         "answers": [{"text": "Rollo", "answer_start": 0}, {"text": "Rollo", "answer_start": 0}]},
-        {"id": "b", "question": "Who led the Danes?", "is_impossible": True, "answers": []}]}]},
-        {"title": "Other", "paragraphs": []}]}
+    squad = {
+        "data": [
+            {
+                "title": "Normans",
+                "paragraphs": [
+                    {
+                        "context": "Rollo led the Norse.",
+                        "qas": [
+                            {
+                                "id": "a",
+                                "question": "Who led the Norse?",
+                                "is_impossible": False,
+                                "answers": [{"text": "Rollo", "answer_start": 0}, {"text": "Rollo", "answer_start": 0}],
+                            },
+                            {"id": "b", "question": "Who led the Danes?", "is_impossible": True, "answers": []},
+                        ],
+                    }
+                ],
+            },
+            {"title": "Other", "paragraphs": []},
+        ]
+    }
     corpus, qs = convert(squad, articles=["Normans"])
-    assert corpus == [{"id": "squad2/Normans/0", "doc_id": "squad2/Normans", "title": "Normans",
-                       "text": "Rollo led the Norse."}]
+    assert corpus == [
+        {"id": "squad2/Normans/0", "doc_id": "squad2/Normans", "title": "Normans", "text": "Rollo led the Norse."}
+    ]
     assert qs[0]["answers"] == ["Rollo"] and qs[0]["gold_ids"] == ["squad2/Normans/0"]
     assert qs[1]["answers"] == [] and qs[1]["gold_ids"] == [] and not qs[1]["answerable"]
 

@@ -1,4 +1,5 @@
 """Fixtures for the reader tests: a tiny randomly initialised BERT checkpoint (built here, never downloaded)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,8 +18,14 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("tiny_bert")
     tok = AutoTokenizer.from_pretrained(minilm_path())
     torch.manual_seed(0)
-    cfg = BertConfig(vocab_size=tok.vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                     intermediate_size=64, max_position_embeddings=512)
+    cfg = BertConfig(
+        vocab_size=tok.vocab_size,
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=512,
+    )
     BertForQuestionAnswering(cfg).save_pretrained(out)
     tok.save_pretrained(out)
     return out

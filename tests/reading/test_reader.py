@@ -1,8 +1,9 @@
 """The reader role: any Hugging Face QA checkpoint plugs in; training writes a compact delta that loads back."""
+
 from __future__ import annotations
 
-import os
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,21 +11,30 @@ import pytest
 from mmroute.errors import ConfigError, ModelUnavailableError
 from mmroute.reading import READERS, Reader, TransformerReader, create_reader
 
-CTX = ("The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region "
-       "in France. They were descended from Norse raiders under their leader Rollo.")
+CTX = (
+    "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region "
+    "in France. They were descended from Norse raiders under their leader Rollo."
+)
 
 
 def _squad_file(path: Path, n: int = 12) -> Path:
     qas = []
     for i in range(n):
         if i % 4 == 3:
-            qas.append({"id": f"u{i}", "question": f"Who ruled Spain in year {i}?", "answers": [],
-                        "is_impossible": True})
+            qas.append(
+                {"id": f"u{i}", "question": f"Who ruled Spain in year {i}?", "answers": [], "is_impossible": True}
+            )
         else:
-            qas.append({"id": f"q{i}", "question": "Who was the leader of the Norse?",
-                        "answers": [{"text": "Rollo", "answer_start": CTX.index("Rollo")}]})
-    path.write_text(json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [
-        {"context": CTX, "qas": qas}]}]}))
+            qas.append(
+                {
+                    "id": f"q{i}",
+                    "question": "Who was the leader of the Norse?",
+                    "answers": [{"text": "Rollo", "answer_start": CTX.index("Rollo")}],
+                }
+            )
+    path.write_text(
+        json.dumps({"version": "v2.0", "data": [{"title": "T", "paragraphs": [{"context": CTX, "qas": qas}]}]})
+    )
     return path
 
 
@@ -39,7 +49,7 @@ def test_any_hf_checkpoint_folder_reads_long_passages(tiny_bert):
     reading = r.read("Who was the leader?", [long, CTX])
     assert reading.spans, "a random model still ranks spans"
     for sp in reading.spans:
-        assert sp.text == [long, CTX][sp.passage_index][sp.char_start:sp.char_end].strip()
+        assert sp.text == [long, CTX][sp.passage_index][sp.char_start : sp.char_end].strip()
     assert r.read("Who was the leader?", []).best is None
     assert r.read("   ", [CTX]).best is None
 
@@ -62,9 +72,15 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
 
     data = _squad_file(tmp_path / "train.json")
     out = tmp_path / "reader"
-    rep = train_reader([data], str(tiny_bert), out, ReaderTrainConfig(max_length=64, stride=16, epochs=4,
-                       batch_size=4, lr=5e-3, device="cpu"), valid=[data], log=lambda m: None,
-                       cache_dir=tmp_path / "cache")
+    rep = train_reader(
+        [data],
+        str(tiny_bert),
+        out,
+        ReaderTrainConfig(max_length=64, stride=16, epochs=4, batch_size=4, lr=5e-3, device="cpu"),
+        valid=[data],
+        log=lambda m: None,
+        cache_dir=tmp_path / "cache",
+    )
     assert rep["steps"] > 0 and rep["validation"]["answerable"] == 9
     meta = json.loads((out / "reader.json").read_text())
     assert meta["base"] == str(tiny_bert) and meta["max_length"] == 64
@@ -85,16 +101,23 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
 
     # --init continues training that reader (its head, not a fresh one) and ships a delta over the same base
     more = tmp_path / "reader2"
-    rep2 = train_reader([data], str(tiny_bert), more, ReaderTrainConfig(max_length=64, stride=16, max_steps=1,
-                        batch_size=4, lr=1e-4, device="cpu"), log=lambda m: None, cache_dir=tmp_path / "cache",
-                        init=str(out))
+    rep2 = train_reader(
+        [data],
+        str(tiny_bert),
+        more,
+        ReaderTrainConfig(max_length=64, stride=16, max_steps=1, batch_size=4, lr=1e-4, device="cpu"),
+        log=lambda m: None,
+        cache_dir=tmp_path / "cache",
+        init=str(out),
+    )
     assert rep2["init"] == str(out) and rep2["steps"] == 1
     cont, _, _ = load_reader_model(str(more), "cpu")
     w0, w1 = sd["qa_outputs.weight"], cont.state_dict()["qa_outputs.weight"]
     assert (w1 - w0).abs().max() < 1e-2 < (bsd["qa_outputs.weight"] - w0).abs().max()
     with pytest.raises(Exception, match="trained over base"):
-        train_reader([data], "minilm", tmp_path / "r3", ReaderTrainConfig(max_steps=1), log=lambda m: None,
-                     init=str(out))
+        train_reader(
+            [data], "minilm", tmp_path / "r3", ReaderTrainConfig(max_steps=1), log=lambda m: None, init=str(out)
+        )
 
 
 def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
@@ -107,8 +130,11 @@ def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
     r = TransformerReader("packaged", device="cpu")
     from mmroute.reading.squad import load_squad
 
-    dev = [e for e in load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
-           if e.title == "Normans" and e.answerable][:40]
+    dev = [
+        e
+        for e in load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
+        if e.title == "Normans" and e.answerable
+    ][:40]
     from mmroute.reading.squad import exact_match, f1_score
 
     preds = [(r.read(e.question, [e.context]).best, e) for e in dev]
@@ -127,9 +153,26 @@ def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp
     shutil.copytree(tiny_bert, folder)
     data = _squad_file(tmp_path / "train.json")
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    run = subprocess.run([sys.executable, "-m", "mmroute", "reader", "calibrate", "--model", str(folder),
-                          "--data", str(data), "--device", "cpu", "--json"],
-                         capture_output=True, text=True, env=env, timeout=300)
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mmroute",
+            "reader",
+            "calibrate",
+            "--model",
+            str(folder),
+            "--data",
+            str(data),
+            "--device",
+            "cpu",
+            "--json",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     out = json.loads(run.stdout)
     saved = json.loads((folder / "decoding.json").read_text())
@@ -141,7 +184,12 @@ def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp
     assert r.length_penalty == saved["length_penalty"]
     assert TransformerReader(str(folder), device="cpu", length_penalty=0.7).length_penalty == 0.7
 
-    hub = subprocess.run([sys.executable, "-m", "mmroute", "reader", "calibrate", "--model", "someone/squad-model",
-                          "--data", str(data)], capture_output=True, text=True, env=env, timeout=300)
+    hub = subprocess.run(
+        [sys.executable, "-m", "mmroute", "reader", "calibrate", "--model", "someone/squad-model", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
     assert hub.returncode != 0 and "hub name, not a local folder" in hub.stderr
     assert "Traceback" not in hub.stderr

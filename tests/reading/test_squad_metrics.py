@@ -1,4 +1,5 @@
 """SQuAD-format loading and the official EM/F1 (normalisation, several golds, unanswerable questions)."""
+
 from __future__ import annotations
 
 import json
@@ -24,12 +25,34 @@ def test_unanswerable_questions_score_only_the_empty_prediction():
 
 def test_load_squad_keeps_titles_and_skips_misaligned_answers(tmp_path):
     ctx = "Rollo led the Norse. They settled in Normandy."
-    data = {"version": "v2.0", "data": [{"title": "Normans", "paragraphs": [{"context": ctx, "qas": [
-        {"id": "a", "question": "Who led?", "answers": [{"text": "Rollo", "answer_start": 0}]},
-        {"id": "b", "question": "Where?", "answers": [{"text": "Normandy", "answer_start": 3}]},  # wrong offset
-        {"id": "c", "question": "When?", "answers": [], "is_impossible": True,
-         "plausible_answers": [{"text": "Rollo", "answer_start": 0}]},
-    ]}]}]}
+    data = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "Normans",
+                "paragraphs": [
+                    {
+                        "context": ctx,
+                        "qas": [
+                            {"id": "a", "question": "Who led?", "answers": [{"text": "Rollo", "answer_start": 0}]},
+                            {
+                                "id": "b",
+                                "question": "Where?",
+                                "answers": [{"text": "Normandy", "answer_start": 3}],
+                            },  # wrong offset
+                            {
+                                "id": "c",
+                                "question": "When?",
+                                "answers": [],
+                                "is_impossible": True,
+                                "plausible_answers": [{"text": "Rollo", "answer_start": 0}],
+                            },
+                        ],
+                    }
+                ],
+            }
+        ],
+    }
     p = tmp_path / "s.json"
     p.write_text(json.dumps(data))
     ex = load_squad(p)
@@ -42,7 +65,7 @@ def test_load_squad_errors_are_one_line(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load_squad(tmp_path / "missing.json")
     bad = tmp_path / "bad.json"
-    bad.write_text("{\"data\": 3")
+    bad.write_text('{"data": 3')
     with pytest.raises(InputError, match="not a SQuAD-format JSON file"):
         load_squad(bad)
 

@@ -1,4 +1,5 @@
 """Sliding windows over long passages and span decoding (n-best, length limit, null score)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,8 +18,10 @@ def tok():
     return AutoTokenizer.from_pretrained(minilm_path())
 
 
-LONG = " ".join(f"Sentence number {i} talks about the weather in town {i}." for i in range(120)) + \
-    " The treaty was signed by Rollo in 911."
+LONG = (
+    " ".join(f"Sentence number {i} talks about the weather in town {i}." for i in range(120))
+    + " The treaty was signed by Rollo in 911."
+)
 
 
 def test_long_passage_is_windowed_and_the_answer_is_labelled_in_a_window_that_holds_it(tok):
@@ -42,13 +45,13 @@ def test_decode_picks_best_span_within_limits_and_reports_null(tok):
     n = len(w)
     start, end = np.full(n, -5.0), np.full(n, -5.0)
     ctx = [i for i, o in enumerate(w.offsets) if o is not None]
-    start[ctx[0]], end[ctx[1]] = 6.0, 6.0          # "roll" "##o"
-    end[ctx[-2]] = 7.0                               # far end: longer than max_answer_tokens below
-    start[0], end[0] = 1.0, 1.0                      # null
+    start[ctx[0]], end[ctx[1]] = 6.0, 6.0  # "roll" "##o"
+    end[ctx[-2]] = 7.0  # far end: longer than max_answer_tokens below
+    start[0], end[0] = 1.0, 1.0  # null
     r = decode(ws, [start], [end], [text], max_answer_tokens=4)
     assert r.best is not None and r.best.text == "Rollo"
     assert r.null_score == pytest.approx(2.0) and r.margin == pytest.approx(10.0)
-    assert all(sp.text == text[sp.char_start:sp.char_end] for sp in r.spans)
+    assert all(sp.text == text[sp.char_start : sp.char_end] for sp in r.spans)
     assert 0 < r.best.probability <= 1
 
 
@@ -59,11 +62,11 @@ def test_length_penalty_prefers_the_short_span_and_keeps_raw_scores(tok):
     n = len(w)
     start, end = np.full(n, -5.0), np.full(n, -5.0)
     ctx = [i for i, o in enumerate(w.offsets) if o is not None]
-    rollo = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]].lower() in ("roll", "rollo")][0]
-    o911 = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]] == "911"][0]
+    rollo = [i for i in ctx if text[w.offsets[i][0] : w.offsets[i][1]].lower() in ("roll", "rollo")][0]
+    o911 = [i for i in ctx if text[w.offsets[i][0] : w.offsets[i][1]] == "911"][0]
     start[rollo] = 6.0
-    end[rollo + 1] = 5.0                     # "Rollo": score 11.0, 2 tokens
-    end[o911] = 5.5                          # "Rollo in the year 911": score 11.5, 6 tokens
+    end[rollo + 1] = 5.0  # "Rollo": score 11.0, 2 tokens
+    end[o911] = 5.5  # "Rollo in the year 911": score 11.5, 6 tokens
     start[0], end[0] = 1.0, 1.0
     plain = decode(ws, [start], [end], [text])
     assert plain.best.text == "Rollo in the year 911"
@@ -85,8 +88,10 @@ def test_long_documents_are_cut_into_chunks_and_the_relevant_ones_are_read():
 
     filler = " ".join(f"Paragraph {i} describes the harbour trade of town {i} in detail." for i in range(400))
     doc = filler + " The treaty of Saint-Clair-sur-Epte was signed by Rollo in 911. " + filler
-    hits = [Hit(Item(id=f"d{i}", kind=Granularity.DOCUMENT, text=doc if i == 2 else filler), 0.5, "kb", i + 1)
-            for i in range(3)]
+    hits = [
+        Hit(Item(id=f"d{i}", kind=Granularity.DOCUMENT, text=doc if i == 2 else filler), 0.5, "kb", i + 1)
+        for i in range(3)
+    ]
     use, chunks = reading_chunks("Who signed the treaty of Saint-Clair-sur-Epte?", hits)
     assert len(use) == 3 and len(chunks) == MAX_CHUNKS
     assert all(len(c.text) <= CHUNK_CHARS for c in chunks)
@@ -101,18 +106,18 @@ def test_any_answer_is_placed_and_scored_where_it_occurs(tok):
     start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
     tok_at = {o[0]: i for i, o in enumerate(w.offsets) if o is not None}
     tok_end = {o[1]: i for i, o in enumerate(w.offsets) if o is not None}
-    start[tok_at[0]], end[tok_end[5]] = 6.0, 6.0                      # "Rollo": the best span
-    v = text.index("Vikings", 30)                                      # the second "Vikings"
+    start[tok_at[0]], end[tok_end[5]] = 6.0, 6.0  # "Rollo": the best span
+    v = text.index("Vikings", 30)  # the second "Vikings"
     start[tok_at[v]], end[tok_end[v + 7]] = 1.0, 1.0
     start[0], end[0] = 2.0, 2.0
     r = decode(ws, [start], [end], [text], n_best=1)
     assert [s.text for s in r.spans] == ["Rollo"]
-    placed = r.place("the  vikings.")                                  # article, spacing and case ignored
-    assert placed is not None and text[placed.char_start:placed.char_end] == "Vikings"
+    placed = r.place("the  vikings.")  # article, spacing and case ignored
+    assert placed is not None and text[placed.char_start : placed.char_end] == "Vikings"
     assert placed.char_start == v and placed.window_margin == pytest.approx(2.0 - 4.0)
     assert r.place("rollo").window_margin == pytest.approx(12.0 - 4.0)
     assert r.place("Sweden") is None and r.place("  ") is None
-    assert r.place("Norman") is None                                   # a word inside "Normandy" is not an occurrence
+    assert r.place("Norman") is None  # a word inside "Normandy" is not an occurrence
 
 
 def test_penalty_is_chosen_on_other_articles_and_scored_on_the_held_out_one(tok):
@@ -124,9 +129,9 @@ def test_penalty_is_chosen_on_other_articles_and_scored_on_the_held_out_one(tok)
     w = ws[0]
     start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
     ctx = [i for i, o in enumerate(w.offsets) if o is not None]
-    rollo = [i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]].lower() in ("roll", "rollo")][0]
+    rollo = [i for i in ctx if text[w.offsets[i][0] : w.offsets[i][1]].lower() in ("roll", "rollo")][0]
     start[rollo], end[rollo + 1] = 6.0, 5.0
-    end[[i for i in ctx if text[w.offsets[i][0]:w.offsets[i][1]] == "911"][0]] = 5.5
+    end[[i for i in ctx if text[w.offsets[i][0] : w.offsets[i][1]] == "911"][0]] = 5.5
     reading = decode(ws, [start], [end], [text])
 
     def ex(title: str, gold: str) -> QAExample:

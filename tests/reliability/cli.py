@@ -1,4 +1,5 @@
 """Running the ``mmroute`` CLI in subprocesses against this checkout, and small homes to run it on."""
+
 from __future__ import annotations
 
 import hashlib
@@ -8,24 +9,35 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
-TEXTS = ["Apples grow on trees in orchards across Normandy.",
-         "The Seine flows through Paris to the English Channel.",
-         "Christopher Nolan directed the film Inception in 2010.",
-         "Honey bees pollinate apple blossoms every spring."]
+TEXTS = [
+    "Apples grow on trees in orchards across Normandy.",
+    "The Seine flows through Paris to the English Channel.",
+    "Christopher Nolan directed the film Inception in 2010.",
+    "Honey bees pollinate apple blossoms every spring.",
+]
 
 
 def cli_env(**extra: str) -> dict[str, str]:
     """The environment for a CLI subprocess: this checkout first on PYTHONPATH, offline, no server."""
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false",
-           "MMROUTE_NO_SERVER": "1"}
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+        "MMROUTE_NO_SERVER": "1",
+    }
     env["PYTHONPATH"] = os.pathsep.join([str(REPO), *filter(None, [os.environ.get("PYTHONPATH")])])
     env.pop("MMROUTE_DEBUG", None)
     env.update(extra)
     return env
 
 
-def mmroute(*args: str | Path, home: Path | None = None, timeout: float = 120, env: dict[str, str] | None = None,
-            ) -> subprocess.CompletedProcess[str]:
+def mmroute(
+    *args: str | Path,
+    home: Path | None = None,
+    timeout: float = 120,
+    env: dict[str, str] | None = None,
+) -> subprocess.CompletedProcess[str]:
     cmd = [sys.executable, "-m", "mmroute", *map(str, args)]
     if home is not None:
         cmd += ["--home", str(home)]
@@ -33,8 +45,13 @@ def mmroute(*args: str | Path, home: Path | None = None, timeout: float = 120, e
 
 
 def popen(*args: str | Path, home: Path) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "mmroute", *map(str, args), "--home", str(home)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+    return subprocess.Popen(
+        [sys.executable, "-m", "mmroute", *map(str, args), "--home", str(home)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=cli_env(),
+    )
 
 
 def write_texts(folder: Path, n: int = 4) -> Path:

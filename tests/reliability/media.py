@@ -1,4 +1,5 @@
 """Small generated corpora for the reliability tests: text JSONL, images with captions, videos with subtitles."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,16 @@ def make_text_corpus(folder: Path, n: int = 600) -> tuple[Path, list[str]]:
     ids = [f"r{i}" for i in range(n)]
     with open(path, "w", encoding="utf-8") as f:
         for i, rid in enumerate(ids):
-            f.write(json.dumps({"id": rid, "text": f"record {i} about topic {i % 17} " + "lorem ipsum " * 10,
-                                "doc_id": f"d{i // 5}"}) + "\n")
+            f.write(
+                json.dumps(
+                    {
+                        "id": rid,
+                        "text": f"record {i} about topic {i % 17} " + "lorem ipsum " * 10,
+                        "doc_id": f"d{i // 5}",
+                    }
+                )
+                + "\n"
+            )
     return path, ids
 
 
@@ -75,8 +84,9 @@ def _srt_time(t: float) -> str:
     return f"{h:02d}:{m:02d}:{s:02d},{ms:03d}"
 
 
-def make_videos(folder: Path, n: int = 4, seconds: int = 12, clip_seconds: float = 2.0,
-                clip_overlap: float = 0.0) -> tuple[Path, list[str]]:
+def make_videos(
+    folder: Path, n: int = 4, seconds: int = 12, clip_seconds: float = 2.0, clip_overlap: float = 0.0
+) -> tuple[Path, list[str]]:
     """``n`` short videos with subtitles; returns the folder and the expected clip ids.
 
     The expected ids are computed from the loader's own window rule over the probed duration, so the
@@ -87,8 +97,10 @@ def make_videos(folder: Path, n: int = 4, seconds: int = 12, clip_seconds: float
     ids: list[str] = []
     for v in range(n):
         p = write_video(folder / f"v{v}.mp4", seconds)
-        cues = [f"{i + 1}\n{_srt_time(i)} --> {_srt_time(i + 0.9)}\nvideo {v} second {i} says word{v}x{i}\n"
-                for i in range(seconds)]
+        cues = [
+            f"{i + 1}\n{_srt_time(i)} --> {_srt_time(i + 0.9)}\nvideo {v} second {i} says word{v}x{i}\n"
+            for i in range(seconds)
+        ]
         p.with_suffix(".srt").write_text("\n".join(cues))
         dur = probe_video(p).duration_s
         ids.extend(clip_id(p.name, s, e) for s, e in clip_windows(dur, clip_seconds, clip_overlap))

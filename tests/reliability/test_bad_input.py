@@ -4,24 +4,24 @@ Every input must end in a typed outcome: items, :class:`~mmroute.loaders.base.Lo
 or an :class:`~mmroute.errors.MMRouteError` subclass — never another exception, a hang (each example
 runs under a wall-clock alarm) or unbounded memory (huge inputs meet size limits with a clear message).
 """
+
 from __future__ import annotations
 
 import contextlib
 import io
 import json
-import resource
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmroute.errors import ConfigError, ItemError, MMRouteError
+from mmroute.errors import ConfigError, ItemError
 from mmroute.loaders.base import LoadProblem, LoadResult
 from mmroute.loaders.images import ImageLoader
 from mmroute.loaders.subtitles import MAX_SUBTITLE_BYTES, parse_subtitle_text, parse_subtitles
@@ -31,13 +31,15 @@ from mmroute.types import Granularity
 
 from .media import write_video
 
-SETTINGS = settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-                    derandomize=True)
+SETTINGS = settings(
+    deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow], derandomize=True
+)
 
 
 @contextlib.contextmanager
 def time_limit(seconds: float) -> Iterator[None]:
     """Fail (instead of hanging) when the body runs longer than ``seconds``."""
+
     def boom(*_: object) -> None:
         raise TimeoutError(f"no result after {seconds}s: the input made the code hang")
 
@@ -57,17 +59,27 @@ def _check_result(res: LoadResult) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- JSONL
-json_values = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
-                           lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
-                           max_leaves=12)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30),
+    lambda c: st.lists(c, max_size=4) | st.dictionaries(st.text(max_size=8), c, max_size=4),
+    max_leaves=12,
+)
 records = st.dictionaries(st.sampled_from(["id", "text", "title", "doc_id", "extra"]), json_values, max_size=5)
-jsonl_lines = st.one_of(records.map(lambda r: json.dumps(r).encode()), st.binary(max_size=80),
-                        st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")))
+jsonl_lines = st.one_of(
+    records.map(lambda r: json.dumps(r).encode()),
+    st.binary(max_size=80),
+    st.text(max_size=60).map(lambda t: t.encode("utf-8", "surrogatepass")),
+)
 
 
 @SETTINGS
-@given(lines=st.lists(jsonl_lines, max_size=12), newline=st.sampled_from([b"\n", b"\r\n"]),
-       gran=st.sampled_from([[Granularity.PARAGRAPH], [Granularity.DOCUMENT], [Granularity.PARAGRAPH, Granularity.DOCUMENT]]))
+@given(
+    lines=st.lists(jsonl_lines, max_size=12),
+    newline=st.sampled_from([b"\n", b"\r\n"]),
+    gran=st.sampled_from(
+        [[Granularity.PARAGRAPH], [Granularity.DOCUMENT], [Granularity.PARAGRAPH, Granularity.DOCUMENT]]
+    ),
+)
 def test_jsonl_loader_never_raises(tmp_path: Path, lines: list[bytes], newline: bytes, gran: list[Granularity]) -> None:
     p = tmp_path / "c.jsonl"
     p.write_bytes(newline.join(lines))
@@ -89,12 +101,23 @@ def test_plaintext_loader_never_raises(tmp_path: Path, data: bytes) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- subtitles
-timestamps = st.builds(lambda h, m, s, ms, sep: f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}",
-                       st.integers(0, 99), st.integers(0, 99), st.integers(0, 99), st.integers(0, 999), st.sampled_from([",", "."]))
+timestamps = st.builds(
+    lambda h, m, s, ms, sep: f"{h:02d}:{m:02d}:{s:02d}{sep}{ms:03d}",
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 99),
+    st.integers(0, 999),
+    st.sampled_from([",", "."]),
+)
 cue_lines = st.one_of(
     st.builds(lambda a, b: f"{a} --> {b}", timestamps, timestamps),
-    st.integers(0, 10**6).map(str), st.text(max_size=40), st.just(""), st.just("WEBVTT"), st.just("NOTE x"),
-    st.builds(lambda a: f"{a} --> ", timestamps), st.just("<i>styled</i> {\\an8}"),
+    st.integers(0, 10**6).map(str),
+    st.text(max_size=40),
+    st.just(""),
+    st.just("WEBVTT"),
+    st.just("NOTE x"),
+    st.builds(lambda a: f"{a} --> ", timestamps),
+    st.just("<i>styled</i> {\\an8}"),
 )
 
 
@@ -128,8 +151,10 @@ def _image_bytes(fmt: str) -> bytes:
     return buf.getvalue()
 
 
-VALID_IMAGES = {ext: _image_bytes(fmt) for ext, fmt in [("png", "PNG"), ("jpg", "JPEG"), ("gif", "GIF"), ("webp", "WEBP"),
-                                                      ("bmp", "BMP"), ("tif", "TIFF")]}
+VALID_IMAGES = {
+    ext: _image_bytes(fmt)
+    for ext, fmt in [("png", "PNG"), ("jpg", "JPEG"), ("gif", "GIF"), ("webp", "WEBP"), ("bmp", "BMP"), ("tif", "TIFF")]
+}
 
 
 @st.composite
@@ -146,11 +171,13 @@ def mutated(draw: st.DrawFn, seeds: dict[str, bytes]) -> tuple[str, bytes]:
         elif op == "insert":
             data[i:i] = draw(st.binary(min_size=1, max_size=16))
         elif data:
-            del data[i:i + draw(st.integers(1, 16))]
+            del data[i : i + draw(st.integers(1, 16))]
     return ext, bytes(data)
 
 
-image_inputs = st.one_of(mutated(VALID_IMAGES), st.tuples(st.sampled_from(sorted(VALID_IMAGES)), st.binary(max_size=200)))
+image_inputs = st.one_of(
+    mutated(VALID_IMAGES), st.tuples(st.sampled_from(sorted(VALID_IMAGES)), st.binary(max_size=200))
+)
 
 
 @SETTINGS
@@ -183,8 +210,12 @@ def test_image_decompression_bomb_is_refused_without_decoding(tmp_path: Path) ->
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
     def png(w: int, h: int) -> bytes:
-        return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
-                + chunk(b"IDAT", zlib.compress(b"\0" * 1000)) + chunk(b"IEND", b""))
+        return (
+            b"\x89PNG\r\n\x1a\n"
+            + chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 6, 0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(b"\0" * 1000))
+            + chunk(b"IEND", b"")
+        )
 
     p = tmp_path / "bomb.png"
     p.write_bytes(png(40000, 40000))
@@ -208,8 +239,12 @@ def valid_mp4(tmp_path_factory: pytest.TempPathFactory) -> bytes:
 @SETTINGS
 @given(data=st.data())
 def test_video_loader_only_load_problems(tmp_path: Path, valid_mp4: bytes, data: st.DataObject) -> None:
-    ext, blob = data.draw(st.one_of(mutated({"mp4": valid_mp4, "mkv": valid_mp4}),
-                                    st.tuples(st.sampled_from(["mp4", "webm", "avi"]), st.binary(max_size=300))))
+    ext, blob = data.draw(
+        st.one_of(
+            mutated({"mp4": valid_mp4, "mkv": valid_mp4}),
+            st.tuples(st.sampled_from(["mp4", "webm", "avi"]), st.binary(max_size=300)),
+        )
+    )
     p = tmp_path / f"x.{ext}"
     p.write_bytes(blob)
     with time_limit(20):
@@ -265,16 +300,36 @@ def test_huge_caption_sidecar_is_refused(tmp_path: Path) -> None:
 
 
 # ---------------------------------------------------------------------------------------------- TOML config
-toml_values = st.one_of(st.integers(-5, 50).map(str), st.sampled_from(["true", "false", "1.5", "[]", '["a", 1]', "{}",
-                                                                    '{url = 3}', '"x"', '"openai"', '"single"']),
-                        st.text(max_size=10).map(json.dumps))
-toml_keys = st.sampled_from(["generator", "generator_options", "retriever", "retriever_options", "router", "k", "kbs",
-                             "verify", "dual_path", "policy_path", "endpoint", "pipeline", "bogus"])
+toml_values = st.one_of(
+    st.integers(-5, 50).map(str),
+    st.sampled_from(["true", "false", "1.5", "[]", '["a", 1]', "{}", "{url = 3}", '"x"', '"openai"', '"single"']),
+    st.text(max_size=10).map(json.dumps),
+)
+toml_keys = st.sampled_from(
+    [
+        "generator",
+        "generator_options",
+        "retriever",
+        "retriever_options",
+        "router",
+        "k",
+        "kbs",
+        "verify",
+        "dual_path",
+        "policy_path",
+        "endpoint",
+        "pipeline",
+        "bogus",
+    ]
+)
 
 
 @SETTINGS
-@given(pairs=st.lists(st.tuples(toml_keys, toml_values), max_size=6), junk=st.text(max_size=20),
-       table=st.sampled_from(["", "[endpoint]\n", "[pipeline]\n", "[generator_options]\n"]))
+@given(
+    pairs=st.lists(st.tuples(toml_keys, toml_values), max_size=6),
+    junk=st.text(max_size=20),
+    table=st.sampled_from(["", "[endpoint]\n", "[pipeline]\n", "[generator_options]\n"]),
+)
 def test_toml_config_only_config_errors(tmp_path: Path, pairs: list[tuple[str, str]], junk: str, table: str) -> None:
     from mmroute.config import PipelineConfig
 
@@ -308,7 +363,9 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
 
     tmp = tmp_path_factory.mktemp("cli")
     good = tmp / "good.jsonl"
-    good.write_text("".join(json.dumps({"id": f"p{i}", "text": f"paragraph {i} about rivers"}) + "\n" for i in range(20)))
+    good.write_text(
+        "".join(json.dumps({"id": f"p{i}", "text": f"paragraph {i} about rivers"}) + "\n" for i in range(20))
+    )
     bad = tmp / "bad.jsonl"
     bad.write_bytes(b"\x00\xff{not json\n")
     qs = tmp / "q.jsonl"
@@ -319,21 +376,84 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
     (imgs / "b.jpg").write_bytes(b"not an image")
     home = tmp / "home"
     Indexer(Home(home)).index("kb", good, encoder=EncoderSpec("hashing", {"dim": 32}))
-    return home, {"good": good, "bad": bad, "qs": qs, "imgs": imgs, "missing": tmp / "nope.jsonl", "out": tmp / "out.jsonl"}
+    return home, {
+        "good": good,
+        "bad": bad,
+        "qs": qs,
+        "imgs": imgs,
+        "missing": tmp / "nope.jsonl",
+        "out": tmp / "out.jsonl",
+    }
 
 
-words = st.one_of(st.sampled_from(["kb", "kb2", "", "-", "--", "../x", "a" * 80, "0", "-1", "1e9", "nan", "{}", "x=1",
-                                   "k=[1,2", "hashing", "edge", "faiss", "qdrant", "text", "image", "video", "both"]),
-                  st.text(max_size=12))
+words = st.one_of(
+    st.sampled_from(
+        [
+            "kb",
+            "kb2",
+            "",
+            "-",
+            "--",
+            "../x",
+            "a" * 80,
+            "0",
+            "-1",
+            "1e9",
+            "nan",
+            "{}",
+            "x=1",
+            "k=[1,2",
+            "hashing",
+            "edge",
+            "faiss",
+            "qdrant",
+            "text",
+            "image",
+            "video",
+            "both",
+        ]
+    ),
+    st.text(max_size=12),
+)
 
 
 @st.composite
 def cli_args(draw: st.DrawFn, files: dict[str, Path]) -> list[str]:
-    command = draw(st.sampled_from([["index"], ["kb", "list"], ["kb", "info"], ["kb", "delete"], ["search"],
-                                    ["eval", "retrieval"], ["kb"], ["eval"], ["nonsense"]]))
-    opts = ["--kb", "--input", "--modality", "--granularity", "--encoder", "--encoder-option", "--store", "--store-option",
-            "--clip-seconds", "--clip-overlap", "--k", "--questions", "--out", "--json", "--stepwise", "--description",
-            "--bogus", "-h"]
+    command = draw(
+        st.sampled_from(
+            [
+                ["index"],
+                ["kb", "list"],
+                ["kb", "info"],
+                ["kb", "delete"],
+                ["search"],
+                ["eval", "retrieval"],
+                ["kb"],
+                ["eval"],
+                ["nonsense"],
+            ]
+        )
+    )
+    opts = [
+        "--kb",
+        "--input",
+        "--modality",
+        "--granularity",
+        "--encoder",
+        "--encoder-option",
+        "--store",
+        "--store-option",
+        "--clip-seconds",
+        "--clip-overlap",
+        "--k",
+        "--questions",
+        "--out",
+        "--json",
+        "--stepwise",
+        "--description",
+        "--bogus",
+        "-h",
+    ]
     args = list(command)
     for _ in range(draw(st.integers(0, 6))):
         opt = draw(st.sampled_from(opts))

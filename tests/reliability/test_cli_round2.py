@@ -4,6 +4,7 @@ kb move through the CLI; secrets masked in every URL and server text shown; rout
 writer process holds; a corrupt manifest or a leftover folder does not break the home; read-only
 commands write nothing; loader and naming details (BOM, symlink loops, empty input, '-rf').
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,9 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 
@@ -85,8 +86,21 @@ def echo_server() -> Iterator[str]:
 def test_credentials_in_the_endpoint_url_are_never_printed(home: Path) -> None:
     url = "http://user:PASS123@127.0.0.1:9/v1?api_key=KEY456&x=1"
     for extra in ([], ["--json"]):
-        res = mmroute("ask", "--kb", "notes", "--generator", "openai", "--endpoint-url", url, "--endpoint-model", "m",
-                      "--no-verify", "Who directed Inception?", *extra, home=home)
+        res = mmroute(
+            "ask",
+            "--kb",
+            "notes",
+            "--generator",
+            "openai",
+            "--endpoint-url",
+            url,
+            "--endpoint-model",
+            "m",
+            "--no-verify",
+            "Who directed Inception?",
+            *extra,
+            home=home,
+        )
         out = res.stdout + res.stderr
         assert res.returncode == 2, out
         assert "PASS123" not in out and "KEY456" not in out and "user:" not in out, out
@@ -95,9 +109,21 @@ def test_credentials_in_the_endpoint_url_are_never_printed(home: Path) -> None:
 
 def test_a_server_echoing_the_key_does_not_get_it_printed(home: Path, echo_server: str) -> None:
     secret = "sk-test-Secret0123456789"
-    res = mmroute("ask", "--kb", "notes", "--generator", "openai", "--endpoint-url",
-                  f"http://{echo_server}/v1?tenant=a", "--endpoint-model", "m", "--no-verify", "Who directed Inception?",
-                  home=home, env=cli_env(OPENAI_API_KEY=secret))
+    res = mmroute(
+        "ask",
+        "--kb",
+        "notes",
+        "--generator",
+        "openai",
+        "--endpoint-url",
+        f"http://{echo_server}/v1?tenant=a",
+        "--endpoint-model",
+        "m",
+        "--no-verify",
+        "Who directed Inception?",
+        home=home,
+        env=cli_env(OPENAI_API_KEY=secret),
+    )
     assert res.returncode == 2
     assert secret not in res.stdout + res.stderr
     assert "Incorrect API key provided: Bearer ***" in res.stderr
@@ -116,8 +142,13 @@ with WriterLock(Path(sys.argv[1]), "notes-faiss"):
 
 
 def test_a_routed_ask_skips_a_kb_a_writer_process_holds(home: Path) -> None:
-    writer = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(home / "kbs" / "notes-faiss")], text=True,
-                              stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=cli_env())
+    writer = subprocess.Popen(
+        [sys.executable, "-c", _HOLD_LOCK, str(home / "kbs" / "notes-faiss")],
+        text=True,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        env=cli_env(),
+    )
     try:
         assert writer.stdout is not None and writer.stdout.readline().strip() == "locked"
         res = mmroute("ask", *ASK_FAST, "Who directed the film Inception?", home=home)
@@ -166,9 +197,14 @@ def test_leftovers_of_a_killed_copy_are_shown_and_deleted(home: Path) -> None:
 
 # ------------------------------------------------------------------------------- 6. read-only commands
 def _read_only_commands(home: Path) -> list[list[str]]:
-    return [["kb", "list"], ["kb", "info", "notes"], ["kb", "info", "notes-faiss"],
-            ["search", "--kb", "notes", "apples"], ["search", "--kb", "notes-faiss", "apples"],
-            ["ask", *ASK_FAST, "--kb", "notes", "--kb", "notes-faiss", "Where do apples grow?"]]
+    return [
+        ["kb", "list"],
+        ["kb", "info", "notes"],
+        ["kb", "info", "notes-faiss"],
+        ["search", "--kb", "notes", "apples"],
+        ["search", "--kb", "notes-faiss", "apples"],
+        ["ask", *ASK_FAST, "--kb", "notes", "--kb", "notes-faiss", "Where do apples grow?"],
+    ]
 
 
 def test_read_only_commands_write_nothing_in_a_read_only_home(home: Path) -> None:
@@ -198,8 +234,18 @@ def test_read_only_commands_work_for_a_user_who_cannot_write(base_home: Path, tm
         before = tree_state(home)
         env = cli_env(HOME=str(shared))
         for args in _read_only_commands(home)[:5]:
-            cmd = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups", sys.executable, "-m", "mmroute",
-                   *args, "--home", str(home)]
+            cmd = [
+                "setpriv",
+                "--reuid=65534",
+                "--regid=65534",
+                "--clear-groups",
+                sys.executable,
+                "-m",
+                "mmroute",
+                *args,
+                "--home",
+                str(home),
+            ]
             res = subprocess.run(cmd, capture_output=True, text=True, timeout=120, env=env)
             if res.returncode != 0 and "Permission denied" in res.stderr and "mmroute" not in res.stderr:
                 pytest.skip(f"nobody cannot read this checkout or Python: {res.stderr[-300:]}")
@@ -213,7 +259,9 @@ def test_read_only_commands_work_for_a_user_who_cannot_write(base_home: Path, tm
 # ------------------------------------------------------------------------------------ 7. smaller items
 def test_a_bom_does_not_drop_the_first_record(tmp_path: Path) -> None:
     src = tmp_path / "bom.jsonl"
-    src.write_bytes(b"\xef\xbb\xbf" + b'{"id": "first", "text": "the first record"}\n{"id": "second", "text": "more"}\n')
+    src.write_bytes(
+        b"\xef\xbb\xbf" + b'{"id": "first", "text": "the first record"}\n{"id": "second", "text": "more"}\n'
+    )
     res = mmroute(*index_args("bom", src, "--json"), home=tmp_path / "home")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["reports"][0]["count"] == 2
@@ -256,7 +304,9 @@ def test_a_kb_name_starting_with_a_dash_is_refused(tmp_path: Path) -> None:
 
 def test_kb_info_after_a_killed_index_says_interrupted(tmp_path: Path) -> None:
     src = tmp_path / "big.jsonl"
-    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"record {i} topic {i % 7}"}) + "\n" for i in range(30000)))
+    src.write_text(
+        "".join(json.dumps({"id": f"r{i}", "text": f"record {i} topic {i % 7}"}) + "\n" for i in range(30000))
+    )
     home = tmp_path / "home"
     proc = popen(*index_args("big", src), home=home)
     manifest = home / "kbs" / "big" / "manifest.json"

@@ -6,6 +6,7 @@ second branch of the issue: a process that cannot get the KB fails fast with
 :class:`~mmroute.errors.KBLockedError` ("KB 'x' is being written by process N"), never a crash, a hang
 or a damaged KB; once the writer is done, readers see every item exactly once.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from mmroute.errors import KBLockedError, MMRouteError
+from mmroute.errors import KBLockedError
 from mmroute.kb import Home
 from mmroute.types import point_id
 
@@ -29,8 +30,23 @@ KB = "shared"
 
 
 def _index_cmd(home: Path, src: Path) -> list[str]:
-    return [sys.executable, "-m", "mmroute", "index", "--kb", KB, "--input", str(src), "--home", str(home),
-            "--encoder", "hashing", "--encoder-option", "dim=32", "--json"]
+    return [
+        sys.executable,
+        "-m",
+        "mmroute",
+        "index",
+        "--kb",
+        KB,
+        "--input",
+        str(src),
+        "--home",
+        str(home),
+        "--encoder",
+        "hashing",
+        "--encoder-option",
+        "dim=32",
+        "--json",
+    ]
 
 
 def _start_writer(home: Path, src: Path) -> subprocess.Popen:
@@ -51,8 +67,12 @@ def corpora(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[str], 
     tmp = tmp_path_factory.mktemp("conc")
     small, small_ids = make_text_corpus(tmp / "small", 200)
     big, big_ids = make_text_corpus(tmp / "big", 12000)
-    big.write_text("".join(json.dumps({**json.loads(ln), "id": "b" + json.loads(ln)["id"]}) + "\n"
-                           for ln in big.read_text().splitlines()))
+    big.write_text(
+        "".join(
+            json.dumps({**json.loads(ln), "id": "b" + json.loads(ln)["id"]}) + "\n"
+            for ln in big.read_text().splitlines()
+        )
+    )
     return small, small_ids, big, ["b" + i for i in big_ids]
 
 
@@ -115,8 +135,9 @@ def test_readers_during_a_writer_get_results_or_a_clear_lock_error(tmp_path: Pat
     home = tmp_path / "home"
     assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
     writer = _start_writer(home, big)
-    reader = subprocess.Popen([sys.executable, "-c", _READER, str(home), "2.5"], stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True)
+    reader = subprocess.Popen(
+        [sys.executable, "-c", _READER, str(home), "2.5"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
     # in-process reader and the CLI reader at the same time
     in_proc: list[str] = []
     kb = Home(home).open(KB)
@@ -127,8 +148,12 @@ def test_readers_during_a_writer_get_results_or_a_clear_lock_error(tmp_path: Pat
         in_proc.append(e.message)
     finally:
         kb.close()
-    cli = subprocess.run([sys.executable, "-m", "mmroute", "search", "--kb", KB, "--home", str(home), "record 7"],
-                         capture_output=True, text=True, timeout=60)
+    cli = subprocess.run(
+        [sys.executable, "-m", "mmroute", "search", "--kb", KB, "--home", str(home), "record 7"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     r_out, r_err = reader.communicate(timeout=120)
     was_running = writer.poll() is None
     w_out, w_err = writer.communicate(timeout=300)
@@ -160,8 +185,13 @@ def test_writer_while_the_app_holds_the_kb_gets_a_clear_error(tmp_path: Path, co
     small, small_ids, big, _ = corpora
     home = tmp_path / "home"
     assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
-    holder = subprocess.Popen([sys.executable, "-c", _HOLDER, str(home)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     assert holder.stdout is not None
     assert holder.stdout.readline().strip() == str(len(small_ids))
     t0 = time.monotonic()
@@ -197,7 +227,9 @@ def squad_pipeline(data_dir: Path, tmp_path_factory: pytest.TempPathFactory):  #
     from mmroute.types import EncoderSpec
 
     home = Home(tmp_path_factory.mktemp("load"))
-    Indexer(home).index("squad", data_dir / "text/squad2_dev/corpus.jsonl", encoder=EncoderSpec("hashing", {"dim": 256}))
+    Indexer(home).index(
+        "squad", data_dir / "text/squad2_dev/corpus.jsonl", encoder=EncoderSpec("hashing", {"dim": 256})
+    )
     pipe = Pipeline.from_home(home, PipelineConfig(kbs=["squad"]))
     pipe.warm_up()
     pipe.ask("Who ruled the duchy of Normandy?")  # first-call lazy loading stays out of the latency figures
@@ -238,8 +270,10 @@ def _check_and_report(n: int, threads: int, latencies: list[float], errors: list
     assert not errors, [repr(e) for e in errors[:5]]
     assert len(latencies) == n
     lat = sorted(latencies)
-    print(f"\nload: {n} asks / {threads} threads: {len(lat)} served, 0 errors, {wall:.1f}s ({n / wall:.1f}/s); "
-          f"latency ms p50={statistics.median(lat):.0f} p95={lat[max(int(0.95 * n) - 1, 0)]:.0f} max={lat[-1]:.0f}")
+    print(
+        f"\nload: {n} asks / {threads} threads: {len(lat)} served, 0 errors, {wall:.1f}s ({n / wall:.1f}/s); "
+        f"latency ms p50={statistics.median(lat):.0f} p95={lat[max(int(0.95 * n) - 1, 0)]:.0f} max={lat[-1]:.0f}"
+    )
 
 
 def test_concurrent_asks_from_threads_quick(squad_pipeline, data_dir: Path) -> None:  # noqa: ANN001

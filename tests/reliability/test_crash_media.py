@@ -13,6 +13,7 @@ the loaders + indexer + Qdrant Edge crash semantics (one source per media file, 
 atomic manifest write per source), and the real image/video encoders take ~1 s per item on these
 2 shared cores, which would put almost every kill inside model loading.
 """
+
 from __future__ import annotations
 
 import json
@@ -46,8 +47,26 @@ class Corpus:
     """Resolved source path -> the item ids it yields (to check sources recorded ``done``)."""
 
     def command(self, home: Path) -> list[str]:
-        return [sys.executable, "-m", "mmroute", "index", "--kb", KB, "--input", str(self.input), "--home", str(home),
-                "--modality", self.kind, "--encoder", "hashing", "--encoder-option", "dim=32", "--json", *self.extra]
+        return [
+            sys.executable,
+            "-m",
+            "mmroute",
+            "index",
+            "--kb",
+            KB,
+            "--input",
+            str(self.input),
+            "--home",
+            str(home),
+            "--modality",
+            self.kind,
+            "--encoder",
+            "hashing",
+            "--encoder-option",
+            "dim=32",
+            "--json",
+            *self.extra,
+        ]
 
 
 def _text(tmp: Path) -> Corpus:

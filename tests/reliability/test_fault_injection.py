@@ -4,6 +4,7 @@ Every command (kb list, kb info, search, ask, kb delete) must then either work o
 ``error:`` line what is broken and how to fix it (no traceback, no hang); ``kb delete`` always
 removes the damaged KB, and the other KB of the home keeps working throughout.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -71,13 +72,17 @@ def _trial(homes: dict[str, Path], tmp_path: Path, backend: str, rel: str, ask: 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_corrupt_manifest_and_locks(homes: dict[str, Path], tmp_path: Path, backend: str) -> None:
-    for rel in ["manifest.json", ".write.lock"] + [f for f in _victim_files(homes[backend]) if f.endswith(".owner.lock")]:
+    for rel in ["manifest.json", ".write.lock"] + [
+        f for f in _victim_files(homes[backend]) if f.endswith(".owner.lock")
+    ]:
         _trial(homes, tmp_path / rel.strip("."), backend, rel, ask=rel == "manifest.json")
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_corrupt_main_store_files(homes: dict[str, Path], tmp_path: Path, backend: str) -> None:
-    main = {"edge": ("edge_config.json", "segment.json", "chunk_0.mmap"), "faiss": (".json", ".faiss", ".jsonl")}[backend]
+    main = {"edge": ("edge_config.json", "segment.json", "chunk_0.mmap"), "faiss": (".json", ".faiss", ".jsonl")}[
+        backend
+    ]
     files = [f for f in _victim_files(homes[backend]) if f.startswith("store") and f.endswith(main)]
     assert files
     for rel in files:

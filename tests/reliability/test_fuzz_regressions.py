@@ -1,4 +1,5 @@
 """Replay every input the fuzzer (``fuzz/fuzz_loaders.py``) ever failed on, plus the seeds, through its targets."""
+
 from __future__ import annotations
 
 import sys

@@ -6,6 +6,7 @@ The kill lands while the destination store is being written: the test watches fo
 staging folder (``kbs/.DST.copy/store``) or the move's new store folder (``kbs/NAME/store-*``)
 and sends SIGKILL as soon as it appears.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ def sources(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     """A home per backend holding KB ``src`` (N_ITEMS short records); built by index + kb move."""
     tmp = tmp_path_factory.mktemp("killmove")
     corpus = tmp / "corpus.jsonl"
-    corpus.write_text("".join(json.dumps({"id": f"r{i}", "text": f"record {i} about topic {i % 13} apples"}) + "\n"
-                              for i in range(N_ITEMS)))
+    corpus.write_text(
+        "".join(
+            json.dumps({"id": f"r{i}", "text": f"record {i} about topic {i % 13} apples"}) + "\n"
+            for i in range(N_ITEMS)
+        )
+    )
     base = tmp / "home-edge"
     res = mmroute(*index_args("src", corpus), home=base, timeout=300)
     assert res.returncode == 0, res.stderr
@@ -72,7 +77,9 @@ def _searchable(home: Path, name: str) -> None:
 
 
 @pytest.mark.parametrize("src_backend,dst_backend", PAIRS)
-def test_kill_during_copy_then_rerun(sources: dict[str, Path], tmp_path: Path, src_backend: str, dst_backend: str) -> None:
+def test_kill_during_copy_then_rerun(
+    sources: dict[str, Path], tmp_path: Path, src_backend: str, dst_backend: str
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(sources[src_backend], home)
     staging = home / "kbs" / ".dst.copy" / "store"
@@ -94,13 +101,17 @@ def test_kill_during_copy_then_rerun(sources: dict[str, Path], tmp_path: Path, s
 
 
 @pytest.mark.parametrize("src_backend,dst_backend", PAIRS)
-def test_kill_during_move_then_rerun(sources: dict[str, Path], tmp_path: Path, src_backend: str, dst_backend: str) -> None:
+def test_kill_during_move_then_rerun(
+    sources: dict[str, Path], tmp_path: Path, src_backend: str, dst_backend: str
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(sources[src_backend], home)
     kb_dir = home / "kbs" / "src"
     before = {p.name for p in kb_dir.iterdir()}
     proc = popen("kb", "move", "src", "--store", dst_backend, home=home)
-    killed = _kill_when(proc, lambda: any(p.name.startswith("store-") and p.name not in before for p in kb_dir.iterdir()))
+    killed = _kill_when(
+        proc, lambda: any(p.name.startswith("store-") and p.name not in before for p in kb_dir.iterdir())
+    )
     print(f"move {src_backend}->{dst_backend}: killed mid-move={killed}")
     info = _info(home, "src")  # never lost: on the old store or the new one, complete either way
     assert info["count"] == N_ITEMS

@@ -1,6 +1,7 @@
 """The lexical (BM25) index through the CLI, in subprocesses: a KB indexed before lexical search existed
 keeps working densely and says how to add it; ``kb reindex-lexical`` adds it without touching the dense
 vectors (progress on stderr); ``kb copy`` and ``kb move`` carry it to every other store."""
+
 from __future__ import annotations
 
 import json
@@ -17,7 +18,9 @@ QUERY = "which record mentions the zeppelin"
 
 def _corpus(tmp: Path) -> Path:
     words = ["apples", "trains", "violins", "deserts", "harbors", "comets"]
-    rows = [{"id": f"r{i}", "text": f"record {i} about {words[i % 6]} and {words[(i + 1) % 6]}"} for i in range(N_ITEMS)]
+    rows = [
+        {"id": f"r{i}", "text": f"record {i} about {words[i % 6]} and {words[(i + 1) % 6]}"} for i in range(N_ITEMS)
+    ]
     rows[17]["text"] = "record 17 tells of a zeppelin over the harbor"
     path = tmp / "corpus.jsonl"
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -81,12 +84,14 @@ def test_old_kb_stays_dense_with_a_hint_then_reindex_adds_the_index(old_home: Pa
     sparse = _search(home, "src", "sparse")
     assert sparse["mode"] == "sparse" and sparse["hits"][0]["id"] == "r17"
     dense_after = _search(home, "src", "dense")  # the dense vectors were copied, not re-encoded
-    assert [(h["id"], round(h["score"], 5)) for h in dense_after["hits"]] == \
-           [(h["id"], round(h["score"], 5)) for h in dense_before["hits"]]
+    assert [(h["id"], round(h["score"], 5)) for h in dense_after["hits"]] == [
+        (h["id"], round(h["score"], 5)) for h in dense_before["hits"]
+    ]
     assert _search(home, "src", "hybrid")["hits"][0]["id"] == "r17"
     kb_dir = home / "kbs" / "src"
-    assert sorted(p.name for p in kb_dir.iterdir() if p.is_dir()) == [json.loads((kb_dir / "manifest.json").read_text())
-                                                                     .get("store_dir", "store")]
+    assert sorted(p.name for p in kb_dir.iterdir() if p.is_dir()) == [
+        json.loads((kb_dir / "manifest.json").read_text()).get("store_dir", "store")
+    ]
 
 
 def test_reindex_unknown_kb_is_one_line_error(tmp_path: Path) -> None:
@@ -95,8 +100,9 @@ def test_reindex_unknown_kb_is_one_line_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("src_backend,dst_backend", [("edge", "faiss"), ("faiss", "qdrant"), ("qdrant", "edge")])
-def test_copy_and_move_carry_the_lexical_index(old_home: Path, tmp_path: Path, src_backend: str,
-                                               dst_backend: str) -> None:
+def test_copy_and_move_carry_the_lexical_index(
+    old_home: Path, tmp_path: Path, src_backend: str, dst_backend: str
+) -> None:
     home = tmp_path / "home"
     shutil.copytree(old_home, home)
     res = mmroute("kb", "reindex-lexical", "src", home=home)

@@ -1,9 +1,10 @@
 """Tiny KBs for retrieval tests, built with the real indexer and the model-free ``hashing`` encoder."""
+
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Iterable, Sequence
 
 import pytest
 
@@ -14,10 +15,16 @@ from mmroute.types import EncoderSpec, KBInfo, RouteDecision, RouteScore
 HASH = EncoderSpec("hashing", {"dim": 256})
 
 WIKI = [
-    ("w1", "Nobody Loves You (When You're Down and Out)",
-     '"Nobody Loves You" is a song written by John Lennon, released on his 1974 album "Walls and Bridges".'),
-    ("w2", "Walls and Bridges",
-     "Walls and Bridges is the fifth studio album by English musician John Lennon. It was issued by Apple Records."),
+    (
+        "w1",
+        "Nobody Loves You (When You're Down and Out)",
+        '"Nobody Loves You" is a song written by John Lennon, released on his 1974 album "Walls and Bridges".',
+    ),
+    (
+        "w2",
+        "Walls and Bridges",
+        "Walls and Bridges is the fifth studio album by English musician John Lennon. It was issued by Apple Records.",
+    ),
     ("w3", "Double Fantasy", "Double Fantasy is a 1980 album by John Lennon and Yoko Ono, issued by Geffen."),
     ("w4", "Mind Games (album)", "Mind Games is the fourth studio album by John Lennon, released in 1973."),
     ("w5", "Gustave Eiffel", "Gustave Eiffel was a French civil engineer, born on 15 December 1832 in Dijon."),
@@ -26,8 +33,11 @@ WIKI = [
     ("w8", "Imagine (song)", "Imagine is a song by John Lennon from his 1971 album of the same name."),
 ]
 PHOTOS = [
-    ("p1", "Eiffel Tower at night",
-     "Photo of the Eiffel Tower lit at night; the tower was designed and built by the company of Gustave Eiffel."),
+    (
+        "p1",
+        "Eiffel Tower at night",
+        "Photo of the Eiffel Tower lit at night; the tower was designed and built by the company of Gustave Eiffel.",
+    ),
     ("p2", "Louvre pyramid", "Photo of the glass pyramid in the courtyard of the Louvre in Paris, by day."),
     ("p3", "Tower Bridge", "Photo of Tower Bridge over the Thames in London at dusk."),
 ]
@@ -68,8 +78,15 @@ class KeywordRouter:
         first, second = (self.kb_if, self.kb_else) if hit else (self.kb_else, self.kb_if)
         names = {k.name for k in kbs}
         ranked = tuple(RouteScore(f"kb:{n}", p, (n,)) for n, p in ((first, 0.9), (second, 0.1)) if n in names)
-        return RouteDecision(query=query, ranked=ranked, chosen=(ranked[0].route,), kbs=ranked[0].kbs,
-                             reason="keyword" if hit else "default", router=self.name, elapsed_ms=0.0)
+        return RouteDecision(
+            query=query,
+            ranked=ranked,
+            chosen=(ranked[0].route,),
+            kbs=ranked[0].kbs,
+            reason="keyword" if hit else "default",
+            router=self.name,
+            elapsed_ms=0.0,
+        )
 
 
 class NoRetrievalRouter(KeywordRouter):
@@ -79,5 +96,12 @@ class NoRetrievalRouter(KeywordRouter):
         super().__init__([], "", "")
 
     def route(self, query: str, kbs: Sequence[KBInfo], image: Path | None = None) -> RouteDecision:
-        return RouteDecision(query=query, ranked=(RouteScore("no", 1.0, ()),), chosen=("no",), kbs=(),
-                             reason="no retrieval", router=self.name, elapsed_ms=0.0)
+        return RouteDecision(
+            query=query,
+            ranked=(RouteScore("no", 1.0, ()),),
+            chosen=("no",),
+            kbs=(),
+            reason="no retrieval",
+            router=self.name,
+            elapsed_ms=0.0,
+        )

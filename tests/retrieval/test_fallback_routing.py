@@ -1,12 +1,17 @@
 """A route whose kind has no KB falls back to the best-ranked served route (same modality first)."""
+
 from mmroute.routing.base import kbs_with_fallback
 from mmroute.types import RouteDecision, RouteScore
 
 
-def _decision(chosen: tuple[str, ...], ranked: list[tuple[str, float, tuple[str, ...]]], rejected: bool = False) -> RouteDecision:
+def _decision(
+    chosen: tuple[str, ...], ranked: list[tuple[str, float, tuple[str, ...]]], rejected: bool = False
+) -> RouteDecision:
     rs = tuple(RouteScore(r, p, k) for r, p, k in ranked)
     kbs = tuple(n for r, _, k in ranked if r in chosen for n in k)
-    return RouteDecision(query="q", ranked=rs, chosen=chosen, kbs=kbs, reason="", router="t", elapsed_ms=0.0, rejected=rejected)
+    return RouteDecision(
+        query="q", ranked=rs, chosen=chosen, kbs=kbs, reason="", router="t", elapsed_ms=0.0, rejected=rejected
+    )
 
 
 def test_unserved_document_route_falls_back_to_paragraph_kb() -> None:

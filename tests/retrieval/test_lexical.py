@@ -1,4 +1,5 @@
 """Title mentions, the per-KB title index cache, and BM25 through the KB's store (sparse and hybrid search)."""
+
 from __future__ import annotations
 
 import json

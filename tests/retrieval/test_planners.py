@@ -1,4 +1,5 @@
 """Both planners: the offline bridge-entity planner, and the LLM planner against a loopback server."""
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,10 @@ from tests.helpers.fake_openai import FakeOpenAI, Reply, down_url
 from tests.retrieval.conftest import WIKI
 
 Q = "Which record label issued the album that Nobody Loves You was released on?"
-GOOD = ("<think>The album is known; its label is not.</think>\n<sub-question>Which label issued Walls and "
-        "Bridges?</sub-question>\n<ret>Text Retriever</ret>")
+GOOD = (
+    "<think>The album is known; its label is not.</think>\n<sub-question>Which label issued Walls and "
+    "Bridges?</sub-question>\n<ret>Text Retriever</ret>"
+)
 
 
 def _items() -> dict[str, Item]:
@@ -28,8 +31,9 @@ def _items() -> dict[str, Item]:
 def _state(evidence_ids: list[str], **kw: object) -> PlanState:
     items = _items()
     hits = [Hit(item=items[i], score=1.0 - n / 10, kb="wiki", rank=n + 1) for n, i in enumerate(evidence_ids)]
-    return PlanState(question=Q, steps=(), evidence=tuple(hits), indexes={"wiki": TitleIndex(list(items.values()), "text")},
-                     **kw)  # type: ignore[arg-type]
+    return PlanState(
+        question=Q, steps=(), evidence=tuple(hits), indexes={"wiki": TitleIndex(list(items.values()), "text")}, **kw
+    )  # type: ignore[arg-type]
 
 
 # ----- offline ---------------------------------------------------------------------------------
@@ -48,9 +52,15 @@ def test_offline_skips_found_and_targeted_entities_and_then_stops() -> None:
 
 
 def test_offline_without_titles_uses_proper_nouns_of_the_answer_sentence() -> None:
-    item = Item(id="x", kind=Granularity.PARAGRAPH, text="Photo of a tower at night. It was built by Gustave Eiffel's company.")
-    state = PlanState(question="Who built the tower in the night photo?", steps=(),
-                      evidence=(Hit(item=item, score=0.5, kb="photos"),), indexes={})
+    item = Item(
+        id="x", kind=Granularity.PARAGRAPH, text="Photo of a tower at night. It was built by Gustave Eiffel's company."
+    )
+    state = PlanState(
+        question="Who built the tower in the night photo?",
+        steps=(),
+        evidence=(Hit(item=item, score=0.5, kb="photos"),),
+        indexes={},
+    )
     f = OfflinePlanner().plan(state)
     assert f.target is not None and f.target.startswith("Gustave Eiffel")
 
@@ -59,12 +69,18 @@ def test_offline_without_titles_uses_proper_nouns_of_the_answer_sentence() -> No
 def test_parse_reply_good_none_and_malformed() -> None:
     step = parse_reply(GOOD)
     assert step.sub_question == "Which label issued Walls and Bridges?" and step.modality == "text"
-    assert parse_reply("<sub-question>Describe the statue</sub-question><ret>Text Image Retriever</ret>").modality == "image"
+    assert (
+        parse_reply("<sub-question>Describe the statue</sub-question><ret>Text Image Retriever</ret>").modality
+        == "image"
+    )
     assert parse_reply("<sub-question>None</sub-question>\n<ret>None</ret>").sub_question is None
-    for bad in ("Walls and Bridges", "<sub-question></sub-question><ret>Text Retriever</ret>",
-                "<sub-question>a?</sub-question><ret>Web Search</ret>",
-                "<sub-question>a?</sub-question><sub-question>b?</sub-question><ret>Text Retriever</ret>",
-                "<sub-question>a?</sub-question><ret>None</ret>"):
+    for bad in (
+        "Walls and Bridges",
+        "<sub-question></sub-question><ret>Text Retriever</ret>",
+        "<sub-question>a?</sub-question><ret>Web Search</ret>",
+        "<sub-question>a?</sub-question><sub-question>b?</sub-question><ret>Text Retriever</ret>",
+        "<sub-question>a?</sub-question><ret>None</ret>",
+    ):
         with pytest.raises(MalformedPlan):
             parse_reply(bad)
 
@@ -92,7 +108,9 @@ def test_reply_format_covers_the_r1router_gold_traces(data_dir: Path) -> None:
 def test_llm_planner_good_reply_drives_the_next_hop(world: Home) -> None:
     with FakeOpenAI([Reply.ok(GOOD), Reply.ok("<sub-question>None</sub-question><ret>None</ret>")]) as srv:
         planner = LLMPlanner(base_url=srv.base_url, model="planner-test", timeout_s=5)
-        res = StepwiseRetriever(world, planner=planner, search_k=2, stop_when_sufficient=False).retrieve(Q, k=3, kbs=["wiki"])
+        res = StepwiseRetriever(world, planner=planner, search_k=2, stop_when_sufficient=False).retrieve(
+            Q, k=3, kbs=["wiki"]
+        )
         assert [s.query for s in res.steps] == [Q, "Which label issued Walls and Bridges?"]
         assert "w2" in res.ids
         assert res.stop_reason.startswith("planner stopped: the model says")
@@ -106,8 +124,9 @@ def test_llm_planner_good_reply_drives_the_next_hop(world: Home) -> None:
 def test_llm_planner_malformed_reply_falls_back_to_offline(world: Home) -> None:
     with FakeOpenAI([Reply.ok("Sure! Look up Walls and Bridges next.")]) as srv:
         planner = LLMPlanner(base_url=srv.base_url, model="m", timeout_s=5)
-        res = StepwiseRetriever(world, planner=planner, search_k=2, max_steps=2,
-                                stop_when_sufficient=False).retrieve(Q, k=3, kbs=["wiki"])
+        res = StepwiseRetriever(world, planner=planner, search_k=2, max_steps=2, stop_when_sufficient=False).retrieve(
+            Q, k=3, kbs=["wiki"]
+        )
         hop = res.steps[1]
         assert hop.query.startswith("Walls and Bridges")
         assert "llm fallback: malformed reply (expected one <sub-question> tag, found 0)" in hop.note

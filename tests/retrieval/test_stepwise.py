@@ -1,4 +1,5 @@
 """The step-wise loop: hops, evidence ranking, budgets, stop reasons, routing across KBs."""
+
 from __future__ import annotations
 
 import json
@@ -91,8 +92,9 @@ def test_without_router_follow_ups_stay_on_the_first_kbs(world: Home) -> None:
 def test_step_budget(world: Home) -> None:
     res = StepwiseRetriever(world, planner=RepeatPlanner(), max_steps=1).retrieve(BRIDGE_Q, k=5, kbs=["wiki"])
     assert len(res.steps) == 1 and res.stop_reason == "step budget spent (1)"
-    res = StepwiseRetriever(world, planner=RepeatPlanner(), max_steps=3, search_k=1,
-                            stop_when_sufficient=False).retrieve(BRIDGE_Q, k=5, kbs=["wiki"])
+    res = StepwiseRetriever(
+        world, planner=RepeatPlanner(), max_steps=3, search_k=1, stop_when_sufficient=False
+    ).retrieve(BRIDGE_Q, k=5, kbs=["wiki"])
     assert len(res.steps) == 3 and res.stop_reason == "step budget spent (3)"
 
 
@@ -114,8 +116,9 @@ def test_planner_stop_and_planner_sees_state(world: Home) -> None:
     res = StepwiseRetriever(world, planner=StopPlanner()).retrieve(BRIDGE_Q, k=3, kbs=["wiki"])
     assert len(res.steps) == 1 and res.stop_reason == "planner stopped: stub says stop"
     planner = RepeatPlanner()
-    StepwiseRetriever(world, planner=planner, max_steps=3, search_k=2,
-                      stop_when_sufficient=False).retrieve(BRIDGE_Q, k=3, kbs=["wiki"])
+    StepwiseRetriever(world, planner=planner, max_steps=3, search_k=2, stop_when_sufficient=False).retrieve(
+        BRIDGE_Q, k=3, kbs=["wiki"]
+    )
     first, second = planner.states
     assert first.question == BRIDGE_Q and len(first.steps) == 1 and first.asked == (BRIDGE_Q,)
     assert set(first.indexes) == {"wiki"} and len(second.steps) == 2

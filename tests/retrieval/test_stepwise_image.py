@@ -1,9 +1,11 @@
 """An image query keeps its image through every step of step-wise retrieval: the image picks the items,
 the words of a generic question ("what is in this picture?") cannot pull in another image by its caption."""
+
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 import pytest
@@ -47,8 +49,10 @@ class ColourAndWords:
         return normalize(np.hstack([np.zeros((len(texts), 3), np.float32), self.words.encode_queries(list(texts))]))
 
     def encode_items(self, items: Sequence[Item]) -> np.ndarray:
-        rows = [np.concatenate([3 * self._colour(it.source), 0.3 * self.words.encode_queries([" ".join(it.captions)])[0]])
-                for it in items]
+        rows = [
+            np.concatenate([3 * self._colour(it.source), 0.3 * self.words.encode_queries([" ".join(it.captions)])[0]])
+            for it in items
+        ]
         return normalize(np.stack(rows).astype(np.float32))
 
     def encode_image_queries(self, paths: Sequence[Path]) -> np.ndarray:
@@ -69,9 +73,11 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, Path]:
     tmp = tmp_path_factory.mktemp("photos")
     folder = tmp / "photos"
     folder.mkdir()
-    for name, rgb, caption in (("apple", (220, 20, 20), "a picture of a red apple on a table"),
-                               ("sky", (20, 40, 220), "clear sky over the sea"),
-                               ("grass", (20, 200, 30), "grass in a meadow")):
+    for name, rgb, caption in (
+        ("apple", (220, 20, 20), "a picture of a red apple on a table"),
+        ("sky", (20, 40, 220), "clear sky over the sea"),
+        ("grass", (20, 200, 30), "grass in a meadow"),
+    ):
         _png(folder / f"{name}.png", rgb)
         (folder / f"{name}.txt").write_text(caption)
     home = Home(tmp / "home")
@@ -82,11 +88,13 @@ def photos(tmp_path_factory: pytest.TempPathFactory) -> tuple[Home, Path]:
 
 def test_the_query_image_decides_over_a_caption_that_matches_the_words(photos: tuple[Home, Path]) -> None:
     home, query = photos
-    res = StepwiseRetriever(home, max_steps=3).retrieve("What is shown in this picture?", k=3, kbs=["photos"],
-                                                       image=query)
+    res = StepwiseRetriever(home, max_steps=3).retrieve(
+        "What is shown in this picture?", k=3, kbs=["photos"], image=query
+    )
     assert res.ids[0].endswith("sky.png"), res.ids
-    assert all(s.hits and s.hits[0].item.id.endswith("sky.png") for s in res.steps), \
-        [(s.query, [h.item.id for h in s.hits]) for s in res.steps]
+    assert all(s.hits and s.hits[0].item.id.endswith("sky.png") for s in res.steps), [
+        (s.query, [h.item.id for h in s.hits]) for s in res.steps
+    ]
 
 
 def test_every_step_searches_with_the_image(photos: tuple[Home, Path], monkeypatch: pytest.MonkeyPatch) -> None:

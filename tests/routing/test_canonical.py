@@ -1,4 +1,5 @@
 """The canonical routing text (mmroute.routing.canonical) and the surface perturbations (mmroute.routing.perturb)."""
+
 from __future__ import annotations
 
 import pytest
@@ -10,55 +11,65 @@ Q = "Which planet has the largest number of known moons?"
 STEM = "which planet has the largest number of known moons"
 
 
-@pytest.mark.parametrize("text", [
-    Q,
-    "which planet has the largest number of known moons",
-    "Which planet has the largest\nnumber of known moons?",
-    "  Which   planet has\tthe largest number of known moons ?  \n",
-    "WHICH PLANET HAS THE LARGEST NUMBER OF KNOWN MOONS?",
-    "Answer briefly: " + Q,
-    "Question: " + Q,
-    "Q: " + Q,
-    "Please answer the following question: " + Q,
-    "Hi, quick question: " + Q,
-    Q + " Thanks!",
-    Q + " Thank you in advance.",
-    Q + "\nThanks!",
-    Q + "\n(A) Jupiter\n(B) Saturn\n(C) Uranus\n(D) Neptune",
-    Q + "\nA. Jupiter\nB. Saturn\nC. Uranus\nD. Neptune\nAnswer:",
-    Q + "\nOptions:\nA) Jupiter\nB) Saturn",
-    Q + " (A) Jupiter (B) Saturn (C) Uranus (D) Neptune",
-    Q + " A. Jupiter B. Saturn C. Uranus D. Neptune",
-    Q + " a) Jupiter b) Saturn",
-    "Q: " + Q + "\n(A) Jupiter\n(B) Saturn\nThanks!",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        Q,
+        "which planet has the largest number of known moons",
+        "Which planet has the largest\nnumber of known moons?",
+        "  Which   planet has\tthe largest number of known moons ?  \n",
+        "WHICH PLANET HAS THE LARGEST NUMBER OF KNOWN MOONS?",
+        "Answer briefly: " + Q,
+        "Question: " + Q,
+        "Q: " + Q,
+        "Please answer the following question: " + Q,
+        "Hi, quick question: " + Q,
+        Q + " Thanks!",
+        Q + " Thank you in advance.",
+        Q + "\nThanks!",
+        Q + "\n(A) Jupiter\n(B) Saturn\n(C) Uranus\n(D) Neptune",
+        Q + "\nA. Jupiter\nB. Saturn\nC. Uranus\nD. Neptune\nAnswer:",
+        Q + "\nOptions:\nA) Jupiter\nB) Saturn",
+        Q + " (A) Jupiter (B) Saturn (C) Uranus (D) Neptune",
+        Q + " A. Jupiter B. Saturn C. Uranus D. Neptune",
+        Q + " a) Jupiter b) Saturn",
+        "Q: " + Q + "\n(A) Jupiter\n(B) Saturn\nThanks!",
+    ],
+)
 def test_surface_forms_share_one_canonical_text(text):
     assert canonical_text(text) == STEM
 
 
 def test_options_are_returned_apart_from_the_stem():
-    c = canonicalize("The main function of red blood cells is to:\n(A) fight infection\n(B) carry oxygen\n(C) clot blood")
-    assert c.text == "the main function of red blood cells is to:"   # the colon of an exam stem stays
+    c = canonicalize(
+        "The main function of red blood cells is to:\n(A) fight infection\n(B) carry oxygen\n(C) clot blood"
+    )
+    assert c.text == "the main function of red blood cells is to:"  # the colon of an exam stem stays
     assert c.stem == "The main function of red blood cells is to:"
     assert c.options == ("fight infection", "carry oxygen", "clot blood")
     inline = canonicalize("Who wrote Hamlet? (A) Marlowe (B) Shakespeare")
     assert inline.options == ("Marlowe", "Shakespeare") and inline.text == "who wrote hamlet"
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("Is plan B. better than plan A?", "is plan b. better than plan a"),         # letters, not options
-    ("Does vitamin A) help night vision?", "does vitamin a) help night vision"),  # one marker is no run
-    ("Which is bigger, (a) the sun or (b) the moon?", "which is bigger, (a) the sun or (b) the moon"),
-    ("What did the band Thanks release in 1999?", "what did the band thanks release in 1999"),
-    ("Question:", "question:"),                                                  # nothing left: keep it
-    ("", ""),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("Is plan B. better than plan A?", "is plan b. better than plan a"),  # letters, not options
+        ("Does vitamin A) help night vision?", "does vitamin a) help night vision"),  # one marker is no run
+        ("Which is bigger, (a) the sun or (b) the moon?", "which is bigger, (a) the sun or (b) the moon"),
+        ("What did the band Thanks release in 1999?", "what did the band thanks release in 1999"),
+        ("Question:", "question:"),  # nothing left: keep it
+        ("", ""),
+    ],
+)
 def test_no_false_positives(text, expected):
     assert canonical_text(text) == expected
 
 
 def test_characters_are_normalised():
-    assert canonical_text("What\u2019s the best way to clean a white sink?") == "what's the best way to clean a white sink"
+    assert (
+        canonical_text("What\u2019s the best way to clean a white sink?") == "what's the best way to clean a white sink"
+    )
     assert canonical_text("\u201cYou Are\u201d is a song from which album?") == '"you are" is a song from which album'
 
 
@@ -73,8 +84,19 @@ def test_perturbations_are_seeded_and_change_the_text(kind):
     assert a == b and a != Q
 
 
-@pytest.mark.parametrize("kind", ["options_lines", "options_inline", "split_lines", "extra_whitespace", "lower_case",
-                                  "no_question_mark", "leading_instruction", "trailing_thanks"])
+@pytest.mark.parametrize(
+    "kind",
+    [
+        "options_lines",
+        "options_inline",
+        "split_lines",
+        "extra_whitespace",
+        "lower_case",
+        "no_question_mark",
+        "leading_instruction",
+        "trailing_thanks",
+    ],
+)
 def test_the_canonicaliser_undoes_the_listed_surface_changes(kind):
     for seed in range(20):
         assert canonical_text(perturb(Q, kind, seed=seed)) == STEM, perturb(Q, kind, seed=seed)

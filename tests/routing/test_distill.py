@@ -3,6 +3,7 @@
 A tiny randomly initialised BERT stands in for the teacher encoder (all-mpnet-base-v2 in `make router`
 terms); the MiniLM features are replaced by a deterministic bag-of-characters, so nothing downloads.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,7 @@ from tests.routing.test_training import _data, _fake_featurize
 
 def test_layer_features_concatenate_every_layer(tiny_encoder):  # noqa: F811
     X = LayerFeatures(tiny_encoder).features(["what colour is the roof", "how do i cook", ""])
-    assert X.shape == (3, 32) and np.isfinite(X).all()   # 1 layer x 32 hidden
+    assert X.shape == (3, 32) and np.isfinite(X).all()  # 1 layer x 32 hidden
     assert not np.allclose(X[0], X[1])
 
 

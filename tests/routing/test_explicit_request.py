@@ -1,4 +1,5 @@
 """A request that names its medium ("Show me a photo of a cat") goes to that route, not to `no`/`video`."""
+
 from __future__ import annotations
 
 import pytest

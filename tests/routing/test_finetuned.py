@@ -3,6 +3,7 @@
 A tiny randomly initialised BERT stands in for a real encoder (no weights can be downloaded here);
 the recipe and the query path are the same for MiniLM or mpnet.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,8 +21,10 @@ from mmroute.routing.finetuning import FinetuneConfig, finetune_router
 from mmroute.routing.training import RoutingExample
 from tests.routing.test_routers import KBS
 
-WORDS = ("what colour is the roof of this building shown in photo picture how do i cook make steps video "
-         "who won cup year team when did born which older or both film directed").split()
+WORDS = (
+    "what colour is the roof of this building shown in photo picture how do i cook make steps video "
+    "who won cup year team when did born which older or both film directed"
+).split()
 
 
 @pytest.fixture(scope="module")
@@ -34,8 +37,16 @@ def tiny_encoder(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "vocab.txt").write_text("\n".join(vocab) + "\n")
     BertTokenizerFast(vocab_file=str(d / "vocab.txt")).save_pretrained(d)
     torch.manual_seed(0)
-    BertModel(BertConfig(vocab_size=len(vocab), hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-                         intermediate_size=64, max_position_embeddings=64)).save_pretrained(d)
+    BertModel(
+        BertConfig(
+            vocab_size=len(vocab),
+            hidden_size=32,
+            num_hidden_layers=1,
+            num_attention_heads=2,
+            intermediate_size=64,
+            max_position_embeddings=64,
+        )
+    ).save_pretrained(d)
     return d
 
 
@@ -43,16 +54,20 @@ def _examples() -> list[RoutingExample]:
     image = [f"what colour is the roof of this {w}?" for w in ("building", "photo", "picture")]
     video = [f"how do i {w} steps video?" for w in ("cook", "make")]
     para = [f"who won the cup {w}?" for w in ("year", "team", "when")]
-    return ([RoutingExample(q, "image", "webqa") for q in image * 4]
-            + [RoutingExample(q, "video", "wikihow") for q in video * 6]
-            + [RoutingExample(q, "paragraph", "nq") for q in para * 4])
+    return (
+        [RoutingExample(q, "image", "webqa") for q in image * 4]
+        + [RoutingExample(q, "video", "wikihow") for q in video * 6]
+        + [RoutingExample(q, "paragraph", "nq") for q in para * 4]
+    )
 
 
 @pytest.fixture(scope="module")
 def artifact(tiny_encoder: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("ft") / "router"
-    art = finetune_router(_examples(), str(tiny_encoder), out, FinetuneConfig(epochs=15, lr=1e-3, batch_size=8, device="cpu"))
-    assert art.meta["train_accuracy"] == 1.0   # separable by keywords: the loop must learn them
+    art = finetune_router(
+        _examples(), str(tiny_encoder), out, FinetuneConfig(epochs=15, lr=1e-3, batch_size=8, device="cpu")
+    )
+    assert art.meta["train_accuracy"] == 1.0  # separable by keywords: the loop must learn them
     assert set(art.labels) == {"webqa", "wikihow", "nq"} and set(art.routes) == {"image", "paragraph", "video"}
     return out
 
@@ -102,22 +117,47 @@ def test_errors_name_the_problem(tmp_path: Path, artifact: Path):
     with pytest.raises(ConfigError, match="needs the path"):
         ROUTERS.create("finetuned")
     with pytest.raises(ModelUnavailableError, match="cannot load encoder"):
-        finetune_router(_examples(), str(tmp_path / "nowhere"), tmp_path / "out", FinetuneConfig(epochs=1, device="cpu"))
+        finetune_router(
+            _examples(), str(tmp_path / "nowhere"), tmp_path / "out", FinetuneConfig(epochs=1, device="cpu")
+        )
 
 
 def test_cli_finetune_then_eval(tiny_encoder: Path, tmp_path: Path):
     data = tmp_path / "r.jsonl"
-    data.write_text("".join(json.dumps({"question": e.question, "route": e.route, "source": e.source}) + "\n"
-                            for e in _examples()))
+    data.write_text(
+        "".join(json.dumps({"question": e.question, "route": e.route, "source": e.source}) + "\n" for e in _examples())
+    )
     out = tmp_path / "router"
-    res = CliRunner().invoke(cli, ["route", "finetune", "--data", str(data), "--model", str(tiny_encoder), "--out", str(out),
-                                   "--epochs", "15", "--lr", "1e-3", "--batch-size", "8", "--blend", "1",
-                                   "--device", "cpu", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "route",
+            "finetune",
+            "--data",
+            str(data),
+            "--model",
+            str(tiny_encoder),
+            "--out",
+            str(out),
+            "--epochs",
+            "15",
+            "--lr",
+            "1e-3",
+            "--batch-size",
+            "8",
+            "--blend",
+            "1",
+            "--device",
+            "cpu",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     summary = json.loads(res.output.strip().splitlines()[-1])
     assert summary["n"] == len(_examples()) and summary["blend"] == 1.0 and summary["train_accuracy"] == 1.0
-    res = CliRunner().invoke(cli, ["route", "eval", "--data", str(data), "--router", "finetuned",
-                                   "--router-path", str(out), "--json"])
+    res = CliRunner().invoke(
+        cli, ["route", "eval", "--data", str(data), "--router", "finetuned", "--router-path", str(out), "--json"]
+    )
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     assert report["accuracy"] == 1.0 and report["p50_ms"] > 0
@@ -130,7 +170,12 @@ def test_pipeline_config_selects_the_finetuned_router(artifact: Path, tmp_path: 
     import mmroute
     from mmroute.config import PipelineConfig
 
-    cfg = PipelineConfig.from_dict({"router": "finetuned", "router_options": {"path": str(artifact), "blend": 1.0,
-                                                                              "device": "cpu"}, "verify": False})
+    cfg = PipelineConfig.from_dict(
+        {
+            "router": "finetuned",
+            "router_options": {"path": str(artifact), "blend": 1.0, "device": "cpu"},
+            "verify": False,
+        }
+    )
     pipe = mmroute.Pipeline.from_home(tmp_path / "home", cfg)
     assert isinstance(pipe.retriever.router, FinetunedRouter) and pipe.retriever.router.blend == 1.0

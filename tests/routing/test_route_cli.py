@@ -1,4 +1,5 @@
 """`mmroute route` CLI: ask, train on a small real sample, eval with the documented JSON fields."""
+
 from __future__ import annotations
 
 import json
@@ -23,7 +24,9 @@ def _sample(data_dir: Path, out: Path, per_source: int) -> Path:
 
 
 def test_route_question_json(tmp_path):
-    res = CliRunner().invoke(cli, ["route", "What are the steps to repot an orchid?", "--json", "--home", str(tmp_path)])
+    res = CliRunner().invoke(
+        cli, ["route", "What are the steps to repot an orchid?", "--json", "--home", str(tmp_path)]
+    )
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["chosen"] == ["video"] and d["ranked"][0]["route"] == "video" and not d["rejected"]
@@ -43,14 +46,35 @@ def test_train_then_eval_small_sample(data_dir, tmp_path):
     summary = json.loads(res.output.strip().splitlines()[-1])
     assert summary["n"] == 200 and 0.5 < summary["oof_accuracy"] <= 1.0
     model = RouterModel.load(out)
-    assert len(model.labels) == 8 and set(model.label_routes) == {"no", "paragraph", "document", "image", "clip", "video"}
+    assert len(model.labels) == 8 and set(model.label_routes) == {
+        "no",
+        "paragraph",
+        "document",
+        "image",
+        "clip",
+        "video",
+    }
 
-    res = CliRunner().invoke(cli, ["route", "eval", "--data", str(train), "--router", "trained",
-                                   "--router-path", str(out), "--limit", "40", "--json"])
+    res = CliRunner().invoke(
+        cli,
+        [
+            "route",
+            "eval",
+            "--data",
+            str(train),
+            "--router",
+            "trained",
+            "--router-path",
+            str(out),
+            "--limit",
+            "40",
+            "--json",
+        ],
+    )
     assert res.exit_code == 0, res.output
     report = json.loads(res.output)
     assert {"n", "accuracy", "per_route", "confusion", "p50_ms", "p95_ms"} <= set(report)
-    assert report["n"] == 40 and report["accuracy"] > 0.8   # training data: must be nearly perfect
+    assert report["n"] == 40 and report["accuracy"] > 0.8  # training data: must be nearly perfect
     assert report["p50_ms"] > 0
 
 
@@ -64,11 +88,24 @@ def test_eval_rejects_bad_data(tmp_path):
 def test_train_on_several_files(data_dir, tmp_path):
     shared = _sample(data_dir, tmp_path / "train.jsonl", per_source=12)
     own = tmp_path / "own.jsonl"
-    own.write_text("".join(json.dumps({"question": q, "route": "paragraph", "source": "hr_faq"}) + "\n" for q in [
-        "How many vacation days do I get?", "Who approves parental leave?", "When is payroll processed?",
-        "Can I carry over unused holidays?", "How do I report sick leave?", "What is the notice period?"] * 2))
+    own.write_text(
+        "".join(
+            json.dumps({"question": q, "route": "paragraph", "source": "hr_faq"}) + "\n"
+            for q in [
+                "How many vacation days do I get?",
+                "Who approves parental leave?",
+                "When is payroll processed?",
+                "Can I carry over unused holidays?",
+                "How do I report sick leave?",
+                "What is the notice period?",
+            ]
+            * 2
+        )
+    )
     out = tmp_path / "router"
-    res = CliRunner().invoke(cli, ["route", "train", "--data", str(shared), "--data", str(own), "--out", str(out), "--json"])
+    res = CliRunner().invoke(
+        cli, ["route", "train", "--data", str(shared), "--data", str(own), "--out", str(out), "--json"]
+    )
     assert res.exit_code == 0, res.output
     assert json.loads(res.output.strip().splitlines()[-1])["n"] == 96 + 12
     model = RouterModel.load(out)

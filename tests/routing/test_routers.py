@@ -1,34 +1,67 @@
 """Routers: trained (shipped artifact), description, guard, LLM (loopback server), ensemble, federated."""
+
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
 from mmroute.retrieval.fusion import fuse_hits
-from mmroute.routing import (ROUTERS, DescriptionRouter, EnsembleRouter, FederatedRouter, GuardedRouter, LLMRouter,
-                             MultiRoutePolicy, QueryGuard, Router, TrainedRouter, TrainedWithDescriptions,
-                             default_router, parse_description, selection_tradeoff)
+from mmroute.routing import (
+    ROUTERS,
+    DescriptionRouter,
+    EnsembleRouter,
+    FederatedRouter,
+    GuardedRouter,
+    LLMRouter,
+    MultiRoutePolicy,
+    QueryGuard,
+    Router,
+    TrainedRouter,
+    TrainedWithDescriptions,
+    default_router,
+    parse_description,
+    selection_tradeoff,
+)
 from mmroute.routing.model import RouterModel, default_artifact_dir
-from mmroute.types import EncoderSpec, Granularity, Hit, Item, KBInfo, Modality, RouteScore, StoreSpec
+from mmroute.types import EncoderSpec, Granularity, Hit, Item, KBInfo, RouteScore, StoreSpec
 from tests.helpers.fake_openai import FakeOpenAI, Reply, down_url
 
 
 def kb(name: str, gran: str, description: str = "") -> KBInfo:
     g = Granularity(gran)
-    return KBInfo(name=name, modality=g.modality, granularity=g, encoder=EncoderSpec("minilm"), dim=384,
-                  store=StoreSpec("edge"), description=description)
+    return KBInfo(
+        name=name,
+        modality=g.modality,
+        granularity=g,
+        encoder=EncoderSpec("minilm"),
+        dim=384,
+        store=StoreSpec("edge"),
+        description=description,
+    )
 
 
-KBS = [kb("wiki_p", "paragraph"), kb("wiki_d", "document"), kb("photos", "image"),
-       kb("clips", "clip"), kb("videos", "video")]
-HR = kb("hr", "paragraph", "topic: company HR policies, vacation, parental leave, payroll and benefits\n"
-        "Q: How many vacation days do I get per year?\nQ: Who approves parental leave?")
+KBS = [
+    kb("wiki_p", "paragraph"),
+    kb("wiki_d", "document"),
+    kb("photos", "image"),
+    kb("clips", "clip"),
+    kb("videos", "video"),
+]
+HR = kb(
+    "hr",
+    "paragraph",
+    "topic: company HR policies, vacation, parental leave, payroll and benefits\n"
+    "Q: How many vacation days do I get per year?\nQ: Who approves parental leave?",
+)
 
 # Held-out questions (written for these tests, none is in the shared routing split): the behaviour a
 # user depends on, including the surface forms users paste (options, instructions, lower case).
 CASES = [
     ("Which of the following is a function of the Federal Reserve?", "no"),
-    ("The main function of red blood cells is to:\n(A) fight infection\n(B) carry oxygen\n(C) clot blood\n(D) digest fat", "no"),
+    (
+        "The main function of red blood cells is to:\n(A) fight infection\n(B) carry oxygen\n(C) clot blood\n(D) digest fat",
+        "no",
+    ),
     ("Who sang the national anthem at the super bowl in 2019?", "paragraph"),
     ("Which band was formed first, Blur or Pulp?", "document"),
     ("What color is the roof of the Blue Mosque in Istanbul?", "image"),
@@ -96,7 +129,7 @@ def test_kbs_with_one_encoder_fuse_by_cosine_so_an_unrelated_kb_does_not_crowd_i
 
     per_kb = {"squad": hits("squad", [0.61, 0.55, 0.52, 0.50]), "hop": hits("hop", [0.31, 0.30, 0.29, 0.28])}
     weights = {"squad": 0.9, "hop": 0.9}
-    apart = fuse_hits(per_kb, k=4, weights=weights)              # each KB normalised on its own
+    apart = fuse_hits(per_kb, k=4, weights=weights)  # each KB normalised on its own
     assert "hop" in {h.kb for h in apart[:3]}
     together = fuse_hits(per_kb, k=4, weights=weights, spaces={"squad": "minilm", "hop": "minilm"})
     assert [h.kb for h in together] == ["squad"] * 4
@@ -134,13 +167,18 @@ def test_default_router_combines_trained_and_topical_kbs(trained):
     assert abs(sum(rs.probability for rs in d2.ranked) - 1.0) < 1e-5
 
 
-@pytest.mark.parametrize("query,check", [
-    ("", "empty"), ("   ?!  ", "empty"),
-    ("asdkjh qwpoeiru zxcmnb", "gibberish"), ("xkcdqz vbnmrt plkjhg wqzxcv", "gibberish"),
-    ("Quelle est la capitale de la France et pourquoi est-elle si grande ?", "language"),
-    ("Wer hat die Relativitätstheorie entwickelt und wann ist das passiert?", "language"),
-    ("東京タワーの高さは何メートルですか", "language"),
-])
+@pytest.mark.parametrize(
+    "query,check",
+    [
+        ("", "empty"),
+        ("   ?!  ", "empty"),
+        ("asdkjh qwpoeiru zxcmnb", "gibberish"),
+        ("xkcdqz vbnmrt plkjhg wqzxcv", "gibberish"),
+        ("Quelle est la capitale de la France et pourquoi est-elle si grande ?", "language"),
+        ("Wer hat die Relativitätstheorie entwickelt und wann ist das passiert?", "language"),
+        ("東京タワーの高さは何メートルですか", "language"),
+    ],
+)
 def test_guard_rejects_with_reason(trained, query, check):
     g = GuardedRouter(trained)
     d = g.route(query, KBS)
@@ -174,6 +212,7 @@ def test_registry_builds_every_router():
 
 # ------------------------------------------------------------------ LLM router against a loopback server
 
+
 class _FixedRouter:
     name = "fixed"
 
@@ -181,8 +220,10 @@ class _FixedRouter:
         pass
 
     def route(self, query, kbs, image=None):
-        from mmroute.routing import make_decision
         import time
+
+        from mmroute.routing import make_decision
+
         return make_decision(query, {"paragraph": 0.8, "document": 0.2}, kbs, self.name, time.perf_counter())
 
 
@@ -203,8 +244,15 @@ def test_llm_router_can_pick_topical_kb():
         assert "kb:hr" in srv.requests[0]["messages"][0]["content"]
 
 
-@pytest.mark.parametrize("reply", ["image please", '{"route": "pictures", "confidence": 0.9}',
-                                   '{"route": "image", "confidence": 7}', '{"route": "image"'])
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "image please",
+        '{"route": "pictures", "confidence": 0.9}',
+        '{"route": "image", "confidence": 7}',
+        '{"route": "image"',
+    ],
+)
 def test_llm_router_malformed_reply_falls_back(reply):
     with FakeOpenAI([Reply.ok(reply)]) as srv:
         d = LLMRouter(base_url=srv.base_url, model="m", fallback=_FixedRouter()).route("q", KBS)
@@ -222,10 +270,12 @@ def test_llm_router_endpoint_down_and_500_fall_back():
 
 def test_llm_router_timeout_falls_back_fast():
     import time
+
     with FakeOpenAI([Reply.slow(3.0, '{"route": "image", "confidence": 0.9}')]) as srv:
         t0 = time.perf_counter()
-        d = LLMRouter(base_url=srv.base_url, model="m", timeout_s=0.3, max_retries=0,
-                      fallback=_FixedRouter()).route("q", KBS)
+        d = LLMRouter(base_url=srv.base_url, model="m", timeout_s=0.3, max_retries=0, fallback=_FixedRouter()).route(
+            "q", KBS
+        )
         assert time.perf_counter() - t0 < 2.0
         assert d.details["fallback"] == "endpoint failed" and "timed out" in d.reason
 
@@ -237,6 +287,7 @@ def test_llm_router_without_fallback_searches_everything():
 
 
 # ------------------------------------------------------------------ ensemble and federated
+
 
 def test_ensemble_exposes_agreement(trained):
     with FakeOpenAI([Reply.ok('{"route": "video", "confidence": 0.9}')]) as srv:

@@ -1,21 +1,25 @@
 """Router training internals: cross-validation with training-only extra examples and augmented rows."""
+
 from __future__ import annotations
 
 import numpy as np
-
-from mmroute.routing.embedding import QueryFeatures
 import pytest
 
 from mmroute.errors import InputError
+from mmroute.routing.embedding import QueryFeatures
 from mmroute.routing.training import RoutingExample, TrainConfig, cross_validate, prepare_rows, stratified_folds
 
 
 def _data(n_per: int, seed: int = 0) -> tuple[list[RoutingExample], QueryFeatures]:
     rng = np.random.default_rng(seed)
-    ex = [RoutingExample(f"What colour is the {w} roof number {i}?", "image", "webqa")
-          for i, w in enumerate(rng.choice(["red", "green", "blue"], n_per))]
-    ex += [RoutingExample(f"what year did team {w} win the cup {i}", "paragraph", "nq")
-           for i, w in enumerate(rng.choice(["north", "south", "east"], n_per))]
+    ex = [
+        RoutingExample(f"What colour is the {w} roof number {i}?", "image", "webqa")
+        for i, w in enumerate(rng.choice(["red", "green", "blue"], n_per))
+    ]
+    ex += [
+        RoutingExample(f"what year did team {w} win the cup {i}", "paragraph", "nq")
+        for i, w in enumerate(rng.choice(["north", "south", "east"], n_per))
+    ]
     dense = rng.normal(size=(len(ex), 8)).astype(np.float32)
     return ex, QueryFeatures(dense / np.linalg.norm(dense, axis=1, keepdims=True), dense)
 
@@ -27,15 +31,21 @@ def test_extra_examples_train_every_fold_and_are_never_scored():
 
     # Many copies of the main questions with the opposite label: if the extras reach training,
     # the out-of-fold predictions must get worse; the report still covers the main examples only.
-    flipped = [RoutingExample(e.question, "paragraph" if e.route == "image" else "image",
-                              "nq" if e.source == "webqa" else "webqa") for e in ex] * 3
+    flipped = [
+        RoutingExample(
+            e.question, "paragraph" if e.route == "image" else "image", "nq" if e.source == "webqa" else "webqa"
+        )
+        for e in ex
+    ] * 3
     fl = QueryFeatures(np.tile(feats.embedding, (3, 1)), np.tile(feats.layers, (3, 1)))
     poisoned = cross_validate(ex, feats, TrainConfig(folds=4, augment=0), extra=(flipped, fl))
     assert len(poisoned.routes_true) == len(ex) and poisoned.routes_true == base.routes_true
     assert poisoned.probabilities.shape == base.probabilities.shape
     assert poisoned.accuracy < 0.5
 
-    empty = cross_validate(ex, feats, TrainConfig(folds=4, augment=0), extra=([], QueryFeatures(np.zeros((0, 8)), np.zeros((0, 8)))))
+    empty = cross_validate(
+        ex, feats, TrainConfig(folds=4, augment=0), extra=([], QueryFeatures(np.zeros((0, 8)), np.zeros((0, 8))))
+    )
     np.testing.assert_allclose(empty.probabilities, base.probabilities)
 
 
@@ -82,6 +92,10 @@ def test_soft_labels_move_the_student_towards_the_teacher():
             p[r, 1 - labels.index(ex[i].source)] = 0.95
         return p
 
-    soft = cross_validate(ex, _fake_featurize, TrainConfig(folds=4, augment=0, classifier="logreg", soft_weight=0.9),
-                          teacher=wrong_teacher)
+    soft = cross_validate(
+        ex,
+        _fake_featurize,
+        TrainConfig(folds=4, augment=0, classifier="logreg", soft_weight=0.9),
+        teacher=wrong_teacher,
+    )
     assert soft.accuracy < hard.accuracy

@@ -1,4 +1,5 @@
 """`mmroute app` binds to localhost unless told otherwise, and never phones home."""
+
 from __future__ import annotations
 
 import subprocess
@@ -74,13 +75,20 @@ def test_streamlit_really_listens_on_loopback_only(tmp_path: Path) -> None:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "MMROUTE_HOME": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "mmroute", "app", "--port", str(port)], env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mmroute", "app", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 240  # `mmroute app` first starts the home's server
         listening: set[str] = set()
         while time.monotonic() < deadline and not listening:
-            for line in Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]:
+            for line in (
+                Path("/proc/net/tcp").read_text().splitlines()[1:] + Path("/proc/net/tcp6").read_text().splitlines()[1:]
+            ):
                 local, state = line.split()[1], line.split()[3]
                 addr, p = local.rsplit(":", 1)
                 if state == "0A" and int(p, 16) == port:  # LISTEN

@@ -1,5 +1,6 @@
 """Retrieved text reaches LLMs only as quoted data; an instruction planted in a document neither
 changes the route nor gets an obeyed answer past the verifier."""
+
 from __future__ import annotations
 
 import re
@@ -13,7 +14,7 @@ from mmroute.pipeline import Pipeline
 from mmroute.types import Verdict
 from tests.helpers.fake_openai import FakeOpenAI, Reply
 
-from .conftest import EVIL_TITLE, INJECTION, QUESTION
+from .conftest import EVIL_TITLE, QUESTION
 
 
 def _all_text(body: dict) -> str:
@@ -44,8 +45,12 @@ def _assert_quoted(body: dict) -> None:
 
 
 def _endpoint_pipeline(home: Path, url: str, judge: bool) -> Pipeline:
-    cfg = PipelineConfig(generator="openai", kbs=["facts"], k=5,
-                         endpoint=EndpointConfig(url=url, model="fake", api_key_env=None, judge=judge, max_retries=0))
+    cfg = PipelineConfig(
+        generator="openai",
+        kbs=["facts"],
+        k=5,
+        endpoint=EndpointConfig(url=url, model="fake", api_key_env=None, judge=judge, max_retries=0),
+    )
     return Pipeline.from_home(Home(home), cfg)
 
 

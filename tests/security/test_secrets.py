@@ -1,4 +1,5 @@
 """API keys come from the environment and never show up in logs, errors, reprs, `--json` output or the app."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,11 @@ def test_client_sends_the_key_but_never_shows_it(caplog: pytest.LogCaptureFixtur
     _no_key(repr(client), repr(res), res.raw, caplog.text)
 
 
-@pytest.mark.parametrize("reply", [Reply.status(401, "invalid api key"), Reply.status(500), Reply.raw(b"not json")],
-                         ids=["401", "500", "garbage"])
+@pytest.mark.parametrize(
+    "reply",
+    [Reply.status(401, "invalid api key"), Reply.status(500), Reply.raw(b"not json")],
+    ids=["401", "500", "garbage"],
+)
 def test_endpoint_errors_do_not_carry_the_key(reply: Reply, caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAI([reply]) as srv:
         client = ChatClient(srv.base_url, "fake", api_key_env=KEY_ENV, max_retries=1, backoff_s=0.01)
@@ -54,48 +58,98 @@ def test_endpoint_errors_do_not_carry_the_key(reply: Reply, caplog: pytest.LogCa
 
 
 def _endpoint_args(url: str) -> list[str]:
-    return ["--generator", "openai", "--endpoint-url", url, "--endpoint-model", "fake", "--api-key-env", KEY_ENV, "--judge"]
+    return [
+        "--generator",
+        "openai",
+        "--endpoint-url",
+        url,
+        "--endpoint-model",
+        "fake",
+        "--api-key-env",
+        KEY_ENV,
+        "--judge",
+    ]
 
 
-def test_ask_json_and_pipeline_objects_do_not_show_the_key(injected_home: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_ask_json_and_pipeline_objects_do_not_show_the_key(
+    injected_home: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     judge = '{"checks": [], "verdict": "supported", "confidence": 0.9, "explanation": "ok"}'
 
     def reply(body: dict) -> Reply:
         return Reply.ok(judge if "verification questions" in json.dumps(body) else "1889")
 
     with FakeOpenAI(reply_fn=reply) as srv:
-        out = CliRunner().invoke(cli, ["ask", QUESTION, "--kb", "facts", "--home", str(injected_home), "--json",
-                                       *_endpoint_args(srv.base_url)])
+        out = CliRunner().invoke(
+            cli,
+            ["ask", QUESTION, "--kb", "facts", "--home", str(injected_home), "--json", *_endpoint_args(srv.base_url)],
+        )
         assert out.exit_code == 0, out.output
         assert json.loads(out.stdout)["question"] == QUESTION
-        cfg = PipelineConfig(generator="openai", kbs=["facts"],
-                             endpoint=EndpointConfig(url=srv.base_url, model="fake", api_key_env=KEY_ENV, judge=True))
+        cfg = PipelineConfig(
+            generator="openai",
+            kbs=["facts"],
+            endpoint=EndpointConfig(url=srv.base_url, model="fake", api_key_env=KEY_ENV, judge=True),
+        )
         pipe = Pipeline.from_home(Home(injected_home), cfg)
         ans = pipe.ask(QUESTION)
         auth = [{k.lower(): v for k, v in h.items()}.get("authorization") for h in srv.headers]
     assert auth and all(a == f"Bearer {KEY}" for a in auth)
-    _no_key(out.output, json.dumps(ans.to_dict()), repr(ans), repr(pipe.generator), repr(pipe.verifier),
-            repr(cfg), json.dumps(cfg.to_dict()), caplog.text)
+    _no_key(
+        out.output,
+        json.dumps(ans.to_dict()),
+        repr(ans),
+        repr(pipe.generator),
+        repr(pipe.verifier),
+        repr(cfg),
+        json.dumps(cfg.to_dict()),
+        caplog.text,
+    )
 
 
 def test_failed_endpoint_in_cli_does_not_show_the_key(injected_home: Path, caplog: pytest.LogCaptureFixture) -> None:
     with FakeOpenAI([Reply.status(401, "bad key")]) as srv:
-        out = CliRunner().invoke(cli, ["ask", QUESTION, "--kb", "facts", "--home", str(injected_home), "--json",
-                                       *_endpoint_args(srv.base_url)])
+        out = CliRunner().invoke(
+            cli,
+            ["ask", QUESTION, "--kb", "facts", "--home", str(injected_home), "--json", *_endpoint_args(srv.base_url)],
+        )
     assert "Traceback" not in out.output
     _no_key(out.output, caplog.text, repr(out.exception))
 
 
-def test_eval_and_route_json_do_not_show_the_key(injected_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_eval_and_route_json_do_not_show_the_key(
+    injected_home: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     qs = tmp_path / "q.jsonl"
     qs.write_text(json.dumps({"id": "q1", "question": QUESTION, "answers": ["1889"]}) + "\n")
     routing = tmp_path / "r.jsonl"
     routing.write_text(json.dumps({"question": QUESTION, "route": "paragraph"}) + "\n")
     with FakeOpenAI([Reply.ok("1889")]) as srv:
-        ev = CliRunner().invoke(cli, ["eval", "answers", "--kb", "facts", "--questions", str(qs), "--out",
-                                      str(tmp_path / "a.jsonl"), "--home", str(injected_home), "--json", "--no-verify",
-                                      "--generator", "openai", "--endpoint-url", srv.base_url, "--endpoint-model", "fake",
-                                      "--api-key-env", KEY_ENV])
+        ev = CliRunner().invoke(
+            cli,
+            [
+                "eval",
+                "answers",
+                "--kb",
+                "facts",
+                "--questions",
+                str(qs),
+                "--out",
+                str(tmp_path / "a.jsonl"),
+                "--home",
+                str(injected_home),
+                "--json",
+                "--no-verify",
+                "--generator",
+                "openai",
+                "--endpoint-url",
+                srv.base_url,
+                "--endpoint-model",
+                "fake",
+                "--api-key-env",
+                KEY_ENV,
+            ],
+        )
     assert ev.exit_code == 0, ev.output
     route = CliRunner().invoke(cli, ["route", QUESTION, "--home", str(injected_home), "--json"])
     route_eval = CliRunner().invoke(cli, ["route", "eval", "--data", str(routing), "--json"])

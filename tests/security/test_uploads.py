@@ -1,4 +1,5 @@
 """Uploads: a file name can never leave the upload folder; only allowed types and sizes are written."""
+
 from __future__ import annotations
 
 import os
@@ -9,17 +10,50 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mmroute.app.support import (INDEX_UPLOAD_TYPES, QUERY_IMAGE_TYPES, sanitize_filename, save_upload, save_uploads,
-                                 uploads_dir)
+from mmroute.app.support import (
+    INDEX_UPLOAD_TYPES,
+    QUERY_IMAGE_TYPES,
+    sanitize_filename,
+    save_upload,
+    save_uploads,
+    uploads_dir,
+)
 from mmroute.errors import InputError
 from mmroute.kb import Home
 
-SETTINGS = settings(max_examples=150, deadline=None, derandomize=True,
-                    suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=150, deadline=None, derandomize=True, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
-hostile_parts = st.sampled_from(["..", ".", "/", "\\", "../", "..\\", "/etc/passwd", "C:\\Windows\\", "~", "$HOME",
-                                 "\x00", "%2e%2e%2f", "..%2f", "\u2215", "\uff0e\uff0e", "\u202e", " ", "\n", ".hidden",
-                                 "CON", "a" * 300, "x.jsonl", ".png", "évidence.txt", "file:///x"])
+hostile_parts = st.sampled_from(
+    [
+        "..",
+        ".",
+        "/",
+        "\\",
+        "../",
+        "..\\",
+        "/etc/passwd",
+        "C:\\Windows\\",
+        "~",
+        "$HOME",
+        "\x00",
+        "%2e%2e%2f",
+        "..%2f",
+        "\u2215",
+        "\uff0e\uff0e",
+        "\u202e",
+        " ",
+        "\n",
+        ".hidden",
+        "CON",
+        "a" * 300,
+        "x.jsonl",
+        ".png",
+        "évidence.txt",
+        "file:///x",
+    ]
+)
 names = st.lists(st.one_of(hostile_parts, st.text(max_size=20)), min_size=1, max_size=6).map("".join)
 
 
@@ -73,8 +107,9 @@ def test_symlinked_upload_name_cannot_redirect_the_write(tmp_path: Path) -> None
     assert outside.read_text() == "precious"
 
 
-@pytest.mark.parametrize("name", ["run.sh", "x.exe", "page.html", "evil.py", "archive.zip", "noext", "x.jsonl.exe",
-                                  "x.svg", "x.PHP"])
+@pytest.mark.parametrize(
+    "name", ["run.sh", "x.exe", "page.html", "evil.py", "archive.zip", "noext", "x.jsonl.exe", "x.svg", "x.PHP"]
+)
 def test_disallowed_types_are_refused(tmp_path: Path, name: str) -> None:
     res = save_uploads([(name, b"data")], tmp_path / "up")
     assert res.saved == [] and res.rejected and "not accepted" in res.rejected[0][1]

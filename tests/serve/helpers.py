@@ -1,4 +1,5 @@
 """Real `mmroute serve` processes and real CLI subprocesses for the serve tests."""
+
 from __future__ import annotations
 
 import json
@@ -12,7 +13,11 @@ from pathlib import Path
 
 HASH = ["--encoder", "hashing", "--encoder-option", "dim=64"]
 FILMS = [
-    {"id": "f1", "title": "Inception", "text": "Inception is a 2010 science fiction film directed by Christopher Nolan."},
+    {
+        "id": "f1",
+        "title": "Inception",
+        "text": "Inception is a 2010 science fiction film directed by Christopher Nolan.",
+    },
     {"id": "f2", "title": "Christopher Nolan", "text": "Christopher Nolan is a British film director born in London."},
     {"id": "f3", "title": "Titanic", "text": "Titanic is a 1997 film directed by James Cameron about the ship."},
     {"id": "f4", "title": "Normandy", "text": "Normandy is a region in the north of France, named after the Normans."},
@@ -20,8 +25,11 @@ FILMS = [
 
 
 def env(token: str | None = None) -> dict[str, str]:
-    e = {k: v for k, v in os.environ.items() if k not in ("MMROUTE_HOME", "MMROUTE_DEBUG", "MMROUTE_SERVE_TOKEN",
-                                                             "MMROUTE_NO_SERVER")}
+    e = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MMROUTE_HOME", "MMROUTE_DEBUG", "MMROUTE_SERVE_TOKEN", "MMROUTE_NO_SERVER")
+    }
     e.update(HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", TOKENIZERS_PARALLELISM="false")
     if token:
         e["MMROUTE_SERVE_TOKEN"] = token
@@ -33,10 +41,18 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
-def mmroute(*args: str, token: str | None = None, cwd: Path | None = None, timeout: float = 600) -> subprocess.CompletedProcess:
+def mmroute(
+    *args: str, token: str | None = None, cwd: Path | None = None, timeout: float = 600
+) -> subprocess.CompletedProcess:
     """Run the real CLI in a subprocess."""
-    return subprocess.run([sys.executable, "-m", "mmroute", *args], capture_output=True, text=True, timeout=timeout,
-                          env=env(token), cwd=cwd)
+    return subprocess.run(
+        [sys.executable, "-m", "mmroute", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env(token),
+        cwd=cwd,
+    )
 
 
 class Server:
@@ -49,10 +65,14 @@ class Server:
         self.err_path = self.out_path.with_suffix(".err")
         self._out = open(self.out_path, "w")
         self._err = open(self.err_path, "w")
-        self.proc = subprocess.Popen([sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0",
-                                      *extra], stdout=self._out, stderr=self._err, env=env(token))
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "mmroute", "serve", "--home", str(home), "--port", "0", *extra],
+            stdout=self._out,
+            stderr=self._err,
+            env=env(token),
+        )
 
-    def wait_ready(self, timeout: float = 300) -> "Server":
+    def wait_ready(self, timeout: float = 300) -> Server:
         deadline = time.monotonic() + timeout
         path = self.home / "serve.json"
         while time.monotonic() < deadline:
@@ -91,7 +111,7 @@ class Server:
         self._out.close()
         self._err.close()
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.wait_ready()
 
     def __exit__(self, *exc: object) -> None:
@@ -99,15 +119,22 @@ class Server:
             self.stop()
 
 
-def http(url: str, method: str = "GET", body: dict | bytes | None = None, token: str | None = None,
-         headers: dict[str, str] | None = None, timeout: float = 300) -> tuple[int, dict]:
+def http(
+    url: str,
+    method: str = "GET",
+    body: dict | bytes | None = None,
+    token: str | None = None,
+    headers: dict[str, str] | None = None,
+    timeout: float = 300,
+) -> tuple[int, dict]:
     """One real HTTP request; returns (status, decoded JSON)."""
     import urllib.error
     import urllib.request
 
     data = body if isinstance(body, bytes) or body is None else json.dumps(body).encode()
-    req = urllib.request.Request(url, data=data, method=method, headers={"Content-Type": "application/json",
-                                                                        **(headers or {})})
+    req = urllib.request.Request(
+        url, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
     if token:
         req.add_header("Authorization", f"Bearer {token}")
     try:

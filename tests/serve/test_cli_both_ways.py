@@ -4,6 +4,7 @@ Every command runs as a real subprocess: first with no server (in-process, as be
 real server owning the home. stdout, stderr and the exit code must be identical; only wall-clock
 figures (timings, elapsed) are blanked before comparing.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -23,8 +24,18 @@ def served_home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("both")
     home = root / "home"
     for kb, rows in (("films", FILMS), ("birds", BIRDS)):
-        r = mmroute("index", "--kb", kb, "--input", str(write_jsonl(root / f"{kb}.jsonl", rows)), "--home", str(home),
-                    *HASH, "--description", f"{kb} corpus")
+        r = mmroute(
+            "index",
+            "--kb",
+            kb,
+            "--input",
+            str(write_jsonl(root / f"{kb}.jsonl", rows)),
+            "--home",
+            str(home),
+            *HASH,
+            "--description",
+            f"{kb} corpus",
+        )
         assert r.returncode == 0, r.stderr
     return home
 
@@ -53,13 +64,19 @@ def test_reads_and_errors_are_identical_with_and_without_a_server(served_home: P
     commands = [
         ["search", "--kb", "films", "Christopher Nolan director", "--k", "3"],
         ["search", "--kb", "films", "Christopher Nolan director", "--k", "3", "--json"],
-        ["kb", "list"], ["kb", "list", "--json"],
-        ["kb", "info", "films"], ["kb", "info", "films", "--json"],
-        ["search", "--kb", "missing", "x"], ["search", "--kb", "missing", "x", "--json"],
-        ["search", "--kb", "films", "  "], ["search", "--kb", "films", "  ", "--json"],
-        ["search", "--kb", "films", "--image", img], ["search", "--kb", "films", "--image", img, "--json"],
+        ["kb", "list"],
+        ["kb", "list", "--json"],
+        ["kb", "info", "films"],
+        ["kb", "info", "films", "--json"],
+        ["search", "--kb", "missing", "x"],
+        ["search", "--kb", "missing", "x", "--json"],
+        ["search", "--kb", "films", "  "],
+        ["search", "--kb", "films", "  ", "--json"],
+        ["search", "--kb", "films", "--image", img],
+        ["search", "--kb", "films", "--image", img, "--json"],
         ["search", "--kb", "../evil", "x"],
-        ["kb", "info", "nope", "--json"], ["kb", "delete", "nope", "--yes"],
+        ["kb", "info", "nope", "--json"],
+        ["kb", "delete", "nope", "--yes"],
         # a write, its idempotent re-run (exit 1: the broken line is reported again), then a delete
         ["index", "--kb", "extra", "--input", str(bad), *HASH, "--json"],
         ["index", "--kb", "extra", "--input", str(bad), *HASH],
@@ -85,12 +102,17 @@ def test_relative_paths_read_the_same_through_the_server(served_home: Path) -> N
     sub = root / "rel"
     sub.mkdir(exist_ok=True)
     (sub / "c.jsonl").write_text(write_jsonl(root / "tmp2.jsonl", BIRDS).read_text() + "{broken\n")
-    commands = [["index", "--kb", "rel", "--input", "rel/c.jsonl", *HASH], ["index", "--kb", "rel", "--input", "rel/none.jsonl"],
-                ["kb", "delete", "rel", "--yes"]]
+    commands = [
+        ["index", "--kb", "rel", "--input", "rel/c.jsonl", *HASH],
+        ["index", "--kb", "rel", "--input", "rel/none.jsonl"],
+        ["kb", "delete", "rel", "--yes"],
+    ]
 
     def run() -> list[tuple[int, str, str]]:
-        return [(r.returncode, mask_timings(r.stdout), r.stderr)
-                for r in (mmroute(*c, "--home", str(served_home), cwd=root) for c in commands)]
+        return [
+            (r.returncode, mask_timings(r.stdout), r.stderr)
+            for r in (mmroute(*c, "--home", str(served_home), cwd=root) for c in commands)
+        ]
 
     alone = run()
     with Server(served_home, "--lazy"):
@@ -103,8 +125,11 @@ def test_route_and_ask_are_identical_with_and_without_a_server(served_home: Path
     """Real router (MiniLM) and the offline generator with the verifier: the full answer trace matches."""
     q = "Who directed the film Inception?"
     commands = [
-        ["route", q], ["route", q, "--json"], ["route", "   "],
-        ["ask", q, "--generator", "offline"], ["ask", q, "--generator", "offline", "--json"],
+        ["route", q],
+        ["route", q, "--json"],
+        ["route", "   "],
+        ["ask", q, "--generator", "offline"],
+        ["ask", q, "--generator", "offline", "--json"],
         ["ask", q, "--generator", "offline", "--kb", "films", "--stepwise", "--json"],
         ["ask", q, "--generator", "offline", "--kb", "nope", "--json"],
         ["ask", "  ", "--generator", "offline"],
@@ -128,9 +153,11 @@ def test_image_search_is_identical_with_and_without_a_server(tmp_path: Path, dat
     home = tmp_path / "home"
     r = mmroute("index", "--kb", "photos", "--input", str(picked), "--home", str(home))
     assert r.returncode == 0, r.stderr
-    commands = [["search", "--kb", "photos", "--image", str(images / "coffee.png"), "--k", "2", "--json"],
-                ["search", "--kb", "photos", "--image", str(images / "coffee.png"), "--k", "2"],
-                ["search", "--kb", "photos", "a cup of coffee", "--k", "2", "--json"]]
+    commands = [
+        ["search", "--kb", "photos", "--image", str(images / "coffee.png"), "--k", "2", "--json"],
+        ["search", "--kb", "photos", "--image", str(images / "coffee.png"), "--k", "2"],
+        ["search", "--kb", "photos", "a cup of coffee", "--k", "2", "--json"],
+    ]
     alone = _run_all(commands, home)
     with Server(home, "--lazy"):
         served = _run_all(commands, home)

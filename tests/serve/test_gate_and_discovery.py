@@ -1,5 +1,6 @@
 """The server's pieces on their own: per-KB admission (threads), the discovery file and its staleness,
 the client's light imports, and the typed values' JSON round trip used by the remote retriever."""
+
 from __future__ import annotations
 
 import json
@@ -13,7 +14,14 @@ from pathlib import Path
 import pytest
 
 from mmroute.errors import KBLockedError
-from mmroute.serve.discovery import ServeLock, ServerInfo, process_alive, read_discovery, remove_discovery, write_discovery
+from mmroute.serve.discovery import (
+    ServeLock,
+    ServerInfo,
+    process_alive,
+    read_discovery,
+    remove_discovery,
+    write_discovery,
+)
 from mmroute.serve.gate import KBGate
 
 
@@ -97,8 +105,10 @@ def test_discovery_file_round_trip_and_staleness(tmp_path: Path) -> None:
 
 
 def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> None:
-    code = ("import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
-            "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)")
+    code = (
+        "import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
+        "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)"
+    )
     holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
@@ -112,18 +122,21 @@ def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> No
 
 
 def test_the_cli_client_path_imports_no_heavy_module() -> None:
-    code = ("import sys, mmroute.cli.main, mmroute.serve.client, mmroute.ops; "
-            "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'numpy', 'fastapi', 'uvicorn') if m in sys.modules)))")
+    code = (
+        "import sys, mmroute.cli.main, mmroute.serve.client, mmroute.ops; "
+        "print(json.dumps(sorted(m for m in ('torch', 'transformers', 'numpy', 'fastapi', 'uvicorn') if m in sys.modules)))"
+    )
     r = subprocess.run([sys.executable, "-c", "import json; " + code], capture_output=True, text=True)
     assert r.returncode == 0 and json.loads(r.stdout) == [], r.stdout + r.stderr
 
 
 def test_retrieval_results_survive_the_json_round_trip() -> None:
-    from mmroute.types import (Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision, RouteScore)
+    from mmroute.types import Granularity, Hit, Item, RetrievalResult, RetrievalStep, RouteDecision, RouteScore
 
     hit = Hit(Item("a", Granularity.CLIP, "t", title="T", source="v.mp4", start_s=1.0, end_s=2.0), 0.5, "kb", 1)
     dec = RouteDecision("q", (RouteScore("clip", 0.9, ("kb",)),), ("clip",), ("kb",), "r", "default", 1.5)
     res = RetrievalResult("q", (hit,), (RetrievalStep(0, "q", ("kb",), (hit,), dec, ("a",), "n", 2.0),), "s", 3.0)
-    back = RetrievalResult.from_dict(json.loads(json.dumps(res.to_dict())),
-                                     [[h.to_dict() for h in s.hits] for s in res.steps])
+    back = RetrievalResult.from_dict(
+        json.loads(json.dumps(res.to_dict())), [[h.to_dict() for h in s.hits] for s in res.steps]
+    )
     assert back.to_dict() == res.to_dict() and back.steps[0].hits[0].item.start_s == 1.0

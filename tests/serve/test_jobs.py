@@ -1,6 +1,7 @@
 """Index jobs in the server: kill -9 during a job loses nothing (the job resumes when the server restarts,
 or the same `mmroute index` finishes it), writes to a KB are serialised, and a KB being written is skipped
 by routed questions and named in the trace while the other KBs answer."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,11 @@ def _assert_exact(home: Path, kb: str, ids: list[str]) -> None:
 
 
 def _submit(server: Server, kb: str, src: Path) -> dict:
-    status, job = http(server.url + f"/v1/kbs/{kb}/index", "POST",
-                       {"input": str(src), "encoder": {"name": "hashing", "options": {"dim": 32}}})
+    status, job = http(
+        server.url + f"/v1/kbs/{kb}/index",
+        "POST",
+        {"input": str(src), "encoder": {"name": "hashing", "options": {"dim": 32}}},
+    )
     assert status == 202, job
     return job
 
@@ -124,8 +128,16 @@ def test_a_kb_being_written_is_skipped_by_routed_asks_and_named_in_the_trace(tmp
     """While the server indexes into ``big``, a routed question is answered from the other KBs and its
     trace names ``big``; searching ``big`` directly is a one-line lock error; afterwards ``big`` is back."""
     home = tmp_path / "home"
-    r = mmroute("index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)),
-                "--home", str(home), *HASH32)
+    r = mmroute(
+        "index",
+        "--kb",
+        "films",
+        "--input",
+        str(write_jsonl(tmp_path / "films.jsonl", FILMS)),
+        "--home",
+        str(home),
+        *HASH32,
+    )
     assert r.returncode == 0, r.stderr
     first, first_ids = make_text_corpus(tmp_path / "first", 50)
     assert mmroute("index", "--kb", "big", "--input", str(first), "--home", str(home), *HASH32).returncode == 0
@@ -174,8 +186,16 @@ def test_many_readers_keep_being_served_while_another_kb_is_indexed(tmp_path: Pa
     from concurrent.futures import ThreadPoolExecutor
 
     home = tmp_path / "home"
-    r = mmroute("index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)),
-                "--home", str(home), *HASH32)
+    r = mmroute(
+        "index",
+        "--kb",
+        "films",
+        "--input",
+        str(write_jsonl(tmp_path / "films.jsonl", FILMS)),
+        "--home",
+        str(home),
+        *HASH32,
+    )
     assert r.returncode == 0, r.stderr
     src, ids = make_text_corpus(tmp_path / "big", 60000)
     ask = {"question": "Who directed the film Inception?", "config": {"generator": "offline"}}

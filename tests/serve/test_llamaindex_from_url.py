@@ -1,4 +1,5 @@
 """LlamaIndex `MMRouteRetriever.from_url`: retrieval through a real server, sync and async."""
+
 from __future__ import annotations
 
 import asyncio
@@ -20,7 +21,9 @@ from .helpers import FILMS, HASH, Server, mmroute, write_jsonl  # noqa: E402
 def server(tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN201
     root = tmp_path_factory.mktemp("li")
     home = root / "home"
-    r = mmroute("index", "--kb", "films", "--input", str(write_jsonl(root / "f.jsonl", FILMS)), "--home", str(home), *HASH)
+    r = mmroute(
+        "index", "--kb", "films", "--input", str(write_jsonl(root / "f.jsonl", FILMS)), "--home", str(home), *HASH
+    )
     assert r.returncode == 0, r.stderr
     with Server(home, "--lazy") as s:
         yield s
@@ -33,8 +36,9 @@ def test_from_url_retrieves_nodes_through_the_server(server: Server) -> None:
     assert nodes[0].node.metadata["kb"] == "films" and nodes[0].node.metadata["item_id"] in {"f1", "f2"}
     assert nodes[0].score >= nodes[1].score
     assert r.last_result is not None and r.last_result.steps[0].hits  # each step's hits travel too
-    searched = mmroute("search", "--kb", "films", "Christopher Nolan film director", "--k", "2", "--home",
-                       str(server.home), "--json")
+    searched = mmroute(
+        "search", "--kb", "films", "Christopher Nolan film director", "--k", "2", "--home", str(server.home), "--json"
+    )
     expected = [h["id"] for h in json.loads(searched.stdout)["hits"]]
     assert [n.node.metadata["item_id"] for n in nodes] == expected
 

@@ -1,5 +1,6 @@
 """Commands that work on the KBs directly (eval, kb copy|move) refuse in one clear line while a server owns the
 home, naming how to stop it; `mmroute serve --stop` stops it, and then they run."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -12,8 +13,9 @@ from .helpers import FILMS, HASH, Server, mmroute, write_jsonl
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
     h = tmp_path / "home"
-    r = mmroute("index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)), *HASH,
-                "--home", str(h))
+    r = mmroute(
+        "index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)), *HASH, "--home", str(h)
+    )
     assert r.returncode == 0, r.stderr
     (tmp_path / "q.jsonl").write_text('{"id": "q1", "question": "Who directed Inception?", "gold_ids": ["f1"]}\n')
     return h
@@ -21,10 +23,12 @@ def home(tmp_path: Path) -> Path:
 
 def test_eval_and_kb_copy_move_refuse_then_run_after_serve_stop(home: Path) -> None:
     questions = str(home.parent / "q.jsonl")
-    commands = [("eval", "retrieval", "--kb", "films", "--questions", questions, "--k", "2"),
-                ("eval", "answers", "--kb", "films", "--questions", questions, "--generator", "offline"),
-                ("kb", "copy", "films", "films2", "--store", "faiss"),
-                ("kb", "move", "films", "--store", "faiss")]
+    commands = [
+        ("eval", "retrieval", "--kb", "films", "--questions", questions, "--k", "2"),
+        ("eval", "answers", "--kb", "films", "--questions", questions, "--generator", "offline"),
+        ("kb", "copy", "films", "films2", "--store", "faiss"),
+        ("kb", "move", "films", "--store", "faiss"),
+    ]
     server = Server(home).wait_ready()
     try:
         for cmd in commands:

@@ -1,12 +1,13 @@
 """The server process: discovery file and stale files, one server per home, the bearer token off loopback,
 request-size limits, OpenAPI docs, clean exit on SIGTERM and SIGINT. Real processes, real HTTP, real signals."""
+
 from __future__ import annotations
 
 import json
 import signal
-from http.client import HTTPConnection
 import subprocess
 import sys
+from http.client import HTTPConnection
 from pathlib import Path
 
 import pytest
@@ -18,7 +19,9 @@ from .helpers import FILMS, HASH, Server, env, http, mmroute, write_jsonl
 def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp("proc")
     h = root / "home"
-    r = mmroute("index", "--kb", "films", "--input", str(write_jsonl(root / "films.jsonl", FILMS)), "--home", str(h), *HASH)
+    r = mmroute(
+        "index", "--kb", "films", "--input", str(write_jsonl(root / "films.jsonl", FILMS)), "--home", str(h), *HASH
+    )
     assert r.returncode == 0, r.stderr
     return h
 
@@ -38,7 +41,9 @@ def test_discovery_file_names_the_server_and_no_secret(home: Path) -> None:
         status, body = http(server.url + "/health")
         assert status == 200 and body["status"] == "ok" and body["pid"] == server.proc.pid
         status, spec = http(server.url + "/openapi.json")
-        assert status == 200 and {"/v1/search", "/v1/ask", "/v1/route", "/v1/kbs", "/v1/jobs/{job_id}"} <= set(spec["paths"])
+        assert status == 200 and {"/v1/search", "/v1/ask", "/v1/route", "/v1/kbs", "/v1/jobs/{job_id}"} <= set(
+            spec["paths"]
+        )
         import urllib.request
 
         with urllib.request.urlopen(server.url + "/docs", timeout=60) as r:
@@ -48,8 +53,14 @@ def test_discovery_file_names_the_server_and_no_secret(home: Path) -> None:
 
 
 def test_a_stale_discovery_file_is_ignored_by_clients_and_replaced_by_the_next_server(home: Path) -> None:
-    stale = {"pid": _dead_pid(), "host": "127.0.0.1", "port": 9, "started_at": "2020-01-01T00:00:00+0000",
-             "home": str(home), "version": "0"}
+    stale = {
+        "pid": _dead_pid(),
+        "host": "127.0.0.1",
+        "port": 9,
+        "started_at": "2020-01-01T00:00:00+0000",
+        "home": str(home),
+        "version": "0",
+    }
     (home / "serve.json").write_text(json.dumps(stale))
     r = mmroute("search", "--kb", "films", "Nolan", "--home", str(home), "--json")  # in-process despite the file
     assert r.returncode == 0 and json.loads(r.stdout)["hits"], r.stderr
@@ -118,7 +129,7 @@ def test_request_bodies_over_the_limit_get_413(home: Path) -> None:
         conn.endheaders()
         payload = json.dumps(big).encode()
         for i in range(0, len(payload), 4096):
-            chunk = payload[i:i + 4096]
+            chunk = payload[i : i + 4096]
             conn.send(f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n")
         conn.send(b"0\r\n\r\n")
         resp = conn.getresponse()
@@ -135,7 +146,9 @@ def test_bad_requests_get_json_errors(home: Path) -> None:
         assert status == 404 and body["error"].startswith("no KB named 'nope'") and body["hint"]
         status, body = http(server.url + "/v1/nothing-here")
         assert status == 404 and body["exit_code"] == 2
-        status, body = http(server.url + "/v1/search", "POST", {"kb": "films", "image": {"name": "a.png", "data_b64": "%%%"}})
+        status, body = http(
+            server.url + "/v1/search", "POST", {"kb": "films", "image": {"name": "a.png", "data_b64": "%%%"}}
+        )
         assert status == 400 and "base64" in body["error"]
 
 
@@ -153,7 +166,11 @@ def test_commands_that_only_run_in_process_say_so(home: Path) -> None:
     q.write_text(json.dumps({"id": "q1", "question": "Nolan", "gold_ids": ["f2"]}) + "\n")
     with Server(home, "--lazy") as server:
         r = mmroute("eval", "retrieval", "--kb", "films", "--questions", str(q), "--home", str(home))
-        assert r.returncode == 2 and f"mmroute serve (pid {server.proc.pid}" in r.stderr and "mmroute serve --stop" in r.stderr
+        assert (
+            r.returncode == 2
+            and f"mmroute serve (pid {server.proc.pid}" in r.stderr
+            and "mmroute serve --stop" in r.stderr
+        )
         assert len(r.stderr.strip().splitlines()) == 2
 
 

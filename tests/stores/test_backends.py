@@ -1,4 +1,5 @@
 """Backend-specific behaviour: crash durability, process exclusivity, the remote Qdrant path, GPU guard."""
+
 from __future__ import annotations
 
 import json
@@ -15,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from mmroute.errors import ConfigError, KBLockedError, StoreError
+from mmroute.errors import ConfigError, KBLockedError
 from mmroute.stores import Filter, Point, open_store
 from mmroute.stores import qdrant as qdrant_mod
 from mmroute.stores.faiss_store import FaissStore
@@ -48,8 +49,14 @@ CHILD = textwrap.dedent("""
 
 def _spawn(backend: str, path: Path, opts: dict, flushed: int, pending: int) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(REPO))
-    proc = subprocess.Popen([sys.executable, "-c", CHILD, backend, str(path), json.dumps(opts), str(flushed), str(pending)],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", CHILD, backend, str(path), json.dumps(opts), str(flushed), str(pending)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     line = proc.stdout.readline()
     if "READY" not in line:
         proc.kill()
@@ -96,8 +103,9 @@ def test_faiss_flush_leaves_one_generation_and_no_temp_files(tmp_path: Path) -> 
     s = FaissStore(tmp_path, index="flat")
     s.open(4)
     for round_ in range(3):
-        s.upsert([Point(point_id("kb", str(i)), rng.standard_normal(4).astype("float32"), {"r": round_})
-                  for i in range(10)])
+        s.upsert(
+            [Point(point_id("kb", str(i)), rng.standard_normal(4).astype("float32"), {"r": round_}) for i in range(10)]
+        )
         s.flush()
     names = sorted(p.name for p in tmp_path.iterdir())
     assert names == ["CURRENT.json", "index-3.faiss", "points-3.jsonl"]
@@ -172,6 +180,7 @@ def test_faiss_gpu_search_matches_cpu(tmp_path: Path) -> None:
 
 # -- qdrant: remote path ----------------------------------------------------------------------
 
+
 class _FakeQdrant(BaseHTTPRequestHandler):
     """Just enough of Qdrant's REST API for open/upsert/count, recording every request."""
 
@@ -221,11 +230,14 @@ def fake_qdrant():
     server.server_close()
 
 
-def test_qdrant_remote_sends_key_from_env_and_never_stores_it(tmp_path: Path, fake_qdrant: str,
-                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def test_qdrant_remote_sends_key_from_env_and_never_stores_it(
+    tmp_path: Path, fake_qdrant: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     secret = "s3cr3t-key-value"
     monkeypatch.setenv("MY_QDRANT_KEY", secret)
-    store = open_store("qdrant", tmp_path / "kbs" / "docs" / "store", {"url": fake_qdrant, "api_key_env": "MY_QDRANT_KEY"})
+    store = open_store(
+        "qdrant", tmp_path / "kbs" / "docs" / "store", {"url": fake_qdrant, "api_key_env": "MY_QDRANT_KEY"}
+    )
     assert isinstance(store, QdrantStore) and store.mode == "remote" and store.collection == "docs"
     assert secret not in repr(store) and secret not in json.dumps(store.options())
     store.open(4)
@@ -268,8 +280,13 @@ def test_default_collection_name() -> None:
 
 
 def test_qdrant_filter_translation() -> None:
-    f = qdrant_filter(Filter(equals={"kind": "image", "start_s": 1.5}, any_of={"doc_id": ["a", "b"], "x": [1, "y"]},
-                             ranges={"n": (1, None)}))
+    f = qdrant_filter(
+        Filter(
+            equals={"kind": "image", "start_s": 1.5},
+            any_of={"doc_id": ["a", "b"], "x": [1, "y"]},
+            ranges={"n": (1, None)},
+        )
+    )
     d = f.model_dump(exclude_none=True)
     assert d["must"][0] == {"key": "kind", "match": {"value": "image"}}
     assert d["must"][1]["range"] == {"gte": 1.5, "lte": 1.5}
@@ -308,8 +325,18 @@ def test_edge_hnsw_and_quantization_after_optimize(tmp_path: Path, quantization:
     vecs = rng.standard_normal((2000, 32)).astype("float32")
     vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
     ids = [point_id("kb", str(i)) for i in range(2000)]
-    store = open_store("edge", tmp_path / "s", {"full_scan_threshold_kb": 10, "indexing_threshold_kb": 10, "quantization": quantization,
-                                                "oversampling": 4.0, "m": 8, "ef_construct": 32})
+    store = open_store(
+        "edge",
+        tmp_path / "s",
+        {
+            "full_scan_threshold_kb": 10,
+            "indexing_threshold_kb": 10,
+            "quantization": quantization,
+            "oversampling": 4.0,
+            "m": 8,
+            "ef_construct": 32,
+        },
+    )
     store.open(32)
     store.upsert([Point(ids[i], vecs[i], {"kind": "image" if i % 2 else "paragraph"}) for i in range(2000)])
     store.flush()

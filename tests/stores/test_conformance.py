@@ -4,6 +4,7 @@ Every name in ``STORES.names()`` runs with its default options, plus the variant
 :data:`VARIANTS` (another index kind, another mode); every harness keeps a lexical (sparse) index, so
 BM25 and hybrid search are covered on every store too.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -49,10 +50,22 @@ def make_points(n: int = N, seed: int = 0) -> tuple[list[Point], np.ndarray]:
     rng = np.random.default_rng(seed)
     vecs = unit(rng, n)
     kinds = ["paragraph", "document", "image", "clip"]
-    pts = [Point(point_id("kb", f"item-{i}"), vecs[i],
-                 {"item_id": f"item-{i}", "kind": kinds[i % 4], "doc_id": f"d{i % 7}", "n": i,
-                  "start_s": float(i) / 2, "text": words_of(i)}, sparse=document_terms(words_of(i)))
-           for i in range(n)]
+    pts = [
+        Point(
+            point_id("kb", f"item-{i}"),
+            vecs[i],
+            {
+                "item_id": f"item-{i}",
+                "kind": kinds[i % 4],
+                "doc_id": f"d{i % 7}",
+                "n": i,
+                "start_s": float(i) / 2,
+                "text": words_of(i),
+            },
+            sparse=document_terms(words_of(i)),
+        )
+        for i in range(n)
+    ]
     return pts, vecs
 
 
@@ -101,7 +114,9 @@ def ro(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory)
     store.close()
 
 
-def exact_top(vecs: np.ndarray, pts: list[Point], q: np.ndarray, k: int, flt: Filter | None = None) -> list[tuple[str, float]]:
+def exact_top(
+    vecs: np.ndarray, pts: list[Point], q: np.ndarray, k: int, flt: Filter | None = None
+) -> list[tuple[str, float]]:
     scores = vecs @ q
     order = np.argsort(-scores, kind="stable")
     out = [(pts[i].id, float(scores[i])) for i in order if flt is None or flt.matches(pts[i].payload)]
@@ -217,18 +232,22 @@ def test_search_matches_exact(ro) -> None:
         assert np.mean(overlaps) >= 0.9
 
 
-@pytest.mark.parametrize("flt", [
-    Filter(equals={"kind": "image"}),
-    Filter(equals={"n": 42}),
-    Filter(equals={"start_s": 21.0}),
-    Filter(any_of={"doc_id": ["d1", "d3"]}),
-    Filter(any_of={"n": [1, 2, 3, 250]}),
-    Filter(ranges={"start_s": (10.0, 30.0)}),
-    Filter(ranges={"n": (None, 5)}),
-    Filter(ranges={"n": (290, None)}),
-    Filter(equals={"kind": "clip"}, any_of={"doc_id": ["d2", "d4"]}, ranges={"n": (100, 299)}),
-    Filter(equals={"kind": "nothing"}),
-], ids=lambda f: repr(f)[:60])
+@pytest.mark.parametrize(
+    "flt",
+    [
+        Filter(equals={"kind": "image"}),
+        Filter(equals={"n": 42}),
+        Filter(equals={"start_s": 21.0}),
+        Filter(any_of={"doc_id": ["d1", "d3"]}),
+        Filter(any_of={"n": [1, 2, 3, 250]}),
+        Filter(ranges={"start_s": (10.0, 30.0)}),
+        Filter(ranges={"n": (None, 5)}),
+        Filter(ranges={"n": (290, None)}),
+        Filter(equals={"kind": "clip"}, any_of={"doc_id": ["d2", "d4"]}, ranges={"n": (100, 299)}),
+        Filter(equals={"kind": "nothing"}),
+    ],
+    ids=lambda f: repr(f)[:60],
+)
 def test_filters(ro, flt: Filter) -> None:
     h, store, pts, vecs = ro
     q = unit(np.random.default_rng(3), 1)[0]
@@ -302,9 +321,15 @@ def test_use_before_open_is_store_error(h: Harness) -> None:
 
 
 def test_unicode_payload_round_trip(h: Harness) -> None:
-    payload = {"item_id": "ü-1", "kind": "paragraph", "text": "Zürich — 東京 — emoji 🎬✓ — «quotes» \"\\",
-               "captions": ["première", "второй"], "metadata": {"nested": {"list": [1, 2.5, None, True]}},
-               "title": None, "start_s": 1.25}
+    payload = {
+        "item_id": "ü-1",
+        "kind": "paragraph",
+        "text": 'Zürich — 東京 — emoji 🎬✓ — «quotes» "\\',
+        "captions": ["première", "второй"],
+        "metadata": {"nested": {"list": [1, 2.5, None, True]}},
+        "title": None,
+        "start_s": 1.25,
+    }
     pid = point_id("kb", "ü-1")
     store = h.opened()
     store.upsert([Point(pid, unit(np.random.default_rng(2), 1)[0], payload)])
@@ -314,11 +339,15 @@ def test_unicode_payload_round_trip(h: Harness) -> None:
         store = h.opened()
     got = store.get([pid])
     assert len(got) == 1 and dict(got[0].payload) == payload
-    assert store.search(np.asarray(unit(np.random.default_rng(2), 1)[0]), 1, Filter(equals={"item_id": "ü-1"}))[0].id == pid
+    assert (
+        store.search(np.asarray(unit(np.random.default_rng(2), 1)[0]), 1, Filter(equals={"item_id": "ü-1"}))[0].id
+        == pid
+    )
     store.close()
 
 
 # -- lexical (sparse BM25) and hybrid search --------------------------------------------------------
+
 
 def lexical_truth(pts: list[Point], query: str) -> set[str]:
     """Ids of the points sharing a query term (what BM25 may return)."""
@@ -351,7 +380,7 @@ def test_sparse_search_is_bm25(ro) -> None:
     # two query words: the items holding both outrank those holding one
     both = store.search_sparse(query_terms("Violin COMET"), 500)
     two = [r for r in both if {"violin", "comet"} <= set(by_id[r.id].payload["text"].split())]
-    assert two and {r.id for r in both[:len(two)]} == {r.id for r in two}
+    assert two and {r.id for r in both[: len(two)]} == {r.id for r in two}
     # a rare term outweighs a frequent one (IDF): 'text' is everywhere, item-17's number is in one item
     top = store.search_sparse(query_terms("text 17"), 3)
     assert top[0].id == pts[17].id and top[0].payload["item_id"] == "item-17"
@@ -368,8 +397,11 @@ def test_sparse_search_filters(ro) -> None:
     assert res and {r.id for r in res} == want
 
 
-@pytest.mark.parametrize("fusion", [Fusion(), Fusion(method="rrf", weights=(1.0, 3.0), k=2), Fusion(method="dbsf")],
-                         ids=["rrf", "rrf-weighted", "dbsf"])
+@pytest.mark.parametrize(
+    "fusion",
+    [Fusion(), Fusion(method="rrf", weights=(1.0, 3.0), k=2), Fusion(method="dbsf")],
+    ids=["rrf", "rrf-weighted", "dbsf"],
+)
 def test_hybrid_search(ro, fusion: Fusion) -> None:
     h, store, pts, vecs = ro
     i = 23 % h.n
@@ -385,7 +417,7 @@ def test_hybrid_search(ro, fusion: Fusion) -> None:
     dense = {r.id for r in store.search(vecs[i], fusion.candidates)}
     both = dense & lexical_truth(pts, words)
     if fusion.method == "rrf" and fusion.weights[0] == fusion.weights[1]:  # found by both sides: fused first
-        assert set(ids[:len(both)]) == both
+        assert set(ids[: len(both)]) == both
     # the sparse side's weight moves lexical matches up
     if fusion.method == "rrf":
         sparse_only = store.search_hybrid(vecs[i], query_terms(words), 5, fusion=Fusion(weights=(0.0, 1.0), k=fusion.k))
@@ -410,7 +442,8 @@ def test_sparse_follows_upsert_delete_and_reopen(h: Harness) -> None:
     store.flush()
     assert [r.id for r in store.search_sparse(query_terms("kangaroo"), 5)] == [target.id]
     assert target.id not in {r.id for r in store.search_sparse(query_terms(words_of(5)), 500)} - lexical_truth(
-        pts[:5] + pts[7:], words_of(5))
+        pts[:5] + pts[7:], words_of(5)
+    )
     assert pts[6].id not in {r.id for r in store.search_sparse(query_terms(words_of(6)), 500)}
     store.upsert([Point(point_id("kb", "no-words"), vecs[0], {"item_id": "no-words", "kind": "image"})])
     store.flush()

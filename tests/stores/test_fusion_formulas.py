@@ -1,5 +1,6 @@
 """The FAISS store's Python fusion reproduces qdrant-client's RRF (weighted) and DBSF exactly, and the
 tokenizer / term ids are stable (a change would silently break every existing lexical index)."""
+
 from __future__ import annotations
 
 import pytest

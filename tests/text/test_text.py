@@ -7,7 +7,7 @@ def test_tokens_keep_numbers_and_offsets():
     toks = tokenize(text)
     assert [t.text for t in toks][:4] == ["In", "1,066", "about", "25%"]
     assert "$5,000" in [t.text for t in toks]
-    assert all(text[t.start:t.end] == t.text for t in toks)
+    assert all(text[t.start : t.end] == t.text for t in toks)
 
 
 def test_sentences_skip_abbreviations():
@@ -26,8 +26,8 @@ def test_squad_normalisation_and_metric():
     assert normalize_answer("The  Normans!") == "normans"
     assert answer_matches("the 10th and 11th centuries", ["10th and 11th centuries"])
     assert answer_matches("in the 10th and 11th centuries ok", ["10th and 11th centuries"])
-    assert not answer_matches("x b c d e f Rollo", ["Rollo"])   # six extra words
-    assert answer_matches("x b c d e Rollo", ["Rollo"])          # five extra words
+    assert not answer_matches("x b c d e f Rollo", ["Rollo"])  # six extra words
+    assert answer_matches("x b c d e Rollo", ["Rollo"])  # five extra words
     assert not answer_matches("", ["Rollo"])
     assert not answer_matches("Rollo", [])
 
@@ -48,8 +48,15 @@ def test_search_tokens_fold_accents_and_keep_stop_words():
     from mmroute.text import fold, search_tokens
 
     assert fold("Fährmann ÉCOLE") == "fahrmann ecole"
-    assert search_tokens("The Fährmann's (2004) Walls and Bridges") == ["the", "fahrmann", "s", "2004", "walls", "and",
-                                                                      "bridges"]
+    assert search_tokens("The Fährmann's (2004) Walls and Bridges") == [
+        "the",
+        "fahrmann",
+        "s",
+        "2004",
+        "walls",
+        "and",
+        "bridges",
+    ]
 
 
 def test_a_title_loses_only_its_trailing_disambiguation():

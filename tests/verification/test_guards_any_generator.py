@@ -11,6 +11,7 @@ questions (``python -m evals.bench.bench_answers``) it lets 87% of correct and 6
 on a small sample, the positive control asserts 70% (a margin below the measured level) and the negative
 control the target bound itself.
 """
+
 from __future__ import annotations
 
 import json
@@ -34,19 +35,29 @@ N = 24
 
 @pytest.fixture(scope="module")
 def normans_questions(data_dir):
-    ex = [e for e in load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
-          if e.title == "Normans" and e.answerable]
+    ex = [
+        e
+        for e in load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
+        if e.title == "Normans" and e.answerable
+    ]
     # every 3rd question, so the sample spreads over the whole article
     return ex[::3][:N]
 
 
 def _wrong_for(e, pool) -> str:
-    return next(o.answers[0] for o in pool[::-1] if o is not e and max(f1_score(o.answers[0], [g]) for g in e.answers) == 0)
+    return next(
+        o.answers[0] for o in pool[::-1] if o is not e and max(f1_score(o.answers[0], [g]) for g in e.answers) == 0
+    )
 
 
 def _pipe(home: Path, url: str) -> Pipeline:
-    cfg = PipelineConfig(generator="openai", kbs=["squad"], policy_path=str(FOLD_POLICY), dual_path=False,
-                         endpoint=EndpointConfig(url=url, model="loopback", api_key_env=None, max_retries=0))
+    cfg = PipelineConfig(
+        generator="openai",
+        kbs=["squad"],
+        policy_path=str(FOLD_POLICY),
+        dual_path=False,
+        endpoint=EndpointConfig(url=url, model="loopback", api_key_env=None, max_retries=0),
+    )
     return Pipeline.from_home(home, cfg)
 
 
@@ -55,6 +66,7 @@ def _script(mapping):
         user = body["messages"][-1]["content"]
         q = user.rsplit("Question:", 1)[-1].split("\nShort answer:", 1)[0].strip()
         return Reply.ok(mapping.get(q, "I don't know"))
+
     return reply
 
 
@@ -92,23 +104,46 @@ def test_cli_eval_answers_with_endpoint_reports_strict_metrics(data_dir, normans
     corpus = tmp_path / "normans.jsonl"
     with open(data_dir / "text/squad2_dev/corpus.jsonl", encoding="utf-8") as f:
         corpus.write_text("".join(line for line in f if '"squad2/Normans"' in line), encoding="utf-8")
-    squad_home = tmp_path / "home"   # its own home: the session's squad home is held open by this process
+    squad_home = tmp_path / "home"  # its own home: the session's squad home is held open by this process
     Indexer(Home(squad_home)).index("squad", corpus)
     qfile = tmp_path / "q.jsonl"
     sample = normans_questions[:6]
-    qfile.write_text("".join(json.dumps({"id": e.id, "question": e.question, "answers": list(e.answers)}) + "\n"
-                             for e in sample))
+    qfile.write_text(
+        "".join(json.dumps({"id": e.id, "question": e.question, "answers": list(e.answers)}) + "\n" for e in sample)
+    )
     gold = {e.question: e.answers[0] for e in sample}
     env = {**os.environ, "MMROUTE_HOME": str(squad_home)}
     with FakeOpenAI(reply_fn=_script(gold)) as srv:
-        r = subprocess.run([sys.executable, "-m", "mmroute", "eval", "answers", "--kb", "squad",
-                            "--questions", str(qfile), "--generator", "openai", "--endpoint-url", srv.base_url,
-                            "--endpoint-model", "loopback", "--json", "--out", str(tmp_path / "o.jsonl")],
-                           capture_output=True, text=True, env=env, timeout=600)
+        r = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "mmroute",
+                "eval",
+                "answers",
+                "--kb",
+                "squad",
+                "--questions",
+                str(qfile),
+                "--generator",
+                "openai",
+                "--endpoint-url",
+                srv.base_url,
+                "--endpoint-model",
+                "loopback",
+                "--json",
+                "--out",
+                str(tmp_path / "o.jsonl"),
+            ],
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=600,
+        )
     assert r.returncode == 0, r.stderr
     agg = json.loads(r.stdout)
     assert {"em", "f1", "correct", "wrong", "abstained", "truthfulness", "lenient", "squad2_em"} <= set(agg)
     assert agg["unguarded"]["em"] == 1.0, "every scripted draft is the gold answer"
-    assert agg["wrong"] == 0 and agg["correct"] >= 2   # the positive-control level (a third), see the module doc
+    assert agg["wrong"] == 0 and agg["correct"] >= 2  # the positive-control level (a third), see the module doc
     lines = [json.loads(x) for x in (tmp_path / "o.jsonl").read_text().splitlines()]
     assert [x["id"] for x in lines] == [e.id for e in sample]

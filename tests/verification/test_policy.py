@@ -26,7 +26,7 @@ def test_threshold_maximises_truthfulness_under_wrong_cap():
     # ... but not within a 0% cap, which leaves only the top answer
     t = choose_threshold(probs, correct, max_wrong_rate=0.0)
     assert t == pytest.approx(0.85) and _outcome(probs, correct, t) == (1, 0)
-    assert choose_threshold([0.5, 0.4], [False, False]) > 1.0     # never answering is best
+    assert choose_threshold([0.5, 0.4], [False, False]) > 1.0  # never answering is best
     # tied probabilities cannot be split: the right 0.7 cannot be shown without the wrong 0.7, and showing both
     # is no better than the top answer alone ((2-1)/4 = 1/4), so only the top answer is shown
     probs, correct = [0.9, 0.7, 0.7, 0.2], [True, True, False, False]
@@ -69,4 +69,4 @@ def test_shipped_policy_is_calibrated_per_generator_kind():
         assert pol.probability({"reader_expected_f1": 1.0}) > pol.probability({"reader_expected_f1": 0.0}), kind
         assert pol.probability({"key_missing": 1.0}) < pol.probability({"key_missing": 0.0}), kind
     assert policy_kind("reader") == "reader" and policy_kind("openai") == policy_kind("smollm2") == "generic"
-    assert Policy.load().threshold == ps.for_kind("generic").threshold   # a kinds file still loads as one policy
+    assert Policy.load().threshold == ps.for_kind("generic").threshold  # a kinds file still loads as one policy

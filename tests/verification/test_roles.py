@@ -1,4 +1,5 @@
 """The verifier and judge roles live in verification/base.py; the shipped implementations satisfy them."""
+
 from __future__ import annotations
 
 from mmroute.types import Verdict
@@ -10,6 +11,7 @@ class _Client:
     def chat(self, messages, max_tokens=0, temperature=0.0):  # noqa: ANN001, ANN201
         class R:
             text = '{"verdict": "contradicted", "confidence": 0.9, "explanation": "the passage says 1066"}'
+
         return R()
 
 

@@ -1,4 +1,5 @@
 """Every verifier signal on real SQuAD 2.0 text (answerable and adversarial unanswerable questions)."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,10 @@ from mmroute.types import Draft
 from mmroute.verification.signals import answer_agreement, compute_signals
 from mmroute.verification.verifier import signal_vector
 
-SUPPORT0 = ("They were descended from Norse (\"Norman\" comes from \"Norseman\") raiders and pirates from Denmark, "
-            "Iceland and Norway who, under their leader Rollo, agreed to swear fealty to King Charles III of West Francia.")
+SUPPORT0 = (
+    'They were descended from Norse ("Norman" comes from "Norseman") raiders and pirates from Denmark, '
+    "Iceland and Norway who, under their leader Rollo, agreed to swear fealty to King Charles III of West Francia."
+)
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +38,12 @@ def test_supported_answer_scores_high(emb, normans_hits):
 
 def test_changed_numbers_are_missing_key_terms(emb, normans_hits):
     # SQuAD 2.0 unanswerable: the paragraph says "10th and 11th centuries", the question "1000's and 1100's"
-    s, words = compute_signals("Who gave their name to Normandy in the 1000's and 1100's", _draft("The Normans",
-                               normans_hits[0].item.text.split(". ")[0]), normans_hits, emb)
+    s, words = compute_signals(
+        "Who gave their name to Normandy in the 1000's and 1100's",
+        _draft("The Normans", normans_hits[0].item.text.split(". ")[0]),
+        normans_hits,
+        emb,
+    )
     assert s["key_missing"] >= 1 and s["key_missing_any"] == 1.0
     assert any("1000" in w for w in words["key_missing"])
 

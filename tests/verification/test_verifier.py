@@ -1,4 +1,5 @@
 """The evidence verifier end to end, and the chain-of-verification LLM judge over loopback HTTP."""
+
 from __future__ import annotations
 
 import json
@@ -67,12 +68,11 @@ def test_reader_answers_pass_where_their_unanswerable_twins_are_withheld(heldout
     assert len(shown) >= 3, f"only {len(shown)} of {len(correct)} correct reader answers were let through"
     for q, d, v, _, _ in shown:
         assert not v.abstain and d.evidence_ids[0] == q.paragraph
-    wrong_shown = [r[0].question for r in heldout_reader_runs
-                   if r[2].verdict is Verdict.SUPPORTED and r not in correct]
+    wrong_shown = [r[0].question for r in heldout_reader_runs if r[2].verdict is Verdict.SUPPORTED and r not in correct]
     assert not wrong_shown, f"wrong reader answers let through: {wrong_shown}"
     twins_shown = [(r[0].twin, r[3].text) for r in heldout_reader_runs if not r[4].abstain]
     assert len(twins_shown) <= 2, f"answers to unanswerable questions let through: {twins_shown}"
-    for q, _, v, _, tv in heldout_reader_runs:       # a pair: the answer shown, its twin withheld
+    for q, _, v, _, tv in heldout_reader_runs:  # a pair: the answer shown, its twin withheld
         if v.verdict is Verdict.SUPPORTED:
             assert tv.abstain and tv.verdict is not Verdict.SUPPORTED, q.twin
     for _, _, _, _, tv in heldout_reader_runs:
@@ -85,7 +85,9 @@ def test_confidence_separates_answerable_from_unanswerable(heldout_reader_runs):
     pos = [r[2].confidence for r in heldout_reader_runs if exact_match(r[1].text or "", list(r[0].answers))]
     neg = [r[4].confidence for r in heldout_reader_runs]
     assert _auc(pos, neg) >= 0.75
-    assert {"cov_window", "key_missing", "reader_expected_f1", "reader_margin"} <= set(heldout_reader_runs[0][2].signals)
+    assert {"cov_window", "key_missing", "reader_expected_f1", "reader_margin"} <= set(
+        heldout_reader_runs[0][2].signals
+    )
 
 
 def test_any_generator_correct_answers_pass_and_wrong_ones_are_stopped(verifier, data_dir):
@@ -134,23 +136,34 @@ def test_no_evidence_and_no_draft(verifier, normans_hits):
 
 def test_hallucinated_llm_answer_is_stopped_where_the_right_one_passes(verifier, normans_hits):
     q = "Who was the Norse leader?"
-    right = verifier.verify(q, Draft(text="Rollo", evidence_ids=("squad2/Normans/0",), generator="smollm2"), normans_hits)
-    wrong = verifier.verify(q, Draft(text="Harald Bluetooth", evidence_ids=("squad2/Normans/0",), generator="smollm2"),
-                            normans_hits)
-    assert right.verdict is Verdict.SUPPORTED and not right.abstain       # positive control
+    right = verifier.verify(
+        q, Draft(text="Rollo", evidence_ids=("squad2/Normans/0",), generator="smollm2"), normans_hits
+    )
+    wrong = verifier.verify(
+        q, Draft(text="Harald Bluetooth", evidence_ids=("squad2/Normans/0",), generator="smollm2"), normans_hits
+    )
+    assert right.verdict is Verdict.SUPPORTED and not right.abstain  # positive control
     assert wrong.abstain and wrong.verdict is not Verdict.SUPPORTED
 
 
 def _judge_reply(verdict: str) -> Reply:
-    return Reply.ok(json.dumps({"checks": [{"question": "Was Rollo the leader?", "answer": "yes"}],
-                                "verdict": verdict, "confidence": 0.9, "explanation": "passage 1 says so"}))
+    return Reply.ok(
+        json.dumps(
+            {
+                "checks": [{"question": "Was Rollo the leader?", "answer": "yes"}],
+                "verdict": verdict,
+                "confidence": 0.9,
+                "explanation": "passage 1 says so",
+            }
+        )
+    )
 
 
 def test_llm_judge_can_veto(gen, normans_hits):
     q = "Who was the Norse leader?"
     d = gen.generate(q, normans_hits)
     with FakeOpenAI([_judge_reply("supported"), _judge_reply("contradicted")]) as srv:
-        lenient = Policy(("cov_window",), (1.0,), 0.0, (0.0,), (1.0,), 0.0)   # lets every draft reach the judge
+        lenient = Policy(("cov_window",), (1.0,), 0.0, (0.0,), (1.0,), 0.0)  # lets every draft reach the judge
         v = EvidenceVerifier(policy=lenient, judge=LLMJudge(ChatClient(srv.base_url, "judge", max_retries=0)))
         ok = v.verify(q, d, normans_hits, gen.closed_book(q, normans_hits))
         vetoed = v.verify(q, d, normans_hits, gen.closed_book(q, normans_hits))

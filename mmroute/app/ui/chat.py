@@ -4,15 +4,16 @@ Each question is answered by the home's server on a worker thread (:class:`mmrou
 a second question sent while the first is answered reruns this script, and the first answer still
 lands in the history.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import streamlit as st
 
-from mmroute.app.turns import Turn
 from mmroute.app.client import connect_app
 from mmroute.app.support import MAX_QUERY_IMAGE_MB, QUERY_IMAGE_TYPES, AskSettings, GeneratorSettings, save_query_image
+from mmroute.app.turns import Turn
 from mmroute.errors import KBLockedError, MMRouteError
 from mmroute.kb import Home
 
@@ -29,8 +30,10 @@ def _history() -> list[Turn]:
 
 def _error_text(e: MMRouteError) -> str:
     if isinstance(e, KBLockedError) or "is being written" in e.message:
-        return (f"A knowledge base is being written by another process: {e.message}. "
-                "Wait for that indexing run to finish, then ask again.")
+        return (
+            f"A knowledge base is being written by another process: {e.message}. "
+            "Wait for that indexing run to finish, then ask again."
+        )
     return e.message + (f" — {e.hint}" if e.hint else "")
 
 
@@ -67,11 +70,18 @@ def show_reply(turn: Turn) -> None:
 
 def page(gen: GeneratorSettings, ask: AskSettings, names: list[str]) -> None:
     if not names:
-        st.info("No knowledge bases yet: add one on the **Knowledge bases** tab, or with "
-                "`mmroute index --kb NAME --input PATH`.")
+        st.info(
+            "No knowledge bases yet: add one on the **Knowledge bases** tab, or with "
+            "`mmroute index --kb NAME --input PATH`."
+        )
     history = st.container()
-    prompt = st.chat_input("Ask a question (you can attach an image)", accept_file=True,
-                           file_type=list(QUERY_IMAGE_TYPES), max_upload_size=MAX_QUERY_IMAGE_MB, key="question")
+    prompt = st.chat_input(
+        "Ask a question (you can attach an image)",
+        accept_file=True,
+        file_type=list(QUERY_IMAGE_TYPES),
+        max_upload_size=MAX_QUERY_IMAGE_MB,
+        key="question",
+    )
     if prompt:
         text = (prompt.text or "").strip()
         image: Path | None = None

@@ -4,6 +4,7 @@
 (and a checkout's ``apps/mmroute_app.py``), each of which only calls it. It needs the home's
 ``mmroute serve`` (``mmroute app`` starts one; ``streamlit run`` needs one running for ``$MMROUTE_HOME``).
 """
+
 from __future__ import annotations
 
 import streamlit as st

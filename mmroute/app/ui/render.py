@@ -1,10 +1,18 @@
 """How one answer is shown: headline, verdict, route, step trace, evidence cards, latency."""
+
 from __future__ import annotations
 
 import streamlit as st
 
-from mmroute.app.support import (VERDICT_ICONS, EvidenceCard, evidence_cards, latency_rows, route_summary,
-                                 trace_rows, withheld_draft)
+from mmroute.app.support import (
+    VERDICT_ICONS,
+    EvidenceCard,
+    evidence_cards,
+    latency_rows,
+    route_summary,
+    trace_rows,
+    withheld_draft,
+)
 from mmroute.types import Answer
 
 _TEXT_PREVIEW = 700
@@ -25,8 +33,10 @@ def answer(ans: Answer) -> None:
     v = ans.verification
     if v is not None:
         icon = VERDICT_ICONS.get(v.verdict.value, "")
-        st.caption(f"{icon} verdict: **{v.verdict.value}** · confidence {v.confidence:.2f}"
-                   + (" · abstained" if ans.abstained else ""))
+        st.caption(
+            f"{icon} verdict: **{v.verdict.value}** · confidence {v.confidence:.2f}"
+            + (" · abstained" if ans.abstained else "")
+        )
     elif ans.abstained:
         st.caption(f"abstained: {ans.reason}")
     st.caption(f"🔀 route: {route_summary(ans.route)}")
@@ -41,17 +51,25 @@ def answer(ans: Answer) -> None:
         if v is None:
             st.write(ans.reason or "not verified")
         else:
-            st.markdown(f"{VERDICT_ICONS.get(v.verdict.value, '')} **{v.verdict.value}** (confidence {v.confidence:.2f})")
+            st.markdown(
+                f"{VERDICT_ICONS.get(v.verdict.value, '')} **{v.verdict.value}** (confidence {v.confidence:.2f})"
+            )
             for r in v.reasons:
                 st.markdown(f"- {r}")
             if v.signals:
-                st.dataframe([{"signal": k, "value": round(float(x), 3)} for k, x in v.signals.items()],
-                             hide_index=True)
+                st.dataframe(
+                    [{"signal": k, "value": round(float(x), 3)} for k, x in v.signals.items()], hide_index=True
+                )
     with st.expander("Route and steps"):
         if ans.route is not None and ans.route.ranked:
             st.markdown(f"Router `{ans.route.router}`: {ans.route.reason}")
-            st.dataframe([{"route": r.route, "probability": round(r.probability, 3), "kbs": ", ".join(r.kbs)}
-                          for r in ans.route.ranked], hide_index=True)
+            st.dataframe(
+                [
+                    {"route": r.route, "probability": round(r.probability, 3), "kbs": ", ".join(r.kbs)}
+                    for r in ans.route.ranked
+                ],
+                hide_index=True,
+            )
         rows = trace_rows(ans)
         if rows:
             st.dataframe(rows, hide_index=True, column_config=STEP_COLUMNS)
@@ -73,8 +91,9 @@ def evidence(card: EvidenceCard) -> None:
         if card.kind == "image" and card.media_path:
             st.image(card.media_path, width=260)
         elif card.kind == "video" and card.media_path:
-            st.video(card.media_path, start_time=int(card.start_s or 0),
-                     end_time=int(card.end_s) + 1 if card.end_s else None)
+            st.video(
+                card.media_path, start_time=int(card.start_s or 0), end_time=int(card.end_s) + 1 if card.end_s else None
+            )
         text = card.text if len(card.text) <= _TEXT_PREVIEW else card.text[:_TEXT_PREVIEW] + " …"
         if text:
             st.write(text)

@@ -1,4 +1,5 @@
 """The app's home and its server: every page talks to ``mmroute serve`` (the app opens no KB itself)."""
+
 from __future__ import annotations
 
 import os

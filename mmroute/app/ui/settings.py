@@ -1,4 +1,5 @@
 """Sidebar: generator settings (the API key is read from the environment and never shown) and retrieval."""
+
 from __future__ import annotations
 
 import streamlit as st
@@ -18,7 +19,9 @@ def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
         kind = st.radio("Answers are drafted by", GENERATOR_KINDS, format_func=GENERATOR_LABELS.get, key="gen_kind")
         gen = GeneratorSettings(kind=kind)
         if kind == "local":
-            model = st.text_input("Model folder or Hugging Face name (empty: packaged SmolLM2-135M)", key="gen_local_model")
+            model = st.text_input(
+                "Model folder or Hugging Face name (empty: packaged SmolLM2-135M)", key="gen_local_model"
+            )
             gen = GeneratorSettings(kind=kind, local_model=model)
         elif kind == "openai":
             url = st.text_input("Endpoint URL", placeholder="http://localhost:8000/v1", key="gen_url")
@@ -35,8 +38,12 @@ def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
             st.warning(f"{e.message}" + (f" — {e.hint}" if e.hint else "") + "; using the offline generator.")
             gen = GeneratorSettings()
         st.subheader("Retrieval")
-        retriever = st.selectbox("Retriever", ["stepwise", "single"], key="retriever",
-                                 help="stepwise: follow-up queries across KBs; single: one routed search")
+        retriever = st.selectbox(
+            "Retriever",
+            ["stepwise", "single"],
+            key="retriever",
+            help="stepwise: follow-up queries across KBs; single: one routed search",
+        )
         k = st.slider("Evidence items (k)", 1, 10, 5, key="k")
         chosen = st.multiselect("Search only these KBs (empty: the router decides)", names, key="kbs_fixed")
     return gen, AskSettings(retriever=retriever, k=int(k), kbs=tuple(chosen))

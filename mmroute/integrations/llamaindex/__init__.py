@@ -26,16 +26,27 @@ Example (offline, against a home directory with KBs)::
         print(n.score, n.node.metadata["kb"], n.node.metadata["item_id"])
     engine = RetrieverQueryEngine.from_args(retriever, llm=MockLLM())
 """
+
 from .embedding import MMRouteEmbedding
 from .events import FollowUpEvent, RouteEvent, VerificationEvent, emit_answer_events, emit_retrieval_events
 from .nodes import hit_to_node, node_id_for
-from .query_engine import MMRouteQueryEngine
 from .qdrant import qdrant_vector_store
+from .query_engine import MMRouteQueryEngine
 from .retriever import MMRouteRetriever
 from .selector import MMRouteSelector, choice_targets
 
 __all__ = [
-    "MMRouteRetriever", "MMRouteSelector", "MMRouteEmbedding", "MMRouteQueryEngine",
-    "RouteEvent", "FollowUpEvent", "VerificationEvent", "emit_answer_events", "emit_retrieval_events",
-    "hit_to_node", "node_id_for", "choice_targets", "qdrant_vector_store",
+    "MMRouteRetriever",
+    "MMRouteSelector",
+    "MMRouteEmbedding",
+    "MMRouteQueryEngine",
+    "RouteEvent",
+    "FollowUpEvent",
+    "VerificationEvent",
+    "emit_answer_events",
+    "emit_retrieval_events",
+    "hit_to_node",
+    "node_id_for",
+    "choice_targets",
+    "qdrant_vector_store",
 ]

@@ -9,6 +9,7 @@ vectors can be queried from LlamaIndex (see :func:`~.qdrant.qdrant_vector_store`
   encoders, whose items are media, the text is embedded on the query side (captions live there);
 - image -> ``encode_image_queries`` (needs an encoder that embeds images, e.g. ``conse``, ``clip``).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,11 +48,11 @@ class MMRouteEmbedding(MultiModalEmbedding):
         return "MMRouteEmbedding"
 
     @classmethod
-    def from_spec(cls, spec: EncoderSpec | str, **kwargs: Any) -> "MMRouteEmbedding":
+    def from_spec(cls, spec: EncoderSpec | str, **kwargs: Any) -> MMRouteEmbedding:
         return cls(create_encoder(spec), **kwargs)
 
     @classmethod
-    def from_kb(cls, home: Home | str | os.PathLike[str] | None, kb: str, **kwargs: Any) -> "MMRouteEmbedding":
+    def from_kb(cls, home: Home | str | os.PathLike[str] | None, kb: str, **kwargs: Any) -> MMRouteEmbedding:
         h = home if isinstance(home, Home) else Home(home)
         return cls(h.encoders.get(h.manifest(kb).info.encoder), **kwargs)
 

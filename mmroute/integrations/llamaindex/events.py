@@ -6,6 +6,7 @@ them, inside the span of the retrieval or query that produced them::
     from llama_index.core.instrumentation import get_dispatcher
     get_dispatcher().add_event_handler(MyHandler())      # MyHandler.handle(event) receives RouteEvent, ...
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -67,10 +68,17 @@ class VerificationEvent(BaseEvent):
 
 
 def route_event(decision: RouteDecision, step: int) -> RouteEvent:
-    return RouteEvent(query=decision.query, step=step, chosen=list(decision.chosen), kbs=list(decision.kbs),
-                      confidence=float(decision.top.probability) if decision.ranked else 0.0,
-                      router=decision.router, rejected=decision.rejected, reason=decision.reason,
-                      ranked=[r.to_dict() for r in decision.ranked])
+    return RouteEvent(
+        query=decision.query,
+        step=step,
+        chosen=list(decision.chosen),
+        kbs=list(decision.kbs),
+        confidence=float(decision.top.probability) if decision.ranked else 0.0,
+        router=decision.router,
+        rejected=decision.rejected,
+        reason=decision.reason,
+        ranked=[r.to_dict() for r in decision.ranked],
+    )
 
 
 def emit_retrieval_events(result: RetrievalResult, decision: RouteDecision | None = None) -> int:
@@ -83,9 +91,16 @@ def emit_retrieval_events(result: RetrievalResult, decision: RouteDecision | Non
             dispatcher.event(route_event(route, step.index))
             n += 1
         if step.index > 0:
-            dispatcher.event(FollowUpEvent(step=step.index, query=step.query, kbs=list(step.kbs),
-                                           hit_ids=[h.item.id for h in step.hits], new_ids=list(step.new_ids),
-                                           note=step.note))
+            dispatcher.event(
+                FollowUpEvent(
+                    step=step.index,
+                    query=step.query,
+                    kbs=list(step.kbs),
+                    hit_ids=[h.item.id for h in step.hits],
+                    new_ids=list(step.new_ids),
+                    note=step.note,
+                )
+            )
             n += 1
     return n
 
@@ -100,8 +115,15 @@ def emit_answer_events(answer: Answer) -> int:
         n += 1
     if answer.verification is not None:
         v = answer.verification
-        dispatcher.event(VerificationEvent(question=answer.question, answer=answer.text, verdict=v.verdict.value,
-                                           confidence=float(v.confidence), abstained=answer.abstained,
-                                           reasons=list(v.reasons)))
+        dispatcher.event(
+            VerificationEvent(
+                question=answer.question,
+                answer=answer.text,
+                verdict=v.verdict.value,
+                confidence=float(v.confidence),
+                abstained=answer.abstained,
+                reasons=list(v.reasons),
+            )
+        )
         n += 1
     return n

@@ -4,6 +4,7 @@ Node ids are the store's deterministic point ids (uuid5 of KB + item id). Clip i
 time range, so two segments of one video with the same caption keep distinct ids; LlamaIndex
 deduplicates retrieved nodes by id, never by text, so they are not merged.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -28,8 +29,13 @@ def hit_metadata(hit: Hit) -> dict[str, Any]:
         "item_id": it.id,
         "rank": hit.rank,
     }
-    for key, value in (("title", it.title), ("source", it.source), ("doc_id", it.doc_id),
-                       ("start_s", it.start_s), ("end_s", it.end_s)):
+    for key, value in (
+        ("title", it.title),
+        ("source", it.source),
+        ("doc_id", it.doc_id),
+        ("start_s", it.start_s),
+        ("end_s", it.end_s),
+    ):
         if value is not None:
             meta[key] = value
     return meta
@@ -41,8 +47,13 @@ def hit_to_node(hit: Hit) -> NodeWithScore:
     it = hit.item
     meta = hit_metadata(hit)
     hidden = [k for k in _HIDDEN_FROM_LLM if k in meta]
-    common: dict[str, Any] = dict(id_=node_id_for(hit), text=it.text or (it.title or ""), metadata=meta,
-                                  excluded_llm_metadata_keys=hidden, excluded_embed_metadata_keys=list(meta))
+    common: dict[str, Any] = dict(
+        id_=node_id_for(hit),
+        text=it.text or (it.title or ""),
+        metadata=meta,
+        excluded_llm_metadata_keys=hidden,
+        excluded_embed_metadata_keys=list(meta),
+    )
     if it.modality is Modality.IMAGE:
         node: TextNode = ImageNode(image_path=it.source, **common)
     else:

@@ -18,6 +18,7 @@ What does not fit:
 - Local mode allows one client per folder: close the KB in mmroute (``home.forget(name)``) before
   opening it here, or use a Qdrant server.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,8 +37,10 @@ def qdrant_vector_store(home: Home | str | os.PathLike[str] | None, kb: str, cli
     try:
         from llama_index.vector_stores.qdrant import QdrantVectorStore
     except ImportError as e:
-        raise ConfigError("llama-index-vector-stores-qdrant is not installed",
-                          hint="pip install llama-index-vector-stores-qdrant==0.10.4") from e
+        raise ConfigError(
+            "llama-index-vector-stores-qdrant is not installed",
+            hint="pip install llama-index-vector-stores-qdrant==0.10.4",
+        ) from e
     from ...stores.qdrant import default_collection
 
     h = home if isinstance(home, Home) else Home(home)
@@ -47,7 +50,8 @@ def qdrant_vector_store(home: Home | str | os.PathLike[str] | None, kb: str, cli
         raise ConfigError(
             f"KB {kb!r} is on the {info.store.backend!r} store, which is not a Qdrant collection",
             hint="use MMRouteRetriever for it, or re-index with `mmroute index --store qdrant` to read it "
-                 "with QdrantVectorStore")
+            "with QdrantVectorStore",
+        )
     opts = dict(info.store.options)
     directory = manifest.store_path(h.kb_dir(kb))
     collection = opts.get("collection") or default_collection(directory)

@@ -1,9 +1,11 @@
 """The whole mmroute pipeline (route, retrieve step-wise, draft, verify) as a LlamaIndex query engine."""
+
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from llama_index.core.base.base_query_engine import BaseQueryEngine
 from llama_index.core.base.response.schema import Response
@@ -26,14 +28,15 @@ class MMRouteQueryEngine(BaseQueryEngine):
     >>> r = engine.query("Who directed Inception?"); print(r.response, r.metadata["verdict"])
     """
 
-    def __init__(self, pipeline: Any, *, kbs: Sequence[str] | None = None,
-                 callback_manager: CallbackManager | None = None) -> None:
+    def __init__(
+        self, pipeline: Any, *, kbs: Sequence[str] | None = None, callback_manager: CallbackManager | None = None
+    ) -> None:
         super().__init__(callback_manager=callback_manager)
         self.pipeline = pipeline
         self.kbs = list(kbs) if kbs else None
 
     @classmethod
-    def from_home(cls, home: Any = None, **kwargs: Any) -> "MMRouteQueryEngine":
+    def from_home(cls, home: Any = None, **kwargs: Any) -> MMRouteQueryEngine:
         from ...kb import Home
         from ...pipeline import Pipeline
 
@@ -60,13 +63,12 @@ class MMRouteQueryEngine(BaseQueryEngine):
             "timings_ms": dict(answer.timings_ms),
             "answer": answer,
         }
-        return Response(response=answer.display_text, source_nodes=[hit_to_node(h) for h in answer.evidence],
-                        metadata=meta)
+        return Response(
+            response=answer.display_text, source_nodes=[hit_to_node(h) for h in answer.evidence], metadata=meta
+        )
 
     def _query(self, query_bundle: QueryBundle) -> Response:
         return self._response(self._answer(query_bundle))
 
     async def _aquery(self, query_bundle: QueryBundle) -> Response:
         return self._response(await asyncio.to_thread(self._answer, query_bundle))
-
-

@@ -1,10 +1,12 @@
 """mmroute retrieval as a LlamaIndex ``BaseRetriever``."""
+
 from __future__ import annotations
 
 import asyncio
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
@@ -27,9 +29,10 @@ def resolve_router(router: Router | str | None) -> Router | None:
         try:
             from ...routing import default_router
         except ImportError as e:
-            raise ConfigError("mmroute's default router is not available in this install",
-                              hint="pass router=None to search the KBs you name (kbs=[...]), "
-                                   "or pass a Router instance") from e
+            raise ConfigError(
+                "mmroute's default router is not available in this install",
+                hint="pass router=None to search the KBs you name (kbs=[...]), or pass a Router instance",
+            ) from e
         return default_router()
     from ...routing.base import ROUTERS
 
@@ -58,8 +61,15 @@ class MMRouteRetriever(BaseRetriever):
     >>> [n.node.metadata["item_id"] for n in r.retrieve("Who directed Inception?")]
     """
 
-    def __init__(self, retriever: Retriever, *, k: int = 5, kbs: Sequence[str] | None = None,
-                 callback_manager: CallbackManager | None = None, verbose: bool = False) -> None:
+    def __init__(
+        self,
+        retriever: Retriever,
+        *,
+        k: int = 5,
+        kbs: Sequence[str] | None = None,
+        callback_manager: CallbackManager | None = None,
+        verbose: bool = False,
+    ) -> None:
         if k <= 0:
             raise ConfigError(f"k must be positive, not {k}")
         super().__init__(callback_manager=callback_manager, verbose=verbose)
@@ -69,9 +79,16 @@ class MMRouteRetriever(BaseRetriever):
         self.last_result: RetrievalResult | None = None
 
     @classmethod
-    def from_home(cls, home: Home | str | os.PathLike[str] | None = None, *, retriever: str = "stepwise",
-                  router: Router | str | None = "default", k: int = 5, kbs: Sequence[str] | None = None,
-                  **retriever_options: Any) -> "MMRouteRetriever":
+    def from_home(
+        cls,
+        home: Home | str | os.PathLike[str] | None = None,
+        *,
+        retriever: str = "stepwise",
+        router: Router | str | None = "default",
+        k: int = 5,
+        kbs: Sequence[str] | None = None,
+        **retriever_options: Any,
+    ) -> MMRouteRetriever:
         """Build over the KBs of a home directory (default ``$MMROUTE_HOME`` or ``~/.mmroute``).
 
         ``retriever``: a registered retriever (``stepwise``, ``single``); ``router``: ``"default"``,
@@ -80,9 +97,17 @@ class MMRouteRetriever(BaseRetriever):
         return cls(_retriever_for(h, retriever, resolve_router(router), dict(retriever_options)), k=k, kbs=kbs)
 
     @classmethod
-    def from_url(cls, url: str, *, retriever: str = "stepwise", router: str | None = "default", k: int = 5,
-                 kbs: Sequence[str] | None = None, token: str | None = None,
-                 timeout_s: float = 600.0) -> "MMRouteRetriever":
+    def from_url(
+        cls,
+        url: str,
+        *,
+        retriever: str = "stepwise",
+        router: str | None = "default",
+        k: int = 5,
+        kbs: Sequence[str] | None = None,
+        token: str | None = None,
+        timeout_s: float = 600.0,
+    ) -> MMRouteRetriever:
         """Retrieve through a running ``mmroute serve`` at ``url`` (warm models, the server owns the KBs).
 
         ``retriever`` and ``router`` name the server's retriever and router (``router=None``: search
@@ -92,11 +117,14 @@ class MMRouteRetriever(BaseRetriever):
         """
         from ...serve.remote import RemoteRetriever
 
-        return cls(RemoteRetriever(url, retriever=retriever, router=router, token=token, timeout_s=timeout_s),
-                   k=k, kbs=kbs)
+        return cls(
+            RemoteRetriever(url, retriever=retriever, router=router, token=token, timeout_s=timeout_s), k=k, kbs=kbs
+        )
 
     @classmethod
-    def from_pipeline(cls, pipeline: Any, *, k: int | None = None, kbs: Sequence[str] | None = None) -> "MMRouteRetriever":
+    def from_pipeline(
+        cls, pipeline: Any, *, k: int | None = None, kbs: Sequence[str] | None = None
+    ) -> MMRouteRetriever:
         """Use the retriever (and router) an :class:`mmroute.Pipeline` was built with."""
         mm = getattr(pipeline, "retriever", None)
         if mm is None or not hasattr(mm, "retrieve"):

@@ -11,11 +11,12 @@ reason quotes the route and its probability. When no choice serves a chosen rout
 router says "no retrieval" and no choice is named ``no``), the choice serving the most probable
 route among the ranked ones is taken, and the reason says so.
 """
+
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 from llama_index.core.base.base_selector import BaseSelector, SelectorResult, SingleSelection
 from llama_index.core.prompts.mixin import PromptDictType
@@ -65,16 +66,18 @@ class MMRouteSelector(BaseSelector):
     >>> RouterRetriever(selector=MMRouteSelector.from_home(), retriever_tools=tools).retrieve("...")
     """
 
-    def __init__(self, router: Router, kbs: Sequence[KBInfo] | Callable[[], Sequence[KBInfo]], *,
-                 multi: bool = True) -> None:
+    def __init__(
+        self, router: Router, kbs: Sequence[KBInfo] | Callable[[], Sequence[KBInfo]], *, multi: bool = True
+    ) -> None:
         self.router = router
         self._kbs = kbs
         self.multi = multi
         self.last_decision: RouteDecision | None = None
 
     @classmethod
-    def from_home(cls, home: Home | str | None = None, router: Router | str = "default", *,
-                  multi: bool = True) -> "MMRouteSelector":
+    def from_home(
+        cls, home: Home | str | None = None, router: Router | str = "default", *, multi: bool = True
+    ) -> MMRouteSelector:
         from .retriever import resolve_router
 
         h = home if isinstance(home, Home) else Home(home)
@@ -114,7 +117,8 @@ class MMRouteSelector(BaseSelector):
             raise ConfigError(
                 "none of the choices names an mmroute KB or route",
                 hint="name each tool after a KB (e.g. name='hop') or a route (paragraph, document, image, "
-                     f"clip, video, no); KBs here: {', '.join(k.name for k in kbs) or 'none'}")
+                f"clip, video, no); KBs here: {', '.join(k.name for k in kbs) or 'none'}",
+            )
         prob = {rs.route: rs.probability for rs in decision.ranked}
         for rs in decision.ranked:  # ranked best first: a KB gets the probability of its best route
             for kb in rs.kbs:
@@ -126,13 +130,21 @@ class MMRouteSelector(BaseSelector):
         for i, t in enumerate(targets):
             hit = sorted(t & wanted, key=lambda r: -prob.get(r, 0.0))
             if hit:
-                picked.append(SingleSelection(index=i, reason=f"router {decision.router}: route {hit[0]} "
-                                                              f"(p={prob.get(hit[0], 0.0):.2f})"))
+                picked.append(
+                    SingleSelection(
+                        index=i, reason=f"router {decision.router}: route {hit[0]} (p={prob.get(hit[0], 0.0):.2f})"
+                    )
+                )
         if not picked:
             best = max(range(len(choices)), key=lambda i: max((prob.get(r, 0.0) for r in targets[i]), default=-1.0))
             top = max(targets[best], key=lambda r: prob.get(r, 0.0))
             chosen = ", ".join(decision.chosen) or "none"
-            picked.append(SingleSelection(index=best, reason=f"router {decision.router} chose {chosen}, which no choice "
-                                                             f"serves; closest: {top} (p={prob.get(top, 0.0):.2f})"))
+            picked.append(
+                SingleSelection(
+                    index=best,
+                    reason=f"router {decision.router} chose {chosen}, which no choice "
+                    f"serves; closest: {top} (p={prob.get(top, 0.0):.2f})",
+                )
+            )
         picked.sort(key=lambda s: -max((prob.get(r, 0.0) for r in targets[s.index]), default=0.0))
         return SelectorResult(selections=picked if self.multi else picked[:1])

@@ -2,6 +2,7 @@
 OpenAI-compatible endpoint writing R1-Router-style ``<sub-question>``/``<ret>`` steps).
 
 The implementations load on first use (see :data:`PLANNERS`)."""
+
 from __future__ import annotations
 
 import importlib

@@ -5,10 +5,12 @@ returns a :class:`FollowUp` (the next query, optionally the kind of knowledge it
 ``stop=True``. It never searches by itself: the retriever routes the follow-up to a KB, searches it
 and merges the evidence, so planners stay interchangeable (offline heuristics, an LLM) and testable.
 """
+
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Protocol, Sequence, runtime_checkable
+from typing import Protocol, runtime_checkable
 
 from ...registry import Registry
 from ...types import Hit, RetrievalStep
@@ -50,7 +52,7 @@ class FollowUp:
     raw: str | None = None
 
     @classmethod
-    def done(cls, why: str, planner: str = "", raw: str | None = None) -> "FollowUp":
+    def done(cls, why: str, planner: str = "", raw: str | None = None) -> FollowUp:
         return cls(stop=True, why=why, planner=planner, raw=raw)
 
 
@@ -65,7 +67,10 @@ class Planner(Protocol):
         ...
 
 
-PLANNERS: Registry[Planner] = Registry("planner", {
-    "offline": "mmroute.retrieval.planners.offline:OfflinePlanner",
-    "llm": "mmroute.retrieval.planners.llm:LLMPlanner",
-})
+PLANNERS: Registry[Planner] = Registry(
+    "planner",
+    {
+        "offline": "mmroute.retrieval.planners.offline:OfflinePlanner",
+        "llm": "mmroute.retrieval.planners.llm:LLMPlanner",
+    },
+)

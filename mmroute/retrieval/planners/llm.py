@@ -16,6 +16,7 @@ why (``FollowUp.why`` starts with ``"llm fallback: ..."``).
 >>> planner = LLMPlanner(base_url="http://localhost:8000/v1", model="qwen2.5-7b-instruct")
 >>> StepwiseRetriever(Home(), planner=planner).retrieve("When was the director of Strangler of the Swamp born?")
 """
+
 from __future__ import annotations
 
 import re
@@ -105,9 +106,19 @@ class LLMPlanner:
 
     name = "llm"
 
-    def __init__(self, base_url: str | None = None, model: str = "default", *, api_key_env: str | None = "OPENAI_API_KEY",
-                 timeout_s: float = 20.0, max_retries: int = 0, client: Any = None, fallback: Planner | None = None,
-                 evidence_per_step: int = 3, max_tokens: int = 256) -> None:
+    def __init__(
+        self,
+        base_url: str | None = None,
+        model: str = "default",
+        *,
+        api_key_env: str | None = "OPENAI_API_KEY",
+        timeout_s: float = 20.0,
+        max_retries: int = 0,
+        client: Any = None,
+        fallback: Planner | None = None,
+        evidence_per_step: int = 3,
+        max_tokens: int = 256,
+    ) -> None:
         if client is None:
             from ...llm.openai_compat import ChatClient
 
@@ -130,7 +141,9 @@ class LLMPlanner:
                 lines.append(f"Retrieved{n}: nothing")
             for j, hit in enumerate(shown):
                 title = f"{hit.item.title}: " if hit.item.title else ""
-                lines.append(f"Retrieved{n}-{j}: <passage>{quote_passage(title + _snippet(hit.item.text), 400)}</passage>")
+                lines.append(
+                    f"Retrieved{n}-{j}: <passage>{quote_passage(title + _snippet(hit.item.text), 400)}</passage>"
+                )
         lines.append("What is the next sub-question?")
         return [{"role": "system", "content": SYSTEM_PROMPT}, {"role": "user", "content": "\n".join(lines)}]
 
@@ -149,11 +162,23 @@ class LLMPlanner:
         asked = {" ".join(tokens(q)) for q in state.asked}
         if " ".join(tokens(step.sub_question)) in asked:
             return self._fallback(state, "the model repeated an earlier sub-question", str(text))
-        return FollowUp(query=step.sub_question, modality=step.modality, planner=self.name, raw=str(text),
-                        why=f"llm sub-question via {step.retriever}")
+        return FollowUp(
+            query=step.sub_question,
+            modality=step.modality,
+            planner=self.name,
+            raw=str(text),
+            why=f"llm sub-question via {step.retriever}",
+        )
 
     def _fallback(self, state: PlanState, problem: str, raw: str | None) -> FollowUp:
         follow = self.fallback.plan(state)
         why = f"llm fallback: {problem}; {self.fallback.name}: {follow.why}"
-        return FollowUp(query=follow.query, stop=follow.stop, why=why, target=follow.target,
-                        modality=follow.modality, planner=f"{self.name}+{self.fallback.name}", raw=raw)
+        return FollowUp(
+            query=follow.query,
+            stop=follow.stop,
+            why=why,
+            target=follow.target,
+            modality=follow.modality,
+            planner=f"{self.name}+{self.fallback.name}",
+            raw=raw,
+        )

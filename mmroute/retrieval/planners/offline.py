@@ -21,6 +21,7 @@ the entity's own item. It stops when no unexplored entity remains.
 >>> planner.plan(PlanState(question="Who endorses MLX Skates?", steps=[...], evidence=hits, indexes=idx))
 FollowUp(query='Mario Lemieux endorses', target='Mario Lemieux', why='bridge entity in "MLX Skates" ...')
 """
+
 from __future__ import annotations
 
 import re
@@ -30,7 +31,9 @@ from ...text import sentences, strip_parenthetical
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
 
-_PROPER = re.compile(r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*")
+_PROPER = re.compile(
+    r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*"
+)
 
 
 @dataclass
@@ -76,8 +79,11 @@ class OfflinePlanner:
             own = set(content_tokens(f"{hit.item.title or ''} {text}"))
             missing = tuple(dict.fromkeys(t for t in content_tokens(state.question) if t not in own))
             rank_w = 1.0 / (1.0 + rank)
-            mentions = [(kb, index, m) for kb, index in state.indexes.items()
-                        for m in index.mentions(text, exclude={hit.item.id})]
+            mentions = [
+                (kb, index, m)
+                for kb, index in state.indexes.items()
+                for m in index.mentions(text, exclude={hit.item.id})
+            ]
             for kb, index, m in mentions:
                 key = tuple(m.title.split())
                 if set(key) <= q_all or key in done_targets or any((kb, i) in top for i in m.ids):
@@ -87,8 +93,7 @@ class OfflinePlanner:
                 position = 1.0 / (1.0 + m.start / 50.0)
                 score = rank_w * m.weight * position * (0.5 + cover)
                 title = strip_parenthetical(index.items[m.ids[0]].title or m.title)
-                self._keep(best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing,
-                                            index.modality))
+                self._keep(best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing, index.modality))
             if not titled:
                 for sentence in sentences(text):
                     overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
@@ -98,14 +103,23 @@ class OfflinePlanner:
                             continue
                         if not set(key) - set(tokens(hit.item.title or "")) or all(t in asked for t in key):
                             continue
-                        self._keep(best, _Candidate(span, 0.25 * rank_w * (1.0 + overlap), hit.item.title or hit.item.id,
-                                                    key, missing, None))
+                        self._keep(
+                            best,
+                            _Candidate(
+                                span, 0.25 * rank_w * (1.0 + overlap), hit.item.title or hit.item.id, key, missing, None
+                            ),
+                        )
         for cand in sorted(best.values(), key=lambda c: -c.score):
             query = " ".join([cand.target, *[w for w in cand.missing if w not in set(cand.key)][: self.max_terms]])
             if " ".join(tokens(query)) in asked:
                 continue
-            return FollowUp(query=query, target=cand.target, planner=self.name, modality=cand.modality,
-                            why=f"bridge entity {cand.target!r} from {cand.source!r} (score {cand.score:.3f})")
+            return FollowUp(
+                query=query,
+                target=cand.target,
+                planner=self.name,
+                modality=cand.modality,
+                why=f"bridge entity {cand.target!r} from {cand.source!r} (score {cand.score:.3f})",
+            )
         return FollowUp.done("no unexplored bridge entity in the evidence", planner=self.name)
 
     @staticmethod
