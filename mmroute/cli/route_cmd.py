@@ -245,7 +245,7 @@ def route_train(
     t0 = time.perf_counter()
     examples = [e for path in data for e in load_routing_jsonl(path)]
     cfg = TrainConfig()
-    changes = {k: v for k, v in (("C", c), ("augment", augment)) if v is not None}
+    changes: dict[str, Any] = {k: v for k, v in (("C", c), ("augment", augment)) if v is not None}
     if teacher:
         changes.update(
             teacher=teacher,

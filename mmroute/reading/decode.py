@@ -151,7 +151,7 @@ def _log_softmax(x: np.ndarray) -> np.ndarray:
 
 
 def decode(
-    windows: Sequence[Window] | Sequence[WindowLogits],
+    windows: Sequence[Window | WindowLogits],
     start_logits: Sequence[np.ndarray],
     end_logits: Sequence[np.ndarray],
     passages: Sequence[str],

@@ -59,7 +59,7 @@ class SingleShotRetriever:
         d = DEFAULT_FUSION
         self.fusion = Fusion(
             method=fusion or d.method,
-            weights=tuple(float(w) for w in (weights or d.weights)),
+            weights=_two_weights(weights or d.weights),
             k=int(rrf_k or d.k),
             candidates=int(candidates or d.candidates),
         )
@@ -134,3 +134,11 @@ def create_single(home: Home, router: Router | None = None, **options: object) -
             f"unknown single-shot retriever option(s) {', '.join(unknown)}", hint=f"use {', '.join(sorted(known))}"
         )
     return SingleShotRetriever(home, router, **options)  # type: ignore[arg-type]
+
+
+def _two_weights(weights: Sequence[float]) -> tuple[float, float]:
+    """(dense, sparse) fusion weights from an option value."""
+    w = [float(x) for x in weights]
+    if len(w) != 2:
+        raise ConfigError(f"fusion weights take two numbers (dense, sparse), not {len(w)}", hint="e.g. weights=1,1")
+    return w[0], w[1]

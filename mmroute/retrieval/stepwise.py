@@ -249,10 +249,10 @@ class StepwiseRetriever:
             for i in set(dense) | set(lex) | set(titles)
         }
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
-        found = [(i, s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
+        found = [(s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
         return [
             Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
-            for r, (i, s, item) in enumerate(x for x in found if x[2] is not None)
+            for r, (s, item) in enumerate((s, item) for s, item in found if item is not None)
         ]
 
     # ----- the loop --------------------------------------------------------------------------

@@ -90,7 +90,7 @@ def source_grouped_folds(
         if len(srcs) > 1:
             for j, s in enumerate(sorted(srcs)):
                 held[j % k].append(s)
-                fold_of[[i for i in idx if sources[i] == s]] = j % k
+                fold_of[[i for i in idx if sources[int(i)] == s]] = j % k
         else:
             perm = rng.permutation(idx)
             for f in range(k):

@@ -19,9 +19,10 @@ SPARSE_NAME = "lexical"
 
 
 @contextmanager
-def engine_errors(to_error: Callable[[str, Exception], StoreError], action: str) -> Iterator[None]:
+def engine_errors(to_error: Callable[[str, Exception], Exception], action: str) -> Iterator[None]:
     """Turn whatever an engine raises (the extensions raise plain Exceptions) into the store's
-    :class:`StoreError` for ``action``; our own StoreErrors pass through unchanged.
+    error for ``action`` (a :class:`StoreError`, or a more specific mmroute error such as a locked KB or an
+    unreachable server); our own StoreErrors pass through unchanged.
 
     >>> with engine_errors(my_error, "search"):
     ...     shard.query(request)
@@ -34,7 +35,7 @@ def engine_errors(to_error: Callable[[str, Exception], StoreError], action: str)
         raise to_error(action, e) from None
 
 
-def check_lexical(spec: Mapping[str, Any] | None, backend: str) -> dict[str, Any] | None:
+def check_lexical(spec: Mapping[str, Any] | bool | None, backend: str) -> dict[str, Any] | None:
     """Validate the ``lexical`` store option (see :func:`mmroute.terms.lexical_spec`)."""
     if spec is None or spec is False:
         return None
@@ -43,13 +44,14 @@ def check_lexical(spec: Mapping[str, Any] | None, backend: str) -> dict[str, Any
 
         return lexical_spec(DEFAULT_AVGDL["paragraph"])
     try:
-        out = {
+        assert not isinstance(spec, bool)
+        out: dict[str, Any] = {
             "tokenizer": str(spec.get("tokenizer", TOKENIZER)),
             "k1": float(spec["k1"]),
             "b": float(spec["b"]),
             "avgdl": float(spec["avgdl"]),
         }
-    except (AttributeError, KeyError, TypeError, ValueError):
+    except (AssertionError, AttributeError, KeyError, TypeError, ValueError):
         raise ConfigError(
             f"{backend} store: option lexical must be a dict with k1, b and avgdl, not {spec!r}",
             hint="use mmroute.terms.lexical_spec(avgdl)",

@@ -180,19 +180,17 @@ def test_followup_events_from_stepwise(li_home: Home, captured: list) -> None:
 
 
 def test_video_clips_with_same_caption_are_not_merged() -> None:
-    clip = lambda s, e: Hit(
-        Item(
+    def clip(s: float, e: float) -> Hit:
+        item = Item(
             id=f"bbb.mp4#{s}-{e}",
             kind=Granularity.CLIP,
-            text="a rabbit in a meadow",  # noqa: E731
+            text="a rabbit in a meadow",
             source="/v/bbb.mp4",
             start_s=s,
             end_s=e,
-        ),
-        score=0.5,
-        kb="clips",
-        rank=1,
-    )
+        )
+        return Hit(item, score=0.5, kb="clips", rank=1)
+
     a, b = hit_to_node(clip(0.0, 10.0)), hit_to_node(clip(10.0, 20.0))
     assert a.node.get_content() == b.node.get_content()
     assert a.node.node_id != b.node.node_id
