@@ -274,9 +274,14 @@ class KnowledgeBase:
             return []
         fusion = fusion or Fusion()
         vec = np.asarray(vector, dtype=np.float32)
-        fused = self.store.search_hybrid(vec, query_terms(query), k, flt, fusion)
-        dense = {p.id: p.score for p in self.store.search(vec, max(k, fusion.candidates), flt)}
+        n = max(k, fusion.candidates)
+        fused = self.store.search_hybrid(vec, query_terms(query), n, flt, fusion)
+        dense = {p.id: p.score for p in self.store.search(vec, n, flt)}
         floor = min(dense.values(), default=0.0)
+        # rank fusion ties often (RRF: dense rank 1 + sparse rank 3 = dense 3 + sparse 1) and engines break
+        # ties in no fixed order: the same question must get the same evidence, so ties go to the higher
+        # cosine, then to the point id, before the cut to k
+        fused = sorted(fused, key=lambda p: (-round(p.score, 9), -dense.get(p.id, floor), p.id))[:k]
         scores = sorted((dense.get(p.id, floor) for p in fused), reverse=True)
         return [
             Hit(item=Item.from_payload(p.payload), score=float(s), kb=self.name, rank=i + 1)

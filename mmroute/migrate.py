@@ -219,9 +219,14 @@ def reindex_lexical(home: Home, name: str, *, progress: Progress | None = None, 
     kb = home.open(name)
     try:
         avgdl = measure_avgdl(kb.store, batch_size)
+        # the same vectors, searched the same way: an Edge shard built before int8 stays float32
+        effective = getattr(kb.store, "effective_quantization", None)
+        quantization = effective() if effective is not None else None
     finally:
         home.forget(name)
     options = {**spec.options, "lexical": lexical_spec(avgdl)}
+    if spec.backend == "edge" and options.get("quantization", "auto") == "auto":
+        options["quantization"] = quantization
     if spec.backend == "qdrant" and options.get("url"):  # a server collection cannot be rebuilt under its own name
         options["collection"] = f"{options.get('collection') or name}-{uuid.uuid4().hex[:6]}"
     return move_kb(home, name, StoreSpec(spec.backend, options), progress=progress, batch_size=batch_size)

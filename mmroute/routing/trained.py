@@ -63,14 +63,11 @@ class TrainedRouter:
     def features(self, query: str) -> QueryFeatures:
         """Encoder features of the query's routing text (its canonical form, see :mod:`.canonical`).
 
-        The search that follows reuses the vector under the query's own text, so routing then searching
-        still costs one forward pass (and answer options or a "Thanks!" do not steer the search either;
-        MiniLM is uncased, so case-folding changes nothing there)."""
-        text = self.model.routing_text(query)
-        feats = self.featurizer.features([text])
-        if text != query and query.strip():
-            self.featurizer.encoder.remember_queries([query], feats.embedding)
-        return feats
+        The routing vector is not reused for the search when the canonical text differs from the query:
+        the search must embed the query the same way whether or not a router ran before it in this process
+        (a served home, ``--kb NAME``), or the same question could get different evidence. That costs a
+        second forward pass for such queries (about 10 ms on 2 cores)."""
+        return self.featurizer.features([self.model.routing_text(query)])
 
     def probabilities(self, query: str, feats: QueryFeatures | None = None) -> dict[str, float]:
         feats = feats or self.features(query)
