@@ -58,6 +58,8 @@ router: setup  ## rebuild the committed default router from the shared routing d
 reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~35 min on 2 cores)
 	$(BIN)/mmroute reader train --data $(DATA)/text/squad2_train_partial/train-v2.0-first10articles.json \
 		--valid $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json --out mmroute/data/reader
+	# its span-length penalty, chosen on the dev articles it never trained on (decoding.json)
+	$(BIN)/mmroute reader calibrate --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json
 
 calibrate: setup  ## re-fit the verifier policies (and the lexical extractor's ranker) on the shared SQuAD 2.0 dev articles
 	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.build.calibrate_verifier

@@ -153,6 +153,7 @@ def save_delta(model: Any, out: Path, frozen: set[str], meta: Mapping[str, Any])
     save_file(tensors, str(tmp))
     tmp.replace(out / WEIGHTS_FILE)
     atomic_write_text(out / META_FILE, json.dumps(dict(meta), indent=2) + "\n")
+    (out / DECODING_FILE).unlink(missing_ok=True)  # chosen for the old weights: `mmroute reader calibrate` again
     for name in (META_FILE, WEIGHTS_FILE):  # readable by every user of an installed package
         (out / name).chmod(0o644)
     return (out / WEIGHTS_FILE).stat().st_size

@@ -90,6 +90,7 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
     assert all(v.dtype == torch.float16 for v in saved.values())
     assert not any(k.endswith("word_embeddings.weight") for k in saved), "frozen tables are not shipped"
     model, tok, m = load_reader_model(str(out), "cpu")
+    assert "decoding" not in m
     base = AutoModelForQuestionAnswering.from_pretrained(tiny_bert)
     sd, bsd = model.state_dict(), base.state_dict()
     emb = [k for k in sd if k.endswith("word_embeddings.weight")][0]
@@ -101,6 +102,8 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
 
     # --init continues training that reader (its head, not a fresh one) and ships a delta over the same base
     more = tmp_path / "reader2"
+    more.mkdir()
+    (more / "decoding.json").write_text('{"length_penalty": 0.5}')  # chosen for other weights
     rep2 = train_reader(
         [data],
         str(tiny_bert),
@@ -111,6 +114,7 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
         init=str(out),
     )
     assert rep2["init"] == str(out) and rep2["steps"] == 1
+    assert not (more / "decoding.json").exists(), "a penalty chosen for the old weights must not outlive them"
     cont, _, _ = load_reader_model(str(more), "cpu")
     w0, w1 = sd["qa_outputs.weight"], cont.state_dict()["qa_outputs.weight"]
     assert (w1 - w0).abs().max() < 1e-2 < (bsd["qa_outputs.weight"] - w0).abs().max()
