@@ -133,6 +133,17 @@ _SHARED_STORES = _StoreShare()
 atexit.register(_SHARED_STORES.close_all)
 
 
+TIE_SLACK = 16
+"""Extra dense candidates fetched so that equal scores at the k-th place are settled by id, not by the engine."""
+
+
+def settle_ties(points: Sequence[ScoredPoint], k: int) -> list[ScoredPoint]:
+    """The best ``k`` points, equal scores (to 1e-6) ordered by point id: engines return ties in no fixed
+    order (insertion order, segment layout, threads), so without this the same question could get other
+    evidence after a ``kb copy`` or a reindex."""
+    return sorted(points, key=lambda p: (-round(p.score, 6), p.id))[:k]
+
+
 class KnowledgeBase:
     """One KB: a descriptor, its encoder and its vector store. Searching is thread-safe.
 
@@ -259,7 +270,7 @@ class KnowledgeBase:
         """Top-k items by BM25 of the query's words (items sharing no word are not returned)."""
         if k <= 0:
             return []
-        return self._hits(self.store.search_sparse(query_terms(query), k, flt))
+        return self._hits(settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt), k))
 
     def search_hybrid(
         self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None, fusion: Fusion | None = None
@@ -308,7 +319,7 @@ class KnowledgeBase:
     def search_vector(self, vector: np.ndarray, k: int = 10, flt: Filter | None = None) -> list[Hit]:
         if k <= 0:
             return []
-        pts = self.store.search(np.asarray(vector, dtype=np.float32), k, flt)
+        pts = settle_ties(self.store.search(np.asarray(vector, dtype=np.float32), k + TIE_SLACK, flt), k)
         return [
             Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
             for i, p in enumerate(pts)
@@ -317,7 +328,8 @@ class KnowledgeBase:
     def search_batch(self, queries: Sequence[str], k: int = 10, flt: Filter | None = None) -> list[list[Hit]]:
         vecs = self.embed_queries(queries)
         out = []
-        for res in self.store.search_batch(vecs, k, flt):
+        for found in self.store.search_batch(vecs, k + TIE_SLACK, flt):
+            res = settle_ties(found, k)
             out.append(
                 [
                     Hit(item=Item.from_payload(p.payload), score=float(p.score), kb=self.name, rank=i + 1)
