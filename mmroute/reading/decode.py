@@ -74,6 +74,8 @@ class Placement:
     char_end: int
     window_margin: float
     """start + end logit of the answer's tokens minus the window's no-answer score (best occurrence)."""
+    tokens: int = 1
+    """Length of the placed answer in model tokens."""
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,15 @@ class Reading:
     windows: tuple[WindowLogits, ...] = field(default=(), repr=False, compare=False)
     """The logits behind the spans, so that any answer can be scored where it occurs (:meth:`place`)."""
     passages: tuple[str, ...] = field(default=(), repr=False, compare=False)
+    length_penalty: float = 0.0
+    """The span-length penalty the spans were ranked with (see the module doc)."""
+
+    def ranking_margin(self, window_margin: float, tokens: int) -> float:
+        """A window margin as this reading ranks it: less ``length_penalty`` per token beyond the first.
+
+        Whoever ranks spans across passages (adding retrieval scores, say) ranks on this, so a long span the
+        reader itself put below a short one does not win back its place there."""
+        return window_margin - self.length_penalty * (tokens - 1)
 
     @property
     def best(self) -> Span | None:
@@ -119,12 +130,14 @@ class Reading:
                     continue
                 margin = float(w.start[i] + w.end[j]) - w.null
                 if best is None or margin > best.window_margin:
-                    best = Placement(w.passage_index, m.start(), m.end(), margin)
+                    best = Placement(w.passage_index, m.start(), m.end(), margin, j - i + 1)
         return best
 
 
 def redecode(reading: Reading, **options: Any) -> Reading:
-    """The same reading decoded again with other :func:`decode` options (no model call)."""
+    """The same reading decoded again with other :func:`decode` options (no model call); the length
+    penalty stays the reading's unless ``options`` name another."""
+    options.setdefault("length_penalty", reading.length_penalty)
     return decode(
         reading.windows,
         [w.start for w in reading.windows],
@@ -204,7 +217,8 @@ def decode(
                 best_window[key] = wi
     ranked = sorted(spans.values(), key=lambda sp: -rank(sp))[:n_best]
     if not ranked:
-        return Reading((), null_score if null_score != float("inf") else 0.0, 1.0, tuple(logits), tuple(passages))
+        null = null_score if null_score != float("inf") else 0.0
+        return Reading((), null, 1.0, tuple(logits), tuple(passages), length_penalty)
     top = ranked[0]
     null_p = null_prob_by_window[best_window[(top.passage_index, top.char_start, top.char_end)]]
-    return Reading(tuple(ranked), null_score, null_p, tuple(logits), tuple(passages))
+    return Reading(tuple(ranked), null_score, null_p, tuple(logits), tuple(passages), length_penalty)

@@ -59,7 +59,9 @@ def reader_signals(
             "reader_draft_gap": -_CLIP,
         }
     if ranked is None:
-        ranked = sorted(((sp, sp.window_margin) for sp in reading.spans), key=lambda x: -x[1])
+        ranked = sorted(
+            ((sp, reading.ranking_margin(sp.window_margin, sp.tokens)) for sp in reading.spans), key=lambda x: -x[1]
+        )
         null_rank_score = 0.0
     scores = [r for _, r in ranked] + [null_rank_score]
     top = max(scores)
@@ -73,7 +75,7 @@ def reader_signals(
     else:
         bonus = passage_bonus[placed.passage_index] if passage_bonus else 0.0
         draft_margin = placed.window_margin
-        draft_gap = min(0.0, placed.window_margin + bonus - ranked[0][1])
+        draft_gap = min(0.0, reading.ranking_margin(placed.window_margin, placed.tokens) + bonus - ranked[0][1])
     return {
         "reader_draft_margin": _clip(draft_margin),
         "reader_draft_gap": _clip(draft_gap),

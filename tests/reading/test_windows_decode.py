@@ -76,6 +76,39 @@ def test_length_penalty_prefers_the_short_span_and_keeps_raw_scores(tok):
     assert redecode(plain, length_penalty=0.2).best.text == "Rollo", "re-decoding needs no model call"
 
 
+def test_spans_ranked_across_passages_keep_the_length_penalty(tok):
+    """The generator adds retrieval scores to window margins; a long span the reader put below a short
+    one must not win its place back there (the demo's drafts were 25-token fragments)."""
+    from mmroute.generation.reader_gen import Chunk, ranked_spans
+    from mmroute.types import Granularity, Hit, Item
+
+    texts = ["The treaty was signed by Rollo in the year 911 at Saint-Clair-sur-Epte.", "Nothing useful here."]
+    ws = make_windows(tok, ["Who signed the treaty?"] * 2, texts, max_length=64, stride=16)
+    starts, ends = [], []
+    for w in ws:
+        start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
+        start[0], end[0] = 1.0, 1.0
+        if w.passage_index == 0:
+            ctx = [i for i, o in enumerate(w.offsets) if o is not None]
+            words = {texts[0][w.offsets[i][0] : w.offsets[i][1]].lower(): i for i in ctx}
+            start[words["roll"]] = 6.0
+            end[words["roll"] + 1] = 5.0  # "Rollo": 2 tokens
+            end[words["911"]] = 5.5  # "Rollo in the year 911": 6 tokens, higher raw score
+        starts.append(start)
+        ends.append(end)
+    hits = [Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, text=t), 0.5, "kb", i + 1) for i, t in enumerate(texts)]
+    chunks = [Chunk(0, texts[0]), Chunk(1, texts[1])]
+    plain = decode(ws, starts, ends, texts)
+    assert ranked_spans(plain, chunks, hits)[0][0].text == "Rollo in the year 911"
+    penalised = decode(ws, starts, ends, texts, length_penalty=0.2)
+    ranked = ranked_spans(penalised, chunks, hits)
+    assert ranked[0][0].text == "Rollo"
+    assert ranked[0][1] == pytest.approx(ranked[0][0].window_margin - 0.2 * (2 - 1) + 30.0 * 0.5)
+    assert redecode(penalised).best.text == "Rollo", "re-decoding keeps the reading's penalty"
+    placed = penalised.place("Rollo in the year 911")
+    assert placed is not None and placed.tokens == 6
+
+
 def test_decode_with_no_context_tokens_gives_empty_reading(tok):
     ws = make_windows(tok, ["Who?"], ["   "], max_length=32, stride=8)
     r = decode(ws, [np.zeros(len(w)) for w in ws], [np.zeros(len(w)) for w in ws], ["   "])
