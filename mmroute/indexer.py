@@ -39,6 +39,7 @@ from .kb import Home, validate_kb_name
 from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
+from .retrieval.lexical import Stamp, build_from_points, load_title_index, make_stamp, save_title_index
 from .stores.base import Point, VectorStore, open_store
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
@@ -81,6 +82,8 @@ class IndexReport:
     """Items in the KB after the run."""
     elapsed_s: float = 0.0
     encode_s: float = 0.0
+    titles_s: float = 0.0
+    """Time spent saving the KB's title index (:mod:`mmroute.retrieval.lexical`)."""
     notes: list[str] = field(default_factory=list)
     """Files of the input left out on purpose, one line each (e.g. a ``data.json`` nothing reads)."""
 
@@ -292,6 +295,7 @@ class Indexer:
             store = open_store(manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options)
             self._open_store(store, manifest.info.dim)
             try:
+                before = make_stamp(manifest.store_dir, store.count(), manifest.info.updated_at)
                 manifest.save(directory)
                 # Sources smaller than a batch (one image per file) are encoded together: an encoder
                 # call per file costs several times the batched call (evals/bench/bench_indexing).
@@ -307,6 +311,10 @@ class Indexer:
                         manifest.save(directory)
                 manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                 manifest.save(directory)
+                if manifest.info.count:
+                    t = time.perf_counter()
+                    self._save_titles(directory, manifest, store, before, changed=report.indexed > 0)
+                    report.titles_s = time.perf_counter() - t
             finally:
                 store.close()
             if is_new and manifest.info.count == 0:
@@ -315,6 +323,16 @@ class Indexer:
         report.count = manifest.info.count
         report.elapsed_s = time.perf_counter() - t0
         return report
+
+    @staticmethod
+    def _save_titles(directory: Path, manifest: Manifest, store: VectorStore, before: Stamp, changed: bool) -> None:
+        """Save the KB's title index for its state now (after the manifest: a run killed in between leaves
+        a stale index, which searches detect and rebuild). An unchanged KB's index is only re-stamped."""
+        stamp = make_stamp(manifest.store_dir, manifest.info.count, manifest.info.updated_at)
+        index = None if changed else load_title_index(directory, before)
+        if index is None:
+            index = build_from_points(store.iter_points(), manifest.info.modality.value)
+        save_title_index(directory, index, stamp)
 
     def _open_store(self, store: VectorStore, dim: int) -> None:
         """Open the store, waiting up to ``open_wait_s`` for a reader that has it open to let go.

@@ -9,10 +9,23 @@ title usually appears verbatim in the first hop's text. BM25 over the words live
   by how specific the title is (the IDF of its rarest content token over the KB's items), so a
   title made only of stop words ("The Who", "It") never matches and a common word matches weakly.
 
-The index holds only the titled items (their titles, and the document frequency of the words of
-those titles); it is built from the KB's payloads once per process and KB (:func:`title_index_for`)
-and rebuilt when the KB's item count or ``updated_at`` changes. A KB without titles costs one pass
-over its payloads and holds nothing.
+The index holds only the titled items' ids (by folded title), each title's weight, and the document
+frequency of the words of those titles. It is built **at index time** and saved beside the store, as
+``<store folder>.titles.npz`` in the KB folder (``store.titles.npz``; :func:`title_index_path`): the
+indexer writes it after every run, ``kb copy`` / ``kb move`` / ``kb reindex-lexical`` build it while they
+stream the points into the new store folder, so the manifest write that switches a KB to that folder
+commits its title index too (the old folder's file is removed with the old store). :func:`title_index_for`
+loads it lazily on a KB's first search (about 0.2 s for a million titles; nothing else of the KB is
+read) and keeps it per process until the KB changes. The file records the store folder, item count and
+``updated_at`` it was built for; when they no longer match the KB (an older mmroute, a run killed
+between the manifest and this file) the index is rebuilt from the payloads as before, with a one-line
+hint to run ``mmroute kb reindex-lexical NAME``, which saves it again.
+
+File format (version 1, an uncompressed ``.npz``, no pickles): ``meta`` (JSON: format, version,
+tokenizer, stamp, modality, n), ``titles`` (the folded titles, UTF-8, newline-separated), ``starts``
+(int64, title j's ids are ids ``starts[j]:starts[j+1]``), ``ids`` / ``id_ends`` (the item ids as one
+UTF-8 blob and the end offset of each), ``weights`` (float32 per title), ``df_tokens`` / ``df`` (the
+title words and their document frequencies).
 
 >>> idx = TitleIndex([Item(id="a", kind=Granularity.PARAGRAPH, title="Walls and Bridges", text="...")])
 >>> idx.mentions("released on his album Walls and Bridges")
@@ -21,22 +34,55 @@ over its payloads and holds nothing.
 
 from __future__ import annotations
 
+import io
+import json
+import logging
 import math
 import threading
-from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from ..terms import STOPWORDS
+import numpy as np
+
+from ..fsutil import atomic_write_bytes
+from ..terms import STOPWORDS, TOKENIZER
 from ..terms import tokens as content_tokens
 from ..terms import words as tokens
 from ..text import strip_parenthetical
 from ..types import Item
 
-__all__ = ["STOPWORDS", "TitleIndex", "TitleMention", "content_tokens", "title_index_for", "title_key", "tokens"]
+__all__ = [
+    "STOPWORDS",
+    "TITLE_INDEX_SUFFIX",
+    "TitleIndex",
+    "TitleIndexBuilder",
+    "TitleMention",
+    "content_tokens",
+    "load_title_index",
+    "save_title_index",
+    "title_index_for",
+    "title_index_path",
+    "title_key",
+    "tokens",
+]
+
+log = logging.getLogger(__name__)
 
 MAX_TITLE_TOKENS = 10
+TITLE_INDEX_SUFFIX = ".titles.npz"
+TITLE_INDEX_FORMAT = "mmroute-title-index"
+TITLE_INDEX_VERSION = 1
+
+Stamp = tuple[str, int, str]
+"""What a saved index was built for: (the manifest's store folder, item count, ``updated_at``)."""
+
+
+def make_stamp(store_dir: str, count: int, updated_at: str | None) -> Stamp:
+    return (str(store_dir), int(count), str(updated_at or ""))
 
 
 def title_key(title: str) -> tuple[str, ...]:
@@ -55,37 +101,134 @@ class TitleMention:
     """Token offset of the mention in the text (earlier mentions are usually the subject)."""
 
 
+class TitleIndexBuilder:
+    """Collects titles and word document frequencies from items or payloads, one at a time (so a KB's
+    points can be streamed through it), then :meth:`build` makes the :class:`TitleIndex`.
+
+    ``keep_items``: keep the titled items themselves (the index then needs no store to fetch them)."""
+
+    def __init__(self, modality: str | None = None, keep_items: bool = True) -> None:
+        self.modality = modality
+        self.keep_items = keep_items
+        self._titles: dict[str, list[str]] = {}
+        self._seen: set[str] = set()
+        self._df: Counter[str] = Counter()
+        self._items: dict[str, Item] = {}
+
+    def add(self, raw: Item | Mapping[str, Any]) -> None:
+        iid, title = (raw.id, raw.title) if isinstance(raw, Item) else (str(raw["item_id"]), raw.get("title"))
+        if iid in self._seen:
+            return
+        self._seen.add(iid)
+        text = raw.text if isinstance(raw, Item) else (raw.get("text") or "")
+        self._df.update(set(content_tokens(f"{title or ''} {text}")))
+        if title:
+            key = title_key(title)
+            if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
+                self._titles.setdefault(" ".join(key), []).append(iid)
+                if self.keep_items:
+                    self._items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
+
+    def add_all(self, raws: Iterable[Item | Mapping[str, Any]]) -> TitleIndexBuilder:
+        for raw in raws:
+            self.add(raw)
+        return self
+
+    def build(self) -> TitleIndex:
+        n = len(self._seen)
+        titles = sorted(self._titles)
+        df = {t: self._df.get(t, 0) for key in titles for t in key.split(" ") if t not in STOPWORDS}
+
+        def weight(key: str) -> float:
+            content = [t for t in key.split(" ") if t not in STOPWORDS]
+            if not content or n == 0:
+                return 0.0
+            return min(1.0, max(_idf(n, df.get(t, 0)) for t in content) / math.log(n + 1.0))
+
+        ids = [i for key in titles for i in self._titles[key]]
+        starts = np.cumsum([0, *(len(self._titles[key]) for key in titles)], dtype=np.int64)
+        return TitleIndex._from_parts(
+            titles=titles,
+            starts=starts,
+            ids=ids,
+            weights=np.asarray([weight(k) for k in titles], dtype=np.float32),
+            df=df,
+            n=n,
+            modality=self.modality,
+            items=dict(self._items),
+        )
+
+
+def _idf(n: int, df: int) -> float:
+    return math.log(1.0 + (n - df + 0.5) / (df + 0.5))
+
+
 class TitleIndex:
-    """Titles of a fixed list of items, and the document frequency of their words (see module doc)."""
+    """Titles of a fixed list of items, and the document frequency of their words (see module doc).
+
+    Built from items (or store payloads) directly, or loaded from a KB's saved file
+    (:func:`load_title_index`); the titled items themselves are then fetched from the KB on demand
+    (:meth:`item`)."""
+
+    modality: str | None
+    """Modality of the KB the items come from (a routing hint for follow-ups aimed at them)."""
+    n: int
+    """Items the document frequencies were counted over."""
+    _keys: list[str]
+    _titles: dict[str, int]
+    _starts: list[int]
+    _ids: list[str] | None
+    _id_blob: bytes | None
+    _id_ends: list[int] | None
+    _weights: list[float]
+    _df: dict[str, int]
+    _items: dict[str, Item]
+    _fetch: Callable[[Sequence[str]], Sequence[Item]] | None
+    _ids_of: dict[int, tuple[str, ...]]
+    _first: dict[str, int]
 
     def __init__(self, items: Sequence[Item | Mapping[str, Any]], modality: str | None = None) -> None:
+        built = TitleIndexBuilder(modality).add_all(items).build()
+        self.__dict__.update(built.__dict__)
+
+    @classmethod
+    def _from_parts(
+        cls,
+        *,
+        titles: list[str],
+        starts: np.ndarray,
+        ids: list[str] | None = None,
+        id_blob: bytes | None = None,
+        id_ends: np.ndarray | None = None,
+        weights: np.ndarray,
+        df: dict[str, int],
+        n: int,
+        modality: str | None,
+        items: dict[str, Item] | None = None,
+        fetch: Callable[[Sequence[str]], Sequence[Item]] | None = None,
+    ) -> TitleIndex:
+        self = cls.__new__(cls)
         self.modality = modality
-        """Modality of the KB the items come from (a routing hint for follow-ups aimed at them)."""
-        self.items: dict[str, Item] = {}
-        """The titled items, by id."""
-        self._titles: dict[tuple[str, ...], list[str]] = defaultdict(list)
-        seen: set[str] = set()
-        texts: list[str] = []
-        for raw in items:  # Items, or store payloads (only the titled ones become Items)
-            iid, title = (raw.id, raw.title) if isinstance(raw, Item) else (str(raw["item_id"]), raw.get("title"))
-            if iid in seen:
-                continue
-            seen.add(iid)
-            text = raw.text if isinstance(raw, Item) else (raw.get("text") or "")
-            texts.append(f"{title or ''} {text}")
-            if title:
-                key = title_key(title)
-                if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
-                    self._titles[key].append(iid)
-                    self.items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
-        self.n = len(seen)
-        wanted = {t for key in self._titles for t in key if t not in STOPWORDS}
-        self._df: Counter[str] = Counter()
-        if wanted:
-            for text in texts:
-                self._df.update(wanted.intersection(content_tokens(text)))
-        self._first_tokens = {k[0] for k in self._titles}
-        self._max_title_len = max((len(k) for k in self._titles), default=0)
+        self.n = int(n)
+        self._keys = titles
+        self._titles = dict(zip(titles, range(len(titles))))
+        self._starts = starts.tolist()
+        self._ids = ids
+        self._id_blob = id_blob
+        self._id_ends = id_ends.tolist() if id_ends is not None else None
+        self._weights = weights.tolist()
+        self._df = df
+        self._items = dict(items or {})
+        self._fetch = fetch
+        self._ids_of = {}
+        first: dict[str, int] = {}
+        for key in titles:
+            head, _, _ = key.partition(" ")
+            length = key.count(" ") + 1
+            if first.get(head, 0) < length:
+                first[head] = length
+        self._first = first  # first token of each title -> the longest title starting with it
+        return self
 
     @property
     def has_titles(self) -> bool:
@@ -95,15 +238,34 @@ class TitleIndex:
         return self.n
 
     def idf(self, token: str) -> float:
-        df = self._df.get(token, 0)
-        return math.log(1.0 + (self.n - df + 0.5) / (df + 0.5))
+        return _idf(self.n, self._df.get(token, 0))
 
     def title_weight(self, key: tuple[str, ...]) -> float:
         """Specificity of a title in [0, 1]: IDF of its rarest content token over log(N+1)."""
+        j = self._titles.get(" ".join(key))
+        if j is not None:
+            return float(self._weights[j])
         content = [t for t in key if t not in STOPWORDS]
         if not content or self.n == 0:
             return 0.0
         return min(1.0, max(self.idf(t) for t in content) / math.log(self.n + 1.0))
+
+    def _title_ids(self, j: int) -> tuple[str, ...]:
+        got = self._ids_of.get(j)
+        if got is None:
+            a, b = self._starts[j], self._starts[j + 1]
+            if self._ids is not None:
+                got = tuple(self._ids[a:b])
+            else:
+                assert self._id_blob is not None and self._id_ends is not None
+                ends, blob = self._id_ends, self._id_blob
+                got = tuple(blob[(ends[x - 1] if x else 0) : ends[x]].decode("utf-8") for x in range(a, b))
+            self._ids_of[j] = got
+        return got
+
+    def titled_ids(self) -> list[str]:
+        """Every titled item's id."""
+        return [i for j in range(len(self._keys)) for i in self._title_ids(j)]
 
     def mentions(self, text: str, exclude: Iterable[str] = ()) -> list[TitleMention]:
         """KB titles occurring in ``text`` (longest match wins at each position), in text order.
@@ -111,63 +273,216 @@ class TitleIndex:
         Items in ``exclude`` are left out of the returned ids (e.g. the item the text comes from).
         """
         toks = tokens(text)
+        first = self._first
+        titles = self._titles
         skip = set(exclude)
         found: list[TitleMention] = []
-        seen: set[tuple[str, ...]] = set()
+        seen: set[str] = set()
         i = 0
-        while i < len(toks):
-            if toks[i] not in self._first_tokens:
+        n_toks = len(toks)
+        while i < n_toks:
+            longest = first.get(toks[i])
+            if longest is None:
                 i += 1
                 continue
             matched = 0
-            for n in range(min(self._max_title_len, len(toks) - i), 0, -1):
-                key = tuple(toks[i : i + n])
-                ids = self._titles.get(key)
-                if ids is None:
+            for n in range(min(longest, n_toks - i), 0, -1):
+                key = " ".join(toks[i : i + n])
+                j = titles.get(key)
+                if j is None:
                     continue
                 matched = n
                 if key not in seen:
                     seen.add(key)
-                    kept = tuple(x for x in ids if x not in skip)
+                    kept = tuple(x for x in self._title_ids(j) if x not in skip)
                     if kept:
-                        found.append(TitleMention(" ".join(key), kept, self.title_weight(key), i))
+                        found.append(TitleMention(key, kept, float(self._weights[j]), i))
                 break
             i += matched or 1
         return found
 
     def ids_with_title(self, title: str) -> tuple[str, ...]:
-        return tuple(self._titles.get(title_key(title), ()))
+        j = self._titles.get(" ".join(title_key(title)))
+        return () if j is None else self._title_ids(j)
+
+    def item(self, item_id: str) -> Item | None:
+        """A titled item (fetched from the KB the first time when the index was loaded from its file)."""
+        got = self._items.get(item_id)
+        if got is None and self._fetch is not None:
+            self.prefetch([item_id])
+            got = self._items.get(item_id)
+        return got
+
+    def prefetch(self, item_ids: Iterable[str]) -> None:
+        """Fetch the items not held yet in one store call (a loaded index holds none at first)."""
+        if self._fetch is None:
+            return
+        want = [i for i in dict.fromkeys(item_ids) if i not in self._items]
+        if want:
+            for it in self._fetch(want):
+                self._items[it.id] = it
+
+    # ----- persistence ---------------------------------------------------------------------------
+    def to_bytes(self, stamp: Stamp) -> bytes:
+        ids = self.titled_ids()
+        encoded = [i.encode("utf-8") for i in ids]
+        meta = {
+            "format": TITLE_INDEX_FORMAT,
+            "version": TITLE_INDEX_VERSION,
+            "tokenizer": TOKENIZER,
+            "stamp": list(stamp),
+            "modality": self.modality,
+            "n": self.n,
+        }
+        df_tokens = sorted(self._df)
+        buf = io.BytesIO()
+        np.savez(
+            buf,
+            meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
+            titles=np.frombuffer("\n".join(self._keys).encode("utf-8"), dtype=np.uint8),
+            starts=np.asarray(self._starts, dtype=np.int64),
+            ids=np.frombuffer(b"".join(encoded), dtype=np.uint8),
+            id_ends=np.cumsum([len(e) for e in encoded], dtype=np.int64),
+            weights=np.asarray(self._weights, dtype=np.float32),
+            df_tokens=np.frombuffer("\n".join(df_tokens).encode("utf-8"), dtype=np.uint8),
+            df=np.asarray([self._df[t] for t in df_tokens], dtype=np.int64),
+        )
+        return buf.getvalue()
+
+
+def _split(blob: np.ndarray) -> list[str]:
+    text = blob.tobytes().decode("utf-8")
+    return text.split("\n") if text else []
+
+
+def title_index_path(directory: Path, store_dir: str) -> Path:
+    """Where the title index of the store in ``directory / store_dir`` is saved."""
+    return Path(directory) / f"{store_dir}{TITLE_INDEX_SUFFIX}"
+
+
+def save_title_index(directory: Path, index: TitleIndex, stamp: Stamp) -> Path:
+    """Write ``index`` as the title index of the store folder named in ``stamp``, atomically (readers see
+    the old or the new file)."""
+    path = title_index_path(directory, stamp[0])
+    atomic_write_bytes(path, index.to_bytes(stamp))
+    return path
+
+
+def read_stamp(directory: Path, store_dir: str) -> Stamp | None:
+    """The stamp of a saved title index (None when there is none or it is unreadable)."""
+    try:
+        with np.load(title_index_path(directory, store_dir), allow_pickle=False) as z:
+            return _meta_stamp(json.loads(z["meta"].tobytes().decode("utf-8")))
+    except (OSError, ValueError, KeyError):
+        return None
+
+
+def _meta_stamp(meta: Mapping[str, Any]) -> Stamp | None:
+    if meta.get("format") != TITLE_INDEX_FORMAT or meta.get("version") != TITLE_INDEX_VERSION:
+        return None
+    if meta.get("tokenizer") != TOKENIZER:
+        return None
+    s = meta.get("stamp")
+    return (str(s[0]), int(s[1]), str(s[2])) if isinstance(s, list) and len(s) == 3 else None
+
+
+def load_title_index(
+    directory: Path,
+    stamp: Stamp,
+    fetch: Callable[[Sequence[str]], Sequence[Item]] | None = None,
+) -> TitleIndex | None:
+    """The saved title index of the store folder ``stamp[0]`` of a KB folder, or None when it is missing,
+    unreadable, of another format, version or tokenizer, or built for another state of the KB (``stamp``).
+    ``fetch(ids)`` returns titled items by id (the KB's ``get_items``)."""
+    try:
+        with np.load(title_index_path(directory, stamp[0]), allow_pickle=False) as z:
+            meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+            if _meta_stamp(meta) != stamp:
+                return None
+            df_tokens = _split(z["df_tokens"])
+            return TitleIndex._from_parts(
+                titles=_split(z["titles"]),
+                starts=z["starts"],
+                id_blob=z["ids"].tobytes(),
+                id_ends=z["id_ends"],
+                weights=z["weights"],
+                df=dict(zip(df_tokens, z["df"].tolist())),
+                n=int(meta["n"]),
+                modality=meta.get("modality"),
+                fetch=fetch,
+            )
+    except (OSError, ValueError, KeyError) as e:
+        log.debug("title index in %s unreadable: %s", directory, e)
+        return None
+
+
+def build_from_points(pages: Iterable[Sequence[Any]], modality: str | None) -> TitleIndex:
+    """A title index from a store's ``iter_points`` pages (payloads only are read; items are not kept)."""
+    builder = TitleIndexBuilder(modality, keep_items=False)
+    for page in pages:
+        for p in page:
+            builder.add(p.payload)
+    return builder.build()
+
+
+def kb_stamp(kb: Any) -> Stamp:
+    """The current stamp of an open :class:`mmroute.kb.KnowledgeBase`."""
+    return make_stamp(kb.manifest.store_dir, kb.store.count(), kb.info.updated_at)
 
 
 class _IndexCache:
-    """One :class:`TitleIndex` per KB, rebuilt when the KB changes."""
+    """One :class:`TitleIndex` per KB: loaded from the KB's file, else built; rebuilt when the KB changes."""
 
     def __init__(self) -> None:
-        self._cache: dict[str, tuple[tuple[object, ...], TitleIndex]] = {}
+        self._cache: dict[str, tuple[Stamp, TitleIndex]] = {}
         self._lock = threading.Lock()
+        self._hinted: set[str] = set()
 
-    def get(self, kb: object) -> TitleIndex:
-        info = kb.info  # type: ignore[attr-defined]
-        store = kb.store  # type: ignore[attr-defined]
-        key = str(getattr(kb, "directory", info.name))
-        stamp = (store.count(), info.updated_at)
+    def get(self, kb: Any) -> TitleIndex:
+        info = kb.info
+        directory = getattr(kb, "directory", None)
+        key = str(directory or info.name)
+        stamp = kb_stamp(kb)
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == stamp:
                 return hit[1]
-        ids = sorted(store.all_ids())
-        payloads: list[Mapping[str, Any]] = []
-        for start in range(0, len(ids), 4096):
-            payloads.extend(p.payload for p in store.get(ids[start : start + 4096]))
-        index = TitleIndex(payloads, modality=info.modality.value)
+        index = load_title_index(directory, stamp, fetch=kb.get_items) if directory is not None else None
+        if index is None:
+            index = self._build(kb, key)
         with self._lock:
             self._cache[key] = (stamp, index)
         return index
 
+    def _build(self, kb: Any, key: str) -> TitleIndex:
+        t = time.perf_counter()
+        store = kb.store
+        ids = sorted(store.all_ids())
+        builder = TitleIndexBuilder(kb.info.modality.value)
+        for start in range(0, len(ids), 4096):
+            for p in store.get(ids[start : start + 4096]):
+                builder.add(p.payload)
+        index = builder.build()
+        if key not in self._hinted and len(ids) >= HINT_MIN_ITEMS:
+            self._hinted.add(key)
+            log.warning(
+                "KB %r has no up-to-date saved title index; built it from its %d items in %.1f s "
+                "(run `mmroute kb reindex-lexical %s` to save it)",
+                kb.name,
+                len(ids),
+                time.perf_counter() - t,
+                kb.name,
+            )
+        return index
+
+
+HINT_MIN_ITEMS = 0
+"""KBs smaller than this rebuild their title index silently."""
 
 _CACHE = _IndexCache()
 
 
 def title_index_for(kb: object) -> TitleIndex:
-    """The cached title index of a :class:`mmroute.kb.KnowledgeBase` (built on first use)."""
+    """The title index of a :class:`mmroute.kb.KnowledgeBase`: its saved file when that matches the KB,
+    else built from its payloads (with a hint); cached per process until the KB changes."""
     return _CACHE.get(kb)

@@ -249,7 +249,8 @@ class StepwiseRetriever:
             for i in set(dense) | set(lex) | set(titles)
         }
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
-        found = [(s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
+        view.index.prefetch(i for i, _ in ranked if i not in view.items)
+        found = [(s, view.items.get(i) or view.index.item(i)) for i, s in ranked]
         return [
             Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
             for r, (s, item) in enumerate((s, item) for s, item in found if item is not None)
