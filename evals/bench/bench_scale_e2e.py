@@ -84,6 +84,7 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any
             n_real = len(np.load(real_file)["ids"])
             have = store.count()
             if have >= n:
+                _save_titles(directory, manifest, store, out)
                 return out
             if vectors is None:
                 filler, _ = mixture(n - n_real, 1, manifest.info.dim, seed=FILLER_SEED)
@@ -111,11 +112,24 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any
                     log(f"  {n_real + e} / {n}")
             store.flush()
             out["insert_filler_s"] = time.perf_counter() - t
+            _save_titles(directory, manifest, store, out)
         finally:
             t = time.perf_counter()
             store.close()  # edge: builds the HNSW graph
             out["close_build_s"] = time.perf_counter() - t
     return out
+
+
+def _save_titles(directory: Path, manifest: Any, store: Any, out: dict[str, float]) -> None:
+    """The filler bypasses the indexer, so the KB's saved title index is written here (as the indexer
+    does after a run) unless it already matches the grown store."""
+    from mmroute.retrieval.lexical import build_from_points, load_title_index, make_stamp, save_title_index
+
+    stamp = make_stamp(manifest.store_dir, store.count(), manifest.info.updated_at)
+    if load_title_index(directory, stamp) is None:
+        t = time.perf_counter()
+        save_title_index(directory, build_from_points(store.iter_points(), manifest.info.modality.value), stamp)
+        out["title_index_s"] = time.perf_counter() - t
 
 
 def all_vectors(home_dir: Path, n: int, dim: int) -> tuple[np.ndarray, list[str], int]:

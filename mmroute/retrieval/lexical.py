@@ -40,6 +40,7 @@ import logging
 import math
 import threading
 import time
+import zipfile
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -350,6 +351,10 @@ class TitleIndex:
         return buf.getvalue()
 
 
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
+"""What a missing, torn or foreign title index file raises when read."""
+
+
 def _split(blob: np.ndarray) -> list[str]:
     text = blob.tobytes().decode("utf-8")
     return text.split("\n") if text else []
@@ -373,7 +378,7 @@ def read_stamp(directory: Path, store_dir: str) -> Stamp | None:
     try:
         with np.load(title_index_path(directory, store_dir), allow_pickle=False) as z:
             return _meta_stamp(json.loads(z["meta"].tobytes().decode("utf-8")))
-    except (OSError, ValueError, KeyError):
+    except _UNREADABLE:
         return None
 
 
@@ -411,7 +416,7 @@ def load_title_index(
                 modality=meta.get("modality"),
                 fetch=fetch,
             )
-    except (OSError, ValueError, KeyError) as e:
+    except _UNREADABLE as e:
         log.debug("title index in %s unreadable: %s", directory, e)
         return None
 
