@@ -74,6 +74,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 MAX_TITLE_TOKENS = 10
+MENTION_CACHE_SIZE = 4096
+"""Texts whose title matches a :class:`TitleIndex` remembers (evidence texts recur across steps)."""
 TITLE_INDEX_SUFFIX = ".titles.npz"
 TITLE_INDEX_FORMAT = "mmroute-title-index"
 TITLE_INDEX_VERSION = 1
@@ -187,6 +189,7 @@ class TitleIndex:
     _fetch: Callable[[Sequence[str]], Sequence[Item]] | None
     _ids_of: dict[int, tuple[str, ...]]
     _first: dict[str, int]
+    _found: dict[str, tuple[tuple[str, int, int], ...]]
 
     def __init__(self, items: Sequence[Item | Mapping[str, Any]], modality: str | None = None) -> None:
         built = TitleIndexBuilder(modality).add_all(items).build()
@@ -222,6 +225,7 @@ class TitleIndex:
         self._items = dict(items or {})
         self._fetch = fetch
         self._ids_of = {}
+        self._found = {}
         first: dict[str, int] = {}
         for key in titles:
             head, _, _ = key.partition(" ")
@@ -272,12 +276,30 @@ class TitleIndex:
         """KB titles occurring in ``text`` (longest match wins at each position), in text order.
 
         Items in ``exclude`` are left out of the returned ids (e.g. the item the text comes from).
+        The step-wise retriever asks this of the same evidence texts many times (every step ranks the
+        whole pool), so the matches of recent texts are remembered.
         """
+        found = self._found.get(text)
+        if found is None:
+            found = self._match(text)
+            if len(self._found) >= MENTION_CACHE_SIZE:
+                self._found.clear()
+            self._found[text] = found
+        skip = set(exclude)
+        out: list[TitleMention] = []
+        for key, j, start in found:
+            ids = self._title_ids(j)
+            kept = tuple(x for x in ids if x not in skip) if skip else ids
+            if kept:
+                out.append(TitleMention(key, kept, float(self._weights[j]), start))
+        return out
+
+    def _match(self, text: str) -> tuple[tuple[str, int, int], ...]:
+        """(title, title number, token offset) of each title in ``text``, in text order."""
         toks = tokens(text)
         first = self._first
         titles = self._titles
-        skip = set(exclude)
-        found: list[TitleMention] = []
+        found: list[tuple[str, int, int]] = []
         seen: set[str] = set()
         i = 0
         n_toks = len(toks)
@@ -295,12 +317,10 @@ class TitleIndex:
                 matched = n
                 if key not in seen:
                     seen.add(key)
-                    kept = tuple(x for x in self._title_ids(j) if x not in skip)
-                    if kept:
-                        found.append(TitleMention(key, kept, float(self._weights[j]), i))
+                    found.append((key, j, i))
                 break
             i += matched or 1
-        return found
+        return tuple(found)
 
     def ids_with_title(self, title: str) -> tuple[str, ...]:
         j = self._titles.get(" ".join(title_key(title)))
