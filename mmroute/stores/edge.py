@@ -606,14 +606,23 @@ class EdgeStore:
         q = _q()
         return q.Query.Nearest(q.SparseVector(list(query.indices), [float(v) for v in query.values]), using=SPARSE_NAME)
 
-    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+    def search_sparse(
+        self, query: SparseVector, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
         shard = self._require()
         sq = self._sparse_query(query)
         if k <= 0 or not len(query):
             return []
         q = _q()
         with engine_errors(_edge_error, "search the lexical index"):
-            res = shard.query(q.QueryRequest(limit=k, query=sq, with_payload=True, filter=_edge_filter(flt)))
+            res = shard.query(
+                q.QueryRequest(
+                    limit=k,
+                    query=sq,
+                    with_payload=list(fields) if fields is not None else True,
+                    filter=_edge_filter(flt),
+                )
+            )
         return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res]
 
     def search_hybrid(
