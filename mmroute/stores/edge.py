@@ -91,6 +91,22 @@ _SCROLL_PAGE = 10_000
 _PAYLOAD_INDEX_MIN_POINTS = 5_000  # below this a filtered search scans anyway; indexes cost ~0.2 s each
 
 
+def read_ahead(path: Path) -> int:
+    """Read a shard's quantized vectors (``quantized.data``, kept in RAM) sequentially before the engine
+    loads them; returns the bytes read. The engine pulls them in page by page, and a load whose previous
+    load left them out of the page cache took 1.3 s at 100k points instead of 0.35 s plus 0.03 s for this
+    read (2 loaded cores; see ``bench_scale_lexical``'s ``first_answer_s``)."""
+    total = 0
+    for f in Path(path).glob("segments/*/vector_storage*/quantized.data"):
+        try:
+            with open(f, "rb", buffering=0) as fh:
+                while chunk := fh.read(1 << 22):
+                    total += len(chunk)
+        except OSError:
+            continue
+    return total
+
+
 def _q():  # the extension is imported lazily so that importing mmroute stays cheap
     import qdrant_edge
 
@@ -368,6 +384,7 @@ class EdgeStore:
                     self._dim = dim
                     self._shard.flush()
                 else:
+                    read_ahead(self.path)
                     self._shard = q.EdgeShard.load(str(self.path), self._config(dim))
                     self._dim = dim
             except Exception as e:  # the extension raises plain Exceptions
