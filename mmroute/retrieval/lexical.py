@@ -25,7 +25,9 @@ File format (version 1, an uncompressed ``.npz``, no pickles): ``meta`` (JSON: f
 tokenizer, stamp, modality, n), ``titles`` (the folded titles, UTF-8, newline-separated), ``starts``
 (int64, title j's ids are ids ``starts[j]:starts[j+1]``), ``ids`` / ``id_ends`` (the item ids as one
 UTF-8 blob and the end offset of each), ``weights`` (float32 per title), ``df_tokens`` / ``df`` (the
-title words and their document frequencies).
+title words and their document frequencies), ``first_tokens`` / ``first_len`` (each title's first word
+and the longest title starting with it). Loading makes one dict of the titles; the ids are decoded only
+for matched titles.
 
 >>> idx = TitleIndex([Item(id="a", kind=Granularity.PARAGRAPH, title="Walls and Bridges", text="...")])
 >>> idx.mentions("released on his album Walls and Bridges")
@@ -179,12 +181,13 @@ class TitleIndex:
     """Items the document frequencies were counted over."""
     _keys: list[str]
     _titles: dict[str, int]
-    _starts: list[int]
+    _starts: np.ndarray
     _ids: list[str] | None
     _id_blob: bytes | None
-    _id_ends: list[int] | None
-    _weights: list[float]
-    _df: dict[str, int]
+    _id_ends: np.ndarray | None
+    _weights: np.ndarray
+    _df_parts: tuple[np.ndarray, np.ndarray] | None
+    _df_dict: dict[str, int] | None
     _items: dict[str, Item]
     _fetch: Callable[[Sequence[str]], Sequence[Item]] | None
     _ids_of: dict[int, tuple[str, ...]]
@@ -205,35 +208,46 @@ class TitleIndex:
         id_blob: bytes | None = None,
         id_ends: np.ndarray | None = None,
         weights: np.ndarray,
-        df: dict[str, int],
+        df: dict[str, int] | tuple[np.ndarray, np.ndarray],
         n: int,
         modality: str | None,
         items: dict[str, Item] | None = None,
         fetch: Callable[[Sequence[str]], Sequence[Item]] | None = None,
+        first: dict[str, int] | None = None,
     ) -> TitleIndex:
         self = cls.__new__(cls)
         self.modality = modality
         self.n = int(n)
         self._keys = titles
         self._titles = dict(zip(titles, range(len(titles))))
-        self._starts = starts.tolist()
+        self._starts = np.asarray(starts, dtype=np.int64)
         self._ids = ids
         self._id_blob = id_blob
-        self._id_ends = id_ends.tolist() if id_ends is not None else None
-        self._weights = weights.tolist()
-        self._df = df
+        self._id_ends = id_ends
+        self._weights = np.asarray(weights, dtype=np.float32)
+        self._df_dict, self._df_parts = (df, None) if isinstance(df, dict) else (None, df)
         self._items = dict(items or {})
         self._fetch = fetch
         self._ids_of = {}
         self._found = {}
-        first: dict[str, int] = {}
-        for key in titles:
-            head, _, _ = key.partition(" ")
-            length = key.count(" ") + 1
-            if first.get(head, 0) < length:
-                first[head] = length
+        if first is None:
+            first = {}
+            for key in titles:
+                head, _, _ = key.partition(" ")
+                length = key.count(" ") + 1
+                if first.get(head, 0) < length:
+                    first[head] = length
         self._first = first  # first token of each title -> the longest title starting with it
         return self
+
+    @property
+    def _df(self) -> dict[str, int]:
+        """Document frequency of each title word (read from a loaded file on first use)."""
+        if self._df_dict is None:
+            assert self._df_parts is not None
+            tokens_blob, counts = self._df_parts
+            self._df_dict = dict(zip(_split(tokens_blob), counts.tolist()))
+        return self._df_dict
 
     @property
     def has_titles(self) -> bool:
@@ -356,6 +370,7 @@ class TitleIndex:
             "n": self.n,
         }
         df_tokens = sorted(self._df)
+        first_tokens = sorted(self._first)
         buf = io.BytesIO()
         np.savez(
             buf,
@@ -367,6 +382,8 @@ class TitleIndex:
             weights=np.asarray(self._weights, dtype=np.float32),
             df_tokens=np.frombuffer("\n".join(df_tokens).encode("utf-8"), dtype=np.uint8),
             df=np.asarray([self._df[t] for t in df_tokens], dtype=np.int64),
+            first_tokens=np.frombuffer("\n".join(first_tokens).encode("utf-8"), dtype=np.uint8),
+            first_len=np.asarray([self._first[t] for t in first_tokens], dtype=np.uint8),
         )
         return buf.getvalue()
 
@@ -424,17 +441,17 @@ def load_title_index(
             meta = json.loads(z["meta"].tobytes().decode("utf-8"))
             if _meta_stamp(meta) != stamp:
                 return None
-            df_tokens = _split(z["df_tokens"])
             return TitleIndex._from_parts(
                 titles=_split(z["titles"]),
                 starts=z["starts"],
                 id_blob=z["ids"].tobytes(),
                 id_ends=z["id_ends"],
                 weights=z["weights"],
-                df=dict(zip(df_tokens, z["df"].tolist())),
+                df=(z["df_tokens"], z["df"]),
                 n=int(meta["n"]),
                 modality=meta.get("modality"),
                 fetch=fetch,
+                first=dict(zip(_split(z["first_tokens"]), z["first_len"].tolist())),
             )
     except _UNREADABLE as e:
         log.debug("title index in %s unreadable: %s", directory, e)
