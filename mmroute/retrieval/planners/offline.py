@@ -100,7 +100,7 @@ class OfflinePlanner:
                     or any((kb, i) in top for i in m.ids)
                 )
             ]
-            for kb, index, m in kept:
+            for _kb, index, m in kept:
                 key = tuple(m.title.split())
                 targets = [it for it in map(index.item, m.ids[:3]) if it is not None]
                 target_text = " ".join(f"{it.title or ''} {it.text}" for it in targets)
