@@ -22,6 +22,7 @@ vector (:func:`mmroute.terms.payload_terms`) beside its dense vector, for BM25 a
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -43,6 +44,8 @@ from .retrieval.lexical import Stamp, build_from_points, load_title_index, make_
 from .stores.base import Point, VectorStore, open_store
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ENCODERS: Mapping[Modality, EncoderSpec] = {
     Modality.TEXT: EncoderSpec("minilm"),
@@ -313,7 +316,15 @@ class Indexer:
                 manifest.save(directory)
                 if manifest.info.count:
                     t = time.perf_counter()
-                    self._save_titles(directory, manifest, store, before, changed=report.indexed > 0)
+                    try:
+                        self._save_titles(directory, manifest, store, before, changed=report.indexed > 0)
+                    except OSError as e:  # the KB is indexed; its searches rebuild the title index
+                        log.warning(
+                            "KB %r: could not save its title index (%s); run `mmroute kb reindex-lexical %s`",
+                            name,
+                            e,
+                            name,
+                        )
                     report.titles_s = time.perf_counter() - t
             finally:
                 store.close()

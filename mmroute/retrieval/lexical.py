@@ -488,6 +488,8 @@ class _IndexCache:
         with self._lock:
             hit = self._cache.get(key)
             if hit is not None and hit[0] == stamp:
+                if hit[1]._fetch is not None:  # fetch through the KB object in use (an older one may be closed)
+                    hit[1]._fetch = kb.get_items
                 return hit[1]
         index = load_title_index(directory, stamp, fetch=kb.get_items) if directory is not None else None
         if index is None:

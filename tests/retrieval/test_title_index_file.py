@@ -204,3 +204,19 @@ def test_copy_and_move_carry_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         item = title_index_for(kb).item("w5")
         assert item is not None and item.title == "Gustave Eiffel"
         home.forget(name)
+
+
+def test_a_cached_index_fetches_through_the_kb_in_use(tmp_path: Path) -> None:
+    """A KB reopened after ``forget`` gets the cached index, which must not reopen the forgotten KB's store
+    (an embedded store would then stay open in this process and lock out the next indexing run)."""
+    home = Home(tmp_path / "home")
+    make_kb(home, tmp_path, "wiki", WIKI)
+    old = home.open("wiki")
+    index = title_index_for(old)
+    home.forget("wiki")
+    new = home.open("wiki")
+    assert title_index_for(new) is index
+    item = index.item("w5")
+    assert item is not None and item.title == "Gustave Eiffel"
+    assert old._store is None  # type: ignore[attr-defined]
+    home.forget("wiki")
