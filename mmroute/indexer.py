@@ -40,7 +40,7 @@ from .kb import Home, validate_kb_name
 from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
-from .retrieval.lexical import Stamp, build_from_points, load_title_index, make_stamp, save_title_index
+from .retrieval.lexical import Stamp, TitleIndexBuilder, build_from_points, make_stamp, save_title_index
 from .stores.base import Point, VectorStore, open_store
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
@@ -299,6 +299,9 @@ class Indexer:
             self._open_store(store, manifest.info.dim)
             try:
                 before = make_stamp(manifest.store_dir, store.count(), manifest.info.updated_at)
+                titles = self._title_state(directory, manifest, before)
+                if not is_new:  # a run killed from here on leaves the saved title index stale, never wrong
+                    manifest.info = manifest.info.replace(updated_at=utc_now())
                 manifest.save(directory)
                 # Sources smaller than a batch (one image per file) are encoded together: an encoder
                 # call per file costs several times the batched call (evals/bench/bench_indexing).
@@ -308,7 +311,7 @@ class Indexer:
                     if pending is not None:
                         group.append(pending)
                     if group and (i == len(plans) - 1 or sum(len(g.todo) for g in group) >= self.batch_size):
-                        self._store_sources(name, group, enc, store, manifest, report)
+                        self._store_sources(name, group, enc, store, manifest, report, titles)
                         group = []
                         manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                         manifest.save(directory)
@@ -317,7 +320,7 @@ class Indexer:
                 if manifest.info.count:
                     t = time.perf_counter()
                     try:
-                        self._save_titles(directory, manifest, store, before, changed=report.indexed > 0)
+                        self._save_titles(directory, manifest, store, titles)
                     except OSError as e:  # the KB is indexed; its searches rebuild the title index
                         log.warning(
                             "KB %r: could not save its title index (%s); run `mmroute kb reindex-lexical %s`",
@@ -336,13 +339,22 @@ class Indexer:
         return report
 
     @staticmethod
-    def _save_titles(directory: Path, manifest: Manifest, store: VectorStore, before: Stamp, changed: bool) -> None:
+    def _title_state(directory: Path, manifest: Manifest, before: Stamp) -> TitleIndexBuilder | None:
+        """What the run's writes update: an empty title index for an empty KB, the saved one when it matches
+        the KB, else None (rebuilt from every payload at the end)."""
+        if before[1] == 0:
+            return TitleIndexBuilder(manifest.info.modality.value, keep_items=False, dedupe=False)
+        return TitleIndexBuilder.from_saved(directory, before)
+
+    @staticmethod
+    def _save_titles(directory: Path, manifest: Manifest, store: VectorStore, titles: TitleIndexBuilder | None) -> None:
         """Save the KB's title index for its state now (after the manifest: a run killed in between leaves
-        a stale index, which searches detect and rebuild). An unchanged KB's index is only re-stamped."""
+        a stale index, which searches detect and rebuild)."""
         stamp = make_stamp(manifest.store_dir, manifest.info.count, manifest.info.updated_at)
-        index = None if changed else load_title_index(directory, before)
-        if index is None:
+        if titles is None or titles.n != manifest.info.count:  # (a count off means a write was missed)
             index = build_from_points(store.iter_points(), manifest.info.modality.value)
+        else:
+            index = titles.build()
         save_title_index(directory, index, stamp)
 
     def _open_store(self, store: VectorStore, dim: int) -> None:
@@ -409,11 +421,12 @@ class Indexer:
         store: VectorStore,
         manifest: Manifest,
         report: IndexReport,
+        titles: TitleIndexBuilder | None = None,
     ) -> None:
         """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
         todo = [t for g in group for t in g.todo]
         failed_ids: set[str] = set()
-        self._encode_and_store(kb, todo, enc, store, report, failed_ids)
+        self._encode_and_store(kb, todo, enc, store, report, failed_ids, titles)
         store.flush()
         for g in group:
             failed = sum(1 for pid, _ in g.todo if pid in failed_ids)
@@ -436,6 +449,7 @@ class Indexer:
         store: VectorStore,
         report: IndexReport,
         failed_ids: set[str] | None = None,
+        titles: TitleIndexBuilder | None = None,
     ) -> tuple[int, int]:
         written = failed = 0
         total = len(todo)
@@ -453,6 +467,11 @@ class Indexer:
             if failed_ids is not None:
                 failed_ids.update(pid for (pid, _), good in zip(batch, ok) if not good)
             if points:
+                if titles is not None:  # what each write replaces leaves the title index, what it writes enters
+                    for old in store.get([p.id for p in points]):
+                        titles.remove(old.payload)
+                    for p in points:
+                        titles.add(p.payload)
                 store.upsert(points)
             written += len(points)
             failed += len(batch) - len(points)

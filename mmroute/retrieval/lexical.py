@@ -12,7 +12,8 @@ title usually appears verbatim in the first hop's text. BM25 over the words live
 The index holds only the titled items' ids (by folded title), each title's weight, and the document
 frequency of the words of those titles. It is built **at index time** and saved beside the store, as
 ``<store folder>.titles.npz`` in the KB folder (``store.titles.npz``; :func:`title_index_path`): the
-indexer writes it after every run, ``kb copy`` / ``kb move`` / ``kb reindex-lexical`` build it while they
+indexer updates it after every run from the run's own writes (each upsert's old payload out, the new one
+in: :class:`TitleIndexBuilder`), ``kb copy`` / ``kb move`` / ``kb reindex-lexical`` build it while they
 stream the points into the new store folder, so the manifest write that switches a KB to that folder
 commits its title index too (the old folder's file is removed with the old store). :func:`title_index_for`
 loads it lazily on a KB's first search (about 0.2 s for a million titles; nothing else of the KB is
@@ -26,8 +27,9 @@ tokenizer, stamp, modality, n), ``titles`` (the folded titles, UTF-8, newline-se
 (int64, title j's ids are ids ``starts[j]:starts[j+1]``), ``ids`` / ``id_ends`` (the item ids as one
 UTF-8 blob and the end offset of each), ``weights`` (float32 per title), ``df_tokens`` / ``df`` (the
 title words and their document frequencies), ``first_tokens`` / ``first_len`` (each title's first word
-and the longest title starting with it). Loading makes one dict of the titles; the ids are decoded only
-for matched titles.
+and the longest title starting with it), ``all_tokens`` / ``all_df`` (every word's document frequency:
+what an indexing run updates the index from, without reading the KB again; searches never read them).
+Loading makes one dict of the titles; the ids are decoded only for matched titles.
 
 >>> idx = TitleIndex([Item(id="a", kind=Granularity.PARAGRAPH, title="Walls and Bridges", text="...")])
 >>> idx.mentions("released on his album Walls and Bridges")
@@ -110,37 +112,102 @@ class TitleIndexBuilder:
     """Collects titles and word document frequencies from items or payloads, one at a time (so a KB's
     points can be streamed through it), then :meth:`build` makes the :class:`TitleIndex`.
 
-    ``keep_items``: keep the titled items themselves (the index then needs no store to fetch them)."""
+    ``keep_items``: keep the titled items themselves (the index then needs no store to fetch them).
+    ``dedupe``: ignore an item id seen before (a list of items); without it the caller says what each write
+    replaced (:meth:`remove` the old payload, then :meth:`add` the new one), as the indexer does to keep a
+    saved index current without reading the whole KB again (:meth:`from_saved`)."""
 
-    def __init__(self, modality: str | None = None, keep_items: bool = True) -> None:
+    def __init__(self, modality: str | None = None, keep_items: bool = True, dedupe: bool = True) -> None:
         self.modality = modality
         self.keep_items = keep_items
+        self.n = 0
+        """Items counted (the N of the document frequencies)."""
         self._titles: dict[str, list[str]] = {}
-        self._seen: set[str] = set()
+        self._seen: set[str] | None = set() if dedupe else None
         self._df: Counter[str] = Counter()
         self._items: dict[str, Item] = {}
 
+    @staticmethod
+    def _fields(raw: Item | Mapping[str, Any]) -> tuple[str, str | None, str]:
+        if isinstance(raw, Item):
+            return raw.id, raw.title, raw.text or ""
+        return str(raw["item_id"]), raw.get("title"), raw.get("text") or ""
+
+    @staticmethod
+    def _key(title: str | None) -> str | None:
+        if not title:
+            return None
+        key = title_key(title)
+        if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
+            return " ".join(key)
+        return None
+
     def add(self, raw: Item | Mapping[str, Any]) -> None:
-        iid, title = (raw.id, raw.title) if isinstance(raw, Item) else (str(raw["item_id"]), raw.get("title"))
-        if iid in self._seen:
-            return
-        self._seen.add(iid)
-        text = raw.text if isinstance(raw, Item) else (raw.get("text") or "")
+        iid, title, text = self._fields(raw)
+        if self._seen is not None:
+            if iid in self._seen:
+                return
+            self._seen.add(iid)
+        self.n += 1
         self._df.update(set(content_tokens(f"{title or ''} {text}")))
-        if title:
-            key = title_key(title)
-            if key and any(t not in STOPWORDS for t in key) and len(key) <= MAX_TITLE_TOKENS:
-                self._titles.setdefault(" ".join(key), []).append(iid)
-                if self.keep_items:
-                    self._items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
+        key = self._key(title)
+        if key is not None:
+            self._titles.setdefault(key, []).append(iid)
+            if self.keep_items:
+                self._items[iid] = raw if isinstance(raw, Item) else Item.from_payload(raw)
+
+    def remove(self, raw: Item | Mapping[str, Any]) -> None:
+        """Forget an item that was counted (its payload as it was counted)."""
+        iid, title, text = self._fields(raw)
+        if self._seen is not None:
+            self._seen.discard(iid)
+        self.n = max(0, self.n - 1)
+        for t in set(content_tokens(f"{title or ''} {text}")):
+            left = self._df.get(t, 0) - 1
+            if left > 0:
+                self._df[t] = left
+            else:
+                self._df.pop(t, None)
+        key = self._key(title)
+        ids = self._titles.get(key) if key is not None else None
+        if ids is not None and iid in ids:
+            ids.remove(iid)
+            if not ids:
+                del self._titles[key]  # type: ignore[arg-type]
+        self._items.pop(iid, None)
 
     def add_all(self, raws: Iterable[Item | Mapping[str, Any]]) -> TitleIndexBuilder:
         for raw in raws:
             self.add(raw)
         return self
 
+    @classmethod
+    def from_saved(cls, directory: Path, stamp: Stamp) -> TitleIndexBuilder | None:
+        """The state a saved title index was built from (titles, every word's document frequency, N), to
+        update it with a run's writes; None when the file is missing, stale or unreadable."""
+        try:
+            with np.load(title_index_path(directory, stamp[0]), allow_pickle=False) as z:
+                meta = json.loads(z["meta"].tobytes().decode("utf-8"))
+                if _meta_stamp(meta) != stamp:
+                    return None
+                titles = _split(z["titles"])
+                starts = z["starts"].tolist()
+                ends = z["id_ends"].tolist()
+                blob = z["ids"].tobytes()
+                words, counts = _split(z["all_tokens"]), z["all_df"].tolist()
+        except _UNREADABLE:
+            return None
+        b = cls(meta.get("modality"), keep_items=False, dedupe=False)
+        b.n = int(meta["n"])
+        b._df = Counter(dict(zip(words, counts)))
+        for j, key in enumerate(titles):
+            b._titles[key] = [
+                blob[(ends[x - 1] if x else 0) : ends[x]].decode("utf-8") for x in range(starts[j], starts[j + 1])
+            ]
+        return b
+
     def build(self) -> TitleIndex:
-        n = len(self._seen)
+        n = self.n
         titles = sorted(self._titles)
         df = {t: self._df.get(t, 0) for key in titles for t in key.split(" ") if t not in STOPWORDS}
 
@@ -152,7 +219,7 @@ class TitleIndexBuilder:
 
         ids = [i for key in titles for i in self._titles[key]]
         starts = np.cumsum([0, *(len(self._titles[key]) for key in titles)], dtype=np.int64)
-        return TitleIndex._from_parts(
+        index = TitleIndex._from_parts(
             titles=titles,
             starts=starts,
             ids=ids,
@@ -162,6 +229,8 @@ class TitleIndexBuilder:
             modality=self.modality,
             items=dict(self._items),
         )
+        index._all_df = self._df
+        return index
 
 
 def _idf(n: int, df: int) -> float:
@@ -193,6 +262,8 @@ class TitleIndex:
     _ids_of: dict[int, tuple[str, ...]]
     _first: dict[str, int]
     _found: dict[str, tuple[tuple[str, int, int], ...]]
+    _all_df: Counter[str] | None
+    """Every word's document frequency (kept by a freshly built index, saved for later updates)."""
 
     def __init__(self, items: Sequence[Item | Mapping[str, Any]], modality: str | None = None) -> None:
         built = TitleIndexBuilder(modality).add_all(items).build()
@@ -230,6 +301,7 @@ class TitleIndex:
         self._fetch = fetch
         self._ids_of = {}
         self._found = {}
+        self._all_df = None
         if first is None:
             first = {}
             for key in titles:
@@ -384,8 +456,19 @@ class TitleIndex:
             df=np.asarray([self._df[t] for t in df_tokens], dtype=np.int64),
             first_tokens=np.frombuffer("\n".join(first_tokens).encode("utf-8"), dtype=np.uint8),
             first_len=np.asarray([self._first[t] for t in first_tokens], dtype=np.uint8),
+            **self._all_df_arrays(),  # type: ignore[arg-type]
         )
         return buf.getvalue()
+
+    def _all_df_arrays(self) -> dict[str, np.ndarray]:
+        """Every word's document frequency, when this index was built here (a loaded index has not read them)."""
+        if self._all_df is None:
+            return {}
+        words = sorted(self._all_df)
+        return {
+            "all_tokens": np.frombuffer("\n".join(words).encode("utf-8"), dtype=np.uint8),
+            "all_df": np.asarray([self._all_df[w] for w in words], dtype=np.int64),
+        }
 
 
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)

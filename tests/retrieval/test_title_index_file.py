@@ -121,12 +121,26 @@ def test_indexer_saves_it_and_search_loads_it_without_reading_payloads(
     home.forget("wiki")
 
 
-def test_a_run_that_changes_nothing_restamps_and_a_run_that_adds_rebuilds(
+def _snapshot(index: TitleIndex) -> tuple:
+    texts = [x for _, _, x in WIKI] + [TEXT, "Imagine by Lennon; Dijon and Yoko Ono"]
+    return (
+        len(index),
+        sorted(index.titled_ids()),
+        [[(m.title, m.ids, round(m.weight, 6)) for m in index.mentions(t)] for t in texts],
+    )
+
+
+def _from_scratch(home: Home, name: str) -> TitleIndex:
+    kb = home.open(name)
+    return lexical.build_from_points(kb.store.iter_points(), "text")
+
+
+def test_index_runs_update_the_saved_index_without_reading_the_kb_again(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """A run that adds, replaces (a changed source: new text, a new title) or changes nothing updates the
+    saved index from its own writes; the result equals a build from every payload."""
     home = Home(tmp_path / "home")
-    make_kb(home, tmp_path, "wiki", WIKI[:4])
-    first = read_stamp(home.kb_dir("wiki"), "store")
     builds: list[int] = []
     real = indexer_mod.build_from_points
 
@@ -135,16 +149,31 @@ def test_a_run_that_changes_nothing_restamps_and_a_run_that_adds_rebuilds(
         return real(pages, modality)  # type: ignore[arg-type]
 
     monkeypatch.setattr(indexer_mod, "build_from_points", counting)
+    make_kb(home, tmp_path, "wiki", WIKI[:4])
+    first = read_stamp(home.kb_dir("wiki"), "store")
     time.sleep(1.05)  # updated_at has whole seconds
     make_kb(home, tmp_path, "wiki", WIKI[:4])  # same source: nothing indexed
     second = read_stamp(home.kb_dir("wiki"), "store")
-    assert builds == [] and second is not None and first is not None
+    assert second is not None and first is not None
     assert second[:2] == first[:2] and second[2] == home.manifest("wiki").info.updated_at != first[2]
-    make_kb(home, tmp_path, "wiki", WIKI)  # the source grew: rebuilt
+    make_kb(home, tmp_path, "wiki", WIKI)  # the source grew
+    changed = [*WIKI]
+    changed[4] = ("w5", "Alexandre Gustave Eiffel", "Eiffel, an engineer, was born in Dijon in 1832; Dijon again.")
+    changed[6] = ("w7", "Yoko Ono", "Yoko Ono is an artist; Imagine was her idea too.")
+    make_kb(home, tmp_path, "wiki", changed)  # replaced items: old text and title out, new in
+    assert builds == []
+    kb = home.open("wiki")
+    saved = load_title_index(kb.directory, lexical.kb_stamp(kb), fetch=kb.get_items)
+    assert saved is not None and _snapshot(saved) == _snapshot(_from_scratch(home, "wiki"))
+    assert saved.ids_with_title("Alexandre Gustave Eiffel") == ("w5",) and saved.ids_with_title("Gustave Eiffel") == ()
+    home.forget("wiki")
+    # a stale file (here: missing) is rebuilt from every payload at the end of the next run
+    title_index_path(kb.directory, "store").unlink()
+    make_kb(home, tmp_path, "wiki", changed[:-1] + [("w8", "Imagine", "Imagine is a song.")])
     assert builds == [1]
     kb = home.open("wiki")
-    _no_rebuild(monkeypatch)
-    assert title_index_for(kb).ids_with_title("Imagine") == ("w8",) and len(title_index_for(kb)) == len(WIKI)
+    saved = load_title_index(kb.directory, lexical.kb_stamp(kb))
+    assert saved is not None and _snapshot(saved) == _snapshot(_from_scratch(home, "wiki"))
     home.forget("wiki")
 
 
