@@ -590,6 +590,7 @@ class _IndexCache:
             for p in store.get(ids[start : start + 4096]):
                 builder.add(p.payload)
         index = builder.build()
+        index._all_df = None  # only saving needs every word's frequency; a search never writes the file
         if key not in self._hinted and len(ids) >= HINT_MIN_ITEMS:
             self._hinted.add(key)
             log.warning(
