@@ -30,13 +30,16 @@ VOCAB = 300_000
 
 
 def write(folder: Path, items: int) -> dict[str, float]:
-    from mmroute.retrieval.lexical import TitleIndex, make_stamp, save_title_index
+    from mmroute.retrieval.lexical import TitleIndex, _title_hash, make_stamp, save_title_index
 
     rng = np.random.default_rng(0)
     words = [f"w{i}" for i in range(VOCAB)]
-    titles = sorted({" ".join(words[j] for j in rng.integers(0, VOCAB, rng.integers(1, 4))) for _ in range(items)})
+    drawn = {" ".join(words[j] for j in rng.integers(0, VOCAB, rng.integers(1, 4))) for _ in range(items)}
+    order = sorted((_title_hash(t), t) for t in drawn)  # the index's order: by title hash
+    titles = [t for _, t in order]
     index = TitleIndex._from_parts(
         titles=titles,
+        hashes=np.asarray([h for h, _ in order], dtype=np.uint64),
         starts=np.arange(len(titles) + 1, dtype=np.int64),
         ids=[f"para-{i:07d}" for i in range(len(titles))],
         weights=rng.random(len(titles)).astype(np.float32),

@@ -38,6 +38,7 @@ Loading makes one dict of the titles; the ids are decoded only for matched title
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import logging
@@ -190,7 +191,7 @@ class TitleIndexBuilder:
                 meta = json.loads(z["meta"].tobytes().decode("utf-8"))
                 if _meta_stamp(meta) != stamp:
                     return None
-                titles = _split(z["titles"])
+                titles = _decode_all(z["titles"].tobytes(), z["title_ends"].tolist())
                 starts = z["starts"].tolist()
                 ends = z["id_ends"].tolist()
                 blob = z["ids"].tobytes()
@@ -208,7 +209,8 @@ class TitleIndexBuilder:
 
     def build(self) -> TitleIndex:
         n = self.n
-        titles = sorted(self._titles)
+        order = sorted((_title_hash(k), k) for k in self._titles)
+        titles = [k for _, k in order]
         df = {t: self._df.get(t, 0) for key in titles for t in key.split(" ") if t not in STOPWORDS}
 
         def weight(key: str) -> float:
@@ -221,6 +223,7 @@ class TitleIndexBuilder:
         starts = np.cumsum([0, *(len(self._titles[key]) for key in titles)], dtype=np.int64)
         index = TitleIndex._from_parts(
             titles=titles,
+            hashes=np.asarray([h for h, _ in order], dtype=np.uint64),
             starts=starts,
             ids=ids,
             weights=np.asarray([weight(k) for k in titles], dtype=np.float32),
@@ -248,8 +251,9 @@ class TitleIndex:
     """Modality of the KB the items come from (a routing hint for follow-ups aimed at them)."""
     n: int
     """Items the document frequencies were counted over."""
-    _keys: list[str]
-    _titles: dict[str, int]
+    _hashes: np.ndarray
+    _title_blob: bytes
+    _title_ends: np.ndarray
     _starts: np.ndarray
     _ids: list[str] | None
     _id_blob: bytes | None
@@ -273,8 +277,11 @@ class TitleIndex:
     def _from_parts(
         cls,
         *,
-        titles: list[str],
+        titles: list[str] | None,
+        hashes: np.ndarray,
         starts: np.ndarray,
+        title_blob: bytes | None = None,
+        title_ends: np.ndarray | None = None,
         ids: list[str] | None = None,
         id_blob: bytes | None = None,
         id_ends: np.ndarray | None = None,
@@ -289,8 +296,14 @@ class TitleIndex:
         self = cls.__new__(cls)
         self.modality = modality
         self.n = int(n)
-        self._keys = titles
-        self._titles = dict(zip(titles, range(len(titles))))
+        self._hashes = np.asarray(hashes, dtype=np.uint64)
+        if titles is not None:
+            encoded = [t.encode("utf-8") for t in titles]
+            title_blob = b"".join(encoded)
+            title_ends = np.cumsum([len(e) for e in encoded], dtype=np.int64)
+        assert title_blob is not None and title_ends is not None
+        self._title_blob = title_blob
+        self._title_ends = np.asarray(title_ends, dtype=np.int64)
         self._starts = np.asarray(starts, dtype=np.int64)
         self._ids = ids
         self._id_blob = id_blob
@@ -304,7 +317,7 @@ class TitleIndex:
         self._all_df = None
         if first is None:
             first = {}
-            for key in titles:
+            for key in titles or ():
                 head, _, _ = key.partition(" ")
                 length = key.count(" ") + 1
                 if first.get(head, 0) < length:
@@ -323,7 +336,19 @@ class TitleIndex:
 
     @property
     def has_titles(self) -> bool:
-        return bool(self._titles)
+        return len(self._hashes) > 0
+
+    def _title_at(self, j: int) -> str:
+        ends = self._title_ends
+        return self._title_blob[(int(ends[j - 1]) if j else 0) : int(ends[j])].decode("utf-8")
+
+    def _find(self, key: str) -> int | None:
+        """The number of title ``key`` (a binary search of its 64-bit hash, checked against the title)."""
+        h = np.uint64(_title_hash(key))
+        j = int(np.searchsorted(self._hashes, h))
+        if j < len(self._hashes) and self._hashes[j] == h and self._title_at(j) == key:
+            return j
+        return None
 
     def __len__(self) -> int:
         return self.n
@@ -333,7 +358,7 @@ class TitleIndex:
 
     def title_weight(self, key: tuple[str, ...]) -> float:
         """Specificity of a title in [0, 1]: IDF of its rarest content token over log(N+1)."""
-        j = self._titles.get(" ".join(key))
+        j = self._find(" ".join(key))
         if j is not None:
             return float(self._weights[j])
         content = [t for t in key if t not in STOPWORDS]
@@ -356,7 +381,7 @@ class TitleIndex:
 
     def titled_ids(self) -> list[str]:
         """Every titled item's id."""
-        return [i for j in range(len(self._keys)) for i in self._title_ids(j)]
+        return [i for j in range(len(self._hashes)) for i in self._title_ids(j)]
 
     def mentions(self, text: str, exclude: Iterable[str] = ()) -> list[TitleMention]:
         """KB titles occurring in ``text`` (longest match wins at each position), in text order.
@@ -384,7 +409,7 @@ class TitleIndex:
         """(title, title number, token offset) of each title in ``text``, in text order."""
         toks = tokens(text)
         first = self._first
-        titles = self._titles
+        find = self._find
         found: list[tuple[str, int, int]] = []
         seen: set[str] = set()
         i = 0
@@ -397,7 +422,7 @@ class TitleIndex:
             matched = 0
             for n in range(min(longest, n_toks - i), 0, -1):
                 key = " ".join(toks[i : i + n])
-                j = titles.get(key)
+                j = find(key)
                 if j is None:
                     continue
                 matched = n
@@ -409,7 +434,7 @@ class TitleIndex:
         return tuple(found)
 
     def ids_with_title(self, title: str) -> tuple[str, ...]:
-        j = self._titles.get(" ".join(title_key(title)))
+        j = self._find(" ".join(title_key(title)))
         return () if j is None else self._title_ids(j)
 
     def item(self, item_id: str) -> Item | None:
@@ -447,7 +472,9 @@ class TitleIndex:
         np.savez(
             buf,
             meta=np.frombuffer(json.dumps(meta).encode("utf-8"), dtype=np.uint8),
-            titles=np.frombuffer("\n".join(self._keys).encode("utf-8"), dtype=np.uint8),
+            hashes=self._hashes,
+            titles=np.frombuffer(self._title_blob, dtype=np.uint8),
+            title_ends=self._title_ends,
             starts=np.asarray(self._starts, dtype=np.int64),
             ids=np.frombuffer(b"".join(encoded), dtype=np.uint8),
             id_ends=np.cumsum([len(e) for e in encoded], dtype=np.int64),
@@ -473,6 +500,15 @@ class TitleIndex:
 
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 """What a missing, torn or foreign title index file raises when read."""
+
+
+def _title_hash(key: str) -> int:
+    """64-bit hash of a folded title (blake2b): titles are looked up by binary search of these."""
+    return int.from_bytes(hashlib.blake2b(key.encode("utf-8"), digest_size=8).digest(), "little")
+
+
+def _decode_all(blob: bytes, ends: list[int]) -> list[str]:
+    return [blob[(ends[j - 1] if j else 0) : ends[j]].decode("utf-8") for j in range(len(ends))]
 
 
 def _split(blob: np.ndarray) -> list[str]:
@@ -525,7 +561,10 @@ def load_title_index(
             if _meta_stamp(meta) != stamp:
                 return None
             return TitleIndex._from_parts(
-                titles=_split(z["titles"]),
+                titles=None,
+                hashes=z["hashes"],
+                title_blob=z["titles"].tobytes(),
+                title_ends=z["title_ends"],
                 starts=z["starts"],
                 id_blob=z["ids"].tobytes(),
                 id_ends=z["id_ends"],
