@@ -193,6 +193,7 @@ def move_kb(
         except BaseException:
             home.forget(name)
             shutil.rmtree(directory / new_dir, ignore_errors=True)
+            (directory / f"{new_dir}{TITLE_INDEX_SUFFIX}").unlink(missing_ok=True)
             raise
         home.forget(name)
         moved.save(directory)  # the commit point: from here on the KB is on the new store
