@@ -22,6 +22,7 @@ vector (:func:`mmroute.terms.payload_terms`) beside its dense vector, for BM25 a
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import time
@@ -39,9 +40,12 @@ from .kb import Home, validate_kb_name
 from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
+from .retrieval.lexical import Stamp, TitleIndexBuilder, build_from_points, make_stamp, save_title_index
 from .stores.base import Point, VectorStore, open_store
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
+
+log = logging.getLogger(__name__)
 
 DEFAULT_ENCODERS: Mapping[Modality, EncoderSpec] = {
     Modality.TEXT: EncoderSpec("minilm"),
@@ -81,6 +85,8 @@ class IndexReport:
     """Items in the KB after the run."""
     elapsed_s: float = 0.0
     encode_s: float = 0.0
+    titles_s: float = 0.0
+    """Time spent saving the KB's title index (:mod:`mmroute.retrieval.lexical`)."""
     notes: list[str] = field(default_factory=list)
     """Files of the input left out on purpose, one line each (e.g. a ``data.json`` nothing reads)."""
 
@@ -292,6 +298,10 @@ class Indexer:
             store = open_store(manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options)
             self._open_store(store, manifest.info.dim)
             try:
+                before = make_stamp(manifest.store_dir, store.count(), manifest.info.updated_at)
+                titles = self._title_state(directory, manifest, before)
+                if not is_new:  # a run killed from here on leaves the saved title index stale, never wrong
+                    manifest.info = manifest.info.replace(updated_at=utc_now())
                 manifest.save(directory)
                 # Sources smaller than a batch (one image per file) are encoded together: an encoder
                 # call per file costs several times the batched call (evals/bench/bench_indexing).
@@ -301,12 +311,24 @@ class Indexer:
                     if pending is not None:
                         group.append(pending)
                     if group and (i == len(plans) - 1 or sum(len(g.todo) for g in group) >= self.batch_size):
-                        self._store_sources(name, group, enc, store, manifest, report)
+                        self._store_sources(name, group, enc, store, manifest, report, titles)
                         group = []
                         manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                         manifest.save(directory)
                 manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                 manifest.save(directory)
+                if manifest.info.count:
+                    t = time.perf_counter()
+                    try:
+                        self._save_titles(directory, manifest, store, titles)
+                    except OSError as e:  # the KB is indexed; its searches rebuild the title index
+                        log.warning(
+                            "KB %r: could not save its title index (%s); run `mmroute kb reindex-lexical %s`",
+                            name,
+                            e,
+                            name,
+                        )
+                    report.titles_s = time.perf_counter() - t
             finally:
                 store.close()
             if is_new and manifest.info.count == 0:
@@ -315,6 +337,25 @@ class Indexer:
         report.count = manifest.info.count
         report.elapsed_s = time.perf_counter() - t0
         return report
+
+    @staticmethod
+    def _title_state(directory: Path, manifest: Manifest, before: Stamp) -> TitleIndexBuilder | None:
+        """What the run's writes update: an empty title index for an empty KB, the saved one when it matches
+        the KB, else None (rebuilt from every payload at the end)."""
+        if before[1] == 0:
+            return TitleIndexBuilder(manifest.info.modality.value, keep_items=False, dedupe=False)
+        return TitleIndexBuilder.from_saved(directory, before)
+
+    @staticmethod
+    def _save_titles(directory: Path, manifest: Manifest, store: VectorStore, titles: TitleIndexBuilder | None) -> None:
+        """Save the KB's title index for its state now (after the manifest: a run killed in between leaves
+        a stale index, which searches detect and rebuild)."""
+        stamp = make_stamp(manifest.store_dir, manifest.info.count, manifest.info.updated_at)
+        if titles is None or titles.n != manifest.info.count:  # (a count off means a write was missed)
+            index = build_from_points(store.iter_points(), manifest.info.modality.value)
+        else:
+            index = titles.build()
+        save_title_index(directory, index, stamp)
 
     def _open_store(self, store: VectorStore, dim: int) -> None:
         """Open the store, waiting up to ``open_wait_s`` for a reader that has it open to let go.
@@ -380,11 +421,12 @@ class Indexer:
         store: VectorStore,
         manifest: Manifest,
         report: IndexReport,
+        titles: TitleIndexBuilder | None = None,
     ) -> None:
         """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
         todo = [t for g in group for t in g.todo]
         failed_ids: set[str] = set()
-        self._encode_and_store(kb, todo, enc, store, report, failed_ids)
+        self._encode_and_store(kb, todo, enc, store, report, failed_ids, titles)
         store.flush()
         for g in group:
             failed = sum(1 for pid, _ in g.todo if pid in failed_ids)
@@ -407,6 +449,7 @@ class Indexer:
         store: VectorStore,
         report: IndexReport,
         failed_ids: set[str] | None = None,
+        titles: TitleIndexBuilder | None = None,
     ) -> tuple[int, int]:
         written = failed = 0
         total = len(todo)
@@ -424,6 +467,11 @@ class Indexer:
             if failed_ids is not None:
                 failed_ids.update(pid for (pid, _), good in zip(batch, ok) if not good)
             if points:
+                if titles is not None:  # what each write replaces leaves the title index, what it writes enters
+                    for old in store.get([p.id for p in points]):
+                        titles.remove(old.payload)
+                    for p in points:
+                        titles.add(p.payload)
                 store.upsert(points)
             written += len(points)
             failed += len(batch) - len(points)

@@ -272,6 +272,14 @@ class KnowledgeBase:
             return []
         return self._hits(settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt), k))
 
+    def sparse_scores(self, query: str, k: int = 10, flt: Filter | None = None) -> list[tuple[str, float]]:
+        """(item id, BM25 score) of the top-k items, best first, as :meth:`search_sparse` ranks them, without
+        reading the items (a candidate pool of hundreds costs little more than its ids)."""
+        if k <= 0:
+            return []
+        pts = settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt, fields=["item_id"]), k)
+        return [(str(p.payload["item_id"]), float(p.score)) for p in pts]
+
     def search_hybrid(
         self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None, fusion: Fusion | None = None
     ) -> list[Hit]:

@@ -43,6 +43,7 @@ from .errors import KBExistsError
 from .fsutil import WriterLock
 from .kb import Home, KnowledgeBase, validate_kb_name
 from .manifest import STORE_DIR, Manifest, utc_now
+from .retrieval.lexical import TITLE_INDEX_SUFFIX, TitleIndexBuilder, make_stamp, save_title_index
 from .stores.base import Point, VectorStore, open_store
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import StoreSpec, point_id
@@ -76,12 +77,22 @@ def _with_lexical(spec: StoreSpec, manifest: Manifest) -> StoreSpec:
 
 
 def _stream(
-    source: VectorStore, total: int, target: VectorStore, dst_name: str, progress: Progress | None, batch_size: int
+    source: VectorStore,
+    total: int,
+    target: VectorStore,
+    dst_name: str,
+    progress: Progress | None,
+    batch_size: int,
+    titles: TitleIndexBuilder | None = None,
 ) -> int:
-    """Copy every point of ``source`` into the open ``target`` (ids recomputed for ``dst_name``), flushed."""
+    """Copy every point of ``source`` into the open ``target`` (ids recomputed for ``dst_name``), flushed;
+    each payload also goes through ``titles`` (the destination's title index)."""
     moved = 0
     lexical = target.has_sparse()
     for page in source.iter_points(batch_size):
+        if titles is not None:
+            for p in page:
+                titles.add(p.payload)
         target.upsert(
             [
                 Point(
@@ -111,15 +122,18 @@ def _copy_store(
     progress: Progress | None,
     batch_size: int,
 ) -> tuple[int, Manifest]:
-    """Build ``dst_dir/store_dir`` from ``source``; the manifest for it (not saved)."""
+    """Build ``dst_dir/store_dir`` and its title index from ``source``; the manifest for it (not saved:
+    saving it commits both)."""
     info = manifest.info.replace(name=dst_name, store=store, updated_at=utc_now())
     target = open_store(store.backend, dst_dir / store_dir, store.options)
     target.open(info.dim)
+    titles = TitleIndexBuilder(info.modality.value, keep_items=False)
     try:
-        moved = _stream(source, source.count(), target, dst_name, progress, batch_size)
+        moved = _stream(source, source.count(), target, dst_name, progress, batch_size, titles)
         info = info.replace(count=target.count())
     finally:
         target.close()
+    save_title_index(dst_dir, titles.build(), make_stamp(store_dir, info.count, info.updated_at))
     return moved, Manifest(info=info, sources=manifest.sources, extra=manifest.extra, store_dir=store_dir)
 
 
@@ -179,6 +193,7 @@ def move_kb(
         except BaseException:
             home.forget(name)
             shutil.rmtree(directory / new_dir, ignore_errors=True)
+            (directory / f"{new_dir}{TITLE_INDEX_SUFFIX}").unlink(missing_ok=True)
             raise
         home.forget(name)
         moved.save(directory)  # the commit point: from here on the KB is on the new store
@@ -187,9 +202,13 @@ def move_kb(
 
 
 def _clear_stale_stores(directory: Path, current: str) -> None:
-    """Remove store folders (and Edge owner locks) of ``directory`` other than ``current``."""
+    """Remove store folders (and their Edge owner locks and title indexes) of ``directory`` other than ``current``."""
     for p in directory.iterdir():
-        base = p.name[1:].removesuffix(".owner.lock") if p.name.endswith(".owner.lock") else p.name
+        base = (
+            p.name[1:].removesuffix(".owner.lock")
+            if p.name.endswith(".owner.lock")
+            else p.name.removesuffix(TITLE_INDEX_SUFFIX)
+        )
         if base == current or not base.startswith(STORE_DIR):
             continue
         if p.is_dir() and not p.is_symlink():

@@ -10,8 +10,8 @@ word distribution of the shared text corpora, so the sparse index has realistic 
 Measured in a fresh process (``--measure``), with the MiniLM encoder already loaded (the model's own
 load time is not the lexical side's):
 
-- ``first_answer_s``: from ``Home(...)`` to the first step-wise answer (opening the store, building the
-  title index from the payloads, the first retrieval) — the target is 1 s;
+- ``first_answer_s``: from ``Home(...)`` to the first step-wise answer (opening the store, loading the
+  KB's saved title index, the first retrieval) — the target is 1 s;
 - ``step_ms``: per retrieval step of the step-wise retriever over the multi-hop questions (p50/p95;
   target p50 <= 30 ms); ``sparse_ms``/``hybrid_ms``: one BM25 / hybrid store query;
 - ``lexical_rss_mb``: RSS added by the first step-wise answer over the process with the KB open and
@@ -23,7 +23,8 @@ load time is not the lexical side's):
 
     python -m evals.bench.bench_scale_lexical --n 100000 --out /tmp/bench_scale_lexical_100000.json
 
-Writes ``evals/results/bench_scale_lexical_<n>.json`` by default.
+Writes ``bench_scale_lexical_<n>.json`` (to ``--out``; default: a scratch folder). The home is cached
+(``--home``); a grown home is measured as it is (its store is not opened for writing again).
 """
 
 from __future__ import annotations

@@ -14,7 +14,8 @@ from __future__ import annotations
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,32 @@ from ..types import EncoderSpec, Granularity, Item, Modality
 from .base import mean_pool, normalize, resolve_device
 
 MINILM_NAME = "minilm"
+
+QUERY_THREADS = 1
+"""CPU threads for embedding a few queries (:data:`FEW_QUERIES` or fewer texts): a 15-token query is too
+small to split, and with two or more threads PyTorch's spinning thread pool loses the CPU to any other
+busy process: on 2 loaded cores (load average 7) one MiniLM query took 50-800 ms with 2 threads and
+about 16 ms with 1 (``evals/results/query_threads_*.json``). Batches keep every thread."""
+FEW_QUERIES = 4
+_THREADS_LOCK = threading.Lock()
+
+
+@contextmanager
+def few_threads(n_texts: int, device: Any) -> Iterator[None]:
+    """Run the block with :data:`QUERY_THREADS` torch threads when it embeds a few texts on the CPU
+    (torch's thread count is per process: the switch is serialised and undone after)."""
+    import torch
+
+    if n_texts > FEW_QUERIES or str(device) != "cpu" or torch.get_num_threads() <= QUERY_THREADS:
+        yield
+        return
+    with _THREADS_LOCK:
+        before = torch.get_num_threads()
+        torch.set_num_threads(QUERY_THREADS)
+        try:
+            yield
+        finally:
+            torch.set_num_threads(before)
 
 
 def minilm_path() -> str:
@@ -138,7 +165,7 @@ class TransformerTextEncoder:
                 max_length=self.max_length,
                 return_tensors="pt",
             ).to(self._device)
-            with torch.inference_mode():
+            with torch.inference_mode(), few_threads(len(texts), self._device):
                 h = self._net(**batch).last_hidden_state
             v = mean_pool(h, batch["attention_mask"])
             out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
@@ -157,7 +184,7 @@ class TransformerTextEncoder:
             batch = self._tok(
                 texts[s : s + step], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
             ).to(self._device)
-            with torch.inference_mode():
+            with torch.inference_mode(), few_threads(len(texts), self._device):
                 hs = self._net(**batch, output_hidden_states=True).hidden_states
             pooled = [mean_pool(h, batch["attention_mask"]) for h in hs[1:]]
             embs.append(torch.nn.functional.normalize(pooled[-1], dim=-1).float().cpu().numpy())

@@ -226,11 +226,17 @@ class StepwiseRetriever:
         for h in dense_hits:
             items.setdefault(h.item.id, h.item)
         floor = min(dense.values()) if dense else 0.0
-        lexical = kb.search_sparse(query, max(n, LEXICAL_POOL) if exhaustive else n) if kb.has_lexical else []
-        for h in lexical:
-            items.setdefault(h.item.id, h.item)
-        top = lexical[0].score if lexical else 1.0
-        lex = {h.item.id: h.score / top for h in lexical}
+        if not kb.has_lexical:
+            scored: list[tuple[str, float]] = []
+        elif exhaustive:  # the pool's ids and scores only; items are read for the few that rank
+            scored = kb.sparse_scores(query, max(n, LEXICAL_POOL))
+        else:
+            lexical = kb.search_sparse(query, n)
+            for h in lexical:
+                items.setdefault(h.item.id, h.item)
+            scored = [(h.item.id, h.score) for h in lexical]
+        top = scored[0][1] if scored else 1.0
+        lex = {i: s / top for i, s in scored}
         titles: dict[str, float] = {}
         for m in index.mentions(query):
             for i in m.ids:
@@ -249,7 +255,11 @@ class StepwiseRetriever:
             for i in set(dense) | set(lex) | set(titles)
         }
         ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
-        found = [(s, view.items.get(i) or view.index.items.get(i)) for i, s in ranked]
+        missing = [i for i, _ in ranked if i not in view.items]
+        if missing:
+            for item in view.kb.get_items(missing):
+                view.items.setdefault(item.id, item)
+        found = [(s, view.items.get(i)) for i, s in ranked]
         return [
             Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
             for r, (s, item) in enumerate((s, item) for s, item in found if item is not None)

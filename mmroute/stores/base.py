@@ -144,9 +144,12 @@ class VectorStore(Protocol):
         """Whether this store keeps sparse vectors (opened with the ``lexical`` option)."""
         ...
 
-    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+    def search_sparse(
+        self, query: SparseVector, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
         """Top-k points by BM25 of their sparse vectors against ``query`` (:func:`mmroute.terms.query_terms`);
-        points sharing no term with the query are not returned."""
+        points sharing no term with the query are not returned. ``fields``: the payload keys wanted (at
+        least these come back; a long candidate list needs only ``item_id``), default all."""
         ...
 
     def search_hybrid(

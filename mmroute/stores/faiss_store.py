@@ -319,7 +319,9 @@ class FaissStore:
     def has_sparse(self) -> bool:
         return self.lexical is not None
 
-    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+    def search_sparse(
+        self, query: SparseVector, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
         with self._lock:
             self._require()
             if self.lexical is None:

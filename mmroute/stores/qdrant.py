@@ -410,7 +410,9 @@ class QdrantStore:
             raise no_sparse_error(self.backend, self.path)
         return _models().SparseVector(indices=list(query.indices), values=[float(v) for v in query.values])
 
-    def search_sparse(self, query: SparseVector, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+    def search_sparse(
+        self, query: SparseVector, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
         with self._lock:
             client = self._require()
             sq = self._sparse_query(query)
@@ -423,7 +425,7 @@ class QdrantStore:
                     using=SPARSE_NAME,
                     limit=k,
                     query_filter=qdrant_filter(flt),
-                    with_payload=True,
+                    with_payload=list(fields) if fields is not None else True,
                 )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 

@@ -42,7 +42,7 @@ def test_index_is_built_from_the_store_and_cached_until_the_kb_changes(tmp_path:
     make_kb(home, tmp_path, "wiki", WIKI[:4])
     kb = home.open("wiki")
     a = title_index_for(kb)
-    assert set(a.items) == {"w1", "w2", "w3", "w4"} and a.modality == "text"
+    assert set(a.titled_ids()) == {"w1", "w2", "w3", "w4"} and a.modality == "text"
     assert title_index_for(kb) is a
     make_kb(home, tmp_path, "wiki", WIKI)
     home.forget("wiki")

@@ -387,6 +387,10 @@ def test_sparse_search_is_bm25(ro) -> None:
     assert store.search_sparse(query_terms("zebra unknownword"), 5) == []
     assert store.search_sparse(query_terms("the of and"), 5) == []  # stop words only: no terms
     assert store.search_sparse(query_terms("violin"), 0) == []
+    # asking for item ids only: the same points and scores, each payload holding at least its item id
+    slim = store.search_sparse(query_terms("Violin COMET"), 500, fields=["item_id"])
+    assert [(r.id, round(r.score, 6)) for r in slim] == [(r.id, round(r.score, 6)) for r in both]
+    assert all(r.payload["item_id"] == by_id[r.id].payload["item_id"] for r in slim)
 
 
 def test_sparse_search_filters(ro) -> None:

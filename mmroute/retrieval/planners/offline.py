@@ -74,6 +74,13 @@ class OfflinePlanner:
         asked = {" ".join(tokens(a)) for a in state.asked}
         best: dict[tuple[str, ...], _Candidate] = {}
         titled = any(index.has_titles for index in state.indexes.values())
+        for index in state.indexes.values():  # the items the scanned evidence names, in one store call per KB
+            index.prefetch(
+                i
+                for hit in state.evidence[: self.scan]
+                for m in index.mentions(hit.item.text or "", exclude={hit.item.id})
+                for i in m.ids[:3]
+            )
         for rank, hit in enumerate(state.evidence[: self.scan]):
             text = hit.item.text or ""
             own = set(content_tokens(f"{hit.item.title or ''} {text}"))
@@ -84,15 +91,24 @@ class OfflinePlanner:
                 for kb, index in state.indexes.items()
                 for m in index.mentions(text, exclude={hit.item.id})
             ]
-            for kb, index, m in mentions:
+            kept = [
+                (kb, index, m)
+                for kb, index, m in mentions
+                if not (
+                    set(m.title.split()) <= q_all
+                    or tuple(m.title.split()) in done_targets
+                    or any((kb, i) in top for i in m.ids)
+                )
+            ]
+            for _kb, index, m in kept:
                 key = tuple(m.title.split())
-                if set(key) <= q_all or key in done_targets or any((kb, i) in top for i in m.ids):
-                    continue
-                target_text = " ".join(f"{index.items[i].title or ''} {index.items[i].text}" for i in m.ids[:3])
+                targets = [it for it in map(index.item, m.ids[:3]) if it is not None]
+                target_text = " ".join(f"{it.title or ''} {it.text}" for it in targets)
                 cover = len(set(missing) & set(content_tokens(target_text))) / len(missing) if missing else 0.0
                 position = 1.0 / (1.0 + m.start / 50.0)
                 score = rank_w * m.weight * position * (0.5 + cover)
-                title = strip_parenthetical(index.items[m.ids[0]].title or m.title)
+                first = index.item(m.ids[0])
+                title = strip_parenthetical((first.title if first is not None else None) or m.title)
                 self._keep(best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing, index.modality))
             if not titled:
                 for sentence in sentences(text):
