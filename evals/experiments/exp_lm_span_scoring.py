@@ -29,9 +29,28 @@ user: paragraph and question; the answer is the assistant's reply); ``--prompt b
 
     python -m evals.experiments.exp_lm_span_scoring --n 100
     python -m evals.experiments.exp_lm_span_scoring --model gemma --n 100 --out evals/results/exp_lm_span_scoring_gemma.json
-    python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt both --n 100 --out evals/results/exp_lm_span_scoring_qwen.json
+    python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt chat --n 100 --first 30 --out evals/results/exp_lm_span_scoring_qwen.json
+    python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt plain --n 100 --first 20 --out evals/results/exp_lm_span_scoring_qwen_plain.json
 
-MEASURED
+Measured 2026-11-30, 2 cores shared with other jobs (load average 8-14), the same seed-0 sample as before
+(``--n 100``: 100 questions, 200 drafts; re-ranking on the first 60), each run's reader figures on its own rows:
+
+- SmolLM2-135M (plain): AUC reader 0.977, LM 0.758; cross-validated by article, reader alone 0.965 and
+  reader + LM 0.927, at 1.25 s of LM time per draft (``evals/results/exp_lm_span_scoring.json``, before the
+  re-ranker check and before the reader ranked spans on the raw margin). Not kept.
+- Gemma-3-270m base (plain; no chat template in its GGUF): AUC reader 0.981, LM 0.852; cross-validated reader
+  0.954, reader + LM 0.943. Re-ranking the top-5 spans: EM 0.533 for the reader's top-1 and 0.533 re-ranked
+  (w = 1, 1, 0 chosen per held-out article; the LM alone picks 0.400; top-5 ceiling 0.800). 17.2 s of LM time
+  per question (2 drafts + 5 spans on one prompt), load 202 s (``..._gemma.json``). Not kept: no gain.
+- Qwen2.5-Coder-0.5B-Instruct (chat template), first 30 questions of the sample only (``--first 30``: at
+  ~31 s per question it did not fit the session's CPU time): AUC reader 0.978, LM **0.940**; cross-validated
+  reader 0.933, reader + LM 0.942 (+0.009). Re-ranking: EM 0.567 -> **0.633** (w = 1 on every held-out
+  article; 2 of 30 questions; LM alone 0.433, ceiling 0.867). Load 234 s (``..._qwen.json``). The plain prompt on the
+  first 20 questions is worse: AUC LM 0.865 (reader 0.995), cross-validated reader + LM 0.840 against reader
+  0.955, re-ranking EM 0.60 -> 0.55 (11 s per question on a quieter machine; ``..._qwen_plain.json``).
+  Not kept in the verifier or the reader: 2 questions of 30 is no evidence, and ~30 s per question on CPU
+  against the reader's 27 ms rules it out of the offline pipeline as it stands; the script's own rule reads
+  "keep", so this is the lead to re-measure on all 100 questions on a GPU or llama.cpp.
 """
 
 from __future__ import annotations
