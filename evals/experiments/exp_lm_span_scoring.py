@@ -29,7 +29,7 @@ user: paragraph and question; the answer is the assistant's reply); ``--prompt b
 
     python -m evals.experiments.exp_lm_span_scoring --n 100
     python -m evals.experiments.exp_lm_span_scoring --model gemma --n 100 --out evals/results/exp_lm_span_scoring_gemma.json
-    python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt chat --n 100 --first 30 --out evals/results/exp_lm_span_scoring_qwen.json
+    python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt chat --n 100 --first 60 --out evals/results/exp_lm_span_scoring_qwen.json
     python -m evals.experiments.exp_lm_span_scoring --model qwen --prompt plain --n 100 --first 20 --out evals/results/exp_lm_span_scoring_qwen_plain.json
 
 Measured 2026-11-30, 2 cores shared with other jobs (load average 8-14), the same seed-0 sample as before
@@ -42,15 +42,16 @@ Measured 2026-11-30, 2 cores shared with other jobs (load average 8-14), the sam
   0.954, reader + LM 0.943. Re-ranking the top-5 spans: EM 0.533 for the reader's top-1 and 0.533 re-ranked
   (w = 1, 1, 0 chosen per held-out article; the LM alone picks 0.400; top-5 ceiling 0.800). 17.2 s of LM time
   per question (2 drafts + 5 spans on one prompt), load 202 s (``..._gemma.json``). Not kept: no gain.
-- Qwen2.5-Coder-0.5B-Instruct (chat template), first 30 questions of the sample only (``--first 30``: at
-  ~31 s per question it did not fit the session's CPU time): AUC reader 0.978, LM **0.940**; cross-validated
-  reader 0.933, reader + LM 0.942 (+0.009). Re-ranking: EM 0.567 -> **0.633** (w = 1 on every held-out
-  article; 2 of 30 questions; LM alone 0.433, ceiling 0.867). Load 234 s (``..._qwen.json``). The plain prompt on the
-  first 20 questions is worse: AUC LM 0.865 (reader 0.995), cross-validated reader + LM 0.840 against reader
-  0.955, re-ranking EM 0.60 -> 0.55 (11 s per question on a quieter machine; ``..._qwen_plain.json``).
-  Not kept in the verifier or the reader: 2 questions of 30 is no evidence, and ~30 s per question on CPU
-  against the reader's 27 ms rules it out of the offline pipeline as it stands; the script's own rule reads
-  "keep", so this is the lead to re-measure on all 100 questions on a GPU or llama.cpp.
+- Qwen2.5-Coder-0.5B-Instruct (chat template), first 60 questions of the sample only (``--first 60``; the
+  full 100 did not fit the session's CPU time): AUC reader 0.983, LM **0.960**; cross-validated reader 0.952,
+  reader + LM **0.964** (+0.013, 120 drafts). Re-ranking: EM 0.533 -> 0.533 (w = 2, 2, 0 per held-out article;
+  the best single w on all 60, 2, gives 0.583 in-sample; LM alone 0.450, ceiling 0.800). On the first 30 alone
+  re-ranking had read 0.567 -> 0.633: noise. 10.6 s of LM time per question, load 59-234 s (``..._qwen.json``).
+  The plain prompt on the first 20 questions is worse: AUC LM 0.865 (reader 0.995), cross-validated reader + LM
+  0.840 against reader 0.955, re-ranking EM 0.60 -> 0.55 (``..._qwen_plain.json``).
+  Not kept in the pipeline: the only gain is +0.013 verifier AUC on 120 drafts (the script's rule reads "keep"),
+  at ~10 s per question on CPU against the reader's 27 ms; the lead to re-measure on all 100 questions (and
+  more) on a GPU or llama.cpp before wiring it into the verifier.
 """
 
 from __future__ import annotations
