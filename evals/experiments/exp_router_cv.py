@@ -20,7 +20,11 @@ Variant keys: ``text`` (``raw``; ``c1``: canonical version 1; ``c1_case``, ``c1_
 ``c1_case_punct``: version 1 keeping case and/or the final punctuation; ``c2_frame``, ``c2_spell``: version 1
 plus framing-sentence removal or transposition correction; ``c2``: both), ``augment``, ``aug_weight``
 (sample weight of augmented rows), ``aug_kinds`` (comma-separated), and any :class:`TrainConfig` field
-(``C``, ``classifier``, ``dense_scale``, ``cue_scale``, ``min_df``, ``char_range``, ``word_range``).
+(``C``, ``classifier``, ``dense_scale``, ``cue_scale``, ``min_df``, ``char_range``, ``word_range``, ``soft_weight``).
+Distillation: ``teacher_features`` (an ``npz`` with the teacher encoder's features ``X`` of the routing texts,
+row order of the data) with ``classifier: logreg`` and ``soft_weight``: each fold's training rows get the
+probabilities of a linear probe on those features fitted out of fold *inside* the training part (their
+augmented copies inherit them). ``ensemble_logreg``: weight of a logistic regression averaged with the SVM.
 """
 
 from __future__ import annotations
@@ -166,6 +170,8 @@ def run_variant(
     aug_w = float(spec.pop("aug_weight", 1.0))
     kinds = tuple(spec.pop("aug_kinds", ",".join(AUGMENT_KINDS)).split(","))
     probes_on = bool(spec.pop("probes", True))
+    teacher_file = spec.pop("teacher_features", "")
+    ensemble = spec.pop("ensemble_logreg", 0.0)
     for k in ("char_range", "word_range"):
         if k in spec:
             spec[k] = tuple(spec[k])
@@ -215,6 +221,17 @@ def run_variant(
             return hstack([ng, csr_matrix((dense - mu) / sd * sc), csr_matrix(cue)]).tocsr()
 
         Xtr = block(Xtr_ng, d, cues[rows])
+        soft = None
+        if teacher_file and cfg.soft_weight > 0:  # teacher probabilities of the training rows, out of fold inside them
+            from mmroute.routing.distill import fit_encoder_probe
+
+            TX = np.load(teacher_file)["X"]
+            ytr = [y[i] for i in tr]
+            soft_main = np.zeros((len(qs), len(labels)))
+            for itr, ite in StratifiedKFold(n_splits=5, shuffle=True, random_state=cfg.seed).split(tr, ytr):
+                a, b = tr[itr], tr[ite]
+                soft_main[b] = fit_encoder_probe(TX[a], [y[i] for i in a], labels)(TX[b])
+            soft = soft_main[parent[rows]]
         if cfg.classifier == "svm":
             from sklearn.svm import LinearSVC
 
@@ -226,11 +243,29 @@ def run_variant(
             counts_y = Counter(yall[rows])
             bal = np.asarray([len(rows) / (len(labels) * counts_y[v]) for v in yall[rows]])
             clf = LogisticRegression(C=cfg.C, max_iter=3000, tol=1e-5)
-            clf.fit(Xtr, yall[rows], sample_weight=bal * weight[rows])
+            if soft is None:
+                clf.fit(Xtr, yall[rows], sample_weight=bal * weight[rows])
+            else:  # soft-label cross-entropy: each row once per class, weighted by its target mass
+                yi = np.asarray([labels.index(v) for v in yall[rows]])
+                target = (1 - cfg.soft_weight) * np.eye(len(labels))[yi] + cfg.soft_weight * soft
+                rr, cc = np.nonzero(target > 1e-3)
+                sw = target[rr, cc] * bal[rr] * weight[rows][rr]
+                clf.fit(Xtr[rr], np.asarray(labels, dtype=object)[cc], sample_weight=sw * len(sw) / sw.sum())
         assert list(clf.classes_) == labels
 
-        def predict(X: Any, clf: Any = clf) -> np.ndarray:
-            p = route_sums(softmax(clf.decision_function(X) / temperature), lab_routes)
+        clf2 = None
+        if ensemble:  # a logistic regression on the same features, averaged with the SVM's calibrated output
+            from sklearn.linear_model import LogisticRegression
+
+            counts_y = Counter(yall[rows])
+            bal = np.asarray([len(rows) / (len(labels) * counts_y[v]) for v in yall[rows]])
+            clf2 = LogisticRegression(C=10.0, max_iter=3000, tol=1e-5).fit(Xtr, yall[rows], sample_weight=bal * weight[rows])
+
+        def predict(X: Any, clf: Any = clf, clf2: Any = clf2) -> np.ndarray:
+            lp = softmax(clf.decision_function(X) / temperature)
+            if clf2 is not None:
+                lp = (1 - ensemble) * lp + ensemble * clf2.predict_proba(X)
+            p = route_sums(lp, lab_routes)
             routes = sorted(set(lab_routes), key=lab_routes.index)
             out = np.zeros((X.shape[0], len(order)))
             for j, r in enumerate(routes):

@@ -15,9 +15,20 @@ through :func:`canonicalize`, which
 3. strips **leading instructions** ("Answer briefly:", "Question:", "Q:", "Please answer the
    following question:", "Quick question:", "Hi,") and **trailing pleasantries** ("Thanks!",
    "Thank you in advance.", "Cheers", "please"), repeatedly;
-4. **case-folds** and drops the final ``?``, ``.`` or ``!`` (a colon stays: "X is:" is a stem whose
+4. (version 2) drops **framing sentences** before and after the question: sentences about the asker,
+   not the question ("I was going through my notes and there is something I cannot figure out.",
+   "I have already looked in a few places but found nothing."): first person singular, at least eight
+   words, not ending in ``?`` or ``:``, no digits, quotes or ``|``; the last sentence left always
+   stays. None of the 2,425 shared routing questions has one, so only wrapped questions change;
+5. **case-folds** and drops the final ``?``, ``.`` or ``!`` (a colon stays: "X is:" is a stem whose
    answer completes it, which is a meaningful cue), so "all lower case" and "no question mark" are
-   the same text as the original.
+   the same text as the original;
+6. (version 2) undoes **transposed letters**: a word of four letters or more that is not a known word
+   (``mmroute/data/canonical_words.txt``, the 21,719 whole words of MiniLM's WordPiece vocabulary,
+   roughly by frequency, also taken with a regular suffix: "coldest", "orgasms") becomes the most
+   frequent known word that one swap of neighbouring letters gives ("plnaet" -> "planet"). Only swaps:
+   allowing any single edit also "corrected" rare names and terms (533 of the 2,425 shared questions
+   changed, "tarim" -> "trim", "creatine" -> "creating"); with swaps only 53 change.
 
 If nothing would be left (the whole text was an instruction, say) the whitespace-normalised text is
 used instead. The options are returned separately (:attr:`CanonicalQuery.options`); the shipped router
@@ -25,8 +36,9 @@ routes on the stem alone: a "has options" feature did not help under the invaria
 (``evals/results/router_generalisation.json``), since a question is routed by what it asks, not by
 whether choices came with it.
 
-``CANONICAL_VERSION`` is stored in router artifacts; routers trained before it existed (no version in
-their artifact) are fed the raw text they were trained on.
+``CANONICAL_VERSION`` is stored in router artifacts and a router is always fed the canonicalisation it
+was trained with: version 1 (steps 1-3 and 5) for artifacts of issue 15's first round, the raw text for
+routers trained before it existed (no version in their artifact).
 
 >>> canonical_text("Question:  Psychological egoism is:\\n(A) a theory\\n(B) a fallacy\\nThanks!")
 'psychological egoism is:'
@@ -41,7 +53,7 @@ import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
-CANONICAL_VERSION = 1
+CANONICAL_VERSION = 2
 
 _TRANSLATE = str.maketrans(
     {
