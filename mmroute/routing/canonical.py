@@ -219,8 +219,20 @@ def _word_ranks() -> dict[str, int]:
     return _WORDS
 
 
-_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ing", "e"), ("est", ""), ("er", ""), ("ed", ""), ("ed", "e"))
-_SUFFIXES += (("es", ""), ("s", ""), ("ly", ""), ("d", ""))
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("est", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("ed", "e"),
+    ("es", ""),
+    ("s", ""),
+    ("ly", ""),
+    ("d", ""),
+)
 
 
 def _known(word: str, ranks: dict[str, int]) -> int | None:
