@@ -259,7 +259,9 @@ def run_variant(
 
             counts_y = Counter(yall[rows])
             bal = np.asarray([len(rows) / (len(labels) * counts_y[v]) for v in yall[rows]])
-            clf2 = LogisticRegression(C=10.0, max_iter=3000, tol=1e-5).fit(Xtr, yall[rows], sample_weight=bal * weight[rows])
+            clf2 = LogisticRegression(C=10.0, max_iter=3000, tol=1e-5).fit(
+                Xtr, yall[rows], sample_weight=bal * weight[rows]
+            )
 
         def predict(X: Any, clf: Any = clf, clf2: Any = clf2) -> np.ndarray:
             lp = softmax(clf.decision_function(X) / temperature)
