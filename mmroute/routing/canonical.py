@@ -15,9 +15,20 @@ through :func:`canonicalize`, which
 3. strips **leading instructions** ("Answer briefly:", "Question:", "Q:", "Please answer the
    following question:", "Quick question:", "Hi,") and **trailing pleasantries** ("Thanks!",
    "Thank you in advance.", "Cheers", "please"), repeatedly;
-4. **case-folds** and drops the final ``?``, ``.`` or ``!`` (a colon stays: "X is:" is a stem whose
+4. (version 2) drops **framing sentences** before and after the question: sentences about the asker,
+   not the question ("I was going through my notes and there is something I cannot figure out.",
+   "I have already looked in a few places but found nothing."): first person singular, at least eight
+   words, not ending in ``?`` or ``:``, no digits, quotes or ``|``; the last sentence left always
+   stays. None of the 2,425 shared routing questions has one, so only wrapped questions change;
+5. **case-folds** and drops the final ``?``, ``.`` or ``!`` (a colon stays: "X is:" is a stem whose
    answer completes it, which is a meaningful cue), so "all lower case" and "no question mark" are
-   the same text as the original.
+   the same text as the original;
+6. (version 2) undoes **transposed letters**: a word of four letters or more that is not a known word
+   (``mmroute/data/canonical_words.txt``, the 21,719 whole words of MiniLM's WordPiece vocabulary,
+   roughly by frequency, also taken with a regular suffix: "coldest", "orgasms") becomes the most
+   frequent known word that one swap of neighbouring letters gives ("plnaet" -> "planet"). Only swaps:
+   allowing any single edit also "corrected" rare names and terms (533 of the 2,425 shared questions
+   changed, "tarim" -> "trim", "creatine" -> "creating"); with swaps only 53 change.
 
 If nothing would be left (the whole text was an instruction, say) the whitespace-normalised text is
 used instead. The options are returned separately (:attr:`CanonicalQuery.options`); the shipped router
@@ -25,8 +36,9 @@ routes on the stem alone: a "has options" feature did not help under the invaria
 (``evals/results/router_generalisation.json``), since a question is routed by what it asks, not by
 whether choices came with it.
 
-``CANONICAL_VERSION`` is stored in router artifacts; routers trained before it existed (no version in
-their artifact) are fed the raw text they were trained on.
+``CANONICAL_VERSION`` is stored in router artifacts and a router is always fed the canonicalisation it
+was trained with: version 1 (steps 1-3 and 5) for artifacts of issue 15's first round, the raw text for
+routers trained before it existed (no version in their artifact).
 
 >>> canonical_text("Question:  Psychological egoism is:\\n(A) a theory\\n(B) a fallacy\\nThanks!")
 'psychological egoism is:'
@@ -39,8 +51,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
-CANONICAL_VERSION = 1
+CANONICAL_VERSION = 2
 
 _TRANSLATE = str.maketrans(
     {
@@ -163,8 +176,101 @@ def _split_inline_options(text: str) -> tuple[str, list[str]]:
 _OPTION_TAIL = re.compile(r"\s*(?:(?:answer\s+)?(?:options|choices)|answers)\s*:?\s*$", re.I)
 
 
-def canonicalize(text: str) -> CanonicalQuery:
-    """The canonical form of ``text`` (see module doc)."""
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=\S)|(?<=:)\s+(?=[A-Z])")
+_FIRST_PERSON = re.compile(r"\b(?:i|i'm|i've|i'd|i'll|my|me|myself)\b", re.I)
+_FRAME_MIN_WORDS = 8
+
+
+def _is_framing(sentence: str) -> bool:
+    """A sentence about the asker, not the question: first person singular, at least eight words, not
+    itself a question or a stem (no final ``?`` or ``:``), no digits, quotes or ``|`` (content markers)."""
+    s = sentence.strip()
+    return (
+        not s.endswith(("?", ":"))
+        and len(s.split()) >= _FRAME_MIN_WORDS
+        and bool(_FIRST_PERSON.search(s))
+        and not any(c.isdigit() or c in '"|' for c in s)
+    )
+
+
+def _strip_framing(stem: str) -> tuple[str, list[str]]:
+    """Drop framing sentences (:func:`_is_framing`) before and after the question; never the last sentence left."""
+    sents = _SENTENCE_END.split(stem)
+    removed: list[str] = []
+    while len(sents) > 1 and _is_framing(sents[0]):
+        removed.append(sents.pop(0))
+    while len(sents) > 1 and _is_framing(sents[-1]):
+        removed.append(sents.pop())
+    return " ".join(sents), removed
+
+
+_WORDS: dict[str, int] | None = None
+_ALPHA_WORD = re.compile(r"[a-z]{4,}")
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+
+
+def _word_ranks() -> dict[str, int]:
+    """The spelling word list (``mmroute/data/canonical_words.txt``: the whole-word entries of MiniLM's
+    WordPiece vocabulary, roughly by frequency) -> rank."""
+    global _WORDS
+    if _WORDS is None:
+        path = Path(__file__).resolve().parents[1] / "data" / "canonical_words.txt"
+        _WORDS = {w: i for i, w in enumerate(path.read_text(encoding="utf-8").split())}
+    return _WORDS
+
+
+_SUFFIXES: tuple[tuple[str, str], ...] = (
+    ("ies", "y"),
+    ("ied", "y"),
+    ("ing", ""),
+    ("ing", "e"),
+    ("est", ""),
+    ("er", ""),
+    ("ed", ""),
+    ("ed", "e"),
+    ("es", ""),
+    ("s", ""),
+    ("ly", ""),
+    ("d", ""),
+)
+
+
+def _known(word: str, ranks: dict[str, int]) -> int | None:
+    """The rank of ``word``, or of its stem under a regular English suffix (``coldest``, ``orgasms``); else None."""
+    r = ranks.get(word)
+    if r is not None:
+        return r
+    for suf, rep in _SUFFIXES:
+        if word.endswith(suf) and len(word) - len(suf) >= 3:
+            r = ranks.get(word[: -len(suf)] + rep)
+            if r is not None:
+                return r
+    return None
+
+
+def _correct_word(word: str, ranks: dict[str, int]) -> str:
+    """An unknown word (:func:`_known`) becomes the most frequent known word one edit away (a swap of
+    neighbours first, then a deletion, a substitution, an insertion); with none, it stays."""
+    if _known(word, ranks) is not None:
+        return word
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    swaps = [a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1 and b[0] != b[1]]
+    known = [(k, c) for c in swaps if (k := _known(c, ranks)) is not None]
+    return min(known)[1] if known else word
+
+
+def _correct_spelling(folded: str) -> str:
+    """Unknown lower-case words of four letters or more corrected by one edit (see :func:`_correct_word`)."""
+    ranks = _word_ranks()
+    return _ALPHA_WORD.sub(lambda m: _correct_word(m.group(0), ranks), folded)
+
+
+def canonicalize(text: str, version: int = CANONICAL_VERSION) -> CanonicalQuery:
+    """The canonical form of ``text`` (see module doc) under canonicalisation ``version`` (1 or 2)."""
+    return _canonicalize(text, frame=version >= 2, spell=version >= 2)
+
+
+def _canonicalize(text: str, frame: bool, spell: bool) -> CanonicalQuery:
     raw = _normalise_chars(text)
     lines = [ln for ln in raw.splitlines() if ln.strip()]
     while len(lines) > 1 and _TRAIL.fullmatch(lines[-1].strip()):  # "Thanks!" on a line of its own
@@ -186,19 +292,24 @@ def canonicalize(text: str) -> CanonicalQuery:
             stem = stem[: m.start()].rstrip(" ,;-")
             continue
         break
+    if frame:
+        stem, framing = _strip_framing(stem)
+        removed.extend(framing)
     folded = _FINAL.sub("", stem).casefold().strip()
     if not folded:
         folded = _WS.sub(" ", raw).strip().casefold()
+    if spell:
+        folded = _correct_spelling(folded)
     return CanonicalQuery(text=folded, stem=stem, options=tuple(options), removed=tuple(removed))
 
 
-def canonical_text(text: str) -> str:
+def canonical_text(text: str, version: int = CANONICAL_VERSION) -> str:
     """:attr:`CanonicalQuery.text` of ``text``: the string every router featurises."""
-    return canonicalize(text).text
+    return canonicalize(text, version).text
 
 
 def routing_text(text: str, version: int | None) -> str:
     """The text a router artifact of canonicalisation ``version`` featurises (``None``: the raw text)."""
     if not version:
         return text
-    return canonical_text(text)
+    return canonical_text(text, version)

@@ -58,6 +58,9 @@ class TrainedRouter:
         with self._lock:
             if self._model is None:
                 self._model = RouterModel.load(self.path)
+        self._model.routing_text(
+            "warm up"
+        )  # loads the canonicaliser's word list (version 2) before a query waits on it
         self.featurizer.warm_up()
 
     def features(self, query: str) -> QueryFeatures:

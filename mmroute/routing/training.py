@@ -3,7 +3,8 @@
 Recipe (chosen by cross-validation on UniversalRAG's router split, see ``evals/eval/eval_router.py``):
 
 * every text is first put in its canonical routing form (:mod:`.canonical`: answer options, leading
-  instructions and trailing pleasantries removed, whitespace collapsed, case-folded, no final "?");
+  instructions, trailing pleasantries and first-person framing sentences removed, whitespace collapsed,
+  case-folded, no final "?", swapped neighbouring letters restored toward known words);
 * training rows are augmented with surface perturbations the canonicaliser cannot undo (typos, very
   short and very long forms, unlisted leading phrases; :func:`.perturb.augment`), each labelled like
   its original; in cross-validation only the training part of a fold is augmented;

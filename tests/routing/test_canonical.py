@@ -120,3 +120,37 @@ def test_augment_pairs_each_text_with_its_variants():
     assert all(t != [Q, "What are the steps to repot an orchid?"][i] for i, t in pairs)
     assert pairs == augment([Q, "What are the steps to repot an orchid?"], per_text=3, seed=0)
     assert set(AUGMENT_KINDS) <= set(PERTURBATIONS + EXTRA_PERTURBATIONS)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "I was reading about space last night and got curious about something. " + Q,
+        Q + " I have looked in a few places but the answers I found did not agree.",
+        "My friend and I argued about this for an hour over dinner. "
+        + Q
+        + " Any help at all would get me much further than I am now.",
+    ],
+)
+def test_version_2_drops_first_person_framing_around_the_question(text):
+    assert canonical_text(text, 2) == STEM
+    assert canonical_text(text, 1) != STEM  # version 1 (routers trained before it) keeps reading it
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "For which scenario does the main character (who uses I/me/my) do wrong? Scenario 1 | I took his wallet.",
+        "I took the train to work. Which station did I get off at?",  # a short sentence is content
+        "Tell me about it.",  # nothing else left: kept
+        "I left my keys in 2019 somewhere in Paris. Where are they?",  # digits: content
+    ],
+)
+def test_version_2_keeps_content_sentences(text):
+    assert canonical_text(text, 2) == canonical_text(text, 1)
+
+
+def test_version_2_undoes_transposed_letters_only_to_known_words():
+    assert canonical_text("Which plnaet has the lagrest number of known moons?", 2) == STEM
+    assert canonical_text("Who conquered the Tarim basin?", 2) == "who conquered the tarim basin"  # no known swap
+    assert canonical_text("Which plnaet has the lagrest number?", 1) == "which plnaet has the lagrest number"

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from mmroute.errors import ModelUnavailableError
+from mmroute.routing.canonical import CANONICAL_VERSION
 from mmroute.routing.distill import LayerFeatures, fold_teacher, oof_teacher_probabilities
 from mmroute.routing.training import TrainConfig, cross_validate, prepare_rows, train_model
 from tests.routing.test_finetuned import tiny_encoder  # noqa: F401 - the fixture
@@ -53,5 +54,5 @@ def test_train_model_distils_from_a_teacher_directory(tiny_encoder):  # noqa: F8
     ex, _ = _data(12)
     cfg = TrainConfig(folds=3, augment=1, classifier="logreg", soft_weight=0.5, teacher=str(tiny_encoder), centroids=4)
     m = train_model(ex, cfg=cfg, featurizer=_fake_featurize)
-    assert m.meta["distilled"] and m.meta["n_augmented"] == len(ex) and m.canonical == 1
+    assert m.meta["distilled"] and m.meta["n_augmented"] == len(ex) and m.canonical == CANONICAL_VERSION
     assert set(m.routes) == {"image", "paragraph"}

@@ -9,8 +9,8 @@ The suite routes a seeded sample of 300 questions stratified by source dataset (
 perturbations take minutes on two CPU cores); ``evals/eval/eval_router.py`` reports the full-set rates,
 out-of-fold, in ``evals/results/router_eval.json``. These are the questions the shipped router was
 trained on (its *training* questions, perturbed with wrappings from the test pool it never saw), so
-the rates here are upper bounds: out of fold (2026-11-30) typos keep 95.8% and very long 86.2%, under
-the 98% target, while the eight perturbations the canonicaliser undoes keep 99.96-100%.
+the rates here are upper bounds; the out-of-fold rates (canonicalisation version 2, which drops
+first-person framing sentences and undoes transposed letters) meet the 98% target for all eleven.
 """
 
 from __future__ import annotations
@@ -77,21 +77,7 @@ def test_sample_is_stratified_and_the_router_gets_it_right(routed):
     assert np.mean([a == b for a, b in zip(routed[""], routed["gold"])]) > 0.97
 
 
-# Not met yet (measured 2026-11-30 on this sample: 0.963): a long preamble and follow-up around a short
-# question move ~4% of them, mostly paragraph -> document (long multi-clause text looks like HotpotQA).
-# Strict, so the day the router meets the target this fails and the mark must go.
-KNOWN_MISSES = {
-    "very_long": "0.963 unchanged on this sample (target 0.98): long wrappings pull paragraph questions to document"
-}
-
-
-@pytest.mark.parametrize(
-    "kind",
-    [
-        pytest.param(k, marks=pytest.mark.xfail(strict=True, reason=KNOWN_MISSES[k])) if k in KNOWN_MISSES else k
-        for k in PERTURBATIONS
-    ],
-)
+@pytest.mark.parametrize("kind", PERTURBATIONS)
 def test_route_survives_surface_perturbation(routed, kind):
     same = [a == b for a, b in zip(routed[kind], routed[""])]
     rate = float(np.mean(same))
