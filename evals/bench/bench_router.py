@@ -6,7 +6,7 @@ average is recorded before and after: on a shared machine the wall clock measure
 much as the router, and the CPU time of the process (``time.process_time``, all torch threads) is the
 steadier figure. The issue's target is p50 <= 15 ms wall clock on two quiet cores.
 
-    python -m evals.bench.bench_router --n 300 --threads 2 --out /tmp/bench_router.json
+    python -m evals.bench.bench_router --n 300 --threads 2     # writes to the scratch folder unless --out
 """
 
 from __future__ import annotations
@@ -15,14 +15,14 @@ import argparse
 import json
 import os
 import platform
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..paths import SCRATCH
+
 REPO = Path(__file__).resolve().parents[2]
-sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
@@ -32,7 +32,11 @@ def main() -> None:
     ap.add_argument("--data", default=str(REPO.parent / "shared" / "data" / "routing" / "universalrag_train.jsonl"))
     ap.add_argument("--n", type=int, default=300)
     ap.add_argument("--threads", type=int, default=2, help="torch threads (the target is for two cores)")
-    ap.add_argument("--out", required=True, help="JSON result (scratch; not committed by default)")
+    ap.add_argument(
+        "--out",
+        default=str(SCRATCH / "bench_router.json"),
+        help="the report (default: a scratch folder; evals/results/bench_router.json is the recorded one)",
+    )
     args = ap.parse_args()
 
     import torch

@@ -91,6 +91,8 @@ class TransformerReader:
         else the value ``mmroute reader calibrate`` stored with the reader, else 0."""
         if self._length_penalty is not None:
             return float(self._length_penalty)
+        if self._model is None:  # the stored value comes with the weights: 0 before loading would be wrong
+            self.warm_up()
         return float((self.meta.get("decoding") or {}).get("length_penalty", 0.0))
 
     def warm_up(self) -> None:
