@@ -5,7 +5,7 @@ questions of the 3 shared SQuAD dev articles, but a gold span is among its top 3
 74% and its top 10 for 83%. This asks whether cheap features pick better among them: the span's logit gap
 to the best span, its probability, its length, how many of its words the question already uses (answers
 rarely repeat the question), how much of the question its sentence covers, its shape (digits, a year,
-capitalised words) crossed with the question's wh-type, its rank. A logistic regression (label: exact
+capitalised words) crossed with the question's answer type (``analyze_question``), its rank. A logistic regression (label: exact
 match) is fitted on two articles and picks the span for the third (leave one article out); the reader's
 top span under the same decoding (the packaged span-length penalty) is the baseline.
 
@@ -13,8 +13,8 @@ top span under the same decoding (the packaged span-length penalty) is the basel
     python -m evals.experiments.exp_reader_rerank --readings R.pkl   # reuse (or save) the readings
 
 Measured 2026-11-30 (473 answerable questions; baseline EM 0.4926 / F1 0.5879):
-top 10 with C=0.1: EM 0.4841 / F1 0.5779; C=1: 0.4715 / 0.5677; top 5 with C=0.1: 0.4672 / 0.5661.
-Worse on two of the three held-out articles every time: the features that separate right from wrong spans
+top 10 with C=0.1: EM 0.4841 / F1 0.5808; C=1: 0.4820 / 0.5777; top 5 with C=0.1: 0.4799 / 0.5767; C=1:
+0.4736 / 0.5719. Never better than the top span: the features that separate right from wrong spans
 on two articles do not carry to the third. Not kept. The decoding grid (span-length penalty x maximum
 answer length, chosen leave one article out) is flat too: EM 0.4947 / F1 0.5923.
 """
@@ -40,27 +40,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
-QUESTION_TYPES: tuple[tuple[str, str], ...] = (
-    ("when", r"\bwhen\b|what (year|century|decade|date)|which year"),
-    ("amount", r"how (many|much|long|old|large|far|big|often)|what (percent|number|amount)"),
-    ("who", r"\bwho\b|\bwhom\b|\bwhose\b"),
-    ("where", r"\bwhere\b"),
-    ("why", r"\bwhy\b"),
-    ("how", r"\bhow\b"),
-)
-TYPES = [name for name, _ in QUESTION_TYPES] + ["what"]
-
-
-def question_type(question: str) -> str:
-    q = question.lower()
-    return next((name for name, pattern in QUESTION_TYPES if re.search(pattern, q)), "what")
-
 
 def span_features(question: str, reading: Any, spans: Sequence[Any]) -> np.ndarray:
+    from mmroute.generation.question import AnswerType, analyze_question
     from mmroute.text import content_stems, split_sentences, tokenize
 
     q_stems = set(content_stems(tokenize(question)))
-    qtype = question_type(question)
+    qtype = analyze_question(question).answer_type
     rows = []
     for rank, sp in enumerate(spans):
         stems = content_stems(tokenize(sp.text))
@@ -87,7 +73,7 @@ def span_features(question: str, reading: Any, spans: Sequence[Any]) -> np.ndarr
             rank,
             sp.window_margin,
         ]
-        crossed = [v * float(qtype == t) for t in TYPES for v in (digits, year, caps, sp.tokens)]
+        crossed = [v * float(qtype is t) for t in AnswerType for v in (digits, year, caps, sp.tokens)]
         rows.append(base + crossed)
     return np.array(rows)
 

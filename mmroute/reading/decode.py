@@ -98,7 +98,7 @@ class Reading:
 
         Whoever ranks spans across passages (adding retrieval scores, say) ranks on this, so a long span the
         reader itself put below a short one does not win back its place there."""
-        return window_margin - self.length_penalty * (tokens - 1)
+        return penalised(window_margin, tokens, self.length_penalty)
 
     @property
     def best(self) -> Span | None:
@@ -158,6 +158,11 @@ def answer_pattern(answer: str) -> re.Pattern[str] | None:
     return re.compile(rf"(?<!\w){body}(?!\w)", re.IGNORECASE)
 
 
+def penalised(score: float, tokens: int, length_penalty: float) -> float:
+    """``score`` less ``length_penalty`` per token beyond the first: how spans are ranked."""
+    return score - length_penalty * (tokens - 1)
+
+
 def _log_softmax(x: np.ndarray) -> np.ndarray:
     m = x.max()
     return x - m - np.log(np.exp(x - m).sum())
@@ -174,7 +179,7 @@ def decode(
     length_penalty: float = 0.0,
 ) -> Reading:
     def rank(sp: Span) -> float:
-        return sp.score - length_penalty * (sp.tokens - 1)
+        return penalised(sp.score, sp.tokens, length_penalty)
 
     spans: dict[tuple[int, int, int], Span] = {}
     logits: list[WindowLogits] = []
