@@ -21,11 +21,12 @@ The fused score replaces ``Hit.score``; the raw score stays available in the tra
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from ..types import Hit
+from ..types import Hit, KBInfo
 
 SIGMA_FLOOR = 0.05
 ROUTE_BONUS = 0.05
@@ -81,3 +82,8 @@ def fuse_hits(
                 best[key] = replace(h, score=f)
     ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
     return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
+
+
+def score_space(info: KBInfo) -> str:
+    """KBs with the same encoder (name and options) score in one space: their cosines compare directly."""
+    return json.dumps(info.encoder.to_dict(), sort_keys=True, default=str)

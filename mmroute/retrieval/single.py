@@ -4,7 +4,9 @@ Each KB is searched in one of the modes of :data:`mmroute.kb.SEARCH_MODES` (retr
 ``mode``; default :data:`DEFAULT_MODE`): ``hybrid`` fuses the dense and the BM25 candidates in the
 store (``fusion="rrf"`` with ``weights=[dense, sparse]`` and ``rrf_k``, or ``fusion="dbsf"``),
 ``dense`` and ``sparse`` use one side. KBs without a lexical index are searched densely. An image
-query searches image and video KBs by the image alone. The default mode and fusion were chosen on
+query searches image and video KBs by the image alone. A routed text query also searches a KB the
+router did not pick when the picked KBs hold nothing close to it and that KB does (:mod:`.widening`;
+option ``widen=false`` turns this off). The default mode and fusion were chosen on
 multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
     mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
@@ -12,7 +14,6 @@ multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,9 +22,10 @@ from ..errors import ConfigError
 from ..kb import SEARCH_MODES, Home
 from ..routing.base import Router, kbs_with_fallback
 from ..stores.base import Fusion
-from ..types import Hit, KBInfo, RetrievalResult, RetrievalStep, RouteDecision
+from ..types import Hit, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
-from .fusion import fuse_hits
+from .fusion import fuse_hits, score_space
+from .widening import Widening, widen_by_evidence
 
 DEFAULT_MODE = "hybrid"
 DEFAULT_FUSION = Fusion(method="rrf", weights=(1.0, 1.0), k=2, candidates=50)
@@ -49,6 +51,7 @@ class SingleShotRetriever:
         weights: Sequence[float] | None = None,
         rrf_k: int | None = None,
         candidates: int | None = None,
+        widen: bool = True,
     ) -> None:
         if not isinstance(mode, str) or mode not in SEARCH_MODES:
             raise ConfigError(f"unknown retrieval mode {mode!r}", hint=f"use one of: {', '.join(SEARCH_MODES)}")
@@ -56,6 +59,7 @@ class SingleShotRetriever:
         self.router = router
         self.per_kb_k = per_kb_k
         self.mode = mode
+        self.widen = bool(widen)
         d = DEFAULT_FUSION
         self.fusion = Fusion(
             method=fusion or d.method,
@@ -83,7 +87,13 @@ class SingleShotRetriever:
             for kb in rs.kbs:
                 weights.setdefault(kb, rs.probability)
         names, note = kbs_with_fallback(decision)
-        return list(names), weights, decision, "; ".join(p for p in (note or "routed", skipped_how) if p)
+        widened = widen_by_evidence(self.home, query, names, usable) if self.widen and image is None else Widening()
+        return (
+            [*names, *widened.added],
+            weights,
+            decision,
+            "; ".join(p for p in (note or "routed", widened.note, skipped_how) if p),
+        )
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:
         per: dict[str, list[Hit]] = {}
@@ -120,14 +130,9 @@ class SingleShotRetriever:
         return RetrievalResult(query=query, hits=tuple(hits), steps=(step,), stop_reason="single shot", elapsed_ms=ms)
 
 
-def score_space(info: KBInfo) -> str:
-    """KBs with the same encoder (name and options) score in one space: their cosines compare directly."""
-    return json.dumps(info.encoder.to_dict(), sort_keys=True, default=str)
-
-
 def create_single(home: Home, router: Router | None = None, **options: object) -> SingleShotRetriever:
     """The registered "single" retriever: options checked by name, so a typo is a one-line error."""
-    known = {"per_kb_k", "mode", "fusion", "weights", "rrf_k", "candidates"}
+    known = {"per_kb_k", "mode", "fusion", "weights", "rrf_k", "candidates", "widen"}
     unknown = sorted(set(options) - known)
     if unknown:
         raise ConfigError(

@@ -52,6 +52,7 @@ from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
+from .widening import widen_by_evidence
 
 LEXICAL_POOL = 500
 """BM25 candidates taken for the original question of each KB (the relevance every item is ranked by)."""
@@ -74,6 +75,8 @@ class StepwiseConfig:
     title_weight: float = 0.3
     link_weight: float = 0.3
     stop_when_sufficient: bool = True
+    widen: bool = True
+    """Also search a KB the router did not pick when the picked ones hold nothing close (:mod:`.widening`)."""
 
     def __post_init__(self) -> None:
         if self.max_steps < 1:
@@ -185,7 +188,17 @@ class StepwiseRetriever:
                 return ranked[:1], decision, f"planner asked for {hint}"
         if not chosen:
             return list(previous), decision, "router chose no KB: same KBs as before"
-        return chosen, decision, "routed"
+        chosen, how = self._widen(query, chosen, allowed, image, "routed")
+        return chosen, decision, how
+
+    def _widen(
+        self, query: str, names: list[str], allowed: Sequence[str], image: Path | None, how: str
+    ) -> tuple[list[str], str]:
+        """The routed KBs plus those :func:`widen_by_evidence` adds for a text query, and the trace note."""
+        if not self.config.widen or image is not None:
+            return names, how
+        widened = widen_by_evidence(self.home, query, names, allowed)
+        return [*names, *widened.added], "; ".join(p for p in (how, widened.note) if p)
 
     def _modality(self, name: str) -> str:
         return self.home.open(name).info.modality.value
@@ -292,6 +305,7 @@ class StepwiseRetriever:
                     decision = self.router.route(query, infos, image=image)
                     routed, fallback = kbs_with_fallback(decision)
                     names, how = [n for n in routed if n in allowed], fallback or "routed"
+                    names, how = self._widen(query, names, allowed, image, how)
                 else:
                     names, decision, how = list(allowed), None, "no router: all KBs"
             else:

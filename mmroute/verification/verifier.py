@@ -164,7 +164,10 @@ class EvidenceVerifier:
         """Plain-language reasons: question words as the user wrote them, no stems or signal names."""
         out: list[str] = []
         if words.get("key_missing"):
-            out.append("the evidence does not mention " + ", ".join(surface_words(question, words["key_missing"])))
+            out.append(
+                "the passage the answer comes from does not mention "
+                + ", ".join(surface_words(question, words["key_missing"]))
+            )
         if words.get("missing"):
             out.append(
                 "these words of the question do not appear near the answer: "

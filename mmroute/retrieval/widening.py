@@ -1,0 +1,94 @@
+"""Widening a route by evidence: also search a KB the router did not pick, when the KBs it picked
+know nothing about the question and that KB does.
+
+The router reads the question's form and picks the kind of knowledge it needs: a two-hop question
+about two films is a ``document`` question. It does not know what each KB holds. When the only KB of
+the chosen kind is about something else (three Wikipedia articles on the Normans, complexity theory and
+Southern California), every hit is noise and the paragraphs that answer the question sit unsearched in
+another KB. This happens to most multi-hop questions in the README's layout (``hop`` as paragraphs,
+``squad`` as both): 68 of the 89 ``multihop_ircot`` questions were routed to ``squad-document`` alone.
+
+The rule compares dense cosines only where they compare: among KBs of one score space (same encoder and
+options, :func:`mmroute.retrieval.fusion.score_space`). For each space of a routed KB::
+
+    b = best cosine of the query over the routed KBs of that space
+    add KB X (same space, not routed) when  b < FLOOR  and  best cosine over X >= b + MARGIN
+
+so a KB is added only when the routed ones hold nothing close (MiniLM cosines of a relevant paragraph
+are usually 0.4-0.7) and it holds something clearly closer. Added KBs keep the weight the router gave
+their route, so when both hold evidence the routed KB still wins ties. Cost: one query embedding per
+score space and one top-1 dense search per candidate KB.
+
+FLOOR 0.3 and MARGIN 0.2 were chosen on the even-numbered questions of ``multihop_ircot`` and
+``squad2_dev`` (README layout, default router). On the odd-numbered ones, widening gives all 37 multi-hop
+questions routed away from their corpus their corpus back, and adds a wrong-corpus KB to 4 of the 434
+questions routed right. Top-5 recall there, routed only -> widened: single shot, multi-hop recall_all@5
+0.068 -> 0.614, SQuAD recall@5 0.732 -> 0.753; step-wise 0.295 -> 0.705 and 0.821 -> 0.821
+(``python -m evals.experiments.exp_route_widening``, ``evals/results/exp_route_widening.json``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..kb import Home
+from .fusion import score_space
+
+FLOOR = 0.3
+MARGIN = 0.2
+
+
+@dataclass(frozen=True)
+class Widening:
+    """KBs added to a route and why (``added`` empty: nothing added; ``note`` then empty too)."""
+
+    added: tuple[str, ...] = ()
+    note: str = ""
+
+
+def widen_by_evidence(
+    home: Home,
+    query: str,
+    routed: Sequence[str],
+    allowed: Sequence[str],
+    floor: float = FLOOR,
+    margin: float = MARGIN,
+    vectors: dict[str, np.ndarray] | None = None,
+) -> Widening:
+    """KBs of ``allowed`` to search beside ``routed`` for ``query`` (see module doc).
+
+    ``vectors`` caches query vectors by score space across calls (pass the same dict for one question).
+    """
+    if not routed:
+        return Widening()
+    spaces = {n: score_space(home.open(n).info) for n in {*routed, *allowed}}
+    vectors = {} if vectors is None else vectors
+
+    def best(name: str) -> float:
+        kb = home.open(name)
+        space = spaces[name]
+        if space not in vectors:
+            vectors[space] = kb.embed_queries([query])[0]
+        hits = kb.search_vector(vectors[space], 1)
+        return float(hits[0].score) if hits else float("-inf")
+
+    added: list[str] = []
+    parts: list[str] = []
+    for space in dict.fromkeys(spaces[n] for n in routed):
+        others = [n for n in allowed if n not in routed and spaces[n] == space]
+        if not others:
+            continue
+        top = max(best(n) for n in routed if spaces[n] == space)
+        if top >= floor:
+            continue
+        found = [(n, s) for n in others if (s := best(n)) >= top + margin]
+        if found:
+            added.extend(n for n, _ in found)
+            parts.append(
+                f"routed KBs' best cosine {top:.2f} < {floor:.2f}: also searched "
+                + ", ".join(f"{n} ({s:.2f})" for n, s in found)
+            )
+    return Widening(tuple(added), "; ".join(parts))

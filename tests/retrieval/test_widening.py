@@ -1,0 +1,114 @@
+"""Widening a route by evidence: a KB the router did not pick is searched when the picked KBs hold nothing
+close to the question and it does; never when the picked KBs hold the answer, never across score spaces."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmroute.indexer import Indexer
+from mmroute.kb import Home
+from mmroute.retrieval import RETRIEVERS
+from mmroute.retrieval.widening import widen_by_evidence
+from mmroute.types import EncoderSpec
+from tests.retrieval.conftest import WIKI, KeywordRouter, make_kb
+
+NORMANS = [
+    ("n1", "Normans", "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy."),
+    ("n2", "Rollo", "Rollo was the Viking leader who founded the duchy of Normandy after the siege of Chartres."),
+    ("n3", "Duchy", "The duchy of Normandy was ruled by dukes descended from Rollo until 1204."),
+]
+LENNON_Q = "Nobody Loves You is a song by John Lennon released on which album?"
+NORMANS_Q = "Which Viking leader founded the duchy of Normandy?"
+
+
+@pytest.fixture(scope="module")
+def two_corpora(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    """``wiki`` (Lennon and Eiffel paragraphs) and ``normans``, one score space; ``other`` in another."""
+    tmp = tmp_path_factory.mktemp("widening")
+    home = Home(tmp / "home")
+    make_kb(home, tmp, "wiki", WIKI)
+    make_kb(home, tmp, "normans", NORMANS)
+    src = tmp / "other.jsonl"
+    src.write_text("".join(json.dumps({"id": i, "title": t, "text": x}) + "\n" for i, t, x in WIKI), encoding="utf-8")
+    Indexer(home, batch_size=16).index(
+        "other", src, granularity="paragraph", encoder=EncoderSpec("hashing", {"dim": 128})
+    )
+    return home
+
+
+def test_a_kb_holding_the_question_is_added_when_the_routed_one_holds_nothing(two_corpora: Home) -> None:
+    w = widen_by_evidence(two_corpora, LENNON_Q, ["normans"], ["wiki", "normans"])
+    assert w.added == ("wiki",)
+    assert "also searched wiki" in w.note and "normans" not in w.note.split("also searched")[1]
+
+
+def test_nothing_is_added_when_the_routed_kb_holds_the_answer(two_corpora: Home) -> None:
+    """The positive control's twin: the same KBs, a question the routed KB answers."""
+    w = widen_by_evidence(two_corpora, NORMANS_Q, ["normans"], ["wiki", "normans"])
+    assert w.added == () and w.note == ""
+
+
+def test_kbs_whose_cosines_do_not_compare_are_never_added(two_corpora: Home) -> None:
+    """``other`` holds the Lennon paragraphs too, but under another encoder: its cosines are not comparable."""
+    w = widen_by_evidence(two_corpora, LENNON_Q, ["normans"], ["other", "normans"])
+    assert w.added == ()
+    assert widen_by_evidence(two_corpora, LENNON_Q, [], ["wiki", "normans"]).added == ()
+
+
+@pytest.mark.parametrize("name", ["single", "stepwise"])
+def test_retrievers_search_the_widened_kb_and_say_so(two_corpora: Home, name: str) -> None:
+    router = KeywordRouter([], kb_if="wiki", kb_else="normans")  # every question routed to normans
+    allowed = ["wiki", "normans"]
+    widened = RETRIEVERS.create(name, home=two_corpora, router=router)
+    res = widened.retrieve(LENNON_Q, k=3, kbs=None)
+    assert set(res.steps[0].kbs) >= {"normans", "wiki"} and "also searched wiki" in res.steps[0].note
+    assert res.hits[0].kb == "wiki" and res.hits[0].item.id == "w1"
+    routed_only = RETRIEVERS.create(name, home=two_corpora, router=router, widen=False)
+    res = routed_only.retrieve(LENNON_Q, k=3)
+    assert all(h.kb == "normans" for h in res.hits) and "also searched" not in res.steps[0].note
+    res = widened.retrieve(NORMANS_Q, k=3)
+    assert res.steps[0].kbs == ("normans",) and res.hits[0].item.id == "n2"
+    assert set(allowed) >= {h.kb for h in res.hits}
+
+
+def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(tmp_path: Path, data_dir: Path) -> None:
+    """The README's layout in small, with the default encoder: multi-hop paragraphs as a paragraph KB beside
+    an unrelated document KB. The router sends the two-hop question to ``document``; the evidence must still
+    come from ``films``, and does not without widening."""
+    home = tmp_path / "home"
+    films = tmp_path / "films.jsonl"
+    keep = {"ircot/12", "ircot/13", "ircot/14", "ircot/15", "ircot/2", "ircot/3", "ircot/8", "ircot/9"}
+    lines = (data_dir / "text/multihop_ircot/corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    films.write_text("\n".join(x for x in lines if json.loads(x)["id"] in keep) + "\n", encoding="utf-8")
+    env = {**os.environ, "MMROUTE_DEBUG": "", "HF_HUB_OFFLINE": "1"}
+
+    def mmroute(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mmroute", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+
+    assert mmroute("index", "--kb", "films", "--input", str(films), "--granularity", "paragraph").returncode == 0
+    docs = data_dir / "text/squad2_dev/corpus.jsonl"
+    assert mmroute("index", "--kb", "squad", "--input", str(docs), "--granularity", "document").returncode == 0
+    q = "Jeremy Theobald and Christopher Nolan share what profession?"
+    r = mmroute("ask", q, "--stepwise", "--no-verify", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    step0 = out["retrieval"]["steps"][0]
+    assert out["route"]["chosen"] == ["document"], "the fixture needs the router to pick the document KB"
+    assert "films" in step0["kbs"] and "also searched films" in step0["note"]
+    ids = [e["id"] for e in out["evidence"]][:5]
+    assert {"ircot/12", "ircot/14"} <= set(ids), ids
+    r = mmroute("ask", q, "--stepwise", "--no-verify", "--json", "--retriever-option", "widen=false")
+    assert r.returncode == 0, r.stderr
+    assert all(not e["id"].startswith("ircot/") for e in json.loads(r.stdout)["evidence"])
