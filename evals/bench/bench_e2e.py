@@ -43,8 +43,9 @@ RESULTS = REPO / "evals" / "results"
 STAGES = ("embed", "route", "search", "fuse", "generate", "verify")
 
 
-def build_home(home_dir: Path, kbs: list[str]) -> dict[str, float]:
-    """Index the sample KBs that are missing from ``home_dir`` (resumable); seconds per KB."""
+def build_home(home_dir: Path, kbs: list[str], store: Any = None) -> dict[str, float]:
+    """Index the sample KBs that are missing from ``home_dir`` (resumable); seconds per KB.
+    ``store``: a :class:`mmroute.types.StoreSpec` for new KBs (default: the embedded default)."""
     from mmroute.corpora.shared import SAMPLE_KBS, data_root
     from mmroute.indexer import Indexer
     from mmroute.kb import Home
@@ -61,6 +62,7 @@ def build_home(home_dir: Path, kbs: list[str]) -> dict[str, float]:
             sample.input_path(root, home_dir / "inputs"),
             granularity=sample.granularity,
             description=sample.description,
+            store=store,
         )
         out[sample.kb] = time.perf_counter() - t
     return out

@@ -49,11 +49,14 @@ def filler_text(i: int) -> str:
     return f"synthetic filler point {i}"
 
 
-def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any = None) -> dict[str, float]:
+def grow(
+    home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any = None, store: Any = None
+) -> dict[str, float]:
     """Index ``hop`` if missing, then add filler points until the KB holds ``n``; returns seconds.
 
     ``text(i)`` is filler i's text; when the KB has a lexical index the filler gets its BM25 terms too.
-    ``vectors(real, m)``: m filler vectors from the real ones (default: :func:`evals.bench.bench_store.mixture`)."""
+    ``vectors(real, m)``: m filler vectors from the real ones (default: :func:`evals.bench.bench_store.mixture`);
+    ``store``: the KB's :class:`mmroute.types.StoreSpec` (default: the embedded default)."""
     from evals.bench.bench_e2e import build_home
     from evals.bench.bench_store import mixture
     from mmroute.fsutil import WriterLock
@@ -66,7 +69,7 @@ def grow(home_dir: Path, n: int, log: Any, text: Any = filler_text, vectors: Any
     if _grown(home_dir, n):
         return out
     t = time.perf_counter()
-    build_home(home_dir, [KB])
+    build_home(home_dir, [KB], store=store)
     out["index_real_s"] = time.perf_counter() - t
     home = Home(home_dir)
     manifest = home.manifest(KB)

@@ -241,6 +241,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n", type=int, default=100_000)
     ap.add_argument("--home", type=Path, default=None, help="cached home (default ~/.cache/mmroute/bench_lexical_N)")
     ap.add_argument("--queries", type=int, default=89)
+    ap.add_argument(
+        "--store-option",
+        action="append",
+        default=[],
+        metavar="KEY=JSON",
+        help="an Edge store option for the grown KB (repeatable), e.g. on_disk=true; "
+        "the default home then gets the options in its name",
+    )
     ap.add_argument("--measure", action="store_true", help="(internal) measure in this process, print JSON")
     ap.add_argument("--skip-indexing", action="store_true")
     ap.add_argument(
@@ -257,14 +265,19 @@ def main(argv: list[str] | None = None) -> int:
         "evals/results replaces the committed one)",
     )
     args = ap.parse_args(argv)
-    home = args.home or Path.home() / ".cache" / "mmroute" / f"bench_lexical_{args.n}"
+    options = {k: json.loads(v) for k, v in (o.split("=", 1) for o in args.store_option)}
+    suffix = "".join(f"_{k}-{v}" for k, v in sorted(options.items()))
+    home = args.home or Path.home() / ".cache" / "mmroute" / f"bench_lexical_{args.n}{suffix}"
     if args.measure:
         print(json.dumps(measure(home, args.queries)))
         return 0
     from evals.bench.bench_scale_e2e import grow
 
     say = lambda m: print(f"[bench_scale_lexical] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    build = grow(home, args.n, say, text=FillerText(), vectors=near_real)
+    from mmroute.types import StoreSpec
+
+    store = StoreSpec("edge", options) if options else None
+    build = grow(home, args.n, say, text=FillerText(), vectors=near_real, store=store)
     say(f"build: {build}")
     env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
     proc = subprocess.run(
@@ -288,7 +301,11 @@ def main(argv: list[str] | None = None) -> int:
     if proc.returncode != 0:
         say(proc.stderr[-3000:])
         return proc.returncode
-    result: dict[str, Any] = {"build": build, **json.loads(proc.stdout.strip().splitlines()[-1])}
+    result: dict[str, Any] = {
+        "build": build,
+        "store_options": options,
+        **json.loads(proc.stdout.strip().splitlines()[-1]),
+    }
     say(f"measured: {result}")
     if args.indexing_from is not None:
         result["indexing"] = json.loads(args.indexing_from.read_text())["indexing"]

@@ -54,8 +54,11 @@ from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
 from .widening import widen_by_evidence
 
-LEXICAL_POOL = 500
-"""BM25 candidates taken for the original question of each KB (the relevance every item is ranked by)."""
+LEXICAL_POOL = 200
+"""BM25 candidates taken for the original question of each KB (the relevance every item is ranked by).
+At a million paragraphs the engine returns 200 in about 10 ms and 500 in about 23 ms; multi-hop
+recall_all@5 is the same with either (0.876 on ``hop``, 0.489 with 1M filler paragraphs), 100 loses
+some (0.466 at 1M)."""
 
 
 @dataclass(frozen=True)

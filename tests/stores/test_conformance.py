@@ -25,6 +25,7 @@ LEXICAL = lexical_spec(avgdl=4.0)
 VARIANTS: dict[str, tuple[str, dict[str, Any]]] = {
     "qdrant_memory": ("qdrant", {"location": ":memory:"}),
     "faiss_hnsw": ("faiss", {"index": "hnsw", "M": 16, "ef_search": 128}),
+    "edge_on_disk": ("edge", {"on_disk": True}),  # vectors and the lexical index mapped, not loaded
 }
 BACKENDS: dict[str, tuple[str, dict[str, Any]]] = {
     **{name: (name, {}) for name in STORES.names()},  # every registered store, default options
