@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Mapping
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -62,61 +64,74 @@ def pipeline_options(f: Any) -> Any:
         ),
         click.option("--judge", is_flag=True, default=None, help="Also use the endpoint as an LLM judge."),
     ]
+
+    @functools.wraps(f)
+    def gathered(*args: Any, **kwargs: Any) -> Any:
+        flags = PipelineFlags(**{name: kwargs.pop(name) for name in _FLAG_NAMES})
+        return f(*args, flags=flags, **kwargs)
+
     for o in reversed(opts):
-        f = o(f)
-    return f
+        gathered = o(gathered)
+    return gathered
 
 
-def build_config(
-    config_path: Path | None,
-    kbs: tuple[str, ...],
-    stepwise: bool | None,
-    k: int | None,
-    generator: str | None,
-    generator_options: tuple[str, ...],
-    no_verify: bool,
-    endpoint_url: str | None,
-    endpoint_model: str | None,
-    api_key_env: str | None,
-    multimodal: bool | None,
-    judge: bool | None,
-    retriever_options: tuple[str, ...] = (),
-) -> Any:
-    from ..config import PipelineConfig
-    from .common import parse_options
+@dataclass(frozen=True)
+class PipelineFlags:
+    """The values of :func:`pipeline_options`' flags, handed to a command as one ``flags`` argument."""
 
-    base = PipelineConfig.from_toml(config_path).to_dict() if config_path else PipelineConfig().to_dict()
-    if kbs:
-        base["kbs"] = list(kbs)
-    if stepwise:
-        base["retriever"] = "stepwise"
-    if retriever_options:
-        base["retriever_options"] = {
-            **base["retriever_options"],
-            **parse_options(retriever_options, "--retriever-option"),
-        }
-    if k is not None:
-        base["k"] = k
-    if generator:
-        base["generator"] = generator
-    if generator_options:
-        base["generator_options"] = {
-            **base["generator_options"],
-            **parse_options(generator_options, "--generator-option"),
-        }
-    if no_verify:
-        base["verify"] = False
-    ep = base["endpoint"]
-    for key, val in (
-        ("url", endpoint_url),
-        ("model", endpoint_model),
-        ("api_key_env", api_key_env),
-        ("multimodal", multimodal),
-        ("judge", judge),
-    ):
-        if val is not None:
-            ep[key] = val
-    return PipelineConfig.from_dict(base)
+    config_path: Path | None
+    stepwise: bool | None
+    retriever_options: tuple[str, ...]
+    k: int | None
+    generator: str | None
+    generator_options: tuple[str, ...]
+    no_verify: bool
+    endpoint_url: str | None
+    endpoint_model: str | None
+    api_key_env: str | None
+    multimodal: bool | None
+    judge: bool | None
+
+    def config(self, kbs: tuple[str, ...]) -> Any:
+        """The :class:`PipelineConfig` these flags ask for: the TOML file's (or the defaults), flags on top."""
+        from ..config import PipelineConfig
+        from .common import parse_options
+
+        base = PipelineConfig.from_toml(self.config_path).to_dict() if self.config_path else PipelineConfig().to_dict()
+        if kbs:
+            base["kbs"] = list(kbs)
+        if self.stepwise:
+            base["retriever"] = "stepwise"
+        if self.retriever_options:
+            base["retriever_options"] = {
+                **base["retriever_options"],
+                **parse_options(self.retriever_options, "--retriever-option"),
+            }
+        if self.k is not None:
+            base["k"] = self.k
+        if self.generator:
+            base["generator"] = self.generator
+        if self.generator_options:
+            base["generator_options"] = {
+                **base["generator_options"],
+                **parse_options(self.generator_options, "--generator-option"),
+            }
+        if self.no_verify:
+            base["verify"] = False
+        ep = base["endpoint"]
+        for key, val in (
+            ("url", self.endpoint_url),
+            ("model", self.endpoint_model),
+            ("api_key_env", self.api_key_env),
+            ("multimodal", self.multimodal),
+            ("judge", self.judge),
+        ):
+            if val is not None:
+                ep[key] = val
+        return PipelineConfig.from_dict(base)
+
+
+_FLAG_NAMES = tuple(f.name for f in fields(PipelineFlags))
 
 
 def render(ans: Mapping[str, Any]) -> None:
@@ -181,18 +196,7 @@ def ask_command(
     question: str,
     image: Path | None,
     kbs: tuple[str, ...],
-    config_path: Path | None,
-    stepwise: bool | None,
-    retriever_options: tuple[str, ...],
-    k: int | None,
-    generator: str | None,
-    generator_options: tuple[str, ...],
-    no_verify: bool,
-    endpoint_url: str | None,
-    endpoint_model: str | None,
-    api_key_env: str | None,
-    multimodal: bool | None,
-    judge: bool | None,
+    flags: PipelineFlags,
     home: Path | None,
     as_json: bool,
 ) -> None:
@@ -200,21 +204,7 @@ def ask_command(
     from .. import ops
     from ..serve.client import connect
 
-    cfg = build_config(
-        config_path,
-        kbs,
-        stepwise,
-        k,
-        generator,
-        generator_options,
-        no_verify,
-        endpoint_url,
-        endpoint_model,
-        api_key_env,
-        multimodal,
-        judge,
-        retriever_options,
-    )
+    cfg = flags.config(kbs)
     remote = connect(home)
     ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)
     if as_json:
@@ -251,18 +241,7 @@ def eval_answers(
     questions: Path,
     out: Path | None,
     limit: int | None,
-    config_path: Path | None,
-    stepwise: bool | None,
-    retriever_options: tuple[str, ...],
-    k: int | None,
-    generator: str | None,
-    generator_options: tuple[str, ...],
-    no_verify: bool,
-    endpoint_url: str | None,
-    endpoint_model: str | None,
-    api_key_env: str | None,
-    multimodal: bool | None,
-    judge: bool | None,
+    flags: PipelineFlags,
     home: Path | None,
     as_json: bool,
 ) -> None:
@@ -278,21 +257,7 @@ def eval_answers(
 
     refuse_if_served(home, "mmroute eval answers")
 
-    cfg = build_config(
-        config_path,
-        kbs,
-        stepwise,
-        k,
-        generator,
-        generator_options,
-        no_verify,
-        endpoint_url,
-        endpoint_model,
-        api_key_env,
-        multimodal,
-        judge,
-        retriever_options,
-    )
+    cfg = flags.config(kbs)
     h = open_home(home)
     for name in cfg.kbs:
         h.manifest(name)
