@@ -7,10 +7,20 @@ there unless asked (``--out evals/results``, as ``make bench`` does): by default
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "evals" / "results"
 SCRATCH = Path(os.environ.get("MMROUTE_EVAL_OUT") or Path(tempfile.gettempdir()) / "mmroute-evals")
+
+
+def write_result(out: Path, name: str, result: Any) -> Path:
+    """Write ``result`` as indented JSON to ``out`` (a ``.json`` file) or to ``out/name`` (a folder); the path."""
+    path = out if out.suffix == ".json" else out / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return path

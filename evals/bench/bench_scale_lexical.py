@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -311,9 +311,7 @@ def main(argv: list[str] | None = None) -> int:
         result["indexing"] = json.loads(args.indexing_from.read_text())["indexing"]
     elif not args.skip_indexing:
         result["indexing"] = indexing_cost(say)
-    out = args.out if args.out.suffix == ".json" else args.out / f"bench_scale_lexical_{args.n}.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.out, f"bench_scale_lexical_{args.n}.json", result)
     say(f"wrote {out}")
     return 0
 

@@ -18,7 +18,6 @@ Writes ``exp_reader_soup.json`` (to ``--out``; default: a scratch folder).
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
 import sys
@@ -29,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -92,9 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [(e, ensemble([rs[i] for rs in singles])) for i, e in enumerate(examples)]
     result["rows"]["logit ensemble"] = held_out_length_penalty(pairs)
     say(f"logit ensemble: {result['rows']['logit ensemble']}")
-    out = args.out if args.out.suffix == ".json" else args.out / "exp_reader_soup.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.out, "exp_reader_soup.json", result)
     say(f"wrote {out}")
     return 0
 

@@ -28,7 +28,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -145,9 +145,7 @@ def main(argv: list[str] | None = None) -> int:
             key = f"{'stepwise' if stepwise else 'single'}_{'widened' if widen else 'routed_only'}"
             result["recall_report_half"][key] = recall(home, report, stepwise, widen)
             say(f"{key}: {result['recall_report_half'][key]}")
-    out = args.out if args.out.suffix == ".json" else args.out / "exp_route_widening.json"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
+    out = write_result(args.out, "exp_route_widening.json", result)
     say(f"wrote {out}")
     return 0
 
