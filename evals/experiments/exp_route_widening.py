@@ -50,11 +50,10 @@ def load_questions() -> list[dict[str, Any]]:
     return out
 
 
-def probe(home: Any, questions: list[dict[str, Any]]) -> None:
+def probe(home: Any, router: Any, questions: list[dict[str, Any]]) -> None:
     """Each question's routed KBs and its best dense cosine in every text KB."""
-    from mmroute.routing.base import ROUTERS, kbs_with_fallback
+    from mmroute.routing.base import kbs_with_fallback
 
-    router = ROUTERS.create("default")
     infos = [home.open(n).info for n in home.names()]
     vectors = home.open("hop").embed_queries([q["question"] for q in questions])
     for q, v in zip(questions, vectors):
@@ -64,13 +63,15 @@ def probe(home: Any, questions: list[dict[str, Any]]) -> None:
 
 
 def effect(questions: list[dict[str, Any]], floor: float, margin: float) -> dict[str, int]:
+    from mmroute.retrieval.widening import kbs_to_add
+
     fixed = polluted = away = right = 0
     for q in questions:
         routed = [n for n in q["routed"] if n in TEXT_KBS]
         if not routed:
             continue
         top = max(q["best"][n] for n in routed)
-        added = [n for n, s in q["best"].items() if n not in routed and top < floor and s >= top + margin]
+        added = kbs_to_add(top, {n: s for n, s in q["best"].items() if n not in routed}, floor, margin)
         if any(TEXT_KBS[n] == q["corpus"] for n in routed):
             right += 1
             polluted += any(TEXT_KBS[n] != q["corpus"] for n in added)
@@ -86,11 +87,9 @@ def choose(questions: list[dict[str, Any]]) -> tuple[float, float, list[dict[str
     return best["floor"], best["margin"], grid
 
 
-def recall(home: Any, questions: list[dict[str, Any]], stepwise: bool, widen: bool) -> dict[str, float]:
+def recall(home: Any, router: Any, questions: list[dict[str, Any]], stepwise: bool, widen: bool) -> dict[str, float]:
     from mmroute.retrieval.base import RETRIEVERS
-    from mmroute.routing.base import ROUTERS
 
-    router = ROUTERS.create("default")
     name = "stepwise" if stepwise else "single"
     retriever = RETRIEVERS.create(name, home=home, router=router, widen=widen)
     hits = {"hop": [0, 0], "squad": [0, 0]}
@@ -120,12 +119,14 @@ def main(argv: list[str] | None = None) -> int:
     from evals.bench.bench_e2e import build_home
     from mmroute.corpora.shared import SAMPLE_KBS
     from mmroute.kb import Home
+    from mmroute.routing.base import ROUTERS
 
     say = lambda m: print(f"[exp_route_widening] {m}", file=sys.stderr, flush=True)  # noqa: E731
     build_home(args.home, [s.kb for s in SAMPLE_KBS])
     home = Home(args.home)
     questions = load_questions()
-    probe(home, questions)
+    router = ROUTERS.create("default")
+    probe(home, router, questions)
     floor, margin, grid = choose([q for q in questions if q["half"] == "choose"])
     report = [q for q in questions if q["half"] == "report"]
     say(f"chosen on the even half: floor {floor}, margin {margin}")
@@ -143,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     for stepwise in (False, True):
         for widen in (False, True):
             key = f"{'stepwise' if stepwise else 'single'}_{'widened' if widen else 'routed_only'}"
-            result["recall_report_half"][key] = recall(home, report, stepwise, widen)
+            result["recall_report_half"][key] = recall(home, router, report, stepwise, widen)
             say(f"{key}: {result['recall_report_half'][key]}")
     out = write_result(args.out, "exp_route_widening.json", result)
     say(f"wrote {out}")

@@ -25,7 +25,7 @@ from ..stores.base import Fusion
 from ..types import Hit, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .fusion import fuse_hits, score_space
-from .widening import Widening, widen_by_evidence
+from .widening import widen_route
 
 DEFAULT_MODE = "hybrid"
 DEFAULT_FUSION = Fusion(method="rrf", weights=(1.0, 1.0), k=2, candidates=50)
@@ -86,14 +86,11 @@ class SingleShotRetriever:
         for rs in decision.ranked:
             for kb in rs.kbs:
                 weights.setdefault(kb, rs.probability)
-        names, note = kbs_with_fallback(decision)
-        widened = widen_by_evidence(self.home, query, names, usable) if self.widen and image is None else Widening()
-        return (
-            [*names, *widened.added],
-            weights,
-            decision,
-            "; ".join(p for p in (note or "routed", widened.note, skipped_how) if p),
-        )
+        routed, note = kbs_with_fallback(decision)
+        names, how = list(routed), note or "routed"
+        if self.widen and image is None:
+            names, how = widen_route(self.home, query, names, usable, how)
+        return names, weights, decision, "; ".join(p for p in (how, skipped_how) if p)
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:
         per: dict[str, list[Hit]] = {}

@@ -52,7 +52,7 @@ from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
-from .widening import widen_by_evidence
+from .widening import widen_route
 
 LEXICAL_POOL = 200
 """BM25 candidates taken for the original question of each KB (the relevance every item is ranked by).
@@ -197,11 +197,10 @@ class StepwiseRetriever:
     def _widen(
         self, query: str, names: list[str], allowed: Sequence[str], image: Path | None, how: str
     ) -> tuple[list[str], str]:
-        """The routed KBs plus those :func:`widen_by_evidence` adds for a text query, and the trace note."""
+        """The routed KBs plus those widening adds for a text query (:mod:`.widening`), and the trace note."""
         if not self.config.widen or image is not None:
             return names, how
-        widened = widen_by_evidence(self.home, query, names, allowed)
-        return [*names, *widened.added], "; ".join(p for p in (how, widened.note) if p)
+        return widen_route(self.home, query, names, allowed, how)
 
     def _modality(self, name: str) -> str:
         return self.home.open(name).info.modality.value

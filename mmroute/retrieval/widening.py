@@ -29,7 +29,7 @@ questions routed right. Top-5 recall there, routed only -> widened: single shot,
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -49,23 +49,22 @@ class Widening:
     note: str = ""
 
 
-def widen_by_evidence(
-    home: Home,
-    query: str,
-    routed: Sequence[str],
-    allowed: Sequence[str],
-    floor: float = FLOOR,
-    margin: float = MARGIN,
-    vectors: dict[str, np.ndarray] | None = None,
-) -> Widening:
-    """KBs of ``allowed`` to search beside ``routed`` for ``query`` (see module doc).
+def kbs_to_add(
+    routed_best: float, others: Mapping[str, float], floor: float = FLOOR, margin: float = MARGIN
+) -> list[str]:
+    """The rule of the module doc on cosines already known: the KBs of ``others`` (name -> best cosine)
+    to search beside routed KBs whose best cosine is ``routed_best``."""
+    if routed_best >= floor:
+        return []
+    return [n for n, s in others.items() if s >= routed_best + margin]
 
-    ``vectors`` caches query vectors by score space across calls (pass the same dict for one question).
-    """
+
+def widen_by_evidence(home: Home, query: str, routed: Sequence[str], allowed: Sequence[str]) -> Widening:
+    """KBs of ``allowed`` to search beside ``routed`` for ``query`` (see module doc)."""
     if not routed:
         return Widening()
     spaces = {n: score_space(home.open(n).info) for n in {*routed, *allowed}}
-    vectors = {} if vectors is None else vectors
+    vectors: dict[str, np.ndarray] = {}
 
     def best(name: str) -> float:
         kb = home.open(name)
@@ -82,13 +81,22 @@ def widen_by_evidence(
         if not others:
             continue
         top = max(best(n) for n in routed if spaces[n] == space)
-        if top >= floor:
+        if top >= FLOOR:  # the routed KBs hold something close: the others are not even searched
             continue
-        found = [(n, s) for n in others if (s := best(n)) >= top + margin]
+        scores = {n: best(n) for n in others}
+        found = kbs_to_add(top, scores)
         if found:
-            added.extend(n for n, _ in found)
+            added.extend(found)
             parts.append(
-                f"routed KBs' best cosine {top:.2f} < {floor:.2f}: also searched "
-                + ", ".join(f"{n} ({s:.2f})" for n, s in found)
+                f"routed KBs' best cosine {top:.2f} < {FLOOR:.2f}: also searched "
+                + ", ".join(f"{n} ({scores[n]:.2f})" for n in found)
             )
     return Widening(tuple(added), "; ".join(parts))
+
+
+def widen_route(
+    home: Home, query: str, routed: Sequence[str], allowed: Sequence[str], how: str
+) -> tuple[list[str], str]:
+    """``routed`` plus the KBs :func:`widen_by_evidence` adds, and ``how`` (the trace note) with its reason."""
+    widened = widen_by_evidence(home, query, routed, allowed)
+    return [*routed, *widened.added], "; ".join(p for p in (how, widened.note) if p)
