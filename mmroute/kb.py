@@ -272,13 +272,30 @@ class KnowledgeBase:
             return []
         return self._hits(settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt), k))
 
-    def sparse_scores(self, query: str, k: int = 10, flt: Filter | None = None) -> list[tuple[str, float]]:
-        """(item id, BM25 score) of the top-k items, best first, as :meth:`search_sparse` ranks them, without
-        reading the items (a candidate pool of hundreds costs little more than its ids)."""
+    def point_of(self, item_id: str) -> str:
+        """The store's id of one of this KB's items (what :meth:`dense_pool` and :meth:`sparse_pool` list)."""
+        return point_id(self.name, item_id)
+
+    def dense_pool(self, vector: np.ndarray, k: int = 100, flt: Filter | None = None) -> list[tuple[str, float]]:
+        """(point id, cosine) of the top-k points, best first, as :meth:`search_vector` ranks them, without
+        reading their items: a candidate pool is mostly scored and dropped, and the store need not read a
+        payload page per candidate (see :meth:`items_at` for the few kept)."""
         if k <= 0:
             return []
-        pts = settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt, fields=["item_id"]), k)
-        return [(str(p.payload["item_id"]), float(p.score)) for p in pts]
+        pts = settle_ties(self.store.search(np.asarray(vector, dtype=np.float32), k + TIE_SLACK, flt, fields=[]), k)
+        return [(p.id, float(p.score)) for p in pts]
+
+    def sparse_pool(self, query: str, k: int = 10, flt: Filter | None = None) -> list[tuple[str, float]]:
+        """(point id, BM25 score) of the top-k points, best first, as :meth:`search_sparse` ranks them,
+        without reading their items (like :meth:`dense_pool`)."""
+        if k <= 0:
+            return []
+        pts = settle_ties(self.store.search_sparse(query_terms(query), k + TIE_SLACK, flt, fields=[]), k)
+        return [(p.id, float(p.score)) for p in pts]
+
+    def items_at(self, point_ids: Iterable[str]) -> dict[str, Item]:
+        """The items at these point ids (those that exist), by point id."""
+        return {p.id: Item.from_payload(p.payload) for p in self.store.get(list(point_ids))}
 
     def search_hybrid(
         self, vector: np.ndarray, query: str, k: int = 10, flt: Filter | None = None, fusion: Fusion | None = None
@@ -294,18 +311,17 @@ class KnowledgeBase:
         fusion = fusion or Fusion()
         vec = np.asarray(vector, dtype=np.float32)
         n = max(k, fusion.candidates)
-        fused = self.store.search_hybrid(vec, query_terms(query), n, flt, fusion)
-        dense = {p.id: p.score for p in self.store.search(vec, n, flt)}
+        fused = self.store.search_hybrid(vec, query_terms(query), n, flt, fusion, fields=[])
+        dense = {p.id: p.score for p in self.store.search(vec, n, flt, fields=[])}
         floor = min(dense.values(), default=0.0)
         # rank fusion ties often (RRF: dense rank 1 + sparse rank 3 = dense 3 + sparse 1) and engines break
         # ties in no fixed order: the same question must get the same evidence, so ties go to the higher
         # cosine, then to the point id, before the cut to k
         fused = sorted(fused, key=lambda p: (-round(p.score, 9), -dense.get(p.id, floor), p.id))[:k]
         scores = sorted((dense.get(p.id, floor) for p in fused), reverse=True)
-        return [
-            Hit(item=Item.from_payload(p.payload), score=float(s), kb=self.name, rank=i + 1)
-            for i, (p, s) in enumerate(zip(fused, scores))
-        ]
+        items = self.items_at(p.id for p in fused)  # payloads of the k kept, not of the n candidates
+        kept = [(items[p.id], s) for p, s in zip(fused, scores) if p.id in items]
+        return [Hit(item=item, score=float(s), kb=self.name, rank=i + 1) for i, (item, s) in enumerate(kept)]
 
     def _hits(self, points: Sequence[ScoredPoint]) -> list[Hit]:
         return [

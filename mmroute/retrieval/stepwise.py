@@ -48,7 +48,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
-from ..types import Hit, Modality, RetrievalResult, RetrievalStep, RouteDecision
+from ..types import Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
@@ -100,12 +100,13 @@ class _Evidence:
 
 @dataclass
 class _KBView:
-    """A KB with its title index and the original question's score terms over it.
+    """A KB with its title index and the original question's score terms over it, by point id.
 
     The dense term is known for the question's top candidates; an item outside them ranked below
     all of them, so it gets the list's lowest cosine (``dense_floor``). The BM25 term is known for
     the question's :data:`LEXICAL_POOL` best BM25 items (0 for the rest: their max-normalised BM25
-    is small), the title term for every item.
+    is small), the title term for every item. Pools are scored by the store's point ids, so only the
+    items that rank are read (:meth:`~mmroute.kb.KnowledgeBase.items_at`).
     """
 
     kb: KnowledgeBase
@@ -116,14 +117,15 @@ class _KBView:
     dense_floor: float = 0.0
     vectors: dict[str, Any] = field(default_factory=dict)
     """Query vectors already embedded in this call (the question is searched twice at step 0)."""
-    items: dict[str, Any] = field(default_factory=dict)
-    """Items met by this call's searches, by id (hits are built from them)."""
+    items: dict[str, Item] = field(default_factory=dict)
+    """Items read by this call's searches, by point id (hits are built from them)."""
 
     def relevance(self, item_id: str, config: StepwiseConfig) -> float:
+        key = self.kb.point_of(item_id)
         return (
-            self.dense.get(item_id, self.dense_floor)
-            + config.lexical_weight * self.lexical.get(item_id, 0.0)
-            + config.title_weight * self.titles.get(item_id, 0.0)
+            self.dense.get(key, self.dense_floor)
+            + config.lexical_weight * self.lexical.get(key, 0.0)
+            + config.title_weight * self.titles.get(key, 0.0)
         )
 
 
@@ -220,42 +222,35 @@ class StepwiseRetriever:
     def _terms(
         self, view: _KBView, query: str, n: int, image: Path | None, exhaustive: bool = False
     ) -> tuple[dict[str, float], dict[str, float], dict[str, float], float]:
-        """Dense cosines of the top n, max-normalised BM25 (of every matching item when
-        ``exhaustive``), title-match weights, and the lowest dense cosine listed."""
+        """Dense cosines of the top n, max-normalised BM25 (of the :data:`LEXICAL_POOL` best when
+        ``exhaustive``), title-match weights, all by point id, and the lowest dense cosine listed."""
         kb, index = view.kb, view.index
-        items = view.items
-        dense_hits: list[Hit] = []
+        dense: dict[str, float] = {}
         by_image = False
         if image is not None and kb.info.modality is not Modality.TEXT:
             try:
-                dense_hits = kb.search_image(image, n)
-                by_image = bool(dense_hits)
+                image_hits = kb.search_image(image, n)
             except NotImplementedError:
-                dense_hits = []
-        if not dense_hits:
+                image_hits = []
+            for h in image_hits:
+                key = kb.point_of(h.item.id)
+                dense[key] = h.score
+                view.items.setdefault(key, h.item)
+            by_image = bool(dense)
+        if not dense:
             vector = view.vectors.get(query)
             if vector is None:
                 vector = view.vectors[query] = kb.embed_queries([query])[0]
-            dense_hits = kb.search_vector(vector, n)
-        dense = {h.item.id: h.score for h in dense_hits}
-        for h in dense_hits:
-            items.setdefault(h.item.id, h.item)
+            dense = dict(kb.dense_pool(vector, n))
         floor = min(dense.values()) if dense else 0.0
-        if not kb.has_lexical:
-            scored: list[tuple[str, float]] = []
-        elif exhaustive:  # the pool's ids and scores only; items are read for the few that rank
-            scored = kb.sparse_scores(query, max(n, LEXICAL_POOL))
-        else:
-            lexical = kb.search_sparse(query, n)
-            for h in lexical:
-                items.setdefault(h.item.id, h.item)
-            scored = [(h.item.id, h.score) for h in lexical]
+        scored = kb.sparse_pool(query, max(n, LEXICAL_POOL) if exhaustive else n) if kb.has_lexical else []
         top = scored[0][1] if scored else 1.0
         lex = {i: s / top for i, s in scored}
         titles: dict[str, float] = {}
         for m in index.mentions(query):
             for i in m.ids:
-                titles[i] = max(titles.get(i, 0.0), m.weight)
+                key = kb.point_of(i)
+                titles[key] = max(titles.get(key, 0.0), m.weight)
         if by_image:  # the image picks the candidates; the words only reorder them ("picture" matching a caption
             lex = {i: v for i, v in lex.items() if i in dense}  # must not bring in an item unlike the image)
             titles = {i: v for i, v in titles.items() if i in dense}
@@ -269,16 +264,12 @@ class StepwiseRetriever:
             i: dense.get(i, floor) + cfg.lexical_weight * lex.get(i, 0.0) + cfg.title_weight * titles.get(i, 0.0)
             for i in set(dense) | set(lex) | set(titles)
         }
-        ranked = sorted(scores.items(), key=lambda kv: -kv[1])[: self.config.search_k]
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], kv[0]))[: self.config.search_k]
         missing = [i for i, _ in ranked if i not in view.items]
         if missing:
-            for item in view.kb.get_items(missing):
-                view.items.setdefault(item.id, item)
-        found = [(s, view.items.get(i)) for i, s in ranked]
-        return [
-            Hit(item=item, score=s, kb=view.kb.name, rank=r + 1)
-            for r, (s, item) in enumerate((s, item) for s, item in found if item is not None)
-        ]
+            view.items.update(view.kb.items_at(missing))
+        found = [(s, view.items[i]) for i, s in ranked if i in view.items]
+        return [Hit(item=item, score=s, kb=view.kb.name, rank=r + 1) for r, (s, item) in enumerate(found)]
 
     # ----- the loop --------------------------------------------------------------------------
     def retrieve(

@@ -101,6 +101,14 @@ def fuse(dense: Sequence[ScoredPoint], sparse: Sequence[ScoredPoint], k: int, fu
     return [ScoredPoint(i, scores[i], first[i].payload) for i in order]
 
 
+def payload_selector(fields: Sequence[str] | None) -> bool | list[str]:
+    """An engine's ``with_payload`` for the ``fields`` of a search: all (``None``), none (``[]``: ids and
+    scores only, so the engine reads no payload page), or these keys."""
+    if fields is None:
+        return True
+    return list(fields) if fields else False
+
+
 def check_open(dim: int | None, backend: str) -> int:
     if dim is None:
         raise StoreError(f"{backend} store is not open", hint="call store.open(dim) before using it")

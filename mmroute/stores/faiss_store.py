@@ -349,7 +349,13 @@ class FaissStore:
             return out
 
     def search_hybrid(
-        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+        self,
+        vector: np.ndarray,
+        query: SparseVector,
+        k: int,
+        flt: Filter | None = None,
+        fusion: Fusion = Fusion(),
+        fields: Sequence[str] | None = None,
     ) -> list[ScoredPoint]:
         with self._lock:
             self._require()
@@ -546,8 +552,10 @@ class FaissStore:
         D, I = index.search(mat, kk, params=params)
         return D, I
 
-    def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
-        return self.search_batch(vector, k, flt)[0]
+    def search(
+        self, vector: np.ndarray, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
+        return self.search_batch(vector, k, flt)[0]  # payloads are in memory: all of them cost nothing extra
 
     def search_batch(self, vectors: np.ndarray, k: int, flt: Filter | None = None) -> list[list[ScoredPoint]]:
         with self._lock:

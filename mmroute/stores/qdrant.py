@@ -45,6 +45,7 @@ from ._common import (
     dedupe_last,
     engine_errors,
     no_sparse_error,
+    payload_selector,
     point_matrix,
     tree_bytes,
 )
@@ -304,7 +305,9 @@ class QdrantStore:
     def _params(self) -> Any:
         return _models().SearchParams(hnsw_ef=self.hnsw_ef, exact=self.exact)
 
-    def search(self, vector: np.ndarray, k: int, flt: Filter | None = None) -> list[ScoredPoint]:
+    def search(
+        self, vector: np.ndarray, k: int, flt: Filter | None = None, fields: Sequence[str] | None = None
+    ) -> list[ScoredPoint]:
         with self._lock:
             client = self._require()
             v = as_matrix(vector, self._dim or 0, self.backend)[0]
@@ -316,7 +319,7 @@ class QdrantStore:
                     query=v.tolist(),
                     limit=k,
                     query_filter=qdrant_filter(flt),
-                    with_payload=True,
+                    with_payload=payload_selector(fields),
                     search_params=self._params(),
                 )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
@@ -425,12 +428,18 @@ class QdrantStore:
                     using=SPARSE_NAME,
                     limit=k,
                     query_filter=qdrant_filter(flt),
-                    with_payload=list(fields) if fields is not None else True,
+                    with_payload=payload_selector(fields),
                 )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 
     def search_hybrid(
-        self, vector: np.ndarray, query: SparseVector, k: int, flt: Filter | None = None, fusion: Fusion = Fusion()
+        self,
+        vector: np.ndarray,
+        query: SparseVector,
+        k: int,
+        flt: Filter | None = None,
+        fusion: Fusion = Fusion(),
+        fields: Sequence[str] | None = None,
     ) -> list[ScoredPoint]:
         m = _models()
         with self._lock:
@@ -449,7 +458,9 @@ class QdrantStore:
             else:
                 fq = m.FusionQuery(fusion=m.Fusion.DBSF)
             with engine_errors(self._error, "run a hybrid search"):
-                res = client.query_points(self.collection, prefetch=prefetch, query=fq, limit=k, with_payload=True)
+                res = client.query_points(
+                    self.collection, prefetch=prefetch, query=fq, limit=k, with_payload=payload_selector(fields)
+                )
             return [ScoredPoint(str(p.id), float(p.score), p.payload or {}) for p in res.points]
 
 

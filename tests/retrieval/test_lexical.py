@@ -67,6 +67,14 @@ def test_kb_search_modes(tmp_path: Path, backend: str) -> None:
     assert all(-1.0 <= h.score <= 1.0 for h in hybrid)
     dense = kb.search("Which city was Gustave Eiffel born in, Dijon?", k=4, mode="dense")
     assert len(dense) == 4
+    # candidate pools: the same ranking by point id, without reading items; items_at reads the kept ones
+    q = "Which city was Gustave Eiffel born in, Dijon?"
+    pool = kb.dense_pool(kb.embed_queries([q])[0], 4)
+    assert [(i, round(s, 5)) for i, s in pool] == [(kb.point_of(h.item.id), round(h.score, 5)) for h in dense]
+    words = kb.sparse_pool("fifth studio album Apple Records", 3)
+    assert [(i, round(s, 5)) for i, s in words] == [(kb.point_of(h.item.id), round(h.score, 5)) for h in sparse]
+    items = kb.items_at([i for i, _ in pool] + [kb.point_of("no-such-item")])
+    assert [items[i].id for i, _ in pool] == [h.item.id for h in dense] and len(items) == len(pool)
     home.forget("wiki")
 
 

@@ -12,6 +12,7 @@ import threading
 import warnings
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -415,6 +416,49 @@ def test_edge_auto_quantization_is_scalar_for_new_shards_and_kept_for_old_ones(t
 def test_edge_rejects_an_unknown_quantization(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="quantization"):
         open_store("edge", tmp_path / "s", {"quantization": "int4"})
+
+
+def test_edge_on_disk_warms_the_searched_files_in_the_background(tmp_path: Path) -> None:
+    """An ``on_disk`` shard opens without loading its vectors, then reads the files every search walks
+    (the int8 copy and the BM25 posting lists) on a background thread; the default layout loads them."""
+    from mmroute.stores import edge as edge_mod
+    from mmroute.terms import document_terms, lexical_spec
+
+    rng = np.random.default_rng(5)
+    vecs = rng.standard_normal((300, 16)).astype("float32")
+    opts = {"full_scan_threshold_kb": 1, "indexing_threshold_kb": 1, "lexical": lexical_spec(avgdl=3.0)}
+    for on_disk in (True, False):
+        path = tmp_path / f"s{on_disk}"
+        store = open_store("edge", path, {**opts, "on_disk": on_disk})
+        store.open(16)
+        pts = [
+            Point(point_id("kb", str(i)), vecs[i], {"item_id": str(i)}, sparse=document_terms(f"word{i % 7} text"))
+            for i in range(300)
+        ]
+        store.upsert(pts)
+        store.close()
+        names = sorted(f.name for f in edge_mod.searched_files(path))
+        assert names == ["inverted_index.dat", "quantized.data"]
+        started: list[Path] = []
+        real = edge_mod.warm_in_background
+
+        def recording(p: Path, started: list[Path] = started, real: Any = real) -> object:
+            started.append(p)
+            return real(p)
+
+        edge_mod.warm_in_background = recording  # type: ignore[assignment]
+        try:
+            store = open_store("edge", path, {**opts, "on_disk": on_disk})
+            store.open(16)
+        finally:
+            edge_mod.warm_in_background = real
+        assert started == ([path] if on_disk else [])
+        assert store.search(vecs[4], 1)[0].id == point_id("kb", "4")
+        store.close()
+    # warming a KB that was moved or deleted meanwhile ends quietly
+    thread = edge_mod.warm_in_background(tmp_path / "gone")
+    thread.join(5)
+    assert not thread.is_alive()
 
 
 def test_edge_reads_quantized_vectors_ahead_and_remembers_its_count(tmp_path: Path) -> None:

@@ -436,6 +436,28 @@ def test_hybrid_search(ro, fusion: Fusion) -> None:
     assert all(flt.matches(r.payload) for r in store.search_hybrid(vecs[i], query_terms(words), 5, flt, fusion))
 
 
+def test_ids_and_scores_only(ro) -> None:
+    """``fields=[]``: every search kind returns the same points and scores as with payloads (a store may
+    then skip reading payloads, which is what makes a candidate pool of hundreds cheap at scale)."""
+    h, store, pts, vecs = ro
+    q, words = vecs[5], query_terms("violin comet")
+
+    def same(slim: list, full: list) -> None:
+        """The same scores, and the same points above the last score (engines order equal scores in no
+        fixed way, so which of the points tied at the cut come back may differ; RRF ties often)."""
+        assert slim and sorted(round(r.score, 5) for r in slim) == sorted(round(r.score, 5) for r in full)
+        cut = min(round(r.score, 5) for r in full)
+        above = lambda rs: {(r.id, round(r.score, 5)) for r in rs if round(r.score, 5) > cut}  # noqa: E731
+        assert above(slim) == above(full)
+
+    same(store.search(q, 20, fields=[]), store.search(q, 20))
+    same(store.search_sparse(words, 50, fields=[]), store.search_sparse(words, 50))
+    same(store.search_hybrid(q, words, 20, fields=[]), store.search_hybrid(q, words, 20))
+    flt = Filter(equals={"kind": "image"})  # a filter still applies to the payload the caller does not read
+    same(store.search(q, 10, flt, fields=[]), store.search(q, 10, flt))
+    same(store.search_sparse(words, 50, flt, fields=[]), store.search_sparse(words, 50, flt))
+
+
 def test_sparse_follows_upsert_delete_and_reopen(h: Harness) -> None:
     pts, vecs = make_points(h.n)
     store = h.opened()
