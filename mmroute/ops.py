@@ -187,6 +187,9 @@ def kb_info(home: Any, name: str) -> dict[str, Any]:
     beam = getattr(kb.store, "effective_hnsw_ef", None)
     if beam is not None:  # edge: the search beam in use ("auto" grows it with the KB)
         data["search_beam"] = beam()
+    on_disk = getattr(kb.store, "on_disk", None)
+    if on_disk is not None:  # edge: vectors and BM25 index mapped, or loaded into RAM on open
+        data["layout"] = "mapped" if on_disk else "in RAM"
     data["schema_version"] = manifest.schema_version
     data["sources"] = [s.to_dict() for s in manifest.sources.values()]
     return data

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -77,6 +78,21 @@ def kb_list(home: Path | None, as_json: bool) -> None:
         click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
+def layout_line(data: dict[str, Any]) -> str:
+    """How an embedded KB's vectors are held, with the move to make when a large one is loaded into RAM."""
+    from ..stores.edge import MAPPED_FROM
+
+    if data["layout"] == "mapped":
+        return "mapped (on_disk: opens without loading; the files searches walk are read in the background)"
+    line = "in RAM (loaded when the KB opens)"
+    if data["count"] >= MAPPED_FROM:
+        line += (
+            f"; at {data['count']:,} items a mapped layout opens faster and holds less memory: "
+            f"`mmroute kb move {data['name']} --store edge --store-option on_disk=true`"
+        )
+    return line
+
+
 @kb_group.command(
     "info",
     epilog="""\b
@@ -115,6 +131,8 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     click.echo(f"{'store':>12}: {data['store']['backend']} {dict(data['store']['options']) or ''}")
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
+    if "layout" in data:
+        click.echo(f"{'layout':>12}: {layout_line(data)}")
     lexical = data["store"]["options"].get("lexical")
     click.echo(
         f"{'lexical':>12}: "

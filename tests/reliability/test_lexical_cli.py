@@ -130,3 +130,35 @@ def test_copy_of_an_old_kb_gains_the_index(old_home: Path, tmp_path: Path) -> No
     res = mmroute("kb", "copy", "src", "dst", "--store", "faiss", home=home)
     assert res.returncode == 0, res.stderr
     assert _search(home, "dst", "sparse")["hits"][0]["id"] == "r17"
+
+
+def test_kb_info_shows_the_layout_and_move_maps_a_kb(tmp_path: Path) -> None:
+    """``kb info`` says whether an embedded KB is loaded into RAM or mapped; ``kb move`` onto the same
+    store with ``on_disk=true`` maps it, keeping every item, the lexical index and the answers."""
+    home = tmp_path / "home"
+    assert mmroute(*index_args("k", _corpus(tmp_path)), home=home).returncode == 0
+    before = _search(home, "k", "dense")
+    res = mmroute("kb", "info", "k", home=home)
+    assert res.returncode == 0 and "layout: in RAM (loaded when the KB opens)" in res.stdout
+    assert "kb move" not in res.stdout  # a small KB gets no advice
+    res = mmroute("kb", "move", "k", "--store", "edge", "--store-option", "on_disk=true", home=home)
+    assert res.returncode == 0, res.stderr
+    info = _info(home, "k")
+    assert info["layout"] == "mapped" and info["store"]["options"]["on_disk"] is True
+    assert info["count"] == N_ITEMS and info["store"]["options"]["lexical"]
+    assert "layout: mapped (on_disk" in mmroute("kb", "info", "k", home=home).stdout
+    after = _search(home, "k", "dense")
+    assert [(h["id"], round(h["score"], 4)) for h in after["hits"]] == [
+        (h["id"], round(h["score"], 4)) for h in before["hits"]
+    ]
+    assert _search(home, "k", "sparse")["hits"][0]["id"] == "r17"
+
+
+def test_a_large_kb_in_ram_is_advised_to_map() -> None:
+    from mmroute.cli.kb_cmd import layout_line
+    from mmroute.stores.edge import MAPPED_FROM
+
+    big = {"name": "wiki", "layout": "in RAM", "count": MAPPED_FROM}
+    assert "`mmroute kb move wiki --store edge --store-option on_disk=true`" in layout_line(big)
+    assert "kb move" not in layout_line({**big, "count": MAPPED_FROM - 1})
+    assert "kb move" not in layout_line({**big, "layout": "mapped"})
