@@ -23,7 +23,8 @@ load time is not the lexical side's):
 
     python -m evals.bench.bench_scale_lexical --n 100000 --out /tmp/bench_scale_lexical_100000.json
 
-Writes ``bench_scale_lexical_<n>.json`` (to ``--out``; default: a scratch folder). The home is cached
+Writes ``bench_scale_lexical_<n>.json`` (to ``--out``; default: a scratch folder); ``--plot RESULT...``
+draws result files against the targets (``bench_scale_lexical_<n>.png``). The home is cached
 (``--home``); a grown home is measured as it is (its store is not opened for writing again).
 """
 
@@ -236,6 +237,41 @@ def measure(home_dir: Path, nq: int) -> dict[str, Any]:
     }
 
 
+def plot(files: list[Path], path: Path) -> None:
+    """First step-wise answer and step p50 of each result file's runs against the targets, with the runs
+    recorded before step-wise pools became ids only (``before_pools_by_point_id``) where a file has them."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, (first, step) = plt.subplots(1, 2, figsize=(10, 4))
+    names = []
+    for i, f in enumerate(files):
+        d = json.loads(f.read_text())
+        name = "on_disk=true" if d.get("store_options", {}).get("on_disk") else "default layout"
+        names.append(f"{name}\n({f.name})")
+        runs = d.get("runs") or [d]
+        before = d.get("before_pools_by_point_id", {})
+        for ax, now, was in (
+            (first, [r["first_answer_s"] for r in runs], before.get("first_answer_s", [])),
+            (step, [r["step_ms"]["p50"] for r in runs], before.get("step_ms_p50", [])),
+        ):
+            if was:
+                ax.scatter([i - 0.12] * len(was), was, marker="x", color="grey", label="before" if i == 0 else None)
+            ax.scatter([i + 0.12] * len(now), now, color="C0" if i == 0 else "C1", label=name)
+    for ax, target, unit in ((first, 1.0, "s"), (step, 30.0, "ms")):
+        ax.axhline(target, color="red", linestyle="--", linewidth=1, label=f"target {target:g} {unit}")
+        ax.set_xticks(range(len(files)), names, fontsize=7)
+        ax.set_ylim(bottom=0)
+        ax.legend(fontsize=7)
+    first.set_title("first step-wise answer after opening the home (s)", fontsize=9)
+    step.set_title("retrieval step p50 (ms), 147 steps of 88 questions", fontsize=9)
+    fig.suptitle("Step-wise retrieval over 1M paragraphs (Qdrant Edge, 2 cores), fresh process per run", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m evals.bench.bench_scale_lexical", description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=100_000)
@@ -250,6 +286,15 @@ def main(argv: list[str] | None = None) -> int:
         "the default home then gets the options in its name",
     )
     ap.add_argument("--measure", action="store_true", help="(internal) measure in this process, print JSON")
+    ap.add_argument(
+        "--plot",
+        type=Path,
+        nargs="+",
+        default=None,
+        metavar="RESULT",
+        help="draw these result files (e.g. evals/results/bench_scale_lexical_1000000*.json) into "
+        "bench_scale_lexical.png under --out instead of measuring",
+    )
     ap.add_argument("--skip-indexing", action="store_true")
     ap.add_argument(
         "--indexing-from",
@@ -270,6 +315,12 @@ def main(argv: list[str] | None = None) -> int:
     home = args.home or Path.home() / ".cache" / "mmroute" / f"bench_lexical_{args.n}{suffix}"
     if args.measure:
         print(json.dumps(measure(home, args.queries)))
+        return 0
+    if args.plot:
+        out_dir = args.out if args.out.suffix != ".json" else args.out.parent
+        out_dir.mkdir(parents=True, exist_ok=True)
+        plot(args.plot, out_dir / f"bench_scale_lexical_{args.n}.png")
+        print(out_dir / f"bench_scale_lexical_{args.n}.png")
         return 0
     from evals.bench.bench_scale_e2e import grow
 
