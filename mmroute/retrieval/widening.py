@@ -71,8 +71,8 @@ def widen_by_evidence(home: Home, query: str, routed: Sequence[str], allowed: Se
         space = spaces[name]
         if space not in vectors:
             vectors[space] = kb.embed_queries([query])[0]
-        hits = kb.search_vector(vectors[space], 1)
-        return float(hits[0].score) if hits else float("-inf")
+        pool = kb.dense_pool(vectors[space], 1)  # the best cosine only: no item is read
+        return pool[0][1] if pool else float("-inf")
 
     added: list[str] = []
     parts: list[str] = []
