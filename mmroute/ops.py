@@ -235,6 +235,14 @@ def index(
         description=spec.get("description") or "",
         loader_options=spec.get("loader_options") or {},
     )
+    for r in reports:
+        info = home.open(r.kb).info
+        if info.store.backend == "edge":
+            from .stores.edge import layout_advice
+
+            advice = layout_advice(r.kb, r.count, bool(info.store.options.get("on_disk")))
+            if advice:
+                r.notes.append(f"KB {r.kb!r} is loaded into RAM whenever it opens; {advice}")
     return {"reports": [r.to_dict() for r in reports]}
 
 

@@ -80,17 +80,12 @@ def kb_list(home: Path | None, as_json: bool) -> None:
 
 def layout_line(data: dict[str, Any]) -> str:
     """How an embedded KB's vectors are held, with the move to make when a large one is loaded into RAM."""
-    from ..stores.edge import MAPPED_FROM
+    from ..stores.edge import layout_advice
 
     if data["layout"] == "mapped":
         return "mapped (on_disk: opens without loading; the files searches walk are read in the background)"
-    line = "in RAM (loaded when the KB opens)"
-    if data["count"] >= MAPPED_FROM:
-        line += (
-            f"; at {data['count']:,} items a mapped layout opens faster and holds less memory: "
-            f"`mmroute kb move {data['name']} --store edge --store-option on_disk=true`"
-        )
-    return line
+    advice = layout_advice(data["name"], data["count"], on_disk=False)
+    return "in RAM (loaded when the KB opens)" + (f"; {advice}" if advice else "")
 
 
 @kb_group.command(

@@ -111,7 +111,18 @@ def read_ahead(path: Path) -> int:
 MAPPED_FROM = 250_000
 """Points from which a shard loaded into RAM is better mapped (``on_disk``): loading takes about 2.7 s per
 million points on 2 cores (0.3 s at 100k, 2.5–3.0 s at 1M), a mapped shard answers first within 1 s at 1M
-and steps as fast once warm (``bench_scale_lexical``); ``kb info`` says so from this size on."""
+and steps as fast once warm (``bench_scale_lexical``); ``kb info`` and ``index`` say so from this size on."""
+
+
+def layout_advice(kb_name: str, count: int, on_disk: bool) -> str | None:
+    """The move that maps an in-RAM KB of :data:`MAPPED_FROM` points or more (``kb info``, ``index``)."""
+    if on_disk or count < MAPPED_FROM:
+        return None
+    return (
+        f"at {count:,} items a mapped layout opens faster and holds less memory: "
+        f"`mmroute kb move {kb_name} --store edge --store-option on_disk=true`"
+    )
+
 
 SEARCHED_FILES = ("quantized.data", "inverted_index.dat")
 """The files of a shard that every search walks: the int8 copy the graph walk compares, and the BM25

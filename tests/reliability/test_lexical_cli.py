@@ -162,3 +162,23 @@ def test_a_large_kb_in_ram_is_advised_to_map() -> None:
     assert "`mmroute kb move wiki --store edge --store-option on_disk=true`" in layout_line(big)
     assert "kb move" not in layout_line({**big, "count": MAPPED_FROM - 1})
     assert "kb move" not in layout_line({**big, "layout": "mapped"})
+
+
+def test_indexing_a_large_kb_into_ram_notes_the_move(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``index`` adds the same advice as a report note (printed as ``note:``) once a KB reaches the size
+    (lowered here to the test corpus), and not for a KB already mapped."""
+    from mmroute import ops
+    from mmroute.kb import Home
+    from mmroute.stores import edge
+    from mmroute.types import EncoderSpec, StoreSpec
+
+    monkeypatch.setattr(edge, "MAPPED_FROM", N_ITEMS)
+    src, home = _corpus(tmp_path), Home(tmp_path / "home")
+    hashing = EncoderSpec("hashing", {"dim": 32})
+    notes = ops.index(home, "big", ops.index_spec(src, encoder=hashing))["reports"][0]["notes"]
+    assert notes == [
+        f"KB 'big' is loaded into RAM whenever it opens; at {N_ITEMS:,} items a mapped layout opens faster and "
+        "holds less memory: `mmroute kb move big --store edge --store-option on_disk=true`"
+    ]
+    mapped = ops.index_spec(src, encoder=hashing, store=StoreSpec("edge", {"on_disk": True}))
+    assert ops.index(home, "mapped", mapped)["reports"][0]["notes"] == []
