@@ -160,7 +160,7 @@ def copy_kb(
             f"KB {dst!r} already exists",
             hint=f"pick another name, or delete it first with `mmroute kb delete {dst} --yes`",
         )
-    store = _with_lexical(_with_collection(store, dst), manifest)
+    store = _with_lexical(_with_collection(with_source_options(home, src, store), dst), manifest)
     staging = final.with_name(f".{dst}.copy")
     with WriterLock(staging, dst) as lock:
         _clear(staging, keep={lock.path.name})
@@ -173,11 +173,31 @@ def copy_kb(
     return MoveReport(src, dst, store.backend, n)
 
 
+def with_source_options(home: Home, name: str, spec: StoreSpec) -> StoreSpec:
+    """``spec`` for a move or copy of KB ``name``: onto its own backend it keeps the KB's store options
+    (layout, beam, graph, quantization, payload indexes) except those ``spec`` sets, so that
+    ``kb move NAME --store edge --store-option on_disk=true`` changes the layout and nothing else. Another
+    backend, or a Qdrant collection (where a KB lives, not how), starts from ``spec`` alone."""
+    source = home.manifest(name).info.store
+    if spec.backend != source.backend or spec.backend == "qdrant":
+        return spec
+    options = {**source.options, **spec.options}
+    if spec.backend == "edge" and options.get("quantization", "auto") == "auto":
+        kb = home.open(name)  # "auto" of a new shard is int8: an Edge shard built before int8 stays float32
+        try:
+            effective = getattr(kb.store, "effective_quantization", None)
+            options["quantization"] = effective() if effective is not None else None
+        finally:
+            home.forget(name)
+    return StoreSpec(spec.backend, options)
+
+
 def move_kb(
     home: Home, name: str, store: StoreSpec, *, progress: Progress | None = None, batch_size: int = 1024
 ) -> MoveReport:
-    """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch."""
-    store = _with_lexical(_with_collection(store, name), home.manifest(name))
+    """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch.
+    Onto the KB's own backend, the options not given are kept (:func:`with_source_options`)."""
+    store = _with_lexical(_with_collection(with_source_options(home, name, store), name), home.manifest(name))
     directory = home.kb_dir(name)
     with WriterLock(directory, name) as lock:
         home.forget(name)
@@ -238,14 +258,9 @@ def reindex_lexical(home: Home, name: str, *, progress: Progress | None = None, 
     kb = home.open(name)
     try:
         avgdl = measure_avgdl(kb.store, batch_size)
-        # the same vectors, searched the same way: an Edge shard built before int8 stays float32
-        effective = getattr(kb.store, "effective_quantization", None)
-        quantization = effective() if effective is not None else None
     finally:
         home.forget(name)
-    options = {**spec.options, "lexical": lexical_spec(avgdl)}
-    if spec.backend == "edge" and options.get("quantization", "auto") == "auto":
-        options["quantization"] = quantization
+    options = {**spec.options, "lexical": lexical_spec(avgdl)}  # the rest is kept by the move (same backend)
     if spec.backend == "qdrant" and options.get("url"):  # a server collection cannot be rebuilt under its own name
         options["collection"] = f"{options.get('collection') or name}-{uuid.uuid4().hex[:6]}"
     return move_kb(home, name, StoreSpec(spec.backend, options), progress=progress, batch_size=batch_size)

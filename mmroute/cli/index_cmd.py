@@ -72,7 +72,7 @@ Examples:
     "store_options",
     multiple=True,
     metavar="KEY=JSON",
-    help="Store option, e.g. --store-option index='\"hnsw\"' (repeatable).",
+    help="Store option of --store (default edge), e.g. --store-option on_disk=true for a large KB (repeatable).",
 )
 @click.option("--description", default="", help="What the KB holds; used for routing queries to custom KBs.")
 @click.option("--clip-seconds", type=float, default=None, help="Video clip window length in seconds.")
@@ -97,11 +97,22 @@ def index_command(
 ) -> None:
     """Index sources into a KB. Re-running the same command adds nothing new; a killed run resumes."""
     from .. import ops
+    from ..errors import InputError
+    from ..indexer import DEFAULT_STORE
     from ..serve.client import connect, run_index
     from ..types import EncoderSpec, StoreSpec
 
+    if encoder_options and not encoder:  # the default encoder depends on the modality: options need its name
+        raise InputError(
+            "--encoder-option needs --encoder (the default encoder depends on what is indexed)",
+            hint="name it, e.g. --encoder minilm --encoder-option max_length=128",
+        )
     enc_spec = EncoderSpec(encoder, parse_options(encoder_options, "--encoder-option")) if encoder else None
-    store_spec = StoreSpec(store_backend, parse_options(store_options, "--store-option")) if store_backend else None
+    store_spec = (  # options without --store are the default store's (they were silently dropped before)
+        StoreSpec(store_backend or DEFAULT_STORE.backend, parse_options(store_options, "--store-option"))
+        if store_backend or store_options
+        else None
+    )
     loader_options = {
         k: v for k, v in {"clip_seconds": clip_seconds, "clip_overlap": clip_overlap}.items() if v is not None
     }

@@ -59,6 +59,7 @@ import json
 import math
 import os
 import shutil
+import sys
 import tempfile
 import threading
 import uuid
@@ -134,29 +135,74 @@ def searched_files(path: Path) -> list[Path]:
     return [f for name in SEARCHED_FILES for f in sorted(Path(path).glob(f"segments/*/*/{name}"))]
 
 
-def warm_in_background(path: Path) -> threading.Thread:
+_WARMING: dict[Path, threading.Thread] = {}
+_WARMING_LOCK = threading.Lock()
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel can still give (``MemAvailable``), or None where it does not say (not Linux)."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def read_into_cache(files: Sequence[Path], stop: threading.Event, chunk: int = 1 << 22) -> int:
+    """Read ``files`` front to back (so that the kernel keeps them in its page cache) until done or ``stop``
+    is set; returns the bytes read. A file that cannot be read (moved, deleted) is skipped."""
+    buf = memoryview(bytearray(chunk))
+    total = 0
+    for f in files:
+        try:
+            with open(f, "rb", buffering=0) as fh:
+                while not stop.is_set() and (n := fh.readinto(buf)):
+                    total += n
+        except OSError:
+            continue
+        if stop.is_set():
+            break
+    return total
+
+
+def warm_in_background(path: Path, stop: threading.Event) -> threading.Thread | None:
     """Read an ``on_disk`` shard's :data:`SEARCHED_FILES` into the page cache on a low-priority thread.
 
     The engine drops a mapped file's pages from the page cache when it closes the shard, so each process
     starts cold: without this, the first searches of a 1M-point KB fault their pages in one 4 KB read at a
     time (step p50 34 ms, mean 51 ms, against 20 ms once warm; ``bench_scale_lexical``). One sequential read
     of the 560 MB takes 0.3 s, while the KB already answers. Nothing is pinned: RSS does not grow, and the
-    kernel may evict the pages again under memory pressure."""
+    kernel may evict the pages again under memory pressure. One thread per shard at a time; ``stop`` (set
+    when the store closes) ends it early; files larger than half the available memory are left alone (they
+    would only evict hotter pages). Returns the thread, or None when nothing is warmed."""
+    files = searched_files(path)
+    size = sum(f.stat().st_size for f in files if f.exists())
+    room = available_memory()
+    if not files or (room is not None and size > room // 2):
+        return None
+    key = Path(path).resolve()
 
     def run() -> None:
-        try:
-            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)  # Linux: this thread only
-        except (AttributeError, OSError):
-            pass
-        for f in searched_files(path):
+        if sys.platform.startswith("linux"):  # a thread's own nice value: Linux takes its native id
             try:
-                with open(f, "rb", buffering=0) as fh:
-                    while fh.read(1 << 22):
-                        pass
-            except OSError:  # a KB moved or deleted meanwhile: nothing to warm
-                continue
+                os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
+            except OSError:
+                pass
+        try:
+            read_into_cache(files, stop)
+        finally:
+            with _WARMING_LOCK:
+                if _WARMING.get(key) is threading.current_thread():
+                    del _WARMING[key]
 
-    t = threading.Thread(target=run, name=f"mmroute-warm-{Path(path).parent.name}", daemon=True)
+    with _WARMING_LOCK:
+        running = _WARMING.get(key)
+        if running is not None and running.is_alive():
+            return running
+        t = _WARMING[key] = threading.Thread(target=run, name=f"mmroute-warm-{key.parent.name}", daemon=True)
     t.start()
     return t
 
@@ -282,6 +328,7 @@ class EdgeStore:
         self.read_only = bool(read_only)
         self.lexical = check_lexical(lexical, self.backend)
         self._copy_dir: Path | None = None
+        self._warm_stop = threading.Event()  # set on close: ends the shard's page-cache warming early
         self._shard: Any = None
         self._dim: int | None = None
         self._dirty = False
@@ -446,8 +493,6 @@ class EdgeStore:
                         read_ahead(self.path)
                     self._shard = q.EdgeShard.load(str(self.path), self._config(dim))
                     self._dim = dim
-                    if self.on_disk:
-                        warm_in_background(self.path)
             except Exception as e:  # the extension raises plain Exceptions
                 self._shard = None
                 self._release_ownership()
@@ -456,6 +501,12 @@ class EdgeStore:
                 if self.lexical is not None and "incompatible" in str(e).lower() and SPARSE_NAME in str(e):
                     raise no_sparse_error(self.backend, self.path) from None
                 raise _edge_error(f"open {self.path}", e) from None
+            if stored is not None and self.on_disk:
+                self._warm_stop = threading.Event()
+                try:
+                    warm_in_background(self.path, self._warm_stop)
+                except (RuntimeError, OSError):  # no thread or an unreadable file: searches fault pages in instead
+                    pass
 
     def _open_copy(self, dim: int) -> None:
         """Load a private copy of a read-only shard (the engine writes on load; see the module doc)."""
@@ -510,6 +561,7 @@ class EdgeStore:
             return changed
 
     def close(self) -> None:
+        self._warm_stop.set()
         with self._lock:
             if self._shard is None:
                 return

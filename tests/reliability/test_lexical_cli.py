@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .cli import index_args, mmroute
+from .cli import assert_one_line_error, index_args, mmroute
 
 N_ITEMS = 60
 QUERY = "which record mentions the zeppelin"
@@ -134,9 +134,11 @@ def test_copy_of_an_old_kb_gains_the_index(old_home: Path, tmp_path: Path) -> No
 
 def test_kb_info_shows_the_layout_and_move_maps_a_kb(tmp_path: Path) -> None:
     """``kb info`` says whether an embedded KB is loaded into RAM or mapped; ``kb move`` onto the same
-    store with ``on_disk=true`` maps it, keeping every item, the lexical index and the answers."""
+    store with ``on_disk=true`` maps it, keeping every item, its other store options, the lexical index
+    and the answers."""
     home = tmp_path / "home"
-    assert mmroute(*index_args("k", _corpus(tmp_path)), home=home).returncode == 0
+    built = ("--store-option", "hnsw_ef=64", "--store-option", "quantization=null")  # float32, a fixed beam
+    assert mmroute(*index_args("k", _corpus(tmp_path), *built), home=home).returncode == 0
     before = _search(home, "k", "dense")
     res = mmroute("kb", "info", "k", home=home)
     assert res.returncode == 0 and "layout: in RAM (loaded when the KB opens)" in res.stdout
@@ -145,6 +147,9 @@ def test_kb_info_shows_the_layout_and_move_maps_a_kb(tmp_path: Path) -> None:
     assert res.returncode == 0, res.stderr
     info = _info(home, "k")
     assert info["layout"] == "mapped" and info["store"]["options"]["on_disk"] is True
+    # onto the same store the options not given are kept: the beam, and float32 vectors stay float32
+    assert info["store"]["options"]["hnsw_ef"] == 64 and info["store"]["options"]["quantization"] is None
+    assert info["search_beam"] == 64
     assert info["count"] == N_ITEMS and info["store"]["options"]["lexical"]
     assert "layout: mapped (on_disk" in mmroute("kb", "info", "k", home=home).stdout
     after = _search(home, "k", "dense")
@@ -152,6 +157,18 @@ def test_kb_info_shows_the_layout_and_move_maps_a_kb(tmp_path: Path) -> None:
         (h["id"], round(h["score"], 4)) for h in before["hits"]
     ]
     assert _search(home, "k", "sparse")["hits"][0]["id"] == "r17"
+
+
+def test_index_options_without_a_backend_or_encoder_name(tmp_path: Path) -> None:
+    """``--store-option`` alone applies to the default store (it was silently dropped); ``--encoder-option``
+    alone is a one-line error, since the default encoder depends on what is indexed."""
+    home = tmp_path / "home"
+    src = _corpus(tmp_path)
+    assert mmroute(*index_args("k", src, "--store-option", "on_disk=true"), home=home).returncode == 0
+    assert _info(home, "k")["layout"] == "mapped"
+    res = mmroute("index", "--kb", "k2", "--input", str(src), "--encoder-option", "dim=32", home=home)
+    assert_one_line_error(res, what="--encoder-option without --encoder")
+    assert "--encoder-option needs --encoder" in res.stderr and not (home / "kbs" / "k2").exists()
 
 
 def test_a_large_kb_in_ram_is_advised_to_map() -> None:

@@ -420,7 +420,8 @@ def test_edge_rejects_an_unknown_quantization(tmp_path: Path) -> None:
 
 def test_edge_on_disk_warms_the_searched_files_in_the_background(tmp_path: Path) -> None:
     """An ``on_disk`` shard opens without loading its vectors, then reads the files every search walks
-    (the int8 copy and the BM25 posting lists) on a background thread; the default layout loads them."""
+    (the int8 copy and the BM25 posting lists) on a background thread, which closing the store stops;
+    the default layout loads them instead."""
     from mmroute.stores import edge as edge_mod
     from mmroute.terms import document_terms, lexical_spec
 
@@ -439,12 +440,12 @@ def test_edge_on_disk_warms_the_searched_files_in_the_background(tmp_path: Path)
         store.close()
         names = sorted(f.name for f in edge_mod.searched_files(path))
         assert names == ["inverted_index.dat", "quantized.data"]
-        started: list[Path] = []
+        started: list[tuple[Path, threading.Event]] = []
         real = edge_mod.warm_in_background
 
-        def recording(p: Path, started: list[Path] = started, real: Any = real) -> object:
-            started.append(p)
-            return real(p)
+        def recording(p: Path, stop: threading.Event, started: list = started, real: Any = real) -> object:
+            started.append((p, stop))
+            return real(p, stop)
 
         edge_mod.warm_in_background = recording  # type: ignore[assignment]
         try:
@@ -452,13 +453,41 @@ def test_edge_on_disk_warms_the_searched_files_in_the_background(tmp_path: Path)
             store.open(16)
         finally:
             edge_mod.warm_in_background = real
-        assert started == ([path] if on_disk else [])
+        assert [p for p, _ in started] == ([path] if on_disk else [])
         assert store.search(vecs[4], 1)[0].id == point_id("kb", "4")
         store.close()
-    # warming a KB that was moved or deleted meanwhile ends quietly
-    thread = edge_mod.warm_in_background(tmp_path / "gone")
-    thread.join(5)
-    assert not thread.is_alive()
+        assert all(stop.is_set() for _, stop in started)  # closing the store ends its warming
+
+
+def test_reading_into_the_page_cache_stops_skips_and_runs_once(tmp_path: Path) -> None:
+    from mmroute.stores import edge as edge_mod
+
+    files = [tmp_path / "a.bin", tmp_path / "missing.bin", tmp_path / "b.bin"]
+    files[0].write_bytes(b"x" * 5000)
+    files[2].write_bytes(b"y" * 3000)
+    go, stop = threading.Event(), threading.Event()
+    assert edge_mod.read_into_cache(files, go, chunk=1024) == 8000  # every byte, the missing file skipped
+    stop.set()
+    assert edge_mod.read_into_cache(files, stop, chunk=1024) == 0  # stopped: nothing more is read
+    # a shard whose files are gone has nothing to warm; one thread per shard at a time
+    assert edge_mod.warm_in_background(tmp_path / "gone", go) is None
+    shard = tmp_path / "shard"
+    (shard / "segments" / "s1" / "vector_storage").mkdir(parents=True)
+    (shard / "segments" / "s1" / "vector_storage" / "quantized.data").write_bytes(b"z" * 4096)
+    release = threading.Event()
+    real = edge_mod.read_into_cache
+    edge_mod.read_into_cache = lambda files, stop, chunk=0: release.wait(5) and 0  # type: ignore[assignment]
+    try:
+        first = edge_mod.warm_in_background(shard, go)
+        assert first is not None and edge_mod.warm_in_background(shard, go) is first  # still reading: no second
+    finally:
+        release.set()
+        edge_mod.read_into_cache = real
+    first.join(5)
+    assert not first.is_alive()
+    again = edge_mod.warm_in_background(shard, go)  # done: a later open warms again
+    assert again is not None and again is not first
+    again.join(5)
 
 
 def test_edge_reads_quantized_vectors_ahead_and_remembers_its_count(tmp_path: Path) -> None:
