@@ -45,6 +45,7 @@ from .kb import Home, KnowledgeBase, validate_kb_name
 from .manifest import STORE_DIR, Manifest, utc_now
 from .retrieval.lexical import TITLE_INDEX_SUFFIX, TitleIndexBuilder, make_stamp, save_title_index
 from .stores.base import Point, VectorStore, open_store
+from .stores.edge import auto_quantization
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import StoreSpec, point_id
 
@@ -178,17 +179,14 @@ def with_source_options(home: Home, name: str, spec: StoreSpec) -> StoreSpec:
     (layout, beam, graph, quantization, payload indexes) except those ``spec`` sets, so that
     ``kb move NAME --store edge --store-option on_disk=true`` changes the layout and nothing else. Another
     backend, or a Qdrant collection (where a KB lives, not how), starts from ``spec`` alone."""
-    source = home.manifest(name).info.store
+    manifest = home.manifest(name)
+    source = manifest.info.store
     if spec.backend != source.backend or spec.backend == "qdrant":
         return spec
     options = {**source.options, **spec.options}
     if spec.backend == "edge" and options.get("quantization", "auto") == "auto":
-        kb = home.open(name)  # "auto" of a new shard is int8: an Edge shard built before int8 stays float32
-        try:
-            effective = getattr(kb.store, "effective_quantization", None)
-            options["quantization"] = effective() if effective is not None else None
-        finally:
-            home.forget(name)
+        # "auto" of a new shard is int8: an Edge shard built before int8 stays float32
+        options["quantization"] = auto_quantization(home.kb_dir(name) / manifest.store_dir)
     return StoreSpec(spec.backend, options)
 
 

@@ -235,14 +235,13 @@ def index(
         description=spec.get("description") or "",
         loader_options=spec.get("loader_options") or {},
     )
-    for r in reports:
-        info = home.open(r.kb).info
-        if info.store.backend == "edge":
-            from .stores.edge import layout_advice
+    from .stores.edge import layout_advice
 
-            advice = layout_advice(r.kb, r.count, bool(info.store.options.get("on_disk")))
-            if advice:
-                r.notes.append(f"KB {r.kb!r} is loaded into RAM whenever it opens; {advice}")
+    for r in reports:
+        store = home.manifest(r.kb).info.store
+        advice = store.backend == "edge" and layout_advice(r.kb, r.count, bool(store.options.get("on_disk")))
+        if advice:
+            r.notes.append(f"KB {r.kb!r} is loaded into RAM whenever it opens; {advice}")
     return {"reports": [r.to_dict() for r in reports]}
 
 

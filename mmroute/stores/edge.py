@@ -207,6 +207,19 @@ def warm_in_background(path: Path, stop: threading.Event) -> threading.Thread | 
     return t
 
 
+def auto_quantization(path: Path) -> str | None:
+    """What ``quantization="auto"`` means for the shard at ``path``: ``"scalar"`` for a new one, what an
+    existing one was built with otherwise (read from its config; the shard is not opened)."""
+    cfg = Path(path) / _CONFIG_FILE
+    if not cfg.is_file():
+        return "scalar"
+    try:
+        stored = json.loads(cfg.read_text()).get("quantization_config") or {}
+    except (OSError, ValueError, AttributeError):
+        stored = {}  # _stored_dim reports an unreadable config
+    return next((kind for kind in ("scalar", "binary") if kind in stored), None)
+
+
 def _q():  # the extension is imported lazily so that importing mmroute stays cheap
     import qdrant_edge
 
@@ -416,15 +429,7 @@ class EdgeStore:
         """``quantization="auto"``: scalar for a new shard, what an existing shard was built with otherwise."""
         if self.quantization != "auto":
             return
-        cfg = self.path / _CONFIG_FILE
-        if not cfg.is_file():
-            self._quant = "scalar"
-            return
-        try:
-            stored = json.loads(cfg.read_text()).get("quantization_config") or {}
-        except (OSError, ValueError, AttributeError):
-            stored = {}  # _stored_dim reports an unreadable config
-        self._quant = next((kind for kind in ("scalar", "binary") if kind in stored), None)
+        self._quant = auto_quantization(self.path)
 
     def effective_quantization(self) -> str | None:
         """The quantization in use (``quantization="auto"`` resolved; valid once the store is open)."""
