@@ -185,10 +185,13 @@ class KnowledgeBase:
         reads the KB it is moving), which then does not count as a writer."""
         with self._lock:
             if self._store is None:
-                mine = held is not None and held.held and held.path == WriterLock(self.directory, self.name).path
-                if not mine and WriterLock(self.directory, self.name).active_holder() is not None:
-                    # refuse before touching the store: an indexing run is about to open or has it
-                    raise self._locked(KBLockedError("an indexing run holds the KB"))
+                lock = WriterLock(self.directory, self.name)
+                mine = held is not None and held.held and held.path == lock.path
+                writer = None if mine else lock.active_holder()
+                if writer is not None:
+                    # refuse before touching the store: an indexing run is about to open or has it. Name
+                    # the writer seen here: asking the lock again could find it just released
+                    raise self._being_written(writer)
                 try:
                     self._store = _SHARED_STORES.acquire(
                         self.info.store.backend,
@@ -206,14 +209,17 @@ class KnowledgeBase:
                     ) from None
             return self._store
 
+    def _being_written(self, pid: int) -> KBLockedError:
+        who = f"process {pid}" if pid else "another process"
+        return KBLockedError(
+            f"KB {self.name!r} is being written by {who}", hint="search again when that indexing run has finished"
+        )
+
     def _locked(self, error: KBLockedError) -> KBLockedError:
         """Name the process that has the store (an embedded store admits one process at a time)."""
         pid = WriterLock(self.directory, self.name).active_holder()
         if pid is not None:
-            who = f"process {pid}" if pid else "another process"
-            return KBLockedError(
-                f"KB {self.name!r} is being written by {who}", hint="search again when that indexing run has finished"
-            )
+            return self._being_written(pid)
         return KBLockedError(
             f"KB {self.name!r} is open in another process ({error.message})",
             hint="an embedded store has one owner at a time: close the app or the other "

@@ -117,3 +117,22 @@ def test_delete_kb(tmp_path: Path) -> None:
     assert home.names() == ["kb"]
     home.delete("kb")
     assert home.names() == [] and not home.kb_dir("kb").exists()
+
+
+def test_a_reader_names_the_writer_it_saw_even_if_the_lock_is_released_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reader asks the writer lock once: a writer finishing between two asks must not turn
+    "being written by process N" into a vaguer "open in another process" (a CI flake)."""
+    from mmroute.errors import KBLockedError
+    from mmroute.fsutil import WriterLock
+
+    home = Home(tmp_path / "home")
+    Indexer(home).index("kb", corpus(tmp_path), encoder=HASH)
+    answers = iter([4242])
+    monkeypatch.setattr(WriterLock, "active_holder", lambda self: next(answers, None))
+    kb = home.open("kb")
+    with pytest.raises(KBLockedError, match="KB 'kb' is being written by process 4242"):
+        kb.search("paragraph number 7", k=1)
+    assert kb.search("paragraph number 7", k=1)[0].item.id == "p7"  # the writer is gone: the next search works
+    kb.close()
