@@ -18,7 +18,7 @@ variants listed in the output (a model-selection effect of a few tenths of a poi
 
 Variant keys: ``text`` (``raw``; ``c1``: canonical version 1; ``c1_case``, ``c1_punct``,
 ``c1_case_punct``: version 1 keeping case and/or the final punctuation; ``c2_frame``, ``c2_spell``: version 1
-plus framing-sentence removal or transposition correction; ``c2``: both), ``augment``, ``aug_weight``
+plus framing-sentence removal or transposition correction; ``c2``: both; ``c2_case``: framing removal, case kept), ``augment``, ``aug_weight``
 (sample weight of augmented rows), ``aug_kinds`` (comma-separated), and any :class:`TrainConfig` field
 (``C``, ``classifier``, ``dense_scale``, ``cue_scale``, ``min_df``, ``char_range``, ``word_range``, ``soft_weight``).
 Distillation: ``teacher_features`` (an ``npz`` with the teacher encoder's features ``X`` of the routing texts,
@@ -67,6 +67,12 @@ def _c1_variant(keep_case: bool, keep_punct: bool) -> Callable[[str], str]:
     return f
 
 
+def _c2_case(text: str) -> str:
+    """Version 2 without case folding (and so without its transposition fix, which works on folded words)."""
+    c = canon._canonicalize(text, frame=True, spell=False)
+    return canon._FINAL.sub("", c.stem).strip() or c.text
+
+
 def _canonical(frame: bool, spell: bool) -> Callable[[str], str]:
     return lambda t: canon._canonicalize(t, frame=frame, spell=spell).text
 
@@ -80,6 +86,7 @@ TEXT_FNS: dict[str, Callable[[str], str]] = {
     "c2_frame": _canonical(True, False),
     "c2_spell": _canonical(False, True),
     "c2": _canonical(True, True),
+    "c2_case": _c2_case,
 }
 
 

@@ -84,6 +84,15 @@ Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
 @click.option("--device", default="auto", show_default=True, help="auto (CUDA when present), cpu or cuda.")
 @click.option("--max-steps", type=click.IntRange(0), default=0, help="Stop after N optimiser steps (0: no limit).")
 @click.option(
+    "--synthetic-unanswerable",
+    "unanswerable",
+    type=click.FloatRange(0, 1),
+    default=0.0,
+    show_default=True,
+    help="Add rule-made unanswerable questions (entity, number or antonym swaps, another paragraph) made "
+    "from this fraction of the answerable training questions, to train the no-answer score.",
+)
+@click.option(
     "--cache-dir",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
@@ -105,6 +114,7 @@ def reader_train(
     seed: int,
     device: str,
     max_steps: int,
+    unanswerable: float,
     cache_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -129,6 +139,7 @@ def reader_train(
         seed=seed,
         device=device,
         max_steps=max_steps,
+        unanswerable=unanswerable,
     )
 
     def log(message: str) -> None:

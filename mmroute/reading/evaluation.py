@@ -3,12 +3,14 @@
 ``em``/``f1`` score the best non-null span on answerable questions (the reader is made to answer);
 ``squad2_em``/``squad2_f1`` score every question the SQuAD 2.0 way with the reader's own no-answer
 decision (answer only when the best span outscores [CLS] by more than ``null_threshold``);
-``no_answer_accuracy`` is how often that decision is right.
+``no_answer_accuracy`` is how often that decision is right, and ``no_answer_auc`` how well the margin
+ranks answerable above unanswerable questions at any threshold.
 """
 
 from __future__ import annotations
 
 import time
+from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,6 +23,7 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
     em = f1 = em2 = f12 = has_ok = 0.0
     n_ans = 0
     lat: list[float] = []
+    margins: list[tuple[float, bool]] = []
     for ex in examples:
         t = time.perf_counter()
         r = reader.read(ex.question, [ex.context])
@@ -31,6 +34,7 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
             em += exact_match(best, ex.answers)
             f1 += f1_score(best, ex.answers)
         answers = r.margin > null_threshold
+        margins.append((float(r.margin), ex.answerable))
         pred = best if answers else ""
         em2 += exact_match(pred, ex.answers)
         f12 += f1_score(pred, ex.answers)
@@ -46,9 +50,24 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
         "squad2_em": round(em2 / n, 4),
         "squad2_f1": round(f12 / n, 4),
         "no_answer_accuracy": round(has_ok / n, 4),
+        "no_answer_auc": no_answer_auc(margins),
         "null_threshold": null_threshold,
         "p50_ms": round(lat[len(lat) // 2], 1) if lat else 0.0,
     }
+
+
+def no_answer_auc(margins: Sequence[tuple[float, bool]]) -> float | None:
+    """How well the reader's margin over its no-answer score ranks answerable questions above unanswerable
+    ones (ROC AUC, threshold-free; 0.5 is chance; ties count half); ``None`` without both kinds."""
+    pos = sorted(m for m, a in margins if a)
+    neg = sorted(m for m, a in margins if not a)
+    if not pos or not neg:
+        return None
+    wins = 0.0
+    for m in pos:
+        below = bisect_left(neg, m)
+        wins += below + 0.5 * (bisect_right(neg, m) - below)
+    return round(wins / (len(pos) * len(neg)), 4)
 
 
 LENGTH_PENALTY_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)

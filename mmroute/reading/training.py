@@ -5,7 +5,8 @@ windows that miss the answer are trained to point at ``[CLS]``; AdamW with linea
 dynamic padding over length-sorted buckets (most SQuAD windows are far shorter than ``max_length``,
 so this halves the work on a CPU); the word-embedding table is frozen, which both regularises a small
 training set and lets the result ship as an fp16 delta over the packaged base (see
-:mod:`~mmroute.reading.weights`). Windows are cached on disk, keyed by data, tokenizer and window size.
+:mod:`~mmroute.reading.weights`). ``unanswerable`` adds rule-made unanswerable questions
+(:mod:`~mmroute.reading.negatives`) for training data that has few. Windows are cached on disk, keyed by data, tokenizer and window size.
 
 >>> report = train_reader([Path("train-v2.0.json")], base="minilm", out=Path("my-reader"),
 ...                       config=ReaderTrainConfig(epochs=2), valid=[Path("dev-v2.0.json")])
@@ -20,11 +21,13 @@ import os
 import pickle
 import random
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from .negatives import synthetic_unanswerables
 from .squad import QAExample, articles, load_squad
 from .windows import Window, collate, make_windows
 
@@ -45,6 +48,9 @@ class ReaderTrainConfig:
     device: str = "auto"
     max_steps: int = 0
     """Stop after this many optimiser steps (0: no limit); for smoke tests."""
+    unanswerable: float = 0.0
+    """Add synthetic unanswerable questions made from this fraction of the answerable training questions
+    (:mod:`~mmroute.reading.negatives`; 0: none)."""
 
 
 def cached_windows(
@@ -116,6 +122,11 @@ def train_reader(
     examples = [e for p in data for e in load_squad(p)]
     if not examples:
         raise ValueError("no training questions in " + ", ".join(map(str, data)))
+    made = synthetic_unanswerables(examples, config.unanswerable, config.seed) if config.unanswerable > 0 else []
+    if made:
+        log(f"{len(made)} synthetic unanswerable questions: {dict(Counter(e.id.rsplit('-', 1)[1] for e in made))}")
+    given = len(examples)
+    examples = examples + made
     bpath = base_path(base)
     if init:
         from ..errors import ConfigError
@@ -184,7 +195,8 @@ def train_reader(
         "config": asdict(config),
         "train_data": [str(p) for p in data],
         "train_articles": articles(examples),
-        "train_questions": len(examples),
+        "train_questions": given,
+        "synthetic_unanswerable": dict(Counter(e.id.rsplit("-", 1)[1] for e in made)),
         "train_windows": len(windows),
         "steps": step,
         "train_seconds": round(train_s, 1),

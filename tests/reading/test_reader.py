@@ -197,3 +197,45 @@ def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp
     )
     assert hub.returncode != 0 and "hub name, not a local folder" in hub.stderr
     assert "Traceback" not in hub.stderr
+
+
+def test_reader_train_cli_adds_synthetic_unanswerable_questions(tiny_bert, tmp_path):
+    import subprocess
+    import sys
+
+    paragraphs = [
+        (
+            "Rollo, the first ruler of Normandy, signed a treaty with Charles III in 911.",
+            "Who was the first ruler?",
+            "Rollo",
+        ),
+        ("William of Normandy won the battle at Hastings in 1066.", "Where did William of Normandy win?", "Hastings"),
+    ]
+    data = {
+        "version": "v2.0",
+        "data": [
+            {
+                "title": "Normans",
+                "paragraphs": [
+                    {
+                        "context": c,
+                        "qas": [{"id": f"q{i}", "question": q, "answers": [{"text": a, "answer_start": c.index(a)}]}],
+                    }
+                    for i, (c, q, a) in enumerate(paragraphs)
+                ],
+            }
+        ],
+    }
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(data))
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    cmd = [sys.executable, "-m", "mmroute", "reader", "train", "--data", str(path), "--base", str(tiny_bert)]
+    cmd += ["--max-steps", "1", "--max-length", "64", "--stride", "16", "--device", "cpu", "--json"]
+    cmd += ["--cache-dir", str(tmp_path / "cache"), "--out", str(tmp_path / "r"), "--synthetic-unanswerable", "1"]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    report = json.loads(run.stdout)
+    assert report["train_questions"] == 2 and sum(report["synthetic_unanswerable"].values()) == 2
+    assert "2 synthetic unanswerable questions" in run.stderr
+    bad = subprocess.run(cmd[:-1] + ["1.5"], capture_output=True, text=True, env=env, timeout=300)
+    assert bad.returncode == 2 and "--synthetic-unanswerable" in bad.stderr and "Traceback" not in bad.stderr
