@@ -18,7 +18,7 @@ variants listed in the output (a model-selection effect of a few tenths of a poi
 
 Variant keys: ``text`` (``raw``; ``c1``: canonical version 1; ``c1_case``, ``c1_punct``,
 ``c1_case_punct``: version 1 keeping case and/or the final punctuation; ``c2_frame``, ``c2_spell``: version 1
-plus framing-sentence removal or transposition correction; ``c2``: both; ``c2_case``: framing removal, case kept), ``augment``, ``aug_weight``
+plus framing-sentence removal or transposition correction; ``c2``: both; ``c2_case``: framing removal, case kept; ``c2_case_spell``: also the transposition fix, case kept), ``augment``, ``aug_weight``
 (sample weight of augmented rows), ``aug_kinds`` (comma-separated), and any :class:`TrainConfig` field
 (``C``, ``classifier``, ``dense_scale``, ``cue_scale``, ``min_df``, ``char_range``, ``word_range``, ``soft_weight``).
 Distillation: ``teacher_features`` (an ``npz`` with the teacher encoder's features ``X`` of the routing texts,
@@ -32,6 +32,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -73,6 +74,22 @@ def _c2_case(text: str) -> str:
     return canon._FINAL.sub("", c.stem).strip() or c.text
 
 
+def _c2_case_spell(text: str) -> str:
+    """Version 2 without case folding: the transposition fix runs on each word's folded form and the
+    corrected word takes the original's case pattern."""
+    ranks = canon._word_ranks()
+
+    def fix(m: re.Match[str]) -> str:
+        word = m.group(0)
+        folded = word.lower()
+        new = canon._correct_word(folded, ranks)
+        if new == folded:
+            return word
+        return new.upper() if word.isupper() else new.capitalize() if word[0].isupper() else new
+
+    return re.sub(r"[A-Za-z]{4,}", fix, _c2_case(text))
+
+
 def _canonical(frame: bool, spell: bool) -> Callable[[str], str]:
     return lambda t: canon._canonicalize(t, frame=frame, spell=spell).text
 
@@ -87,6 +104,7 @@ TEXT_FNS: dict[str, Callable[[str], str]] = {
     "c2_spell": _canonical(False, True),
     "c2": _canonical(True, True),
     "c2_case": _c2_case,
+    "c2_case_spell": _c2_case_spell,
 }
 
 
