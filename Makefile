@@ -55,8 +55,9 @@ router: setup  ## rebuild the committed default router from the shared routing d
 	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router \
 		--feature-cache $(or $(TMPDIR),/tmp)/mmroute-router-features.npz
 
-reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~35 min on 2 cores)
+reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~45 min on 2 cores)
 	$(BIN)/mmroute reader train --data $(DATA)/text/squad2_train_partial/train-v2.0-first10articles.json \
+		--synthetic-unanswerable 0.5 \
 		--valid $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json --out mmroute/data/reader
 	# its span-length penalty, chosen on the dev articles it never trained on (decoding.json)
 	$(BIN)/mmroute reader calibrate --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json

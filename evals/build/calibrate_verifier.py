@@ -11,8 +11,10 @@ nothing set by hand):
   normalisation) of a gold answer, and any answer to an unanswerable question is wrong. The threshold
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
-  question its gold answer (correct) and a plausible wrong answer - another question's gold answer from
-  the same article. The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the
+  question its gold answer (correct) and two plausible wrong answers - another question's gold answer from
+  the same article, and one from the same paragraph (a span of the evidence itself, the hard case; without
+  it, a reader that tells the easy wrong answers apart well gets a threshold low enough to pass most of
+  these). The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the
   wrong drafts (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown,
   not truthfulness). SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are scored
   but not fitted on: the reader cannot tell them from right answers (its no-answer accuracy is about
@@ -63,6 +65,20 @@ def plausible_wrong(qs: list[dict[str, Any]], i: int, article: list[int], rng: r
         cand = qs[j]["answers"][0]
         if not golds or max(f1_score(cand, [g]) for g in golds) == 0.0:
             return cand
+    return None
+
+
+def same_paragraph_wrong(qs: list[dict[str, Any]], i: int, paragraph: list[int]) -> str | None:
+    """Another question's gold answer from the same paragraph that shares no word with this one's golds: a
+    span of the evidence itself, often of the same type (the hard case for a verifier)."""
+    from mmroute.reading.squad import f1_score
+
+    golds = qs[i].get("answers") or []
+    for j in paragraph:
+        if j != i and qs[j].get("answers"):
+            cand = qs[j]["answers"][0]
+            if golds and max(f1_score(cand, [g]) for g in golds) == 0.0:
+                return cand
     return None
 
 
@@ -126,6 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         if q.get("plausible_answers")
     }
     article_of_q = {q["id"]: a["title"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]}
+    paragraph_of_q = {q["id"]: p["context"] for a in squad["data"] for p in a["paragraphs"] for q in p["qas"]}
     groups = [article_of_q[q["id"]] for q in qs]
     items = [
         Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
@@ -145,11 +162,14 @@ def main(argv: list[str] | None = None) -> int:
     gen = ReaderGenerator(args.reader)
     rng = random.Random(0)
     by_article: dict[str, list[int]] = {}
+    by_paragraph: dict[str, list[int]] = {}
     for i, g in enumerate(groups):
         by_article.setdefault(g, []).append(i)
+        by_paragraph.setdefault(paragraph_of_q[qs[i]["id"]], []).append(i)
 
     rows: dict[str, list[tuple[int, dict[str, float], bool]]] = {"reader": [], "generic": []}
-    draft_types: list[str] = []  # per generic row: "gold", "other_question" or "unanswerable_plausible"
+    # per generic row: "gold", "other_question", "same_paragraph" or "unanswerable_plausible"
+    draft_types: list[str] = []
     cached = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
     if cached:
         rows = {k: [(int(i), sig, bool(c)) for i, sig, c in v] for k, v in cached["rows"].items()}
@@ -163,19 +183,22 @@ def main(argv: list[str] | None = None) -> int:
             rows["reader"].append((i, sig, bool(golds) and bool(exact_match(d.text, golds))))
         else:
             rows["reader"].append((i, {}, False))
-        sims_drafts: list[tuple[str, bool]] = []
+        sims_drafts: list[tuple[str, str]] = []
         if golds:
-            sims_drafts.append((golds[0], True))
+            sims_drafts.append((golds[0], "gold"))
             wrong = plausible_wrong(qs, i, by_article[groups[i]], rng)
             if wrong:
-                sims_drafts.append((wrong, False))
+                sims_drafts.append((wrong, "other_question"))
+            near = same_paragraph_wrong(qs, i, by_paragraph[paragraph_of_q[q["id"]]])
+            if near and near != wrong:
+                sims_drafts.append((near, "same_paragraph"))
         elif q["id"] in plausible:
-            sims_drafts.append((plausible[q["id"]], False))
-        for text, ok in sims_drafts:
+            sims_drafts.append((plausible[q["id"]], "unanswerable_plausible"))
+        for text, kind in sims_drafts:
             dd = Draft(text, tuple(h.item.id for h in hits), best_support(text, hits), generator="openai")
             s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
-            rows["generic"].append((i, s, ok))
-            draft_types.append("gold" if ok else "other_question" if golds else "unanswerable_plausible")
+            rows["generic"].append((i, s, kind == "gold"))
+            draft_types.append(kind)
         if (i + 1) % 100 == 0:
             say(f"  signals: {i + 1}/{len(qs)} questions ({time.time() - t0:.0f}s)")
     if args.rows and not cached:
@@ -185,8 +208,9 @@ def main(argv: list[str] | None = None) -> int:
 
     def kept(kind: str, idx: set[int]) -> list[tuple[dict[str, float], bool]]:
         """The rows a policy is fitted on: for ``generic``, the questions' gold answers and other questions'
-        answers (the wrong drafts an endpoint plausibly sends); SQuAD 2.0's adversarial "plausible answers"
-        to unanswerable questions are only scored (see the module doc)."""
+        answers from the same article and from the same paragraph (the wrong drafts an endpoint plausibly
+        sends); SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are only scored (see
+        the module doc)."""
         return [
             (s, c)
             for r, (i, s, c) in enumerate(rows[kind])
@@ -199,9 +223,12 @@ def main(argv: list[str] | None = None) -> int:
         if kind == "reader":  # abstentions without a draft count in N
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
             correct = [c for i, s, c in rows[kind] if i in idx]
-        else:
-            probs = [pol.probability(s) for s, _ in data]
-            correct = [c for _, c in data]
+        else:  # the threshold bounds the share of other questions' answers let through, as the benchmark counts
+            types = [
+                t for (i, s, _), t in zip(rows[kind], draft_types) if i in idx and s and t != "unanswerable_plausible"
+            ]
+            probs = [pol.probability(s) for (s, _), t in zip(data, types) if t != "same_paragraph"]
+            correct = [c for (_, c), t in zip(data, types) if t != "same_paragraph"]
         thr = (
             choose_threshold(probs, correct, caps[kind])
             if kind == "reader"
@@ -221,6 +248,7 @@ def main(argv: list[str] | None = None) -> int:
             for t, key in (
                 ("gold", "correct_let_through"),
                 ("other_question", "wrong_let_through"),
+                ("same_paragraph", "same_paragraph_let_through"),
                 ("unanswerable_plausible", "unanswerable_plausible_let_through"),
             ):
                 sel = [a for (a, _), tt in zip(passed, types) if tt == t]

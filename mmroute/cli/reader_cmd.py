@@ -203,6 +203,8 @@ def reader_eval(data: tuple[Path, ...], model: str, limit: int | None, device: s
         f"  all, SQuAD 2.0 with the reader's no-answer: EM {res['squad2_em']:.3f}  F1 {res['squad2_f1']:.3f}"
         f"  (no-answer decision right {res['no_answer_accuracy']:.1%})   p50 {res['p50_ms']} ms/question"
     )
+    if res["no_answer_auc"] is not None:
+        click.echo(f"  answerable vs unanswerable, AUC of the reader's no-answer margin: {res['no_answer_auc']:.3f}")
 
 
 @reader_group.command(
