@@ -54,32 +54,31 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in f if line.strip()]
 
 
-def plausible_wrong(qs: list[dict[str, Any]], i: int, article: list[int], rng: random.Random) -> str | None:
-    """Another question's gold answer from the same article that shares no word with this one's golds."""
+def unrelated_answer(qs: list[dict[str, Any]], i: int, pool: list[int]) -> str | None:
+    """The first gold answer of another question in ``pool`` that shares no word with question ``i``'s golds."""
     from mmroute.reading.squad import f1_score
 
     golds = qs[i].get("answers") or []
+    for j in pool:
+        if j != i and qs[j].get("answers"):
+            cand = qs[j]["answers"][0]
+            if not golds or max(f1_score(cand, [g]) for g in golds) == 0.0:
+                return cand
+    return None
+
+
+def plausible_wrong(qs: list[dict[str, Any]], i: int, article: list[int], rng: random.Random) -> str | None:
+    """Another question's gold answer from the same article, drawn at random, that shares no word with this
+    one's golds."""
     pool = [j for j in article if j != i and qs[j].get("answers")]
     rng.shuffle(pool)
-    for j in pool:
-        cand = qs[j]["answers"][0]
-        if not golds or max(f1_score(cand, [g]) for g in golds) == 0.0:
-            return cand
-    return None
+    return unrelated_answer(qs, i, pool)
 
 
 def same_paragraph_wrong(qs: list[dict[str, Any]], i: int, paragraph: list[int]) -> str | None:
     """Another question's gold answer from the same paragraph that shares no word with this one's golds: a
     span of the evidence itself, often of the same type (the hard case for a verifier)."""
-    from mmroute.reading.squad import f1_score
-
-    golds = qs[i].get("answers") or []
-    for j in paragraph:
-        if j != i and qs[j].get("answers"):
-            cand = qs[j]["answers"][0]
-            if golds and max(f1_score(cand, [g]) for g in golds) == 0.0:
-                return cand
-    return None
+    return unrelated_answer(qs, i, paragraph) if qs[i].get("answers") else None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -206,29 +205,27 @@ def main(argv: list[str] | None = None) -> int:
     names = sorted(k for k in next(s for _, s, _ in rows["reader"] if s) if k not in EXCLUDED)
     caps = {"reader": args.max_wrong, "generic": args.max_wrong_pass}
 
-    def kept(kind: str, idx: set[int]) -> list[tuple[dict[str, float], bool]]:
-        """The rows a policy is fitted on: for ``generic``, the questions' gold answers and other questions'
-        answers from the same article and from the same paragraph (the wrong drafts an endpoint plausibly
-        sends); SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are only scored (see
-        the module doc)."""
+    def kept(kind: str, idx: set[int]) -> list[tuple[dict[str, float], bool, str]]:
+        """(signals, correct, draft type) of the rows a policy is fitted on: for ``generic``, the questions'
+        gold answers and other questions' answers from the same article and from the same paragraph (the
+        wrong drafts an endpoint plausibly sends); SQuAD 2.0's adversarial "plausible answers" to
+        unanswerable questions are only scored (see the module doc)."""
         return [
-            (s, c)
+            (s, c, draft_types[r] if kind == "generic" else kind)
             for r, (i, s, c) in enumerate(rows[kind])
             if i in idx and s and (kind == "reader" or draft_types[r] != "unanswerable_plausible")
         ]
 
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
         data = kept(kind, idx)
-        pol = fit_policy([[s[f] for f in names] for s, _ in data], [int(c) for _, c in data], names)
+        pol = fit_policy([[s[f] for f in names] for s, _, _ in data], [int(c) for _, c, _ in data], names)
         if kind == "reader":  # abstentions without a draft count in N
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
             correct = [c for i, s, c in rows[kind] if i in idx]
         else:  # the threshold bounds the share of other questions' answers let through, as the benchmark counts
-            types = [
-                t for (i, s, _), t in zip(rows[kind], draft_types) if i in idx and s and t != "unanswerable_plausible"
-            ]
-            probs = [pol.probability(s) for (s, _), t in zip(data, types) if t != "same_paragraph"]
-            correct = [c for (_, c), t in zip(data, types) if t != "same_paragraph"]
+            bounded = [(s, c) for s, c, t in data if t != "same_paragraph"]
+            probs = [pol.probability(s) for s, _ in bounded]
+            correct = [c for _, c in bounded]
         thr = (
             choose_threshold(probs, correct, caps[kind])
             if kind == "reader"

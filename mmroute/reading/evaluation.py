@@ -10,7 +10,6 @@ ranks answerable above unanswerable questions at any threshold.
 from __future__ import annotations
 
 import time
-from bisect import bisect_left, bisect_right
 from collections.abc import Sequence
 from typing import Any
 
@@ -59,15 +58,11 @@ def evaluate_reader(reader: Reader, examples: Sequence[QAExample], null_threshol
 def no_answer_auc(margins: Sequence[tuple[float, bool]]) -> float | None:
     """How well the reader's margin over its no-answer score ranks answerable questions above unanswerable
     ones (ROC AUC, threshold-free; 0.5 is chance; ties count half); ``None`` without both kinds."""
-    pos = sorted(m for m, a in margins if a)
-    neg = sorted(m for m, a in margins if not a)
-    if not pos or not neg:
+    if len({answerable for _, answerable in margins}) < 2:
         return None
-    wins = 0.0
-    for m in pos:
-        below = bisect_left(neg, m)
-        wins += below + 0.5 * (bisect_right(neg, m) - below)
-    return round(wins / (len(pos) * len(neg)), 4)
+    from sklearn.metrics import roc_auc_score
+
+    return round(float(roc_auc_score([a for _, a in margins], [m for m, _ in margins])), 4)
 
 
 LENGTH_PENALTY_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)

@@ -123,8 +123,9 @@ def train_reader(
     if not examples:
         raise ValueError("no training questions in " + ", ".join(map(str, data)))
     made = synthetic_unanswerables(examples, config.unanswerable, config.seed) if config.unanswerable > 0 else []
+    made_by_kind = dict(Counter(e.id.rsplit("-", 1)[1] for e in made))
     if made:
-        log(f"{len(made)} synthetic unanswerable questions: {dict(Counter(e.id.rsplit('-', 1)[1] for e in made))}")
+        log(f"{len(made)} synthetic unanswerable questions: {made_by_kind}")
     given = len(examples)
     examples = examples + made
     bpath = base_path(base)
@@ -196,7 +197,7 @@ def train_reader(
         "train_data": [str(p) for p in data],
         "train_articles": articles(examples),
         "train_questions": given,
-        "synthetic_unanswerable": dict(Counter(e.id.rsplit("-", 1)[1] for e in made)),
+        "synthetic_unanswerable": made_by_kind,
         "train_windows": len(windows),
         "steps": step,
         "train_seconds": round(train_s, 1),
