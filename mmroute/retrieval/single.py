@@ -5,8 +5,9 @@ Each KB is searched in one of the modes of :data:`mmroute.kb.SEARCH_MODES` (retr
 store (``fusion="rrf"`` with ``weights=[dense, sparse]`` and ``rrf_k``, or ``fusion="dbsf"``),
 ``dense`` and ``sparse`` use one side. KBs without a lexical index are searched densely. An image
 query searches image and video KBs by the image alone. A routed text query also searches a KB the
-router did not pick when the picked KBs hold nothing close to it and that KB does (:mod:`.widening`;
-option ``widen=false`` turns this off). The default mode and fusion were chosen on
+router did not pick when the picked KBs hold nothing close to it and that KB does, and a question routed
+to no retrieval searches a text KB that holds something close to it (:mod:`.widening`; option
+``widen=false`` turns both off). The default mode and fusion were chosen on
 multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
     mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
@@ -89,7 +90,7 @@ class SingleShotRetriever:
         routed, note = kbs_with_fallback(decision)
         names, how = list(routed), note or "routed"
         if self.widen and image is None:
-            names, how = widen_route(self.home, query, names, usable, how)
+            names, how = widen_route(self.home, query, names, usable, how, decision)
         return names, weights, decision, "; ".join(p for p in (how, skipped_how) if p)
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:

@@ -197,12 +197,18 @@ class StepwiseRetriever:
         return chosen, decision, how
 
     def _widen(
-        self, query: str, names: list[str], allowed: Sequence[str], image: Path | None, how: str
+        self,
+        query: str,
+        names: list[str],
+        allowed: Sequence[str],
+        image: Path | None,
+        how: str,
+        decision: RouteDecision | None = None,
     ) -> tuple[list[str], str]:
         """The routed KBs plus those widening adds for a text query (:mod:`.widening`), and the trace note."""
         if not self.config.widen or image is not None:
             return names, how
-        return widen_route(self.home, query, names, allowed, how)
+        return widen_route(self.home, query, names, allowed, how, decision)
 
     def _modality(self, name: str) -> str:
         return self.home.open(name).info.modality.value
@@ -298,7 +304,7 @@ class StepwiseRetriever:
                     decision = self.router.route(query, infos, image=image)
                     routed, fallback = kbs_with_fallback(decision)
                     names, how = [n for n in routed if n in allowed], fallback or "routed"
-                    names, how = self._widen(query, names, allowed, image, how)
+                    names, how = self._widen(query, names, allowed, image, how, decision)
                 else:
                     names, decision, how = list(allowed), None, "no router: all KBs"
             else:

@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -112,3 +113,62 @@ def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(
     r = mmroute("ask", q, "--stepwise", "--no-verify", "--json", "--retriever-option", "widen=false")
     assert r.returncode == 0, r.stderr
     assert all(not e["id"].startswith("ircot/") for e in json.loads(r.stdout)["evidence"])
+
+
+def no_route_ask(tmp_path: Path, data_dir: Path) -> Any:
+    """``mmroute ask`` over a paragraph KB of one SQuAD article (the default encoder and router)."""
+    home = tmp_path / "home"
+    cct = tmp_path / "cct.jsonl"
+    lines = (data_dir / "text/squad2_dev/corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    cct.write_text("\n".join(x for x in lines if "/Computational_complexity_theory/" in x) + "\n", encoding="utf-8")
+    env = {**os.environ, "MMROUTE_DEBUG": "", "HF_HUB_OFFLINE": "1"}
+
+    def mmroute(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "mmroute", *args, "--home", str(home)],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            env=env,
+        )
+
+    assert mmroute("index", "--kb", "cct", "--input", str(cct), "--granularity", "paragraph").returncode == 0
+    return mmroute
+
+
+def test_a_question_routed_to_no_retrieval_searches_the_kb_that_holds_its_paragraph(
+    tmp_path: Path, data_dir: Path
+) -> None:
+    """The router reads the exam-like question as general knowledge (``no``); the KB holds its paragraph, so it
+    is searched anyway and says why. Negative controls: a question about nothing in the KB stays unsearched,
+    and ``widen=false`` keeps the router's word."""
+    mmroute = no_route_ask(tmp_path, data_dir)
+    q = "What unit is measured to determine circuit complexity?"
+    r = mmroute("ask", q, "--no-verify", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["route"]["chosen"] == ["no"], "the fixture needs the router to pick no retrieval"
+    step0 = out["retrieval"]["steps"][0]
+    assert step0["kbs"] == ["cct"] and "routed to no retrieval, but these KBs hold something close" in step0["note"]
+    assert "squad2/Computational_complexity_theory/1" in [e["id"] for e in out["evidence"]][:5]
+    r = mmroute("ask", q, "--no-verify", "--json", "--retriever-option", "widen=false")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["evidence"] == []
+    r = mmroute("ask", "What is the embryological origin of the hyoid bone?", "--no-verify", "--json")
+    assert r.returncode == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert out["route"]["chosen"] == ["no"] and out["evidence"] == []
+
+
+def test_the_no_route_rule_never_searches_a_rejected_question_or_a_kb_below_the_floor(two_corpora: Home) -> None:
+    from mmroute.retrieval.widening import evidence_despite_no_route, is_no_route
+    from mmroute.types import RouteDecision, RouteScore
+
+    def decision(chosen: str, rejected: bool = False) -> RouteDecision:
+        return RouteDecision("q", (RouteScore(chosen, 1.0, ()),), (chosen,), (), "", "stub", 0.0, rejected=rejected)
+
+    assert is_no_route(decision("no")) and not is_no_route(decision("no", rejected=True))
+    assert not is_no_route(decision("paragraph")) and not is_no_route(None)
+    w = evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=0.0)
+    assert "normans" in w.added and "routed to no retrieval" in w.note
+    assert evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=1.01).added == ()
