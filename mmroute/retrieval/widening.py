@@ -117,8 +117,9 @@ def evidence_despite_no_route(
     found = [n for n in text if scores[n] >= floor]
     if not found:
         return Widening()
-    note = f"routed to no retrieval, but these KBs hold something close (best cosine >= {floor:.2f}): " + ", ".join(
-        f"{n} ({scores[n]:.2f})" for n in found
+    note = (
+        f"the router chose no retrieval, but these KBs hold something close (best cosine >= {floor:.2f}): "
+        + ", ".join(f"{n} ({scores[n]:.2f})" for n in found)
     )
     return Widening(tuple(found), note)
 

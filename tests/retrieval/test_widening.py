@@ -149,7 +149,9 @@ def test_a_question_routed_to_no_retrieval_searches_the_kb_that_holds_its_paragr
     out = json.loads(r.stdout)
     assert out["route"]["chosen"] == ["no"], "the fixture needs the router to pick no retrieval"
     step0 = out["retrieval"]["steps"][0]
-    assert step0["kbs"] == ["cct"] and "routed to no retrieval, but these KBs hold something close" in step0["note"]
+    assert (
+        step0["kbs"] == ["cct"] and "the router chose no retrieval, but these KBs hold something close" in step0["note"]
+    )
     assert "squad2/Computational_complexity_theory/1" in [e["id"] for e in out["evidence"]][:5]
     r = mmroute("ask", q, "--no-verify", "--json", "--retriever-option", "widen=false")
     assert r.returncode == 0, r.stderr
@@ -170,5 +172,5 @@ def test_the_no_route_rule_never_searches_a_rejected_question_or_a_kb_below_the_
     assert is_no_route(decision("no")) and not is_no_route(decision("no", rejected=True))
     assert not is_no_route(decision("paragraph")) and not is_no_route(None)
     w = evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=0.0)
-    assert "normans" in w.added and "routed to no retrieval" in w.note
+    assert "normans" in w.added and "the router chose no retrieval" in w.note
     assert evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=1.01).added == ()
