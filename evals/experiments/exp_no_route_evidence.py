@@ -10,6 +10,11 @@ default router sends to ``no`` count:
 - negatives: the routing data's ``no`` questions (85 MMLU exam questions; no KB of the home is about
   them); a negative is *searched* when the rule searches any KB for it.
 
+A question counts as routed ``no`` when its decision searches nothing
+(:func:`mmroute.retrieval.widening.is_no_route`; ``("no", "paragraph")`` searches the paragraph KBs). The
+grids use each question's best cosines (probed once); the report half at the shipped floor is computed by
+the shipped function.
+
 Even-numbered questions of each file choose the floor from a grid: the most positives served net of
 negatives searched, ties to the higher floor. Odd-numbered ones report.
 
@@ -70,10 +75,17 @@ def probe(home: Any, router: Any, questions: list[dict[str, Any]]) -> list[dict[
     return kept
 
 
-def effect(questions: list[dict[str, Any]], floor: float) -> dict[str, int]:
+def effect(questions: list[dict[str, Any]], floor: float, home: Any = None) -> dict[str, int]:
+    """Positives served and negatives searched at ``floor``: from the probed cosines, or, given ``home``,
+    by the shipped function itself (:func:`mmroute.retrieval.widening.evidence_despite_no_route`)."""
+    from mmroute.retrieval.widening import evidence_despite_no_route
+
     served = positives = searched = negatives = 0
     for q in questions:
-        added = [n for n, s in q["best"].items() if s >= floor]
+        if home is None:
+            added = [n for n, s in q["best"].items() if s >= floor]
+        else:
+            added = list(evidence_despite_no_route(home, q["question"], home.names(), floor).added)
         if q["corpus"] == "none":
             negatives += 1
             searched += bool(added)
@@ -125,7 +137,7 @@ def main(argv: list[str] | None = None) -> int:
         "routed_no": {c: sum(q["corpus"] == c for q in routed_no) for c in ("squad", "hop", "none")},
         "chosen": floor,
         "shipped": NO_ROUTE_FLOOR,
-        "report_half_shipped": effect(report, NO_ROUTE_FLOOR),
+        "report_half_shipped": effect(report, NO_ROUTE_FLOOR, home),
         "grid_on_choose_half": grid,
         "grid_on_report_half": [{"floor": f, **effect(report, f)} for f in FLOORS],
         "squad_recall_report_half": {

@@ -31,15 +31,17 @@ general knowledge an LLM answers by itself (its ``no`` examples are exam questio
 KB holds the very paragraph the question is about. With verification on, a question routed ``no`` is
 always "I don't know" (there is no evidence to check a draft against), and the offline reader cannot
 answer without evidence at all. So a text KB is searched anyway when its best cosine reaches
-``NO_ROUTE_FLOOR``; rejected questions (the guard's "fits none of the KBs") are never searched::
+``NO_ROUTE_FLOOR``; rejected questions (the guard's "fits none of the KBs") are never searched, and image
+questions keep their route. Like ``FLOOR``, the floor is a cosine of the default text encoder (MiniLM); a
+KB embedded with another encoder is held to the same number, which may not suit its scale::
 
     search text KB X despite the no route  when  best cosine over X >= NO_ROUTE_FLOOR
 
 0.35 was chosen on the even-numbered questions routed ``no`` (README/demo layout, default router): SQuAD
 dev questions, whose paragraphs are in the home, against the routing data's ``no`` questions (MMLU),
 whose topics are not (the most positives served net of negatives searched). On the odd-numbered ones it
-searches the right corpus for 46 of the 47 SQuAD questions routed ``no`` (their top-5 recall goes from
-0.14 to 0.96) and searches a KB for 3 of the 42 MMLU questions
+searches the right corpus for 36 of the 37 SQuAD questions routed ``no`` (the answerable ones' top-5
+recall goes from 0 to 0.96) and searches a KB for 3 of the 42 MMLU questions
 (``python -m evals.experiments.exp_no_route_evidence``, ``evals/results/exp_no_route_evidence.json``).
 """
 
@@ -51,7 +53,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..kb import Home
-from ..types import Route, RouteDecision
+from ..types import Modality, Route, RouteDecision
 from .fusion import score_space
 
 FLOOR = 0.3
@@ -84,9 +86,12 @@ class BestCosines:
         self.home = home
         self.query = query
         self.vectors: dict[str, np.ndarray] = {}
+        self.spaces: dict[str, str] = {}
 
     def space(self, name: str) -> str:
-        return score_space(self.home.open(name).info)
+        if name not in self.spaces:
+            self.spaces[name] = score_space(self.home.open(name).info)
+        return self.spaces[name]
 
     def __call__(self, name: str) -> float:
         kb = self.home.open(name)
@@ -98,10 +103,13 @@ class BestCosines:
 
 
 def is_no_route(decision: RouteDecision | None) -> bool:
-    """The router chose no retrieval (and the guard did not reject the question)."""
+    """The decision searches nothing because it chose no retrieval: ``no`` first and no KB to search (a
+    ``("no", "paragraph")`` decision searches the paragraph KBs). A question the guard rejects is not a no
+    route; the guard's out-of-domain ``no`` (not a rejection) is one."""
     return (
         decision is not None
         and not decision.rejected
+        and not decision.kbs
         and bool(decision.chosen)
         and decision.chosen[0] == Route.NO.value
     )
@@ -112,7 +120,7 @@ def evidence_despite_no_route(
 ) -> Widening:
     """Text KBs of ``allowed`` to search for a question routed ``no`` (see module doc)."""
     best = BestCosines(home, query)
-    text = [n for n in allowed if home.open(n).info.modality.value == "text"]
+    text = [n for n in allowed if home.open(n).info.modality is Modality.TEXT]
     scores = {n: best(n) for n in text}
     found = [n for n in text if scores[n] >= floor]
     if not found:
@@ -163,6 +171,8 @@ def widen_route(
     :func:`widen_by_evidence`, or of :func:`evidence_despite_no_route` when ``decision`` chose no retrieval."""
     if not routed and is_no_route(decision):
         widened = evidence_despite_no_route(home, query, allowed)
-    else:
-        widened = widen_by_evidence(home, query, routed, allowed)
+        if widened.added:  # the note says what the router chose; "routed" before it would read as the opposite
+            return list(widened.added), widened.note
+        return [], how
+    widened = widen_by_evidence(home, query, routed, allowed)
     return [*routed, *widened.added], "; ".join(p for p in (how, widened.note) if p)

@@ -17,7 +17,7 @@ from mmroute.kb import Home
 from mmroute.retrieval import RETRIEVERS
 from mmroute.retrieval.widening import widen_by_evidence
 from mmroute.types import EncoderSpec
-from tests.retrieval.conftest import WIKI, KeywordRouter, make_kb
+from tests.retrieval.conftest import WIKI, KeywordRouter, NoRetrievalRouter, make_kb
 
 NORMANS = [
     ("n1", "Normans", "The Normans were the people who in the 10th and 11th centuries gave their name to Normandy."),
@@ -166,11 +166,52 @@ def test_the_no_route_rule_never_searches_a_rejected_question_or_a_kb_below_the_
     from mmroute.retrieval.widening import evidence_despite_no_route, is_no_route
     from mmroute.types import RouteDecision, RouteScore
 
-    def decision(chosen: str, rejected: bool = False) -> RouteDecision:
-        return RouteDecision("q", (RouteScore(chosen, 1.0, ()),), (chosen,), (), "", "stub", 0.0, rejected=rejected)
+    def decision(chosen: tuple[str, ...], kbs: tuple[str, ...] = (), rejected: bool = False) -> RouteDecision:
+        ranked = tuple(RouteScore(c, 1.0 / len(chosen), kbs if c != "no" else ()) for c in chosen) or (
+            RouteScore("no", 1.0, ()),
+        )
+        return RouteDecision("q", ranked, chosen, kbs, "", "stub", 0.0, rejected=rejected)
 
-    assert is_no_route(decision("no")) and not is_no_route(decision("no", rejected=True))
-    assert not is_no_route(decision("paragraph")) and not is_no_route(None)
+    assert is_no_route(decision(("no",)))
+    assert not is_no_route(decision((), rejected=True))  # the guard's rejection: nothing is chosen
+    assert not is_no_route(decision(("no", "paragraph"), ("normans",)))  # searches the paragraph KBs
+    assert not is_no_route(decision(("paragraph",), ("normans",))) and not is_no_route(None)
     w = evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=0.0)
     assert "normans" in w.added and "the router chose no retrieval" in w.note
     assert evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki", "normans"], floor=1.01).added == ()
+    assert evidence_despite_no_route(two_corpora, NORMANS_Q, ["wiki"], floor=0.0).added == ("wiki",)  # only allowed
+
+
+def test_the_no_route_rule_skips_kbs_that_are_not_text(world: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``photos`` holds captions as text in this fixture; declared an image KB, it is never searched."""
+    from dataclasses import replace
+    from types import SimpleNamespace
+
+    from mmroute.retrieval.widening import evidence_despite_no_route
+    from mmroute.types import Modality
+
+    assert evidence_despite_no_route(world, "a cat on a mat", ["wiki", "photos"], floor=-1.0).added == (
+        "wiki",
+        "photos",
+    )
+    real_open = world.open
+    image_kb = SimpleNamespace(info=replace(real_open("photos").info, modality=Modality.IMAGE))
+    monkeypatch.setattr(world, "open", lambda name: image_kb if name == "photos" else real_open(name))
+    assert evidence_despite_no_route(world, "a cat on a mat", ["wiki", "photos"], floor=-1.0).added == ("wiki",)
+
+
+@pytest.mark.parametrize("name", ["single", "stepwise"])
+def test_retrievers_search_a_close_kb_despite_the_no_route(two_corpora: Home, name: str) -> None:
+    """A router that always says ``no``: the question whose paragraph is in ``normans`` gets it (and the
+    step-wise retriever does not stop with "router chose no retrieval"); ``widen=false`` keeps the router's word."""
+    from mmroute.retrieval import widening
+
+    floor = widening.NO_ROUTE_FLOOR
+    best = widening.BestCosines(two_corpora, NORMANS_Q)("normans")
+    assert best >= floor, f"the fixture needs the Normans paragraph above the floor ({best:.2f})"
+    res = RETRIEVERS.create(name, home=two_corpora, router=NoRetrievalRouter()).retrieve(NORMANS_Q, k=3)
+    assert "normans" in res.steps[0].kbs and "the router chose no retrieval" in res.steps[0].note
+    assert res.hits and res.hits[0].item.id == "n2"
+    assert res.stop_reason != "router chose no retrieval"
+    off = RETRIEVERS.create(name, home=two_corpora, router=NoRetrievalRouter(), widen=False)
+    assert off.retrieve(NORMANS_Q, k=3).hits == ()
