@@ -116,10 +116,15 @@ class Reading:
         This is how the verifier asks the reader about an answer someone else wrote: a correct answer the
         reader ranks second still scores close to the best span; an answer to a different question scores low.
         """
+        return max(self.placements(answer, max_answer_tokens), key=lambda p: p.window_margin, default=None)
+
+    def placements(self, answer: str, max_answer_tokens: int = 30) -> list[Placement]:
+        """Every place ``answer`` occurs in the passages (as :meth:`place` finds them), in every window
+        that holds it whole, with the reader's score there."""
         pattern = answer_pattern(answer)
         if pattern is None:
-            return None
-        best: Placement | None = None
+            return []
+        out: list[Placement] = []
         for w in self.windows:
             text = self.passages[w.passage_index]
             starts = {o[0]: i for i, o in enumerate(w.offsets) if o is not None}
@@ -129,9 +134,8 @@ class Reading:
                 if i is None or j is None or j < i or j - i + 1 > max_answer_tokens:
                     continue
                 margin = float(w.start[i] + w.end[j]) - w.null
-                if best is None or margin > best.window_margin:
-                    best = Placement(w.passage_index, m.start(), m.end(), margin, j - i + 1)
-        return best
+                out.append(Placement(w.passage_index, m.start(), m.end(), margin, j - i + 1))
+        return out
 
 
 def redecode(reading: Reading, **options: Any) -> Reading:

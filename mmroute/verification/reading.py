@@ -12,8 +12,9 @@ judge drafts from any generator by the same yardstick:
   plausible answer to a *different* question from the same passage earns little.
 - ``reader_draft_margin``: the reader's own score for the draft where it occurs in the evidence (start +
   end logit of its tokens over the window's no-answer score), even when it is not among the n-best;
-- ``reader_draft_gap``: that score, on the ranking scale, minus the best span's: 0 when the reader would
-  have answered the same, very negative for an answer the reader finds implausible or cannot place.
+- ``reader_draft_gap``: the draft's best score on the ranking scale (over every place it occurs, each with
+  its passage's bonus) minus the best span's: 0 when the reader would have answered the same, very
+  negative for an answer the reader finds implausible or cannot place.
 """
 
 from __future__ import annotations
@@ -69,13 +70,20 @@ def reader_signals(
     z = sum(weights)
     expected = sum(w / z * f1_score(answer, [sp.text]) for w, (sp, _) in zip(weights, ranked))
     best = ranked[0][0]
-    placed = reading.place(answer)
-    if placed is None:
+    places = reading.placements(answer)
+    if not places:
         draft_margin = draft_gap = -_CLIP
     else:
-        bonus = passage_bonus[placed.passage_index] if passage_bonus else 0.0
-        draft_margin = placed.window_margin
-        draft_gap = min(0.0, reading.ranking_margin(placed.window_margin, placed.tokens) + bonus - ranked[0][1])
+        # each on its own scale: the best window margin anywhere, and the best *ranking* score (margin, length
+        # penalty and the passage's bonus), so an answer that also occurs in a lower-ranked passage (the same
+        # paragraph in a paragraph KB and a document KB) is not judged by its weaker copy
+        draft_margin = max(p.window_margin for p in places)
+        ranking = max(
+            reading.ranking_margin(p.window_margin, p.tokens)
+            + (passage_bonus[p.passage_index] if passage_bonus else 0.0)
+            for p in places
+        )
+        draft_gap = min(0.0, ranking - ranked[0][1])
     return {
         "reader_draft_margin": _clip(draft_margin),
         "reader_draft_gap": _clip(draft_gap),

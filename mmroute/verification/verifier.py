@@ -34,6 +34,7 @@ from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
+from .explain import weighed_against
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals
 from .signals import answer_agreement, compute_signals
@@ -151,6 +152,10 @@ class EvidenceVerifier:
             if jr.verdict is not Verdict.SUPPORTED:
                 verdict = jr.verdict
         abstain = verdict is not Verdict.SUPPORTED
+        if p < policy.threshold:
+            against = weighed_against(policy, sig)
+            if against:
+                reasons.insert(0, "what weighed most against it: " + "; ".join(against))
         head = (
             f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
             if not abstain

@@ -176,3 +176,36 @@ def test_penalty_is_chosen_on_other_articles_and_scored_on_the_held_out_one(tok)
     assert choose_length_penalty(pairs[3:])["length_penalty"] == 0
     held = held_out_length_penalty(pairs)
     assert held["length_penalty_by_held_out_article"]["D"] > 0 and held["em"] == pytest.approx(3 / 4)
+
+
+def test_an_answer_the_reader_ranks_first_has_no_gap_even_where_a_weaker_copy_scores_higher(tok):
+    """The same paragraph in two hits (a paragraph KB and a document KB): the reader generator's best span is
+    the copy in the better-retrieved hit, whose window margin is a little lower. The verifier's
+    ``reader_draft_gap`` must compare that best-ranked copy (gap 0), not the copy with the higher window
+    margin but the smaller retrieval bonus (the old behaviour: a gap of about -4 withheld right answers)."""
+    from mmroute.generation.reader_gen import RETRIEVAL_WEIGHT
+    from mmroute.verification.reading import reader_signals
+
+    text = "Circuit complexity counts the number of gates in a circuit."
+    ws = make_windows(tok, ["What is counted?", "What is counted?"], [text, text], max_length=64, stride=16)
+    starts, ends = [], []
+    for w, logit in zip(ws, (5.0, 5.5)):  # passage 1 (the weaker hit) gives the span a higher margin
+        start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
+        tok_at = {o[0]: i for i, o in enumerate(w.offsets) if o is not None}
+        tok_end = {o[1]: i for i, o in enumerate(w.offsets) if o is not None}
+        a = text.index("number of gates")
+        start[tok_at[a]], end[tok_end[a + len("number of gates")]] = logit, logit
+        start[0], end[0] = 0.0, 0.0
+        starts.append(start)
+        ends.append(end)
+    r = decode(ws, starts, ends, [text, text], n_best=4)
+    bonus = [RETRIEVAL_WEIGHT * 0.67, RETRIEVAL_WEIGHT * 0.53]  # hit scores of the two copies
+    ranked = sorted(
+        ((sp, r.ranking_margin(sp.window_margin, sp.tokens) + bonus[sp.passage_index]) for sp in r.spans),
+        key=lambda x: -x[1],
+    )
+    assert ranked[0][0].text == "number of gates" and ranked[0][0].passage_index == 0
+    assert r.place("number of gates").passage_index == 1  # the best window margin is the weaker copy's
+    sig = reader_signals("number of gates", r, ranked, RETRIEVAL_WEIGHT * 0.67, bonus)
+    assert sig["reader_draft_gap"] == pytest.approx(0.0)
+    assert sig["reader_draft_margin"] == pytest.approx(11.0)

@@ -187,3 +187,13 @@ def test_judge_endpoint_failure_is_a_veto_not_a_crash(normans_hits):
     with FakeOpenAI([Reply.status(500)]) as srv:
         r = LLMJudge(ChatClient(srv.base_url, "judge", max_retries=0)).judge("Who?", "Rollo", normans_hits)
     assert r.verdict is Verdict.UNSUPPORTED and "failed" in r.explanation
+
+
+def test_withheld_drafts_say_what_weighed_against_them_in_plain_words(heldout_reader_runs):
+    withheld = [
+        v for (_, _, v, _, tv) in heldout_reader_runs for v in (v, tv) if v.abstain and v.verdict is Verdict.UNSUPPORTED
+    ]
+    assert withheld, "the held-out twins are unanswerable: some drafts must be withheld"
+    said = [r for v in withheld for r in v.reasons if r.startswith("what weighed most against it: ")]
+    assert len(said) >= len(withheld) / 2, (len(said), len(withheld))
+    assert not any("_" in r for v in withheld for r in v.reasons)
