@@ -25,14 +25,12 @@ Writes ``exp_no_route_evidence.json`` (to ``--out``; default: a scratch folder).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
-from pathlib import Path
 from typing import Any
 
-from ..paths import SCRATCH, write_result
+from ..paths import write_result
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
@@ -112,22 +110,13 @@ def squad_recall(home: Any, router: Any, questions: list[dict[str, Any]], widen:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m evals.experiments.exp_no_route_evidence", description=__doc__.split("\n\n")[0]
-    )
-    ap.add_argument("--home", type=Path, default=Path.home() / ".cache" / "mmroute" / "exp_route_widening")
-    ap.add_argument("--out", type=Path, default=SCRATCH, help="a .json file or a folder (default: a scratch folder)")
-    args = ap.parse_args(argv)
-    from evals.bench.bench_e2e import build_home
-    from mmroute.corpora.shared import SAMPLE_KBS
-    from mmroute.kb import Home
     from mmroute.retrieval.widening import NO_ROUTE_FLOOR
-    from mmroute.routing.base import ROUTERS
 
+    from .exp_route_widening import layout_args, layout_home
+
+    args = layout_args("exp_no_route_evidence", __doc__ or "", argv)
     say = lambda m: print(f"[exp_no_route_evidence] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    build_home(args.home, [s.kb for s in SAMPLE_KBS])
-    home = Home(args.home)
-    router = ROUTERS.create("default")
+    home, router = layout_home(args.home)
     routed_no = probe(home, router, load_questions())
     floor, grid = choose([q for q in routed_no if q["half"] == "choose"])
     report = [q for q in routed_no if q["half"] == "report"]

@@ -109,23 +109,31 @@ def recall(home: Any, router: Any, questions: list[dict[str, Any]], stepwise: bo
     }
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(
-        prog="python -m evals.experiments.exp_route_widening", description=__doc__.split("\n\n")[0]
-    )
+def layout_args(prog: str, doc: str, argv: list[str] | None) -> argparse.Namespace:
+    """``--home`` (the README's layout, built there if missing) and ``--out``, for this experiment and its kin
+    (``prog`` and ``doc``: the experiment module's name and docstring)."""
+    ap = argparse.ArgumentParser(prog=f"python -m evals.experiments.{prog}", description=doc.split("\n\n")[0])
     ap.add_argument("--home", type=Path, default=Path.home() / ".cache" / "mmroute" / "exp_route_widening")
     ap.add_argument("--out", type=Path, default=SCRATCH, help="a .json file or a folder (default: a scratch folder)")
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def layout_home(path: Path) -> tuple[Any, Any]:
+    """The README's layout (the demo's sample KBs) at ``path``, indexed if needed, and the default router."""
     from evals.bench.bench_e2e import build_home
     from mmroute.corpora.shared import SAMPLE_KBS
     from mmroute.kb import Home
     from mmroute.routing.base import ROUTERS
 
+    build_home(path, [s.kb for s in SAMPLE_KBS])
+    return Home(path), ROUTERS.create("default")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = layout_args("exp_route_widening", __doc__ or "", argv)
     say = lambda m: print(f"[exp_route_widening] {m}", file=sys.stderr, flush=True)  # noqa: E731
-    build_home(args.home, [s.kb for s in SAMPLE_KBS])
-    home = Home(args.home)
+    home, router = layout_home(args.home)
     questions = load_questions()
-    router = ROUTERS.create("default")
     probe(home, router, questions)
     floor, margin, grid = choose([q for q in questions if q["half"] == "choose"])
     report = [q for q in questions if q["half"] == "report"]

@@ -137,15 +137,13 @@ def widen_by_evidence(home: Home, query: str, routed: Sequence[str], allowed: Se
     if not routed:
         return Widening()
     best = BestCosines(home, query)
-    spaces = {n: best.space(n) for n in {*routed, *allowed}}
-
     added: list[str] = []
     parts: list[str] = []
-    for space in dict.fromkeys(spaces[n] for n in routed):
-        others = [n for n in allowed if n not in routed and spaces[n] == space]
+    for space in dict.fromkeys(best.space(n) for n in routed):
+        others = [n for n in allowed if n not in routed and best.space(n) == space]
         if not others:
             continue
-        top = max(best(n) for n in routed if spaces[n] == space)
+        top = max(best(n) for n in routed if best.space(n) == space)
         if top >= FLOOR:  # the routed KBs hold something close: the others are not even searched
             continue
         scores = {n: best(n) for n in others}

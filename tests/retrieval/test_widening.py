@@ -7,8 +7,8 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -78,15 +78,8 @@ def test_retrievers_search_the_widened_kb_and_say_so(two_corpora: Home, name: st
     assert set(allowed) >= {h.kb for h in res.hits}
 
 
-def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(tmp_path: Path, data_dir: Path) -> None:
-    """The README's layout in small, with the default encoder: multi-hop paragraphs as a paragraph KB beside
-    an unrelated document KB. The router sends the two-hop question to ``document``; the evidence must still
-    come from ``films``, and does not without widening."""
-    home = tmp_path / "home"
-    films = tmp_path / "films.jsonl"
-    keep = {"ircot/12", "ircot/13", "ircot/14", "ircot/15", "ircot/2", "ircot/3", "ircot/8", "ircot/9"}
-    lines = (data_dir / "text/multihop_ircot/corpus.jsonl").read_text(encoding="utf-8").splitlines()
-    films.write_text("\n".join(x for x in lines if json.loads(x)["id"] in keep) + "\n", encoding="utf-8")
+def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
+    """``mmroute ARGS --home HOME`` in a subprocess, offline."""
     env = {**os.environ, "MMROUTE_DEBUG": "", "HF_HUB_OFFLINE": "1"}
 
     def mmroute(*args: str) -> subprocess.CompletedProcess[str]:
@@ -97,6 +90,20 @@ def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(
             timeout=600,
             env=env,
         )
+
+    return mmroute
+
+
+def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(tmp_path: Path, data_dir: Path) -> None:
+    """The README's layout in small, with the default encoder: multi-hop paragraphs as a paragraph KB beside
+    an unrelated document KB. The router sends the two-hop question to ``document``; the evidence must still
+    come from ``films``, and does not without widening."""
+    home = tmp_path / "home"
+    films = tmp_path / "films.jsonl"
+    keep = {"ircot/12", "ircot/13", "ircot/14", "ircot/15", "ircot/2", "ircot/3", "ircot/8", "ircot/9"}
+    lines = (data_dir / "text/multihop_ircot/corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    films.write_text("\n".join(x for x in lines if json.loads(x)["id"] in keep) + "\n", encoding="utf-8")
+    mmroute = cli(home)
 
     assert mmroute("index", "--kb", "films", "--input", str(films), "--granularity", "paragraph").returncode == 0
     docs = data_dir / "text/squad2_dev/corpus.jsonl"
@@ -115,22 +122,13 @@ def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(
     assert all(not e["id"].startswith("ircot/") for e in json.loads(r.stdout)["evidence"])
 
 
-def no_route_ask(tmp_path: Path, data_dir: Path) -> Any:
+def no_route_ask(tmp_path: Path, data_dir: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     """``mmroute ask`` over a paragraph KB of one SQuAD article (the default encoder and router)."""
     home = tmp_path / "home"
     cct = tmp_path / "cct.jsonl"
     lines = (data_dir / "text/squad2_dev/corpus.jsonl").read_text(encoding="utf-8").splitlines()
     cct.write_text("\n".join(x for x in lines if "/Computational_complexity_theory/" in x) + "\n", encoding="utf-8")
-    env = {**os.environ, "MMROUTE_DEBUG": "", "HF_HUB_OFFLINE": "1"}
-
-    def mmroute(*args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "mmroute", *args, "--home", str(home)],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            env=env,
-        )
+    mmroute = cli(home)
 
     assert mmroute("index", "--kb", "cct", "--input", str(cct), "--granularity", "paragraph").returncode == 0
     return mmroute
