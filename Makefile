@@ -55,10 +55,12 @@ router: setup  ## rebuild the committed default router from the shared routing d
 	$(BIN)/mmroute route train --data $(DATA)/routing/universalrag_train.jsonl --out mmroute/data/router \
 		--feature-cache $(or $(TMPDIR),/tmp)/mmroute-router-features.npz
 
-reader: setup  ## retrain the packaged reader (MiniLM + span head) on the shared SQuAD 2.0 train articles (~45 min on 2 cores)
+reader: setup  ## retrain the packaged reader (MiniLM + span head) on every shared training question (~85 min on 2 cores; killable: run it again to resume)
 	$(BIN)/mmroute reader train --data $(DATA)/text/squad2_train_partial/train-v2.0-first10articles.json \
-		--synthetic-unanswerable 0.5 \
-		--valid $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json --out mmroute/data/reader
+		--data $(DATA)/text/squadshifts/new_wiki_v1.0.json --data $(DATA)/text/squadshifts/reddit_v1.0.json \
+		--data $(DATA)/text/squadshifts/amazon_reviews_v1.0.json --synthetic-unanswerable 0.4 \
+		--max-length 256 --stride 96 --batch-size 32 --lr 1e-4 --epochs 1 --frozen-layers 1 \
+		--snapshot-windows 5000,13000 --out mmroute/data/reader
 	# its span-length penalty, chosen on the dev articles it never trained on (decoding.json)
 	$(BIN)/mmroute reader calibrate --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json
 

@@ -89,8 +89,30 @@ Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
     type=click.FloatRange(0, 1),
     default=0.0,
     show_default=True,
-    help="Add rule-made unanswerable questions (entity, number or antonym swaps, another paragraph) made "
-    "from this fraction of the answerable training questions, to train the no-answer score.",
+    help="Add rule-made unanswerable questions (entity, number, antonym or exclusive-word swaps, negation, an "
+    "impossible condition, another paragraph) made from this fraction of the answerable training questions, "
+    "to train the no-answer score.",
+)
+@click.option(
+    "--frozen-layers",
+    type=click.IntRange(-1, 24),
+    default=-1,
+    show_default=True,
+    help="-1: freeze only the word embeddings; N: freeze all embeddings and the first N layers (faster on a CPU).",
+)
+@click.option(
+    "--checkpoint-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Where the run checkpoints and resumes from after a kill (default: reader-runs beside --cache-dir).",
+)
+@click.option(
+    "--checkpoint-every", type=click.IntRange(0), default=100, show_default=True, help="Steps between checkpoints."
+)
+@click.option(
+    "--snapshot-windows",
+    default="",
+    help="Comma-separated window counts after which the reader is also saved (a learning curve from one run).",
 )
 @click.option(
     "--cache-dir",
@@ -115,6 +137,10 @@ def reader_train(
     device: str,
     max_steps: int,
     unanswerable: float,
+    frozen_layers: int,
+    checkpoint_dir: Path | None,
+    checkpoint_every: int,
+    snapshot_windows: str,
     cache_dir: Path | None,
     as_json: bool,
 ) -> None:
@@ -130,6 +156,13 @@ def reader_train(
             f"--stride {stride} must be under half of --max-length {max_length}",
             hint="e.g. --max-length 384 --stride 128",
         )
+    try:
+        snapshots = tuple(int(x) for x in snapshot_windows.split(",") if x.strip())
+    except ValueError:
+        raise InputError(
+            f"--snapshot-windows {snapshot_windows!r} is not a list of numbers",
+            hint="e.g. --snapshot-windows 5000,13000",
+        ) from None
     cfg = ReaderTrainConfig(
         max_length=max_length,
         stride=stride,
@@ -140,11 +173,15 @@ def reader_train(
         device=device,
         max_steps=max_steps,
         unanswerable=unanswerable,
+        frozen_layers=frozen_layers,
+        checkpoint_every=checkpoint_every,
+        snapshot_windows=snapshots,
     )
 
     def log(message: str) -> None:
         click.echo(message, err=True)
 
+    windows_dir = cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows"
     report = train_reader(
         list(data),
         base,
@@ -152,8 +189,9 @@ def reader_train(
         cfg,
         valid=list(valid),
         log=log,
-        cache_dir=cache_dir or Path.home() / ".cache" / "mmroute" / "reader-windows",
+        cache_dir=windows_dir,
         init=init,
+        checkpoint_dir=checkpoint_dir or windows_dir.parent / "reader-runs",
     )
     if as_json:
         emit_json(report)

@@ -15,8 +15,17 @@ answerable questions of the training data, each over its own paragraph:
   by a few years to decades, other numbers change by a factor);
 - ``antonym``: a comparative or ordering word becomes its opposite ("first" -> "last", "before" ->
   "after") when the paragraph never uses the opposite;
+- ``negation``: the question's auxiliary verb is negated ("When did the Normans conquer England?"
+  -> "When didn't the Normans conquer England?") when the paragraph states nothing negated;
+- ``exclusion``: a word becomes its mutually exclusive alternative ("legal" -> "illegal", "male" ->
+  "female", "always" -> "never") when the paragraph never uses the alternative;
+- ``condition``: an impossible condition is added: a year or a place the paragraph never mentions
+  ("Who ruled Normandy?" -> "Who ruled Normandy in Sicily?");
 - ``paragraph``: the unchanged question over another paragraph of its article that contains none of
   its gold answers (what a reader meets in retrieved evidence).
+
+Every edited question keeps its original gold answers as ``plausible_answers``: spans of the asked type
+in the paragraph, exactly what SQuAD 2.0 calls a plausible answer and what a verifier must learn to stop.
 
 The inserted word never occurs in the paragraph, which keeps most labels right; some stay wrong (an
 edited question the paragraph still answers), the noise every rule-made negative carries. Nothing here
@@ -31,9 +40,10 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from ..text import NEGATIONS
 from .squad import QAExample
 
-KINDS: tuple[str, ...] = ("entity", "number", "antonym", "paragraph")
+KINDS: tuple[str, ...] = ("entity", "number", "antonym", "negation", "exclusion", "condition", "paragraph")
 """The rules (see the module doc)."""
 
 _ANTONYMS: dict[str, str] = {
@@ -65,6 +75,62 @@ _ANTONYMS: dict[str, str] = {
 }
 _ANTONYMS.update({v: k for k, v in list(_ANTONYMS.items()) if v not in _ANTONYMS})
 _ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYMS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+
+_EXCLUSIVE: dict[str, str] = {
+    "legal": "illegal",
+    "male": "female",
+    "public": "private",
+    "always": "never",
+    "allowed": "banned",
+    "accepted": "rejected",
+    "alive": "dead",
+    "true": "false",
+    "open": "closed",
+    "domestic": "foreign",
+    "official": "unofficial",
+    "successful": "unsuccessful",
+    "possible": "impossible",
+    "native": "foreign-born",
+    "married": "divorced",
+    "wet": "dry",
+    "ancient": "modern",
+    "rural": "urban",
+    "buy": "sell",
+    "bought": "sold",
+    "import": "export",
+    "imported": "exported",
+    "gained": "lost",
+    "joined": "left",
+    "started": "ended",
+    "built": "demolished",
+    "born": "buried",
+    "liked": "disliked",
+    "positive": "negative",
+    "cheap": "expensive",
+    "easy": "hard",
+}
+_EXCLUSIVE.update({v: k for k, v in list(_EXCLUSIVE.items()) if v not in _EXCLUSIVE})
+_EXCLUSIVE_RE = re.compile(r"\b(" + "|".join(sorted(_EXCLUSIVE, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_NEGATED_AUX = {
+    "is": "isn't",
+    "was": "wasn't",
+    "were": "weren't",
+    "are": "aren't",
+    "did": "didn't",
+    "does": "doesn't",
+    "do": "don't",
+    "can": "can't",
+    "could": "couldn't",
+    "has": "hasn't",
+    "have": "haven't",
+    "had": "hadn't",
+    "will": "won't",
+    "would": "wouldn't",
+    "should": "shouldn't",
+}
+# the first auxiliary among the question's first words ("When did ...", "In what year was ...")
+_AUX_RE = re.compile(r"^\W*(?:\w+\s+){0,3}?(" + "|".join(_NEGATED_AUX) + r")\b", re.IGNORECASE)
+_YEAR_RE = re.compile(r"\b(1[5-9]\d\d|20[0-2]\d)\b")
 
 # a run of capitalised words, allowing "of", "the", "de" between them ("Duchy of Normandy")
 _NAME_RE = re.compile(r"\b[A-Z][\w'\-.]*[\w](?:\s+(?:(?:of|the|de|von|van|del|la|le|and)\s+)?[A-Z][\w'\-]*\w)*")
@@ -111,7 +177,8 @@ def _entity_swap(ex: QAExample, names_by_article: dict[str, list[str]], rng: ran
     if not mentioned:
         return None
     old = rng.choice(mentioned)
-    pool = [n for n in names_by_article[ex.title] if n != old and _absent(n, ctx_words)]
+    names = names_by_article[ex.title]
+    pool = [n for n in rng.sample(names, min(len(names), 40)) if n != old and _absent(n, ctx_words)]
     if not pool:
         return None
     same_size = [n for n in pool if len(n.split()) == len(old.split())]
@@ -158,6 +225,56 @@ def _antonym_swap(ex: QAExample, rng: random.Random) -> str | None:
     return ex.question[: m.start()] + new + ex.question[m.end() :]
 
 
+def _negate(ex: QAExample) -> str | None:
+    """The question's first auxiliary, negated ("When did" -> "When didn't"), over a paragraph without
+    any negation (where the negated question might still be answered)."""
+    if _words(ex.context) & NEGATIONS or "n't" in ex.context:
+        return None
+    m = _AUX_RE.match(ex.question)
+    if not m:
+        return None
+    aux = m.group(1)
+    neg = _NEGATED_AUX[aux.casefold()]
+    return ex.question[: m.start(1)] + (neg.capitalize() if aux[0].isupper() else neg) + ex.question[m.end(1) :]
+
+
+def _exclusive_swap(ex: QAExample, rng: random.Random) -> str | None:
+    ctx_words = _words(ex.context)
+    hits = [m for m in _EXCLUSIVE_RE.finditer(ex.question) if _EXCLUSIVE[m.group(0).casefold()] not in ctx_words]
+    if not hits:
+        return None
+    m = rng.choice(hits)
+    old = m.group(0)
+    new = _EXCLUSIVE[old.casefold()]
+    new = new.capitalize() if old[0].isupper() else new
+    return ex.question[: m.start()] + new + ex.question[m.end() :]
+
+
+def _impossible_condition(ex: QAExample, names_by_article: dict[str, list[str]], rng: random.Random) -> str | None:
+    """A year or a place the paragraph never mentions, as a condition at the end of the question (a year
+    before the paragraph's earliest one, or before 1900 when it has none)."""
+    q = ex.question.rstrip().rstrip("?").rstrip()
+    if not q or len(q.split()) < 3:
+        return None
+    ctx_words = _words(ex.context)
+    names = names_by_article[ex.title]
+    places = [
+        n
+        for n in rng.sample(names, min(len(names), 40))
+        if len(n) >= 5 and _absent(n, ctx_words) and n.casefold() not in q.casefold()
+    ]
+    years = [int(y) for y in _YEAR_RE.findall(ex.context)]
+    if places and (not years or rng.random() < 0.5):
+        condition = f"in {rng.choice(places)}"
+    else:
+        anchor = min(years) if years else 1900
+        year = anchor - rng.randint(5, 60)
+        if str(year) in ex.context:
+            return None
+        condition = f"before {year}"
+    return f"{q} {condition}?"
+
+
 def synthetic_unanswerables(
     examples: Sequence[QAExample], fraction: float = 0.5, seed: int = 0, kinds: Sequence[str] = KINDS
 ) -> list[QAExample]:
@@ -191,13 +308,17 @@ def synthetic_unanswerables(
         "entity": lambda ex: _entity_swap(ex, names_by_article, rng),
         "number": lambda ex: _number_swap(ex, rng),
         "antonym": lambda ex: _antonym_swap(ex, rng),
+        "negation": _negate,
+        "exclusion": lambda ex: _exclusive_swap(ex, rng),
+        "condition": lambda ex: _impossible_condition(ex, names_by_article, rng),
     }
     originals = {(ex.question, ex.context) for ex in examples}
     out: list[QAExample] = []
     for ex in examples:
         if not ex.answerable or rng.random() >= fraction:
             continue
-        edits_first = [k for k in kinds if k != "paragraph"]
+        # "condition" applies to almost any question: only when drawn, or it would crowd out the rest
+        edits_first = [k for k in kinds if k not in ("paragraph", "condition")]
         rng.shuffle(edits_first)
         drawn = rng.choice(list(kinds))
         order = [drawn] + [k for k in edits_first if k != drawn] + (["paragraph"] if "paragraph" in kinds else [])
@@ -206,7 +327,11 @@ def synthetic_unanswerables(
                 made = other_paragraph(ex)
             else:
                 q = edits[kind](ex)
-                made = replace(ex, question=q, answers=(), answer_starts=()) if q and q != ex.question else None
+                made = (
+                    replace(ex, question=q, answers=(), answer_starts=(), plausible_answers=ex.answers)
+                    if q and q != ex.question
+                    else None
+                )
             if made is not None and (made.question, made.context) not in originals:
                 out.append(replace(made, id=f"{ex.id}-unanswerable-{kind}"))
                 break

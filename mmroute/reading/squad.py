@@ -33,6 +33,9 @@ class QAExample:
     context: str
     answers: tuple[str, ...]
     answer_starts: tuple[int, ...]
+    plausible_answers: tuple[str, ...] = ()
+    """For an unanswerable question: spans of the paragraph a reader may be fooled into (SQuAD 2.0's
+    ``plausible_answers``, or the original answer of a rule-edited question)."""
 
     @property
     def answerable(self) -> bool:
@@ -67,7 +70,8 @@ def load_squad(path: Path) -> list[QAExample]:
                     starts.append(s)
                 if answers and not texts:
                     continue
-                out.append(QAExample(str(qa["id"]), title, qa["question"], ctx, tuple(texts), tuple(starts)))
+                plausible = tuple(str(a["text"]) for a in qa.get("plausible_answers", []) if a.get("text"))
+                out.append(QAExample(str(qa["id"]), title, qa["question"], ctx, tuple(texts), tuple(starts), plausible))
     return out
 
 

@@ -28,8 +28,12 @@ EXAMPLES = [
     _ex(2, "In what year did Rollo sign a treaty with Charles III?", P1, "911"),
     _ex(3, "Which battle did William of Normandy win in 1066?", P2, "Hastings"),
     _ex(4, "Who founded a county near Apulia?", P3, "Robert Guiscard"),
+    _ex(6, "Who signed a legal treaty with Charles III?", P1, "Rollo"),
     QAExample("u5", "Normans", "Who ruled Spain?", P1, (), ()),
 ]
+ANSWERABLE = 6
+FUNCTION_WORDS = {"in", "before", "of", "the", "and"}
+"""What an impossible condition adds besides its year or place."""
 
 
 def _words(text: str) -> set[str]:
@@ -45,32 +49,46 @@ def test_each_edit_inserts_only_words_the_paragraph_lacks(kind: str) -> None:
         src = by_id[neg.id.split("-unanswerable-")[0]]
         assert neg.id.endswith(f"-unanswerable-{kind}") and not neg.answerable and neg.answer_starts == ()
         assert neg.context == src.context and neg.question != src.question
-        inserted = _words(neg.question) - _words(src.question)
+        inserted = _words(neg.question) - _words(src.question) - FUNCTION_WORDS
         assert inserted and not inserted & _words(src.context), (src.question, neg.question)
+        assert neg.plausible_answers == src.answers, "the original answer is the plausible (wrong) one"
     if kind == "antonym":
         assert any("last ruler" in n.question for n in made)
     if kind == "number":
         assert [n.id for n in made] == ["q3-unanswerable-number"], "only q3 has a number the paragraph has"
+    if kind == "negation":
+        assert "Who wasn't the first ruler of the Normans?" in {n.question for n in made}
+        assert "In what year didn't Rollo sign a treaty with Charles III?" in {n.question for n in made}
+    if kind == "exclusion":
+        assert [n.question for n in made] == ["Who signed a illegal treaty with Charles III?"]
+    if kind == "condition":
+        assert all(re.search(r" (in [A-Z]\w+|before \d{4})[^?]*\?$", n.question) for n in made)
+
+
+def test_negation_needs_a_paragraph_without_negation() -> None:
+    ctx = "The Normans did not stay in Normandy. Rollo ruled from 911."
+    ex = QAExample("q", "T", "When did Rollo rule?", ctx, ("911",), (ctx.index("911"),))
+    assert synthetic_unanswerables([ex], fraction=1.0, kinds=["negation"]) == []
 
 
 def test_the_other_paragraph_lacks_every_gold_answer() -> None:
     made = synthetic_unanswerables(EXAMPLES, fraction=1.0, seed=0, kinds=["paragraph"])
     by_id = {e.id: e for e in EXAMPLES}
-    assert len(made) == 5, "every answerable question has another paragraph without its answer"
+    assert len(made) == ANSWERABLE, "every answerable question has another paragraph without its answer"
     for neg in made:
         src = by_id[neg.id.split("-unanswerable-")[0]]
-        assert neg.question == src.question and neg.context != src.context
+        assert neg.question == src.question and neg.context != src.context and neg.plausible_answers == ()
         assert not any(a.casefold() in neg.context.casefold() for a in src.answers)
 
 
 def test_fraction_seed_and_bad_kinds() -> None:
     assert synthetic_unanswerables(EXAMPLES, fraction=0.0) == []
     all_made = synthetic_unanswerables(EXAMPLES, fraction=1.0, seed=3)
-    assert len(all_made) == 5, "one per answerable question, never from an unanswerable one"
+    assert len(all_made) == ANSWERABLE, "one per answerable question, never from an unanswerable one"
     assert all(not n.id.startswith("u5") for n in all_made)
     assert synthetic_unanswerables(EXAMPLES, fraction=1.0, seed=3) == all_made, "deterministic for a seed"
     with pytest.raises(ValueError, match="unknown kinds"):
-        synthetic_unanswerables(EXAMPLES, kinds=["negation"])
+        synthetic_unanswerables(EXAMPLES, kinds=["sarcasm"])
 
 
 def test_sentence_initial_words_are_not_names() -> None:

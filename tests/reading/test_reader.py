@@ -263,3 +263,43 @@ def test_reader_eval_cli_reports_em_f1_and_the_no_answer_auc(tiny_bert, tmp_path
     js = subprocess.run(cmd + ["--json"], capture_output=True, text=True, env=env, timeout=300)
     report = json.loads(js.stdout)
     assert report["questions"] == 12 and 0.0 <= report["no_answer_auc"] <= 1.0
+
+
+def test_reader_train_cli_resumes_after_sigkill_exactly_where_it_stopped(tiny_bert, tmp_path):
+    """A run killed with SIGKILL and started again continues from its last checkpoint and ends with the
+    very weights an uninterrupted run writes (same batches, optimiser, schedule and dropout draws)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    data = _squad_file(tmp_path / "train.json", n=40)
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+
+    def cmd(out: str, ckpt: str) -> list[str]:
+        return [
+            sys.executable, "-m", "mmroute", "reader", "train", "--data", str(data), "--base", str(tiny_bert),
+            "--epochs", "2", "--batch-size", "2", "--max-length", "64", "--stride", "16", "--device", "cpu",
+            "--checkpoint-every", "5", "--checkpoint-dir", str(tmp_path / ckpt), "--cache-dir", str(tmp_path / "c"),
+            "--synthetic-unanswerable", "0.5", "--out", str(tmp_path / out), "--json",
+        ]  # fmt: skip
+
+    whole = subprocess.run(cmd("whole", "ck-whole"), capture_output=True, text=True, env=env, timeout=600)
+    assert whole.returncode == 0, whole.stderr
+    proc = subprocess.Popen(cmd("resumed", "ck"), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+    deadline = time.monotonic() + 300
+    while not list((tmp_path / "ck").glob("run-*/checkpoint.pt")):
+        assert proc.poll() is None, "the run ended before its first checkpoint"
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=60)
+    assert proc.returncode == -signal.SIGKILL and not (tmp_path / "resumed" / "reader.json").exists()
+    again = subprocess.run(cmd("resumed", "ck"), capture_output=True, text=True, env=env, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert "resuming from" in again.stderr and "at step " in again.stderr, again.stderr[-2000:]
+    assert json.loads(again.stdout)["steps"] == json.loads(whole.stdout)["steps"] > 5
+    assert (tmp_path / "resumed" / "reader.safetensors").read_bytes() == (
+        tmp_path / "whole" / "reader.safetensors"
+    ).read_bytes(), "the resumed run ends with the uninterrupted run's weights"
+    assert not list((tmp_path / "ck").glob("run-*/checkpoint.pt")), "a finished run removes its checkpoint"
