@@ -1,56 +1,133 @@
-"""Why a draft was withheld, in plain words: the signals that pushed the policy's estimate down the most.
+"""Why a draft was withheld, in plain words that are true of the texts.
 
 A policy is a logistic regression over standardised signals, so each signal's push on the log-odds is
-``coef * (value - mean) / scale`` (:meth:`~mmroute.verification.policy.Policy.contributions`). The
-signals are correlated, and a fitted coefficient can carry the opposite sign to the signal's plain
-meaning (more question words near the answer is better, yet one of three overlapping coverage signals may
-get a negative weight). So a signal is named only when it pushes down *and* its value is on its bad side
-of the calibration mean: a phrase never says "few question words are near the answer" when many are.
+``coef * (value - mean) / scale`` (:meth:`~mmroute.verification.policy.Policy.contributions`). A signal
+is named when it pushes the estimate down *and* its statement holds: every :class:`Reason` has a test on
+the signal's value that makes its sentence true of the question, the answer and the evidence (a reason
+about negation names the negation word it found; one about the answer's type names the type asked for;
+a similarity is named with its value). The signals are correlated and a fitted coefficient can carry the
+opposite sign to a signal's plain meaning, so a push alone never makes a reason: "the question and the
+sentence differ in negation" is never said when neither has a negation, nor "not the kind of thing the
+question asks for" of a name given to a Who-question.
 
->>> weighed_against(policy, signals)
-['the reader gives this answer a low probability', 'the passage it comes from is only loosely related to the question']
+>>> weighed_against(policy, signals, words)
+["the reader gives 'no answer' a probability of 71%", 'the answer's sentence is not close in meaning ...']
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from .policy import Policy
 
-LOW, HIGH = "low", "high"
+Words = Mapping[str, Sequence[str]]
 
-BAD_SIDE: dict[str, tuple[str, str]] = {
-    "answer_in_evidence": (LOW, "the answer's words are not all in the evidence"),
-    "answer_repeats_question": (HIGH, "the answer mostly repeats words of the question"),
-    "cov_paragraph": (LOW, "few words of the question appear around the answer"),
-    "cov_sentence": (LOW, "few words of the question appear around the answer"),
-    "cov_window": (LOW, "few words of the question appear around the answer"),
-    "entities_in_evidence": (LOW, "names in the answer are missing from the evidence"),
-    "key_missing": (HIGH, "a key word of the question is missing from the answer's passage"),
-    "key_missing_any": (HIGH, "a key word of the question is missing from the answer's passage"),
-    "missing_idf_max": (HIGH, "a rare word of the question is missing near the answer"),
-    "missing_terms": (HIGH, "several words of the question are missing near the answer"),
-    "negation_mismatch": (HIGH, "the question and the answer's sentence differ in negation"),
-    "number_conflict": (HIGH, "a number in the question differs from the one in the evidence"),
-    "numbers_agree": (LOW, "numbers in the answer are not in the evidence"),
-    "reader_best_f1": (LOW, "the reader's own best answer is a different one"),
-    "reader_best_margin": (LOW, "the reader is unsure the evidence answers the question"),
-    "reader_margin": (LOW, "the reader is unsure the evidence answers the question"),
-    "reader_null_prob": (HIGH, "the reader thinks the evidence may not hold the answer"),
-    "reader_best_prob": (LOW, "the reader gives its best answer a low probability"),
-    "draft_score": (LOW, "the generator gives this answer a low score"),
-    "reader_draft_margin": (LOW, "the reader's score for this answer barely beats 'no answer'"),
-    "reader_draft_gap": (LOW, "the reader scores other spans above this answer"),
-    "reader_expected_f1": (LOW, "the reader's likely answers disagree with this one"),
-    "retrieval_top": (LOW, "the best passage is only loosely related to the question"),
-    "sim_q_best": (LOW, "no passage is close in meaning to the question"),
-    "sim_q_support": (LOW, "the answer's sentence is not close in meaning to the question"),
-    "sim_qa_support": (LOW, "the answer's sentence is not close in meaning to the question"),
-    "type_match": (LOW, "the answer is not the kind of thing the question asks for"),
-    "dual_agree": (LOW, "a second path does not give the same answer"),
+
+@dataclass(frozen=True)
+class Reason:
+    holds: Callable[[float], bool]
+    """Whether the statement is true for this value of its signal."""
+    say: Callable[[float, Words], str]
+    """The statement, given the value and the words behind the signals (``compute_signals``)."""
+
+
+def _fixed(text: str) -> Callable[[float, Words], str]:
+    return lambda _v, _w: text
+
+
+def _listed(words: Sequence[str], limit: int = 4) -> str:
+    return ", ".join(f"'{w}'" for w in list(words)[:limit])
+
+
+def _negation(_v: float, w: Words) -> str:
+    q, s = list(w.get("question_negations", ())), list(w.get("support_negations", ()))
+    if q and not s:
+        return f"the question says {_listed(q)} but the answer's sentence has no negation"
+    if s and not q:
+        return f"the answer's sentence says {_listed(s)} but the question has no negation"
+    return "the question and the answer's sentence differ in negation"
+
+
+_ASKED = {"number": "a number", "date": "a date", "person": "a person", "location": "a place"}
+_LACKS = {"number": "no number", "date": "no number or year", "person": "no name", "location": "no name"}
+
+
+def _type(_v: float, w: Words) -> str:
+    t = (list(w.get("answer_type", ())) or ["thing"])[0]
+    return f"the question asks for {_ASKED.get(t, 'a ' + t)} and the answer has {_LACKS.get(t, 'none')}"
+
+
+def _missing(_v: float, w: Words) -> str:
+    miss = list(w.get("missing_surface", ()))
+    return (
+        "these words of the question do not appear near the answer: " + _listed(miss, 6)
+        if miss
+        else "words of the question do not appear near the answer"
+    )
+
+
+def _key_missing(_v: float, w: Words) -> str:
+    miss = list(w.get("key_missing_surface", ()))
+    return (
+        f"the answer's passage does not mention {_listed(miss)}"
+        if miss
+        else ("a name or number of the question is missing from the answer's passage")
+    )
+
+
+def _pct(template: str) -> Callable[[float, Words], str]:
+    return lambda v, _w: template.format(f"{v:.0%}")
+
+
+def _val(template: str) -> Callable[[float, Words], str]:
+    return lambda v, _w: template.format(f"{v:.2f}")
+
+
+def _weak_words(where: str) -> Reason:
+    return Reason(lambda v: v < 0.5, _fixed(f"most of the question's distinctive words are missing from {where}"))
+
+
+REASONS: dict[str, Reason] = {
+    "answer_in_evidence": Reason(lambda v: v < 1.0, _fixed("some words of the answer are not in the evidence")),
+    "answer_repeats_question": Reason(lambda v: v >= 0.5, _fixed("most words of the answer repeat the question")),
+    "cov_sentence": _weak_words("the answer's sentence"),
+    "cov_window": _weak_words("the answer's sentence and its neighbours"),
+    "cov_paragraph": _weak_words("the answer's passage"),
+    "entities_in_evidence": Reason(lambda v: v < 1.0, _fixed("a name in the answer is not in the evidence")),
+    "key_missing": Reason(lambda v: v >= 1.0, _key_missing),
+    "key_missing_any": Reason(lambda v: v >= 1.0, _key_missing),
+    "missing_idf_max": Reason(lambda v: v > 0.0, _missing),
+    "missing_terms": Reason(lambda v: v >= 1.0, _missing),
+    "negation_mismatch": Reason(lambda v: v >= 1.0, _negation),
+    "number_conflict": Reason(
+        lambda v: v >= 1.0, _fixed("a number in the question differs from the one in the evidence")
+    ),
+    "numbers_agree": Reason(lambda v: v < 1.0, _fixed("a number in the answer is not in the evidence")),
+    "reader_best_f1": Reason(lambda v: v < 0.99, _fixed("the reader's own best answer is a different one")),
+    "reader_best_margin": Reason(lambda v: v < 0.0, _fixed("the reader scores 'no answer' above its best answer")),
+    "reader_margin": Reason(
+        lambda v: v < 0.0, _fixed("the reader scores 'no answer' above every span of the evidence")
+    ),
+    "reader_null_prob": Reason(lambda v: v >= 0.5, _pct("the reader gives 'no answer' a probability of {}")),
+    "reader_best_prob": Reason(lambda v: v < 0.5, _pct("the reader gives its best answer a probability of only {}")),
+    "draft_score": Reason(lambda v: v < 0.5, _val("the generator's own score for this answer is low ({})")),
+    "reader_draft_margin": Reason(lambda v: v < 0.0, _fixed("the reader scores 'no answer' above this answer")),
+    "reader_draft_gap": Reason(lambda v: v <= -1.0, _fixed("the reader scores other spans above this answer")),
+    "reader_expected_f1": Reason(lambda v: v < 0.5, _fixed("the reader's likely answers mostly differ from this one")),
+    "retrieval_top": Reason(lambda v: v < 0.5, _val("the best passage's retrieval score is only {}")),
+    "sim_q_best": Reason(lambda v: v < 0.5, _val("no evidence sentence is close in meaning to the question (best {})")),
+    "sim_q_support": Reason(
+        lambda v: v < 0.5, _val("the answer's sentence is not close in meaning to the question ({})")
+    ),
+    "sim_qa_support": Reason(
+        lambda v: v < 0.5, _val("the answer's sentence is not close in meaning to the question with the answer ({})")
+    ),
+    "type_match": Reason(lambda v: v < 0.5, _type),
+    "dual_agree": Reason(lambda v: v < 0.5, _fixed("a second path does not give the same answer")),
 }
-"""Each signal a policy may use: the side of its calibration mean that is bad for the answer, and what that
-means in words. Signals without an entry are never named."""
+"""Each signal a policy may use that can be put in words: when the statement holds, and the statement.
+Signals without an entry are never named."""
 
 MIN_PUSH = 0.25
 """Pushes on the log-odds smaller than this (in absolute value) are not worth naming."""
@@ -60,19 +137,20 @@ READER_DISAGREES = frozenset({"reader_draft_gap", "reader_best_f1", "reader_expe
 (``reader_best_f1`` 1; the draft may also occur elsewhere in the evidence, where the reader scores it lower)."""
 
 
-def weighed_against(policy: Policy, signals: Mapping[str, float], limit: int = 2) -> list[str]:
+def weighed_against(
+    policy: Policy, signals: Mapping[str, float], words: Words | None = None, limit: int = 2
+) -> list[str]:
     """Up to ``limit`` distinct plain-language reasons, strongest push first (see module doc)."""
-    means = dict(zip(policy.features, policy.mean))
     out: list[str] = []
     for name, push in policy.contributions(signals):
-        if push > -MIN_PUSH or name not in BAD_SIDE or name not in signals:
+        if push > -MIN_PUSH or name not in REASONS or name not in signals:
             continue
         if name in READER_DISAGREES and float(signals.get("reader_best_f1", 0.0)) >= 0.99:
             continue
-        side, phrase = BAD_SIDE[name]
-        value = float(signals[name])
-        if (value >= means[name]) if side == LOW else (value <= means[name]):
+        reason, value = REASONS[name], float(signals[name])
+        if not reason.holds(value):
             continue
+        phrase = reason.say(value, words or {})
         if phrase not in out:
             out.append(phrase)
         if len(out) >= limit:

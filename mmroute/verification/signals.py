@@ -128,8 +128,9 @@ def compute_signals(
     q_nums = _numbers(qa.text)
     sup_nums = _numbers(view.window)
     number_conflict = float(bool(q_nums) and not (q_nums <= _numbers(view.passage)) and bool(sup_nums - q_nums))
-    q_neg = qa.negated
-    s_neg = any(t.lower in NEGATIONS or t.lower.endswith("n't") for t in tokenize(view.support))
+    q_negs = negation_words(question)
+    s_negs = negation_words(view.support)
+    q_neg, s_neg = bool(q_negs), bool(s_negs)
     qset = set(qa.terms)
     missing_idf = [idf(t) for t in missing_w]
     signals = {
@@ -152,8 +153,19 @@ def compute_signals(
         "type_match": _type_match(qa, answer),
         "retrieval_top": float(hits[0].score) if hits else 0.0,
     }
-    words = {"missing": [t for t in missing_w], "key_missing": key_missing}
+    words = {
+        "missing": [t for t in missing_w],
+        "key_missing": key_missing,
+        "question_negations": q_negs,
+        "support_negations": s_negs,
+        "answer_type": [qa.answer_type.value],
+    }
     return signals, words
+
+
+def negation_words(text: str) -> list[str]:
+    """The negation words of ``text`` as written ("not", "never", "didn't"), in order."""
+    return [t.text for t in tokenize(text) if t.lower in NEGATIONS or t.lower.endswith("n't")]
 
 
 def answer_agreement(a: str | None, b: str | None) -> float:

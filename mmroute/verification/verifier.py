@@ -153,7 +153,12 @@ class EvidenceVerifier:
                 verdict = jr.verdict
         abstain = verdict is not Verdict.SUPPORTED
         if p < policy.threshold:
-            against = weighed_against(policy, sig)
+            shown = {
+                **words,
+                "missing_surface": surface_words(question, words.get("missing", [])),
+                "key_missing_surface": surface_words(question, words.get("key_missing", [])),
+            }
+            against = weighed_against(policy, sig, shown)
             if against:
                 reasons.insert(0, "what weighed most against it: " + "; ".join(against))
         head = (
@@ -181,7 +186,9 @@ class EvidenceVerifier:
         else:
             out.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):
-            out.append("the question and the supporting sentence differ in negation (one says 'not')")
+            from .explain import REASONS
+
+            out.append(REASONS["negation_mismatch"].say(1.0, words))
         if "reader_margin" in sig:
             if sig["reader_margin"] < 0:
                 out.append("the reader finds no answer to this question in the evidence")
