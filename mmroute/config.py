@@ -66,6 +66,9 @@ class PipelineConfig:
     """KBs to search; empty lets the router choose."""
     verify: bool = True
     dual_path: bool = True
+    next_candidates: int = 2
+    """When the verifier withholds the draft, how many of the generator's next-ranked answers are verified
+    before saying "I don't know" (generators that rank candidates: the reader)."""
     policy_path: str | None = None
     """A calibrated verifier policy JSON (default: the one shipped in ``mmroute/data/verifier``)."""
     endpoint: EndpointConfig = field(default_factory=EndpointConfig)
@@ -80,6 +83,8 @@ class PipelineConfig:
             )
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, not {self.k}")
+        if self.next_candidates < 0:
+            raise ConfigError(f"next_candidates must be 0 or more, not {self.next_candidates}")
         if self.generator == "openai" and not (self.endpoint.url and self.endpoint.model):
             raise ConfigError(
                 "the openai generator needs an endpoint url and model",
@@ -160,6 +165,7 @@ _TYPES: dict[str, Any] = {
     "kbs": list,
     "verify": bool,
     "dual_path": bool,
+    "next_candidates": int,
     "policy_path": _OPT_STR,
 }
 _ENDPOINT_TYPES: dict[str, Any] = {

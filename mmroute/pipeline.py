@@ -18,14 +18,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from .config import PipelineConfig
-from .generation.base import Generator, create_generator
+from .generation.base import Generator, RankingGenerator, create_generator
 from .kb import Home
 from .retrieval.base import RETRIEVERS, Retriever
-from .types import Answer, Draft, RetrievalResult, Verification
+from .types import Answer, Draft, Hit, RetrievalResult, Verdict, Verification
 from .verification.base import Verifier
 from .verification.verifier import EvidenceVerifier
 
@@ -143,6 +144,8 @@ class Pipeline:
         ver: Verification | None = None
         if self.verifier is not None:
             ver = self.verifier.verify(question, draft, hits, alt)
+            if ver.abstain and ver.verdict is Verdict.UNSUPPORTED and draft.text:
+                draft, ver = self._next_candidate(question, hits, img, draft, ver)
         t3 = time.perf_counter()
         timings["verify"] = (t3 - t2) * 1000
         timings["total"] = (t3 - t0) * 1000
@@ -171,6 +174,21 @@ class Pipeline:
             verification=ver,
             timings_ms=timings,
         )
+
+    def _next_candidate(
+        self, question: str, hits: Sequence[Hit], image: Path | None, draft: Draft, ver: Verification
+    ) -> tuple[Draft, Verification]:
+        """The first of the generator's next-ranked answers the verifier supports, with a reason naming the
+        withheld one; the withheld draft and its verdict when none is (or the generator ranks none)."""
+        n = self.config.next_candidates
+        if n <= 0 or self.verifier is None or not isinstance(self.generator, RankingGenerator):
+            return draft, ver
+        for cand in self.generator.candidates(question, hits, n, image):
+            v = self.verifier.verify(question, cand, hits, None)
+            if not v.abstain:
+                note = f"the reader's first answer {draft.text!r} was withheld ({ver.reasons[0]}); this is its next"
+                return cand, replace(v, reasons=(v.reasons[0], note, *v.reasons[1:]))
+        return draft, ver
 
 
 def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:

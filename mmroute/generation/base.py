@@ -36,6 +36,16 @@ class Generator(Protocol):
         ...
 
 
+@runtime_checkable
+class RankingGenerator(Protocol):
+    """A generator that ranks several answers (the reader): the pipeline verifies the next ones when the
+    first is withheld."""
+
+    def candidates(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
+        """Up to ``n`` answers after :meth:`Generator.generate`'s, best first, each a different answer."""
+        ...
+
+
 GENERATORS: Registry[Generator] = Registry(
     "generator",
     {

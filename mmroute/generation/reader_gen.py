@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from ..reading.decode import Reading, Span
-from ..text import LocalIdf, content_stems, split_sentences, tokenize
+from ..text import LocalIdf, content_stems, normalize_answer, split_sentences, tokenize
 from ..types import Draft, Hit
 
 MAX_PASSAGES = 5
@@ -147,25 +147,43 @@ class ReaderGenerator:
 
     def generate(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft:
         t0 = time.perf_counter()
+        drafts = self._ranked_drafts(question, hits, 1)
+        if isinstance(drafts, tuple):
+            return Draft(None, drafts, generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
+        return replace(drafts[0], elapsed_ms=(time.perf_counter() - t0) * 1000)
+
+    def candidates(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
+        """The next ``n`` distinct answers after the draft, in the reader's ranking (the reading is memoised)."""
+        drafts = self._ranked_drafts(question, hits, n + 1)
+        return [] if isinstance(drafts, tuple) else drafts[1:]
+
+    def _ranked_drafts(self, question: str, hits: Sequence[Hit], n: int) -> list[Draft] | tuple[str, ...]:
+        """Up to ``n`` drafts of distinct answers, best first; the ids of the hits read when there is none."""
         use, chunks = reading_chunks(question, hits, self.max_passages)
         if not chunks:
-            return Draft(None, generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
+            return ()
         reading = self.reader.read(question, [c.text for c in chunks])
         ranked = ranked_spans(reading, chunks, use, self.retrieval_weight)
-        if not ranked:
-            return Draft(
-                None, tuple(h.item.id for h in use), generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000
+        out: list[Draft] = []
+        seen: set[str] = set()
+        for span, _ in ranked:
+            key = normalize_answer(span.text)
+            if not key or key in seen:
+                continue
+            seen.add(key)
+            chunk = chunks[span.passage_index]
+            out.append(
+                Draft(
+                    span.text,
+                    (use[chunk.hit_index].item.id,),
+                    sentence_at(chunk.text, span.char_start),
+                    span.probability,
+                    self.name,
+                )
             )
-        best = ranked[0][0]
-        chunk = chunks[best.passage_index]
-        return Draft(
-            best.text,
-            (use[chunk.hit_index].item.id,),
-            sentence_at(chunk.text, best.char_start),
-            best.probability,
-            self.name,
-            (time.perf_counter() - t0) * 1000,
-        )
+            if len(out) >= n:
+                break
+        return out or tuple(h.item.id for h in use)
 
     def closed_book(self, question: str, hits: Sequence[Hit], image: Path | None = None) -> Draft | None:
         """No second path: the verifier reads the evidence with the reader itself."""

@@ -34,6 +34,7 @@ from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
+from .claim import claim_draft
 from .explain import weighed_against
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals
@@ -43,8 +44,14 @@ from .signals import answer_agreement, compute_signals
 def signal_vector(
     question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None, embedder: SentenceEmbedder, reader: Any = None
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """All signals a policy may use: evidence support, the reader's view, dual path, the draft's own score."""
-    sig, words = compute_signals(question, draft, hits, embedder, analyze_question(question))
+    """All signals a policy may use: evidence support, the reader's view, dual path, the draft's own score.
+
+    A sentence answer is judged by its claim (:mod:`.claim`); ``words["claim"]`` holds it when it differs."""
+    claimed = claim_draft(question, draft, hits, reader)
+    sig, words = compute_signals(question, claimed, hits, embedder, analyze_question(question))
+    if claimed.text != draft.text:
+        words["claim"] = [claimed.text or ""]
+        draft = claimed
     sig["dual_agree"] = answer_agreement(draft.text, alt.text) if alt is not None else 0.0
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)
@@ -152,6 +159,8 @@ class EvidenceVerifier:
             if jr.verdict is not Verdict.SUPPORTED:
                 verdict = jr.verdict
         abstain = verdict is not Verdict.SUPPORTED
+        if words.get("claim"):
+            reasons.insert(0, f"the answer's claim, checked against the evidence: {words['claim'][0]!r}")
         if p < policy.threshold:
             shown = {
                 **words,

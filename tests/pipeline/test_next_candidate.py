@@ -1,0 +1,75 @@
+"""When the verifier withholds the top draft, the generator's next-ranked answers are verified before "I don't
+know": the right answer often sits in the second passage. Real reader, stub retriever and verifier."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from mmroute.config import PipelineConfig
+from mmroute.generation.base import RankingGenerator
+from mmroute.generation.reader_gen import ReaderGenerator
+from mmroute.pipeline import Pipeline
+from mmroute.types import Draft, Hit, RetrievalResult, Verdict, Verification
+
+
+class FixedRetriever:
+    name = "fixed"
+
+    def __init__(self, hits: Sequence[Hit]) -> None:
+        self.hits = tuple(hits)
+
+    def warm_up(self) -> None: ...
+
+    def retrieve(self, question: str, k: int = 5, kbs=None, image=None) -> RetrievalResult:  # noqa: ANN001
+        return RetrievalResult(question, self.hits[:k], ())
+
+
+class AcceptsOnly:
+    """Supports exactly the answers it is given; records what it was asked to verify."""
+
+    name = "accepts-only"
+
+    def __init__(self, *accepted: str) -> None:
+        self.accepted = set(accepted)
+        self.seen: list[str] = []
+
+    def warm_up(self) -> None: ...
+
+    def verify(self, question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None = None) -> Verification:
+        self.seen.append(draft.text or "")
+        ok = draft.text in self.accepted
+        verdict = Verdict.SUPPORTED if ok else Verdict.UNSUPPORTED
+        return Verification(verdict, 0.9 if ok else 0.1, ("supported" if ok else "withheld: low",), {}, not ok)
+
+
+Q = "Who was the leader of the Norse raiders?"
+
+
+def test_the_reader_ranks_distinct_candidates(normans_hits) -> None:
+    gen = ReaderGenerator(device="cpu")
+    assert isinstance(gen, RankingGenerator)
+    first = gen.generate(Q, normans_hits)
+    more = gen.candidates(Q, normans_hits, 3)
+    texts = [first.text] + [d.text for d in more]
+    assert len(more) == 3 and len({t.casefold() for t in texts}) == 4, texts
+    assert all(d.support and d.evidence_ids for d in more)
+
+
+def test_a_withheld_draft_gives_way_to_the_next_supported_one(normans_hits) -> None:
+    gen = ReaderGenerator(device="cpu")
+    first = gen.generate(Q, normans_hits).text
+    second = gen.candidates(Q, normans_hits, 1)[0].text
+    verifier = AcceptsOnly(second)
+    ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, PipelineConfig(dual_path=False)).ask(Q)
+    assert not ans.abstained and ans.text == second
+    assert verifier.seen == [first, second]
+    assert any(repr(first) in r and "withheld" in r for r in ans.verification.reasons)
+    # none of them supported: "I don't know" with the first draft's own reason, after at most 2 more tries
+    verifier = AcceptsOnly()
+    ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, PipelineConfig(dual_path=False)).ask(Q)
+    assert ans.abstained and ans.text == first and len(verifier.seen) == 3
+    # turned off
+    verifier = AcceptsOnly(second)
+    cfg = PipelineConfig(dual_path=False, next_candidates=0)
+    ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, cfg).ask(Q)
+    assert ans.abstained and verifier.seen == [first]
