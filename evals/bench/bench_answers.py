@@ -47,6 +47,32 @@ def question_from_request(body: dict[str, Any]) -> str:
     return content.rsplit("Question:", 1)[-1].split("\nShort answer:", 1)[0].strip()
 
 
+def selective(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """Selective QA over the drafts (Kamath et al. 2020): answering the questions in order of the verifier's
+    confidence, the largest share of all questions answered with at least 80% / 90% of the answers exactly
+    right (a draft to an unanswerable question is wrong)."""
+    from mmroute.evaluation.answers import score_answer
+
+    scored = sorted(
+        (
+            (
+                float(r["confidence"] if r.get("confidence") is not None else -1.0),
+                float(score_answer(r["draft"] or "", False, r["golds"]) == 1),
+            )
+            for r in records
+        ),
+        key=lambda x: -x[0],
+    )
+    right, out80, out90 = 0.0, 0.0, 0.0
+    for i, (_, ok) in enumerate(scored, 1):
+        right += ok
+        if right / i >= 0.8:
+            out80 = i / len(scored)
+        if right / i >= 0.9:
+            out90 = i / len(scored)
+    return {"coverage_at_precision_0.8": round(out80, 4), "coverage_at_precision_0.9": round(out90, 4)}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=None, help="questions per article (default all)")
@@ -119,9 +145,10 @@ def main(argv: list[str] | None = None) -> int:
             )
         home = Home(args.home)
 
-        def run(cfg_for: Any, key: str, questions_for: Any) -> None:
+        def run(cfg_for: Any, key: str, questions_for: Any) -> list[dict[str, Any]]:
             pooled: dict[str, Any] = {}
             per: dict[str, Any] = {}
+            records: list[dict[str, Any]] = []
             for art in sorted(by_article):
                 policy = FOLDS / f"policy_without_{art}.json"
                 if not policy.is_file():
@@ -129,7 +156,10 @@ def main(argv: list[str] | None = None) -> int:
                 pipe = Pipeline.from_home(home, cfg_for(str(policy)))
                 pipe.warm_up()
                 qs = questions_for(art)
-                res = evaluate_answers(pipe.ask, qs)
+                with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as lines:
+                    res = evaluate_answers(pipe.ask, qs, out=Path(lines.name))
+                    lines_out = [json.loads(line) for line in Path(lines.name).read_text().splitlines() if line]
+                records += [{**r, "golds": list(q.answers or ())} for r, q in zip(lines_out, qs)]
                 per[art] = res.aggregates
             n = sum(a["scored"] for a in per.values())
             for k in ("correct", "wrong", "abstained"):
@@ -150,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
                     sum(a["unguarded"][k] * a["answerable"] for a in per.values()) / max(1, na), 4
                 )
             pooled["p50_ms_by_article"] = {a: v["p50_ms"] for a, v in per.items()}
+            pooled.update(selective(records))
             report[key] = {"pooled": pooled, "per_article": per}
             print(f"{key}:", json.dumps(pooled), file=sys.stderr)
+            return records
 
         def questions(art: str) -> list[Question]:
             return [Question(e.id, e.question, tuple(e.answers)) for e in by_article[art]]
@@ -160,50 +192,73 @@ def main(argv: list[str] | None = None) -> int:
             run(lambda pol: PipelineConfig(policy_path=pol), "offline_e2e", questions)
 
         if "endpoint" in parts:
+            from evals.build.calibrate_verifier import as_sentence
             from tests.helpers.fake_openai import FakeOpenAI, Reply
 
             rng = random.Random(0)
-            script: dict[str, str] = {}
-            truth: dict[str, bool] = {}
+            script: dict[str, tuple[str, str]] = {}
             for exs in by_article.values():
                 answerable = [e for e in exs if e.answerable]
                 for i, e in enumerate(answerable):
                     if i % 2 == 0:
-                        script[e.question], truth[e.question] = e.answers[0], True
+                        script[e.question] = (e.answers[0], "correct")
                     else:
                         pool = [
                             o.answers[0]
                             for o in answerable
                             if o is not e and max(f1_score(o.answers[0], [g]) for g in e.answers) == 0.0
                         ]
-                        script[e.question], truth[e.question] = rng.choice(pool), False
+                        script[e.question] = (rng.choice(pool), "other_question")
+                for e in exs:
+                    if not e.answerable and e.plausible_answers:
+                        script[e.question] = (e.plausible_answers[0], "plausible")
 
-            def reply(body: dict[str, Any]) -> Reply:
-                return Reply.ok(script.get(question_from_request(body), "I don't know"))
+            for style in ("span", "sentence"):
+                styled = {
+                    q: (as_sentence(text, i) if style == "sentence" else text)
+                    for i, (q, (text, _)) in enumerate(script.items())
+                }
 
-            with FakeOpenAI(reply_fn=reply) as srv:
+                def reply(body: dict[str, Any], styled: dict[str, str] = styled) -> Reply:
+                    return Reply.ok(styled.get(question_from_request(body), "I don't know"))
 
-                def cfg(pol: str) -> PipelineConfig:
-                    return PipelineConfig(
-                        generator="openai",
-                        kbs=["squad-paragraph"],
-                        policy_path=pol,
-                        endpoint=EndpointConfig(url=srv.base_url, model="loopback", api_key_env=None),
-                    )
+                key = "endpoint" if style == "span" else "endpoint_sentence"
+                with FakeOpenAI(reply_fn=reply) as srv:
 
-                def endpoint_questions(art: str) -> list[Question]:
-                    return [Question(e.id, e.question, tuple(e.answers)) for e in by_article[art] if e.answerable]
+                    def cfg(pol: str, url: str = srv.base_url) -> PipelineConfig:
+                        return PipelineConfig(
+                            generator="openai",
+                            kbs=["squad-paragraph"],
+                            policy_path=pol,
+                            endpoint=EndpointConfig(url=url, model="loopback", api_key_env=None),
+                        )
 
-                run(cfg, "endpoint", endpoint_questions)
-            # a shown scripted gold answer scores correct and a shown scripted wrong one scores wrong, so the
-            # let-through rates follow from the counts
-            ok = sum(1 for v in truth.values() if v)
-            bad = len(truth) - ok
-            pooled = report["endpoint"]["pooled"]
-            pooled["correct_let_through"] = round(pooled["correct"] / max(1, ok), 4)
-            pooled["wrong_let_through"] = round(pooled["wrong"] / max(1, bad), 4)
-            pooled["scripted"] = {"correct": ok, "wrong": bad}
-            print("endpoint let-through:", pooled["correct_let_through"], pooled["wrong_let_through"], file=sys.stderr)
+                    def endpoint_questions(art: str) -> list[Question]:
+                        return [
+                            Question(e.id, e.question, tuple(e.answers))
+                            for e in by_article[art]
+                            if e.question in script
+                        ]
+
+                    records = run(cfg, key, endpoint_questions)
+                # what was let through, by what the endpoint said (the records are the eval-answers lines)
+                kind_of = {
+                    e.id: script[e.question][1] for exs in by_article.values() for e in exs if e.question in script
+                }
+                pooled = report[key]["pooled"]
+                for kind, name in (
+                    ("correct", "correct_let_through"),
+                    ("other_question", "wrong_let_through"),
+                    ("plausible", "plausible_let_through"),
+                ):
+                    sel = [not r["abstained"] for r in records if kind_of[r["id"]] == kind]
+                    pooled[name] = round(sum(sel) / max(1, len(sel)), 4)
+                    pooled.setdefault("scripted", {})[kind] = len(sel)
+                print(
+                    f"{key} let-through: right {pooled['correct_let_through']}, other question's "
+                    f"{pooled['wrong_let_through']}, plausible {pooled['plausible_let_through']}",
+                    file=sys.stderr,
+                )
     report["elapsed_s"] = round(time.time() - t0, 1)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")

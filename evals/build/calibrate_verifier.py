@@ -12,16 +12,17 @@ nothing set by hand):
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
   question its gold answer (correct) and two plausible wrong answers - another question's gold answer from
-  the same article, and one from the same paragraph (a span of the evidence itself, the hard case; without
-  it, a reader that tells the easy wrong answers apart well gets a threshold low enough to pass most of
-  these). The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the
-  wrong drafts (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown,
-  not truthfulness). SQuAD 2.0's adversarial "plausible answers" to unanswerable questions are scored
-  but not fitted on: the reader cannot tell them from right answers (its no-answer accuracy is about
-  0.5), and fitting on them halves the right answers let through (0.45 instead of 0.91 held out, for
-  0.18 instead of 0.86 of those adversarial answers) - their pass rate is reported as the known gap.
+  the same article, and one from the same paragraph (a span of the evidence itself, the hard case); for
+  each unanswerable question SQuAD 2.0's adversarial "plausible answer" (wrong; ``--no-fit-plausible``
+  only scores them: with the reader trained on 4.7k questions, whose no-answer decision was near chance,
+  fitting on them halved the right answers let through). Every one of these drafts is also scored and
+  fitted as a chat model's sentence (:data:`SENTENCE_TEMPLATES`), which the verifier reduces to its claim.
+  The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the other questions'
+  answers (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown, not
+  truthfulness).
 
-The reader was trained on the 10 SQuAD train articles; these 3 dev articles were never used to train it.
+The reader was trained on the SQuAD 2.0 train articles and SQuADShifts; these 3 dev articles were never used
+to train it.
 Everything is cross-validated by article (fit on two, test on the third) and the pooled held-out
 figures are reported; the fold policies are written next to the results so the end-to-end benchmark
 (``python -m evals.bench.bench_answers``) can score each article with a policy that never saw it. The shipped
@@ -47,6 +48,16 @@ DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data") /
 RESULTS = REPO / "evals" / "results"
 EXCLUDED = {"dual_agree", "dual_available", "draft_score", "p_correct"}
 """Signals no policy uses: they depend on which generator wrote the draft."""
+SENTENCE_TEMPLATES = (
+    "Based on the context, the answer is {}.",
+    "According to the passage, it is {}.",
+    "The answer to your question is {}, as the text says.",
+)
+"""How chat models wrap an answer in a sentence: every generic draft is also scored (and fitted) in this style."""
+
+
+def as_sentence(text: str, i: int) -> str:
+    return SENTENCE_TEMPLATES[i % len(SENTENCE_TEMPLATES)].format(text)
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -101,6 +112,12 @@ def main(argv: list[str] | None = None) -> int:
         "let through on the calibration articles (held out, about 1.5x this passes)",
     )
     ap.add_argument("--reader", default="packaged")
+    ap.add_argument(
+        "--fit-plausible",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="fit the generic policy on SQuAD 2.0's plausible answers to unanswerable questions too (as wrong)",
+    )
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
     ap.add_argument("--no-write", action="store_true", help="only report the cross-validation")
@@ -193,11 +210,12 @@ def main(argv: list[str] | None = None) -> int:
                 sims_drafts.append((near, "same_paragraph"))
         elif q["id"] in plausible:
             sims_drafts.append((plausible[q["id"]], "unanswerable_plausible"))
-        for text, kind in sims_drafts:
-            dd = Draft(text, tuple(h.item.id for h in hits), best_support(text, hits), generator="openai")
-            s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
-            rows["generic"].append((i, s, kind == "gold"))
-            draft_types.append(kind)
+        for j, (text, kind) in enumerate(sims_drafts):
+            for styled, styled_kind in ((text, kind), (as_sentence(text, i + j), kind + "_sentence")):
+                dd = Draft(styled, tuple(h.item.id for h in hits), best_support(styled, hits), generator="openai")
+                s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
+                rows["generic"].append((i, s, kind == "gold"))
+                draft_types.append(styled_kind)
         if (i + 1) % 100 == 0:
             say(f"  signals: {i + 1}/{len(qs)} questions ({time.time() - t0:.0f}s)")
     if args.rows and not cached:
@@ -213,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
         return [
             (s, c, draft_types[r] if kind == "generic" else kind)
             for r, (i, s, c) in enumerate(rows[kind])
-            if i in idx and s and (kind == "reader" or draft_types[r] != "unanswerable_plausible")
+            if i in idx
+            and s
+            and (kind == "reader" or args.fit_plausible or not draft_types[r].startswith("unanswerable_plausible"))
         ]
 
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
@@ -223,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
             correct = [c for i, s, c in rows[kind] if i in idx]
         else:  # the threshold bounds the share of other questions' answers let through, as the benchmark counts
-            bounded = [(s, c) for s, c, t in data if t != "same_paragraph"]
+            bounded = [(s, c) for s, c, t in data if t.startswith(("gold", "other_question"))]
             probs = [pol.probability(s) for s, _ in bounded]
             correct = [c for _, c in bounded]
         thr = (
@@ -248,8 +268,9 @@ def main(argv: list[str] | None = None) -> int:
                 ("same_paragraph", "same_paragraph_let_through"),
                 ("unanswerable_plausible", "unanswerable_plausible_let_through"),
             ):
-                sel = [a for (a, _), tt in zip(passed, types) if tt == t]
-                out[key] = sum(sel) / max(1, len(sel))
+                for suffix in ("", "_sentence"):
+                    sel = [a for (a, _), tt in zip(passed, types) if tt == t + suffix]
+                    out[key + suffix] = sum(sel) / max(1, len(sel))
         else:
             out["unguarded_correct"] = sum(1 for p, k in data if k) / n
             out["unguarded_wrong"] = sum(1 for p, k in data if p > -1 and not k) / n

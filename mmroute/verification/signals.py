@@ -68,6 +68,22 @@ def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     return EvidenceView(tuple(sentences), support, window or support, passage, pid)
 
 
+MAX_SIM_SENTENCES = 32
+"""Evidence sentences embedded for ``sim_q_best``: the ones sharing the most (IDF-weighted) question words.
+Whole documents come back from document KBs; embedding all their sentences cost up to 3.5 s per question."""
+
+
+def closest_sentences(qa: QuestionAnalysis, view: EvidenceView, idf: LocalIdf) -> list[str]:
+    """At most :data:`MAX_SIM_SENTENCES` evidence sentences, the ones sharing the most question words
+    (all of them when there are few, as from a handful of paragraphs), in evidence order."""
+    if len(view.sentences) <= MAX_SIM_SENTENCES:
+        return list(view.sentences)
+    q = set(qa.terms)
+    weight = [sum(idf(t) for t in q & set(content_stems(tokenize(s)))) for s in view.sentences]
+    keep = sorted(sorted(range(len(view.sentences)), key=lambda i: -weight[i])[:MAX_SIM_SENTENCES])
+    return [view.sentences[i] for i in keep]
+
+
 def _numbers(text: str) -> set[str]:
     return {m.group(0).replace(",", "") for m in _NUM_RE.finditer(text)}
 
@@ -108,7 +124,7 @@ def compute_signals(
         k for k in qa.key_terms if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(view.passage))
     ]
     sims = (
-        embedder.similarity(question, [view.support, f"{question} {answer}", *view.sentences])
+        embedder.similarity(question, [view.support, f"{question} {answer}", *closest_sentences(qa, view, idf)])
         if view.sentences
         else None
     )

@@ -79,3 +79,19 @@ def test_dual_path_agreement(emb, normans_hits):
     assert s["dual_agree"] == 1.0 and s["dual_available"] == 1.0
     s, _ = signal_vector("Who was the Norse leader?", _draft("Rollo"), normans_hits, None, emb)
     assert s["dual_agree"] == 0.0 and s["dual_available"] == 0.0
+
+
+def test_long_evidence_embeds_only_the_sentences_closest_to_the_question() -> None:
+    from mmroute.generation.question import analyze_question
+    from mmroute.text import LocalIdf, content_stems, tokenize
+    from mmroute.verification.signals import MAX_SIM_SENTENCES, EvidenceView, closest_sentences
+
+    filler = [f"Sentence {i} talks about bread and weather in town {i}." for i in range(200)]
+    key = "Rollo was the leader of the Norse raiders."
+    sentences = tuple(filler[:120] + [key] + filler[120:])
+    view = EvidenceView(sentences, key, key, " ".join(sentences), "doc")
+    idf = LocalIdf([content_stems(tokenize(s)) for s in sentences])
+    kept = closest_sentences(analyze_question("Who was the leader of the Norse raiders?"), view, idf)
+    assert len(kept) == MAX_SIM_SENTENCES and key in kept
+    few = EvidenceView(sentences[:10], key, key, "", "p")
+    assert closest_sentences(analyze_question("Who?"), few, idf) == list(sentences[:10])
