@@ -149,6 +149,7 @@ def main(argv: list[str] | None = None) -> int:
             pooled: dict[str, Any] = {}
             per: dict[str, Any] = {}
             records: list[dict[str, Any]] = []
+            stage_ms: dict[str, list[float]] = {}
             for art in sorted(by_article):
                 policy = FOLDS / f"policy_without_{art}.json"
                 if not policy.is_file():
@@ -156,8 +157,15 @@ def main(argv: list[str] | None = None) -> int:
                 pipe = Pipeline.from_home(home, cfg_for(str(policy)))
                 pipe.warm_up()
                 qs = questions_for(art)
+
+                def timed_ask(question: str, pipe: Any = pipe) -> Any:
+                    ans = pipe.ask(question)
+                    for stage in ("verify", "total"):
+                        stage_ms.setdefault(stage, []).append(float(ans.timings_ms.get(stage, 0.0)))
+                    return ans
+
                 with tempfile.NamedTemporaryFile("r", suffix=".jsonl") as lines:
-                    res = evaluate_answers(pipe.ask, qs, out=Path(lines.name))
+                    res = evaluate_answers(timed_ask, qs, out=Path(lines.name))
                     lines_out = [json.loads(line) for line in Path(lines.name).read_text().splitlines() if line]
                 records += [{**r, "golds": list(q.answers or ())} for r, q in zip(lines_out, qs)]
                 per[art] = res.aggregates
@@ -181,6 +189,14 @@ def main(argv: list[str] | None = None) -> int:
                 )
             pooled["p50_ms_by_article"] = {a: v["p50_ms"] for a, v in per.items()}
             pooled.update(selective(records))
+            for stage, ms in stage_ms.items():  # warm, in-process (the models loaded by warm_up)
+                ms.sort()
+                pooled[f"{stage}_ms"] = {
+                    "p50": round(ms[len(ms) // 2], 1),
+                    "p95": round(ms[int(len(ms) * 0.95)], 1),
+                    "max": round(ms[-1], 1),
+                    "over_500": sum(1 for m in ms if m > 500),
+                }
             report[key] = {"pooled": pooled, "per_article": per}
             print(f"{key}:", json.dumps(pooled), file=sys.stderr)
             return records

@@ -198,10 +198,12 @@ def train_reader(
     """
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
+    from transformers.utils import logging as hf_logging
 
     from ..encoders.base import resolve_device
     from .weights import base_path, save_delta
 
+    hf_logging.set_verbosity_error()  # a fresh span head is expected: no load report in the user's terminal
     t0 = time.perf_counter()
     torch.manual_seed(config.seed)
     torch.set_num_threads(max(1, os.cpu_count() or 1))
