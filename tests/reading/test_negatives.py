@@ -109,3 +109,13 @@ def test_no_answer_auc() -> None:
     assert no_answer_auc([(0.0, True), (1.0, False)]) == 0.0
     assert no_answer_auc([(1.0, True), (1.0, False)]) == 0.5, "ties count half"
     assert no_answer_auc([(1.0, True)]) is None
+
+
+def test_squad_files_keep_the_plausible_answers_of_unanswerable_questions(data_dir) -> None:
+    from mmroute.reading.squad import load_squad
+
+    dev = load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
+    unanswerable = [e for e in dev if not e.answerable]
+    assert unanswerable and sum(1 for e in unanswerable if e.plausible_answers) >= 0.9 * len(unanswerable)
+    assert all(p in e.context for e in unanswerable for p in e.plausible_answers), "spans of the paragraph"
+    assert not any(e.plausible_answers for e in dev if e.answerable)
