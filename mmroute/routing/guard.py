@@ -140,24 +140,30 @@ class QueryGuard:
         return None
 
     def gibberish_score(self, q: str) -> float:
-        """0 (reads as language) .. 1 (keyboard mash)."""
-        tokens = [t.lower() for t in _TOKEN.findall(q)]
+        """0 (reads as language) .. 1 (keyboard mash).
+
+        Names and acronyms are judged leniently: a capitalised or upper-case token is never counted against
+        the query for its rare letter trigrams ("FIFA", "Tangjia", "Guðmundsdóttir"), and an upper-case
+        token of up to 6 letters may lack vowels ("HTML", "NFL"). The trigram test reads only the query's
+        ordinary (lower-case) words, lower-cased as the router's vocabulary is."""
+        raw = _TOKEN.findall(q)
+        tokens = [t.lower() for t in raw]
         if not tokens:
             return 1.0
         bad = 0
-        for t in tokens:
-            if len(t) >= 4 and not (set(t) & _VOWELS):
+        for t, r in zip(tokens, raw):
+            acronym = r.isupper() and len(r) <= 6
+            if len(t) >= 4 and not (set(t) & _VOWELS) and not acronym:
                 bad += 1
-            elif len(t) >= 6 and re.search(r"[^aeiouy\W]{5,}", t):
+            elif len(t) >= 6 and re.search(r"[^aeiouy\W]{5,}", t) and not r[0].isupper():
                 bad += 1
             elif len(t) >= 25:
                 bad += 1
         score = bad / len(tokens)
         if self.vocab is not None:
-            grams = [
-                f"c:{t[i : i + 3]}" for t in (w for w in _TOKEN.findall(q) if len(w) >= 3) for i in range(len(t) - 2)
-            ]
-            if len(grams) >= 4:
+            ordinary = [t for t, r in zip(tokens, raw) if len(t) >= 3 and not r[0].isupper()]
+            grams = [f"c:{t[i : i + 3]}" for t in ordinary for i in range(len(t) - 2)]
+            if len(grams) >= 6:  # fewer say too little ("What quotes Chanchal Kumar Sharma?": 4)
                 cov = sum(1 for g in grams if g in self.vocab.index) / len(grams)
                 if cov < self.min_trigram_coverage:
                     score = max(score, 0.5 + (self.min_trigram_coverage - cov))
