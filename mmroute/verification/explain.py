@@ -113,6 +113,12 @@ REASONS: dict[str, Reason] = {
     "reader_best_prob": Reason(lambda v: v < 0.5, _pct("the reader gives its best answer a probability of only {}")),
     "draft_score": Reason(lambda v: v < 0.5, _val("the generator's own score for this answer is low ({})")),
     "reader_draft_margin": Reason(lambda v: v < 0.0, _fixed("the reader scores 'no answer' above this answer")),
+    "reader_support_margin": Reason(
+        lambda v: v < 0.0, _fixed("read alone, the answer's sentence holds no answer to the question for the reader")
+    ),
+    "reader_support_draft": Reason(
+        lambda v: v < 0.0, _fixed("read alone, the answer's sentence does not give this answer for the reader")
+    ),
     "reader_draft_gap": Reason(lambda v: v <= -1.0, _fixed("the reader scores other spans above this answer")),
     "reader_expected_f1": Reason(lambda v: v < 0.5, _fixed("the reader's likely answers mostly differ from this one")),
     "retrieval_top": Reason(lambda v: v < 0.5, _val("the best passage's retrieval score is only {}")),

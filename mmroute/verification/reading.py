@@ -15,6 +15,15 @@ judge drafts from any generator by the same yardstick:
 - ``reader_draft_gap``: the draft's best score on the ranking scale (over every place it occurs, each with
   its passage's bonus) minus the best span's: 0 when the reader would have answered the same, very
   negative for an answer the reader finds implausible or cannot place.
+
+:func:`sentence_signals` asks the same reader about the draft's own sentence alone (question + sentence:
+the reader was trained on 12.6k unanswerable questions made by negating, swapping or conditioning
+answerable ones, each with its original answer as the plausible wrong one, so this is its learned view of
+whether this sentence supports this answer):
+
+- ``reader_support_margin``: its best span in the sentence over "no answer";
+- ``reader_support_draft``: the draft's own score in the sentence over "no answer" (-20 when the sentence
+  does not contain it).
 """
 
 from __future__ import annotations
@@ -34,6 +43,8 @@ READER_FEATURES = (
     "reader_expected_f1",
     "reader_draft_margin",
     "reader_draft_gap",
+    "reader_support_margin",
+    "reader_support_draft",
 )
 _CLIP = 20.0
 
@@ -93,6 +104,18 @@ def reader_signals(
         "reader_best_margin": max(-_CLIP, min(_CLIP, best.window_margin)),
         "reader_best_f1": f1_score(answer, [best.text]),
         "reader_expected_f1": expected,
+    }
+
+
+def sentence_signals(answer: str, reading: Reading | None) -> dict[str, float]:
+    """The reader's view of the draft's own sentence (see module doc); ``reading`` = the reader over
+    (question, [sentence]), None when the draft has no sentence."""
+    if reading is None or not reading.spans:
+        return {"reader_support_margin": -_CLIP, "reader_support_draft": -_CLIP}
+    place = reading.place(answer)
+    return {
+        "reader_support_margin": _clip(reading.margin),
+        "reader_support_draft": _clip(place.window_margin) if place else -_CLIP,
     }
 
 

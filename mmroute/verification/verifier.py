@@ -37,7 +37,7 @@ from .base import Judge
 from .claim import claim_draft
 from .explain import weighed_against
 from .policy import Policy, PolicySet, policy_kind
-from .reading import reader_signals
+from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
 
 
@@ -66,6 +66,9 @@ def signal_vector(
             reader_signals(
                 draft.text or "", reading, ranked_spans(reading, chunks, use), RETRIEVAL_WEIGHT * top_hit, bonus
             )
+        )
+        sig.update(
+            sentence_signals(draft.text or "", reader.read(question, [draft.support]) if draft.support else None)
         )
     return sig, words
 

@@ -44,6 +44,8 @@ CASES: dict[str, tuple[float, float]] = {
     "reader_best_prob": (0.2, 0.9),
     "draft_score": (0.2, 0.9),
     "reader_draft_margin": (-1.0, 2.0),
+    "reader_support_margin": (-1.0, 2.0),
+    "reader_support_draft": (-3.0, 2.0),
     "reader_draft_gap": (-4.0, 0.0),
     "reader_expected_f1": (0.1, 0.9),
     "retrieval_top": (0.2, 0.8),
