@@ -79,6 +79,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path, default=None, help="a home with squad-paragraph/squad-document (else built)")
     ap.add_argument("--parts", default="reader,offline_e2e,endpoint")
     ap.add_argument(
+        "--next-candidates", type=int, default=None, help="offline_e2e: override the pipeline's next_candidates"
+    )
+    ap.add_argument(
         "--out",
         type=Path,
         default=SCRATCH / "bench_answers.json",
@@ -205,7 +208,8 @@ def main(argv: list[str] | None = None) -> int:
             return [Question(e.id, e.question, tuple(e.answers)) for e in by_article[art]]
 
         if "offline_e2e" in parts:
-            run(lambda pol: PipelineConfig(policy_path=pol), "offline_e2e", questions)
+            extra = {} if args.next_candidates is None else {"next_candidates": args.next_candidates}
+            run(lambda pol: PipelineConfig(policy_path=pol, **extra), "offline_e2e", questions)
 
         if "endpoint" in parts:
             from evals.build.calibrate_verifier import as_sentence

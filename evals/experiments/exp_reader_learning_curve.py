@@ -144,7 +144,7 @@ def plot(rows: list[dict[str, Any]], curves: dict[str, list[tuple[float, float]]
     a.axhline(0.7, ls="--", c="grey")
     a.axhline(0.8, ls="-.", c="grey")
     a.set_xticks(list(x), labels, rotation=15, fontsize=7)
-    a.set_ylim(0.3, 1.0)
+    a.set_ylim(0.2, 1.0)
     a.set_title("reader on the 3 shared SQuAD 2.0 dev articles (targets grey)")
     a.legend(fontsize=8)
     for label, curve in curves.items():
