@@ -183,7 +183,7 @@ class Pipeline:
         n = self.config.next_candidates
         if n <= 0 or self.verifier is None or not isinstance(self.generator, RankingGenerator):
             return draft, ver
-        for cand in self.generator.candidates(question, hits, n, image):
+        for cand in self.generator.next_answers(question, hits, n, image):
             v = self.verifier.verify(question, cand, hits, None)
             if not v.abstain:
                 note = f"the reader's first answer {draft.text!r} was withheld ({ver.reasons[0]}); this is its next"

@@ -41,7 +41,7 @@ class RankingGenerator(Protocol):
     """A generator that ranks several answers (the reader): the pipeline verifies the next ones when the
     first is withheld."""
 
-    def candidates(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
+    def next_answers(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
         """Up to ``n`` answers after :meth:`Generator.generate`'s, best first, each a different answer."""
         ...
 

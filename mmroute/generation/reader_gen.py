@@ -152,7 +152,7 @@ class ReaderGenerator:
             return Draft(None, drafts, generator=self.name, elapsed_ms=(time.perf_counter() - t0) * 1000)
         return replace(drafts[0], elapsed_ms=(time.perf_counter() - t0) * 1000)
 
-    def candidates(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
+    def next_answers(self, question: str, hits: Sequence[Hit], n: int, image: Path | None = None) -> list[Draft]:
         """The next ``n`` distinct answers after the draft, in the reader's ranking (the reading is memoised)."""
         drafts = self._ranked_drafts(question, hits, n + 1)
         return [] if isinstance(drafts, tuple) else drafts[1:]

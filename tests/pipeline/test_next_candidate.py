@@ -48,8 +48,11 @@ Q = "Who was the leader of the Norse raiders?"
 def test_the_reader_ranks_distinct_candidates(normans_hits) -> None:
     gen = ReaderGenerator(device="cpu")
     assert isinstance(gen, RankingGenerator)
+    from mmroute.generation.extractive import ExtractiveGenerator
+
+    assert not isinstance(ExtractiveGenerator(), RankingGenerator), "its own candidates() is another method"
     first = gen.generate(Q, normans_hits)
-    more = gen.candidates(Q, normans_hits, 3)
+    more = gen.next_answers(Q, normans_hits, 3)
     texts = [first.text] + [d.text for d in more]
     assert len(more) == 3 and len({t.casefold() for t in texts}) == 4, texts
     assert all(d.support and d.evidence_ids for d in more)
@@ -58,7 +61,7 @@ def test_the_reader_ranks_distinct_candidates(normans_hits) -> None:
 def test_a_withheld_draft_gives_way_to_the_next_supported_one(normans_hits) -> None:
     gen = ReaderGenerator(device="cpu")
     first = gen.generate(Q, normans_hits).text
-    second = gen.candidates(Q, normans_hits, 1)[0].text
+    second = gen.next_answers(Q, normans_hits, 1)[0].text
     verifier = AcceptsOnly(second)
     ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, PipelineConfig(dual_path=False)).ask(Q)
     assert not ans.abstained and ans.text == second
