@@ -213,15 +213,18 @@ def _number_swap(ex: QAExample, rng: random.Random) -> str | None:
     return None
 
 
-def _antonym_swap(ex: QAExample, rng: random.Random) -> str | None:
+def _same_case(new: str, old: str) -> str:
+    return new.capitalize() if old[0].isupper() else new
+
+
+def _word_swap(ex: QAExample, table: dict[str, str], pattern: re.Pattern[str], rng: random.Random) -> str | None:
+    """A word of ``table`` in the question becomes its counterpart, when the paragraph never uses that."""
     ctx_words = _words(ex.context)
-    hits = [m for m in _ANTONYM_RE.finditer(ex.question) if _ANTONYMS[m.group(0).casefold()] not in ctx_words]
+    hits = [m for m in pattern.finditer(ex.question) if table[m.group(0).casefold()] not in ctx_words]
     if not hits:
         return None
     m = rng.choice(hits)
-    old = m.group(0)
-    new = _ANTONYMS[old.casefold()]
-    new = new.capitalize() if old[0].isupper() else new
+    new = _same_case(table[m.group(0).casefold()], m.group(0))
     return ex.question[: m.start()] + new + ex.question[m.end() :]
 
 
@@ -234,20 +237,7 @@ def _negate(ex: QAExample) -> str | None:
     if not m:
         return None
     aux = m.group(1)
-    neg = _NEGATED_AUX[aux.casefold()]
-    return ex.question[: m.start(1)] + (neg.capitalize() if aux[0].isupper() else neg) + ex.question[m.end(1) :]
-
-
-def _exclusive_swap(ex: QAExample, rng: random.Random) -> str | None:
-    ctx_words = _words(ex.context)
-    hits = [m for m in _EXCLUSIVE_RE.finditer(ex.question) if _EXCLUSIVE[m.group(0).casefold()] not in ctx_words]
-    if not hits:
-        return None
-    m = rng.choice(hits)
-    old = m.group(0)
-    new = _EXCLUSIVE[old.casefold()]
-    new = new.capitalize() if old[0].isupper() else new
-    return ex.question[: m.start()] + new + ex.question[m.end() :]
+    return ex.question[: m.start(1)] + _same_case(_NEGATED_AUX[aux.casefold()], aux) + ex.question[m.end(1) :]
 
 
 def _impossible_condition(ex: QAExample, names_by_article: dict[str, list[str]], rng: random.Random) -> str | None:
@@ -307,9 +297,9 @@ def synthetic_unanswerables(
     edits: dict[str, Callable[[QAExample], str | None]] = {
         "entity": lambda ex: _entity_swap(ex, names_by_article, rng),
         "number": lambda ex: _number_swap(ex, rng),
-        "antonym": lambda ex: _antonym_swap(ex, rng),
+        "antonym": lambda ex: _word_swap(ex, _ANTONYMS, _ANTONYM_RE, rng),
         "negation": _negate,
-        "exclusion": lambda ex: _exclusive_swap(ex, rng),
+        "exclusion": lambda ex: _word_swap(ex, _EXCLUSIVE, _EXCLUSIVE_RE, rng),
         "condition": lambda ex: _impossible_condition(ex, names_by_article, rng),
     }
     originals = {(ex.question, ex.context) for ex in examples}

@@ -282,19 +282,7 @@ def train_reader(
             save_checkpoint(ckpt, model, opt, sched, step, el)
         while snapshots and seen >= snapshots[0] and ckpt:
             snap = ckpt / "snapshots" / f"windows-{snapshots.pop(0)}"
-            save_delta(
-                model,
-                snap,
-                frozen,
-                {
-                    "format": 1,
-                    "base": base,
-                    "max_length": config.max_length,
-                    "stride": config.stride,
-                    "frozen": sorted(frozen),
-                    "trained": {"windows_seen": seen, "steps": step},
-                },
-            )
+            save_delta(model, snap, frozen, delta_meta(base, config, frozen, {"windows_seen": seen, "steps": step}))
             log(f"snapshot after {seen} windows: {snap}")
         if step % 50 == 0 or step == total:
             log(f"step {step}/{total} loss {running:.3f} {el:.0f}s training, ~{el / step * (total - step):.0f}s left")
@@ -314,14 +302,7 @@ def train_reader(
         "train_seconds": round(train_s, 1),
         "device": str(device),
     }
-    meta = {
-        "format": 1,
-        "base": base,
-        "max_length": config.max_length,
-        "stride": config.stride,
-        "frozen": sorted(frozen),
-        "trained": report,
-    }
+    meta = delta_meta(base, config, frozen, report)
     size = save_delta(model, out, frozen, meta)  # saved before validation: a failed validation loses nothing
     if ckpt:
         (ckpt / "checkpoint.pt").unlink(missing_ok=True)
@@ -333,6 +314,19 @@ def train_reader(
         meta["trained"] = report
         save_delta(model, out, frozen, meta)
     return report
+
+
+def delta_meta(base: str, config: ReaderTrainConfig, frozen: set[str], trained: dict[str, Any]) -> dict[str, Any]:
+    """``reader.json`` of a delta folder (:mod:`~mmroute.reading.weights`): what loading it needs, and how it
+    was trained."""
+    return {
+        "format": 1,
+        "base": base,
+        "max_length": config.max_length,
+        "stride": config.stride,
+        "frozen": sorted(frozen),
+        "trained": trained,
+    }
 
 
 def evaluate_model(model: Any, tok: Any, examples: Sequence[QAExample], config: ReaderTrainConfig) -> dict[str, Any]:

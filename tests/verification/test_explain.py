@@ -140,12 +140,3 @@ def test_a_name_answering_a_who_question_is_never_the_wrong_kind(emb, normans_hi
     assert weighed_against(_pushes_down("type_match"), sig, words) == [
         "the question asks for a person and the answer has no name"
     ]
-
-
-@pytest.fixture(scope="module")
-def emb():
-    from mmroute.generation.embedding import shared_embedder
-
-    e = shared_embedder()
-    e.warm_up()
-    return e

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 
-from mmroute.generation.embedding import shared_embedder
 from mmroute.types import Draft
 from mmroute.verification.signals import answer_agreement, compute_signals
 from mmroute.verification.verifier import signal_vector
@@ -13,13 +12,6 @@ SUPPORT0 = (
     'They were descended from Norse ("Norman" comes from "Norseman") raiders and pirates from Denmark, '
     "Iceland and Norway who, under their leader Rollo, agreed to swear fealty to King Charles III of West Francia."
 )
-
-
-@pytest.fixture(scope="module")
-def emb():
-    e = shared_embedder()
-    e.warm_up()
-    return e
 
 
 def _draft(text, support=SUPPORT0):
