@@ -158,10 +158,8 @@ class Pipeline:
             abstained, reason = ver.abstain, ver.reasons[0]
         else:
             abstained, reason = False, "verification is off"
-        # the draft's own passage(s) first, then the rest of the top-k: when the draft is withheld, the
-        # passage that does hold the answer is often another one, and the user should see it
-        used = set(draft.evidence_ids)
-        evidence = tuple(h for h in hits if h.item.id in used) + tuple(h for h in hits if h.item.id not in used)
+        # in the order of the score every surface shows (the draft's own passage is marked by its support)
+        evidence = tuple(sorted(hits, key=lambda h: -h.score))
         return Answer(
             question=question,
             text=draft.text,

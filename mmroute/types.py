@@ -493,9 +493,17 @@ class Answer:
     def display_text(self) -> str:
         return self.text if (self.text and not self.abstained) else "I don't know"
 
+    @property
+    def searched_kbs(self) -> tuple[str, ...]:
+        """Every KB a retrieval step searched, in first-searched order (the route's KBs plus any widening)."""
+        if self.retrieval is None:
+            return tuple(self.route.kbs) if self.route else ()
+        return tuple(dict.fromkeys(kb for s in self.retrieval.steps for kb in s.kbs))
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "question": self.question,
+            "searched_kbs": list(self.searched_kbs),
             "answer": None if self.abstained else self.text,
             "abstained": self.abstained,
             "reason": self.reason,

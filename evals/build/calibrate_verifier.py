@@ -113,6 +113,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--reader", default="packaged")
     ap.add_argument(
+        "--support-model",
+        default=None,
+        help="the learned support model's folder (default: the packaged one, when built); 'none' to leave it out",
+    )
+    ap.add_argument(
         "--fit-plausible",
         action=argparse.BooleanOptionalAction,
         default=True,
@@ -141,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
     from mmroute.reading.squad import exact_match
     from mmroute.types import Draft, Granularity, Hit, Item
     from mmroute.verification.policy import PolicySet, choose_threshold, fit_policy, threshold_for_wrong_pass_rate
+    from mmroute.verification.support import PACKAGED_DIR as SUPPORT_DIR
+    from mmroute.verification.support import SupportModel
     from mmroute.verification.verifier import signal_vector
 
     t0 = time.time()
@@ -175,6 +182,10 @@ def main(argv: list[str] | None = None) -> int:
     ]
     emb = shared_embedder()
     reader = shared_reader(args.reader)
+    support = None if args.support_model == "none" else SupportModel(args.support_model or SUPPORT_DIR)
+    if support is not None and not support.available:
+        say(f"no support model in {support.folder}: fitting without the support_model signal")
+        support = None
     gen = ReaderGenerator(args.reader)
     rng = random.Random(0)
     by_article: dict[str, list[int]] = {}
@@ -194,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
         golds = q.get("answers") or []
         hits = hits_of[i]
         d = gen.generate(q["question"], hits)
-        sig, _ = signal_vector(q["question"], d, hits, None, emb, reader) if d.text else ({}, {})
+        sig, _ = signal_vector(q["question"], d, hits, None, emb, reader, support) if d.text else ({}, {})
         if d.text:
             rows["reader"].append((i, sig, bool(golds) and bool(exact_match(d.text, golds))))
         else:
@@ -213,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
         for j, (text, kind) in enumerate(sims_drafts):
             for styled, styled_kind in ((text, kind), (as_sentence(text, i + j), kind + "_sentence")):
                 dd = Draft(styled, tuple(h.item.id for h in hits), best_support(styled, hits), generator="openai")
-                s, _ = signal_vector(q["question"], dd, hits, None, emb, reader)
+                s, _ = signal_vector(q["question"], dd, hits, None, emb, reader, support)
                 rows["generic"].append((i, s, kind == "gold"))
                 draft_types.append(styled_kind)
         if (i + 1) % 100 == 0:

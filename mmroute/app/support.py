@@ -347,16 +347,17 @@ def evidence_cards(answer: Answer) -> list[EvidenceCard]:
     return [evidence_card(h) for h in answer.evidence]
 
 
-def route_summary(decision: RouteDecision | None) -> str:
-    """``"paragraph (p=0.91) -> hop"`` style one-liner."""
+def route_summary(decision: RouteDecision | None, searched: Sequence[str] | None = None) -> str:
+    """``"paragraph (p=0.91) → searched hop"`` style one-liner: ``searched`` (the KBs the retrieval searched,
+    widening included) when known, else the route's own KBs."""
     if decision is None:
-        return "no routing (KBs chosen by hand)"
+        return "no routing (KBs chosen by hand)" + (f" → searched {', '.join(searched)}" if searched else "")
     if decision.rejected:
         return f"rejected: {decision.reason}"
     chosen = ", ".join(decision.chosen) or "none"
     p = decision.top.probability if decision.ranked else 0.0
-    kbs = ", ".join(decision.kbs) or "no KB"
-    return f"{chosen} (p={p:.2f}) → {kbs}"
+    kbs = ", ".join(searched if searched is not None else decision.kbs) or "no KB"
+    return f"{chosen} (p={p:.2f}) → searched {kbs}"
 
 
 def trace_rows(answer: Answer) -> list[dict[str, Any]]:

@@ -149,10 +149,13 @@ def render(ans: Mapping[str, Any]) -> None:
         click.echo(f"  verdict: {ver['verdict']}  confidence {ver['confidence']:.2f}")
         for r in ver["reasons"][1:]:
             click.echo(f"    - {r}")
+    searched = ans.get("searched_kbs")
+    if searched is None:  # an answer from an older server
+        searched = list(dict.fromkeys(kb for s in (ans.get("retrieval") or {}).get("steps", []) for kb in s["kbs"]))
     if route:
         ranked = ", ".join(f"{r['route']} {r['probability']:.2f}" for r in route["ranked"][:3])
         click.echo(
-            f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> KBs {', '.join(route['kbs']) or '-'}"
+            f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> searched {', '.join(searched) or '-'}"
         )
     if ans.get("retrieval"):
         for s in ans["retrieval"]["steps"]:
@@ -163,10 +166,11 @@ def render(ans: Mapping[str, Any]) -> None:
     click.echo("  evidence:")
     support = (draft.get("support") or "") if draft else ""
     for h in ans["evidence"][:5]:
-        item_text = h["item"].get("text") or ""
-        text = support if support and support in item_text else item_text
-        text = " ".join(text.split())
-        click.echo(f"    [{h['kb']}] {h['id']} ({h['score']:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}")
+        item_text = h["item"].get("text") or " ".join(h["item"].get("captions") or ())
+        holds = bool(support) and support in item_text
+        text = " ".join((support if holds else item_text).split())
+        mark = "  <- the answer's sentence" if holds else ""
+        click.echo(f"    [{h['kb']}] {h['id']} ({h['score']:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}{mark}")
     click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans["timings_ms"].items()))
 
 

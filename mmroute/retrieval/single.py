@@ -90,7 +90,9 @@ class SingleShotRetriever:
         routed, note = kbs_with_fallback(decision)
         names, how = list(routed), note or "routed"
         if self.widen and image is None:
-            names, how = widen_route(self.home, query, names, usable, how, decision)
+            names, how, added = widen_route(self.home, query, names, usable, how, decision)
+            for kb, w in added.items():
+                weights[kb] = max(weights.get(kb, 0.0), w)
         return names, weights, decision, "; ".join(p for p in (how, skipped_how) if p)
 
     def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:

@@ -208,7 +208,8 @@ class StepwiseRetriever:
         """The routed KBs plus those widening adds for a text query (:mod:`.widening`), and the trace note."""
         if not self.config.widen or image is not None:
             return names, how
-        return widen_route(self.home, query, names, allowed, how, decision)
+        widened, note, _ = widen_route(self.home, query, names, allowed, how, decision)
+        return widened, note
 
     def _modality(self, name: str) -> str:
         return self.home.open(name).info.modality.value

@@ -43,12 +43,25 @@ whose topics are not (the most positives served net of negatives searched). On t
 searches the right corpus for 36 of the 37 SQuAD questions routed ``no`` (the answerable ones' top-5
 recall goes from 0 to 0.96) and searches a KB for 3 of the 42 MMLU questions
 (``python -m evals.experiments.exp_no_route_evidence``, ``evals/results/exp_no_route_evidence.json``).
+
+**Across modalities.** The answer to a question about a thing often lives in another modality's words: a
+photo's caption names the astronaut, a clip's subtitles say what was said. Cosines of different encoders do
+not compare, so two rules work on what does:
+
+- *The question names a medium* ("in the photo", "pictured", "in the video", "this clip":
+  :func:`mmroute.routing.explicit.mentioned_media`): every KB of that modality is searched too, at full
+  route weight (a person reading the question would look there first).
+- *Words*: when another modality's KB holds an item whose words (caption, subtitles, title) cover at least
+  :data:`CROSS_COVERAGE` of the question's content words, and clearly more (:data:`CROSS_MARGIN`) than the
+  best item of the routed KBs, it is searched too, weighted by that coverage. Coverage is a share of the
+  question's words, the same scale in every KB, so it compares where cosines do not. Cost: one top-1 BM25
+  search per KB.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -59,6 +72,12 @@ from .fusion import score_space
 FLOOR = 0.3
 MARGIN = 0.2
 NO_ROUTE_FLOOR = 0.35
+CROSS_COVERAGE = 0.6
+CROSS_MARGIN = 0.2
+MEDIA_WORDS = frozenset(
+    {"photo", "photograph", "pictur", "pic", "imag", "video", "clip", "scene", "footag", "shown", "show", "film"}
+)
+"""Stems of words that name the medium, not the thing asked about: left out of word coverage."""
 
 
 @dataclass(frozen=True)
@@ -67,6 +86,8 @@ class Widening:
 
     added: tuple[str, ...] = ()
     note: str = ""
+    weights: Mapping[str, float] = field(default_factory=dict)
+    """Route weights for added KBs that the router gave (next to) none (cross-modal additions)."""
 
 
 def kbs_to_add(
@@ -157,6 +178,71 @@ def widen_by_evidence(home: Home, query: str, routed: Sequence[str], allowed: Se
     return Widening(tuple(added), "; ".join(parts))
 
 
+def widen_by_mention(home: Home, query: str, routed: Sequence[str], allowed: Sequence[str]) -> Widening:
+    """KBs of a medium the question names ("in the photo") that the route left out (see module doc)."""
+    from ..routing.explicit import mentioned_media
+
+    media = mentioned_media(query)
+    if not media:
+        return Widening()
+    modalities = {Modality.IMAGE.value if m == "image" else Modality.VIDEO.value for m in media}
+    found = [n for n in allowed if n not in routed and home.open(n).info.modality.value in modalities]
+    if not found:
+        return Widening()
+    named = ", ".join(sorted(media))
+    return Widening(
+        tuple(found),
+        f"the question names a medium ({named}): also searched " + ", ".join(found),
+        dict.fromkeys(found, 1.0),
+    )
+
+
+def word_coverage(question_stems: set[str], text: str) -> float:
+    """Share of the question's content stems that ``text`` holds."""
+    from ..text import content_stems, tokenize
+
+    if not question_stems:
+        return 0.0
+    return len(question_stems & set(content_stems(tokenize(text)))) / len(question_stems)
+
+
+def best_coverage(home: Home, name: str, query: str, stems: set[str]) -> float:
+    """Word coverage of the KB's best BM25 item for ``query`` (0 when the KB has no word index)."""
+    from ..errors import StoreError
+
+    try:
+        hits = home.open(name).search_sparse(query, 1)
+    except StoreError:  # a KB built without a word index: nothing to compare
+        return 0.0
+    if not hits:
+        return 0.0
+    item = hits[0].item
+    words = " ".join(p for p in (item.title or "", item.text or "", " ".join(item.captions)) if p)
+    return word_coverage(stems, words)
+
+
+def widen_across_modalities(home: Home, query: str, routed: Sequence[str], allowed: Sequence[str]) -> Widening:
+    """KBs of other modalities whose words answer the question better than the routed KBs' (module doc)."""
+    from ..text import content_stems, tokenize
+
+    routed_modalities = {home.open(n).info.modality for n in routed}
+    others = [n for n in allowed if n not in routed and home.open(n).info.modality not in routed_modalities]
+    stems = {s for s in content_stems(tokenize(query)) if s not in MEDIA_WORDS}
+    if not others or len(stems) < 2:
+        return Widening()
+    cover = {n: best_coverage(home, n, query, stems) for n in others}
+    if max(cover.values()) < CROSS_COVERAGE:
+        return Widening()
+    routed_best = max((best_coverage(home, n, query, stems) for n in routed), default=0.0)
+    found = [n for n, c in cover.items() if c >= CROSS_COVERAGE and c >= routed_best + CROSS_MARGIN]
+    if not found:
+        return Widening()
+    note = f"words of the question are in another modality (routed KBs cover {routed_best:.0%}): also searched " + (
+        ", ".join(f"{n} ({cover[n]:.0%})" for n in found)
+    )
+    return Widening(tuple(found), note, {n: cover[n] for n in found})
+
+
 def widen_route(
     home: Home,
     query: str,
@@ -164,13 +250,23 @@ def widen_route(
     allowed: Sequence[str],
     how: str,
     decision: RouteDecision | None = None,
-) -> tuple[list[str], str]:
-    """``routed`` plus the KBs widening adds, and ``how`` (the trace note) with its reason: those of
-    :func:`widen_by_evidence`, or of :func:`evidence_despite_no_route` when ``decision`` chose no retrieval."""
+) -> tuple[list[str], str, dict[str, float]]:
+    """``routed`` plus the KBs widening adds, ``how`` (the trace note) with its reasons, and route weights for
+    added KBs: those of :func:`widen_by_evidence`, :func:`widen_by_mention` and :func:`widen_across_modalities`,
+    or of :func:`evidence_despite_no_route` when ``decision`` chose no retrieval."""
     if not routed and is_no_route(decision):
         widened = evidence_despite_no_route(home, query, allowed)
         if widened.added:  # the note says what the router chose; "routed" before it would read as the opposite
-            return list(widened.added), widened.note
-        return [], how
-    widened = widen_by_evidence(home, query, routed, allowed)
-    return [*routed, *widened.added], "; ".join(p for p in (how, widened.note) if p)
+            return list(widened.added), widened.note, {}
+        return [], how, {}
+    if decision is not None and decision.rejected:
+        return list(routed), how, {}
+    names, notes, weights = list(routed), [how], {}
+    for widen in (widen_by_evidence, widen_by_mention, widen_across_modalities):
+        if not names:
+            break
+        w = widen(home, query, names, allowed)
+        names += [n for n in w.added if n not in names]
+        notes.append(w.note)
+        weights.update(w.weights)
+    return names, "; ".join(p for p in notes if p), weights

@@ -16,6 +16,7 @@ question asks for" of a name given to a Who-question.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
@@ -131,6 +132,13 @@ REASONS: dict[str, Reason] = {
     ),
     "type_match": Reason(lambda v: v < 0.5, _type),
     "dual_agree": Reason(lambda v: v < 0.5, _fixed("a second path does not give the same answer")),
+    "support_model": Reason(
+        lambda v: v < 0.0,
+        lambda v, _w: (
+            "the support model, trained to tell supported answers from plausible wrong ones, "
+            f"rates this answer unsupported by its sentence ({1 / (1 + math.exp(-v)):.0%} supported)"
+        ),
+    ),
 }
 """Each signal a policy may use that can be put in words: when the statement holds, and the statement.
 Signals without an entry are never named."""

@@ -39,12 +39,20 @@ from .explain import weighed_against
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
+from .support import SupportModel, shared_support_model
 
 
 def signal_vector(
-    question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None, embedder: SentenceEmbedder, reader: Any = None
+    question: str,
+    draft: Draft,
+    hits: Sequence[Hit],
+    alt: Draft | None,
+    embedder: SentenceEmbedder,
+    reader: Any = None,
+    support_model: SupportModel | None = None,
 ) -> tuple[dict[str, float], dict[str, list[str]]]:
-    """All signals a policy may use: evidence support, the reader's view, dual path, the draft's own score.
+    """All signals a policy may use: evidence support, the reader's view, the learned support model's
+    log-odds (``support_model``), dual path, the draft's own score.
 
     A sentence answer is judged by its claim (:mod:`.claim`); ``words["claim"]`` holds it when it differs."""
     claimed = claim_draft(question, draft, hits, reader)
@@ -55,6 +63,9 @@ def signal_vector(
     sig["dual_agree"] = answer_agreement(draft.text, alt.text) if alt is not None else 0.0
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)
+    if support_model is not None:
+        texts = [h.item.text or " ".join(h.item.captions) for h in hits]
+        sig["support_model"] = support_model.logit(question, draft.text or "", texts, draft.support)
     if reader is not None:
         from ..generation.reader_gen import RETRIEVAL_WEIGHT, ranked_spans, reading_chunks
 
@@ -84,12 +95,14 @@ class EvidenceVerifier:
         judge: Judge | None = None,
         embedder: SentenceEmbedder | None = None,
         reader: Any = "packaged",
+        support_model: SupportModel | str | None = "packaged",
     ) -> None:
         self._policy_arg = policy
         self._policies: PolicySet | None = PolicySet.of(policy) if isinstance(policy, (Policy, PolicySet)) else None
         self.judge = judge
         self._embedder = embedder
         self._reader_arg = reader
+        self._support_arg = support_model
 
     @property
     def policies(self) -> PolicySet:
@@ -122,6 +135,17 @@ class EvidenceVerifier:
         return self._reader_arg
 
     @property
+    def support_model(self) -> SupportModel | None:
+        """The learned support model (None when no policy weighs it, or ``support_model=None``)."""
+        if isinstance(self._support_arg, str):
+            if not any("support_model" in p.features for p in self.policies.policies.values()):
+                return None
+            self._support_arg = (
+                shared_support_model() if self._support_arg == "packaged" else shared_support_model(self._support_arg)
+            )
+        return self._support_arg
+
+    @property
     def embedder(self) -> SentenceEmbedder:
         if self._embedder is None:
             self._embedder = shared_embedder()
@@ -131,6 +155,8 @@ class EvidenceVerifier:
         self.embedder.warm_up()
         if self.reader is not None:
             self.reader.warm_up()
+        if self.support_model is not None:
+            self.support_model.warm_up()
 
     def verify(self, question: str, draft: Draft, hits: Sequence[Hit], alt: Draft | None = None) -> Verification:
         if not hits:
@@ -139,7 +165,7 @@ class EvidenceVerifier:
             return Verification(
                 Verdict.NO_EVIDENCE, 0.0, ("the generator found no answer in the retrieved evidence",), {}, True
             )
-        sig, words = signal_vector(question, draft, hits, alt, self.embedder, self.reader)
+        sig, words = signal_vector(question, draft, hits, alt, self.embedder, self.reader, self.support_model)
         policy = self.policy_for(draft)
         p = policy.probability(sig)
         sig["p_correct"] = p

@@ -88,7 +88,7 @@ def test_answer_rendering_shows_evidence_verdict_trace_and_latency(tmp_path: Pat
     shown = texts(at)
     assert "**Christopher Nolan**" in shown
     assert "verdict: **supported**" in shown and "the answer appears in f1" in shown
-    assert "paragraph (p=0.91) → films" in shown
+    assert "paragraph (p=0.91) → searched films" in shown
     assert "Inception is a 2010 film directed by Christopher Nolan." in shown
     assert "#1 · films · score 0.830" in shown and "#2 · photos · score 0.410" in shown
     assert len(at.get("image")) == 1  # the image evidence is shown as a thumbnail

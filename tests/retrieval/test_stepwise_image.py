@@ -3,69 +3,19 @@ the words of a generic question ("what is in this picture?") cannot pull in anot
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pytest
 
-from mmroute.encoders.base import ENCODERS, normalize
-from mmroute.encoders.hashing import HashingTextEncoder
 from mmroute.indexer import Indexer
 from mmroute.kb import Home
 from mmroute.retrieval.stepwise import StepwiseRetriever
-from mmroute.types import EncoderSpec, Item, Modality
+from mmroute.types import EncoderSpec
+from tests.retrieval.conftest import COLOUR_ENCODER as NAME
+from tests.retrieval.conftest import png as _png
 
-PIL = pytest.importorskip("PIL.Image")
-NAME = "test-colour-and-words"
-
-
-class ColourAndWords:
-    """Mean RGB of the pixels (3 dims) next to hashed caption words (16 dims): enough to tell
-    an image by its colour and a caption by its words, with no model."""
-
-    modality = Modality.IMAGE
-
-    def __init__(self) -> None:
-        self.words = HashingTextEncoder(dim=16)
-
-    @property
-    def dim(self) -> int:
-        return 19
-
-    @property
-    def spec(self) -> EncoderSpec:
-        return EncoderSpec(NAME, {})
-
-    def warm_up(self) -> None:
-        return None
-
-    @staticmethod
-    def _colour(path: str | Path) -> np.ndarray:
-        return np.asarray(PIL.open(path).convert("RGB"), np.float32).reshape(-1, 3).mean(0) / 255.0
-
-    def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
-        return normalize(np.hstack([np.zeros((len(texts), 3), np.float32), self.words.encode_queries(list(texts))]))
-
-    def encode_items(self, items: Sequence[Item]) -> np.ndarray:
-        rows = [
-            np.concatenate([3 * self._colour(it.source), 0.3 * self.words.encode_queries([" ".join(it.captions)])[0]])
-            for it in items
-        ]
-        return normalize(np.stack(rows).astype(np.float32))
-
-    def encode_image_queries(self, paths: Sequence[Path]) -> np.ndarray:
-        return normalize(np.stack([np.concatenate([self._colour(p), np.zeros(16, np.float32)]) for p in paths]))
-
-
-if NAME not in ENCODERS.names():
-    ENCODERS.register(NAME)(lambda **_: ColourAndWords())
-
-
-def _png(path: Path, rgb: tuple[int, int, int]) -> Path:
-    PIL.new("RGB", (16, 16), rgb).save(path)
-    return path
+pytest.importorskip("PIL.Image")
 
 
 @pytest.fixture(scope="module")

@@ -54,6 +54,7 @@ CASES: dict[str, tuple[float, float]] = {
     "sim_qa_support": (0.2, 0.8),
     "type_match": (0.0, 1.0),
     "dual_agree": (0.0, 1.0),
+    "support_model": (-2.0, 1.5),
 }
 
 

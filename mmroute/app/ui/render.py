@@ -39,7 +39,7 @@ def answer(ans: Answer) -> None:
         )
     elif ans.abstained:
         st.caption(f"abstained: {ans.reason}")
-    st.caption(f"🔀 route: {route_summary(ans.route)}")
+    st.caption(f"🔀 route: {route_summary(ans.route, ans.searched_kbs)}")
 
     cards = evidence_cards(ans)
     with st.expander(f"Evidence ({len(cards)})", expanded=True):

@@ -1,0 +1,98 @@
+"""Cross-modal evidence: a question whose answer is in a photo's caption finds the photo even when the router
+sends it to the paragraphs, and a question that names a medium ("in the photo") searches that medium's KBs;
+never when the routed KBs hold the answer's words, never when widening is off."""
+
+from __future__ import annotations
+
+import pytest
+
+from mmroute.indexer import Indexer
+from mmroute.kb import Home
+from mmroute.retrieval import RETRIEVERS
+from mmroute.retrieval.widening import widen_across_modalities, widen_by_mention
+from mmroute.routing.explicit import mentioned_media
+from mmroute.types import EncoderSpec
+from tests.retrieval.conftest import COLOUR_ENCODER, WIKI, KeywordRouter, make_kb, png
+
+SHUTTLE_Q = "Who was the first woman to pilot the space shuttle?"
+LENNON_Q = "Nobody Loves You is a song by John Lennon released on which album?"
+
+
+@pytest.fixture(scope="module")
+def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
+    """``wiki`` (paragraphs) and ``photos`` (an image KB whose captions are its only words)."""
+    tmp = tmp_path_factory.mktemp("cross")
+    home = Home(tmp / "home")
+    make_kb(home, tmp, "wiki", WIKI, "encyclopedia paragraphs")
+    folder = tmp / "photos"
+    folder.mkdir()
+    for name, rgb, caption in (
+        (
+            "astronaut",
+            (200, 200, 210),
+            "Eileen Collins, an American astronaut: the first woman to pilot the space shuttle.",
+        ),
+        ("cat", (180, 120, 60), "Chelsea the cat on a rug."),
+        ("rocket", (90, 90, 100), "A Falcon 9 rocket on the launch pad at Cape Canaveral."),
+    ):
+        png(folder / f"{name}.png", rgb)
+        (folder / f"{name}.txt").write_text(caption)
+    Indexer(home).index("photos", folder, modality="image", encoder=EncoderSpec(COLOUR_ENCODER, {}))
+    return home
+
+
+@pytest.mark.parametrize(
+    ("question", "media"),
+    [
+        ("Who is the astronaut in the photo with the American flag?", {"image"}),
+        ("What rocket is shown in the launch pad photo?", {"image"}),
+        ("Who is pictured on the coin?", {"image"}),
+        ("What happens at the start of the clip?", {"clip"}),
+        ("At what time in the video does the bunny wake up?", {"video"}),
+        ("Who directed Inception?", set()),
+        ("What is the image of God in Christianity?", set()),
+        ("What is the painting style of Monet?", set()),
+        ("Who won the 2018 FIFA World Cup?", set()),
+    ],
+)
+def test_a_medium_the_question_is_about_is_read_as_a_person_would(question: str, media: set[str]) -> None:
+    assert mentioned_media(question) == media
+
+
+def test_the_caption_that_answers_is_found_across_modalities(home: Home) -> None:
+    w = widen_across_modalities(home, SHUTTLE_Q, ["wiki"], ["wiki", "photos"])
+    assert w.added == ("photos",) and "another modality" in w.note and w.weights["photos"] >= 0.6
+    # the control: the routed paragraphs hold the question's words, nothing is added
+    assert widen_across_modalities(home, LENNON_Q, ["wiki"], ["wiki", "photos"]).added == ()
+
+
+def test_a_named_medium_adds_its_kbs_and_nothing_else(home: Home) -> None:
+    w = widen_by_mention(home, "Who is the astronaut in the photo?", ["wiki"], ["wiki", "photos"])
+    assert w.added == ("photos",) and w.weights == {"photos": 1.0} and "names a medium (image)" in w.note
+    assert widen_by_mention(home, "Who is the astronaut?", ["wiki"], ["wiki", "photos"]).added == ()
+    assert widen_by_mention(home, "What happens in the clip?", ["wiki"], ["wiki", "photos"]).added == ()
+
+
+@pytest.mark.parametrize("name", ["single", "stepwise"])
+def test_retrievers_bring_the_photo_into_the_evidence(home: Home, name: str) -> None:
+    router = KeywordRouter([], "photos", "wiki")  # every question goes to the paragraphs
+    res = RETRIEVERS.create(name, home=home, router=router).retrieve(SHUTTLE_Q, k=3)
+    assert "photos" in res.steps[0].kbs and "another modality" in res.steps[0].note
+    assert any(h.item.id.endswith("astronaut.png") for h in res.hits), [h.item.id for h in res.hits]
+    off = RETRIEVERS.create(name, home=home, router=router, widen=False).retrieve(SHUTTLE_Q, k=3)
+    assert off.steps[0].kbs == ("wiki",)
+
+
+def test_the_route_line_lists_what_was_searched(home: Home) -> None:
+    from mmroute.app.support import route_summary
+    from mmroute.generation import create_generator
+    from mmroute.pipeline import Pipeline, PipelineConfig
+
+    router = KeywordRouter([], "photos", "wiki")
+    retriever = RETRIEVERS.create("single", home=home, router=router)
+    pipe = Pipeline(retriever, create_generator("offline"), None, PipelineConfig(generator="offline", verify=False))
+    ans = pipe.ask(SHUTTLE_Q)
+    assert ans.searched_kbs == ("wiki", "photos") and ans.route is not None and ans.route.kbs == ("wiki",)
+    assert route_summary(ans.route, ans.searched_kbs).endswith("→ searched wiki, photos")
+    assert ans.to_dict()["searched_kbs"] == ["wiki", "photos"]
+    assert [h.score for h in ans.evidence] == sorted((h.score for h in ans.evidence), reverse=True)
