@@ -24,6 +24,7 @@ from typing import Any
 
 from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
+from .generation.moments import asks_for_moment, moment_answer
 from .kb import Home
 from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, Hit, RetrievalResult, Verdict, Verification
@@ -129,23 +130,29 @@ class Pipeline:
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
         timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
         hits = list(res.hits)
-        draft: Draft = self.generator.generate(question, hits, img)
+        moment = moment_answer(question, hits) if asks_for_moment(question) else None
         alt: Draft | None = None
-        if (
-            self.verifier is not None
-            and cfg.dual_path
-            and hits
-            and draft.text
-            and getattr(self.verifier, "uses_dual_path", True)
-        ):
-            alt = self.generator.closed_book(question, hits, img)
-        t2 = time.perf_counter()
-        timings["generate"] = (t2 - t1) * 1000
         ver: Verification | None = None
-        if self.verifier is not None:
-            ver = self.verifier.verify(question, draft, hits, alt)
-            if ver.abstain and ver.verdict is Verdict.UNSUPPORTED and draft.text:
-                draft, ver = self._next_candidate(question, hits, img, draft, ver)
+        if moment is not None:  # "when in the video ...": the moment, checked against its own subtitle
+            draft, checked = moment
+            t2 = time.perf_counter()
+            ver = checked if self.verifier is not None else None
+        else:
+            draft = self.generator.generate(question, hits, img)
+            if (
+                self.verifier is not None
+                and cfg.dual_path
+                and hits
+                and draft.text
+                and getattr(self.verifier, "uses_dual_path", True)
+            ):
+                alt = self.generator.closed_book(question, hits, img)
+            t2 = time.perf_counter()
+            if self.verifier is not None:
+                ver = self.verifier.verify(question, draft, hits, alt)
+                if ver.abstain and ver.verdict is Verdict.UNSUPPORTED and draft.text:
+                    draft, ver = self._next_candidate(question, hits, img, draft, ver)
+        timings["generate"] = (t2 - t1) * 1000
         t3 = time.perf_counter()
         timings["verify"] = (t3 - t2) * 1000
         timings["total"] = (t3 - t0) * 1000

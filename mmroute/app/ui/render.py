@@ -7,12 +7,14 @@ import streamlit as st
 from mmroute.app.support import (
     VERDICT_ICONS,
     EvidenceCard,
+    evidence_card,
     evidence_cards,
     latency_rows,
     route_summary,
     trace_rows,
     withheld_draft,
 )
+from mmroute.generation.moments import moment_of
 from mmroute.types import Answer
 
 _TEXT_PREVIEW = 700
@@ -26,6 +28,12 @@ STEP_COLUMNS = {
 
 def answer(ans: Answer) -> None:
     st.markdown(f"**{ans.display_text}**")
+    moment = moment_of(ans)
+    if moment is not None:  # a "when in the video" answer plays from its moment
+        hit, start, end = moment
+        card = evidence_card(hit)
+        if card.media_path:
+            st.video(card.media_path, start_time=int(start), end_time=int(end) + 1)
     draft = withheld_draft(ans)
     if draft:
         st.caption(f"withheld draft (not verified, do not rely on it): *{draft}*")
