@@ -116,6 +116,7 @@ def moment_answer(question: str, hits: Sequence[Hit]) -> tuple[Draft, Verificati
     text = f"{fmt_time(m.start_s)}–{fmt_time(m.end_s)} in {title}: “{m.text}”"
     draft = Draft(text, (m.hit.item.id,), m.text, m.coverage, GENERATOR)
     signals = {"moment_coverage": m.coverage, "moment_start_s": m.start_s, "moment_end_s": m.end_s}
+    reasons: tuple[str, ...]
     if m.coverage >= MIN_COVERAGE:
         reasons = (
             f"supported: the subtitle at {fmt_time(m.start_s)}–{fmt_time(m.end_s)} holds {m.coverage:.0%} of the "

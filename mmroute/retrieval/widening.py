@@ -261,7 +261,8 @@ def widen_route(
         return [], how, {}
     if decision is not None and decision.rejected:
         return list(routed), how, {}
-    names, notes, weights = list(routed), [how], {}
+    names, notes = list(routed), [how]
+    weights: dict[str, float] = {}
     for widen in (widen_by_evidence, widen_by_mention, widen_across_modalities):
         if not names:
             break
