@@ -1,0 +1,1 @@
+"""Plots of the recorded results in ``evals/results/`` for ``docs/benchmarks.md``."""
