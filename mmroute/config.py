@@ -7,10 +7,16 @@ Example ``mmroute.toml``::
     kbs = ["squad"]               #                          (--kb, repeatable)
     verify = true                 #                          (--no-verify)
     dual_path = true              # a second answer for the verifier, when its policy weighs one
-    generator = "reader"          # reader|offline|smollm2|hf-causal|openai   (--generator)
+    generator = "reader"          # reader|offline|smollm2|hf-causal|openai|a plugin's   (--generator)
+    verifier = "evidence"         # a registered verifier: evidence or a plugin's      (--verifier)
+    router = "default"            # a registered router; unset: the default router     (--router)
 
     [generator_options]           # passed to the generator's constructor
     model = "packaged"            # reader: packaged, a local QA checkpoint folder, or a hub name
+
+    [verifier_options]            # passed to the verifier's constructor (with policy_path as policy)
+
+    [router_options]              # passed to the router's factory, e.g. path = "./my-router"
 
     [endpoint]                    # for generator = "openai" and the LLM judge (--endpoint-url ...)
     url = "http://localhost:8000/v1"
@@ -20,6 +26,11 @@ Example ``mmroute.toml``::
 
 >>> cfg = PipelineConfig.from_toml("mmroute.toml")
 >>> Pipeline.from_home(Home(), cfg)
+
+Every name (generator, verifier, router, retriever) is looked up in its role's registry, so a package
+that registers one through an entry point (``mmroute.generators``, ``mmroute.verifiers``,
+``mmroute.routers``, ...; see ``docs/plugins.md``) is named here like a built-in one. A file without
+``verifier`` keeps the ``evidence`` verifier: configs written before the key existed mean the same.
 """
 
 from __future__ import annotations
@@ -32,8 +43,6 @@ from pathlib import Path
 from typing import Any
 
 from .errors import ConfigError
-
-GENERATOR_NAMES = ("reader", "offline", "smollm2", "hf-causal", "openai")
 
 
 @dataclass
@@ -55,6 +64,11 @@ class PipelineConfig:
 
     generator: str = "reader"
     generator_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the generator's constructor."""
+    verifier: str = "evidence"
+    """A registered verifier name (used when ``verify`` is on)."""
+    verifier_options: dict[str, Any] = field(default_factory=dict)
+    """Options of the verifier's constructor; ``policy_path`` and the endpoint judge are added when set."""
     retriever: str = "single"
     retriever_options: dict[str, Any] = field(default_factory=dict)
     router: str | None = None
@@ -77,10 +91,16 @@ class PipelineConfig:
         self.validate()
 
     def validate(self) -> None:
-        if self.generator not in GENERATOR_NAMES:
-            raise ConfigError(
-                f"unknown generator {self.generator!r}", hint=f"choose one of: {', '.join(GENERATOR_NAMES)}"
-            )
+        from .generation.base import GENERATORS
+        from .routing.base import ROUTERS
+
+        # The verifier's name is checked where it is built (Pipeline.from_home): its role's module loads
+        # the verifier's dependencies, which a client that only sends this config to a server does not need.
+        _check_name(GENERATORS, self.generator, "generator")
+        if self.router is not None:
+            _check_name(ROUTERS, self.router, "router")
+        if not self.verifier:
+            raise ConfigError("the verifier name is empty", hint='name one, e.g. verifier = "evidence"')
         if self.k < 1:
             raise ConfigError(f"k must be at least 1, not {self.k}")
         if self.next_candidates < 0:
@@ -157,6 +177,8 @@ _OPT_STR = (str, type(None))
 _TYPES: dict[str, Any] = {
     "generator": str,
     "generator_options": dict,
+    "verifier": str,
+    "verifier_options": dict,
     "retriever": str,
     "retriever_options": dict,
     "router": _OPT_STR,
@@ -177,6 +199,16 @@ _ENDPOINT_TYPES: dict[str, Any] = {
     "multimodal": bool,
     "judge": bool,
 }
+
+
+def _check_name(registry: Any, name: str, key: str) -> None:
+    """``name`` is registered in ``registry`` (built in, added at run time, or an installed plugin's)."""
+    if name not in registry:
+        raise ConfigError(
+            f"unknown {registry.role} {name!r}",
+            hint=f"choose one of: {', '.join(registry.names())} (config key {key}; a plugin's name needs its "
+            "package installed)",
+        )
 
 
 def _check_types(values: Mapping[str, Any], types: Mapping[str, Any], prefix: str) -> None:

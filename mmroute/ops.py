@@ -34,18 +34,12 @@ def search(
     return {"query": query, "kb": kb, "mode": used, "hits": [h.to_dict() for h in hits]}
 
 
-def make_router(name: str, router_path: Path | str | None, threshold: float | None = None) -> Any:
-    """A router by CLI name (``--router``), warmed up by the caller."""
-    from .routing import ROUTERS, FederatedRouter, default_router
+def make_router(name: str, router_path: Path | str | None = None, threshold: float | None = None) -> Any:
+    """A router by registered name (``--router``; a plugin's too), warmed up by the caller: the same
+    :func:`~mmroute.routing.create_router` that builds a pipeline's router."""
+    from .routing.base import create_router
 
-    path = Path(router_path) if router_path else None
-    if name == "default":
-        return default_router(path)
-    if name in ("trained", "finetuned"):
-        return ROUTERS.create(name, path=str(path) if path else None)
-    if name == "federated":
-        return FederatedRouter(default_router(path), threshold=0.1 if threshold is None else threshold)
-    return ROUTERS.create(name)
+    return create_router(name, path=router_path, threshold=threshold)
 
 
 def route(home: Any, question: str, router_factory: Callable[[], Any], image: Path | None = None) -> dict[str, Any]:

@@ -28,20 +28,23 @@ from .generation.moments import asks_for_moment, moment_answer
 from .kb import Home
 from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, Hit, RetrievalResult, Verdict, Verification
-from .verification.base import Verifier
-from .verification.verifier import EvidenceVerifier
+from .verification.base import VERIFIERS, Verifier
 
 log = logging.getLogger(__name__)
 
 
-def _default_router(required: bool) -> Any:
-    """The shipped router. When the question's KBs are named (``required=False``) a router that cannot
-    load is reported and skipped; when routing decides which KBs to search, its failure is the answer."""
+def _router(cfg: PipelineConfig, required: bool) -> Any:
+    """The router ``cfg`` names (built by :func:`~mmroute.routing.create_router`, like ``mmroute route``'s),
+    else the shipped default router. When the question's KBs are named (``required=False``) a default router
+    that cannot load is reported and skipped; when routing decides which KBs to search, its failure is the
+    answer. A router named in the config always fails loudly."""
     from .errors import MMRouteError
-    from .routing import default_router
+    from .routing import create_router
 
+    if cfg.router:
+        return create_router(cfg.router, **cfg.router_options)
     try:
-        return default_router()
+        return create_router("default")
     except MMRouteError as e:
         if required:
             raise
@@ -76,24 +79,19 @@ class Pipeline:
         h = home if isinstance(home, Home) else Home(home)
         if isinstance(retriever, str) or retriever is None:
             name = retriever or cfg.retriever
-            router = None
-            if not cfg.kbs or name == "stepwise":
-                if cfg.router:
-                    from .routing.base import ROUTERS
-
-                    router = ROUTERS.create(cfg.router, **cfg.router_options)
-                else:
-                    router = _default_router(required=not cfg.kbs)
+            router = _router(cfg, required=not cfg.kbs) if not cfg.kbs or name == "stepwise" else None
             retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)
         generator = create_generator(cfg.generator, **_generator_options(cfg))
         verifier: Verifier | None = None
         if cfg.verify:
-            judge = None
+            options = dict(cfg.verifier_options)
+            if cfg.policy_path:
+                options.setdefault("policy", cfg.policy_path)
             if cfg.endpoint.judge:
                 from .llm.openai_compat import ChatClient
                 from .verification.judge import LLMJudge
 
-                judge = LLMJudge(
+                options["judge"] = LLMJudge(
                     ChatClient(
                         cfg.endpoint.url or "",
                         cfg.endpoint.model or "",
@@ -102,7 +100,7 @@ class Pipeline:
                         max_retries=cfg.endpoint.max_retries,
                     )
                 )
-            verifier = EvidenceVerifier(policy=cfg.policy_path, judge=judge)
+            verifier = VERIFIERS.create(cfg.verifier, **options)
         return cls(retriever, generator, verifier, cfg)
 
     def warm_up(self) -> None:

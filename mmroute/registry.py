@@ -120,9 +120,12 @@ class Registry(Generic[T]):
             try:
                 return ep.load()  # not kept here: the plugin may leave sys.path
             except Exception as e:  # a broken plugin must say which one it is
+                dist = getattr(getattr(ep, "dist", None), "name", None)
+                source = f"package {dist}, " if dist else ""
                 raise ConfigError(
-                    f"{self.role} {name!r} (entry point {ep.value}) cannot be loaded: {e}",
-                    hint="reinstall or remove the package that provides it",
+                    f"{self.role} {name!r} ({source}entry point {ep.value}) cannot be loaded: "
+                    f"{type(e).__name__}: {' '.join(str(e).split())}",
+                    hint=f"reinstall or remove {'the package ' + dist if dist else 'the package that provides it'}",
                 ) from e
         factory = load_target(target) if isinstance(target, str) else target
         self._loaded[name] = factory

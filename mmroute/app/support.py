@@ -125,13 +125,39 @@ def save_query_image(home: Home, name: str, data: bytes) -> Path:
 # Settings
 # ----------------------------------------------------------------------------------------------
 
-GENERATOR_KINDS = ("reader", "offline", "local", "openai")
 GENERATOR_LABELS = {
     "reader": "Reader (trained extractive reader, no LLM)",
     "offline": "Lexical extractor (no model, fastest)",
     "local": "Local LLM (SmolLM2 / Hugging Face)",
     "openai": "OpenAI-compatible endpoint",
 }
+"""How the app names the built-in generators; a plugin's generator is shown by its registered name."""
+_LOCAL_GENERATORS = ("smollm2", "hf-causal")
+"""Registered generators the app offers as one kind, ``local`` (packaged SmolLM2, or a model folder)."""
+
+
+def generator_kinds() -> tuple[str, ...]:
+    """The app's generator choices, read from the generator registry: every registered generator (a plugin's
+    too, by its name), with ``smollm2`` and ``hf-causal`` offered as one choice, ``local``; labelled ones first."""
+    from ..generation.base import GENERATORS
+
+    kinds = dict.fromkeys("local" if n in _LOCAL_GENERATORS else n for n in GENERATORS.names())
+    order = list(GENERATOR_LABELS)
+    return tuple(sorted(kinds, key=lambda k: (order.index(k) if k in order else len(order), k)))
+
+
+def generator_label(kind: str) -> str:
+    """The label the app shows for a generator choice."""
+    return GENERATOR_LABELS.get(kind, f"{kind} (plugin)")
+
+
+def role_names(role: str) -> list[str]:
+    """Registered names of ``role`` (``router`` or ``verifier``) for the app's choices, a plugin's too."""
+    from ..registry import load_target
+
+    target = {"router": "mmroute.routing.base:ROUTERS", "verifier": "mmroute.verification.base:VERIFIERS"}[role]
+    registry: Any = load_target(target)
+    return list(registry.names())
 
 
 @dataclass(frozen=True)
@@ -147,8 +173,9 @@ class GeneratorSettings:
     api_key_env: str = "OPENAI_API_KEY"
 
     def validate(self) -> None:
-        if self.kind not in GENERATOR_KINDS:
-            raise ConfigError(f"unknown generator kind {self.kind!r}", hint=f"use one of {', '.join(GENERATOR_KINDS)}")
+        kinds = generator_kinds()
+        if self.kind not in kinds:
+            raise ConfigError(f"unknown generator kind {self.kind!r}", hint=f"use one of {', '.join(kinds)}")
         if self.kind == "openai":
             if not re.match(r"^https?://[^\s/]+", self.endpoint_url or ""):
                 raise ConfigError(
@@ -165,15 +192,15 @@ class GeneratorSettings:
     def generator(self) -> tuple[str, dict[str, Any]]:
         """(registered generator name, options) for the pipeline config."""
         self.validate()
-        if self.kind in ("reader", "offline"):
-            return self.kind, {}
         if self.kind == "local":
             return ("hf-causal", {"model": self.local_model}) if self.local_model.strip() else ("smollm2", {})
-        return "openai", {
-            "base_url": self.endpoint_url.rstrip("/"),
-            "model": self.model.strip(),
-            "api_key_env": self.api_key_env,
-        }
+        if self.kind == "openai":
+            return "openai", {
+                "base_url": self.endpoint_url.rstrip("/"),
+                "model": self.model.strip(),
+                "api_key_env": self.api_key_env,
+            }
+        return self.kind, {}  # reader, offline, or a plugin's generator by its registered name
 
     def key_status(self) -> str:
         """``"set"`` or ``"not set"`` — whether the key's environment variable exists; never its value."""
@@ -188,6 +215,10 @@ class AskSettings:
     k: int = 5
     kbs: tuple[str, ...] = ()
     """Empty: the router picks the KBs for each question."""
+    router: str | None = None
+    """A registered router (a plugin's too); None: the shipped default router."""
+    verifier: str = "evidence"
+    """A registered verifier (a plugin's too)."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -416,6 +447,8 @@ def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
         generator=name,
         generator_options=options,
         retriever=ask.retriever,
+        router=ask.router or None,
+        verifier=ask.verifier,
         k=ask.k,
         kbs=list(ask.kbs),
         endpoint=endpoint,

@@ -11,8 +11,17 @@ from typing import Any
 
 import click
 
-from ..config import GENERATOR_NAMES
-from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
+from .common import (
+    GeneratorName,
+    RouterName,
+    VerifierName,
+    emit_json,
+    handle_errors,
+    home_option,
+    json_option,
+    open_home,
+    progress_enabled,
+)
 from .eval_cmd import eval_group
 from .main import cli
 
@@ -40,10 +49,10 @@ def pipeline_options(f: Any) -> Any:
         click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
         click.option(
             "--generator",
-            type=click.Choice(GENERATOR_NAMES),
+            type=GeneratorName(),
             default=None,
-            help="Answer generator (default reader: the packaged extractive reader, no LLM; "
-            "offline: the lexical extractor).",
+            help="Answer generator: a registered name, a plugin's too (default reader: the packaged extractive "
+            "reader, no LLM; offline: the lexical extractor).",
         ),
         click.option(
             "--generator-option",
@@ -53,7 +62,20 @@ def pipeline_options(f: Any) -> Any:
             help="Generator option, e.g. --generator-option model=deepset/roberta-base-squad2 for the "
             "reader, model=/models/qwen for hf-causal (repeatable).",
         ),
+        click.option(
+            "--verifier",
+            type=VerifierName(),
+            default=None,
+            help="Verifier: a registered name, a plugin's too (default evidence).",
+        ),
         click.option("--no-verify", is_flag=True, default=False, help="Skip the verifier (answers are not guarded)."),
+        click.option(
+            "--router",
+            type=RouterName(),
+            default=None,
+            help="Router that picks the KBs when --kb is not given (or --stepwise): a registered name, a "
+            "plugin's too (default: the shipped router).",
+        ),
         click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
         click.option("--endpoint-model", default=None, help="Model name at the endpoint."),
         click.option(
@@ -85,7 +107,9 @@ class PipelineFlags:
     k: int | None
     generator: str | None
     generator_options: tuple[str, ...]
+    verifier: str | None
     no_verify: bool
+    router: str | None
     endpoint_url: str | None
     endpoint_model: str | None
     api_key_env: str | None
@@ -116,8 +140,14 @@ class PipelineFlags:
                 **base["generator_options"],
                 **parse_options(self.generator_options, "--generator-option"),
             }
+        if self.verifier:
+            base["verifier"] = self.verifier
         if self.no_verify:
             base["verify"] = False
+        if self.router:
+            if self.router != base["router"]:  # another router's options do not apply to this one
+                base["router_options"] = {}
+            base["router"] = self.router
         ep = base["endpoint"]
         for key, val in (
             ("url", self.endpoint_url),

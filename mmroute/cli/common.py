@@ -101,17 +101,69 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
     return out
 
 
-class StoreBackend(click.ParamType):
-    """The name of a registered store backend (built in, or added by an entry point), checked when given."""
+class Registered(click.ParamType):
+    """The name of a registered implementation of one role (built in, or added by a plugin's entry point).
 
-    name = "store"
+    The choices are read from the role's registry when a value is checked (or help and completion are
+    shown), not when the CLI is imported, so a package installed after mmroute (or put on ``PYTHONPATH``)
+    is a valid choice; a wrong name lists them all. ``registry`` is ``"module:ATTRIBUTE"``, imported then.
+    """
+
+    def __init__(self, registry: str, name: str, metavar: str) -> None:
+        self.registry = registry
+        self.name = name
+        self._metavar = metavar
+
+    def _registry(self) -> Any:
+        from ..registry import load_target
+
+        return load_target(self.registry)
 
     def get_metavar(self, *args: Any, **kwargs: Any) -> str:
-        return "[edge|qdrant|faiss|...]"
+        return self._metavar
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        from ..stores.base import STORES
-
-        if isinstance(value, str) and value in STORES:
+        reg = self._registry()
+        if isinstance(value, str) and value in reg:
             return value
-        self.fail(f"{value!r} is not one of {', '.join(repr(n) for n in STORES.names())}.", param, ctx)
+        self.fail(f"{value!r} is not one of {', '.join(repr(n) for n in reg.names())}.", param, ctx)
+
+    def shell_complete(self, ctx: click.Context, param: click.Parameter, incomplete: str) -> list[Any]:
+        from click.shell_completion import CompletionItem
+
+        return [CompletionItem(n) for n in self._registry().names() if n.startswith(incomplete)]
+
+
+class StoreBackend(Registered):
+    """A registered store backend (``--store``)."""
+
+    def __init__(self) -> None:
+        super().__init__("mmroute.stores.base:STORES", "store", "[edge|qdrant|faiss|...]")
+
+
+class EncoderName(Registered):
+    """A registered encoder (``--encoder``)."""
+
+    def __init__(self) -> None:
+        super().__init__("mmroute.encoders.base:ENCODERS", "encoder", "[minilm|hashing|open-clip|...]")
+
+
+class GeneratorName(Registered):
+    """A registered generator (``--generator``)."""
+
+    def __init__(self) -> None:
+        super().__init__("mmroute.generation.base:GENERATORS", "generator", "[reader|offline|smollm2|openai|...]")
+
+
+class RouterName(Registered):
+    """A registered router (``--router``)."""
+
+    def __init__(self) -> None:
+        super().__init__("mmroute.routing.base:ROUTERS", "router", "[default|trained|federated|...]")
+
+
+class VerifierName(Registered):
+    """A registered verifier (``--verifier``; checking it loads the verification module)."""
+
+    def __init__(self) -> None:
+        super().__init__("mmroute.verification.base:VERIFIERS", "verifier", "[evidence|...]")

@@ -8,10 +8,8 @@ from typing import Any
 
 import click
 
-from .common import emit_json, handle_errors, home_option, json_option, open_home
+from .common import RouterName, emit_json, handle_errors, home_option, json_option, open_home
 from .main import cli
-
-ROUTER_CHOICES = ("default", "trained", "finetuned", "description", "federated")
 
 
 class _RouteGroup(click.Group):
@@ -26,9 +24,9 @@ class _RouteGroup(click.Group):
 
 
 def _make_router(name: str, router_path: Path | None, threshold: float | None = None) -> Any:
-    from ..ops import make_router
+    from ..routing.base import create_router
 
-    return make_router(name, router_path, threshold)
+    return create_router(name, path=router_path, threshold=threshold)
 
 
 @cli.group(
@@ -51,7 +49,14 @@ def route_group() -> None:
     default=None,
     help="An image that comes with the question.",
 )
-@click.option("--router", "router_name", type=click.Choice(ROUTER_CHOICES), default="default", show_default=True)
+@click.option(
+    "--router",
+    "router_name",
+    type=RouterName(),
+    default="default",
+    show_default=True,
+    help="A registered router (built in or a plugin's), e.g. default, trained, finetuned, description, federated.",
+)
 @click.option(
     "--router-path",
     type=click.Path(file_okay=False, path_type=Path),
@@ -114,9 +119,10 @@ Examples:
 @click.option(
     "--router",
     "router_name",
-    type=click.Choice(("default", "trained", "finetuned")),
+    type=RouterName(),
     default="default",
     show_default=True,
+    help="A registered router (built in or a plugin's), e.g. default, trained, finetuned.",
 )
 @click.option(
     "--router-path",

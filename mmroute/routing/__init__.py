@@ -15,14 +15,14 @@ from __future__ import annotations
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from .base import ROUTERS, Router, kbs_for_route
+from .base import ROUTERS, Router, create_router, kbs_for_route
 
 if TYPE_CHECKING:  # the same names, for type checkers
     from .decision import MultiRoutePolicy, make_decision  # noqa: F401
     from .default import TrainedWithDescriptions, default_router  # noqa: F401
     from .description import DescriptionRouter, parse_description, topical_kbs  # noqa: F401
     from .ensemble import EnsembleRouter  # noqa: F401
-    from .federated import FederatedRouter, selection_tradeoff  # noqa: F401
+    from .federated import FederatedRouter, create_federated, selection_tradeoff  # noqa: F401
     from .finetuned import FinetunedRouter  # noqa: F401
     from .guard import GuardedRouter, QueryGuard  # noqa: F401
     from .llm import LLMRouter  # noqa: F401
@@ -38,6 +38,7 @@ _EXPORTS = {
     "topical_kbs": "description",
     "EnsembleRouter": "ensemble",
     "FederatedRouter": "federated",
+    "create_federated": "federated",
     "selection_tradeoff": "federated",
     "FinetunedRouter": "finetuned",
     "GuardedRouter": "guard",
@@ -46,7 +47,7 @@ _EXPORTS = {
     "TrainedRouter": "trained",
 }
 
-__all__ = ["ROUTERS", "Router", "kbs_for_route", *_EXPORTS]
+__all__ = ["ROUTERS", "Router", "create_router", "kbs_for_route", *_EXPORTS]
 
 
 def __getattr__(name: str) -> Any:

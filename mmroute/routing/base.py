@@ -7,10 +7,12 @@ the chosen route(s), and the KBs they resolve to. Implementations register in :d
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
+from ..errors import ConfigError
 from ..registry import Registry
 from ..types import KBInfo, Route, RouteDecision
 
@@ -32,12 +34,41 @@ ROUTERS: Registry[Router] = Registry(
         "llm": "mmroute.routing.llm:LLMRouter",
         "ensemble": "mmroute.routing.ensemble:create_ensemble",
         "finetuned": "mmroute.routing.finetuned:create_finetuned",
-        "federated": "mmroute.routing.federated:FederatedRouter",
+        "federated": "mmroute.routing.federated:create_federated",
         "guarded": "mmroute.routing.guard:create_guarded",
         "default": "mmroute.routing.default:default_router",
     },
 )
 """Routers by name; factories take keyword options."""
+
+
+def create_router(name: str, path: str | Path | None = None, threshold: float | None = None, **options: Any) -> Router:
+    """The one way a router is built by name (the CLI's ``--router``, a config's ``router``, the server).
+
+    ``path`` (``--router-path``: a router artifact folder) and ``threshold`` (``--threshold``) are passed
+    on only when given, and only to a router whose factory takes them; any other ``options`` as they are.
+    Built-in and plugin routers alike come from :data:`ROUTERS` (``default``, ``trained``, ``federated``, ...).
+    Not warmed up: the caller does that.
+    """
+    factory = ROUTERS.get(name)
+    given = {"path": str(path) if path else None, "threshold": threshold}
+    for key, value in given.items():
+        if value is None:
+            continue
+        if not _accepts(factory, key):
+            flag = "--router-path" if key == "path" else "--threshold"
+            raise ConfigError(f"the {name} router takes no {key} ({flag})", hint=f"leave {flag} out for {name}")
+        options.setdefault(key, value)
+    return factory(**options)
+
+
+def _accepts(factory: Any, key: str) -> bool:
+    """Whether ``factory`` takes the keyword ``key`` (a ``**options`` factory takes any)."""
+    try:
+        params = inspect.signature(factory).parameters.values()
+    except (TypeError, ValueError):  # no signature to read: let the call decide
+        return True
+    return any(p.kind is p.VAR_KEYWORD or (p.name == key and p.kind is not p.POSITIONAL_ONLY) for p in params)
 
 
 def kbs_for_route(route: str, kbs: Sequence[KBInfo]) -> tuple[str, ...]:

@@ -88,6 +88,20 @@ class FederatedRouter:
         )
 
 
+def create_federated(
+    path: str | Path | None = None, threshold: float = 0.1, inner: str | Router | None = None, **options: object
+) -> FederatedRouter:
+    """The ``federated`` router: per-KB thresholds over ``inner`` (a router or a registered name; default
+    :func:`~mmroute.routing.default.default_router`, from the artifact at ``path`` when given)."""
+    from .base import ROUTERS
+
+    if isinstance(inner, str):
+        inner = ROUTERS.create(inner, **({"path": str(path)} if path else {}), **options)
+    elif inner is None and (path or options):
+        inner = ROUTERS.create("default", path=path, **options)
+    return FederatedRouter(inner, threshold=threshold)
+
+
 @dataclass(frozen=True)
 class TradeoffPoint:
     threshold: float

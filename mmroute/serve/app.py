@@ -120,14 +120,21 @@ class SearchRequest(BaseModel):
 class RouteRequest(BaseModel):
     question: str
     image: ImagePayload | None = None
-    router: str = Field("default", description="default | trained | finetuned | description | federated")
+    router: str = Field(
+        "default",
+        description="a registered router: default | trained | finetuned | description | federated | a plugin's",
+    )
     router_path: str | None = None
     threshold: float | None = None
 
 
 class AskRequest(BaseModel):
     question: str
-    config: dict[str, Any] = Field(default_factory=dict, description="PipelineConfig.to_dict() (flags of ask).")
+    config: dict[str, Any] = Field(
+        default_factory=dict,
+        description="PipelineConfig.to_dict() (flags of ask); generator, verifier and router name registered "
+        "implementations, a plugin's too.",
+    )
     image: ImagePayload | None = None
     step_hits: bool = Field(
         False,

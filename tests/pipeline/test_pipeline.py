@@ -250,13 +250,13 @@ def test_abstention_shows_withheld_draft_evidence_and_plain_reasons(normans):
 
 def test_a_router_that_cannot_load_is_an_error_when_routing_decides(tmp_path, monkeypatch, caplog):
     """Routed questions fail loudly when the router cannot load; questions over named KBs go on, with a warning."""
-    import mmroute.routing as routing
     from mmroute.errors import ModelUnavailableError
+    from mmroute.routing.base import ROUTERS
 
-    def broken():  # noqa: ANN202
+    def broken(**options):  # noqa: ANN202, ANN003
         raise ModelUnavailableError("the router artifact is damaged", hint="reinstall mmroute")
 
-    monkeypatch.setattr(routing, "default_router", broken)
+    monkeypatch.setitem(ROUTERS._loaded, "default", broken)  # the registry's factory for "default"
     with pytest.raises(ModelUnavailableError, match="damaged"):
         Pipeline.from_home(Home(tmp_path), PipelineConfig())
     pipe = Pipeline.from_home(Home(tmp_path), PipelineConfig(kbs=["normans"], retriever="stepwise"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from mmroute.app.support import GENERATOR_KINDS, GENERATOR_LABELS, AskSettings, GeneratorSettings
+from mmroute.app.support import AskSettings, GeneratorSettings, generator_kinds, generator_label, role_names
 from mmroute.errors import ConfigError
 
 from .resources import home_root
@@ -16,7 +16,7 @@ def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
         st.header("Settings")
         st.caption(f"Home: `{home_root()}`")
         st.subheader("Generator")
-        kind = st.radio("Answers are drafted by", GENERATOR_KINDS, format_func=GENERATOR_LABELS.get, key="gen_kind")
+        kind = st.radio("Answers are drafted by", generator_kinds(), format_func=generator_label, key="gen_kind")
         gen = GeneratorSettings(kind=kind)
         if kind == "local":
             model = st.text_input(
@@ -46,4 +46,24 @@ def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
         )
         k = st.slider("Evidence items (k)", 1, 10, 5, key="k")
         chosen = st.multiselect("Search only these KBs (empty: the router decides)", names, key="kbs_fixed")
-    return gen, AskSettings(retriever=retriever, k=int(k), kbs=tuple(chosen))
+        routers = role_names("router")
+        router = st.selectbox(
+            "Router",
+            ["default", *(r for r in routers if r != "default")],
+            key="router",
+            help="picks the KBs when none are chosen above; a plugin's router is listed by its name",
+        )
+        verifiers = role_names("verifier")
+        verifier = st.selectbox(
+            "Verifier",
+            ["evidence", *(v for v in verifiers if v != "evidence")],
+            key="verifier",
+            help="checks each answer against its evidence; a plugin's verifier is listed by its name",
+        )
+    return gen, AskSettings(
+        retriever=retriever,
+        k=int(k),
+        kbs=tuple(chosen),
+        router=None if router == "default" else router,
+        verifier=verifier,
+    )

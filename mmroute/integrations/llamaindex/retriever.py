@@ -22,21 +22,21 @@ from .nodes import hit_to_node
 
 
 def resolve_router(router: Router | str | None) -> Router | None:
-    """``"default"`` -> mmroute's committed default router; another string -> a registered router."""
+    """``"default"`` -> mmroute's committed default router; another string -> a registered router (a plugin's
+    too), built by :func:`~mmroute.routing.create_router` as everywhere else."""
     if router is None or not isinstance(router, str):
         return router
-    if router == "default":
-        try:
-            from ...routing import default_router
-        except ImportError as e:
-            raise ConfigError(
-                "mmroute's default router is not available in this install",
-                hint="pass router=None to search the KBs you name (kbs=[...]), or pass a Router instance",
-            ) from e
-        return default_router()
-    from ...routing.base import ROUTERS
+    from ...routing.base import create_router
 
-    return ROUTERS.create(router)
+    try:
+        return create_router(router)
+    except ImportError as e:
+        if router != "default":
+            raise
+        raise ConfigError(
+            "mmroute's default router is not available in this install",
+            hint="pass router=None to search the KBs you name (kbs=[...]), or pass a Router instance",
+        ) from e
 
 
 def _retriever_for(home: Home, name: str, router: Router | None, options: dict[str, Any]) -> Retriever:
