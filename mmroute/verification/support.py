@@ -105,14 +105,16 @@ class SupportModel:
     def logits(self, rows: Sequence[tuple[str, str, str]]) -> list[float]:
         """The log-odds that each (question, answer, window) is supported (memoised, batched)."""
         with self._lock:
-            todo = [r for r in dict.fromkeys(rows) if r not in self._memo]
+            known = {r: self._memo[r] for r in dict.fromkeys(rows) if r in self._memo}
+            todo = [r for r in dict.fromkeys(rows) if r not in known]
             if todo:
                 self._load()
-                for r, z in zip(todo, self._score(todo)):
-                    self._memo[r] = z
-                while len(self._memo) > 512:
-                    self._memo.popitem(last=False)
-            return [self._memo[r] for r in rows]
+                known.update(zip(todo, self._score(todo)))
+            for r in todo[-512:]:
+                self._memo[r] = known[r]
+            while len(self._memo) > 512:
+                self._memo.popitem(last=False)
+            return [known[r] for r in rows]
 
     def _score(self, rows: Sequence[tuple[str, str, str]], batch_size: int = 32) -> list[float]:
         import torch
