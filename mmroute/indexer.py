@@ -168,13 +168,18 @@ def _discard(directory: Path) -> None:
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _nothing_indexed(kb: str, plans: Sequence[SourcePlan], problems: Sequence[LoadProblem]) -> InputError:
+def _nothing_indexed(
+    kb: str, modality: Modality, plans: Sequence[SourcePlan], problems: Sequence[LoadProblem]
+) -> InputError:
     what = str(plans[0].path) if len(plans) == 1 else f"{len(plans)} files"
-    why = f": {problems[0]}" if problems else " (empty)"
-    return InputError(
-        f"nothing indexed from {what}{why}; KB {kb!r} was not created",
-        hint='check that the input holds records (text JSONL needs "id" and "text" per line)',
+    why = f": {'; '.join(str(p) for p in problems[:3])}" if problems else " (empty)"
+    more = f"; and {len(problems) - 3} more" if len(problems) > 3 else ""
+    hint = (
+        'check that the input holds records (text JSONL needs "id" and "text" per line), as UTF-8 text'
+        if modality is Modality.TEXT
+        else f"replace or remove the unreadable {modality.value} files named, then run the command again"
     )
+    return InputError(f"nothing indexed from {what}{why}{more}; KB {kb!r} was not created", hint=hint)
 
 
 class Indexer:
@@ -291,12 +296,20 @@ class Indexer:
         t0 = time.perf_counter()
         directory = self.home.kb_dir(name)
         report = IndexReport(kb=name, granularity=gran.value, problems=problems)
+        created = not directory.exists()
         with WriterLock(directory, name):
             self.home.forget(name)
             is_new = not self.home.exists(name)
-            manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
-            store = open_store(manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options)
-            self._open_store(store, manifest.info.dim)
+            try:
+                manifest, enc = self._prepare_manifest(name, modality, gran, encoder, store_spec, description)
+                store = open_store(
+                    manifest.info.store.backend, manifest.store_path(directory), manifest.info.store.options
+                )
+                self._open_store(store, manifest.info.dim)
+            except BaseException:  # no encoder, no store: a folder this run made would be left empty
+                if created:
+                    _discard(directory)
+                raise
             try:
                 before = make_stamp(manifest.store_dir, store.count(), manifest.info.updated_at)
                 titles = self._title_state(directory, manifest, before)
@@ -333,7 +346,7 @@ class Indexer:
                 store.close()
             if is_new and manifest.info.count == 0:
                 _discard(directory)
-                raise _nothing_indexed(name, plans, report.problems)
+                raise _nothing_indexed(name, modality, plans, report.problems)
         report.count = manifest.info.count
         report.elapsed_s = time.perf_counter() - t0
         return report

@@ -38,6 +38,7 @@ from .encoders.base import Encoder, create_encoder, normalize
 from .errors import InputError, KBLockedError, KBNotFoundError, StoreError
 from .fsutil import WriterLock
 from .kbcheck import KBProblem, ManifestCheck, leftovers, scan
+from .limits import validate_kb_name
 from .manifest import MANIFEST_NAME, Manifest
 from .stores.base import Filter, Fusion, ScoredPoint, VectorStore, open_store
 from .terms import query_terms
@@ -47,20 +48,9 @@ log = logging.getLogger(__name__)
 SEARCH_MODES = ("dense", "sparse", "hybrid")
 _warned_dense_only: set[str] = set()
 
-_KB_NAME_CHARS = set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-.")
-
 
 def default_home() -> Path:
     return Path(os.environ.get("MMROUTE_HOME") or Path.home() / ".mmroute").expanduser()
-
-
-def validate_kb_name(name: str) -> str:
-    if not name or len(name) > 64 or not set(name) <= _KB_NAME_CHARS or name.startswith((".", "-")):
-        raise InputError(
-            f"invalid KB name {name!r}",
-            hint="use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
-        )
-    return name
 
 
 class EncoderCache:

@@ -26,6 +26,7 @@ from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
 from .kb import Home
+from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
 from .types import Answer, Draft, Hit, RetrievalResult, Verdict, Verification
 from .verification.base import VERIFIERS, Verifier
@@ -116,6 +117,7 @@ class Pipeline:
             from .errors import InputError
 
             raise InputError("the question is empty", hint='ask e.g. mmroute ask "Who led the Normans?"')
+        check_question(question)  # over the length limit: one line with a prefix, never the whole text
         img = Path(image) if image else None
         cfg = self.config
         t0 = time.perf_counter()

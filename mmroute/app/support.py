@@ -62,7 +62,8 @@ def sanitize_filename(name: str, max_len: int = 120) -> str:
 
 
 def save_upload(name: str, data: bytes, folder: Path, allowed: Sequence[str], max_mb: float) -> Path:
-    """Write one uploaded file into ``folder`` under a sanitised name; refuse other types or sizes."""
+    """Write one uploaded file into ``folder`` under a sanitised name; refuse other types or sizes, and images
+    that are corrupt or over the pixel limit (:func:`mmroute.limits.max_image_pixels`)."""
     safe = sanitize_filename(name)
     ext = safe.rsplit(".", 1)[-1].lower() if "." in safe else ""
     if ext not in {a.lower() for a in allowed}:
@@ -78,6 +79,13 @@ def save_upload(name: str, data: bytes, folder: Path, allowed: Sequence[str], ma
         raise InputError(f"{name!r} would be written outside the upload folder")
     tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex}.part")
     tmp.write_bytes(data)
+    if ext in IMAGE_UPLOAD_TYPES:  # a decompression bomb is refused from its header, a corrupt image by decoding
+        from ..loaders.sniff import image_check
+
+        _, problem = image_check(tmp)
+        if problem is not None:
+            tmp.unlink(missing_ok=True)
+            raise InputError(f"{name!r}: {problem}", hint="upload another image")
     os.replace(tmp, target)
     return target
 

@@ -234,10 +234,18 @@ def ask_command(
     home: Path | None,
     as_json: bool,
 ) -> None:
-    """Answer QUESTION from the KBs, or say "I don't know" with the reason."""
+    """Answer QUESTION from the KBs, or say "I don't know" with the reason.
+
+    A question longer than $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
     from .. import ops
+    from ..limits import check_question
     from ..serve.client import connect
 
+    check_question(question)
+    if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
+        from ..loaders.sniff import check_image_file
+
+        check_image_file(image)
     cfg = flags.config(kbs)
     remote = connect(home)
     ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)

@@ -77,9 +77,17 @@ def route_ask(
     home: Path | None,
     as_json: bool,
 ) -> None:
-    """Route QUESTION against the KBs in the home directory."""
+    """Route QUESTION against the KBs in the home directory. A question longer than
+    $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
     from .. import ops
+    from ..limits import check_question
     from ..serve.client import connect
+
+    check_question(question)
+    if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
+        from ..loaders.sniff import check_image_file
+
+        check_image_file(image)
 
     def warm_router() -> Any:
         router = _make_router(router_name, router_path, threshold)

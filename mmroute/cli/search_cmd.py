@@ -43,10 +43,17 @@ Examples:
 def search_command(
     kb: str, query: str, k: int, image: Path | None, mode: str, home: Path | None, as_json: bool
 ) -> None:
-    """Search one KB directly (no routing)."""
+    """Search one KB directly (no routing). A query longer than $MMROUTE_MAX_QUESTION_CHARS characters
+    (default 2000) is refused."""
     from .. import ops
+    from ..limits import check_question
     from ..serve.client import connect
 
+    check_question(query, "query")
+    if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
+        from ..loaders.sniff import check_image_file
+
+        check_image_file(image)
     remote = connect(home)
     data = (
         remote.search(kb, query, k, image, mode) if remote else ops.search(open_home(home), kb, query, k, image, mode)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..types import EncoderSpec, Item, Modality
 from .base import normalize
 from .text import item_text
@@ -27,9 +28,14 @@ _TOKEN = re.compile(r"\w+", re.UNICODE)
 class HashingTextEncoder:
     modality = Modality.TEXT
 
-    def __init__(self, dim: int = 512) -> None:
-        if dim < 8:
-            raise ValueError("dim must be at least 8")
+    def __init__(self, dim: int | float = 512) -> None:
+        if isinstance(dim, float) and dim.is_integer():
+            dim = int(dim)
+        if isinstance(dim, bool) or not isinstance(dim, int) or dim < 8:
+            raise ConfigError(
+                f"the hashing encoder's dim must be a whole number of at least 8, not {dim!r:.40}",
+                hint="e.g. --encoder-option dim=256",
+            )
         self._dim = int(dim)
 
     @property

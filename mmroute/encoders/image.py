@@ -32,20 +32,25 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, ItemError
+from ..limits import DEFAULT_MAX_IMAGE_PIXELS, max_image_pixels
+from ..loaders.sniff import pillow_allows
 from ..types import EncoderSpec, Item, Modality
 from .base import normalize
 
-DEFAULT_MAX_PIXELS = 178_956_970
+DEFAULT_MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 
 
-def load_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
+def load_image(path: Path | str, max_pixels: int | None = None) -> Any:
     """Open an image as an RGB ``PIL.Image`` (first frame of an animation; alpha flattened on white).
 
-    Raises :class:`ItemError` naming the file when it cannot be decoded.
+    Raises :class:`ItemError` naming the file when it cannot be decoded, or when its header claims more
+    than ``max_pixels`` pixels (default ``$MMROUTE_MAX_IMAGE_PIXELS``, see :mod:`mmroute.limits`).
     """
     from PIL import Image
 
     src = str(path)
+    max_pixels = max_image_pixels() if max_pixels is None else int(max_pixels)
+    pillow_allows(max_pixels)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)
@@ -53,19 +58,26 @@ def load_image(path: Path | str, max_pixels: int = DEFAULT_MAX_PIXELS) -> Any:
                 w, h = im.size
                 if w * h > max_pixels:
                     raise ItemError(
-                        f"{src}: image is {w}x{h}, over the {max_pixels / 1e6:.0f} megapixel limit",
+                        f"{src}: image is {w}x{h}, over the {max_pixels / 1e6:,.0f} megapixel limit "
+                        "(a decompression bomb?)",
                         source=src,
-                        hint="raise max_pixels if the image is genuine",
+                        hint="raise $MMROUTE_MAX_IMAGE_PIXELS if the image is genuine",
                     )
                 im.seek(0)
                 im.load()
                 return to_rgb(im)
     except ItemError:
         raise
+    except Image.DecompressionBombError as e:
+        raise ItemError(
+            f"{src}: image refused as a decompression bomb ({e})",
+            source=src,
+            hint="raise $MMROUTE_MAX_IMAGE_PIXELS if the image is genuine",
+        ) from e
     except FileNotFoundError as e:
         raise ItemError(f"{src}: image file not found", source=src, hint="re-index after moving files") from e
     except Exception as e:  # noqa: BLE001 - Pillow's parsers raise struct.error, IndexError... on damaged files
-        raise ItemError(f"{src}: cannot decode image ({e or e.__class__.__name__})", source=src) from e
+        raise ItemError(f"{src}: corrupt image, cannot decode it ({e or e.__class__.__name__})", source=src) from e
 
 
 def to_rgb(im: Any) -> Any:
@@ -125,12 +137,12 @@ class ImageEncoderBase:
         text_weight: float = 0.2,
         batch_size: int = 32,
         device: str = "auto",
-        max_pixels: int = DEFAULT_MAX_PIXELS,
+        max_pixels: int | None = None,
     ) -> None:
         self.visual_weight, self.text_weight = check_fusion_weights(visual_weight, text_weight)
         self.batch_size = max(1, int(batch_size))
         self.device = device
-        self.max_pixels = int(max_pixels)
+        self.max_pixels = max_image_pixels() if max_pixels is None else int(max_pixels)
         self._dim: int | None = None
         self._ready = False
         self._lock = threading.RLock()

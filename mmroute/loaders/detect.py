@@ -84,6 +84,33 @@ def ignored_note(path: Path) -> str:
     )
 
 
+def _refuse_unreadable(files: list[Path]) -> tuple[list[Path], list[LoadProblem]]:
+    """``files`` less those whose content is not what their extension says (:func:`.sniff.file_problem`),
+    and a problem naming each of those."""
+    from .sniff import file_problem
+
+    kept: list[Path] = []
+    refused: list[LoadProblem] = []
+    for f in files:
+        m = modality_of(f)
+        why = file_problem(f, m) if m is not None else None
+        if why:
+            refused.append(LoadProblem(str(f), why))
+        else:
+            kept.append(f)
+    return kept, refused
+
+
+def _all_refused(input_path: Path, refused: list[LoadProblem]) -> InputError:
+    shown = "; ".join(str(p) for p in refused[:3]) + (f"; and {len(refused) - 3} more" if len(refused) > 3 else "")
+    return InputError(
+        f"nothing to index in {str(input_path)!r}: its {len(refused)} file(s) are unreadable ({shown}); "
+        "no KB was created",
+        hint="replace or remove those files (binary files are not text, corrupt images and videos cannot be "
+        "decoded), then run the command again",
+    )
+
+
 def plan_sources(
     input_path: Path, modality: Modality | None = None
 ) -> tuple[Modality, list[SourcePlan], list[LoadProblem]]:
@@ -107,6 +134,12 @@ def plan_sources(
         candidates = [f for f in candidates if not (f.suffix.lower() == ".txt" and (f.parent, f.stem) in media_stems)]
     if modality is None:
         found = {m for f in candidates if (m := modality_of(f)) is not None}
+        if len(found) > 1:  # junk (a binary .txt, a corrupt .jpg) must not decide what a mixed folder holds
+            candidates, refused = _refuse_unreadable(candidates)
+            problems.extend(refused)
+            found = {m for f in candidates if (m := modality_of(f)) is not None}
+            if not found:
+                raise _all_refused(input_path, refused)
         if not found:
             unread = ignored_json(input_path)
             also = f" ({unread[0].name} is JSON, not JSON Lines: write one record per line as .jsonl)" if unread else ""

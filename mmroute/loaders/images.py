@@ -1,4 +1,4 @@
-"""Image files -> image items, with captions gathered from sidecars. Pixels are not decoded here.
+"""Image files -> image items, with captions gathered from sidecars. Pixels are decoded only to check the file.
 
 Captions come from, in this order (duplicates dropped):
 
@@ -12,8 +12,9 @@ Captions come from, in this order (duplicates dropped):
    (e.g. ``clip_notebook_caption``, ``imageio_caption``), licence notes are not;
 4. the image's own metadata: EXIF ImageDescription, PNG ``Title``/``Description`` text chunks.
 
-Each image is validated (opened and verified by Pillow; its pixel count checked against
-``max_pixels``), so a corrupt file or a decompression bomb becomes a problem and the rest load.
+Each image is validated (its pixel count read from the header and checked against ``max_pixels``
+before anything is decoded, then verified and decoded by Pillow, a JPEG at 1/8 scale), so a corrupt or
+truncated file or a decompression bomb becomes a problem naming the file and the rest load.
 
 >>> res = ImageLoader().load(Path("photos"), [Granularity.IMAGE], root=Path("photos"))
 >>> res.items[0].id, res.items[0].captions
@@ -31,11 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..limits import DEFAULT_MAX_IMAGE_PIXELS, max_image_pixels
 from ..types import Granularity, Item, Modality
 from .base import LoadProblem, LoadResult, relative_id, walk_files
+from .sniff import image_check
 
 IMAGE_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp", ".tif", ".tiff"})
-DEFAULT_MAX_PIXELS = 178_956_970
+DEFAULT_MAX_PIXELS = DEFAULT_MAX_IMAGE_PIXELS
 """Pillow's own hard limit (2x ``Image.MAX_IMAGE_PIXELS``): about 13,000 x 13,000 pixels."""
 MAX_SIDECAR_BYTES = 20 * 1024**2
 FOLDER_INDEX_NAMES = ("captions.json",)
@@ -183,19 +186,20 @@ def folder_records(
 class ImageLoader:
     """Loads image files (or a folder of them, recursively) as image items with their captions.
 
-    ``max_pixels`` rejects decompression bombs (huge images that would exhaust memory when decoded).
+    ``max_pixels`` rejects decompression bombs (huge images that would exhaust memory when decoded); by
+    default ``$MMROUTE_MAX_IMAGE_PIXELS`` or 178,956,970 (:func:`mmroute.limits.max_image_pixels`).
     """
 
     modality = Modality.IMAGE.value
     extensions = IMAGE_EXTENSIONS
 
-    def __init__(self, max_pixels: int = DEFAULT_MAX_PIXELS, **unknown: Any) -> None:
+    def __init__(self, max_pixels: int | None = None, **unknown: Any) -> None:
         if unknown:
             raise ConfigError(
                 f"image loader options {sorted(unknown)} do not apply to images",
                 hint="--clip-seconds/--clip-overlap are for video input",
             )
-        self.max_pixels = int(max_pixels)
+        self.max_pixels = max_image_pixels() if max_pixels is None else int(max_pixels)
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
         path = Path(path)
@@ -266,43 +270,22 @@ class ImageLoader:
         )
 
     def _validate(self, path: Path, result: LoadResult) -> dict[str, Any] | None:
-        from PIL import Image, UnidentifiedImageError
+        """The image's size, format and embedded captions; None (and a problem naming the file) when it is
+        a decompression bomb (checked from the header), corrupt or truncated (see :func:`.sniff.image_check`)."""
+        from PIL import Image
 
-        src = str(path)
+        info, problem = image_check(path, self.max_pixels)
+        if info is None:
+            result.problems.append(LoadProblem(str(path), str(problem)))
+            return None
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", Image.DecompressionBombWarning)
                 with Image.open(path) as im:
-                    w, h = im.size
-                    fmt = im.format
-                    frames = int(getattr(im, "n_frames", 1) or 1)
-                    if w * h > self.max_pixels:
-                        result.problems.append(
-                            LoadProblem(
-                                src,
-                                f"image is {w}x{h} ({w * h / 1e6:.0f} megapixels), over the {self.max_pixels / 1e6:.0f} "
-                                f"megapixel limit (a decompression bomb?); skipped. If it is genuine, raise max_pixels",
-                            )
-                        )
-                        return None
-                    im.verify()
-                with Image.open(path) as im:  # verify() leaves the image unusable; reopen for metadata
-                    embedded = _embedded_captions(im)
-        except Image.DecompressionBombError as e:
-            result.problems.append(LoadProblem(src, f"image refused as a decompression bomb ({e}); skipped"))
-            return None
-        except UnidentifiedImageError:
-            result.problems.append(
-                LoadProblem(src, "not a readable image (corrupt, or not an image despite its extension)")
-            )
-            return None
-        except Exception as e:  # noqa: BLE001 - Pillow's parsers raise struct.error, IndexError... on damaged files
-            result.problems.append(LoadProblem(src, f"corrupt image: {e or e.__class__.__name__}"))
-            return None
-        if w <= 0 or h <= 0:
-            result.problems.append(LoadProblem(src, f"image has no pixels ({w}x{h})"))
-            return None
-        return {"width": w, "height": h, "format": fmt, "frames": frames, "embedded_captions": embedded}
+                    info["embedded_captions"] = _embedded_captions(im)
+        except Exception:  # noqa: BLE001 - it decoded a moment ago; without its metadata it is still an image
+            info["embedded_captions"] = []
+        return info
 
 
 def _embedded_captions(im: Any) -> list[str]:

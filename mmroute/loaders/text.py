@@ -16,6 +16,7 @@ from typing import Any
 
 from ..types import Granularity, Item, Modality
 from .base import MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
+from .sniff import text_problem
 
 _RESERVED = {"id", "text", "title", "doc_id"}
 
@@ -50,18 +51,37 @@ def _finish(paragraphs: list[Item], granularities: Sequence[Granularity], result
     return result
 
 
-def _check_size(path: Path, result: LoadResult) -> bool:
-    size = path.stat().st_size
+def _check_size(path: Path, result: LoadResult, json_lines: bool = False) -> bool:
+    """False (with a problem naming the file) when it is too large, empty, or binary whatever its extension.
+
+    JSON Lines are judged line by line (a bad line is reported, the good ones load) unless the file is binary
+    and does not even start like a record: then it is refused whole, as binary."""
+    try:
+        size = path.stat().st_size
+        binary = text_problem(path, strict_utf8=not json_lines) if 0 < size <= MAX_TEXT_FILE_BYTES else None
+        if binary and json_lines and _starts_like_a_record(path):
+            binary = None
+    except OSError as e:
+        result.problems.append(LoadProblem(str(path), f"cannot read: {e.strerror or e}"))
+        return False
     if size > MAX_TEXT_FILE_BYTES:
         result.problems.append(LoadProblem(str(path), f"file is {size / 1e9:.1f} GB, over the 2 GB limit; split it"))
         return False
     if size == 0:
         result.problems.append(LoadProblem(str(path), "file is empty"))
         return False
+    if binary:
+        result.problems.append(LoadProblem(str(path), binary))
+        return False
     return True
 
 
 _BOM = b"\xef\xbb\xbf"
+
+
+def _starts_like_a_record(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(256).removeprefix(_BOM).lstrip().startswith(b"{")
 
 
 class JsonlLoader:
@@ -76,7 +96,7 @@ class JsonlLoader:
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
         result = LoadResult()
-        if not _check_size(path, result):
+        if not _check_size(path, result, json_lines=True):
             return result
         paragraphs: list[Item] = []
         seen: set[str] = set()
@@ -184,11 +204,23 @@ class PlainTextLoader:
             return result
         try:
             text = path.read_bytes().decode("utf-8-sig")
-        except UnicodeDecodeError:
-            result.problems.append(LoadProblem(str(path), "not valid UTF-8 text (is it a binary file?)"))
+        except UnicodeDecodeError as e:
+            result.problems.append(
+                LoadProblem(
+                    str(path),
+                    f"not UTF-8 text (byte 0x{e.object[e.start]:02x} at offset {e.start:,}): a binary file, or text "
+                    "in another encoding (save it as UTF-8)",
+                )
+            )
             return result
         except OSError as e:
             result.problems.append(LoadProblem(str(path), f"cannot read: {e.strerror}"))
+            return result
+        if "\x00" in text:
+            at = text.index("\x00")
+            result.problems.append(
+                LoadProblem(str(path), f"binary file, not UTF-8 text (a NUL byte at character {at:,})")
+            )
             return result
         blocks = [b.strip() for b in text.replace("\r\n", "\n").split("\n\n")]
         blocks = [b for b in blocks if b]

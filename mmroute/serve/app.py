@@ -21,6 +21,10 @@ Endpoints (OpenAPI docs at ``/docs``, schema at ``/openapi.json``):
 Success bodies are exactly what the in-process CLI prints with ``--json`` (both come from
 :mod:`mmroute.ops`). Errors are ``{"error", "hint", "exit_code"}``: exit code 2 for user errors
 (the CLI's one line plus hint), 1 for failures of the server itself.
+A question or query over ``$MMROUTE_MAX_QUESTION_CHARS`` characters (default 2000, read in the server's
+environment; :mod:`mmroute.limits`) is a 400 with one line that never echoes it whole; an invalid KB name in a
+``/v1/kbs/...`` path is a 400 with the in-process message even when the path matches no endpoint; a query
+image over ``$MMROUTE_MAX_IMAGE_PIXELS`` is refused from its header.
 
 Concurrency: endpoints run in a thread pool, so many readers search and ask at once; writes to a
 KB go through :class:`~mmroute.serve.gate.KBGate` (one writer per KB, readers of that KB refused
@@ -41,6 +45,7 @@ import os
 import tempfile
 import threading
 import time
+import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
@@ -64,6 +69,7 @@ from ..errors import (
     MMRouteError,
     ModelUnavailableError,
 )
+from ..limits import check_question, validate_kb_name
 from .gate import KBGate, ServedHome
 from .jobs import JobRegistry
 
@@ -104,6 +110,12 @@ def status_for(error: MMRouteError) -> int:
 
 
 # ----- request bodies ----------------------------------------------------------------------------
+_LIMIT = (
+    "At most $MMROUTE_MAX_QUESTION_CHARS characters (default 2000, the server's environment): a longer one is "
+    "refused with 400 and one line (its length and a short prefix)."
+)
+
+
 class ImagePayload(BaseModel):
     name: str = Field("image.png", max_length=255, description="File name; its extension tells the format.")
     data_b64: str = Field(..., description="The image file, base64-encoded.")
@@ -111,14 +123,14 @@ class ImagePayload(BaseModel):
 
 class SearchRequest(BaseModel):
     kb: str = Field(..., description="KB to search (no routing).")
-    query: str = Field("", description="Text query (or empty with an image).")
+    query: str = Field("", description=f"Text query (or empty with an image). {_LIMIT}")
     k: int = Field(10, ge=1, le=1000)
     image: ImagePayload | None = None
     mode: str = Field("dense", description="dense | sparse (BM25) | hybrid (text queries)")
 
 
 class RouteRequest(BaseModel):
-    question: str
+    question: str = Field(..., description=_LIMIT)
     image: ImagePayload | None = None
     router: str = Field(
         "default",
@@ -129,7 +141,7 @@ class RouteRequest(BaseModel):
 
 
 class AskRequest(BaseModel):
-    question: str
+    question: str = Field(..., description=_LIMIT)
     config: dict[str, Any] = Field(
         default_factory=dict,
         description="PipelineConfig.to_dict() (flags of ask); generator, verifier and router name registered "
@@ -143,7 +155,7 @@ class AskRequest(BaseModel):
 
 
 class RetrieveRequest(BaseModel):
-    query: str
+    query: str = Field(..., description=_LIMIT)
     k: int = Field(5, ge=1, le=1000)
     kbs: list[str] | None = None
     retriever: str = Field("stepwise", description="stepwise | single")
@@ -350,9 +362,34 @@ def image_file(payload: ImagePayload | None) -> Iterator[Path | None]:
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
-        yield Path(name)
+        from ..loaders.sniff import check_image_file
+
+        yield check_image_file(Path(name), payload.name)  # a bomb is refused from its header, before decoding
     finally:
         Path(name).unlink(missing_ok=True)
+
+
+_KB_PATH = "/v1/kbs/"
+_KB_ENDPOINTS = ("", "/descriptor", "/index")
+
+
+def bad_kb_name(request: Request) -> InputError | None:
+    """The in-process error for the KB name of a ``/v1/kbs/NAME...`` path that matched no endpoint
+    (a name holding ``/``, say), or None when the name is valid (a genuinely unknown endpoint)."""
+    raw = request.scope.get("raw_path") or request.url.path.encode("utf-8")
+    path = raw.decode("latin-1").partition("?")[0]
+    if not path.startswith(_KB_PATH) or len(path) == len(_KB_PATH):
+        return None
+    rest = path[len(_KB_PATH) :]
+    for ending in sorted(_KB_ENDPOINTS, key=len, reverse=True):
+        if ending and rest.endswith(ending) and len(rest) > len(ending):
+            rest = rest[: -len(ending)]
+            break
+    try:
+        validate_kb_name(urllib.parse.unquote(rest, errors="replace"))
+    except InputError as e:
+        return e
+    return None
 
 
 # ----- the app -----------------------------------------------------------------------------------
@@ -405,7 +442,10 @@ def create_app(
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, e: StarletteHTTPException) -> JSON:
+    async def _http(request: Request, e: StarletteHTTPException) -> JSON:
+        bad = bad_kb_name(request) if e.status_code in (404, 405) else None
+        if bad is not None:  # /v1/kbs/..%2Fhop/index matches no endpoint: say why, as the CLI does in-process
+            return JSON(error_body(bad.message, bad.hint), status_code=400)
         return JSON(error_body(str(e.detail), "see /docs for the endpoints"), status_code=e.status_code)
 
     @app.exception_handler(Exception)
@@ -437,15 +477,17 @@ def create_app(
 
     @app.get("/v1/kbs/{name}", summary="KB info (mmroute kb info NAME --json)")
     def kb_info(name: str) -> dict[str, Any]:
+        validate_kb_name(name)
         with state.gate.read([name]):
             return ops.kb_info(state.home, name)
 
     @app.get("/v1/kbs/{name}/descriptor", summary="A KB's manifest descriptor")
     def kb_descriptor(name: str) -> dict[str, Any]:
-        return ops.kb_descriptor(state.home, name)
+        return ops.kb_descriptor(state.home, validate_kb_name(name))
 
     @app.delete("/v1/kbs/{name}", summary="Delete a KB")
     def kb_delete(name: str) -> dict[str, Any]:
+        validate_kb_name(name)
         ops.kb_descriptor(state.home, name)  # a missing KB: the CLI's not-found error, before any lock
         with state.gate.write([name], holder="a kb delete", wait=False):
             state.home.delete(name)
@@ -453,6 +495,7 @@ def create_app(
 
     @app.post("/v1/kbs/{name}/index", status_code=202, summary="Queue an index job")
     def kb_index(name: str, body: IndexRequest) -> dict[str, Any]:
+        validate_kb_name(name)
         if not Path(body.input).is_absolute():
             raise InputError(
                 f"the server needs an absolute input path, not {body.input!r}",
@@ -474,11 +517,13 @@ def create_app(
 
     @app.post("/v1/search", summary="Search one KB (mmroute search --json)")
     def search(body: SearchRequest) -> dict[str, Any]:
+        check_question(body.query, "query")
         with state.gate.read([body.kb]), image_file(body.image) as img:
             return ops.search(state.home, body.kb, body.query, body.k, img, body.mode)
 
     @app.post("/v1/route", summary="Route a question (mmroute route QUESTION --json)")
     def route(body: RouteRequest) -> dict[str, Any]:
+        check_question(body.question)
         with image_file(body.image) as img:
             return ops.route(
                 state.home, body.question, lambda: state.router(body.router, body.router_path, body.threshold), img
@@ -488,6 +533,7 @@ def create_app(
     def ask(body: AskRequest) -> dict[str, Any]:
         from ..config import PipelineConfig
 
+        check_question(body.question)
         cfg = PipelineConfig.from_dict(body.config) if body.config else PipelineConfig()
         named = list(cfg.kbs)
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
@@ -499,6 +545,7 @@ def create_app(
 
     @app.post("/v1/retrieve", summary="Retrieve evidence with every step's hits (LlamaIndex MMRouteRetriever.from_url)")
     def retrieve(body: RetrieveRequest) -> dict[str, Any]:
+        check_question(body.query, "query")
         named = list(body.kbs or [])
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
             res = state.retriever(body.retriever, body.router).retrieve(

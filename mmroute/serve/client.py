@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import MMRouteError
+from ..limits import validate_kb_name
 from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
 
 TOKEN_ENV = "MMROUTE_SERVE_TOKEN"
@@ -149,13 +150,13 @@ class ServeClient:
         return self.request("GET", "/v1/kbs")
 
     def kb_info(self, name: str) -> dict[str, Any]:
-        return self.request("GET", f"/v1/kbs/{_q(name)}")
+        return self.request("GET", _kb_path(name))
 
     def kb_descriptor(self, name: str) -> dict[str, Any]:
-        return self.request("GET", f"/v1/kbs/{_q(name)}/descriptor")
+        return self.request("GET", _kb_path(name, "descriptor"))
 
     def kb_delete(self, name: str) -> dict[str, Any]:
-        return self.request("DELETE", f"/v1/kbs/{_q(name)}")
+        return self.request("DELETE", _kb_path(name))
 
     def search(
         self, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense"
@@ -208,7 +209,7 @@ class ServeClient:
         )
 
     def submit_index(self, kb: str, spec: Mapping[str, Any]) -> dict[str, Any]:
-        return self.request("POST", f"/v1/kbs/{_q(kb)}/index", dict(spec))
+        return self.request("POST", _kb_path(kb, "index"), dict(spec))
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.request("GET", f"/v1/jobs/{_q(job_id)}")
@@ -228,6 +229,12 @@ class ServeClient:
 
 def _q(part: str) -> str:
     return urllib.parse.quote(part, safe="")
+
+
+def _kb_path(name: str, *rest: str) -> str:
+    """``/v1/kbs/NAME[/...]`` for a valid KB name; an invalid one is refused here with the in-process error
+    (``../hop`` in a URL would name another endpoint, or none)."""
+    return "/".join(("/v1/kbs", _q(validate_kb_name(name)), *rest))
 
 
 def _image(path: Path | None) -> dict[str, str] | None:
