@@ -15,7 +15,7 @@ EXTRAS := faiss,clip,llm,app,llamaindex,eval,serve,dev
 # torch/torchvision come from local disk and pin their own CUDA wheels: not part of the lock (nor pip)
 LOCK_EXCLUDE := ^(pip|torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z-]+)==
 
-.PHONY: setup demo test lint lock test-slow router reader support-model calibrate fuzz bench clean
+.PHONY: setup demo test test-full lint lock test-slow router reader support-model calibrate fuzz bench clean
 
 $(BIN)/mmroute: pyproject.toml $(LOCK)
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -34,8 +34,12 @@ setup: $(BIN)/mmroute  ## create .venv with everything installed
 demo: setup  ## index the sample corpora into the embedded store and ask real questions
 	MMROUTE_DATA=$(DATA) MMROUTE_HOME=$(DEMO_HOME) $(BIN)/python -m mmroute.demo
 
-test: setup  ## the test suite (CPU, offline); exit code 5 (no tests collected) counts as failure
-	$(BIN)/python -m pytest -q; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+test: setup  ## the in-process test tier (CPU, offline; every module); exit code 5 (no tests collected) counts as failure
+	$(BIN)/python -m pytest -q -m "not slow and not gpu and not process"; rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests"; exit 1; fi; exit $$rc
+
+test-full: setup  ## make test plus the process tier: the CLI in subprocesses, mmroute serve, the app, the browser
+	$(MAKE) test; a=$$?; $(BIN)/python -m pytest -q -m "process and not slow and not gpu"; b=$$?; \
+	  if [ $$b -eq 5 ]; then echo "pytest collected no process tests"; b=1; fi; [ $$a -eq 0 ] && [ $$b -eq 0 ]
 
 lint: setup  ## ruff (lint + format check) and mypy, as CI runs them before the tests
 	$(BIN)/ruff check .

@@ -80,3 +80,27 @@ def squad_hits(data_dir: Path, ids: list[str]):  # noqa: ANN201
 @pytest.fixture(scope="session")
 def normans_hits(data_dir: Path):  # noqa: ANN201
     return squad_hits(data_dir, ["squad2/Normans/0", "squad2/Normans/1", "squad2/Normans/2"])
+
+
+PROCESS_TIER = (
+    "tests/cli/",
+    "tests/hostile/",
+    "tests/plugins/",
+    "tests/reliability/",
+    "tests/serve/",
+    "tests/apps/test_app_process.py",
+    "tests/apps/test_e2e_browser.py",
+    "tests/apps/test_installed_app.py",
+    "tests/core/test_crash_resume.py",
+    "tests/core/test_packaging.py",
+    "tests/security/test_app_binding.py",
+)
+"""Test files that start processes (the CLI, ``mmroute serve``, the app, a browser, pip builds): the ``process``
+tier, run by ``make test-full`` and CI; ``make test`` runs the in-process tier, which covers every module."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        rel = Path(str(item.fspath)).resolve().relative_to(REPO).as_posix()
+        if rel.startswith(PROCESS_TIER):
+            item.add_marker(pytest.mark.process)
