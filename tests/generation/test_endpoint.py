@@ -62,10 +62,6 @@ def test_injected_passage_tags_stay_data(normans_hits):
         assert f'<passage id="{i}" title="Normans">' in user and h.item.text in user
 
 
-@pytest.mark.xfail(
-    reason="known regression of this session (issue 28 note, section 3): the verifier policies refitted for the reader trained on 45k questions withhold more right answers on held-out paragraphs (threshold 0.50 to keep wrong answers at 8%); the new reader's no-answer AUC (0.626) does not separate them",
-    strict=True,
-)
 def test_an_obeyed_injection_is_stopped_where_the_honest_answer_passes(normans_hits):
     """If the model follows the injected instruction, the verifier withholds its answer; the same pipeline
     lets the honest answer through (positive control). The policy is the one calibrated without the
