@@ -165,10 +165,9 @@ class Pipeline:
             abstained, reason = ver.abstain, ver.reasons[0]
         else:
             abstained, reason = False, "verification is off"
-        # in the retriever's order: single-shot hits are sorted by the fused score shown; a step-wise
-        # retriever's order is its fusion of the hops, whose per-hop scores are not comparable (a bridge
-        # passage found by a follow-up stays where the retriever put it); the draft's passage is marked
-        evidence = tuple(hits)
+        # shown in the order of the score every surface shows: a step-wise retriever's own order (a linked chain
+        # first) chose the set and is what the generator read; the draft's own passage is marked by its support
+        evidence = tuple(sorted(hits, key=lambda h: -h.score))
         return Answer(
             question=question,
             text=draft.text,

@@ -157,6 +157,7 @@ def test_packaged_reader_is_small_and_answers_held_out_questions(data_dir):
     assert meta["trained"]["synthetic_unanswerable"], "trained with rule-made unanswerable questions"
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp_path):
     import shutil
     import subprocess
@@ -208,6 +209,7 @@ def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp
     assert "Traceback" not in hub.stderr
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_reader_train_cli_adds_synthetic_unanswerable_questions(tiny_bert, tmp_path):
     import subprocess
     import sys
@@ -250,6 +252,7 @@ def test_reader_train_cli_adds_synthetic_unanswerable_questions(tiny_bert, tmp_p
     assert bad.returncode == 2 and "--synthetic-unanswerable" in bad.stderr and "Traceback" not in bad.stderr
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_reader_eval_cli_reports_em_f1_and_the_no_answer_auc(tiny_bert, tmp_path):
     import subprocess
     import sys
@@ -265,6 +268,7 @@ def test_reader_eval_cli_reports_em_f1_and_the_no_answer_auc(tiny_bert, tmp_path
     assert report["questions"] == 12 and 0.0 <= report["no_answer_auc"] <= 1.0
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_reader_train_cli_resumes_after_sigkill_exactly_where_it_stopped(tiny_bert, tmp_path):
     """A run killed with SIGKILL and started again continues from its last checkpoint and ends with the
     very weights an uninterrupted run writes (same batches, optimiser, schedule and dropout draws)."""
@@ -305,6 +309,7 @@ def test_reader_train_cli_resumes_after_sigkill_exactly_where_it_stopped(tiny_be
     assert not list((tmp_path / "ck").glob("run-*/checkpoint.pt")), "a finished run removes its checkpoint"
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_a_corrupt_or_missing_reader_file_is_a_one_line_error_naming_it(tmp_path):
     import shutil
     import subprocess

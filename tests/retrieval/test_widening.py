@@ -94,6 +94,7 @@ def cli(home: Path) -> Callable[..., subprocess.CompletedProcess[str]]:
     return mmroute
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_ask_from_the_command_line_finds_the_paragraphs_a_document_route_misses(tmp_path: Path, data_dir: Path) -> None:
     """The README's layout in small, with the default encoder: multi-hop paragraphs as a paragraph KB beside
     an unrelated document KB. The router sends the two-hop question to ``document``; the evidence must still
@@ -134,6 +135,7 @@ def no_route_ask(tmp_path: Path, data_dir: Path) -> Callable[..., subprocess.Com
     return mmroute
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_a_question_routed_to_no_retrieval_searches_the_kb_that_holds_its_paragraph(
     tmp_path: Path, data_dir: Path
 ) -> None:

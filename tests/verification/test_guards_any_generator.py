@@ -97,6 +97,7 @@ def test_prose_or_empty_replies_give_i_dont_know(squad_home, reply):
     assert ans.display_text == "I don't know"
 
 
+@pytest.mark.process  # spawns the CLI: make test-full
 def test_cli_eval_answers_with_endpoint_reports_strict_metrics(data_dir, normans_questions, tmp_path):
     from mmroute.indexer import Indexer
     from mmroute.kb import Home
