@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_RETRIEVER
 from ..errors import ConfigError, InputError
 from ..kb import Home
 from ..loaders.base import LoadProblem
@@ -219,7 +220,7 @@ class GeneratorSettings:
 class AskSettings:
     """How questions are answered: retriever, evidence budget, and optionally fixed KBs."""
 
-    retriever: str = "stepwise"
+    retriever: str = DEFAULT_RETRIEVER
     k: int = 5
     kbs: tuple[str, ...] = ()
     """Empty: the router picks the KBs for each question."""

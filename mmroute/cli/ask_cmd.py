@@ -36,7 +36,11 @@ def pipeline_options(f: Any) -> Any:
             default=None,
             help="A TOML pipeline config; flags override it.",
         ),
-        click.option("--stepwise", is_flag=True, default=None, help="Step-wise retrieval (follow-up queries)."),
+        click.option(
+            "--stepwise/--single-shot",
+            default=None,
+            help="Step-wise retrieval with follow-up queries (the default everywhere), or one search per question.",
+        ),
         click.option(
             "--retriever-option",
             "retriever_options",
@@ -73,7 +77,7 @@ def pipeline_options(f: Any) -> Any:
             "--router",
             type=RouterName(),
             default=None,
-            help="Router that picks the KBs when --kb is not given (or --stepwise): a registered name, a "
+            help="Router that picks the KBs when --kb is not given (and the follow-ups' KBs): a registered name, a "
             "plugin's too (default: the shipped router).",
         ),
         click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),
@@ -124,8 +128,8 @@ class PipelineFlags:
         base = PipelineConfig.from_toml(self.config_path).to_dict() if self.config_path else PipelineConfig().to_dict()
         if kbs:
             base["kbs"] = list(kbs)
-        if self.stepwise:
-            base["retriever"] = "stepwise"
+        if self.stepwise is not None:
+            base["retriever"] = "stepwise" if self.stepwise else "single"
         if self.retriever_options:
             base["retriever_options"] = {
                 **base["retriever_options"],

@@ -59,6 +59,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, ops
+from ..config import DEFAULT_RETRIEVER
 from ..errors import (
     ConfigError,
     EndpointError,
@@ -158,7 +159,7 @@ class RetrieveRequest(BaseModel):
     query: str = Field(..., description=_LIMIT)
     k: int = Field(5, ge=1, le=1000)
     kbs: list[str] | None = None
-    retriever: str = Field("stepwise", description="stepwise | single")
+    retriever: str = Field(DEFAULT_RETRIEVER, description="stepwise | single (or a plugin's)")
     router: str | None = Field("default", description="a router name, or null to search `kbs` (or every KB)")
     image: ImagePayload | None = None
 

@@ -25,6 +25,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from ..config import DEFAULT_RETRIEVER
 from ..errors import MMRouteError
 from ..limits import validate_kb_name
 from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
@@ -198,7 +199,7 @@ class ServeClient:
         query: str,
         k: int = 5,
         kbs: list[str] | None = None,
-        retriever: str = "stepwise",
+        retriever: str = DEFAULT_RETRIEVER,
         router: str | None = "default",
         image: Path | None = None,
     ) -> dict[str, Any]:

@@ -14,6 +14,7 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..config import DEFAULT_RETRIEVER
 from ..types import RetrievalResult
 from .client import ServeClient
 
@@ -27,7 +28,7 @@ class RemoteRetriever:
     def __init__(
         self,
         url: str,
-        retriever: str = "stepwise",
+        retriever: str = DEFAULT_RETRIEVER,
         router: str | None = "default",
         token: str | None = None,
         timeout_s: float = 600.0,

@@ -262,3 +262,33 @@ def test_a_router_that_cannot_load_is_an_error_when_routing_decides(tmp_path, mo
     pipe = Pipeline.from_home(Home(tmp_path), PipelineConfig(kbs=["normans"], retriever="stepwise"))
     assert pipe.retriever.router is None
     assert "cannot load" in caplog.text
+
+
+def test_one_default_retriever_in_every_surface(normans):
+    """The CLI, config files, ``mmroute serve``, the app and LlamaIndex share one default retriever
+    (step-wise), so one question gets one answer and one confidence wherever it is asked; ``--single-shot``
+    and ``--stepwise`` choose explicitly."""
+    import inspect
+
+    from mmroute.app.support import AskSettings
+    from mmroute.cli.main import cli
+    from mmroute.config import DEFAULT_RETRIEVER
+    from mmroute.integrations.llamaindex import MMRouteRetriever
+    from mmroute.serve.app import RetrieveRequest
+    from mmroute.serve.client import ServeClient
+    from mmroute.serve.remote import RemoteRetriever
+
+    assert DEFAULT_RETRIEVER == "stepwise"
+    assert PipelineConfig().retriever == DEFAULT_RETRIEVER == PipelineConfig.from_dict({}).retriever
+    assert RetrieveRequest(query="q").retriever == DEFAULT_RETRIEVER
+    assert AskSettings().retriever == DEFAULT_RETRIEVER
+    for f in (ServeClient.retrieve, RemoteRetriever.__init__, MMRouteRetriever.from_home, MMRouteRetriever.from_url):
+        assert inspect.signature(f).parameters["retriever"].default == DEFAULT_RETRIEVER
+    home, _ = normans
+    base = ["ask", "Who was the Norse leader?", "--kb", "normans", "--home", str(home), "--json", "--no-verify"]
+    stops = {}
+    for flag in ((), ("--stepwise",), ("--single-shot",)):
+        r = CliRunner().invoke(cli, [*base, *flag])
+        assert r.exit_code == 0, r.output
+        stops[flag] = json.loads(r.output)["retrieval"]["stop_reason"]
+    assert stops[()] == stops[("--stepwise",)] != "single shot" and stops[("--single-shot",)] == "single shot"

@@ -12,6 +12,7 @@ from llama_index.core.base.base_retriever import BaseRetriever
 from llama_index.core.callbacks import CallbackManager
 from llama_index.core.schema import NodeWithScore, QueryBundle
 
+from ...config import DEFAULT_RETRIEVER
 from ...errors import ConfigError
 from ...kb import Home
 from ...retrieval.base import RETRIEVERS, Retriever
@@ -83,7 +84,7 @@ class MMRouteRetriever(BaseRetriever):
         cls,
         home: Home | str | os.PathLike[str] | None = None,
         *,
-        retriever: str = "stepwise",
+        retriever: str = DEFAULT_RETRIEVER,
         router: Router | str | None = "default",
         k: int = 5,
         kbs: Sequence[str] | None = None,
@@ -101,7 +102,7 @@ class MMRouteRetriever(BaseRetriever):
         cls,
         url: str,
         *,
-        retriever: str = "stepwise",
+        retriever: str = DEFAULT_RETRIEVER,
         router: str | None = "default",
         k: int = 5,
         kbs: Sequence[str] | None = None,
