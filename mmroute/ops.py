@@ -13,13 +13,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .errors import InputError
 
+if TYPE_CHECKING:  # what the signatures name; importing them here would load the stores and encoders
+    from .config import PipelineConfig
+    from .kb import Home
+    from .pipeline import Pipeline
+    from .routing.base import Router
+    from .types import Answer, EncoderSpec, RetrievalResult, StoreSpec
+
 
 def search(
-    home: Any, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense"
+    home: Home, kb: str, query: str, k: int = 10, image: Path | None = None, mode: str = "dense"
 ) -> dict[str, Any]:
     """``mmroute search``: ``{"query", "kb", "mode", "hits": [Hit.to_dict()]}`` (``mode``: dense, sparse or
     hybrid; an image query is always dense)."""
@@ -34,7 +41,7 @@ def search(
     return {"query": query, "kb": kb, "mode": used, "hits": [h.to_dict() for h in hits]}
 
 
-def make_router(name: str, router_path: Path | str | None = None, threshold: float | None = None) -> Any:
+def make_router(name: str, router_path: Path | str | None = None, threshold: float | None = None) -> Router:
     """A router by registered name (``--router``; a plugin's too), warmed up by the caller: the same
     :func:`~mmroute.routing.create_router` that builds a pipeline's router."""
     from .routing.base import create_router
@@ -42,7 +49,7 @@ def make_router(name: str, router_path: Path | str | None = None, threshold: flo
     return create_router(name, path=router_path, threshold=threshold)
 
 
-def route(home: Any, question: str, router_factory: Callable[[], Any], image: Path | None = None) -> dict[str, Any]:
+def route(home: Home, question: str, router_factory: Callable[[], Router], image: Path | None = None) -> dict[str, Any]:
     """``mmroute route QUESTION``: ``RouteDecision.to_dict()`` against the home's KBs."""
     if not question.strip():
         raise InputError("the question is empty", hint='route e.g. mmroute route "Who led the Normans?"')
@@ -51,7 +58,7 @@ def route(home: Any, question: str, router_factory: Callable[[], Any], image: Pa
     return router.route(question, kbs, image).to_dict()
 
 
-def check_ask(home: Any, kbs: list[str]) -> None:
+def check_ask(home: Home, kbs: list[str]) -> None:
     """What ``mmroute ask`` checks before it builds a pipeline: named KBs exist, the home has KBs."""
     for name in kbs:
         home.manifest(name)
@@ -64,8 +71,12 @@ def check_ask(home: Any, kbs: list[str]) -> None:
 
 
 def answer(
-    home: Any, config: Any, question: str, image: Path | None = None, pipeline_factory: Callable[[], Any] | None = None
-) -> Any:
+    home: Home,
+    config: PipelineConfig,
+    question: str,
+    image: Path | None = None,
+    pipeline_factory: Callable[[], Pipeline] | None = None,
+) -> Answer:
     """The :class:`~mmroute.types.Answer` that ``mmroute ask`` prints (see :func:`ask`)."""
     check_ask(home, list(config.kbs))
     if pipeline_factory is None:
@@ -78,24 +89,28 @@ def answer(
 
 
 def ask(
-    home: Any, config: Any, question: str, image: Path | None = None, pipeline_factory: Callable[[], Any] | None = None
+    home: Home,
+    config: PipelineConfig,
+    question: str,
+    image: Path | None = None,
+    pipeline_factory: Callable[[], Pipeline] | None = None,
 ) -> dict[str, Any]:
     """``mmroute ask``: ``Answer.to_dict()`` (answer or abstention, evidence, route, steps, verdict, timings)."""
     return answer(home, config, question, image, pipeline_factory).to_dict()
 
 
-def step_hits(result: Any) -> list[list[dict[str, Any]]]:
+def step_hits(result: RetrievalResult | None) -> list[list[dict[str, Any]]]:
     """Every retrieval step's hits as dicts (the JSON form of a step keeps only their ids)."""
     return [[h.to_dict() for h in s.hits] for s in result.steps] if result is not None else []
 
 
-def kb_list(home: Any) -> dict[str, Any]:
+def kb_list(home: Home) -> dict[str, Any]:
     """``mmroute kb list``: ``{"kbs": [KBInfo.to_dict()], "broken": [KBProblem.to_dict()]}`` from the
     manifests (no store is opened); a KB whose manifest cannot be read is listed under ``broken``."""
     return {"kbs": [i.to_dict() for i in home.list()], "broken": [p.to_dict() for p in home.broken()]}
 
 
-def kb_descriptor(home: Any, name: str) -> dict[str, Any]:
+def kb_descriptor(home: Home, name: str) -> dict[str, Any]:
     """A KB's manifest descriptor (what ``kb delete`` confirms against); for a broken KB or the leftovers
     of an interrupted copy, ``{"name", "broken": what is wrong}``."""
     from .errors import StoreError
@@ -111,7 +126,7 @@ def kb_descriptor(home: Any, name: str) -> dict[str, Any]:
     return {"name": name, "broken": problem.problem}
 
 
-def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
+def kb_doctor(home: Home, names: list[str] | None = None) -> dict[str, Any]:
     """``mmroute kb doctor``: for each KB, ``ok`` or what is wrong with it and how to fix it.
 
     Reads each manifest, opens each store for reading and compares its point count with the manifest's;
@@ -132,7 +147,7 @@ def kb_doctor(home: Any, names: list[str] | None = None) -> dict[str, Any]:
     return {"kbs": sorted(reports, key=lambda r: r["name"])}
 
 
-def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
+def _doctor_one(home: Home, name: str, writing: bool) -> dict[str, Any]:
     """``kb doctor`` for one KB whose folder has a readable manifest."""
     from .errors import KBLockedError, KBNotFoundError, MMRouteError
     from .kbcheck import delete_hint
@@ -171,7 +186,7 @@ def _doctor_one(home: Any, name: str, writing: bool) -> dict[str, Any]:
     return {"name": name, "status": "ok", "problem": "", "hint": "", "count": live}
 
 
-def kb_info(home: Any, name: str) -> dict[str, Any]:
+def kb_info(home: Home, name: str) -> dict[str, Any]:
     """``mmroute kb info``: the descriptor plus live count, disk use, search beam and per-source status."""
     manifest = home.manifest(name)
     kb = home.open(name)
@@ -193,8 +208,8 @@ def index_spec(
     input_path: Path,
     modality: str | None = None,
     granularity: str | None = None,
-    encoder: Any = None,
-    store: Any = None,
+    encoder: EncoderSpec | None = None,
+    store: StoreSpec | None = None,
     description: str = "",
     loader_options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
@@ -211,7 +226,7 @@ def index_spec(
 
 
 def index(
-    home: Any, kb: str, spec: dict[str, Any], progress: Callable[[str, int, int], None] | None = None
+    home: Home, kb: str, spec: dict[str, Any], progress: Callable[[str, int, int], None] | None = None
 ) -> dict[str, Any]:
     """``mmroute index``: ``{"reports": [IndexReport.to_dict()]}`` for the KB(s) written."""
     from .indexer import Indexer

@@ -42,7 +42,7 @@ def main() -> None:
     import torch
 
     from mmroute.routing import TrainedRouter
-    from mmroute.routing.training import load_routing_jsonl
+    from mmroute.routing.dataset import load_routing_jsonl
 
     torch.set_num_threads(args.threads)
     examples = load_routing_jsonl(args.data)

@@ -12,7 +12,7 @@ never read here. From ``--questions`` answerable questions per file (and every r
   exact match (SQuAD normalisation) of a gold answer, unsupported when token-F1 < 0.5, left out between;
 - another question's answer from the same paragraph (unsupported: the evidence holds it, for another
   question);
-- for unanswerable questions (SQuAD 2.0's own, and the rule-made ones of :mod:`mmroute.reading.negatives`
+- for unanswerable questions (SQuAD 2.0's own, and the rule-made ones of :mod:`mmroute.training.unanswerables`
   made from the sampled questions): their plausible answer and the reader's top spans (all unsupported).
 
 About 10% of articles (by a hash of the title) are held out of training; the script reports the model's
@@ -51,8 +51,8 @@ def held_out(title: str) -> bool:
 
 def sample_questions(per_file: int, seed: int) -> tuple[list[Any], dict[str, list[str]]]:
     """(sampled and rule-made questions, every gold answer of each training paragraph)."""
-    from mmroute.reading.negatives import synthetic_unanswerables
     from mmroute.reading.squad import load_squad
+    from mmroute.training.unanswerables import synthetic_unanswerables
 
     rng = random.Random(seed)
     chosen: list[Any] = []
@@ -249,7 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: min((s + 1) / warm, max(0.0, (total - s) / max(1, total - warm)))
     )
-    from mmroute.reading.training import load_checkpoint, save_checkpoint
+    from mmroute.training.reader import load_checkpoint, save_checkpoint
 
     ckpt = work / f"run-{hashlib.sha256(json.dumps([args.epochs, args.batch_size, args.lr]).encode()).hexdigest()[:8]}"
     step, done_s = load_checkpoint(ckpt, model, opt, sched)

@@ -9,9 +9,9 @@ text, augmentation, classifier, distillation) and writes ``evals/results/router_
   the augmented copies (of training rows only) and, when distilling, the teacher's soft labels (from
   teachers that never saw the fold's test rows);
 * **out-of-fold invariance**: each fold's model also routes every perturbed form of its test questions
-  (:mod:`mmroute.routing.perturb`, test-pool wrappings the training augmentation never used); the rate
+  (:mod:`mmroute.training.perturbations`, test-pool wrappings the training augmentation never used); the rate
   of unchanged routes per perturbation (overall and per route) and the accuracy on the perturbed forms;
-* **source-grouped CV** (:func:`mmroute.routing.evaluation.source_grouped_folds`): each fold tests on a
+* **source-grouped CV** (:func:`mmroute.training.router.source_grouped_folds`): each fold tests on a
   source dataset its training part never saw, for the two routes with two sources (paragraph: SQuAD /
   Natural Questions; video: the two VideoRAG sets); the four single-source routes cannot be held out
   that way (their route would be unlearnable) and are split at random, so only the paragraph and video
@@ -49,18 +49,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mmroute.routing import default_router, selection_tradeoff  # noqa: E402
+from mmroute.routing.dataset import RoutingExample, load_routing_jsonl  # noqa: E402
 from mmroute.routing.embedding import FeatureCache, QueryFeatures  # noqa: E402
-from mmroute.routing.evaluation import ROUTES, predicted_route, source_grouped_folds, summarize  # noqa: E402
+from mmroute.routing.evaluation import ROUTES, predicted_route, summarize  # noqa: E402
 from mmroute.routing.model import RouterModel, default_artifact_dir  # noqa: E402
-from mmroute.routing.perturb import EXTRA_PERTURBATIONS, PERTURBATIONS, perturb  # noqa: E402
-from mmroute.routing.training import (  # noqa: E402
-    CVReport,
-    RoutingExample,
-    TrainConfig,
-    cross_validate,
-    load_routing_jsonl,
-    routing_texts,
-)
+from mmroute.training.perturbations import EXTRA_PERTURBATIONS, PERTURBATIONS, perturb  # noqa: E402
+from mmroute.training.router import CVReport, cross_validate, source_grouped_folds  # noqa: E402
+from mmroute.training.router_fit import TrainConfig, routing_texts  # noqa: E402
 
 
 def template_groups(emb: np.ndarray, cos: float) -> np.ndarray:
@@ -129,7 +124,7 @@ def teacher_for(cfg: TrainConfig, examples: list[RoutingExample], cache_dir: Pat
     """The fold teacher of a distilled recipe (None without one); teacher features cached on disk."""
     if not (cfg.teacher and cfg.soft_weight > 0):
         return None
-    from mmroute.routing.distill import LayerFeatures, fold_teacher
+    from mmroute.training.router_distill import LayerFeatures, fold_teacher
 
     texts = routing_texts([e.question for e in examples], cfg)
     path = cache_dir / f"teacher-{Path(os.path.expanduser(cfg.teacher)).name}.npz"

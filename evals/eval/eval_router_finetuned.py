@@ -28,9 +28,11 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def main(argv: list[str] | None = None) -> int:
     from mmroute.encoders.text import minilm_path
     from mmroute.routing import FinetunedRouter, TrainedRouter
+    from mmroute.routing.dataset import load_routing_jsonl
     from mmroute.routing.evaluation import evaluate_router
-    from mmroute.routing.finetuning import FinetuneConfig, finetune_router
-    from mmroute.routing.training import load_routing_jsonl, route_labels, stratified_folds, train_model
+    from mmroute.training.router import train_model
+    from mmroute.training.router_finetune import FinetuneConfig, finetune_router
+    from mmroute.training.router_fit import route_labels, stratified_folds
 
     ap = argparse.ArgumentParser(
         prog="python -m evals.eval.eval_router_finetuned", description=__doc__.split("\n\n")[0]

@@ -56,9 +56,11 @@ def summarize(oof_files: list[Path], data: Path, out: Path) -> dict:
     """Route accuracy of each saved configuration, alone and averaged with the linear router's
     out-of-fold route probabilities (same folds; needs mmroute and the MiniLM here)."""
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+    from mmroute.routing.dataset import load_routing_jsonl
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
-    from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl
+    from mmroute.training.router import cross_validate
+    from mmroute.training.router_fit import TrainConfig
 
     ex = load_routing_jsonl(data)
     sources = sorted({str(e.source) for e in ex})

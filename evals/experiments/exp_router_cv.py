@@ -1,6 +1,6 @@
 """Experiment: what the canonical routing text costs in cross-validation, and what wins it back (issue 15).
 
-A fast re-implementation of :func:`mmroute.routing.training.cross_validate` for screening many recipes on
+A fast re-implementation of :func:`mmroute.training.router.cross_validate` for screening many recipes on
 two shared CPU cores: the n-gram counts of every text are computed once and each fold only selects its
 vocabulary (``min_df`` on its own training rows), IDF and norms from them, exactly as
 :class:`mmroute.routing.features.NgramVocabulary` does; MiniLM features come from a disk cache
@@ -48,11 +48,12 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 from mmroute.routing import canonical as canon  # noqa: E402
+from mmroute.routing.dataset import ROUTE_VALUES, load_routing_jsonl  # noqa: E402
 from mmroute.routing.embedding import FeatureCache  # noqa: E402
 from mmroute.routing.features import cue_vector, ngram_terms  # noqa: E402
 from mmroute.routing.model import route_sums, softmax  # noqa: E402
-from mmroute.routing.perturb import AUGMENT_KINDS, EXTRA_PERTURBATIONS, PERTURBATIONS, augment, perturb  # noqa: E402
-from mmroute.routing.training import ROUTE_VALUES, TrainConfig, load_routing_jsonl, route_labels  # noqa: E402
+from mmroute.training.perturbations import AUGMENT_KINDS, EXTRA_PERTURBATIONS, PERTURBATIONS, augment, perturb  # noqa: E402
+from mmroute.training.router_fit import TrainConfig, route_labels  # noqa: E402
 
 DATA = REPO.parent / "shared" / "data" / "routing" / "universalrag_train.jsonl"
 
@@ -248,7 +249,7 @@ def run_variant(
         Xtr = block(Xtr_ng, d, cues[rows])
         soft = None
         if teacher_file and cfg.soft_weight > 0:  # teacher probabilities of the training rows, out of fold inside them
-            from mmroute.routing.distill import fit_encoder_probe
+            from mmroute.training.router_distill import fit_encoder_probe
 
             TX = np.load(teacher_file)["X"]
             ytr = [y[i] for i in tr]

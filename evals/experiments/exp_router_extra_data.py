@@ -5,7 +5,7 @@ holds more questions of those sources than the routing split: 950 SQuAD 2.0 dev 
 HotpotQA (and 60 other multi-hop) questions in ``multihop_ircot``, and 849 NQ-style questions in
 FlashRAG's SKR set (lower case; the routing split's NQ questions are capitalised with a final "?",
 so they are restyled the same way). Each set joins every training fold only
-(:func:`mmroute.routing.training.cross_validate` ``extra=``); accuracy is still measured on the routing
+(:func:`mmroute.training.router.cross_validate` ``extra=``); accuracy is still measured on the routing
 split alone, with its usual stratified 5-fold split.
 
     python -m evals.experiments.exp_router_extra_data
@@ -38,7 +38,7 @@ def _nq_style(q: str) -> str:
 
 
 def extra_sets(data: Path) -> dict[str, list]:
-    from mmroute.routing.training import RoutingExample
+    from mmroute.routing.dataset import RoutingExample
 
     def lines(p: Path) -> list[dict]:
         return [json.loads(x) for x in p.read_text(encoding="utf-8").splitlines() if x.strip()]
@@ -61,8 +61,10 @@ def extra_sets(data: Path) -> dict[str, list]:
 
 
 def main() -> int:
+    from mmroute.routing.dataset import load_routing_jsonl
     from mmroute.routing.embedding import QueryFeatures, QueryFeaturizer
-    from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl
+    from mmroute.training.router import cross_validate
+    from mmroute.training.router_fit import TrainConfig
 
     ex = load_routing_jsonl(DATA / "routing" / "universalrag_train.jsonl")
     sets = extra_sets(DATA)

@@ -39,9 +39,11 @@ def main(argv: list[str] | None = None) -> int:
     import torch
 
     from mmroute.encoders.text import default_text_encoder
+    from mmroute.routing.dataset import load_routing_jsonl
     from mmroute.routing.embedding import QueryFeaturizer
     from mmroute.routing.evaluation import ROUTES
-    from mmroute.routing.training import TrainConfig, cross_validate, load_routing_jsonl, route_labels, stratified_folds
+    from mmroute.training.router import cross_validate
+    from mmroute.training.router_fit import TrainConfig, route_labels, stratified_folds
 
     ap = argparse.ArgumentParser(
         prog="python -m evals.experiments.exp_router_finetune", description=__doc__.split("\n\n")[0]

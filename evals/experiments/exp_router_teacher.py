@@ -1,8 +1,8 @@
 """Experiment: is a frozen all-mpnet-base-v2 probe (CPU-feasible) a teacher worth distilling into the router?
 
 Featurises the canonical routing texts with all-mpnet-base-v2 (mean-pooled states of its 12 layers,
-:class:`mmroute.routing.distill.LayerFeatures`; ~8 minutes on two shared cores), fits the teacher probe
-(:func:`mmroute.routing.distill.fit_encoder_probe`) out of fold on the stratified 5-fold split the router's
+:class:`mmroute.training.router_distill.LayerFeatures`; ~8 minutes on two shared cores), fits the teacher probe
+(:func:`mmroute.training.router_distill.fit_encoder_probe`) out of fold on the stratified 5-fold split the router's
 CV uses (seed 0, by source) and reports its accuracy, and that of its average with a student's out-of-fold
 probabilities (``--student``, saved by ``exp_router_cv --save-probs``). Results are in
 ``evals/results/exp_router_cv_teacher.json``.
@@ -24,9 +24,10 @@ sys.path.insert(0, str(REPO))
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 from mmroute.routing.canonical import canonical_text  # noqa: E402
-from mmroute.routing.distill import LayerFeatures, fit_encoder_probe  # noqa: E402
+from mmroute.routing.dataset import ROUTE_VALUES, load_routing_jsonl  # noqa: E402
 from mmroute.routing.model import route_sums  # noqa: E402
-from mmroute.routing.training import ROUTE_VALUES, load_routing_jsonl, route_labels, stratified_folds  # noqa: E402
+from mmroute.training.router_distill import LayerFeatures, fit_encoder_probe  # noqa: E402
+from mmroute.training.router_fit import route_labels, stratified_folds  # noqa: E402
 
 
 def main() -> None:

@@ -165,8 +165,12 @@ def kb_delete(name: str, yes: bool, home: Path | None) -> None:
     from ..serve.client import connect
 
     remote = connect(home)
-    h = None if remote else open_home(home)
-    info = remote.kb_descriptor(name) if remote else ops.kb_descriptor(h, name)
+    h = None
+    if remote:
+        info = remote.kb_descriptor(name)
+    else:
+        h = open_home(home)
+        info = ops.kb_descriptor(h, name)
     if not yes:
         what = (
             f"broken KB {name!r} ({info['broken']})" if "broken" in info else f"KB {name!r} with {info['count']} items"

@@ -149,7 +149,7 @@ def reader_train(
     OUT holds reader.json and reader.safetensors: the tensors training changed, in fp16, over BASE.
     """
     from ..errors import InputError
-    from ..reading.training import ReaderTrainConfig, train_reader
+    from ..training.reader import ReaderTrainConfig, train_reader
 
     if stride >= max_length // 2:
         raise InputError(

@@ -149,8 +149,8 @@ Examples:
 @handle_errors
 def route_eval(data: Path, router_name: str, router_path: Path | None, limit: int | None, as_json: bool) -> None:
     """Accuracy, per-route accuracy, confusion and per-query latency (batch of one, embedding included)."""
+    from ..routing.dataset import load_routing_jsonl
     from ..routing.evaluation import evaluate_router
-    from ..routing.training import load_routing_jsonl
 
     examples = load_routing_jsonl(data)
     if limit:
@@ -254,7 +254,9 @@ def route_train(
     """Train the router on routing data and write a small artifact (numpy + JSON)."""
     from dataclasses import replace
 
-    from ..routing.training import TrainConfig, load_routing_jsonl, train_model
+    from ..routing.dataset import load_routing_jsonl
+    from ..training.router import train_model
+    from ..training.router_fit import TrainConfig
 
     t0 = time.perf_counter()
     examples = [e for path in data for e in load_routing_jsonl(path)]
@@ -349,8 +351,8 @@ def route_finetune(
     With all-mpnet-base-v2 averaged with the shipped router this reached 95.96% in 5-fold CV on the
     UniversalRAG split (the shipped router then: 94.7%, on raw text), at ~55 ms more per query on two CPU cores.
     """
-    from ..routing.finetuning import FinetuneConfig, finetune_router
-    from ..routing.training import load_routing_jsonl
+    from ..routing.dataset import load_routing_jsonl
+    from ..training.router_finetune import FinetuneConfig, finetune_router
 
     examples = [e for path in data for e in load_routing_jsonl(path)]
     cfg = FinetuneConfig(epochs=epochs, lr=lr, batch_size=batch_size, blend=blend, device=device)

@@ -14,7 +14,7 @@ import numpy as np
 
 from ..types import Route
 from .base import Router
-from .training import RoutingExample
+from .dataset import RoutingExample
 
 ROUTES = [r.value for r in Route]
 
@@ -61,45 +61,3 @@ def evaluate_router(router: Router, examples: Sequence[RoutingExample]) -> dict[
         gold.append(ex.route)
         pred.append(predicted_route(d))
     return summarize(gold, pred, lat)
-
-
-def source_grouped_folds(
-    sources: Sequence[str], routes: Sequence[str], seed: int = 0
-) -> tuple[list[tuple[np.ndarray, np.ndarray]], dict[str, Any]]:
-    """Folds that test on source datasets the training part never saw, where that is possible.
-
-    A route served by several sources (paragraph: SQuAD and Natural Questions; video: two VideoRAG
-    sets) has its sources dealt to different folds, so each fold tests on a *held-out source* of the
-    route: what a new dataset of the same kind would see. A route with one source cannot be held out
-    that way (training without its only source leaves the route unlearnable, so the accuracy would be
-    0 by construction and say nothing); its rows are split at random instead, which makes its numbers
-    an ordinary cross-validation estimate. ``k`` = the largest number of sources of a route (>= 2).
-    Returns the folds and a description (which sources each fold holds out, which routes were split
-    at random).
-    """
-    by_route: dict[str, list[str]] = {}
-    for s, r in zip(sources, routes):
-        if s not in by_route.setdefault(r, []):
-            by_route[r].append(s)
-    k = max(2, max(len(v) for v in by_route.values()))
-    rng = np.random.default_rng(seed)
-    fold_of = np.zeros(len(sources), dtype=int)
-    held: dict[int, list[str]] = {f: [] for f in range(k)}
-    for r, srcs in by_route.items():
-        idx = np.flatnonzero(np.asarray(routes) == r)
-        if len(srcs) > 1:
-            for j, s in enumerate(sorted(srcs)):
-                held[j % k].append(s)
-                fold_of[[i for i in idx if sources[int(i)] == s]] = j % k
-        else:
-            perm = rng.permutation(idx)
-            for f in range(k):
-                fold_of[perm[f::k]] = f
-    folds = [(np.flatnonzero(fold_of != f), np.flatnonzero(fold_of == f)) for f in range(k)]
-    info = {
-        "k": k,
-        "held_out_sources": {str(f): v for f, v in held.items()},
-        "source_held_out_routes": sorted(r for r, v in by_route.items() if len(v) > 1),
-        "random_split_routes": sorted(r for r, v in by_route.items() if len(v) == 1),
-    }
-    return folds, info

@@ -6,7 +6,7 @@ accurate as much larger routers on the UniversalRAG sources. The classes may be 
 (e.g. the source datasets): each class maps to one route and route probabilities are the sums.
 
 Probabilities are temperature-scaled softmax outputs; the temperature is fitted on out-of-fold
-logits at training time (:func:`mmroute.routing.training.train_model`), so a probability of 0.8
+logits at training time (:func:`mmroute.training.router.train_model`), so a probability of 0.8
 means right about 80% of the time on queries like the training ones.
 
 >>> model = RouterModel.load(default_artifact_dir())

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from mmroute.reading.evaluation import no_answer_auc
-from mmroute.reading.negatives import KINDS, synthetic_unanswerables
 from mmroute.reading.squad import QAExample
+from mmroute.training.unanswerables import KINDS, synthetic_unanswerables
 
 P1 = (
     "The Normans gave their name to Normandy, a region in France, in the 10th century. "

@@ -67,8 +67,8 @@ def test_train_writes_fp16_delta_that_loads_over_its_base(tiny_bert, tmp_path):
     import torch
     from transformers import AutoModelForQuestionAnswering
 
-    from mmroute.reading.training import ReaderTrainConfig, train_reader
     from mmroute.reading.weights import load_reader_model
+    from mmroute.training.reader import ReaderTrainConfig, train_reader
 
     data = _squad_file(tmp_path / "train.json")
     out = tmp_path / "reader"

@@ -1,11 +1,11 @@
-"""The canonical routing text (mmroute.routing.canonical) and the surface perturbations (mmroute.routing.perturb)."""
+"""The canonical routing text (mmroute.routing.canonical) and the surface perturbations (mmroute.training.perturbations)."""
 
 from __future__ import annotations
 
 import pytest
 
 from mmroute.routing.canonical import canonical_text, canonicalize, routing_text
-from mmroute.routing.perturb import AUGMENT_KINDS, EXTRA_PERTURBATIONS, PERTURBATIONS, augment, perturb
+from mmroute.training.perturbations import AUGMENT_KINDS, EXTRA_PERTURBATIONS, PERTURBATIONS, augment, perturb
 
 Q = "Which planet has the largest number of known moons?"
 STEM = "which planet has the largest number of known moons"

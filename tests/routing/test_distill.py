@@ -11,8 +11,9 @@ import pytest
 
 from mmroute.errors import ModelUnavailableError
 from mmroute.routing.canonical import CANONICAL_VERSION
-from mmroute.routing.distill import LayerFeatures, fold_teacher, oof_teacher_probabilities
-from mmroute.routing.training import TrainConfig, cross_validate, prepare_rows, train_model
+from mmroute.training.router import cross_validate, train_model
+from mmroute.training.router_distill import LayerFeatures, fold_teacher, oof_teacher_probabilities
+from mmroute.training.router_fit import TrainConfig, prepare_rows
 from tests.routing.test_finetuned import tiny_encoder  # noqa: F401 - the fixture
 from tests.routing.test_training import _data, _fake_featurize
 

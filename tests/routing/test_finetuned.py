@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from mmroute.cli.main import cli
 from mmroute.errors import ConfigError, ModelUnavailableError
 from mmroute.routing import ROUTERS, FinetunedRouter, Router
+from mmroute.routing.dataset import RoutingExample
 from mmroute.routing.finetuned import FinetunedArtifact
-from mmroute.routing.finetuning import FinetuneConfig, finetune_router
-from mmroute.routing.training import RoutingExample
+from mmroute.training.router_finetune import FinetuneConfig, finetune_router
 from tests.routing.test_routers import KBS
 
 WORDS = (

@@ -1,6 +1,6 @@
 """Route invariance of the shipped router: a surface change of a question must not change its route.
 
-For each perturbation of :mod:`mmroute.routing.perturb` (answer options appended one per line and
+For each perturbation of :mod:`mmroute.training.perturbations` (answer options appended one per line and
 inline, split over lines, extra whitespace, all lower case, no question mark, leading instruction,
 trailing thanks, seeded typos, very short, very long), the shipped router must give at least 98% of
 the shared routing questions the route it gives the unperturbed question.
@@ -26,7 +26,7 @@ import pytest
 from mmroute.routing import TrainedRouter
 from mmroute.routing.embedding import QueryFeatures
 from mmroute.routing.evaluation import predicted_route
-from mmroute.routing.perturb import PERTURBATIONS, perturb
+from mmroute.training.perturbations import PERTURBATIONS, perturb
 
 SAMPLE = 300
 MIN_UNCHANGED = 0.98

@@ -6,8 +6,10 @@ import numpy as np
 import pytest
 
 from mmroute.errors import InputError
+from mmroute.routing.dataset import RoutingExample
 from mmroute.routing.embedding import QueryFeatures
-from mmroute.routing.training import RoutingExample, TrainConfig, cross_validate, prepare_rows, stratified_folds
+from mmroute.training.router import cross_validate
+from mmroute.training.router_fit import TrainConfig, prepare_rows, stratified_folds
 
 
 def _data(n_per: int, seed: int = 0) -> tuple[list[RoutingExample], QueryFeatures]:

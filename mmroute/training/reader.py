@@ -7,7 +7,7 @@ so this halves the work on a CPU); the word-embedding table is frozen, which bot
 training set and lets the result ship as an fp16 delta over the packaged base (see
 :mod:`~mmroute.reading.weights`); ``frozen_layers`` also freezes the rest of the embeddings and the first
 transformer layers, which cuts the backward pass on a CPU. ``unanswerable`` adds rule-made unanswerable
-questions (:mod:`~mmroute.reading.negatives`) for training data that has few. Windows are cached on disk,
+questions (:mod:`~mmroute.training.unanswerables`) for training data that has few. Windows are cached on disk,
 keyed by data, tokenizer and window size.
 
 A run is killable: every ``checkpoint_every`` steps the trainable weights, the optimiser and the schedule
@@ -35,9 +35,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from .negatives import synthetic_unanswerables
-from .squad import QAExample, articles, load_squad
-from .windows import Window, collate, make_windows
+from ..reading.squad import QAExample, articles, load_squad
+from ..reading.windows import Window, collate, make_windows
+from .unanswerables import synthetic_unanswerables
 
 FROZEN = ("embeddings.word_embeddings.weight",)
 """Parameter-name suffixes kept frozen (and therefore not shipped)."""
@@ -58,7 +58,7 @@ class ReaderTrainConfig:
     """Stop after this many optimiser steps (0: no limit); for smoke tests."""
     unanswerable: float = 0.0
     """Add synthetic unanswerable questions made from this fraction of the answerable training questions
-    (:mod:`~mmroute.reading.negatives`; 0: none)."""
+    (:mod:`~mmroute.training.unanswerables`; 0: none)."""
     frozen_layers: int = -1
     """-1: only the word-embedding table is frozen; N >= 0: all embeddings and the first N layers too."""
     checkpoint_every: int = 100
@@ -201,7 +201,7 @@ def train_reader(
     from transformers.utils import logging as hf_logging
 
     from ..encoders.base import resolve_device
-    from .weights import base_path, save_delta
+    from ..reading.weights import base_path, save_delta
 
     hf_logging.set_verbosity_error()  # a fresh span head is expected: no load report in the user's terminal
     t0 = time.perf_counter()
@@ -219,7 +219,7 @@ def train_reader(
     bpath = base_path(base)
     if init:
         from ..errors import ConfigError
-        from .weights import load_reader_model
+        from ..reading.weights import load_reader_model
 
         model, tok, init_meta = load_reader_model(init)
         if str(init_meta.get("base")) != base:
@@ -331,8 +331,8 @@ def delta_meta(base: str, config: ReaderTrainConfig, frozen: set[str], trained: 
 
 def evaluate_model(model: Any, tok: Any, examples: Sequence[QAExample], config: ReaderTrainConfig) -> dict[str, Any]:
     """Validation of a just-trained model through the same code path users run (:class:`TransformerReader`)."""
-    from .evaluation import evaluate_reader
-    from .reader import TransformerReader
+    from ..reading.evaluation import evaluate_reader
+    from ..reading.reader import TransformerReader
 
     reader = TransformerReader.from_loaded(model, tok, {"max_length": config.max_length, "stride": config.stride})
     return evaluate_reader(reader, examples)

@@ -1,10 +1,10 @@
-"""Fine-tuning an encoder as a router (``mmroute route finetune``); see :mod:`.finetuned` for why.
+"""Fine-tuning an encoder as a router (``mmroute route finetune``); see :mod:`mmroute.routing.finetuned` for why.
 
 Recipe (the one cross-validated in ``evals/experiments/exp_router_adapter.py``): every weight of the encoder plus
 a linear head over the mean-pooled last hidden state, trained on the source-dataset labels (or the
 routes, when the data has no sources) with class-balanced cross-entropy and label smoothing 0.05,
 AdamW (weight decay 0.01; the head at ``max(lr, 1e-3)``), a one-cycle schedule with 10% warm-up,
-batches of 32, on the canonical routing texts (:mod:`.canonical`). For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
+batches of 32, on the canonical routing texts (:mod:`mmroute.routing.canonical`). For MiniLM on the 2,425-query split this took 12 s on an H100 and 9 minutes on two
 CPU cores; mpnet takes several times longer.
 """
 
@@ -19,9 +19,10 @@ import numpy as np
 
 from ..encoders.base import mean_pool, resolve_device
 from ..errors import InputError, ModelUnavailableError
-from .canonical import CANONICAL_VERSION, routing_text
-from .finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
-from .training import RoutingExample, route_labels
+from ..routing.canonical import CANONICAL_VERSION, routing_text
+from ..routing.dataset import RoutingExample
+from ..routing.finetuned import ENCODER_DIR, HEAD_FILE, FinetunedArtifact, check_blend
+from .router_fit import route_labels
 
 
 @dataclass
