@@ -92,8 +92,7 @@ def _cues(hit: Hit) -> list[tuple[float, float, str]]:
 
 def find_moment(question: str, hits: Sequence[Hit]) -> Moment | None:
     """The best-covered subtitle cue of the retrieved clips and videos (ties: the better-ranked hit), or None."""
-    from ..retrieval.widening import word_coverage
-    from ..text import content_stems, tokenize
+    from ..text import content_stems, tokenize, word_coverage
 
     stems = {s for s in content_stems(tokenize(question)) if s not in _NOT_ASKED}
     best: Moment | None = None

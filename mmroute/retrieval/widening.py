@@ -197,18 +197,10 @@ def widen_by_mention(home: Home, query: str, routed: Sequence[str], allowed: Seq
     )
 
 
-def word_coverage(question_stems: set[str], text: str) -> float:
-    """Share of the question's content stems that ``text`` holds."""
-    from ..text import content_stems, tokenize
-
-    if not question_stems:
-        return 0.0
-    return len(question_stems & set(content_stems(tokenize(text)))) / len(question_stems)
-
-
 def best_coverage(home: Home, name: str, query: str, stems: set[str]) -> float:
     """Word coverage of the KB's best BM25 item for ``query`` (0 when the KB has no word index)."""
     from ..errors import StoreError
+    from ..text import word_coverage
 
     try:
         hits = home.open(name).search_sparse(query, 1)

@@ -8,7 +8,18 @@
 
 from .answers import answer_matches, normalize_answer
 from .sentences import sentences, split_sentences
-from .tokens import LocalIdf, Token, content_stems, fold, is_content, search_tokens, stem, strip_parenthetical, tokenize
+from .tokens import (
+    LocalIdf,
+    Token,
+    content_stems,
+    fold,
+    is_content,
+    search_tokens,
+    stem,
+    strip_parenthetical,
+    tokenize,
+    word_coverage,
+)
 from .wordlists import MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
 
 __all__ = [
@@ -31,4 +42,5 @@ __all__ = [
     "stem",
     "strip_parenthetical",
     "tokenize",
+    "word_coverage",
 ]

@@ -127,3 +127,10 @@ def search_tokens(text: str) -> list[str]:
 def strip_parenthetical(title: str) -> str:
     """A title without its trailing disambiguation: "Up (2009 film)" -> "Up"."""
     return _PAREN_RE.sub("", title)
+
+
+def word_coverage(question_stems: set[str], text: str) -> float:
+    """Share of the question's content stems that ``text`` holds."""
+    if not question_stems:
+        return 0.0
+    return len(question_stems & set(content_stems(tokenize(text)))) / len(question_stems)

@@ -9,7 +9,7 @@ answer with one neighbour on each side (:func:`answer_window`), the same functio
 run time. It was trained by ``python -m evals.build.train_support_model`` on the shared *training*
 articles only (SQuAD 2.0 train and SQuADShifts): the packaged reader's own right and wrong drafts, gold
 answers, other questions' answers from the same paragraph, and the plausible answers of real and
-rule-made unanswerable questions (:mod:`mmroute.reading.negatives`). Its log-odds is one signal among the
+rule-made unanswerable questions (:mod:`mmroute.training.unanswerables`). Its log-odds is one signal among the
 verifier's (``support_model``), weighed by the calibrated per-generator policies, which were fitted on
 held-out articles.
 
