@@ -15,7 +15,7 @@ EXTRAS := faiss,clip,llm,app,llamaindex,eval,serve,dev
 # torch/torchvision come from local disk and pin their own CUDA wheels: not part of the lock (nor pip)
 LOCK_EXCLUDE := ^(pip|torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z-]+)==
 
-.PHONY: setup demo test test-full lint lock test-slow router reader support-model calibrate fuzz bench clean
+.PHONY: setup demo test test-full lint lock test-slow router reader support-model calibrate fuzz bench bench-load clean
 
 $(BIN)/mmroute: pyproject.toml $(LOCK)
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -81,6 +81,9 @@ fuzz: setup  ## coverage-guided fuzzing of the loaders (atheris)
 bench: setup  ## store, indexing and end-to-end benchmarks -> evals/results/
 	$(BIN)/python -m evals.bench.bench_store --n 100000 --json --out evals/results
 	$(BIN)/python -m evals.bench.bench_indexing --json --out evals/results
+
+bench-load: setup  ## mmroute serve on loopback under locust (8 and 32 users; an index job beside) -> evals/results/bench_load.{json,png}
+	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.bench.bench_load --write
 
 clean:
 	rm -rf .mmroute .pytest_cache build *.egg-info

@@ -56,10 +56,22 @@ def create_router(name: str, path: str | Path | None = None, threshold: float | 
         if value is None:
             continue
         if not _accepts(factory, key):
-            flag = "--router-path" if key == "path" else "--threshold"
-            raise ConfigError(f"the {name} router takes no {key} ({flag})", hint=f"leave {flag} out for {name}")
+            raise _takes_no(name, key)
         options.setdefault(key, value)
-    return factory(**options)
+    try:
+        return factory(**options)
+    except TypeError as e:
+        # a factory taking **options hands them on (default, guarded, ensemble): the class that finally
+        # refuses the keyword names it, and that is the same user error as above, not a crash
+        refused = [k for k, v in given.items() if v is not None and f"unexpected keyword argument '{k}'" in str(e)]
+        if refused:
+            raise _takes_no(name, refused[0]) from None
+        raise
+
+
+def _takes_no(name: str, key: str) -> ConfigError:
+    flag = "--router-path" if key == "path" else "--threshold"
+    return ConfigError(f"the {name} router takes no {key} ({flag})", hint=f"leave {flag} out for {name}")
 
 
 def _accepts(factory: Any, key: str) -> bool:
