@@ -11,11 +11,11 @@ export TOKENIZERS_PARALLELISM := false
 
 # the lock file: exact versions of everything `make setup` installs besides mmroute and the torch pair
 LOCK := constraints.txt
-EXTRAS := faiss,clip,llm,app,llamaindex,eval,serve,dev
+EXTRAS := faiss,train,clip,llm,llamaindex,eval,dev
 # torch/torchvision come from local disk and pin their own CUDA wheels: not part of the lock (nor pip)
 LOCK_EXCLUDE := ^(pip|torch|torchvision|triton|nvidia-[a-z0-9-]+|cuda-[a-z-]+)==
 
-.PHONY: setup demo test test-full lint lock test-slow router reader support-model calibrate fuzz bench bench-load clean
+.PHONY: setup demo test test-full lint lock test-slow router reader support-model onnx calibrate fuzz bench bench-load clean
 
 $(BIN)/mmroute: pyproject.toml $(LOCK)
 	@command -v $(PY) >/dev/null || { echo "need $(PY)"; exit 1; }
@@ -67,9 +67,14 @@ reader: setup  ## retrain the packaged reader (MiniLM + span head) on every shar
 		--snapshot-windows 5000,13000 --out mmroute/data/reader
 	# its span-length penalty, chosen on the dev articles it never trained on (decoding.json)
 	$(BIN)/mmroute reader calibrate --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json
+	$(BIN)/python -m mmroute.training.onnx_export reader
 
 support-model: setup  ## retrain the verifier's learned support model on the shared training files (~25 min on 2 cores; killable: run it again to resume), then `make calibrate`
 	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.build.train_support_model
+	$(BIN)/python -m mmroute.training.onnx_export support
+
+onnx: setup  ## export the packaged text encoder, reader and support model to ONNX (int8 where parity with PyTorch holds; ~2 min)
+	$(BIN)/python -m mmroute.training.onnx_export
 
 calibrate: setup  ## re-fit the verifier policies (and the lexical extractor's ranker) on the shared SQuAD 2.0 dev articles
 	MMROUTE_DATA=$(DATA) $(BIN)/python -m evals.build.calibrate_verifier

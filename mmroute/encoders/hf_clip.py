@@ -29,6 +29,9 @@ class HFClipEncoder(ImageEncoderBase):
         return {**super()._options(), "model": self.model}
 
     def _load(self) -> None:
+        from ..inference.extras import require_torch
+
+        require_torch("the hf-clip image encoder", extra="clip")
         from transformers import CLIPModel, CLIPProcessor
         from transformers.utils import logging as hf_logging
 

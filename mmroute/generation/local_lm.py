@@ -80,6 +80,9 @@ class LocalLMGenerator:
         with self._lock:
             if self._lm is not None:
                 return
+            from ..inference.extras import require_torch
+
+            require_torch(f"the local language model {self.name!r}", extra="llm")
             import torch
             from transformers import AutoModelForCausalLM, AutoTokenizer
             from transformers.utils import logging as hf_logging

@@ -20,9 +20,12 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..inference.onnx_models import OnnxModel
 from ..registry import Registry
 from .decode import Reading, decode
-from .windows import collate, make_windows
+from .windows import Window, collate, make_windows
+
+PACKAGED_NAMES = ("packaged", "default", "")
 
 
 @runtime_checkable
@@ -100,11 +103,28 @@ class TransformerReader:
             self._load()
 
     def _load(self) -> None:
-        if self._model is None:
-            from ..encoders.base import resolve_device
-            from .weights import load_reader_model
+        if self._model is not None:
+            return
+        if self.model_name in PACKAGED_NAMES and self.device in ("auto", "cpu"):
+            from ..inference.onnx_models import onnx_model
 
-            self._model, self._tok, self.meta = load_reader_model(self.model_name, resolve_device(self.device))
+            session = onnx_model("reader")
+            if session is not None:  # the packaged reader, exported: no torch on this path
+                from ..inference.tokenizer import shared_tokenizer
+                from .weights import packaged_meta
+
+                self._model, self._tok, self.meta = session, shared_tokenizer(), packaged_meta()
+                return
+        from ..encoders.base import resolve_device
+        from .weights import load_reader_model
+
+        self._model, self._tok, self.meta = load_reader_model(self.model_name, resolve_device(self.device))
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` or ``torch``: what runs this reader (after :meth:`warm_up`)."""
+        self.warm_up()
+        return "onnx" if isinstance(self._model, OnnxModel) else "torch"
 
     def read(self, question: str, passages: Sequence[str]) -> Reading:
         """Read ``passages`` (memoised: the generator and the verifier read the same evidence)."""
@@ -123,13 +143,20 @@ class TransformerReader:
         if not question.strip() or not any(p.strip() for p in passages):
             return Reading((), 0.0, 1.0)
         self._load()
-        import torch
-
         windows = make_windows(
             self._tok, [question] * len(passages), passages, max_length=self.max_length, stride=self.stride
         )
         starts: list[np.ndarray] = []
         ends: list[np.ndarray] = []
+        if isinstance(self._model, OnnxModel):
+            for b in range(0, len(windows), self.batch_size):
+                batch = collate(windows[b : b + self.batch_size], self._tok.pad_token_id or 0)
+                start, end = self._model.run(batch)
+                starts.extend(start)
+                ends.extend(end)
+            return self._decode(windows, starts, ends, passages)
+        import torch
+
         dev = next(self._model.parameters()).device
         with torch.inference_mode():
             for b in range(0, len(windows), self.batch_size):
@@ -142,6 +169,11 @@ class TransformerReader:
                 out = self._model(**inputs)
                 starts.extend(out.start_logits.float().cpu().numpy())
                 ends.extend(out.end_logits.float().cpu().numpy())
+        return self._decode(windows, starts, ends, passages)
+
+    def _decode(
+        self, windows: Sequence[Window], starts: list[np.ndarray], ends: list[np.ndarray], passages: list[str]
+    ) -> Reading:
         return decode(
             windows,
             starts,

@@ -88,6 +88,9 @@ def resolve_reader(name_or_path: str) -> tuple[str, dict[str, Any] | None]:
 
 def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any, Mapping[str, Any]]:
     """(model in eval mode on ``device``, tokenizer, metadata) for any reader name (see module doc)."""
+    from ..inference.extras import require_torch
+
+    require_torch(f"the reader {name_or_path!r} on PyTorch")
     import torch
     from transformers import AutoModelForQuestionAnswering, AutoTokenizer
     from transformers.utils import logging as hf_logging
@@ -119,11 +122,23 @@ def load_reader_model(name_or_path: str, device: str = "cpu") -> tuple[Any, Any,
             f"cannot load reader {name_or_path!r}: {str(e).splitlines()[0]}",
             hint="pass a local checkpoint folder (offline) or check the hub name",
         ) from None
+    model.to(torch.device(device)).eval()
+    return model, tok, with_decoding(path, meta)
+
+
+def with_decoding(path: str, meta: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``meta`` plus the decoding defaults stored beside the reader in folder ``path``, if any."""
     decoding = Path(path) / DECODING_FILE
     if decoding.is_file():
-        meta = {**meta, "decoding": json.loads(decoding.read_text(encoding="utf-8"))}
-    model.to(torch.device(device)).eval()
-    return model, tok, meta
+        return {**meta, "decoding": json.loads(decoding.read_text(encoding="utf-8"))}
+    return meta
+
+
+def packaged_meta() -> Mapping[str, Any]:
+    """The packaged reader's metadata and decoding defaults, without loading its weights (the ONNX path)."""
+    path, meta = resolve_reader("packaged")
+    assert meta is not None
+    return with_decoding(path, {**meta, "source": path})
 
 
 def reader_folder(name_or_path: str) -> Path:

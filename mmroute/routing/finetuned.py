@@ -107,6 +107,9 @@ class EncoderClassifier:
     """The fine-tuned encoder + head at query time: route probabilities of a batch of texts."""
 
     def __init__(self, directory: Path, artifact: FinetunedArtifact, device: str = "auto") -> None:
+        from ..inference.extras import require_torch
+
+        require_torch("the fine-tuned router")
         import torch
         from transformers import AutoModel, AutoTokenizer
         from transformers.utils import logging as hf_logging

@@ -29,7 +29,10 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from ..errors import ModelUnavailableError
+from ..inference.onnx_models import OnnxModel, onnx_model
 from ..text import split_sentences
 from .claim import occurs_in
 
@@ -99,8 +102,23 @@ class SupportModel:
             self._load()
 
     def _load(self) -> None:
-        if self._model is None:
-            self._model, self._tok, self.meta = load_support_model(self.folder)
+        if self._model is not None:
+            return
+        if self.folder.resolve() == PACKAGED_DIR.resolve():
+            session = onnx_model("support")
+            if session is not None:  # the packaged model, exported: no torch on this path
+                from ..inference.tokenizer import shared_tokenizer
+
+                meta = json.loads((self.folder / META_FILE).read_text(encoding="utf-8"))
+                self._model, self._tok, self.meta = session, shared_tokenizer(), {**meta, "source": str(self.folder)}
+                return
+        self._model, self._tok, self.meta = load_support_model(self.folder)
+
+    @property
+    def runtime(self) -> str:
+        """``onnx`` or ``torch``: what runs this model (after :meth:`warm_up`)."""
+        self.warm_up()
+        return "onnx" if isinstance(self._model, OnnxModel) else "torch"
 
     def logits(self, rows: Sequence[tuple[str, str, str]]) -> list[float]:
         """The log-odds that each (question, answer, window) is supported (memoised, batched)."""
@@ -117,6 +135,21 @@ class SupportModel:
             return [known[r] for r in rows]
 
     def _score(self, rows: Sequence[tuple[str, str, str]], batch_size: int = 32) -> list[float]:
+        if isinstance(self._model, OnnxModel):
+            scores: list[float] = []
+            for b in range(0, len(rows), batch_size):
+                pairs = [pair(*r) for r in rows[b : b + batch_size]]
+                enc = self._tok(
+                    [a for a, _ in pairs],
+                    [c for _, c in pairs],
+                    truncation="only_second",
+                    max_length=MAX_LENGTH,
+                    padding=True,
+                    return_tensors="np",
+                )
+                (logit,) = self._model.run(enc)
+                scores.extend(np.clip(logit[:, 1] - logit[:, 0], -_CLIP, _CLIP).astype(float).tolist())
+            return scores
         import torch
 
         out: list[float] = []
@@ -157,6 +190,9 @@ def load_support_model(folder: Path, device: str = "cpu") -> tuple[Any, Any, Map
         raise ModelUnavailableError(
             f"support model file {folder / META_FILE} is corrupt ({str(e).splitlines()[0][:80]})", hint=hint
         ) from None
+    from ..inference.extras import require_torch
+
+    require_torch(f"the support model in {folder} on PyTorch")
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
     from transformers.utils import logging as hf_logging
