@@ -16,9 +16,11 @@ the other, and writes its raw outputs; this script compares them:
   shipped policy) on the 950 dev questions: verifier decisions (answer or "I don't know") identical on
   >= 98%, and the answers given;
 - **speed**: text-embedding throughput (IRCoT corpus, batches of 64), warm ask p50, and each backend's
-  model-loading time.
+  model-loading time;
+- **cold CLI** (``--parts cold``, on the demo home): fresh ``mmroute ask`` and ``mmroute search`` processes
+  without a server, median of five each, the backends interleaved; ``mmroute index`` of the IRCoT corpus.
 
-    python -m evals.bench.bench_onnx [--limit N] [--out evals/results/bench_onnx.json]
+    python -m evals.bench.bench_onnx [--limit N] [--parts parity,cold] [--out evals/results/bench_onnx.json]
 """
 
 from __future__ import annotations
@@ -217,10 +219,50 @@ def compare(dirs: dict[str, Path]) -> dict[str, Any]:
     }
 
 
+COLD_ASK = "In what year did Eileen Collins retire?"
+COLD_SEARCH = "Who conquered England in 1066?"
+
+
+def cold_cli(home: Path, repeats: int) -> dict[str, Any]:
+    """Wall time of fresh ``mmroute`` processes on ``home`` (no server), each backend, runs interleaved:
+    median of ``repeats`` asks and searches; text indexing of the IRCoT corpus (458 passages) into a new KB."""
+    exe = str(Path(sys.executable).with_name("mmroute"))
+    out: dict[str, Any] = {b: {"ask_s": [], "search_s": []} for b in BACKENDS}
+    for _ in range(repeats):
+        for b in BACKENDS:
+            env = {**os.environ, "MMROUTE_INFERENCE": b, "MMROUTE_HOME": str(home)}
+            for key, cmd in (
+                ("ask_s", [exe, "ask", COLD_ASK]),
+                ("search_s", [exe, "search", "--kb", "squad-paragraph", COLD_SEARCH]),
+            ):
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True, env=env, stdout=subprocess.DEVNULL)
+                out[b][key].append(round(time.perf_counter() - t, 3))
+    for b in BACKENDS:
+        with tempfile.TemporaryDirectory(prefix="mmroute-index-") as tmp:
+            env = {**os.environ, "MMROUTE_INFERENCE": b, "MMROUTE_HOME": tmp}
+            t = time.perf_counter()
+            subprocess.run(
+                [exe, "index", "--kb", "ircot", "--input", str(DATA / "text/multihop_ircot/corpus.jsonl")],
+                check=True,
+                env=env,
+                stdout=subprocess.DEVNULL,
+            )
+            out[b]["index_ircot_s"] = round(time.perf_counter() - t, 2)
+        for key in ("ask_s", "search_s"):
+            out[b][f"{key[:-2]}_median_s"] = float(np.median(out[b][key]))
+    out["ask_speedup"] = round(out["torch"]["ask_median_s"] / out["onnx"]["ask_median_s"], 2)
+    out["index_speedup"] = round(out["torch"]["index_ircot_s"] / out["onnx"]["index_ircot_s"], 2)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--limit", type=int, default=None, help="dev questions (and 5x routing questions) for a quick run")
     ap.add_argument("--out", type=Path, default=SCRATCH / "bench_onnx.json")
+    ap.add_argument("--home", type=Path, default=REPO / ".mmroute" / "demo", help="the demo home, for cold CLI runs")
+    ap.add_argument("--repeats", type=int, default=5, help="cold CLI runs per command and backend")
+    ap.add_argument("--parts", default="parity,cold")
     ap.add_argument("--backend", choices=BACKENDS, help=argparse.SUPPRESS)
     ap.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
@@ -229,22 +271,30 @@ def main(argv: list[str] | None = None) -> int:
     if args.backend:
         run_backend(args.backend, args.raw, args.limit)
         return 0
-    with tempfile.TemporaryDirectory(prefix="mmroute-onnx-parity-") as tmp:
-        dirs = {b: Path(tmp) / b for b in BACKENDS}
-        for b, d in dirs.items():
-            d.mkdir()
-            cmd = [sys.executable, "-m", "evals.bench.bench_onnx", "--backend", b, "--raw", str(d)]
-            if args.limit:
-                cmd += ["--limit", str(args.limit)]
-            t = time.perf_counter()
-            subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, "MMROUTE_INFERENCE": b})
-            print(f"{b}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
-        report = {"data": "shared: squad2_dev, multihop_ircot, routing/universalrag_train", **compare(dirs)}
+    parts = set(args.parts.split(","))
+    report: dict[str, Any] = {"data": "shared: squad2_dev, multihop_ircot, routing/universalrag_train"}
+    if "cold" in parts:
+        if not (args.home / "kbs").is_dir():
+            raise SystemExit(f"{args.home} has no KBs: run `make demo` first (or pass --home)")
+        report["cold_cli"] = cold_cli(args.home, args.repeats)
+        print("cold:", json.dumps(report["cold_cli"]), file=sys.stderr)
+    if "parity" in parts:
+        with tempfile.TemporaryDirectory(prefix="mmroute-onnx-parity-") as tmp:
+            dirs = {b: Path(tmp) / b for b in BACKENDS}
+            for b, d in dirs.items():
+                d.mkdir()
+                cmd = [sys.executable, "-m", "evals.bench.bench_onnx", "--backend", b, "--raw", str(d)]
+                if args.limit:
+                    cmd += ["--limit", str(args.limit)]
+                t = time.perf_counter()
+                subprocess.run(cmd, check=True, cwd=REPO, env={**os.environ, "MMROUTE_INFERENCE": b})
+                print(f"{b}: {time.perf_counter() - t:.0f} s", file=sys.stderr)
+            report.update(compare(dirs))
     report["measured"] = time.strftime("%Y-%m-%d")
     report["machine"] = f"{os.cpu_count()} CPU cores"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
-    print(json.dumps({k: report[k] for k in ("embeddings", "reader", "router", "answers", "speed")}, indent=1))
+    print(json.dumps({k: v for k, v in report.items() if k != "data"}, indent=1))
     return 0
 
 

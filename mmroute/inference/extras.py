@@ -7,10 +7,10 @@ import importlib
 from ..errors import ModelUnavailableError
 
 
-def require_torch(what: str, extra: str = "torch", modules: tuple[str, ...] = ("torch", "transformers")) -> None:
+def require(what: str, extra: str, modules: tuple[str, ...]) -> None:
     """Raise :class:`ModelUnavailableError` naming ``extra`` when any of ``modules`` cannot be imported.
 
-    >>> require_torch("a Hugging Face reader by name")   # nothing happens with torch installed
+    >>> require("fitting a verifier policy", extra="train", modules=("sklearn",))  # silent when installed
     """
     for module in modules:
         try:
@@ -18,5 +18,10 @@ def require_torch(what: str, extra: str = "torch", modules: tuple[str, ...] = ("
         except ImportError:
             raise ModelUnavailableError(
                 f"{what} needs {module}, which this install does not have",
-                hint=f"pip install 'mmroute[{extra}]' (the packaged models run without it, on ONNX Runtime)",
+                hint=f"pip install 'mmroute[{extra}]' (the base install asks, indexes and serves without it)",
             ) from None
+
+
+def require_torch(what: str, extra: str = "torch", modules: tuple[str, ...] = ("torch", "transformers")) -> None:
+    """:func:`require` for the PyTorch stack (the packaged models run without it, on ONNX Runtime)."""
+    require(what, extra, modules)

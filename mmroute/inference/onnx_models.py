@@ -60,7 +60,9 @@ ONNX_MODELS: dict[str, OnnxSpec] = {
         DATA / "verifier" / "support",
         "support.onnx",
         ("logits",),
-        lambda p: p.get("max_abs_logit_diff", 9.0) <= 0.25,
+        # int8 kept its check inputs within 0.06 but moved a held-out right answer's logit by 0.29, across the
+        # verifier's threshold (tests/generation/test_endpoint.py's positive control): fp32
+        lambda p: False,
         "support.safetensors",
     ),
     "image": OnnxSpec(

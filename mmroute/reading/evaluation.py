@@ -13,6 +13,8 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 from .decode import Reading, redecode
 from .reader import Reader
 from .squad import QAExample, articles, exact_match, f1_score
@@ -60,9 +62,25 @@ def no_answer_auc(margins: Sequence[tuple[float, bool]]) -> float | None:
     ones (ROC AUC, threshold-free; 0.5 is chance; ties count half); ``None`` without both kinds."""
     if len({answerable for _, answerable in margins}) < 2:
         return None
-    from sklearn.metrics import roc_auc_score
+    return round(roc_auc([m for m, _ in margins], [a for _, a in margins]), 4)
 
-    return round(float(roc_auc_score([a for _, a in margins], [m for m, _ in margins])), 4)
+
+def roc_auc(scores: Sequence[float], positive: Sequence[bool]) -> float:
+    """ROC AUC by the rank-sum (Mann-Whitney U) formula, tied scores sharing their mean rank."""
+    s = np.asarray(scores, dtype=np.float64)
+    pos = np.asarray(positive, dtype=bool)
+    order = np.argsort(s, kind="mergesort")
+    ranks = np.empty(len(s), dtype=np.float64)
+    sorted_s = s[order]
+    i = 0
+    while i < len(s):
+        j = i
+        while j + 1 < len(s) and sorted_s[j + 1] == sorted_s[i]:
+            j += 1
+        ranks[order[i : j + 1]] = (i + j) / 2.0 + 1.0
+        i = j + 1
+    n_pos, n_neg = int(pos.sum()), int((~pos).sum())
+    return float((ranks[pos].sum() - n_pos * (n_pos + 1) / 2.0) / (n_pos * n_neg))
 
 
 LENGTH_PENALTY_GRID: tuple[float, ...] = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 0.5)

@@ -123,6 +123,10 @@ class Policy:
 def fit_policy(X: Sequence[Sequence[float]], y: Sequence[int], features: Sequence[str], *, C: float = 1.0) -> Policy:
     """Fit the logistic regression (threshold 0.5 until :func:`choose_threshold` sets it)."""
     import numpy as np
+
+    from ..inference.extras import require
+
+    require("fitting a verifier policy", extra="train", modules=("sklearn",))
     from sklearn.linear_model import LogisticRegression
 
     if len(set(int(v) for v in y)) < 2:

@@ -77,3 +77,21 @@ def test_shared_train_and_dev_articles_are_disjoint(data_dir):
     dev = load_squad(data_dir / "text/squad2_dev/dev-v2.0-shared3articles.json")
     assert len(train) == 4719 and len(articles(train)) == 10
     assert not set(articles(train)) & set(articles(dev))
+
+
+def test_the_no_answer_auc_is_the_rank_sum_auc_with_ties_halved() -> None:
+    """numpy's rank-sum AUC (no scikit-learn in the base install) against scikit-learn's, ties included."""
+    import numpy as np
+    from sklearn.metrics import roc_auc_score
+
+    from mmroute.reading.evaluation import roc_auc
+
+    rng = np.random.default_rng(0)
+    for _ in range(40):
+        scores = rng.integers(0, 6, 50).astype(float)  # many ties
+        labels = rng.random(50) < 0.4
+        if labels.all() or not labels.any():
+            continue
+        assert abs(roc_auc(scores, labels) - roc_auc_score(labels, scores)) < 1e-12
+    assert roc_auc([0.1, 0.9], [False, True]) == 1.0
+    assert roc_auc([0.5, 0.5], [False, True]) == 0.5
