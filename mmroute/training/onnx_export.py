@@ -68,6 +68,13 @@ def source_files(name: str) -> list[Path]:
     return [minilm, MINILM_WEIGHTS] + ([spec.folder / spec.delta] if spec.delta else [])
 
 
+def eager(model: Any) -> Any:
+    """``model`` with plain matmul-softmax attention: the pattern ONNX Runtime fuses into one Attention op
+    (PyTorch's SDPA exports as a chain with NaN guards that it does not fuse)."""
+    model.set_attn_implementation("eager")
+    return model
+
+
 def _torch_modules(name: str) -> tuple[Any, Any]:
     """(torch module returning the ONNX outputs, HF tokenizer) for one model."""
     import torch
@@ -78,7 +85,7 @@ def _torch_modules(name: str) -> tuple[Any, Any]:
         from ..encoders.text import minilm_path
 
         path = Path(minilm_path())
-        net = AutoModel.from_pretrained(path).eval()
+        net = eager(AutoModel.from_pretrained(path).eval())
 
         class PooledLayers(torch.nn.Module):
             def __init__(self) -> None:
@@ -101,6 +108,7 @@ def _torch_modules(name: str) -> tuple[Any, Any]:
         from ..reading.weights import load_reader_model
 
         model, tok, _ = load_reader_model("packaged", device="cpu")
+        eager(model)
 
         class Spans(torch.nn.Module):
             def __init__(self) -> None:
@@ -117,6 +125,7 @@ def _torch_modules(name: str) -> tuple[Any, Any]:
         from ..verification.support import load_support_model
 
         model, tok, _ = load_support_model(SUPPORT_DIR)
+        eager(model)
 
         class Logits(torch.nn.Module):
             def __init__(self) -> None:
