@@ -74,6 +74,8 @@ def test_every_locked_dependency_is_inside_its_declared_range() -> None:
     checked = 0
     for req in reqs:
         name = re.sub(r"[-_.]+", "-", req.name).lower()
+        if name == "mmroute":  # an extra built on another (`train` = `torch` + ...): checked through that one
+            continue
         if name in pins:
             assert req.specifier.contains(pins[name], prereleases=True), f"{name}=={pins[name]} outside {req}"
             checked += 1
