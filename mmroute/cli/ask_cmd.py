@@ -243,7 +243,7 @@ def ask_command(
     A question longer than $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
     from .. import ops
     from ..limits import check_question
-    from ..serve.client import connect
+    from ..serve.client import read_through
 
     check_question(question)
     if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
@@ -251,8 +251,11 @@ def ask_command(
 
         check_image_file(image)
     cfg = flags.config(kbs)
-    remote = connect(home)
-    ans = remote.ask(question, cfg.to_dict(), image) if remote else ops.ask(open_home(home), cfg, question, image)
+    ans = read_through(
+        home,
+        lambda remote: remote.ask(question, cfg.to_dict(), image),
+        lambda: ops.ask(open_home(home), cfg, question, image),
+    )
     if as_json:
         emit_json(ans)
     else:

@@ -41,14 +41,13 @@ Examples:
 def kb_list(home: Path | None, as_json: bool) -> None:
     """List the KBs in the home directory."""
     from .. import ops
-    from ..serve.client import connect
+    from ..serve.client import ServeClient, read_through
 
-    remote = connect(home)
-    if remote:
-        served = remote.kb_list()
-        data = {"kbs": served["kbs"], "broken": served.get("broken", [])}
-    else:
-        data = ops.kb_list(open_home(home))
+    def served(remote: ServeClient) -> dict[str, Any]:
+        listed = remote.kb_list()
+        return {"kbs": listed["kbs"], "broken": listed.get("broken", [])}
+
+    data = read_through(home, served, lambda: ops.kb_list(open_home(home)))
     if as_json:
         emit_json(data)
         return
@@ -103,10 +102,9 @@ Examples:
 def kb_info(name: str, home: Path | None, as_json: bool) -> None:
     """Show a KB's descriptor, item count and indexed sources."""
     from .. import ops
-    from ..serve.client import connect
+    from ..serve.client import read_through
 
-    remote = connect(home)
-    data = remote.kb_info(name) if remote else ops.kb_info(open_home(home), name)
+    data = read_through(home, lambda remote: remote.kb_info(name), lambda: ops.kb_info(open_home(home), name))
     if as_json:
         emit_json(data)
         return

@@ -81,7 +81,7 @@ def route_ask(
     $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
     from .. import ops
     from ..limits import check_question
-    from ..serve.client import connect
+    from ..serve.client import read_through
 
     check_question(question)
     if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
@@ -94,11 +94,13 @@ def route_ask(
         router.warm_up()
         return router
 
-    remote = connect(home)
-    if remote is not None:
-        d = remote.route(question, image, router_name, str(router_path.absolute()) if router_path else None, threshold)
-    else:
-        d = ops.route(open_home(home), question, warm_router, image)
+    d = read_through(
+        home,
+        lambda remote: remote.route(
+            question, image, router_name, str(router_path.absolute()) if router_path else None, threshold
+        ),
+        lambda: ops.route(open_home(home), question, warm_router, image),
+    )
     if as_json:
         emit_json(d)
         return

@@ -47,16 +47,17 @@ def search_command(
     (default 2000) is refused."""
     from .. import ops
     from ..limits import check_question
-    from ..serve.client import connect
+    from ..serve.client import read_through
 
     check_question(query, "query")
     if image is not None:  # a bomb or a corrupt file: refused here, named as typed, whoever answers
         from ..loaders.sniff import check_image_file
 
         check_image_file(image)
-    remote = connect(home)
-    data = (
-        remote.search(kb, query, k, image, mode) if remote else ops.search(open_home(home), kb, query, k, image, mode)
+    data = read_through(
+        home,
+        lambda remote: remote.search(kb, query, k, image, mode),
+        lambda: ops.search(open_home(home), kb, query, k, image, mode),
     )
     if as_json:
         emit_json(data)

@@ -23,7 +23,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..config import DEFAULT_RETRIEVER
 from ..errors import MMRouteError
@@ -278,6 +278,31 @@ def connect(home: str | os.PathLike[str] | None, timeout_s: float = 600.0) -> Se
         client.close()
         return None
     return client
+
+
+T = TypeVar("T")
+
+
+def read_through(
+    home: str | os.PathLike[str] | None,
+    served: Callable[[ServeClient], T],
+    in_process: Callable[[], T],
+) -> T:
+    """A read-only request (ask, search, route, KB listing): on the server that owns ``home`` when one runs,
+    else in-process. A server that dies while the request is in flight (it stops answering and its process is
+    gone) costs nothing but time: the request runs again in-process, which is safe because it writes nothing.
+    A live server that cannot be reached is still reported, in one line."""
+    remote = connect(home)
+    if remote is None:
+        return in_process()
+    try:
+        return served(remote)
+    except ServerUnavailable:
+        if discover(home) is not None:
+            raise
+        return in_process()
+    finally:
+        remote.close()
 
 
 def run_index(

@@ -177,3 +177,29 @@ def test_commands_that_only_run_in_process_say_so(home: Path) -> None:
 def test_serve_help_has_an_example() -> None:
     r = subprocess.run([sys.executable, "-m", "mmroute", "serve", "--help"], capture_output=True, text=True, env=env())
     assert r.returncode == 0 and "Examples:" in r.stdout and "MMROUTE_SERVE_TOKEN" in r.stdout
+
+
+def test_a_server_killed_mid_request_costs_a_read_only_command_nothing(home: Path) -> None:
+    """kill -9 of the server while it answers an ask: the CLI asks again in-process (an ask writes nothing, so
+    redoing it is safe) and prints the answer, no traceback. The endpoint sees the question twice: once from the
+    server, which died waiting for it, and once from the CLI itself."""
+    import time
+
+    from tests.helpers.fake_openai import FakeOpenAI, Reply
+
+    with FakeOpenAI([Reply.slow(30.0, "too late"), Reply.ok("Christopher Nolan")]) as endpoint:
+        server = Server(home, "--lazy").wait_ready()
+        cmd = [sys.executable, "-m", "mmroute", "ask", "--kb", "films", "--home", str(home), "--generator", "openai"]
+        cmd += ["--endpoint-url", endpoint.base_url, "--endpoint-model", "m", "--no-verify", "Who directed Inception?"]
+        client = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**env(), "OPENAI_API_KEY": "sk-x"}
+        )
+        deadline = time.monotonic() + 120
+        while not endpoint.requests and time.monotonic() < deadline:  # the server is inside the request
+            time.sleep(0.05)
+        assert endpoint.requests, "the server never asked the endpoint"
+        server.kill9()
+        out, err = client.communicate(timeout=300)
+    assert client.returncode == 0, err
+    assert out.splitlines()[0] == "Christopher Nolan", out
+    assert "Traceback" not in err and len(endpoint.requests) == 2
