@@ -54,6 +54,10 @@ class KBLockedError(MMRouteError):
     """Another process is writing to the knowledge base."""
 
 
+class DiskFullError(MMRouteError):
+    """The disk holding the home has less room than mmroute keeps free while it writes (see ``limits``)."""
+
+
 class ModelUnavailableError(MMRouteError):
     """A model's weights or package are not available on this machine."""
 

@@ -37,6 +37,7 @@ from .encoders.base import Encoder, normalize
 from .errors import InputError, ItemError, KBExistsError, KBLockedError
 from .fsutil import WriterLock, file_sha256
 from .kb import Home, validate_kb_name
+from .limits import check_free_space
 from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
@@ -297,6 +298,7 @@ class Indexer:
         directory = self.home.kb_dir(name)
         report = IndexReport(kb=name, granularity=gran.value, problems=problems)
         created = not directory.exists()
+        check_free_space(directory, f"writing KB {name!r}")  # before the lock file: nothing written yet
         with WriterLock(directory, name):
             self.home.forget(name)
             is_new = not self.home.exists(name)
@@ -480,6 +482,8 @@ class Indexer:
             if failed_ids is not None:
                 failed_ids.update(pid for (pid, _), good in zip(batch, ok) if not good)
             if points:
+                # a full disk mid-run: stop with one line before the store maps pages the disk cannot hold
+                check_free_space(self.home.kb_dir(kb), f"writing KB {kb!r}")
                 if titles is not None:  # what each write replaces leaves the title index, what it writes enters
                     for old in store.get([p.id for p in points]):
                         titles.remove(old.payload)

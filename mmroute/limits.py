@@ -8,6 +8,11 @@ Standard library only: the CLI's server client imports it without paying for num
   that gives its length and a short prefix, never the whole text.
 - KB names: :func:`validate_kb_name` (1-64 letters, digits, ``-``, ``_`` or ``.``), checked before a name
   is put in a path or in a URL.
+- Disk: a KB is written only while the disk holding it keeps :func:`min_free_bytes` free (128 MB by default,
+  ``$MMROUTE_MIN_FREE_MB``), checked before a run and before each batch, and a store is opened only with
+  :data:`OPEN_FREE_BYTES` free: Qdrant Edge maps its files into memory, and a write into a mapped page the
+  disk cannot hold kills the process with SIGBUS instead of raising an error. :func:`check_free_space`
+  raises the one-line :class:`~mmroute.errors.DiskFullError` instead.
 - Images: at most :func:`max_image_pixels` pixels (width x height read from the file's header, before
   any pixel is decoded; ``$MMROUTE_MAX_IMAGE_PIXELS``, default 178,956,970, Pillow's own hard limit), so a
   decompression bomb is refused within a known memory bound.
@@ -22,8 +27,10 @@ mmroute.errors.InputError: the question is 4,000 characters, over the 2,000 char
 from __future__ import annotations
 
 import os
+import shutil
+from pathlib import Path
 
-from .errors import ConfigError, InputError
+from .errors import ConfigError, DiskFullError, InputError
 
 DEFAULT_MAX_QUESTION_CHARS = 2000
 """Longest question or query accepted (characters); far above any real question, far below an abuse."""
@@ -32,6 +39,12 @@ DEFAULT_MAX_IMAGE_PIXELS = 178_956_970
 """Largest image accepted (width x height): Pillow's own hard limit (2x ``Image.MAX_IMAGE_PIXELS``),
 about 13,000 x 13,000 pixels, 540 MB decoded as RGB."""
 MAX_IMAGE_PIXELS_ENV = "MMROUTE_MAX_IMAGE_PIXELS"
+DEFAULT_MIN_FREE_MB = 128
+"""Room kept free on the disk of a home while a KB is written (MB): Qdrant Edge grows its write-ahead log,
+vectors, payloads and lexical postings in 32 MB memory-mapped steps, so 128 MB covers one step of each."""
+MIN_FREE_MB_ENV = "MMROUTE_MIN_FREE_MB"
+OPEN_FREE_BYTES = 4 * 1024 * 1024
+"""Room needed to open a store at all (its lock files, a write-ahead log replayed after a crash)."""
 PREVIEW_CHARS = 40
 """How much of a refused text an error message shows."""
 
@@ -101,3 +114,38 @@ def validate_kb_name(name: str) -> str:
             hint="use 1-64 letters, digits, '-', '_' or '.', not starting with '.' or '-'",
         )
     return name
+
+
+def min_free_bytes() -> int:
+    """Bytes kept free while writing a KB: ``$MMROUTE_MIN_FREE_MB`` (MB) or :data:`DEFAULT_MIN_FREE_MB`."""
+    raw = os.environ.get(MIN_FREE_MB_ENV, "").strip()
+    if not raw:
+        return DEFAULT_MIN_FREE_MB * 1024 * 1024
+    try:
+        value = float(raw)
+        if value < 0:
+            raise ValueError
+    except ValueError:
+        raise ConfigError(
+            f"{MIN_FREE_MB_ENV}={raw!r} is not a number of megabytes",
+            hint=f"e.g. {MIN_FREE_MB_ENV}=512, or unset it for {DEFAULT_MIN_FREE_MB}",
+        ) from None
+    return int(value * 1024 * 1024)
+
+
+def check_free_space(path: Path, doing: str, need: int | None = None) -> None:
+    """Raise :class:`DiskFullError` when the disk holding ``path`` has less than ``need`` bytes free
+    (default :func:`min_free_bytes`); ``doing`` says what needed the room ("writing KB 'hop'")."""
+    margin = need is None
+    need = min_free_bytes() if need is None else need
+    probe = Path(path)
+    while not probe.exists() and probe != probe.parent:
+        probe = probe.parent
+    free = shutil.disk_usage(probe).free
+    if free < need:
+        raise DiskFullError(
+            f"the disk holding {path} has {free / 1048576:.1f} MB free, less than the {need / 1048576:.0f} MB "
+            f"mmroute keeps free while {doing}",
+            hint="free some space, or use a home on another disk (--home DIR)"
+            + (f"; {MIN_FREE_MB_ENV} sets the margin" if margin else ""),
+        )

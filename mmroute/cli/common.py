@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -69,6 +70,15 @@ def handle_errors(f: F) -> F:
             if os.environ.get("MMROUTE_DEBUG"):
                 raise
             fail(e.message, e.hint, as_json=bool(kwargs.get("as_json")))
+        except OSError as e:
+            if e.errno != errno.ENOSPC or os.environ.get("MMROUTE_DEBUG"):
+                raise
+            where = f" writing {e.filename}" if e.filename else ""
+            fail(
+                f"no space left on the disk{where}",
+                "free some space and run the same command again (what was written is kept and resumed)",
+                as_json=bool(kwargs.get("as_json")),
+            )
         except KeyboardInterrupt:
             fail(
                 "interrupted",

@@ -71,6 +71,7 @@ import numpy as np
 
 from ..errors import ConfigError, KBLockedError, StoreError
 from ..fsutil import is_read_only, lock_is_held, try_flock
+from ..limits import OPEN_FREE_BYTES, check_free_space
 from ..terms import SparseVector, saturate
 from ._common import (
     SPARSE_NAME,
@@ -486,6 +487,9 @@ class EdgeStore:
             if self.read_only and stored is not None and is_read_only(self.path):
                 self._open_copy(dim)
                 return
+            # opening in place writes (lock files, the WAL replayed after a crash) into memory-mapped files: on
+            # a full disk that is a SIGBUS, not an error, so refuse first
+            check_free_space(self.path, f"opening the store {self.path}", need=OPEN_FREE_BYTES)
             self._take_ownership()
             try:
                 if stored is None:
