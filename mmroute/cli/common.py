@@ -71,14 +71,10 @@ def handle_errors(f: F) -> F:
                 raise
             fail(e.message, e.hint, as_json=bool(kwargs.get("as_json")))
         except OSError as e:
-            if e.errno != errno.ENOSPC or os.environ.get("MMROUTE_DEBUG"):
+            said = _disk_error(e)
+            if said is None or os.environ.get("MMROUTE_DEBUG"):
                 raise
-            where = f" writing {e.filename}" if e.filename else ""
-            fail(
-                f"no space left on the disk{where}",
-                "free some space and run the same command again (what was written is kept and resumed)",
-                as_json=bool(kwargs.get("as_json")),
-            )
+            fail(*said, as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
             fail(
                 "interrupted",
@@ -88,6 +84,26 @@ def handle_errors(f: F) -> F:
             )
 
     return wrapper  # type: ignore[return-value]
+
+
+def _disk_error(e: OSError) -> tuple[str, str] | None:
+    """(message, hint) for the file-system refusals a user can act on: a full disk, a read-only one, no
+    permission; None for anything else (a bug, shown with its traceback)."""
+    where = f" {e.filename}" if e.filename else ""
+    if e.errno in (errno.ENOSPC, errno.EDQUOT):
+        return (
+            f"no space left on the disk writing{where}",
+            "free some space and run the same command again (what was written is kept and resumed)",
+        )
+    if e.errno == errno.EROFS:
+        return (
+            f"cannot write{where}: the file system is read-only",
+            "searching and asking work on a read-only home without a server; to index or serve it, "
+            "copy the home to a writable disk (--home DIR)",
+        )
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return (f"permission denied:{where or ' a file'}", "check who owns the home, or use another --home DIR")
+    return None
 
 
 def progress_enabled(as_json: bool) -> bool:

@@ -1,4 +1,4 @@
-"""A full disk: a home on a small tmpfs, filled the way a real disk fills.
+"""A full disk (a home on a small tmpfs, filled the way a real disk fills) and a read-only one.
 
 Qdrant Edge memory-maps its files and grows them in 32 MB steps; a write into a mapped page that the disk
 cannot hold kills the process with SIGBUS, not an error. mmroute keeps a margin free while it writes
@@ -94,3 +94,28 @@ def test_the_margin_is_configurable_and_checked(small_disk: Path, tmp_path: Path
     res = mmroute(*index_args("notes", src), home=home, env=cli_env(MMROUTE_MIN_FREE_MB="lots"))
     assert_one_line_error(res, what="a bad margin")
     assert "MMROUTE_MIN_FREE_MB='lots' is not a number of megabytes" in res.stderr
+
+
+def test_a_read_only_disk_is_read_and_refused_for_writes_in_one_line(tmp_path: Path) -> None:
+    """A home on a read-only mount (root ignores file modes; a mount does not): search works, index and serve
+    say in one line that the file system is read-only."""
+    if os.geteuid() != 0 or not shutil.which("mount"):
+        pytest.skip("needs root to bind-mount read-only")
+    src = tmp_path / "src"
+    res = mmroute(*index_args("notes", write_texts(tmp_path / "a", 4)), home=src)
+    assert res.returncode == 0, res.stderr
+    ro = Path(tempfile.mkdtemp(prefix="mmroute-ro-"))
+    if subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode != 0:
+        pytest.skip("cannot bind-mount here")
+    try:
+        if subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode != 0:
+            pytest.skip("cannot remount read-only here")
+        res = mmroute("search", "--kb", "notes", "apples", "--json", home=ro)
+        assert res.returncode == 0 and json.loads(res.stdout)["hits"], res.stderr
+        for args in (index_args("notes", write_texts(tmp_path / "b", 2)), ["serve", "--port", "0", "--lazy"]):
+            res = mmroute(*args, home=ro)
+            assert_one_line_error(res, what=" ".join(map(str, args)))
+            assert "the file system is read-only" in res.stderr
+    finally:
+        subprocess.run(["umount", "-l", str(ro)], check=False)
+        shutil.rmtree(ro, ignore_errors=True)
