@@ -180,8 +180,15 @@ class ServeState:
     """What the server holds: the home, the KB gate, the job registry, warm routers and pipelines."""
 
     def __init__(
-        self, root: Path | str, token: str | None = None, max_body: int = DEFAULT_MAX_BODY, warm: bool = True
+        self,
+        root: Path | str,
+        token: str | None = None,
+        max_body: int = DEFAULT_MAX_BODY,
+        warm: bool = True,
+        read_only: bool = False,
     ) -> None:
+        self.read_only = read_only
+        """A home on a read-only disk: searches and answers are served; index jobs and deletes are refused."""
         self.gate = KBGate()
         self.home = ServedHome(str(root), self.gate)
         self.jobs = JobRegistry(self.home, self.gate)
@@ -406,7 +413,7 @@ def create_app(
 
         if state.warm:
             await anyio.to_thread.run_sync(state.warm_up)
-        resumed = state.jobs.resume()
+        resumed = [] if state.read_only else state.jobs.resume()
         if resumed:
             log.info("resumed %d index job(s): %s", len(resumed), ", ".join(j.id for j in resumed))
         if on_ready is not None:
@@ -486,9 +493,17 @@ def create_app(
     def kb_descriptor(name: str) -> dict[str, Any]:
         return ops.kb_descriptor(state.home, validate_kb_name(name))
 
+    def refuse_if_read_only(what: str) -> None:
+        if state.read_only:
+            raise InputError(
+                f"cannot {what}: the home {state.home.root} is read-only, and this server only reads it",
+                hint="copy the home to a writable disk and serve that copy (searches and questions work here)",
+            )
+
     @app.delete("/v1/kbs/{name}", summary="Delete a KB")
     def kb_delete(name: str) -> dict[str, Any]:
         validate_kb_name(name)
+        refuse_if_read_only("delete a KB")
         ops.kb_descriptor(state.home, name)  # a missing KB: the CLI's not-found error, before any lock
         with state.gate.write([name], holder="a kb delete", wait=False):
             state.home.delete(name)
@@ -497,6 +512,7 @@ def create_app(
     @app.post("/v1/kbs/{name}/index", status_code=202, summary="Queue an index job")
     def kb_index(name: str, body: IndexRequest) -> dict[str, Any]:
         validate_kb_name(name)
+        refuse_if_read_only("index")
         if not Path(body.input).is_absolute():
             raise InputError(
                 f"the server needs an absolute input path, not {body.input!r}",

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import ConfigError, InputError
+from ..fsutil import is_read_only
 from .client import TOKEN_ENV, ServeClient
 from .discovery import ServeLock, ServerInfo, read_discovery, remove_discovery, write_discovery
 
@@ -101,13 +102,17 @@ def run_server(
             hint=f"export {TOKEN_ENV}=<a long random string> and start again; clients send the same "
             "variable's value (or bind to 127.0.0.1, the default)",
         )
-    root.mkdir(parents=True, exist_ok=True)
+    # a home on a read-only disk is served read-only: no lock or discovery file can be written, so the CLI
+    # on this home works in-process beside it, and clients (the app, LlamaIndex, HTTP) are given the URL
+    read_only = root.is_dir() and is_read_only(root)
+    if not read_only:
+        root.mkdir(parents=True, exist_ok=True)
     lock = ServeLock(root)
-    if not lock.try_acquire():
+    if not read_only and not lock.try_acquire():
         raise _refusal(root)
     state = None
     try:
-        stale = read_discovery(root)
+        stale = None if read_only else read_discovery(root)
         if stale is not None:
             log.warning("replacing the stale discovery file of pid %d (that server is gone)", stale.pid)
             remove_discovery(root, stale.pid)
@@ -121,13 +126,23 @@ def run_server(
             home=str(root),
             version=__version__,
         )
-        state = ServeState(root, token=token, max_body=max_body or DEFAULT_MAX_BODY, warm=warm)
+        state = ServeState(root, token=token, max_body=max_body or DEFAULT_MAX_BODY, warm=warm, read_only=read_only)
 
         def ready() -> None:
+            if read_only:
+                announce(
+                    f"mmroute serve: {root} is read-only: serving searches and answers at {info.url} (pid "
+                    f"{info.pid}), no index jobs; no discovery file, so the CLI on this home works in-process"
+                )
+                return
             write_discovery(root, info)
             announce(f"mmroute serve: {root} at {info.url} (pid {info.pid}); docs at {info.url}/docs")
 
-        app = create_app(state, on_ready=ready, on_stop=lambda: remove_discovery(root, info.pid))
+        def stop() -> None:
+            if not read_only:
+                remove_discovery(root, info.pid)
+
+        app = create_app(state, on_ready=ready, on_stop=stop)
         config = uvicorn.Config(
             app,
             lifespan="on",
@@ -145,7 +160,7 @@ def run_server(
         except (SystemExit, KeyboardInterrupt):
             pass
         finally:
-            remove_discovery(root, info.pid)
+            stop()
             active = state.jobs.active()
             if active:
                 log.warning(

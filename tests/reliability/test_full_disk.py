@@ -1,4 +1,4 @@
-"""A full disk (a home on a small tmpfs, filled the way a real disk fills) and a read-only one.
+"""A full disk (a home on a small tmpfs, filled the way a real disk fills) and a read-only one (served read-only).
 
 Qdrant Edge memory-maps its files and grows them in 32 MB steps; a write into a mapped page that the disk
 cannot hold kills the process with SIGBUS, not an error. mmroute keeps a margin free while it writes
@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -96,9 +97,9 @@ def test_the_margin_is_configurable_and_checked(small_disk: Path, tmp_path: Path
     assert "MMROUTE_MIN_FREE_MB='lots' is not a number of megabytes" in res.stderr
 
 
-def test_a_read_only_disk_is_read_and_refused_for_writes_in_one_line(tmp_path: Path) -> None:
-    """A home on a read-only mount (root ignores file modes; a mount does not): search works, index and serve
-    say in one line that the file system is read-only."""
+def test_a_read_only_disk_is_read_and_served_read_only(tmp_path: Path) -> None:
+    """A home on a read-only mount (root ignores file modes; a mount does not): search works; index says in one
+    line that the file system is read-only; ``mmroute serve`` serves searches and answers and refuses writes."""
     if os.geteuid() != 0 or not shutil.which("mount"):
         pytest.skip("needs root to bind-mount read-only")
     src = tmp_path / "src"
@@ -107,15 +108,43 @@ def test_a_read_only_disk_is_read_and_refused_for_writes_in_one_line(tmp_path: P
     ro = Path(tempfile.mkdtemp(prefix="mmroute-ro-"))
     if subprocess.run(["mount", "--bind", str(src), str(ro)], capture_output=True).returncode != 0:
         pytest.skip("cannot bind-mount here")
+    server = None
     try:
         if subprocess.run(["mount", "-o", "remount,bind,ro", str(ro)], capture_output=True).returncode != 0:
             pytest.skip("cannot remount read-only here")
         res = mmroute("search", "--kb", "notes", "apples", "--json", home=ro)
         assert res.returncode == 0 and json.loads(res.stdout)["hits"], res.stderr
-        for args in (index_args("notes", write_texts(tmp_path / "b", 2)), ["serve", "--port", "0", "--lazy"]):
-            res = mmroute(*args, home=ro)
-            assert_one_line_error(res, what=" ".join(map(str, args)))
-            assert "the file system is read-only" in res.stderr
+        res = mmroute(*index_args("notes", write_texts(tmp_path / "b", 2)), home=ro)
+        assert_one_line_error(res, what="index into a read-only home")
+        assert "the file system is read-only" in res.stderr
+
+        cmd = [sys.executable, "-m", "mmroute", "serve", "--home", str(ro), "--port", "0", "--lazy"]
+        server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=cli_env())
+        line = server.stdout.readline() if server.stdout else ""
+        assert "is read-only: serving searches and answers at http://127.0.0.1:" in line, line
+        url = line.split(" at ", 1)[1].split(" ", 1)[0]
+        hits = _post(f"{url}/v1/search", {"kb": "notes", "query": "apples", "k": 1})
+        assert hits[0] == 200 and hits[1]["hits"], hits
+        refused = _post(f"{url}/v1/kbs/notes/index", {"input": str(tmp_path / "b")})
+        assert refused[0] == 400 and "the home" in refused[1]["error"] and "is read-only" in refused[1]["error"]
+        assert not (ro / "serve.json").exists()
     finally:
+        if server is not None:
+            server.terminate()
+            server.communicate(timeout=60)
         subprocess.run(["umount", "-l", str(ro)], check=False)
         shutil.rmtree(ro, ignore_errors=True)
+
+
+def _post(url: str, body: dict) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    req = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers={"content-type": "application/json"}, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(req, timeout=120) as resp:
+            return resp.status, json.loads(resp.read())
+    except urllib.error.HTTPError as e:
+        return e.code, json.loads(e.read())
