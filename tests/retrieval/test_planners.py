@@ -45,10 +45,41 @@ def test_offline_targets_the_entity_the_question_does_not_name() -> None:
     assert "nobody" not in words, "words the first hop already covers are not repeated"
 
 
-def test_offline_skips_found_and_targeted_entities_and_then_stops() -> None:
-    assert OfflinePlanner().plan(_state(["w1", "w2"])).stop  # Walls and Bridges already retrieved
+def test_offline_follows_a_bridge_found_lower_down_but_not_the_best_evidence() -> None:
+    # Walls and Bridges already ranks second: the hop is still taken (it confirms the chain and lets the
+    # retriever rank the bridge by the follow-up), but an entity that is the best evidence is not re-searched
+    assert OfflinePlanner().plan(_state(["w1", "w2"])).target == "Walls and Bridges"
+    f = OfflinePlanner().plan(_state(["w2", "w1"]))
+    assert f.target != "Walls and Bridges"
+    assert OfflinePlanner(skip_top=2).plan(_state(["w1", "w2"])).target != "Walls and Bridges"
+
+
+def test_offline_takes_a_span_after_the_titles_and_then_stops() -> None:
     f = OfflinePlanner().plan(_state(["w1"], targets=("Walls and Bridges",)))
+    assert f.target == "John Lennon" and f.why.startswith("bridge span")
+    assert f.trust == 0.0, "a guessed span's hits are ranked by the question, not by the span"
+    f = OfflinePlanner().plan(_state(["w1"], targets=("Walls and Bridges", "John Lennon", "1974")))
     assert f.stop and "no unexplored bridge entity" in f.why
+    assert not OfflinePlanner(spans=False).plan(_state(["w1"], targets=("Walls and Bridges",))).target
+
+
+def test_offline_decomposes_a_question_that_names_two_entities() -> None:
+    items = _items()
+    question = "Which was released first, Double Fantasy or Mind Games?"
+    hits = tuple(Hit(item=items[i], score=1.0 - n / 10, kb="wiki", rank=n + 1) for n, i in enumerate(["w4", "w3"]))
+    state = PlanState(
+        question=question,
+        steps=(),
+        evidence=hits,
+        indexes={"wiki": TitleIndex(list(items.values()), "text")},
+        targets=("Yoko Ono",),  # the bridge from Double Fantasy's text, already followed
+    )
+    f = OfflinePlanner().plan(state)
+    assert f.why.startswith("named entity") and f.target == "Double Fantasy" and f.trust == 1.0
+    assert f.query.split()[2:] == ["released", "first"], "the entity, then the question's other words"
+    again = OfflinePlanner().plan(PlanState(**{**state.__dict__, "targets": ("Yoko Ono", "Double Fantasy")}))
+    assert again.target == "Mind Games"
+    assert OfflinePlanner(compare=False, spans=False).plan(state).stop
 
 
 def test_offline_without_titles_uses_proper_nouns_of_the_answer_sentence() -> None:

@@ -50,6 +50,9 @@ class FollowUp:
     modality: str | None = None
     planner: str = ""
     raw: str | None = None
+    trust: float = 1.0
+    """How far the retriever may rank this follow-up's best hits by their match to it rather than to the
+    question (0: not at all, for a guessed span; 1: a named KB entity, see ``StepwiseConfig.followup_weight``)."""
 
     @classmethod
     def done(cls, why: str, planner: str = "", raw: str | None = None) -> FollowUp:

@@ -2,20 +2,27 @@
 
 Multi-hop questions name their first hop; the missing hop is an entity that the first hop's
 evidence mentions but the question does not (the album a song was released on, the director of
-a film). This planner therefore looks at the best few evidence items and proposes, as the next
-query, the entity that
+a film). This planner proposes, as the next query, the first candidate of three tiers:
 
-1. is mentioned in that evidence: a KB title found in its text (title index), or, for KBs without
-   titles, a proper-noun span, preferring spans of the answer-bearing sentences (those sharing most
-   words with the question);
-2. is not named by the question, not already in the evidence, and not targeted before;
-3. best covers the *missing* part of the question: the question's content words that the evidence
-   item it came from does not contain (scored against the target item's text when a title index
-   knows it).
+0. **bridge entity**: a KB title that one of the best few evidence items names (title index) and
+   the question does not, scored by the evidence item's rank, the title's specificity, how early
+   the text names it, and how much of the question's *missing* part (the content words that the
+   evidence item lacks) the titled item's text holds;
+1. **named entity**: a question that names two or more KB entities ("Who is older, A or B?", "Are
+   both A and B in ...?") is decomposed, one follow-up per named entity with the question's other
+   words, so that each gets its own evidence even when one query favours one of them;
+2. **bridge span**: a proper-noun span of the best evidence, preferring the sentences that share
+   most words with the question (the bridge when it is not a KB title: "King Centwine" where the
+   KB's title is "Centwine of Wessex", or when the KB has no titles at all).
 
-The follow-up query is the entity followed by those missing words ("Mario Lemieux former
-Canadian professional ice hockey player"), which a hybrid (title + BM25 + dense) search resolves to
-the entity's own item. It stops when no unexplored entity remains.
+Candidates already targeted, or (tiers 0 and 2) named by the question, are skipped; so is a bridge
+whose item is already the best evidence (``skip_top``), while one found lower down is still followed:
+the follow-up confirms the hop and lets the retriever rank the bridge by its match to the follow-up.
+
+The follow-up query is the entity followed by the missing words ("Mario Lemieux former Canadian
+professional ice hockey player"), which a hybrid (title + BM25 + dense) search resolves to the
+entity's own item. A guessed span carries ``trust=0`` (its hits are ranked by the question alone).
+It stops when no candidate remains.
 
 >>> planner = OfflinePlanner()
 >>> planner.plan(PlanState(question="Who endorses MLX Skates?", steps=[...], evidence=hits, indexes=idx))
@@ -44,6 +51,18 @@ class _Candidate:
     key: tuple[str, ...]
     missing: tuple[str, ...]
     modality: str | None
+    tier: int
+    """0: a KB title the evidence names; 1: an entity the question names; 2: a proper-noun span."""
+
+
+_TIER_NAMES = ("bridge entity", "named entity", "bridge span")
+
+
+def _missing(question: str, hit: object) -> tuple[str, ...]:
+    """The question's content words that an evidence item does not contain (what the next hop must find)."""
+    item = hit.item  # type: ignore[attr-defined]
+    own = set(content_tokens(f"{item.title or ''} {item.text or ''}"))
+    return tuple(dict.fromkeys(t for t in content_tokens(question) if t not in own))
 
 
 class OfflinePlanner:
@@ -52,28 +71,63 @@ class OfflinePlanner:
     ``scan``: how many top evidence items are searched for bridge entities (3: the first hop is
     almost always among them, and looking deeper mostly adds distractors' entities).
     ``max_terms``: how many missing question words are appended to the entity.
-    ``skip_top``: an entity whose item already ranks in the top ``skip_top`` evidence is not
-    followed again (it is found; a hop on it would only repeat it).
+    ``skip_top``: a bridge whose item already ranks in the top ``skip_top`` evidence is not
+    followed (it is the first hop itself). ``compare`` and ``spans`` switch tiers 1 and 2 on (a KB
+    without titles always uses spans); ``min_named_weight``: the least title specificity for a
+    question's mention to count as a named entity (0.3 leaves out titles made of common words).
     """
 
     name = "offline"
 
-    def __init__(self, scan: int = 3, max_terms: int = 10, skip_top: int = 5) -> None:
+    def __init__(
+        self,
+        scan: int = 3,
+        max_terms: int = 10,
+        skip_top: int = 1,
+        compare: bool = True,
+        spans: bool = True,
+        min_named_weight: float = 0.3,
+    ) -> None:
         self.scan = int(scan)
         self.skip_top = int(skip_top)
         self.max_terms = int(max_terms)
+        self.compare = bool(compare)
+        self.spans = bool(spans)
+        self.min_named_weight = float(min_named_weight)
 
     def warm_up(self) -> None:
         """Nothing to load."""
 
     def plan(self, state: PlanState) -> FollowUp:
-        q_tokens = set(content_tokens(state.question))
         q_all = set(tokens(state.question))
-        top = {(h.kb, h.item.id) for h in state.evidence[: self.skip_top]}
         done_targets = {title_key(t) for t in state.targets}
         asked = {" ".join(tokens(a)) for a in state.asked}
         best: dict[tuple[str, ...], _Candidate] = {}
         titled = any(index.has_titles for index in state.indexes.values())
+        self._bridges(state, best, q_all, done_targets)
+        if self.compare:
+            self._named(state, best, done_targets)
+        if self.spans or not titled:
+            self._spans(state, best, q_all, done_targets, asked)
+        for cand in sorted(best.values(), key=lambda c: (c.tier, -c.score)):
+            query = " ".join([cand.target, *[w for w in cand.missing if w not in set(cand.key)][: self.max_terms]])
+            if " ".join(tokens(query)) in asked:
+                continue
+            return FollowUp(
+                query=query,
+                target=cand.target,
+                planner=self.name,
+                modality=cand.modality,
+                why=f"{_TIER_NAMES[cand.tier]} {cand.target!r} from {cand.source!r} (score {cand.score:.3f})",
+                trust=0.0 if cand.tier == 2 else 1.0,
+            )
+        return FollowUp.done("no unexplored bridge entity in the evidence", planner=self.name)
+
+    def _bridges(
+        self, state: PlanState, best: dict[tuple[str, ...], _Candidate], q_all: set[str], done: set[tuple[str, ...]]
+    ) -> None:
+        """Tier 0: KB titles that the top evidence names and the question does not."""
+        top = {(h.kb, h.item.id) for h in state.evidence[: self.skip_top]}
         for index in state.indexes.values():  # the items the scanned evidence names, in one store call per KB
             index.prefetch(
                 i
@@ -83,63 +137,80 @@ class OfflinePlanner:
             )
         for rank, hit in enumerate(state.evidence[: self.scan]):
             text = hit.item.text or ""
-            own = set(content_tokens(f"{hit.item.title or ''} {text}"))
-            missing = tuple(dict.fromkeys(t for t in content_tokens(state.question) if t not in own))
+            missing = _missing(state.question, hit)
             rank_w = 1.0 / (1.0 + rank)
-            mentions = [
-                (kb, index, m)
-                for kb, index in state.indexes.items()
-                for m in index.mentions(text, exclude={hit.item.id})
-            ]
-            kept = [
-                (kb, index, m)
-                for kb, index, m in mentions
-                if not (
-                    set(m.title.split()) <= q_all
-                    or tuple(m.title.split()) in done_targets
-                    or any((kb, i) in top for i in m.ids)
-                )
-            ]
-            for _kb, index, m in kept:
+            for _kb, index in state.indexes.items():
+                for m in index.mentions(text, exclude={hit.item.id}):
+                    key = tuple(m.title.split())
+                    if set(key) <= q_all or key in done or any((_kb, i) in top for i in m.ids):
+                        continue
+                    targets = [it for it in map(index.item, m.ids[:3]) if it is not None]
+                    target_text = " ".join(f"{it.title or ''} {it.text}" for it in targets)
+                    cover = len(set(missing) & set(content_tokens(target_text))) / len(missing) if missing else 0.0
+                    position = 1.0 / (1.0 + m.start / 50.0)
+                    score = rank_w * m.weight * position * (0.5 + cover)
+                    first = index.item(m.ids[0])
+                    title = strip_parenthetical((first.title if first is not None else None) or m.title)
+                    self._keep(
+                        best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing, index.modality, 0)
+                    )
+
+    def _named(self, state: PlanState, best: dict[tuple[str, ...], _Candidate], done: set[tuple[str, ...]]) -> None:
+        """Tier 1: a question that names two or more KB entities ("who is older, A or B?", "are both A
+        and B in ...?") is decomposed: each named entity is searched on its own with the question's
+        other words, so that each gets its own evidence even when one query favours one of them."""
+        for kb, index in state.indexes.items():
+            named: dict[tuple[str, ...], tuple[str, float, int]] = {}
+            for m in index.mentions(state.question):
+                if m.weight < self.min_named_weight:
+                    continue
                 key = tuple(m.title.split())
-                targets = [it for it in map(index.item, m.ids[:3]) if it is not None]
-                target_text = " ".join(f"{it.title or ''} {it.text}" for it in targets)
-                cover = len(set(missing) & set(content_tokens(target_text))) / len(missing) if missing else 0.0
-                position = 1.0 / (1.0 + m.start / 50.0)
-                score = rank_w * m.weight * position * (0.5 + cover)
                 first = index.item(m.ids[0])
                 title = strip_parenthetical((first.title if first is not None else None) or m.title)
-                self._keep(best, _Candidate(title, score, hit.item.title or hit.item.id, key, missing, index.modality))
-            if not titled:
-                for sentence in sentences(text):
-                    overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
-                    for span in _PROPER.findall(sentence):
-                        key = tuple(tokens(span))
-                        if not set(key) - STOPWORDS or set(key) <= q_all or key in done_targets:
-                            continue
-                        if not set(key) - set(tokens(hit.item.title or "")) or all(t in asked for t in key):
-                            continue
-                        self._keep(
-                            best,
-                            _Candidate(
-                                span, 0.25 * rank_w * (1.0 + overlap), hit.item.title or hit.item.id, key, missing, None
-                            ),
-                        )
-        for cand in sorted(best.values(), key=lambda c: -c.score):
-            query = " ".join([cand.target, *[w for w in cand.missing if w not in set(cand.key)][: self.max_terms]])
-            if " ".join(tokens(query)) in asked:
+                named.setdefault(key, (title, m.weight, m.start))
+            if len(named) < 2:
                 continue
-            return FollowUp(
-                query=query,
-                target=cand.target,
-                planner=self.name,
-                modality=cand.modality,
-                why=f"bridge entity {cand.target!r} from {cand.source!r} (score {cand.score:.3f})",
-            )
-        return FollowUp.done("no unexplored bridge entity in the evidence", planner=self.name)
+            for key, (title, weight, start) in named.items():
+                if key in done:
+                    continue
+                missing = tuple(
+                    dict.fromkeys(t for t in content_tokens(state.question) if all(t not in k for k in named))
+                )
+                score = weight / (1.0 + start / 50.0)
+                self._keep(best, _Candidate(title, score, "the question", key, missing, index.modality, 1))
+
+    def _spans(
+        self,
+        state: PlanState,
+        best: dict[tuple[str, ...], _Candidate],
+        q_all: set[str],
+        done: set[tuple[str, ...]],
+        asked: set[str],
+    ) -> None:
+        """Tier 2: proper-noun spans of the top evidence (the bridge when it is not a KB title, or the
+        KB has none), preferring the sentences that share most words with the question."""
+        q_tokens = set(content_tokens(state.question))
+        for rank, hit in enumerate(state.evidence[: self.scan]):
+            rank_w = 1.0 / (1.0 + rank)
+            missing = _missing(state.question, hit)
+            own_title = set(tokens(hit.item.title or ""))
+            for sentence in sentences(hit.item.text or ""):
+                overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
+                for span in _PROPER.findall(sentence):
+                    key = tuple(tokens(span))
+                    if not set(key) - STOPWORDS or set(key) <= q_all or key in done:
+                        continue
+                    if not set(key) - own_title or all(t in asked for t in key):
+                        continue
+                    self._keep(
+                        best,
+                        _Candidate(
+                            span, 0.25 * rank_w * (1.0 + overlap), hit.item.title or hit.item.id, key, missing, None, 2
+                        ),
+                    )
 
     @staticmethod
     def _keep(best: dict[tuple[str, ...], _Candidate], cand: _Candidate) -> None:
         old = best.get(cand.key)
-        if old is None or cand.score > old.score:
+        if old is None or (cand.tier, -cand.score) < (old.tier, -old.score):
             best[cand.key] = cand
