@@ -131,6 +131,10 @@ class OnnxModel:
         # no busy-waiting worker threads: on a shared laptop CPU they steal time from everything else
         opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
         opts.log_severity_level = 3
+        # every call has its own shapes (batch, window length): a memory pattern would be planned and cached
+        # for each shape, so a server's RSS would grow with the variety of its requests (no speed is lost:
+        # 58.8 against 57.3 texts/s; the CPU arena stays on, without it embedding ran at half the speed)
+        opts.enable_mem_pattern = False
         try:
             names, values = shipped_weights(spec)
             if names:

@@ -37,6 +37,31 @@ log = logging.getLogger("mmroute.serve")
 DEFAULT_PORT = 8765
 
 
+MALLOC_ARENAS = 2
+"""glibc malloc arenas the server keeps (``M_ARENA_MAX``): the endpoints run on a pool of up to 40 threads,
+and glibc would give them up to 8 arenas per core, each holding on to the largest buffers its threads ever
+freed; the server's RSS then creeps up with every new mix of threads and request sizes. Two arenas keep
+it flat (docs/benchmarks.md, bench_load). ``$MALLOC_ARENA_MAX``, when set, wins."""
+
+
+def cap_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
+    """Cap glibc's malloc arenas for this process (before its threads start); True when it was applied.
+
+    A no-op off glibc (macOS, musl) and when ``$MALLOC_ARENA_MAX`` is set (glibc read it at start-up)."""
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+    import ctypes.util
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_arena_max = -8  # <malloc.h>
+    return bool(mallopt(ctypes.c_int(m_arena_max), ctypes.c_int(arenas)))
+
+
 def is_loopback(host: str) -> bool:
     if host == "localhost":
         return True
@@ -95,6 +120,7 @@ def run_server(
     from .app import DEFAULT_MAX_BODY, ServeState, create_app
 
     root = Path(root).expanduser().absolute()
+    cap_malloc_arenas()
     token = token if token is not None else (os.environ.get(TOKEN_ENV) or None)
     if not is_loopback(host) and not token:
         raise ConfigError(

@@ -140,3 +140,12 @@ def test_retrieval_results_survive_the_json_round_trip() -> None:
         json.loads(json.dumps(res.to_dict())), [[h.to_dict() for h in s.hits] for s in res.steps]
     )
     assert back.to_dict() == res.to_dict() and back.steps[0].hits[0].item.start_s == 1.0
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+def test_the_server_caps_malloc_arenas_unless_the_user_set_them() -> None:
+    """In a child process (the cap is process-wide): applied on glibc, left alone when MALLOC_ARENA_MAX is set."""
+    code = "import sys; from mmroute.serve.server import cap_malloc_arenas; sys.exit(0 if cap_malloc_arenas() else 3)"
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    assert subprocess.run([sys.executable, "-c", code], env=env).returncode == 0
+    assert subprocess.run([sys.executable, "-c", code], env={**env, "MALLOC_ARENA_MAX": "4"}).returncode == 3
