@@ -49,9 +49,7 @@ def _lodo(home: Any, questions: list[dict[str, Any]], kb: str) -> dict[str, Any]
     scores: dict[tuple[Any, ...], Counter[str]] = {}
     sizes = Counter(q.get("dataset") or "all" for q in questions)
     for weight, top, skip in product(*GRID.values()):
-        sw = StepwiseRetriever(
-            home, planner=OfflinePlanner(skip_top=skip), followup_weight=weight, followup_top=top
-        )
+        sw = StepwiseRetriever(home, planner=OfflinePlanner(skip_top=skip), followup_weight=weight, followup_top=top)
         hits: Counter[str] = Counter()
         for q in questions:
             ids = sw.retrieve(q["question"], k=5, kbs=[kb]).ids
@@ -61,14 +59,19 @@ def _lodo(home: Any, questions: list[dict[str, Any]], kb: str) -> dict[str, Any]
     for ds in sorted(sizes):
         # ties go to the mildest setting (smallest weight, depth, skip)
         chosen = max(scores, key=lambda c: (sum(v for d, v in scores[c].items() if d != ds), [-x for x in c]))
-        held[ds] = {"n": sizes[ds], "chosen": dict(zip(GRID, chosen)), "all@5": round(scores[chosen][ds] / sizes[ds], 3)}
+        held[ds] = {
+            "n": sizes[ds],
+            "chosen": dict(zip(GRID, chosen)),
+            "all@5": round(scores[chosen][ds] / sizes[ds], 3),
+        }
     total = sum(scores[tuple(dict(h["chosen"]).values())][ds] for ds, h in held.items())
     return {
         "grid": {k: list(v) for k, v in GRID.items()},
         "held_out": held,
         "held_out_all@5": round(total / max(len(questions), 1), 3),
         "every_setting": [
-            {**dict(zip(GRID, c)), "all@5": round(sum(v.values()) / max(len(questions), 1), 3)} for c, v in scores.items()
+            {**dict(zip(GRID, c)), "all@5": round(sum(v.values()) / max(len(questions), 1), 3)}
+            for c, v in scores.items()
         ],
     }
 

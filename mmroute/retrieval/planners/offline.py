@@ -159,7 +159,7 @@ class OfflinePlanner:
         """Tier 1: a question that names two or more KB entities ("who is older, A or B?", "are both A
         and B in ...?") is decomposed: each named entity is searched on its own with the question's
         other words, so that each gets its own evidence even when one query favours one of them."""
-        for kb, index in state.indexes.items():
+        for index in state.indexes.values():
             named: dict[tuple[str, ...], tuple[str, float, int]] = {}
             for m in index.mentions(state.question):
                 if m.weight < self.min_named_weight:
