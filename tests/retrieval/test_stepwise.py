@@ -106,6 +106,14 @@ def test_evidence_budget(world: Home) -> None:
     assert sum(len(s.new_ids) for s in res.steps) == 3
 
 
+def test_the_default_evidence_budget_lets_a_question_routed_to_several_kbs_step() -> None:
+    """At 40 items, a question routed to two KBs (20 candidates each) spent the budget on its first search
+    and never took a follow-up: every default step of a route to two or three KBs must fit."""
+    cfg = StepwiseConfig()
+    assert cfg.max_items >= 2 * cfg.search_k * cfg.max_steps
+    assert cfg.max_items >= 3 * cfg.search_k * (cfg.max_steps - 1)
+
+
 def test_time_budget(world: Home) -> None:
     r = StepwiseRetriever(world, planner=RepeatPlanner(), time_budget_s=0.0, max_steps=5)
     res = r.retrieve(BRIDGE_Q, k=5, kbs=["wiki"])

@@ -38,7 +38,7 @@ from ...text import sentences, strip_parenthetical
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
 
-_PROPER = re.compile(
+_PROPER = re.compile(  # a run of capitalised words (with "of", "de", ... inside), or a 3-4 digit number
     r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*"
 )
 
@@ -139,11 +139,13 @@ class OfflinePlanner:
             text = hit.item.text or ""
             missing = _missing(state.question, hit)
             rank_w = 1.0 / (1.0 + rank)
+            own_title = title_key(hit.item.title or "")
             for _kb, index in state.indexes.items():
                 for m in index.mentions(text, exclude={hit.item.id}):
                     key = tuple(m.title.split())
-                    if set(key) <= q_all or key in done or any((_kb, i) in top for i in m.ids):
-                        continue
+                    if set(key) <= q_all or key in done or key == own_title or any((_kb, i) in top for i in m.ids):
+                        continue  # named by the question, followed before, the item's own title (its
+                        # article's other paragraphs), or already the best evidence
                     targets = [it for it in map(index.item, m.ids[:3]) if it is not None]
                     target_text = " ".join(f"{it.title or ''} {it.text}" for it in targets)
                     cover = len(set(missing) & set(content_tokens(target_text))) / len(missing) if missing else 0.0
@@ -196,8 +198,14 @@ class OfflinePlanner:
             own_title = set(tokens(hit.item.title or ""))
             for sentence in sentences(hit.item.text or ""):
                 overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
-                for span in _PROPER.findall(sentence):
+                for found in _PROPER.finditer(sentence):
+                    span = found.group(0)
                     key = tuple(tokens(span))
+                    before = sentence[: found.start()].rstrip(" \t")
+                    if len(key) == 1 and (not before or before.endswith("\n")):
+                        continue  # one word capitalised only because it opens a sentence or line ("Image of ...")
+                    if span.isdigit():
+                        continue  # a bare year or number is not something to look up
                     if not set(key) - STOPWORDS or set(key) <= q_all or key in done:
                         continue
                     if not set(key) - own_title or all(t in asked for t in key):
