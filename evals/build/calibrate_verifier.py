@@ -111,6 +111,12 @@ def main(argv: list[str] | None = None) -> int:
         help="generic kind: share of the wrong drafts (other questions' answers) the threshold may "
         "let through on the calibration articles (held out, about 1.5x this passes)",
     )
+    ap.add_argument(
+        "--C",
+        type=float,
+        default=1.0,
+        help="inverse L2 strength of the logistic policies (smaller: flatter weights, less over-fit to 2 articles)",
+    )
     ap.add_argument("--reader", default="packaged")
     ap.add_argument(
         "--support-model",
@@ -249,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
         data = kept(kind, idx)
-        pol = fit_policy([[s[f] for f in names] for s, _, _ in data], [int(c) for _, c, _ in data], names)
+        pol = fit_policy([[s[f] for f in names] for s, _, _ in data], [int(c) for _, c, _ in data], names, C=args.C)
         if kind == "reader":  # abstentions without a draft count in N
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
             correct = [c for i, s, c in rows[kind] if i in idx]

@@ -27,8 +27,9 @@ generic "what is in this picture?" cannot pull in another image whose caption sa
 An item a follow-up was aimed at is often unlike the question ("Maurice Campbell was a Canadian
 curler ..." for "Which film has the director born first, Two Weeks with Pay or ...?"), so the best
 two hits of each follow-up are ranked by at least 0.7 of their score for that follow-up
-(``followup_weight``, ``followup_top``). On the shared multi-hop set this took recall_all@5 from 0.876
-to 0.921; chosen with each source dataset held out in turn, 0.910 (``evals/eval/eval_stepwise.py --lodo``).
+(``followup_weight``, ``followup_top``), but never above the question's best match of the first search.
+On the shared multi-hop set this took recall_all@5 from 0.876 to 0.921; chosen with each source dataset
+held out in turn, 0.910 (``evals/eval/eval_stepwise.py --lodo``).
 
 Evidence suffices when the two best items are linked and together contain every content word of
 the question; the loop then stops early (``stop_reason="evidence suffices"``).
@@ -329,9 +330,11 @@ class StepwiseRetriever:
                 hits.extend(self._search(view, follow.query, image))
             hits.sort(key=lambda h: -h.score)
             new_ids: list[str] = []
+            ceiling = max((e.relevance for e in pool.values() if e.step == 0), default=0.0) - 1e-6
             for rank, h in enumerate(hits):
                 key = (h.kb, h.item.id)
                 found = cfg.followup_weight * follow.trust * h.score if index and rank < cfg.followup_top else 0.0
+                found = min(found, ceiling)  # a hop's item ranks beside the question's best match, not above it
                 if key in pool:
                     pool[key].relevance = max(pool[key].relevance, found)
                     continue
