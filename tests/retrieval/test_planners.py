@@ -178,3 +178,17 @@ def test_llm_planner_repeated_sub_question_falls_back() -> None:
     with FakeOpenAI([Reply.ok(f"<sub-question>{Q}</sub-question><ret>Text Retriever</ret>")]) as srv:
         f = LLMPlanner(base_url=srv.base_url, model="m").plan(_state(["w1"], asked=(Q,)))
         assert "repeated an earlier sub-question" in f.why and f.target == "Walls and Bridges"
+
+
+def test_offline_follow_up_keeps_the_question_as_context_when_nothing_is_missing() -> None:
+    # the first hop holds every word of the question: the follow-up is not the bare entity ("Nevada")
+    items = _items()
+    state = PlanState(
+        question="Which album was Nobody Loves You released on?",
+        steps=(),
+        evidence=(Hit(item=items["w1"], score=0.9, kb="wiki", rank=1),),
+        indexes={"wiki": TitleIndex(list(items.values()), "text")},
+    )
+    f = OfflinePlanner().plan(state)
+    assert f.target == "Walls and Bridges"
+    assert f.query.startswith("Walls and Bridges ") and "album" in f.query.split()[3:]

@@ -110,7 +110,10 @@ class OfflinePlanner:
         if self.spans or not titled:
             self._spans(state, best, q_all, done_targets, asked)
         for cand in sorted(best.values(), key=lambda c: (c.tier, -c.score)):
-            query = " ".join([cand.target, *[w for w in cand.missing if w not in set(cand.key)][: self.max_terms]])
+            # the entity and what the question still needs; when the evidence held every question word, the
+            # question's words give the entity its context (a lone "Nevada" finds any Nevada)
+            context = [w for w in cand.missing or content_tokens(state.question) if w not in set(cand.key)]
+            query = " ".join([cand.target, *context[: self.max_terms]])
             if " ".join(tokens(query)) in asked:
                 continue
             return FollowUp(
