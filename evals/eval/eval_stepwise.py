@@ -56,15 +56,16 @@ def _lodo(home: Any, questions: list[dict[str, Any]], kb: str) -> dict[str, Any]
             hits[q.get("dataset") or "all"] += set(q["gold_ids"]) <= set(ids[:5])
         scores[(weight, top, skip)] = hits
     held: dict[str, Any] = {}
+    total = 0
     for ds in sorted(sizes):
         # ties go to the mildest setting (smallest weight, depth, skip)
         chosen = max(scores, key=lambda c: (sum(v for d, v in scores[c].items() if d != ds), [-x for x in c]))
+        total += scores[chosen][ds]
         held[ds] = {
             "n": sizes[ds],
             "chosen": dict(zip(GRID, chosen)),
             "all@5": round(scores[chosen][ds] / sizes[ds], 3),
         }
-    total = sum(scores[tuple(dict(h["chosen"]).values())][ds] for ds, h in held.items())
     return {
         "grid": {k: list(v) for k, v in GRID.items()},
         "held_out": held,

@@ -75,8 +75,8 @@ class StepwiseConfig:
     ``max_steps`` counts KB-searching steps, the first included (R1-Router uses at most 3);
     ``max_items`` caps the evidence kept across steps (150: every step of a question routed to two or
     three KBs fits; at 40, a route to two KBs spent the budget on the first search and never stepped);
-    ``time_budget_s`` stops starting new steps
-    once spent (a step in flight finishes); ``search_k`` is the candidates taken per KB per step.
+    ``time_budget_s`` stops starting new steps once spent (a step in flight finishes); ``search_k`` is
+    the candidates taken per KB per step.
     ``followup_weight`` and ``followup_top``: the ``followup_top`` best hits of a follow-up are ranked
     by at least ``followup_weight`` times their score for that follow-up (scaled by the planner's
     ``FollowUp.trust``), not only by their relevance to the question (see module doc).

@@ -35,6 +35,7 @@ import re
 from dataclasses import dataclass
 
 from ...text import sentences, strip_parenthetical
+from ...types import Hit
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
 
@@ -58,10 +59,9 @@ class _Candidate:
 _TIER_NAMES = ("bridge entity", "named entity", "bridge span")
 
 
-def _missing(question: str, hit: object) -> tuple[str, ...]:
+def _missing(question: str, hit: Hit) -> tuple[str, ...]:
     """The question's content words that an evidence item does not contain (what the next hop must find)."""
-    item = hit.item  # type: ignore[attr-defined]
-    own = set(content_tokens(f"{item.title or ''} {item.text or ''}"))
+    own = set(content_tokens(f"{hit.item.title or ''} {hit.item.text or ''}"))
     return tuple(dict.fromkeys(t for t in content_tokens(question) if t not in own))
 
 
@@ -175,14 +175,12 @@ class OfflinePlanner:
                 named.setdefault(key, (title, m.weight, m.start))
             if len(named) < 2:
                 continue
+            others = tuple(dict.fromkeys(t for t in content_tokens(state.question) if all(t not in k for k in named)))
             for key, (title, weight, start) in named.items():
                 if key in done:
                     continue
-                missing = tuple(
-                    dict.fromkeys(t for t in content_tokens(state.question) if all(t not in k for k in named))
-                )
                 score = weight / (1.0 + start / 50.0)
-                self._keep(best, _Candidate(title, score, "the question", key, missing, index.modality, 1))
+                self._keep(best, _Candidate(title, score, "the question", key, others, index.modality, 1))
 
     def _spans(
         self,
