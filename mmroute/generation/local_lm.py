@@ -152,14 +152,14 @@ class LocalLMGenerator:
 
 def best_support(answer: str, hits: Sequence[Hit]) -> str:
     """The evidence sentence sharing most words with the answer (what the verifier checks against)."""
-    from ..text import content_stems, split_sentences, tokenize
+    from ..text import split_sentences, text_stems
 
-    want = set(content_stems(tokenize(answer)))
+    want = set(text_stems(answer))
     best, best_n = "", -1
     for h in hits:
         text = h.item.text or ""
         for a, b in split_sentences(text):
-            n = len(want & set(content_stems(tokenize(text[a:b]))))
+            n = len(want & set(text_stems(text[a:b])))
             if n > best_n:
                 best, best_n = text[a:b], n
     return best

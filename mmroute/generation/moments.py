@@ -92,9 +92,9 @@ def _cues(hit: Hit) -> list[tuple[float, float, str]]:
 
 def find_moment(question: str, hits: Sequence[Hit]) -> Moment | None:
     """The best-covered subtitle cue of the retrieved clips and videos (ties: the better-ranked hit), or None."""
-    from ..text import content_stems, tokenize, word_coverage
+    from ..text import text_stems, word_coverage
 
-    stems = {s for s in content_stems(tokenize(question)) if s not in _NOT_ASKED}
+    stems = {s for s in text_stems(question) if s not in _NOT_ASKED}
     best: Moment | None = None
     for hit in hits:
         if hit.item.start_s is None:

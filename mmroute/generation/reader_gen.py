@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..reading.decode import Reading, Span
-from ..text import LocalIdf, content_stems, normalize_answer, split_sentences, tokenize
+from ..text import LocalIdf, normalize_answer, split_sentences, text_stems
 from ..types import Draft, Hit
 
 MAX_PASSAGES = 5
@@ -84,8 +84,8 @@ def reading_chunks(
     chunks = [Chunk(i, c) for i, h in enumerate(use) for c in _chunks_of(passage_text(h))]
     if len(chunks) <= max_chunks:
         return use, chunks
-    q = set(content_stems(tokenize(question)))
-    stems = [set(content_stems(tokenize(c.text))) for c in chunks]
+    q = set(text_stems(question))
+    stems = [set(text_stems(c.text)) for c in chunks]
     idf = LocalIdf(stems)
     score = [sum(idf(t) for t in q & s) - 1e-3 * c.hit_index for c, s in zip(chunks, stems)]
     keep = sorted(sorted(range(len(chunks)), key=lambda i: -score[i])[:max_chunks])

@@ -20,6 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..inference.batching import length_batches
 from ..inference.onnx_models import OnnxModel
 from ..registry import Registry
 from .decode import Reading, decode
@@ -146,30 +147,37 @@ class TransformerReader:
         windows = make_windows(
             self._tok, [question] * len(passages), passages, max_length=self.max_length, stride=self.stride
         )
-        starts: list[np.ndarray] = []
-        ends: list[np.ndarray] = []
+        starts: list[np.ndarray] = [np.empty(0, np.float32)] * len(windows)
+        ends: list[np.ndarray] = [np.empty(0, np.float32)] * len(windows)
+        for idx in self._batches(windows):
+            batch = collate([windows[i] for i in idx], self._tok.pad_token_id or 0)
+            start, end = self._logits(batch)
+            for row, i in enumerate(idx):
+                starts[i], ends[i] = start[row], end[row]
+        return self._decode(windows, starts, ends, passages)
+
+    def _batches(self, windows: Sequence[Window]) -> list[list[int]]:
+        """Windows in like-length batches; on a CPU at most one full window's tokens a batch (a 2-core CPU reads
+        windows of 300-384 tokens fastest one at a time: 61 ms a question against 67 ms at 1,024 padded tokens
+        a batch and 79 ms in batches of 16, on the SQuAD dev home)."""
+        on_cpu = isinstance(self._model, OnnxModel) or str(next(self._model.parameters()).device) == "cpu"
+        budget = self.max_length if on_cpu else self.batch_size * self.max_length
+        return length_batches([len(w) for w in windows], self.batch_size, budget)
+
+    def _logits(self, batch: Mapping[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(start logits, end logits) of one collated batch."""
         if isinstance(self._model, OnnxModel):
-            for b in range(0, len(windows), self.batch_size):
-                batch = collate(windows[b : b + self.batch_size], self._tok.pad_token_id or 0)
-                start, end = self._model.run(batch)
-                starts.extend(start)
-                ends.extend(end)
-            return self._decode(windows, starts, ends, passages)
+            start, end = self._model.run(batch)
+            return start, end
         import torch
 
         dev = next(self._model.parameters()).device
+        inputs = {k: torch.from_numpy(batch[k]).to(dev) for k in ("input_ids", "attention_mask", "token_type_ids")}
+        if "token_type_ids" not in self._tok.model_input_names:
+            inputs.pop("token_type_ids")
         with torch.inference_mode():
-            for b in range(0, len(windows), self.batch_size):
-                batch = collate(windows[b : b + self.batch_size], self._tok.pad_token_id or 0)
-                inputs = {
-                    k: torch.from_numpy(batch[k]).to(dev) for k in ("input_ids", "attention_mask", "token_type_ids")
-                }
-                if "token_type_ids" not in self._tok.model_input_names:
-                    inputs.pop("token_type_ids")
-                out = self._model(**inputs)
-                starts.extend(out.start_logits.float().cpu().numpy())
-                ends.extend(out.end_logits.float().cpu().numpy())
-        return self._decode(windows, starts, ends, passages)
+            out = self._model(**inputs)
+        return out.start_logits.float().cpu().numpy(), out.end_logits.float().cpu().numpy()
 
     def _decode(
         self, windows: Sequence[Window], starts: list[np.ndarray], ends: list[np.ndarray], passages: list[str]

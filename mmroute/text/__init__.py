@@ -17,6 +17,7 @@ from .tokens import (
     search_tokens,
     stem,
     strip_parenthetical,
+    text_stems,
     tokenize,
     word_coverage,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "split_sentences",
     "stem",
     "strip_parenthetical",
+    "text_stems",
     "tokenize",
     "word_coverage",
 ]

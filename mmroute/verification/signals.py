@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..text import NEGATIONS, STOPWORDS, LocalIdf, content_stems, split_sentences, stem, tokenize
+from ..text import NEGATIONS, STOPWORDS, LocalIdf, split_sentences, stem, text_stems, tokenize
 from ..types import Draft, Hit
 
 _NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -79,7 +79,7 @@ def closest_sentences(qa: QuestionAnalysis, view: EvidenceView, idf: LocalIdf) -
     if len(view.sentences) <= MAX_SIM_SENTENCES:
         return list(view.sentences)
     q = set(qa.terms)
-    weight = [sum(idf(t) for t in q & set(content_stems(tokenize(s)))) for s in view.sentences]
+    weight = [sum(idf(t) for t in q & set(text_stems(s))) for s in view.sentences]
     keep = sorted(sorted(range(len(view.sentences)), key=lambda i: -weight[i])[:MAX_SIM_SENTENCES])
     return [view.sentences[i] for i in keep]
 
@@ -89,7 +89,7 @@ def _numbers(text: str) -> set[str]:
 
 
 def _coverage(qa: QuestionAnalysis, text: str, idf: LocalIdf) -> tuple[float, list[str]]:
-    have = set(content_stems(tokenize(text)))
+    have = set(text_stems(text))
     total = sum(idf(t) for t in qa.terms) or 1.0
     missing = [t for t in qa.terms if t not in have]
     return 1.0 - sum(idf(t) for t in missing) / total, missing
@@ -115,11 +115,11 @@ def compute_signals(
     qa = qa or analyze_question(question)
     answer = draft.text or ""
     view = evidence_view(draft, hits)
-    idf = LocalIdf([content_stems(tokenize(s)) for s in view.sentences] or [[]])
+    idf = LocalIdf([text_stems(s) for s in view.sentences] or [[]])
     cov_s, _ = _coverage(qa, view.support, idf)
     cov_w, missing_w = _coverage(qa, view.window, idf)
     cov_p, _ = _coverage(qa, view.passage, idf)
-    passage_stems = set(content_stems(tokenize(view.passage)))
+    passage_stems = set(text_stems(view.passage))
     key_missing = [
         k for k in qa.key_terms if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(view.passage))
     ]
@@ -136,8 +136,8 @@ def compute_signals(
     else:
         sim_q_support = sim_q_best = sim_qa_support = 0.0
     ev_text = " ".join(h.item.text or " ".join(h.item.captions) for h in hits)
-    ev_stems = set(content_stems(tokenize(ev_text)))
-    ans_stems = content_stems(tokenize(answer))
+    ev_stems = set(text_stems(ev_text))
+    ans_stems = text_stems(answer)
     ans_caps = [stem(t.text) for t in tokenize(answer) if t.is_word and t.is_capitalised]
     ans_nums = _numbers(answer)
     ev_nums = _numbers(ev_text)
