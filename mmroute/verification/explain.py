@@ -91,7 +91,7 @@ def _weak_words(where: str) -> Reason:
 
 REASONS: dict[str, Reason] = {
     "answer_in_evidence": Reason(lambda v: v < 1.0, _fixed("some words of the answer are not in the evidence")),
-    "answer_repeats_question": Reason(lambda v: v >= 0.5, _fixed("most words of the answer repeat the question")),
+    "answer_repeats_question": Reason(lambda v: v >= 0.5, _pct("{} of the answer's words repeat the question")),
     "cov_sentence": _weak_words("the answer's sentence"),
     "cov_window": _weak_words("the answer's sentence and its neighbours"),
     "cov_paragraph": _weak_words("the answer's passage"),
@@ -169,4 +169,26 @@ def weighed_against(
             out.append(phrase)
         if len(out) >= limit:
             break
+    return out
+
+
+def reader_view(signals: Mapping[str, float]) -> list[str]:
+    """What the reader's own reading of the evidence says of the draft, in words true of its signals.
+
+    When the reader scores "no answer" above every span, its best span is no choice of an answer: a draft equal
+    to that span is said to be out-scored too, never "picked" (both were once said of one draft)."""
+    if "reader_margin" not in signals:
+        return []
+    same = signals["reader_best_f1"] >= 0.99
+    out: list[str] = []
+    if signals["reader_margin"] < 0:
+        out.append(
+            "the reader scores 'no answer' above every span of the evidence, this answer included"
+            if same
+            else "the reader finds no answer to this question in the evidence"
+        )
+    if same and signals["reader_margin"] >= 0:
+        out.append("the reader picks the same answer in the evidence")
+    elif not same and signals["reader_expected_f1"] < 0.2:
+        out.append("the reader does not find this answer in the evidence")
     return out

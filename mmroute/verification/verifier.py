@@ -35,7 +35,7 @@ from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
-from .explain import weighed_against
+from .explain import reader_view, weighed_against
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
@@ -227,13 +227,7 @@ class EvidenceVerifier:
             from .explain import REASONS
 
             out.append(REASONS["negation_mismatch"].say(1.0, words))
-        if "reader_margin" in sig:
-            if sig["reader_margin"] < 0:
-                out.append("the reader finds no answer to this question in the evidence")
-            if sig["reader_best_f1"] >= 0.99:
-                out.append("the reader picks the same answer in the evidence")
-            elif sig["reader_expected_f1"] < 0.2:
-                out.append("the reader does not find this answer in the evidence")
+        out.extend(reader_view(sig))
         if alt is not None:
             if sig["dual_agree"] >= 0.99:
                 out.append(f"a second, independent path gives the same answer ({alt.generator})")

@@ -11,7 +11,7 @@ import pytest
 
 from mmroute.types import Draft
 from mmroute.verification import Policy
-from mmroute.verification.explain import REASONS, weighed_against
+from mmroute.verification.explain import REASONS, reader_view, weighed_against
 from mmroute.verification.signals import compute_signals
 
 WORDS = {
@@ -104,6 +104,28 @@ def test_the_reader_is_not_said_to_disagree_when_its_best_span_is_the_answer() -
     assert weighed_against(p, {"reader_draft_gap": -3.0, "reader_best_f1": 0.0}) == [
         "the reader scores other spans above this answer"
     ]
+
+
+def test_the_reader_never_both_finds_no_answer_and_picks_the_draft() -> None:
+    """The demo's "Mercury": "the reader finds no answer" and "the reader picks the same answer" were both said."""
+    out_scored = {"reader_margin": -1.5, "reader_best_f1": 1.0, "reader_expected_f1": 0.9}
+    assert reader_view(out_scored) == [
+        "the reader scores 'no answer' above every span of the evidence, this answer included"
+    ]
+    assert reader_view({**out_scored, "reader_margin": 2.0}) == ["the reader picks the same answer in the evidence"]
+    assert reader_view({"reader_margin": -1.5, "reader_best_f1": 0.0, "reader_expected_f1": 0.1}) == [
+        "the reader finds no answer to this question in the evidence",
+        "the reader does not find this answer in the evidence",
+    ]
+    assert reader_view({"reader_margin": 2.0, "reader_best_f1": 0.0, "reader_expected_f1": 0.5}) == []
+    assert reader_view({}) == []
+
+
+def test_the_share_of_repeated_words_is_said_as_it_is() -> None:
+    """Half the answer's words repeating the question ("computational problems" for a question about
+    computational complexity) was said to be "most"."""
+    assert REASONS["answer_repeats_question"].say(0.5, WORDS) == "50% of the answer's words repeat the question"
+    assert not REASONS["answer_repeats_question"].holds(0.4)
 
 
 def test_every_phrase_is_plain_words() -> None:
