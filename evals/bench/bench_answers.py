@@ -1,6 +1,6 @@
 """Answer quality on held-out SQuAD articles: the reader alone, the offline defaults end to end, and the
 verifier guarding an endpoint that is right half of the time. Writes ``bench_answers.json``
-(to ``--out``; default: a scratch folder, ``--out evals/results`` replaces the committed one).
+(to ``--out``, a folder or a ``.json`` file; default: a scratch folder, ``--out evals/results`` replaces the committed one).
 
     python -m evals.bench.bench_answers                       # everything (about 15 minutes on 2 cores)
     python -m evals.bench.bench_answers --limit 60 --out /tmp/b.json   # a quick look
@@ -33,7 +33,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, report_path
 
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         help="the report (default: a scratch folder; evals/results/bench_answers.json replaces the committed one)",
     )
     args = ap.parse_args(argv)
+    args.out = report_path(Path(args.out), "bench_answers.json")  # a folder or a .json file, checked before the run
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     sys.path.insert(0, str(REPO))

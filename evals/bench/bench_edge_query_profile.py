@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from evals.bench.bench_store import K, build, exact_topk, make_data, truth_ids
-from evals.paths import SCRATCH
+from evals.paths import SCRATCH, report_path
 
 EFS = [16, 24, 32, 48, 64, 96, 128]
 
@@ -325,6 +325,9 @@ def main(argv: list[str] | None = None) -> int:
         help="result JSON (default: a scratch folder; copy into evals/results deliberately)",
     )
     args = ap.parse_args(argv)
+    args.out = report_path(
+        Path(args.out), "edge_query_profile.json"
+    )  # a folder or a .json file, checked before the run
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from mmroute.stores import open_store

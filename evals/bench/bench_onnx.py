@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from ..paths import REPO, SCRATCH
+from ..paths import REPO, SCRATCH, report_path
 
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data")
 
@@ -266,6 +266,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--backend", choices=BACKENDS, help=argparse.SUPPRESS)
     ap.add_argument("--raw", type=Path, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
+    args.out = report_path(Path(args.out), "bench_onnx.json")  # a folder or a .json file, checked before the run
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     if args.backend:

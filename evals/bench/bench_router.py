@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, report_path
 
 REPO = Path(__file__).resolve().parents[2]
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -38,6 +38,7 @@ def main() -> None:
         help="the report (default: a scratch folder; evals/results/bench_router.json is the recorded one)",
     )
     args = ap.parse_args()
+    args.out = report_path(Path(args.out), "bench_router.json")  # a folder or a .json file, checked before the run
 
     import torch
 

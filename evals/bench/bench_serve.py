@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..paths import SCRATCH
+from ..paths import SCRATCH, report_path
 
 REPO = Path(__file__).resolve().parents[2]
 RESULTS = REPO / "evals" / "results"
@@ -285,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
         "--out", type=Path, default=SCRATCH / "bench_serve.json", help="the report (default: a scratch folder)"
     )
     args = ap.parse_args(argv)
+    args.out = report_path(Path(args.out), "bench_serve.json")  # a folder or a .json file, checked before the run
 
     from mmroute.kb import Home
     from mmroute.serve.client import discover
