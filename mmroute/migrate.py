@@ -10,8 +10,8 @@ rename or manifest write commits the result, and re-running the command complete
 
 - ``copy_kb(home, "docs", "docs-cluster", StoreSpec("qdrant", {"url": "https://..."}))`` makes a
   second KB. It is built in the hidden folder ``kbs/.docs-cluster.copy`` (locked while in use) and
-  renamed to ``kbs/docs-cluster`` when complete; a re-run rebuilds an unfinished one, and
-  ``kb delete docs-cluster`` removes it.
+  renamed to ``kbs/docs-cluster`` when complete. A copy that fails with an error removes that folder; one
+  that is killed leaves it, a re-run rebuilds it, and ``kb delete docs-cluster`` removes it.
 - ``move_kb(home, "docs", StoreSpec("qdrant", {...}))`` holds the KB's writer lock, builds the new
   store in a fresh folder beside the old one inside the KB (``store-<backend>-<id>``) and switches
   the manifest's ``store_dir`` to it in one atomic write; the old store's files are removed after.
@@ -163,14 +163,23 @@ def copy_kb(
         )
     store = _with_lexical(_with_collection(with_source_options(home, src, store), dst), manifest)
     staging = final.with_name(f".{dst}.copy")
-    with WriterLock(staging, dst) as lock:
-        _clear(staging, keep={lock.path.name})
-        kb = home.open(src)
-        n, copied = _copy_store(kb, kb.store, manifest, staging, STORE_DIR, dst, store, progress, batch_size)
-        copied.save(staging)
-        if final.exists():
-            raise KBExistsError(f"KB {dst!r} appeared while copying", hint="pick another name")
-        os.rename(staging, final)
+    building = False
+    try:
+        with WriterLock(staging, dst) as lock:
+            building = True  # from here the staging folder is this copy's own
+            _clear(staging, keep={lock.path.name})
+            kb = home.open(src)
+            n, copied = _copy_store(kb, kb.store, manifest, staging, STORE_DIR, dst, store, progress, batch_size)
+            copied.save(staging)
+            if final.exists():
+                raise KBExistsError(f"KB {dst!r} appeared while copying", hint="pick another name")
+            os.rename(staging, final)
+    except BaseException:
+        # a copy that fails (an unreachable server, a full disk, Ctrl-C) leaves no half-built KB for `kb list`
+        # and `kb doctor` to report; only a killed one does, and a re-run rebuilds that (see the module doc)
+        if building:
+            shutil.rmtree(staging, ignore_errors=True)
+        raise
     return MoveReport(src, dst, store.backend, n)
 
 

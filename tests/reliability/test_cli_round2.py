@@ -195,6 +195,20 @@ def test_leftovers_of_a_killed_copy_are_shown_and_deleted(home: Path) -> None:
     assert mmroute("kb", "copy", "notes", "half", "--store", "faiss", home=home).returncode == 0
 
 
+def test_a_failed_copy_leaves_nothing_behind(home: Path) -> None:
+    """A copy to a server that refuses the connection: one line, and no half-built KB for `kb list` to report."""
+    res = mmroute(
+        "kb", "copy", "notes", "notes-cluster", "--store", "qdrant",
+        "--store-option", 'url="http://127.0.0.1:9"', home=home, timeout=120,
+    )  # fmt: skip
+    assert res.returncode != 0
+    assert_one_line_error(res)
+    assert sorted(p.name for p in (home / "kbs").iterdir()) == ["notes", "notes-faiss"]
+    data = json.loads(mmroute("kb", "list", "--json", home=home).stdout)
+    assert not data["broken"] and sorted(k["name"] for k in data["kbs"]) == ["notes", "notes-faiss"]
+    assert mmroute("kb", "doctor", home=home).returncode == 0
+
+
 # ------------------------------------------------------------------------------- 6. read-only commands
 def _read_only_commands(home: Path) -> list[list[str]]:
     return [
