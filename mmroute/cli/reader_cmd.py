@@ -31,7 +31,7 @@ Examples:
   mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \\
       --valid ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json --out ./my-reader
   mmroute reader train --data a.json --data b.json --base /models/bert-base-uncased --device cuda --out ./r
-  mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \
+  mmroute reader train --data ../shared/data/text/squad2_train_partial/train-v2.0-first10articles.json \\
       --init packaged --epochs 2 --lr 3e-5 --out ./my-reader        # continue training the packaged reader
 Then: mmroute ask "..." --generator reader --generator-option model=./my-reader
 """,
@@ -249,7 +249,7 @@ def reader_eval(data: tuple[Path, ...], model: str, limit: int | None, device: s
     "calibrate",
     epilog="""\b
 Examples:
-  mmroute reader calibrate --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json   # the packaged one
+  mmroute reader calibrate --model ./my-reader --data ../shared/data/text/squad2_dev/dev-v2.0-shared3articles.json
   mmroute reader calibrate --model ./my-reader --data my-validation.json --every 2
 """,
 )
@@ -257,7 +257,8 @@ Examples:
     "--model",
     default="packaged",
     show_default=True,
-    help="packaged or a local reader folder (mmroute delta or Hugging Face checkpoint).",
+    help="a local reader folder (mmroute delta or Hugging Face checkpoint), or packaged: that writes into the "
+    "installed package and changes every later ask (what `make reader` does when it ships a reader).",
 )
 @click.option(
     "--data",

@@ -35,7 +35,7 @@ def _make_router(name: str, router_path: Path | None, threshold: float | None = 
     invoke_without_command=False,
     epilog='\b\nExamples:\n  mmroute route "What are the steps for cooking leeks?" --json\n'
     "  mmroute route eval --data routing.jsonl --json\n"
-    "  mmroute route train --data routing.jsonl --out mmroute/data/router",
+    "  mmroute route train --data routing.jsonl --out ./my-router",
 )
 def route_group() -> None:
     """Route a question to none, paragraph, document, image, clip or video KBs (or evaluate/train the router)."""
@@ -117,6 +117,8 @@ def route_ask(
 Examples:
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --json
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --limit 120
+The shipped router was trained on universalrag_train.jsonl, so its accuracy there is in-sample (1.0): give
+questions it never saw for a figure to quote (docs/benchmarks.md gives its out-of-fold accuracy on this file).
 """,
 )
 @click.option(
