@@ -3,7 +3,7 @@
 A batch is padded to its longest row, so rows of mixed length waste work on padding; and on a 2-core CPU
 wide batches of long rows run slower per token than narrow ones (cache). Measured on the packaged MiniLM
 under ONNX Runtime: IRCoT paragraphs embed 2.9x faster in like-length batches of at most 1,024 padded
-tokens than in file-order batches of 64 (``evals/bench/bench_indexing``); reader windows of up to 384 tokens
+tokens than in file-order batches of 64 (``evals/bench/bench_indexing``); reader windows of up to 256 tokens
 read fastest one at a time (see :class:`mmroute.reading.reader.TransformerReader`), so the reader's budget is
 one window.
 """
