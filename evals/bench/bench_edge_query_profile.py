@@ -325,9 +325,8 @@ def main(argv: list[str] | None = None) -> int:
         help="result JSON (default: a scratch folder; copy into evals/results deliberately)",
     )
     args = ap.parse_args(argv)
-    args.out = report_path(
-        Path(args.out), "edge_query_profile.json"
-    )  # a folder or a .json file, checked before the run
+    # a folder or a .json file, checked before the run
+    args.out = report_path(Path(args.out), "edge_query_profile.json")
 
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from mmroute.stores import open_store
