@@ -192,9 +192,10 @@ class TransformerTextEncoder:
         each at most :attr:`batch_size` rows and, on a CPU, :attr:`batch_tokens` padded tokens."""
         if len(texts) <= FEW_QUERIES:
             return [list(range(len(texts)))] if texts else []
+        lengths = self.token_lengths(texts)  # loads the model first: the device is known after it
         # an accelerator wants wide batches: the token budget is a CPU cache measure
         budget = self.batch_tokens if str(self._device) == "cpu" else self.batch_size * self.max_length
-        return length_batches(self.token_lengths(texts), self.batch_size, budget)
+        return length_batches(lengths, self.batch_size, budget)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         self.warm_up()
