@@ -23,22 +23,29 @@ from ..reading.decode import Reading, Span
 from ..text import LocalIdf, normalize_answer, split_sentences, text_stems
 from ..types import Draft, Hit
 
-MAX_PASSAGES = 5
-"""Evidence hits read per question (the retriever's top hits)."""
+MAX_PASSAGES = 3
+"""Evidence hits read per question (the retriever's top hits). With the :data:`RANK_PENALTY` the draft came from
+the 4th or 5th hit for 2 of 562 questions (``exp_retrieval_weight``: 473 answerable SQuAD 2.0 dev questions and
+89 multi-hop ones, k=5), so reading 3 keeps draft exact match (SQuAD 0.552 either way, multi-hop 0.112 against
+0.124) and halves the reader's time (p50 60-69 ms against 112-125 ms on 119 dev questions, 2 cores)."""
 CHUNK_CHARS = 1200
 """A long hit (a whole document, a long transcript) is cut into sentence-aligned chunks of about this
 many characters (~250-300 tokens: one reader window with the question)."""
 MAX_CHUNKS = 8
 """At most this many chunks are read per question: the ones sharing the rarest words with the question."""
-RETRIEVAL_WEIGHT = 30.0
-"""How much a span's hit score (retrieval cosine) adds to its reader margin when spans of several hits
-compete. The reader was trained on single paragraphs, so its logits alone over-trust distractor passages:
-on 146 questions of the SQuAD *train* articles (top-5 exact MiniLM search), exact match of the best span
-went from 0.53 (reader margin alone) to 0.60 with this weight (1, 2, 3 and 6 x 10 tried; the dev articles
-used for evaluation were not used to choose it). Spans compete on the reader's length-penalised margin
-(:meth:`~mmroute.reading.decode.Reading.ranking_margin`): on the 473 answerable questions of the 3 held-out
-dev articles (top-5 hybrid search) that took draft exact match from 0.376 to 0.404 and F1 from 0.476 to
-0.495, with this weight and the reader's packaged penalty unchanged."""
+RANK_PENALTY = 2.0
+"""What a span loses for each place its hit sits below the first hit read, when spans of several hits
+compete (the reader was trained on single paragraphs, so its logits alone over-trust distractor passages).
+
+A rank, not the hit's score: scores differ in scale between retrievers (cosine, hybrid relevance with BM25 and
+title terms, RRF fusion), and the old rule, 30 x the score, chosen on the cosines of an exact MiniLM search,
+let the step-wise retriever's title bonus decide: a bridge paragraph whose title a two-hop question names
+(relevance 1.21) outbid the paragraph holding the answer (0.99), so a film's year was drafted as its
+director's birth date. Chosen with ``evals/experiments/exp_retrieval_weight.py``: each of 7 groups (3 SQuAD
+2.0 dev articles, 473 answerable questions; 4 source datasets of the 89 shared multi-hop questions) held
+out in turn, with the pipeline's retrieval; 2 was chosen for 6 of the 7. Held-out exact match of the draft:
+multi-hop 0.124 (0.067 with the old rule), SQuAD 0.541 (0.550), pooled 0.475 (0.473). Spans compete on the
+reader's length-penalised margin (:meth:`~mmroute.reading.decode.Reading.ranking_margin`)."""
 
 
 def passage_text(hit: Hit) -> str:
@@ -92,19 +99,21 @@ def reading_chunks(
     return use, [chunks[i] for i in keep]
 
 
+def passage_bonus(chunks: Sequence[Chunk], rank_penalty: float = RANK_PENALTY) -> list[float]:
+    """What the ranking adds to a span's margin for the hit its chunk comes from: 0 for the first hit read,
+    ``-rank_penalty`` for the second, and so on (see :data:`RANK_PENALTY`)."""
+    return [-rank_penalty * c.hit_index for c in chunks]
+
+
 def ranked_spans(
-    reading: Reading, chunks: Sequence[Chunk], use: Sequence[Hit], retrieval_weight: float = RETRIEVAL_WEIGHT
+    reading: Reading, chunks: Sequence[Chunk], rank_penalty: float = RANK_PENALTY
 ) -> list[tuple[Span, float]]:
     """(span, combined score) best first: the span's margin over its window's no-answer score, less the
-    reader's span-length penalty (:meth:`~mmroute.reading.decode.Reading.ranking_margin`), plus
-    ``retrieval_weight`` x its hit's retrieval score (see :data:`RETRIEVAL_WEIGHT`)."""
+    reader's span-length penalty (:meth:`~mmroute.reading.decode.Reading.ranking_margin`), plus its chunk's
+    :func:`passage_bonus` (the no-answer alternative sits at 0 on this scale)."""
+    bonus = passage_bonus(chunks, rank_penalty)
     scored = [
-        (
-            sp,
-            reading.ranking_margin(sp.window_margin, sp.tokens)
-            + retrieval_weight * float(use[chunks[sp.passage_index].hit_index].score),
-        )
-        for sp in reading.spans
+        (sp, reading.ranking_margin(sp.window_margin, sp.tokens) + bonus[sp.passage_index]) for sp in reading.spans
     ]
     return sorted(scored, key=lambda x: -x[1])
 
@@ -126,12 +135,12 @@ class ReaderGenerator:
         model: str = "packaged",
         device: str = "auto",
         max_passages: int = MAX_PASSAGES,
-        retrieval_weight: float = RETRIEVAL_WEIGHT,
+        rank_penalty: float = RANK_PENALTY,
     ) -> None:
         self.model = model
         self.device = device
         self.max_passages = int(max_passages)
-        self.retrieval_weight = float(retrieval_weight)
+        self.rank_penalty = float(rank_penalty)
         self._reader: Any = None
 
     @property
@@ -163,7 +172,7 @@ class ReaderGenerator:
         if not chunks:
             return ()
         reading = self.reader.read(question, [c.text for c in chunks])
-        ranked = ranked_spans(reading, chunks, use, self.retrieval_weight)
+        ranked = ranked_spans(reading, chunks, self.rank_penalty)
         out: list[Draft] = []
         seen: set[str] = set()
         for span, _ in ranked:

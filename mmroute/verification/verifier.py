@@ -67,17 +67,11 @@ def signal_vector(
         texts = [h.item.text or " ".join(h.item.captions) for h in hits]
         sig["support_model"] = support_model.logit(question, draft.text or "", texts, draft.support)
     if reader is not None:
-        from ..generation.reader_gen import RETRIEVAL_WEIGHT, ranked_spans, reading_chunks
+        from ..generation.reader_gen import passage_bonus, ranked_spans, reading_chunks
 
-        use, chunks = reading_chunks(question, hits)
+        _, chunks = reading_chunks(question, hits)
         reading = reader.read(question, [c.text for c in chunks])
-        top_hit = max((float(h.score) for h in use), default=0.0)
-        bonus = [RETRIEVAL_WEIGHT * float(use[c.hit_index].score) for c in chunks]
-        sig.update(
-            reader_signals(
-                draft.text or "", reading, ranked_spans(reading, chunks, use), RETRIEVAL_WEIGHT * top_hit, bonus
-            )
-        )
+        sig.update(reader_signals(draft.text or "", reading, ranked_spans(reading, chunks), 0.0, passage_bonus(chunks)))
         sig.update(
             sentence_signals(draft.text or "", reader.read(question, [draft.support]) if draft.support else None)
         )

@@ -77,10 +77,9 @@ def test_length_penalty_prefers_the_short_span_and_keeps_raw_scores(tok):
 
 
 def test_spans_ranked_across_passages_keep_the_length_penalty(tok):
-    """The generator adds retrieval scores to window margins; a long span the reader put below a short
+    """The generator adds a bonus for its hit's rank to window margins; a long span the reader put below a short
     one must not win its place back there (the demo's drafts were 25-token fragments)."""
     from mmroute.generation.reader_gen import Chunk, ranked_spans
-    from mmroute.types import Granularity, Hit, Item
 
     texts = ["The treaty was signed by Rollo in the year 911 at Saint-Clair-sur-Epte.", "Nothing useful here."]
     ws = make_windows(tok, ["Who signed the treaty?"] * 2, texts, max_length=64, stride=16)
@@ -96,14 +95,13 @@ def test_spans_ranked_across_passages_keep_the_length_penalty(tok):
             end[words["911"]] = 5.5  # "Rollo in the year 911": 6 tokens, higher raw score
         starts.append(start)
         ends.append(end)
-    hits = [Hit(Item(id=f"p{i}", kind=Granularity.PARAGRAPH, text=t), 0.5, "kb", i + 1) for i, t in enumerate(texts)]
     chunks = [Chunk(0, texts[0]), Chunk(1, texts[1])]
     plain = decode(ws, starts, ends, texts)
-    assert ranked_spans(plain, chunks, hits)[0][0].text == "Rollo in the year 911"
+    assert ranked_spans(plain, chunks)[0][0].text == "Rollo in the year 911"
     penalised = decode(ws, starts, ends, texts, length_penalty=0.2)
-    ranked = ranked_spans(penalised, chunks, hits)
+    ranked = ranked_spans(penalised, chunks)
     assert ranked[0][0].text == "Rollo"
-    assert ranked[0][1] == pytest.approx(ranked[0][0].window_margin - 0.2 * (2 - 1) + 30.0 * 0.5)
+    assert ranked[0][1] == pytest.approx(ranked[0][0].window_margin - 0.2 * (2 - 1))  # the first hit: no rank penalty
     assert redecode(penalised).best.text == "Rollo", "re-decoding keeps the reading's penalty"
     placed = penalised.place("Rollo in the year 911")
     assert placed is not None and placed.tokens == 6
@@ -183,7 +181,7 @@ def test_an_answer_the_reader_ranks_first_has_no_gap_even_where_a_weaker_copy_sc
     the copy in the better-retrieved hit, whose window margin is a little lower. The verifier's
     ``reader_draft_gap`` must compare that best-ranked copy (gap 0), not the copy with the higher window
     margin but the smaller retrieval bonus (the old behaviour: a gap of about -4 withheld right answers)."""
-    from mmroute.generation.reader_gen import RETRIEVAL_WEIGHT
+    from mmroute.generation.reader_gen import Chunk, passage_bonus
     from mmroute.verification.reading import reader_signals
 
     text = "Circuit complexity counts the number of gates in a circuit."
@@ -199,13 +197,13 @@ def test_an_answer_the_reader_ranks_first_has_no_gap_even_where_a_weaker_copy_sc
         starts.append(start)
         ends.append(end)
     r = decode(ws, starts, ends, [text, text], n_best=4)
-    bonus = [RETRIEVAL_WEIGHT * 0.67, RETRIEVAL_WEIGHT * 0.53]  # hit scores of the two copies
+    bonus = passage_bonus([Chunk(0, text), Chunk(1, text)])  # the copies of the first and second hits
     ranked = sorted(
         ((sp, r.ranking_margin(sp.window_margin, sp.tokens) + bonus[sp.passage_index]) for sp in r.spans),
         key=lambda x: -x[1],
     )
     assert ranked[0][0].text == "number of gates" and ranked[0][0].passage_index == 0
     assert r.place("number of gates").passage_index == 1  # the best window margin is the weaker copy's
-    sig = reader_signals("number of gates", r, ranked, RETRIEVAL_WEIGHT * 0.67, bonus)
+    sig = reader_signals("number of gates", r, ranked, 0.0, bonus)
     assert sig["reader_draft_gap"] == pytest.approx(0.0)
     assert sig["reader_draft_margin"] == pytest.approx(11.0)
