@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from mmroute.errors import ConfigError
@@ -43,6 +44,34 @@ def test_fit_policy_learns_direction_and_round_trips(tmp_path):
     pol.save(p)
     again = Policy.load(p)
     assert again.probability({"cov": 0.9}) == pytest.approx(pol.probability({"cov": 0.9}))
+
+
+def test_evidence_against_an_answer_never_raises_its_chance():
+    """A signal that only counts against an answer keeps a weight <= 0 even where the data, through a
+    collinear signal, would give it a positive one; the other weights stay free."""
+    rng = np.random.default_rng(0)
+    cov = rng.uniform(0, 1, 400)
+    missing = cov + rng.normal(0, 0.05, 400)  # collinear with coverage: fitted freely, it takes a positive weight
+    y = (cov + rng.normal(0, 0.2, 400) > 0.5).astype(int)
+    X = np.column_stack([cov, missing]).tolist()
+    free = fit_policy(X, y, ["cov", "missing_terms"], non_positive=())
+    held = fit_policy(X, y, ["cov", "missing_terms"])
+    assert free.coef[1] > 0 and held.coef[1] <= 1e-9
+    assert held.coef[0] > 0
+
+
+def test_unconstrained_fit_is_sklearns_logistic_regression():
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(300, 3))
+    y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=300) > 0).astype(int)
+    pol = fit_policy(X.tolist(), y.tolist(), ["a", "b", "c"], C=0.5, non_positive=())
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    ref = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit(Z, y)
+    assert np.allclose(pol.coef, ref.coef_[0], atol=1e-3) and pol.intercept == pytest.approx(
+        ref.intercept_[0], abs=1e-3
+    )
 
 
 def test_malformed_policy_is_a_config_error(tmp_path):
