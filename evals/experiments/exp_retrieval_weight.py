@@ -213,9 +213,12 @@ def main(argv: list[str] | None = None) -> int:
     groups = sorted({c.group for c in cases})
     grid = [(form, w) for form, ws in WEIGHTS.items() for w in ws]
     by_group = {g: [c for c in cases if c.group == g] for g in groups}
+    squad_groups = [g for g in groups if g[:1].isupper()]  # SQuAD article titles; the multi-hop datasets are lowercase
+    hop_groups = [g for g in groups if g not in squad_groups]
+    squad_cases = [c for c in cases if c.group in squad_groups]
     sweep = {
         f"{form}:{w:g}": {g: round(em_of(by_group[g], form, w), 4) for g in groups}
-        | {"squad": round(em_of([c for c in cases if "/" not in c.group and c.group[:1].isupper()], form, w), 4)}
+        | {"squad": round(em_of(squad_cases, form, w), 4)}
         for form, w in grid
     }
     held: dict[str, Any] = {}
@@ -235,8 +238,6 @@ def main(argv: list[str] | None = None) -> int:
         n = sum(held[g]["n"] for g in names)
         return round(sum(held[g][key] * held[g]["n"] for g in names) / n, 4)
 
-    squad_groups = [g for g in groups if g[:1].isupper()]
-    hop_groups = [g for g in groups if g not in squad_groups]
     best_all = max(grid, key=lambda fw: (em_of(cases, *fw), -fw[1]))
     report = {
         "data": "473 answerable questions of the 3 shared SQuAD 2.0 dev articles (squad-paragraph + squad-document "

@@ -155,7 +155,7 @@ def fit_policy(
 
     from ..inference.extras import require
 
-    require("fitting a verifier policy", extra="train", modules=("sklearn", "scipy"))
+    require("fitting a verifier policy", extra="train", modules=("scipy",))
     from scipy.optimize import minimize
 
     if len(set(int(v) for v in y)) < 2:
