@@ -106,6 +106,11 @@ class Item:
     def modality(self) -> Modality:
         return self.kind.modality
 
+    @property
+    def words(self) -> str:
+        """Everything written about the item, joined: title, text and captions (a media item's only words)."""
+        return " ".join(p for p in (self.title or "", self.text, *self.captions) if p.strip())
+
     def to_payload(self) -> dict[str, Any]:
         """JSON-safe dict stored beside the vector (without ``parts``, which can be large)."""
         d: dict[str, Any] = {

@@ -31,6 +31,14 @@ two hits of each follow-up are ranked by at least 0.7 of their score for that fo
 On the shared multi-hop set this took recall_all@5 from 0.876 to 0.921; chosen with each source dataset
 held out in turn, 0.910 (``evals/eval/eval_stepwise.py --lodo``).
 
+**Media beside text.** An image or clip KB's cosines live in its own encoder's space (ConSE image vectors
+fused 0.8/0.2 with their captions sit near 0.3 for a question a caption answers, MiniLM paragraphs near 0.6), so
+a caption naming the answer never outranked the paragraphs it was searched beside. When a step searches text KBs
+and media KBs together (no query image), the :data:`WORDS_TOP` best hits of each media KB also get the text
+encoder's cosine between the question and the item's words (title, captions, subtitles), in the first text KB's
+space, and the item's dense term is the larger of the two. Items without words, searches of media KBs alone and
+image queries keep their own cosines.
+
 Evidence suffices when the two best items are linked and together contain every content word of
 the question; the loop then stops early (``stop_reason="evidence suffices"``).
 
@@ -52,10 +60,11 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
+from ..encoders.base import normalize
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
-from ..types import Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
+from ..types import Granularity, Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
@@ -66,6 +75,21 @@ LEXICAL_POOL = 500
 Read as ids and scores only, 500 cost about what 200 do (at 1M paragraphs, 2.6 ms for the engine's query;
 with a payload read per candidate, 200 took 10 ms and 500 23 ms). Multi-hop recall_all@5 with 500: 0.876
 on ``hop``, 0.625 with 100k filler paragraphs, 0.489 with 1M; 200 loses two questions at 100k (0.602)."""
+
+WORDS_TOP = 10
+"""Items of a media KB searched beside text KBs whose words are embedded with the text encoder (per search)."""
+
+
+def words_cosines(reference: KnowledgeBase, question: str, items: Mapping[str, Item]) -> dict[str, float]:
+    """The cosine, in ``reference``'s encoder (a text KB's), between ``question`` and each item's words
+    (:attr:`~mmroute.types.Item.words`), by the keys of ``items``; items without words are left out."""
+    worded = {key: item.words for key, item in items.items() if item.words}
+    if not worded:
+        return {}
+    question_vector = reference.embed_queries([question])[0]
+    passages = [Item(id=key, kind=Granularity.PARAGRAPH, text=words) for key, words in worded.items()]
+    vectors = normalize(reference.encoder.encode_items(passages))
+    return {key: float(v @ question_vector) for key, v in zip(worded, vectors, strict=True)}
 
 
 @dataclass(frozen=True)
@@ -133,11 +157,14 @@ class _KBView:
     """Query vectors already embedded in this call (the question is searched twice at step 0)."""
     items: dict[str, Item] = field(default_factory=dict)
     """Items read by this call's searches, by point id (hits are built from them)."""
+    words: dict[str, float] = field(default_factory=dict)
+    """For a media KB searched beside text KBs: the text encoder's cosine between the question and an item's
+    words (captions, subtitles), by point id (see :func:`words_cosines`)."""
 
     def relevance(self, item_id: str, config: StepwiseConfig) -> float:
         key = self.kb.point_of(item_id)
         return (
-            self.dense.get(key, self.dense_floor)
+            max(self.dense.get(key, self.dense_floor), self.words.get(key, float("-inf")))
             + config.lexical_weight * self.lexical.get(key, 0.0)
             + config.title_weight * self.titles.get(key, 0.0)
         )
@@ -292,6 +319,12 @@ class StepwiseRetriever:
         found = [(s, view.items[i]) for i, s in ranked if i in view.items]
         return [Hit(item=item, score=s, kb=view.kb.name, rank=r + 1) for r, (s, item) in enumerate(found)]
 
+    def _read_words(self, view: _KBView, reference: KnowledgeBase, question: str, hits: Sequence[Hit]) -> None:
+        """Score the words of a media KB's hits against the question in the text KBs' space (module doc)."""
+        fresh = {view.kb.point_of(h.item.id): h.item for h in hits}
+        fresh = {key: item for key, item in fresh.items() if key not in view.words}
+        view.words.update(words_cosines(reference, question, fresh))
+
     # ----- the loop --------------------------------------------------------------------------
     def retrieve(
         self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
@@ -302,6 +335,7 @@ class StepwiseRetriever:
         views: dict[str, _KBView] = {}
         indexes = {n: title_index_for(self.home.open(n)) for n in allowed}
         pool: dict[tuple[str, str], _Evidence] = {}
+        reference = next((self.home.open(n) for n in allowed if self._modality(n) == Modality.TEXT.value), None)
         steps: list[RetrievalStep] = []
         asked: list[str] = []
         targets: list[str] = []
@@ -325,9 +359,13 @@ class StepwiseRetriever:
             else:
                 names, decision, how = self._route(follow.query, allowed, previous, image, follow.modality)
             hits: list[Hit] = []
+            mixed = image is None and any(self._modality(n) == Modality.TEXT.value for n in names)
             for name in names:
                 view = self._view(views, name, query, image)
-                hits.extend(self._search(view, follow.query, image))
+                found_hits = self._search(view, follow.query, image)
+                if mixed and reference is not None and view.kb.info.modality is not Modality.TEXT:
+                    self._read_words(view, reference, query, found_hits[:WORDS_TOP])
+                hits.extend(found_hits)
             hits.sort(key=lambda h: -h.score)
             new_ids: list[str] = []
             ceiling = max((e.relevance for e in pool.values() if e.step == 0), default=0.0) - 1e-6

@@ -74,10 +74,6 @@ MARGIN = 0.2
 NO_ROUTE_FLOOR = 0.35
 CROSS_COVERAGE = 0.6
 CROSS_MARGIN = 0.2
-MEDIA_WORDS = frozenset(
-    {"photo", "photograph", "pictur", "pic", "imag", "video", "clip", "scene", "footag", "shown", "show", "film"}
-)
-"""Stems of words that name the medium, not the thing asked about: left out of word coverage."""
 
 
 @dataclass(frozen=True)
@@ -208,18 +204,16 @@ def best_coverage(home: Home, name: str, query: str, stems: set[str]) -> float:
         return 0.0
     if not hits:
         return 0.0
-    item = hits[0].item
-    words = " ".join(p for p in (item.title or "", item.text or "", " ".join(item.captions)) if p)
-    return word_coverage(stems, words)
+    return word_coverage(stems, hits[0].item.words)
 
 
 def widen_across_modalities(home: Home, query: str, routed: Sequence[str], allowed: Sequence[str]) -> Widening:
     """KBs of other modalities whose words answer the question better than the routed KBs' (module doc)."""
-    from ..text import text_stems
+    from ..text import MEDIA_STEMS, text_stems
 
     routed_modalities = {home.open(n).info.modality for n in routed}
     others = [n for n in allowed if n not in routed and home.open(n).info.modality not in routed_modalities]
-    stems = {s for s in text_stems(query) if s not in MEDIA_WORDS}
+    stems = {s for s in text_stems(query) if s not in MEDIA_STEMS}
     if not others or len(stems) < 2:
         return Widening()
     cover = {n: best_coverage(home, n, query, stems) for n in others}

@@ -21,9 +21,10 @@ from .tokens import (
     tokenize,
     word_coverage,
 )
-from .wordlists import MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
+from .wordlists import MEDIA_STEMS, MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
 
 __all__ = [
+    "MEDIA_STEMS",
     "MONTHS",
     "NEGATIONS",
     "NUMBER_WORDS",

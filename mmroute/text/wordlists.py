@@ -75,3 +75,9 @@ more most other another same own i me my we us our you your he him his she her t
 one ones s t via per vs etc
 """.split()
 )
+
+MEDIA_STEMS = frozenset(
+    {"photo", "photograph", "pictur", "pic", "imag", "video", "clip", "scene", "footag", "shown", "show", "film"}
+)
+"""Stems of words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption
+need not say "photo" to be about it."""

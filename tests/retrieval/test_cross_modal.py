@@ -96,3 +96,35 @@ def test_the_route_line_lists_what_was_searched(home: Home) -> None:
     assert route_summary(ans.route, ans.searched_kbs).endswith("→ searched wiki, photos")
     assert ans.to_dict()["searched_kbs"] == ["wiki", "photos"]
     assert [h.score for h in ans.evidence] == sorted((h.score for h in ans.evidence), reverse=True)
+
+
+def test_a_caption_that_answers_outranks_paragraphs_that_do_not(home: Home) -> None:
+    """Beside text KBs, a media item is scored by its words in the text KB's space: the caption naming the first
+    woman to pilot the shuttle leads the evidence, though the photo's own (colour + words) cosine is lower."""
+    from mmroute.retrieval.stepwise import StepwiseRetriever
+
+    router = KeywordRouter([], "photos", "wiki")
+    res = StepwiseRetriever(home, router=router).retrieve(SHUTTLE_Q, k=3)
+    assert res.hits[0].item.id.endswith("astronaut.png"), [(h.item.id, h.score) for h in res.hits]
+    photos = home.open("photos")
+    own = {h.item.id: h.score for h in photos.search(SHUTTLE_Q, k=3)}
+    astronaut = next(h for h in res.hits if h.item.id.endswith("astronaut.png"))
+    assert astronaut.score > own[astronaut.item.id]
+    # the control: photos searched alone keep their own cosines (no text KB to compare with)
+    alone = StepwiseRetriever(home).retrieve(SHUTTLE_Q, k=3, kbs=["photos"])
+    assert next(h for h in alone.hits if h.item.id == astronaut.item.id).score < astronaut.score
+
+
+def test_words_cosines_score_worded_items_in_the_reference_space(home: Home) -> None:
+    from mmroute.retrieval.stepwise import words_cosines
+    from mmroute.types import Granularity, Item
+
+    wiki = home.open("wiki")
+    items = {
+        "a": Item(id="a.png", kind=Granularity.IMAGE, captions=("the first woman to pilot the space shuttle",)),
+        "b": Item(id="b.png", kind=Granularity.IMAGE, captions=("Chelsea the cat on a rug",)),
+        "c": Item(id="c.png", kind=Granularity.IMAGE),  # no words: left out, not scored 0
+    }
+    got = words_cosines(wiki, SHUTTLE_Q, items)
+    assert set(got) == {"a", "b"} and got["a"] > 0.5 > got["b"]
+    assert words_cosines(wiki, SHUTTLE_Q, {}) == {}
