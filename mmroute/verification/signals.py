@@ -18,7 +18,10 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``negation_mismatch``: the question is negated and the support is not, or the reverse.
 - ``answer_repeats_question``: share of the answer's words that merely repeat the question.
 - ``type_match``: the answer has the form the question asks for (a number for "how many"...).
-- ``retrieval_top``: the best hit's retrieval score.
+- ``retrieval_top``: the best hit's retrieval score (no policy weighs it: its scale is the retriever's).
+
+When the supporting passage is a media item's words (a photo's caption, a clip's subtitles), the question's
+words for the medium ("photo", "pictured", "video": :data:`~mmroute.text.MEDIA_STEMS`) are not asked of it.
 """
 
 from __future__ import annotations
@@ -26,12 +29,12 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..text import NEGATIONS, STOPWORDS, LocalIdf, split_sentences, stem, text_stems, tokenize
-from ..types import Draft, Hit
+from ..text import MEDIA_STEMS, NEGATIONS, STOPWORDS, LocalIdf, split_sentences, stem, text_stems, tokenize
+from ..types import Draft, Hit, Modality
 
 _NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
 
@@ -46,26 +49,28 @@ class EvidenceView:
     window: str
     passage: str
     passage_id: str | None
+    media: bool = False
+    """The passage is a media item's words (a photo's caption, a clip's subtitles)."""
 
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     sentences: list[str] = []
-    support, window, passage, pid = draft.support or "", "", "", None
+    support, window, passage, pid, media = draft.support or "", "", "", None, False
     for h in hits:
         text = h.item.text or " ".join(h.item.captions)
         spans = [text[a:b] for a, b in split_sentences(text)]
         sentences.extend(spans)
         if pid is None and support and support in text:
-            pid, passage = h.item.id, text
+            pid, passage, media = h.item.id, text, h.item.modality is not Modality.TEXT
             i = next((k for k, s in enumerate(spans) if support in s or s in support), None)
             if i is not None:
                 window = " ".join(spans[max(0, i - 1) : i + 2])
     if pid is None and hits:
         h = hits[0]
-        pid, passage = h.item.id, h.item.text or " ".join(h.item.captions)
+        pid, passage, media = h.item.id, h.item.text or " ".join(h.item.captions), h.item.modality is not Modality.TEXT
         window = window or passage
         support = support or passage
-    return EvidenceView(tuple(sentences), support, window or support, passage, pid)
+    return EvidenceView(tuple(sentences), support, window or support, passage, pid, media)
 
 
 MAX_SIM_SENTENCES = 32
@@ -115,6 +120,12 @@ def compute_signals(
     qa = qa or analyze_question(question)
     answer = draft.text or ""
     view = evidence_view(draft, hits)
+    if view.media:  # the evidence is the photo or clip the question names: its caption need not say "photo"
+        qa = replace(
+            qa,
+            terms=tuple(t for t in qa.terms if t not in MEDIA_STEMS),
+            key_terms=tuple(t for t in qa.key_terms if t not in MEDIA_STEMS),
+        )
     idf = LocalIdf([text_stems(s) for s in view.sentences] or [[]])
     cov_s, _ = _coverage(qa, view.support, idf)
     cov_w, missing_w = _coverage(qa, view.window, idf)

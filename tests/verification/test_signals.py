@@ -87,3 +87,28 @@ def test_long_evidence_embeds_only_the_sentences_closest_to_the_question() -> No
     assert len(kept) == MAX_SIM_SENTENCES and key in kept
     few = EvidenceView(sentences[:10], key, key, "", "p")
     assert closest_sentences(analyze_question("Who?"), few, idf) == list(sentences[:10])
+
+
+def test_a_photos_caption_need_not_say_photo(emb) -> None:
+    """Evidence that is the photo the question names answers "in the photo" by being the photo; the same words in
+    a paragraph do not say they are a photo, so there "photo" stays a missing word (the control)."""
+    from mmroute.types import Granularity, Hit, Item
+
+    caption = "Chelsea the cat, a tabby, sitting on a rug."
+    question = "What is the name of the cat in the photo?"
+    draft = Draft(text="Chelsea", evidence_ids=("chelsea.png",), support=caption, generator="offline")
+    photo = Item(id="chelsea.png", kind=Granularity.IMAGE, captions=(caption,))
+    s, words = compute_signals(question, draft, [Hit(item=photo, score=0.5, kb="photos", rank=1)], emb)
+    assert s["cov_window"] == pytest.approx(1.0) and s["missing_terms"] == 0 and not words["missing"]
+    page = Item(id="p1", kind=Granularity.PARAGRAPH, text=caption)
+    s, words = compute_signals(question, draft, [Hit(item=page, score=0.5, kb="wiki", rank=1)], emb)
+    assert s["cov_window"] < 1.0 and words["missing"] == ["photo"]
+
+
+def test_no_packaged_policy_weighs_the_retrievers_own_score() -> None:
+    """``retrieval_top`` is on the retriever's scale (cosine in calibration, hybrid relevance up to ~1.2 in the
+    pipeline): a weight fitted on one would push every answer of the other, so no policy may use it."""
+    from mmroute.verification.policy import PolicySet
+
+    policies = PolicySet.load(None).policies
+    assert policies and all("retrieval_top" not in p.features for p in policies.values())
