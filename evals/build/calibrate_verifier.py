@@ -46,9 +46,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[2]
 DATA = Path(os.environ.get("MMROUTE_DATA") or REPO.parent / "shared" / "data") / "text" / "squad2_dev"
 RESULTS = REPO / "evals" / "results"
-EXCLUDED = {"dual_agree", "dual_available", "draft_score", "p_correct", "retrieval_top"}
-"""Signals no policy uses: they depend on which generator wrote the draft, or (``retrieval_top``) on which
-retriever found the evidence: here paragraphs are ranked by cosine, in the pipeline by hybrid relevance."""
+EXCLUDED = {"dual_agree", "dual_available", "draft_score", "p_correct"}
+"""Signals no policy uses: they depend on which generator wrote the draft."""
 SENTENCE_TEMPLATES = (
     "Based on the context, the answer is {}.",
     "According to the passage, it is {}.",

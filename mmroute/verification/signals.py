@@ -18,7 +18,7 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``negation_mismatch``: the question is negated and the support is not, or the reverse.
 - ``answer_repeats_question``: share of the answer's words that merely repeat the question.
 - ``type_match``: the answer has the form the question asks for (a number for "how many"...).
-- ``retrieval_top``: the best hit's retrieval score (no policy weighs it: its scale is the retriever's).
+- ``retrieval_top``: the best hit's retrieval score.
 
 When the supporting passage is a media item's words (a photo's caption, a clip's subtitles), the question's
 words for the medium ("photo", "pictured", "video": :data:`~mmroute.text.MEDIA_STEMS`) are not asked of it.

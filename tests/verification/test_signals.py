@@ -103,12 +103,3 @@ def test_a_photos_caption_need_not_say_photo(emb) -> None:
     page = Item(id="p1", kind=Granularity.PARAGRAPH, text=caption)
     s, words = compute_signals(question, draft, [Hit(item=page, score=0.5, kb="wiki", rank=1)], emb)
     assert s["cov_window"] < 1.0 and words["missing"] == ["photo"]
-
-
-def test_no_packaged_policy_weighs_the_retrievers_own_score() -> None:
-    """``retrieval_top`` is on the retriever's scale (cosine in calibration, hybrid relevance up to ~1.2 in the
-    pipeline): a weight fitted on one would push every answer of the other, so no policy may use it."""
-    from mmroute.verification.policy import PolicySet
-
-    policies = PolicySet.load(None).policies
-    assert policies and all("retrieval_top" not in p.features for p in policies.values())
