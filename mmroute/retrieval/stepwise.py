@@ -34,9 +34,9 @@ held out in turn, 0.910 (``evals/eval/eval_stepwise.py --lodo``).
 **Media beside text.** An image or clip KB's cosines live in its own encoder's space (ConSE image vectors
 fused 0.8/0.2 with their captions sit near 0.3 for a question a caption answers, MiniLM paragraphs near 0.6), so
 a caption naming the answer never outranked the paragraphs it was searched beside. When a step searches text KBs
-and media KBs together (no query image), the :data:`WORDS_TOP` best hits of each media KB also get the text
-encoder's cosine between the question and the item's words (title, captions, subtitles), in the first text KB's
-space, and the item's dense term is the larger of the two. Items without words, searches of media KBs alone and
+and media KBs together (no query image), the :data:`WORDS_TOP` best hits of each media KB that share a word with
+the question also get the text encoder's cosine between the question and the item's words (title, captions,
+subtitles), in the first text KB's space, and the item's dense term is the larger of the two. Items without words, searches of media KBs alone and
 image queries keep their own cosines.
 
 Evidence suffices when the two best items are linked and together contain every content word of
@@ -54,11 +54,15 @@ the latter is clearly more relevant).
 
 from __future__ import annotations
 
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from ..encoders.base import normalize
 from ..errors import ConfigError
@@ -66,6 +70,7 @@ from ..kb import Home, KnowledgeBase
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Granularity, Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
+from .fusion import score_space
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
 from .widening import widen_route
@@ -76,8 +81,32 @@ Read as ids and scores only, 500 cost about what 200 do (at 1M paragraphs, 2.6 m
 with a payload read per candidate, 200 took 10 ms and 500 23 ms). Multi-hop recall_all@5 with 500: 0.876
 on ``hop``, 0.625 with 100k filler paragraphs, 0.489 with 1M; 200 loses two questions at 100k (0.602)."""
 
-WORDS_TOP = 10
-"""Items of a media KB searched beside text KBs whose words are embedded with the text encoder (per search)."""
+WORDS_TOP = 3
+"""Hits of a media KB searched beside text KBs whose words are embedded with the text encoder (per search): the
+best ones that share a word with the question. A photo's description runs to ~150 tokens; ten of them cost 250 ms
+on 2 cores, three about 80 ms, and each is embedded once per process (:data:`WORD_VECTORS_CACHED`)."""
+WORD_VECTORS_CACHED = 4096
+"""Word vectors kept per process, by encoder and text (a server asks about the same photos again and again)."""
+
+_WORD_VECTORS: OrderedDict[tuple[str, str], np.ndarray] = OrderedDict()
+_WORD_VECTORS_LOCK = threading.Lock()
+
+
+def word_vectors(reference: KnowledgeBase, texts: Sequence[str]) -> np.ndarray:
+    """Unit vectors of ``texts`` as ``reference``'s encoder embeds passages, from the process cache when known."""
+    space = score_space(reference.info)
+    with _WORD_VECTORS_LOCK:
+        known = {t: _WORD_VECTORS[(space, t)] for t in texts if (space, t) in _WORD_VECTORS}
+    todo = list(dict.fromkeys(t for t in texts if t not in known))
+    if todo:
+        passages = [Item(id=str(i), kind=Granularity.PARAGRAPH, text=t) for i, t in enumerate(todo)]
+        vectors = normalize(reference.encoder.encode_items(passages))
+        with _WORD_VECTORS_LOCK:
+            for t, v in zip(todo, vectors, strict=True):
+                known[t] = _WORD_VECTORS[(space, t)] = v
+            while len(_WORD_VECTORS) > WORD_VECTORS_CACHED:
+                _WORD_VECTORS.popitem(last=False)
+    return np.stack([known[t] for t in texts]) if texts else np.zeros((0, reference.info.dim), dtype=np.float32)
 
 
 def words_cosines(reference: KnowledgeBase, question: str, items: Mapping[str, Item]) -> dict[str, float]:
@@ -87,8 +116,7 @@ def words_cosines(reference: KnowledgeBase, question: str, items: Mapping[str, I
     if not worded:
         return {}
     question_vector = reference.embed_queries([question])[0]
-    passages = [Item(id=key, kind=Granularity.PARAGRAPH, text=words) for key, words in worded.items()]
-    vectors = normalize(reference.encoder.encode_items(passages))
+    vectors = word_vectors(reference, list(worded.values()))
     return {key: float(v @ question_vector) for key, v in zip(worded, vectors, strict=True)}
 
 
@@ -320,9 +348,11 @@ class StepwiseRetriever:
         return [Hit(item=item, score=s, kb=view.kb.name, rank=r + 1) for r, (s, item) in enumerate(found)]
 
     def _read_words(self, view: _KBView, reference: KnowledgeBase, question: str, hits: Sequence[Hit]) -> None:
-        """Score the words of a media KB's hits against the question in the text KBs' space (module doc)."""
-        fresh = {view.kb.point_of(h.item.id): h.item for h in hits}
-        fresh = {key: item for key, item in fresh.items() if key not in view.words}
+        """Score the words of a media KB's best :data:`WORDS_TOP` hits that share a word with the question (when
+        the KB has a word index) against the question, in the text KBs' space (module doc)."""
+        keyed = ((view.kb.point_of(h.item.id), h.item) for h in hits)
+        shared = [(key, item) for key, item in keyed if not view.kb.has_lexical or view.lexical.get(key, 0.0) > 0.0]
+        fresh = {key: item for key, item in shared[:WORDS_TOP] if key not in view.words}
         view.words.update(words_cosines(reference, question, fresh))
 
     # ----- the loop --------------------------------------------------------------------------
@@ -364,7 +394,7 @@ class StepwiseRetriever:
                 view = self._view(views, name, query, image)
                 found_hits = self._search(view, follow.query, image)
                 if mixed and reference is not None and view.kb.info.modality is not Modality.TEXT:
-                    self._read_words(view, reference, query, found_hits[:WORDS_TOP])
+                    self._read_words(view, reference, query, found_hits)
                 hits.extend(found_hits)
             hits.sort(key=lambda h: -h.score)
             new_ids: list[str] = []

@@ -128,3 +128,25 @@ def test_words_cosines_score_worded_items_in_the_reference_space(home: Home) -> 
     got = words_cosines(wiki, SHUTTLE_Q, items)
     assert set(got) == {"a", "b"} and got["a"] > 0.5 > got["b"]
     assert words_cosines(wiki, SHUTTLE_Q, {}) == {}
+
+
+def test_word_vectors_are_embedded_once_per_process(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
+    import numpy as np
+
+    from mmroute.retrieval.stepwise import word_vectors
+
+    wiki = home.open("wiki")
+    texts = ["a caption seen once in this test run", "and a second one, also unseen before"]
+    calls: list[int] = []
+    encode = wiki.encoder.encode_items
+
+    def counting(items):  # noqa: ANN001, ANN202
+        calls.append(len(items))
+        return encode(items)
+
+    monkeypatch.setattr(wiki.encoder, "encode_items", counting)
+    first = word_vectors(wiki, texts)
+    again = word_vectors(wiki, [texts[1], texts[0], texts[1]])
+    assert calls == [2] and first.shape == (2, wiki.info.dim)
+    assert np.allclose(again, first[[1, 0, 1]]) and np.allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-5)
+    assert word_vectors(wiki, []).shape == (0, wiki.info.dim)
