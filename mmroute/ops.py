@@ -63,8 +63,11 @@ def check_ask(home: Home, kbs: list[str]) -> None:
     for name in kbs:
         home.manifest(name)
     if not kbs and not home.list():
+        missing = not Path(home.root).is_dir()
         raise InputError(
-            f"the home {home.root} has no KBs yet, so there is nothing to answer from",
+            f"the home {home.root} does not exist, so there is nothing to answer from"
+            if missing
+            else f"the home {home.root} has no KBs yet, so there is nothing to answer from",
             hint="index a corpus first, e.g. mmroute index --kb squad --input "
             "../shared/data/text/squad2_dev/corpus.jsonl --granularity both (or run `make demo`)",
         )

@@ -7,7 +7,8 @@ Two policies are fitted (logistic regressions over :func:`mmroute.verification.v
 nothing set by hand):
 
 - ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` paragraphs of an
-  exact MiniLM search (what a paragraph KB returns); label = the draft is an exact match (SQuAD
+  exact MiniLM search (what a paragraph KB returns), or with ``--home`` over the top-``k`` hits of the
+  pipeline's own retriever (what ``mmroute ask`` reads: paragraphs and documents, hybrid scores); label = the draft is an exact match (SQuAD
   normalisation) of a gold answer, and any answer to an unanswerable question is wrong. The threshold
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
@@ -92,6 +93,35 @@ def same_paragraph_wrong(qs: list[dict[str, Any]], i: int, paragraph: list[int])
     return unrelated_answer(qs, i, paragraph) if qs[i].get("answers") else None
 
 
+def pipeline_hits(questions: list[str], home: Path, corpus: Path, k: int) -> list[list[Any]]:
+    """Each question's top ``k`` hits from the pipeline's own retriever (router, step-wise, hybrid scores) over
+    ``home``; ``home`` 'squad' builds a temporary home holding ``corpus`` as paragraphs and documents."""
+    import tempfile
+
+    from mmroute.config import PipelineConfig
+    from mmroute.kb import Home
+    from mmroute.pipeline import Pipeline
+
+    tmp = None
+    if str(home) == "squad":
+        from mmroute.indexer import Indexer
+
+        tmp = tempfile.TemporaryDirectory(prefix="mmroute-calibrate-", ignore_cleanup_errors=True)
+        home = Path(tmp.name)
+        Indexer(Home(home)).index(
+            "squad",
+            corpus,
+            granularity="both",
+            description="Wikipedia articles on the Normans, computational complexity theory and Southern California",
+        )
+    pipe = Pipeline.from_home(Home(home), PipelineConfig(verify=False))
+    pipe.warm_up()
+    hits = [list(pipe.retriever.retrieve(q, k=k).hits) for q in questions]
+    if tmp is not None:
+        tmp.cleanup()
+    return hits
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument(
@@ -128,6 +158,14 @@ def main(argv: list[str] | None = None) -> int:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="fit the generic policy on SQuAD 2.0's plausible answers to unanswerable questions too (as wrong)",
+    )
+    ap.add_argument(
+        "--home",
+        type=Path,
+        default=None,
+        help="retrieve each question's evidence with the pipeline's own retriever over this home's KBs (as "
+        "`mmroute ask` does; 'squad' to build one with the dev corpus as paragraphs and documents) instead of "
+        "an exact cosine search of the corpus paragraphs",
     )
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
@@ -177,15 +215,18 @@ def main(argv: list[str] | None = None) -> int:
         Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
         for r in corpus
     ]
-    enc = default_text_encoder()
-    sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
-    hits_of = [
-        [
-            Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
-            for r, j in enumerate(np.argsort(-sims[i])[: args.k])
+    if args.home is not None:
+        hits_of = pipeline_hits([q["question"] for q in qs], args.home, args.corpus, args.k)
+    else:
+        enc = default_text_encoder()
+        sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
+        hits_of = [
+            [
+                Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
+                for r, j in enumerate(np.argsort(-sims[i])[: args.k])
+            ]
+            for i in range(len(qs))
         ]
-        for i in range(len(qs))
-    ]
     emb = shared_embedder()
     reader = shared_reader(args.reader)
     support = None if args.support_model == "none" else SupportModel(args.support_model or SUPPORT_DIR)
@@ -323,6 +364,9 @@ def main(argv: list[str] | None = None) -> int:
         "pooled": {kind: pooled(kind) for kind in rows},
         "features": names,
         "k": args.k,
+        "evidence": "the pipeline's retriever over " + str(args.home)
+        if args.home
+        else "exact cosine over the corpus paragraphs",
         "max_wrong": caps,
         "reader": args.reader,
         "questions": len(qs),
@@ -332,6 +376,7 @@ def main(argv: list[str] | None = None) -> int:
         {
             "command": "python -m evals.build.calibrate_verifier " + " ".join(argv or sys.argv[1:]),
             "data": "squad2_dev (3 articles)",
+            "evidence": report["evidence"],
             "cross_validation": report["pooled"],
         },
     )

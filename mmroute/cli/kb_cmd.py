@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,7 @@ def kb_list(home: Path | None, as_json: bool) -> None:
             str(i["count"]),
             f"{i['encoder']['name']} ({i['dim']}-d)",
             i["store"]["backend"],
-            " ".join(i["description"].split())[:60],
+            textwrap.shorten(i["description"], 60, placeholder=" …"),
         )
         for i in infos
     ]

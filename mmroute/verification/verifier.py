@@ -163,7 +163,9 @@ class EvidenceVerifier:
         policy = self.policy_for(draft)
         p = policy.probability(sig)
         sig["p_correct"] = p
-        reasons = self._reasons(question, sig, words, alt, policy)
+        against_facts, favour = self._reasons(question, sig, words, alt, policy)
+        low = p < policy.threshold  # withheld on the estimate: the findings in its favour are said to be so
+        reasons = [*against_facts, *(([f"in its favour: {'; '.join(favour)}"] if favour else []) if low else favour)]
         verdict = Verdict.SUPPORTED if p >= policy.threshold else Verdict.UNSUPPORTED
         if sig["number_conflict"] >= 1.0:
             verdict = Verdict.CONTRADICTED
@@ -184,15 +186,20 @@ class EvidenceVerifier:
         abstain = verdict is not Verdict.SUPPORTED
         if words.get("claim"):
             reasons.insert(0, f"the answer's claim, checked against the evidence: {words['claim'][0]!r}")
-        if p < policy.threshold:
+        if low:
             shown = {
                 **words,
                 "missing_surface": surface_words(question, words.get("missing", [])),
                 "key_missing_surface": surface_words(question, words.get("key_missing", [])),
             }
             against = weighed_against(policy, sig, shown)
-            if against:
-                reasons.insert(0, "what weighed most against it: " + "; ".join(against))
+            reasons.insert(
+                0,
+                "what weighed most against it: " + "; ".join(against)
+                if against
+                else "no single finding in the texts speaks against it: the estimate is low because answers with "
+                "signals like these were often wrong on the calibration questions",
+            )
         head = (
             f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
             if not abstain
@@ -202,34 +209,37 @@ class EvidenceVerifier:
 
     def _reasons(
         self, question: str, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None, policy: Policy
-    ) -> list[str]:
-        """Plain-language reasons: question words as the user wrote them, no stems or signal names."""
-        out: list[str] = []
+    ) -> tuple[list[str], list[str]]:
+        """Plain-language findings about the texts, those against the answer and those in its favour: question
+        words as the user wrote them, no stems or signal names."""
+        against: list[str] = []
+        favour: list[str] = []
         if words.get("key_missing"):
-            out.append(
+            against.append(
                 "the passage the answer comes from does not mention "
                 + ", ".join(surface_words(question, words["key_missing"]))
             )
         if words.get("missing"):
-            out.append(
+            against.append(
                 "these words of the question do not appear near the answer: "
                 + ", ".join(surface_words(question, words["missing"][:6]))
             )
         else:
-            out.append("every content word of the question appears around the answer")
+            favour.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):
             from .explain import REASONS
 
-            out.append(REASONS["negation_mismatch"].say(1.0, words))
-        out.extend(reader_view(sig))
+            against.append(REASONS["negation_mismatch"].say(1.0, words))
+        for finding in reader_view(sig):
+            (favour if finding.startswith("the reader picks") else against).append(finding)
         if alt is not None:
             if sig["dual_agree"] >= 0.99:
-                out.append(f"a second, independent path gives the same answer ({alt.generator})")
+                favour.append(f"a second, independent path gives the same answer ({alt.generator})")
             elif alt.text:
-                out.append(f"a second path ({alt.generator}) answers differently: {alt.text!r}")
+                against.append(f"a second path ({alt.generator}) answers differently: {alt.text!r}")
             else:
-                out.append(f"a second path ({alt.generator}) finds no answer")
-        return out
+                against.append(f"a second path ({alt.generator}) finds no answer")
+        return against, favour
 
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:

@@ -61,6 +61,16 @@ def test_user_errors_are_one_line_with_a_hint_and_no_traceback(tmp_path: Path, c
     assert code == 2 and "unknown encoder" in err and "hint: choose one of" in err
 
 
+def test_asking_a_home_that_does_not_exist_says_so(tmp_path: Path) -> None:
+    missing, empty = tmp_path / "nope", tmp_path / "empty"
+    empty.mkdir()
+    code, _, err = run("ask", "Who led the Normans?", "--home", str(missing))
+    assert code == 2 and f"the home {missing} does not exist" in err and "hint:" in err
+    assert not missing.exists()  # asking creates nothing
+    code, _, err = run("ask", "Who led the Normans?", "--home", str(empty))
+    assert code == 2 and "has no KBs yet" in err
+
+
 def test_skipped_items_give_nonzero_exit_and_a_summary(tmp_path: Path, corpus: Path) -> None:
     with open(corpus, "a") as f:
         f.write("{broken\n")

@@ -201,3 +201,26 @@ def test_withheld_drafts_say_what_weighed_against_them_in_plain_words(heldout_re
     said = [r for v in withheld for r in v.reasons if r.startswith("what weighed most against it: ")]
     assert len(said) >= len(withheld) / 2, (len(said), len(withheld))
     assert not any("_" in r for v in withheld for r in v.reasons)
+
+
+def test_a_withheld_answer_says_which_findings_are_in_its_favour(normans_hits):
+    """A draft withheld on the estimate alone: findings for it are said to be in its favour (a bare "every content
+    word appears around the answer" read as a reason to withhold it), and with no finding against it that is said
+    too. The control: the same draft supported lists the same finding plainly."""
+    draft = Draft("Rollo", ("squad2/Normans/0",), "", generator="offline")
+
+    def policy(threshold: float) -> Policy:
+        return Policy(("cov_window",), (-1.0,), 0.0, (0.5,), (0.5,), threshold)
+
+    withheld = EvidenceVerifier(policy=policy(0.99), reader=None, support_model=None).verify(
+        "Who was the Norse leader?", draft, normans_hits
+    )
+    assert withheld.abstain and withheld.reasons[0].startswith("withheld")
+    assert withheld.reasons[1].startswith("no single finding in the texts speaks against it")
+    assert "in its favour: every content word of the question appears around the answer" in withheld.reasons
+    assert "every content word of the question appears around the answer" not in withheld.reasons
+    supported = EvidenceVerifier(policy=policy(0.0), reader=None, support_model=None).verify(
+        "Who was the Norse leader?", draft, normans_hits
+    )
+    assert not supported.abstain and "every content word of the question appears around the answer" in supported.reasons
+    assert not any(r.startswith(("in its favour", "no single finding")) for r in supported.reasons)
