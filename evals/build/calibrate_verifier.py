@@ -6,9 +6,10 @@
 Two policies are fitted (logistic regressions over :func:`mmroute.verification.verifier.signal_vector`,
 nothing set by hand):
 
-- ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` paragraphs of an
-  exact MiniLM search (what a paragraph KB returns), or with ``--home`` over the top-``k`` hits of the
-  pipeline's own retriever (what ``mmroute ask`` reads: paragraphs and documents, hybrid scores); label = the draft is an exact match (SQuAD
+- ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` hits of the pipeline's
+  own retriever (what ``mmroute ask`` reads: router, step-wise, paragraphs and documents, hybrid scores) over a
+  home holding the dev corpus (``--home none``: an exact MiniLM search of the paragraphs instead, as before
+  2026-12-06; calibrated there, the policies met evidence of another kind at run time); label = the draft is an exact match (SQuAD
   normalisation) of a gold answer, and any answer to an unanswerable question is wrong. The threshold
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
@@ -161,11 +162,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument(
         "--home",
-        type=Path,
-        default=None,
-        help="retrieve each question's evidence with the pipeline's own retriever over this home's KBs (as "
-        "`mmroute ask` does; 'squad' to build one with the dev corpus as paragraphs and documents) instead of "
-        "an exact cosine search of the corpus paragraphs",
+        default="squad",
+        help="retrieve each question's evidence with the pipeline's own retriever over this home's KBs, as "
+        "`mmroute ask` does (default 'squad': a temporary home with the dev corpus as paragraphs and documents); "
+        "'none': an exact cosine search of the corpus paragraphs instead",
     )
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
@@ -215,8 +215,8 @@ def main(argv: list[str] | None = None) -> int:
         Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
         for r in corpus
     ]
-    if args.home is not None:
-        hits_of = pipeline_hits([q["question"] for q in qs], args.home, args.corpus, args.k)
+    if args.home != "none":
+        hits_of = pipeline_hits([q["question"] for q in qs], Path(args.home), args.corpus, args.k)
     else:
         enc = default_text_encoder()
         sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
@@ -365,7 +365,7 @@ def main(argv: list[str] | None = None) -> int:
         "features": names,
         "k": args.k,
         "evidence": "the pipeline's retriever over " + str(args.home)
-        if args.home
+        if args.home != "none"
         else "exact cosine over the corpus paragraphs",
         "max_wrong": caps,
         "reader": args.reader,
