@@ -6,10 +6,8 @@
 Two policies are fitted (logistic regressions over :func:`mmroute.verification.verifier.signal_vector`,
 nothing set by hand):
 
-- ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` hits of the pipeline's
-  own retriever (what ``mmroute ask`` reads: router, step-wise, paragraphs and documents, hybrid scores) over a
-  home holding the dev corpus (``--home none``: an exact MiniLM search of the paragraphs instead, as before
-  2026-12-06; calibrated there, the policies met evidence of another kind at run time); label = the draft is an exact match (SQuAD
+- ``reader``: drafts of the packaged reader (the default generator) over the top-``k`` paragraphs of an
+  exact MiniLM search (what a paragraph KB returns); label = the draft is an exact match (SQuAD
   normalisation) of a gold answer, and any answer to an unanswerable question is wrong. The threshold
   maximises truthfulness with wrong answers <= ``--max-wrong`` of the questions.
 - ``generic``: drafts any other generator could send (an LLM behind an endpoint): for each answerable
@@ -21,7 +19,17 @@ nothing set by hand):
   fitted as a chat model's sentence (:data:`SENTENCE_TEMPLATES`), which the verifier reduces to its claim.
   The threshold is the lowest that lets through at most ``--max-wrong-pass`` of the other questions'
   answers (how often an endpoint is right is unknown, so the policy bounds the wrong answers shown, not
-  truthfulness).
+  truthfulness). Their evidence is the top-``k`` hits of the pipeline's own retriever (router, step-wise,
+  paragraphs and documents, hybrid scores) over a home holding the dev corpus, the evidence an endpoint's
+  answer is checked against in ``mmroute ask``.
+
+Which evidence each kind is calibrated on (``--reader-evidence``, ``--generic-evidence``) was measured end to end,
+held out by article (``bench_answers``) and on the 89 multi-hop questions of the demo home (2026-12-06). The
+generic kind on the pipeline's evidence let through 82.3% of right answers (79.8% on paragraphs), 5.9% of other
+questions' answers (6.4%) and 55.4% of plausible answers (54.7%); in sentences 78.5% / 7.2% / 57.2% (73.4% /
+8.5% / 53.9%). The reader kind on the pipeline's evidence kept SQuAD truthfulness (0.036 either way) but showed
+12 wrong answers to the multi-hop questions where the paragraph-calibrated policy showed 5. These comparisons chose
+the defaults, so they are not independent of them.
 
 The reader was trained on the SQuAD 2.0 train articles and SQuADShifts; these 3 dev articles were never used
 to train it.
@@ -160,12 +168,20 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="fit the generic policy on SQuAD 2.0's plausible answers to unanswerable questions too (as wrong)",
     )
+    for kind, default in (("reader", "paragraphs"), ("generic", "pipeline")):
+        ap.add_argument(
+            f"--{kind}-evidence",
+            choices=("paragraphs", "pipeline"),
+            default=default,
+            help=f"evidence of the {kind} kind's drafts: the top k of an exact cosine search of the corpus "
+            "paragraphs, or of the pipeline's own retriever over --home, as `mmroute ask` reads it (default "
+            f"{default}; see the module doc)",
+        )
     ap.add_argument(
         "--home",
         default="squad",
-        help="retrieve each question's evidence with the pipeline's own retriever over this home's KBs, as "
-        "`mmroute ask` does (default 'squad': a temporary home with the dev corpus as paragraphs and documents); "
-        "'none': an exact cosine search of the corpus paragraphs instead",
+        help="the home the pipeline's retriever searches for 'pipeline' evidence (default 'squad': a temporary "
+        "home with the dev corpus as paragraphs and documents)",
     )
     ap.add_argument("--limit", type=int, default=None, help="first N questions (a smoke run; implies --no-write)")
     ap.add_argument("--out-dir", type=Path, default=REPO / "mmroute" / "data" / "verifier")
@@ -215,18 +231,27 @@ def main(argv: list[str] | None = None) -> int:
         Item(id=r["id"], kind=Granularity.PARAGRAPH, text=r["text"], title=r.get("title"), doc_id=r.get("doc_id"))
         for r in corpus
     ]
-    if args.home != "none":
-        hits_of = pipeline_hits([q["question"] for q in qs], Path(args.home), args.corpus, args.k)
-    else:
-        enc = default_text_encoder()
-        sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
-        hits_of = [
-            [
-                Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
-                for r, j in enumerate(np.argsort(-sims[i])[: args.k])
-            ]
-            for i in range(len(qs))
-        ]
+    evidence = {"reader": args.reader_evidence, "generic": args.generic_evidence}
+    hits_by: dict[str, list[list[Any]]] = {}
+
+    def hits_of(kind: str) -> list[list[Any]]:
+        """Each question's evidence for drafts of ``kind`` (computed once per kind of evidence)."""
+        how = evidence[kind]
+        if how not in hits_by:
+            if how == "pipeline":
+                hits_by[how] = pipeline_hits([q["question"] for q in qs], Path(args.home), args.corpus, args.k)
+            else:
+                enc = default_text_encoder()
+                sims = enc.encode_queries([q["question"] for q in qs]) @ enc.encode_items(items).T
+                hits_by[how] = [
+                    [
+                        Hit(item=items[j], score=float(sims[i, j]), kb="calibration", rank=r + 1)
+                        for r, j in enumerate(np.argsort(-sims[i])[: args.k])
+                    ]
+                    for i in range(len(qs))
+                ]
+        return hits_by[how]
+
     emb = shared_embedder()
     reader = shared_reader(args.reader)
     support = None if args.support_model == "none" else SupportModel(args.support_model or SUPPORT_DIR)
@@ -245,12 +270,14 @@ def main(argv: list[str] | None = None) -> int:
     # per generic row: "gold", "other_question", "same_paragraph" or "unanswerable_plausible"
     draft_types: list[str] = []
     cached = json.loads(args.rows.read_text(encoding="utf-8")) if args.rows and args.rows.exists() else None
+    if cached and cached.get("evidence") != evidence:
+        raise SystemExit(f"{args.rows} holds signals over {cached.get('evidence')} evidence, not {evidence}")
     if cached:
         rows = {k: [(int(i), sig, bool(c)) for i, sig, c in v] for k, v in cached["rows"].items()}
         draft_types = cached["draft_types"]
     for i, q in enumerate(qs) if not cached else ():
         golds = q.get("answers") or []
-        hits = hits_of[i]
+        hits = hits_of("reader")[i]
         d = gen.generate(q["question"], hits)
         sig, _ = signal_vector(q["question"], d, hits, None, emb, reader, support) if d.text else ({}, {})
         if d.text:
@@ -268,6 +295,7 @@ def main(argv: list[str] | None = None) -> int:
                 sims_drafts.append((near, "same_paragraph"))
         elif q["id"] in plausible:
             sims_drafts.append((plausible[q["id"]], "unanswerable_plausible"))
+        hits = hits_of("generic")[i]
         for j, (text, kind) in enumerate(sims_drafts):
             for styled, styled_kind in ((text, kind), (as_sentence(text, i + j), kind + "_sentence")):
                 dd = Draft(styled, tuple(h.item.id for h in hits), best_support(styled, hits), generator="openai")
@@ -277,7 +305,9 @@ def main(argv: list[str] | None = None) -> int:
         if (i + 1) % 100 == 0:
             say(f"  signals: {i + 1}/{len(qs)} questions ({time.time() - t0:.0f}s)")
     if args.rows and not cached:
-        args.rows.write_text(json.dumps({"rows": rows, "draft_types": draft_types}), encoding="utf-8")
+        args.rows.write_text(
+            json.dumps({"rows": rows, "draft_types": draft_types, "evidence": evidence}), encoding="utf-8"
+        )
     names = sorted(k for k in next(s for _, s, _ in rows["reader"] if s) if k not in EXCLUDED)
     caps = {"reader": args.max_wrong, "generic": args.max_wrong_pass}
 
@@ -364,9 +394,12 @@ def main(argv: list[str] | None = None) -> int:
         "pooled": {kind: pooled(kind) for kind in rows},
         "features": names,
         "k": args.k,
-        "evidence": "the pipeline's retriever over " + str(args.home)
-        if args.home != "none"
-        else "exact cosine over the corpus paragraphs",
+        "evidence": {
+            kind: f"the pipeline's retriever over {args.home}"
+            if how == "pipeline"
+            else "exact cosine, corpus paragraphs"
+            for kind, how in evidence.items()
+        },
         "max_wrong": caps,
         "reader": args.reader,
         "questions": len(qs),
