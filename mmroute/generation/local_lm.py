@@ -12,7 +12,9 @@ hallucinates readily, so its answers always go through the verifier.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
+import io
 import os
 import threading
 import time
@@ -96,8 +98,10 @@ class LocalLMGenerator:
             if self.gguf_file:
                 kw["gguf_file"] = self.gguf_file
             try:
-                self._tok = AutoTokenizer.from_pretrained(self.model, **kw)
-                lm = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.float32, **kw).eval()
+                # transformers' GGUF de-quantisation draws its own tqdm bar, deaf to disable_progress_bar
+                with contextlib.redirect_stderr(io.StringIO()):
+                    self._tok = AutoTokenizer.from_pretrained(self.model, **kw)
+                    lm = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.float32, **kw).eval()
             except (OSError, ValueError) as e:
                 raise ModelUnavailableError(
                     f"cannot load causal LM {self.model!r}: {e}",
