@@ -162,6 +162,13 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
     router = _make_router(router_name, router_path)
     router.warm_up()
     report = evaluate_router(router, examples)
+    trained_on = training_file(router_name, router_path)
+    report["in_sample"] = trained_on == data.name
+    if report["in_sample"]:
+        report["note"] = (
+            f"the router was trained on {trained_on}: this accuracy is in-sample, not a figure to quote "
+            "(evaluate on questions it never saw)"
+        )
     if as_json:
         emit_json(report)
         return
@@ -171,6 +178,24 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
     )
     for r, acc in report["per_route"].items():
         click.echo(f"  {r:<10} {acc:.4f}")
+    if report["in_sample"]:
+        click.echo(f"note: {report['note']}")
+
+
+def training_file(router_name: str, router_path: Path | None) -> str | None:
+    """The name of the file a trained router's artifact says it was trained on (None for other routers or when the
+    artifact does not say). The artifact records the name only, so an evaluation file is recognised by its name."""
+    import json
+
+    from ..routing.model import default_artifact_dir
+
+    if router_name not in ("default", "trained"):
+        return None
+    try:
+        meta = json.loads(((router_path or default_artifact_dir()) / "router.json").read_text(encoding="utf-8"))["meta"]
+        return str(meta["data"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 def stratified_sample(examples: list[Any], n: int) -> list[Any]:

@@ -76,6 +76,16 @@ def test_train_then_eval_small_sample(data_dir, tmp_path):
     assert {"n", "accuracy", "per_route", "confusion", "p50_ms", "p95_ms"} <= set(report)
     assert report["n"] == 40 and report["accuracy"] > 0.8  # training data: must be nearly perfect
     assert report["p50_ms"] > 0
+    assert report["in_sample"] is True and "in-sample" in report["note"]  # and the report says so
+    other = tmp_path / "other.jsonl"
+    other.write_text(train.read_text())
+    args = ["route", "eval", "--data", str(other), "--router", "trained", "--router-path", str(out), "--limit", "40"]
+    res = CliRunner().invoke(cli, args)
+    assert (
+        res.exit_code == 0 and "in-sample" not in res.output
+    )  # the control: another file name (the artifact records names)
+    res = CliRunner().invoke(cli, [*args[:3], str(train), *args[4:]])
+    assert res.exit_code == 0 and "note: the router was trained on train.jsonl" in res.output
 
 
 def test_eval_rejects_bad_data(tmp_path):
