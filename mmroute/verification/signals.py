@@ -181,6 +181,7 @@ def compute_signals(
         "retrieval_top": float(hits[0].score) if hits else 0.0,
     }
     words = {
+        "terms": list(qa.terms),
         "missing": [t for t in missing_w],
         "key_missing": key_missing,
         "question_negations": q_negs,

@@ -224,7 +224,7 @@ class EvidenceVerifier:
                 "these words of the question do not appear near the answer: "
                 + ", ".join(surface_words(question, words["missing"][:6]))
             )
-        else:
+        elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
             favour.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):
             from .explain import REASONS

@@ -224,3 +224,23 @@ def test_a_withheld_answer_says_which_findings_are_in_its_favour(normans_hits):
     )
     assert not supported.abstain and "every content word of the question appears around the answer" in supported.reasons
     assert not any(r.startswith(("in its favour", "no single finding")) for r in supported.reasons)
+
+
+def test_a_question_without_content_words_is_not_said_to_have_them_all_near_the_answer():
+    """ "What is in this picture?" asked of a photo has no content word once "picture" names the medium: that "every
+    content word appears around the answer" is vacuous, and is not said. The control: a question with words."""
+    from mmroute.types import Granularity, Hit, Item
+
+    photo = Item(id="coffee.png", kind=Granularity.IMAGE, captions=("Coffee cup. A cup of coffee on a saucer.",))
+    hits = [Hit(item=photo, score=0.99, kb="photos", rank=1)]
+    draft = Draft("Coffee cup", ("coffee.png",), "Coffee cup.", generator="offline")
+    v = EvidenceVerifier(
+        policy=Policy(("cov_window",), (1.0,), 0.0, (0.5,), (0.5,), 0.0), reader=None, support_model=None
+    )
+    assert not any("every content word" in r for r in v.verify("What is in this picture?", draft, hits).reasons)
+    said = v.verify(
+        "What is on the saucer in this picture?",
+        Draft("A cup of coffee", ("coffee.png",), "", generator="offline"),
+        hits,
+    )
+    assert "every content word of the question appears around the answer" in said.reasons
