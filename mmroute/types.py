@@ -107,6 +107,11 @@ class Item:
         return self.kind.modality
 
     @property
+    def readable(self) -> str:
+        """What a reader reads of the item: its text, or for a media item its captions joined."""
+        return self.text or " ".join(self.captions)
+
+    @property
     def words(self) -> str:
         """Everything written about the item, joined: title, text and captions (a media item's only words)."""
         return " ".join(p for p in (self.title or "", self.text, *self.captions) if p.strip())

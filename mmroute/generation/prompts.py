@@ -37,7 +37,7 @@ def evidence_block(hits: Sequence[Hit], max_chars_per_hit: int = 2000) -> str:
     parts = []
     for i, h in enumerate(hits, start=1):
         title = f' title="{quote_passage(h.item.title, 200).replace(chr(34), chr(39))}"' if h.item.title else ""
-        text = h.item.text or " ".join(h.item.captions)
+        text = h.item.readable
         if h.item.start_s is not None:
             title += f' time="{h.item.start_s:.0f}-{(h.item.end_s or h.item.start_s):.0f}s"'
         parts.append(f'<passage id="{i}"{title}>\n{quote_passage(text, max_chars_per_hit)}\n</passage>')

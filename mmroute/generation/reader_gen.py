@@ -50,7 +50,7 @@ reader's length-penalised margin (:meth:`~mmroute.reading.decode.Reading.ranking
 
 def passage_text(hit: Hit) -> str:
     """What a reader reads of a hit: its text, else its captions/subtitles."""
-    return hit.item.text or " ".join(hit.item.captions)
+    return hit.item.readable
 
 
 @dataclass(frozen=True)

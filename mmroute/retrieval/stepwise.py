@@ -36,8 +36,8 @@ fused 0.8/0.2 with their captions sit near 0.3 for a question a caption answers,
 a caption naming the answer never outranked the paragraphs it was searched beside. When a step searches text KBs
 and media KBs together (no query image), the :data:`WORDS_TOP` best hits of each media KB that share a word with
 the question also get the text encoder's cosine between the question and the item's words (title, captions,
-subtitles), in the first text KB's space, and the item's dense term is the larger of the two. Items without words, searches of media KBs alone and
-image queries keep their own cosines.
+subtitles), in the first text KB's space, and the item's dense term is the larger of the two. Items without
+words, searches of media KBs alone and image queries keep their own cosines.
 
 Evidence suffices when the two best items are linked and together contain every content word of
 the question; the loop then stops early (``stop_reason="evidence suffices"``).

@@ -37,7 +37,7 @@ _LEAD_IN = re.compile(
 
 
 def _evidence_text(hits: Sequence[Hit]) -> str:
-    return " ".join(h.item.text or " ".join(h.item.captions) for h in hits)
+    return " ".join(h.item.readable for h in hits)
 
 
 def occurs_in(answer: str, evidence: str) -> bool:

@@ -172,6 +172,10 @@ def weighed_against(
     return out
 
 
+READER_AGREES = "the reader picks the same answer in the evidence"
+"""The one finding of :func:`reader_view` in a draft's favour."""
+
+
 def reader_view(signals: Mapping[str, float]) -> list[str]:
     """What the reader's own reading of the evidence says of the draft, in words true of its signals.
 
@@ -188,7 +192,7 @@ def reader_view(signals: Mapping[str, float]) -> list[str]:
             else "the reader finds no answer to this question in the evidence"
         )
     if same and signals["reader_margin"] >= 0:
-        out.append("the reader picks the same answer in the evidence")
+        out.append(READER_AGREES)
     elif not same and signals["reader_expected_f1"] < 0.2:
         out.append("the reader does not find this answer in the evidence")
     return out

@@ -55,22 +55,26 @@ class EvidenceView:
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     sentences: list[str] = []
-    support, window, passage, pid, media = draft.support or "", "", "", None, False
+    support, window = draft.support or "", ""
+    source: Hit | None = None
     for h in hits:
-        text = h.item.text or " ".join(h.item.captions)
+        text = h.item.readable
         spans = [text[a:b] for a, b in split_sentences(text)]
         sentences.extend(spans)
-        if pid is None and support and support in text:
-            pid, passage, media = h.item.id, text, h.item.modality is not Modality.TEXT
+        if source is None and support and support in text:
+            source = h
             i = next((k for k, s in enumerate(spans) if support in s or s in support), None)
             if i is not None:
                 window = " ".join(spans[max(0, i - 1) : i + 2])
-    if pid is None and hits:
-        h = hits[0]
-        pid, passage, media = h.item.id, h.item.text or " ".join(h.item.captions), h.item.modality is not Modality.TEXT
-        window = window or passage
-        support = support or passage
-    return EvidenceView(tuple(sentences), support, window or support, passage, pid, media)
+    if source is None and hits:
+        source = hits[0]
+        window = source.item.readable
+        support = support or window
+    if source is None:
+        return EvidenceView(tuple(sentences), support, window or support, "", None)
+    passage = source.item.readable
+    media = source.item.modality is not Modality.TEXT
+    return EvidenceView(tuple(sentences), support, window or support, passage, source.item.id, media)
 
 
 MAX_SIM_SENTENCES = 32
@@ -146,7 +150,7 @@ def compute_signals(
         sim_qa_support = float(qa_vec[0] @ qa_vec[1])
     else:
         sim_q_support = sim_q_best = sim_qa_support = 0.0
-    ev_text = " ".join(h.item.text or " ".join(h.item.captions) for h in hits)
+    ev_text = " ".join(h.item.readable for h in hits)
     ev_stems = set(text_stems(ev_text))
     ans_stems = text_stems(answer)
     ans_caps = [stem(t.text) for t in tokenize(answer) if t.is_word and t.is_capitalised]

@@ -35,7 +35,7 @@ from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
-from .explain import reader_view, weighed_against
+from .explain import READER_AGREES, REASONS, reader_view, weighed_against
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
@@ -64,7 +64,7 @@ def signal_vector(
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)
     if support_model is not None:
-        texts = [h.item.text or " ".join(h.item.captions) for h in hits]
+        texts = [h.item.readable for h in hits]
         sig["support_model"] = support_model.logit(question, draft.text or "", texts, draft.support)
     if reader is not None:
         from ..generation.reader_gen import passage_bonus, ranked_spans, reading_chunks
@@ -227,11 +227,9 @@ class EvidenceVerifier:
         elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
             favour.append("every content word of the question appears around the answer")
         if sig.get("negation_mismatch"):
-            from .explain import REASONS
-
             against.append(REASONS["negation_mismatch"].say(1.0, words))
         for finding in reader_view(sig):
-            (favour if finding.startswith("the reader picks") else against).append(finding)
+            (favour if finding == READER_AGREES else against).append(finding)
         if alt is not None:
             if sig["dual_agree"] >= 0.99:
                 favour.append(f"a second, independent path gives the same answer ({alt.generator})")
