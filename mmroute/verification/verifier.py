@@ -197,7 +197,7 @@ class EvidenceVerifier:
                 0,
                 "what weighed most against it: " + "; ".join(against)
                 if against
-                else "no single finding in the texts speaks against it: the estimate is low because answers with "
+                else "no finding weighed much against it on its own: the estimate is low because answers with "
                 "signals like these were often wrong on the calibration questions",
             )
         head = (
