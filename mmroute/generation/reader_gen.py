@@ -147,7 +147,7 @@ def reading_chunks(
     the better-ranked hit's :data:`RANK_PENALTY` (none when it starts at the first hit). Measured with
     ``evals/experiments/exp_chain_reading.py`` (nothing tuned): on the 89 shared multi-hop questions 51 form a chain
     and draft exact match rises from 10 to 13 (4 right, 1 wrong more); the 473 answerable SQuAD 2.0 dev questions keep
-    their exact match (0.520; 14 form a chain).
+    their exact match (0.520; 14 form a chain). The reader's time on the chained questions: p50 73 -> 128 ms (2 cores).
     """
     use = hits_read(hits, max_passages)
     chunks = [Chunk(i, c) for i, h in enumerate(use) for c in _chunks_of(passage_text(h))]
