@@ -6,7 +6,8 @@ question and adds a lead-in looks unsupported even when its claim is right. :fun
 the claim first:
 
 1. an answer that occurs in the evidence as it is, is its own claim;
-2. a lead-in ("Based on the context,", "The answer is") is dropped; a few words left are the claim;
+2. a lead-in ("Based on the context,", "The answer is", "According to the passage, it is") and an attribution
+   at the end (", as the text says") are dropped; a few words left are the claim;
 3. otherwise the extractive reader reads the sentence itself as a passage for the question: its best
    span that also occurs in the evidence is the claim (else its best span; without a reader, the
    sentence less its lead-in).
@@ -31,9 +32,18 @@ SHORT_WORDS = 4
 """An answer of at most this many words is taken as a span."""
 _LEAD_IN = re.compile(
     r"^\s*(?:(?:based on|according to|from|given) (?:the |this )?(?:context|evidence|passage|text|information|"
-    r"documents?|sources?)[^,:]*[,:]\s*)?(?:(?:the )?(?:final |short )?answer(?: is|:)\s*)?",
+    r"documents?|sources?)[^,:]*[,:]\s*)?(?:(?:the )?(?:final |short )?answer(?: to (?:your|the|this) question)?"
+    r"(?: is|:)\s*)?(?:(?:it|this|that)(?: is|'s| was)\s+)?",
     re.IGNORECASE,
 )
+"""What comes before the claim: "Based on the context,", "According to the passage, it is", "The answer to your
+question is"."""
+_TAIL = re.compile(
+    r",?\s+(?:as (?:the |this )?(?:context|evidence|passage|text|document)s? (?:says|states|shows|mentions)|"
+    r"according to (?:the |this )?(?:context|evidence|passage|text|documents?))\s*\.?\s*$",
+    re.IGNORECASE,
+)
+"""What comes after it: ", as the text says", "according to the passage"."""
 
 
 def _evidence_text(hits: Sequence[Hit]) -> str:
@@ -52,7 +62,7 @@ def claimed_answer(question: str, answer: str, hits: Sequence[Hit], reader: Any 
     evidence = _evidence_text(hits)
     if occurs_in(text, evidence):
         return text
-    body = _LEAD_IN.sub("", text, count=1).strip().rstrip(".").strip() or text
+    body = _TAIL.sub("", _LEAD_IN.sub("", text, count=1)).strip().rstrip(".").strip() or text
     if len(body.split()) <= SHORT_WORDS or occurs_in(body, evidence) or reader is None:
         return text if body.rstrip(".") == text.rstrip(".") else body
     reading = reader.read(question, [body])

@@ -44,6 +44,25 @@ def test_a_sentence_answer_is_checked_by_its_claim(sentence: str, normans_hits, 
     assert d.text == claim and "Rollo" in d.support
 
 
+@pytest.mark.parametrize(
+    "sentence",
+    [
+        "According to the passage, it is Rollo.",
+        "The answer to your question is Rollo, as the text says.",
+        "It's Rollo, according to the context.",
+    ],
+)
+def test_a_copula_and_an_attribution_are_not_part_of_the_claim(sentence: str, normans_hits) -> None:
+    """Without a reader too: "it is Rollo" was the claim of the first, and the reader cut the others' claims."""
+    assert claimed_answer(Q, sentence, normans_hits) == "Rollo"
+
+
+def test_a_claim_that_is_a_sentence_keeps_its_words(normans_hits) -> None:
+    """The control: only a lead-in and a closing attribution go; words of the claim itself stay."""
+    sentence = "According to the passage, it was their leader Rollo who swore fealty."
+    assert claimed_answer(Q, sentence, normans_hits) == "their leader Rollo who swore fealty"
+
+
 def test_without_a_reader_the_lead_in_is_dropped(normans_hits) -> None:
     assert claimed_answer(Q, "Based on the context, the answer is their leader Rollo.", normans_hits) == (
         "their leader Rollo"
