@@ -108,11 +108,6 @@ def names_title(hit: Hit, other: Hit) -> bool:
     return re.search(rf"(?<!\w){re.escape(title)}(?!\w)", hit.item.text) is not None
 
 
-def hits_read(hits: Sequence[Hit], max_passages: int = MAX_PASSAGES) -> list[Hit]:
-    """The hits the reader reads: the first ``max_passages`` with words to read."""
-    return [h for h in hits if passage_text(h).strip()][:max_passages]
-
-
 def chain_order(use: Sequence[Hit]) -> tuple[int, int] | None:
     """(naming, named): the places of the first two hits read when one names the other's title and they hold
     at most :data:`CHAIN_CHARS` together, the naming one first (see :func:`reading_chunks`); None otherwise."""
@@ -149,7 +144,7 @@ def reading_chunks(
     and draft exact match rises from 10 to 13 (4 right, 1 wrong more); the 473 answerable SQuAD 2.0 dev questions keep
     their exact match (0.520; 14 form a chain). The reader's time on the chained questions: p50 73 -> 128 ms (2 cores).
     """
-    use = hits_read(hits, max_passages)
+    use = [h for h in hits if passage_text(h).strip()][:max_passages]
     chunks = [Chunk(i, c) for i, h in enumerate(use) for c in _chunks_of(passage_text(h))]
     chain = chain_chunk(use)
     if chain is not None:

@@ -10,7 +10,7 @@ the claim first:
    at the end (", as the text says") are dropped; a few words left are the claim;
 3. otherwise the extractive reader reads the sentence itself as a passage for the question: its best
    span that also occurs in the evidence is the claim (else its best span; without a reader, the
-   sentence less its lead-in).
+   sentence less its lead-in and attribution).
 
 The user is shown the model's sentence; the verifier judges the claim (:func:`claim_draft`).
 
