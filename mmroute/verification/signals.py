@@ -13,8 +13,8 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``numbers_agree``: numbers of the answer found in the evidence (1 when the answer has none);
   ``number_conflict``: the question names a number the support sentence contradicts (a different
   number of the same form in the place the question's should be).
-- ``answer_in_evidence`` / ``entities_in_evidence``: share of the answer's words / capitalised words
-  present in the evidence (an LLM's invented details fail this).
+- ``answer_in_evidence`` / ``entities_in_evidence``: share of the answer's words / capitalised content words
+  present in the evidence (an LLM's invented details fail this; "The" opening an answer names nothing).
 - ``negation_mismatch``: the question is negated and the support is not, or the reverse.
 - ``answer_repeats_question``: share of the answer's words that merely repeat the question.
 - ``type_match``: the answer has the form the question asks for (a number for "how many"...).
@@ -153,7 +153,8 @@ def compute_signals(
     ev_text = " ".join(h.item.readable for h in hits)
     ev_stems = set(text_stems(ev_text))
     ans_stems = text_stems(answer)
-    ans_caps = [stem(t.text) for t in tokenize(answer) if t.is_word and t.is_capitalised]
+    # a capitalised word that is no content word ("The" opening the answer, "US" of "US$5") names nothing
+    ans_caps = [w for w in (stem(t.text) for t in tokenize(answer) if t.is_word and t.is_capitalised) if w in ans_stems]
     ans_nums = _numbers(answer)
     ev_nums = _numbers(ev_text)
     q_nums = _numbers(qa.text)

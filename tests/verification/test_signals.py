@@ -55,6 +55,17 @@ def test_hallucinated_answer_is_not_in_evidence(emb, normans_hits):
     assert s["answer_in_evidence"] < 0.5
 
 
+def test_a_capitalised_article_or_prefix_is_no_missing_name(emb, normans_hits):
+    # "The" opening an answer and "US" of "US$" were counted as names the evidence lacks, so an answer quoted from
+    # the passage was said to have "a name in the answer" missing (a false reason; the policy learnt from it)
+    for answer in ("The Normans", "A Norse leader", "US$1"):
+        s, _ = compute_signals("Who gave their name to Normandy?", _draft(answer), normans_hits, emb)
+        assert s["entities_in_evidence"] == 1.0, answer
+    # the control: a real name that the evidence lacks still counts, after an article too
+    s, _ = compute_signals("Who gave their name to Normandy?", _draft("The Saxons"), normans_hits, emb)
+    assert s["entities_in_evidence"] == 0.0
+
+
 def test_negation_and_number_conflict(emb, normans_hits):
     s, _ = compute_signals("Who did not swear fealty to King Charles III?", _draft("Rollo"), normans_hits, emb)
     assert s["negation_mismatch"] == 1.0
