@@ -234,6 +234,18 @@ def threshold_for_wrong_pass_rate(probs: Sequence[float], correct: Sequence[bool
     return float(wrong[allowed]) + 1e-9
 
 
+def threshold_for_right_pass_rate(probs: Sequence[float], correct: Sequence[bool], min_pass: float = 0.85) -> float:
+    """The highest threshold that still lets through at least ``min_pass`` of the right drafts.
+
+    With :func:`threshold_for_wrong_pass_rate` it bounds an endpoint's policy from the other side: the guard is as
+    strict as it can be while letting the required share of right answers through (see ``calibrate_verifier``)."""
+    right = sorted((p for p, c in zip(probs, correct) if c), reverse=True)
+    if not right:
+        return 0.0
+    needed = min(len(right), max(1, math.ceil(min_pass * len(right))))  # this many right drafts must pass
+    return float(right[needed - 1])
+
+
 GENERIC = "generic"
 """The policy kind for drafts of any generator that has no policy of its own (LLMs, endpoints)."""
 

@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 from mmroute.errors import ConfigError
-from mmroute.verification.policy import DEFAULT_POLICY_PATH, Policy, choose_threshold, fit_policy
+from mmroute.verification.policy import (
+    DEFAULT_POLICY_PATH,
+    Policy,
+    choose_threshold,
+    fit_policy,
+    threshold_for_right_pass_rate,
+    threshold_for_wrong_pass_rate,
+)
 
 
 def _outcome(probs, correct, t):
@@ -33,6 +40,20 @@ def test_threshold_maximises_truthfulness_under_wrong_cap():
     probs, correct = [0.9, 0.7, 0.7, 0.2], [True, True, False, False]
     t = choose_threshold(probs, correct, max_wrong_rate=0.25)
     assert t == pytest.approx(0.8) and _outcome(probs, correct, t) == (1, 0)
+
+
+def test_endpoint_thresholds_bound_wrong_answers_from_below_and_right_answers_from_above():
+    probs = [0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05]
+    right = [True, False, True, True, False, True, False, True, False, False]
+    # the highest threshold that still passes 80% of the 5 right drafts (4 of them): the 4th best right one
+    t = threshold_for_right_pass_rate(probs, right, 0.8)
+    assert t == 0.4 and sum(p >= t for p, c in zip(probs, right) if c) == 4
+    assert threshold_for_right_pass_rate(probs, right, 1.0) == 0.2  # every right draft passes
+    assert sum(p >= threshold_for_right_pass_rate(probs, right, 0.5) for p, c in zip(probs, right) if c) == 3
+    # the lowest threshold that passes at most 40% of the 5 wrong drafts (2 of them)
+    w = threshold_for_wrong_pass_rate(probs, right, 0.4)
+    assert sum(p >= w for p, c in zip(probs, right) if not c) == 2 and w > 0.3
+    assert threshold_for_right_pass_rate(probs, [False] * len(probs), 0.8) == 0.0  # no right drafts: no bound
 
 
 def test_fit_policy_learns_direction_and_round_trips(tmp_path):
