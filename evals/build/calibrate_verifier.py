@@ -25,7 +25,8 @@ nothing set by hand):
   on the others (``right_pass_seen`` in the policy's meta; 0.84 for the shipped policy). Before that bound
   (2026-12-06) the threshold was 0.20 and, held out by article on these rows, right answers passed 86.1%,
   other questions' 6.6%, another answer from the same paragraph 24.8% and plausible answers 57.9%; with it
-  0.26 and 81.4% / 2.8% / 14.8% / 51.6%. Their evidence is the top-``k`` hits of the pipeline's own retriever (router, step-wise,
+  0.26 and 81.4% / 2.8% / 14.8% / 51.6%.
+  Their evidence is the top-``k`` hits of the pipeline's own retriever (router, step-wise,
   paragraphs and documents, hybrid scores) over a home holding the dev corpus, the evidence an endpoint's
   answer is checked against in ``mmroute ask``.
 
@@ -349,6 +350,7 @@ def main(argv: list[str] | None = None) -> int:
         ]
 
     def fitted(kind: str, idx: set[int]):  # noqa: ANN202
+        """The unthresholded policy of ``kind`` fitted on the questions ``idx``."""
         data = kept(kind, idx)
         return fit_policy([[s[f] for f in names] for s, _, _ in data], [int(c) for _, c, _ in data], names, C=args.C)
 
@@ -376,13 +378,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1.0
 
     def fit(kind: str, idx: set[int]):  # noqa: ANN202
-        data = kept(kind, idx)
         pol = fitted(kind, idx)
         if kind == "reader":  # abstentions without a draft count in N
             probs = [pol.probability(s) if s else -1.0 for i, s, c in rows[kind] if i in idx]
             correct = [c for i, s, c in rows[kind] if i in idx]
         else:  # the threshold bounds the share of other questions' answers let through, as the benchmark counts
-            bounded = [(s, c) for s, c, t in data if t.startswith(("gold", "other_question"))]
+            bounded = [(s, c) for s, c, t in kept(kind, idx) if t.startswith(("gold", "other_question"))]
             probs = [pol.probability(s) for s, _ in bounded]
             correct = [c for _, c in bounded]
         thr = (
@@ -446,11 +447,9 @@ def main(argv: list[str] | None = None) -> int:
                 **{
                     kind: {
                         "threshold": round(pols[kind].threshold, 4),
-                        **({"right_pass_seen": pols[kind].meta["right_pass_seen"]} if kind in kinds else {}),
+                        **{k: v for k, v in pols[kind].meta.items() if k == "right_pass_seen" and kind in kinds},
                         **score(kind, pols[kind], te),
                     }
-                    if "right_pass_seen" in pols[kind].meta
-                    else {"threshold": round(pols[kind].threshold, 4), **score(kind, pols[kind], te)}
                     for kind in rows
                 },
             }
