@@ -175,6 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="inverse L2 strength of the logistic policies (smaller: flatter weights, less over-fit to 2 articles)",
     )
+    ap.add_argument(
+        "--favour-bounds",
+        default="reader",
+        help="the policy kinds whose weights for signals in an answer's favour are held at or above 0 (policy."
+        "EVIDENCE_FOR; signals against it are held at or below 0 in every kind); 'none' for no kind",
+    )
     ap.add_argument("--reader", default="packaged")
     ap.add_argument(
         "--support-model",
@@ -352,7 +358,13 @@ def main(argv: list[str] | None = None) -> int:
     def fitted(kind: str, idx: set[int]):  # noqa: ANN202
         """The unthresholded policy of ``kind`` fitted on the questions ``idx``."""
         data = kept(kind, idx)
-        return fit_policy([[s[f] for f in names] for s, _, _ in data], [int(c) for _, c, _ in data], names, C=args.C)
+        return fit_policy(
+            [[s[f] for f in names] for s, _, _ in data],
+            [int(c) for _, c, _ in data],
+            names,
+            C=args.C,
+            **({} if kind in args.favour_bounds.split(",") else {"non_negative": ()}),
+        )
 
     def right_probs(pol: Any, idx: set[int]) -> list[float]:
         return [pol.probability(s) for s, _, t in kept("generic", idx) if t.startswith("gold")]

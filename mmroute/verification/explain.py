@@ -175,6 +175,24 @@ def weighed_against(
 READER_AGREES = "the reader picks the same answer in the evidence"
 """The one finding of :func:`reader_view` in a draft's favour."""
 
+ALL_WORDS_AROUND = "every content word of the question appears around the answer"
+"""The finding that no question word is missing near the answer."""
+
+FINDING_SIGNALS: dict[str, frozenset[str]] = {
+    ALL_WORDS_AROUND: frozenset({"cov_sentence", "cov_window", "cov_paragraph", "missing_terms", "missing_idf_max"}),
+    READER_AGREES: frozenset({"reader_best_f1", "reader_expected_f1", "reader_draft_gap", "reader_draft_margin"}),
+}
+"""The signals a finding in a draft's favour is about."""
+
+
+def weighs_for(policy: Policy, signals: Mapping[str, float], finding: str) -> bool:
+    """Whether ``policy`` counts ``finding`` in the draft's favour: its signals' pushes on the log-odds add up to
+    at least 0 (a finding no signal of the policy is about is taken as said). A true finding the policy weighs
+    against (it learnt from correlated signals) is not called a point in the answer's favour."""
+    names = FINDING_SIGNALS.get(finding, frozenset())
+    pushes = [push for name, push in policy.contributions(signals) if name in names and name in signals]
+    return not pushes or sum(pushes) >= 0.0
+
 
 def reader_view(signals: Mapping[str, float]) -> list[str]:
     """What the reader's own reading of the evidence says of the draft, in words true of its signals.

@@ -35,7 +35,7 @@ from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
-from .explain import READER_AGREES, REASONS, reader_view, weighed_against
+from .explain import ALL_WORDS_AROUND, READER_AGREES, REASONS, reader_view, weighed_against, weighs_for
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
@@ -225,7 +225,7 @@ class EvidenceVerifier:
                 + ", ".join(surface_words(question, words["missing"][:6]))
             )
         elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
-            favour.append("every content word of the question appears around the answer")
+            favour.append(ALL_WORDS_AROUND)
         if sig.get("negation_mismatch"):
             against.append(REASONS["negation_mismatch"].say(1.0, words))
         for finding in reader_view(sig):
@@ -237,7 +237,7 @@ class EvidenceVerifier:
                 against.append(f"a second path ({alt.generator}) answers differently: {alt.text!r}")
             else:
                 against.append(f"a second path ({alt.generator}) finds no answer")
-        return against, favour
+        return against, [f for f in favour if weighs_for(policy, sig, f)]
 
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:

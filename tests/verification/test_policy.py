@@ -8,6 +8,8 @@ import pytest
 from mmroute.errors import ConfigError
 from mmroute.verification.policy import (
     DEFAULT_POLICY_PATH,
+    EVIDENCE_AGAINST,
+    EVIDENCE_FOR,
     Policy,
     choose_threshold,
     fit_policy,
@@ -81,13 +83,29 @@ def test_evidence_against_an_answer_never_raises_its_chance():
     assert held.coef[0] > 0
 
 
+def test_evidence_for_an_answer_never_lowers_its_chance():
+    """The mirror image: a signal that only counts in an answer's favour (the question's words around it) keeps a
+    weight >= 0 where a collinear sibling would drive it negative when fitted freely; the sibling stays free."""
+    rng = np.random.default_rng(2)
+    window = rng.uniform(0, 1, 400)
+    sentence = window + rng.normal(0, 0.05, 400)
+    y = (2 * sentence - window + rng.normal(0, 0.2, 400) > 0.5).astype(int)  # the difference carries the label
+    X = np.column_stack([sentence, window]).tolist()
+    free = fit_policy(X, y, ["cov_sentence", "cov_window"], non_negative=())
+    held = fit_policy(X, y, ["cov_sentence", "cov_window"], non_negative={"cov_window"})
+    assert free.coef[1] < 0 and held.coef[1] >= -1e-9
+    assert held.coef[0] > 0
+    assert "cov_sentence" in EVIDENCE_FOR and "reader_null_prob" in EVIDENCE_AGAINST
+    assert not EVIDENCE_FOR & EVIDENCE_AGAINST
+
+
 def test_unconstrained_fit_is_sklearns_logistic_regression():
     from sklearn.linear_model import LogisticRegression
 
     rng = np.random.default_rng(1)
     X = rng.normal(size=(300, 3))
     y = (X @ [1.0, -2.0, 0.5] + rng.normal(size=300) > 0).astype(int)
-    pol = fit_policy(X.tolist(), y.tolist(), ["a", "b", "c"], C=0.5, non_positive=())
+    pol = fit_policy(X.tolist(), y.tolist(), ["a", "b", "c"], C=0.5, non_positive=(), non_negative=())
     Z = (X - X.mean(axis=0)) / X.std(axis=0)
     ref = LogisticRegression(C=0.5, max_iter=5000, tol=1e-10).fit(Z, y)
     assert np.allclose(pol.coef, ref.coef_[0], atol=1e-3) and pol.intercept == pytest.approx(

@@ -210,7 +210,7 @@ def test_a_withheld_answer_says_which_findings_are_in_its_favour(normans_hits):
     draft = Draft("Rollo", ("squad2/Normans/0",), "", generator="offline")
 
     def policy(threshold: float) -> Policy:
-        return Policy(("cov_window",), (-1.0,), 0.0, (0.5,), (0.5,), threshold)
+        return Policy(("cov_window",), (1.0,), 0.0, (0.5,), (0.5,), threshold)
 
     withheld = EvidenceVerifier(policy=policy(0.99), reader=None, support_model=None).verify(
         "Who was the Norse leader?", draft, normans_hits
@@ -224,6 +224,23 @@ def test_a_withheld_answer_says_which_findings_are_in_its_favour(normans_hits):
     )
     assert not supported.abstain and "every content word of the question appears around the answer" in supported.reasons
     assert not any(r.startswith(("in its favour", "no finding weighed")) for r in supported.reasons)
+
+
+def test_a_true_finding_the_policy_weighs_against_is_not_called_in_the_answers_favour(normans_hits):
+    """Every question word around the answer is true of the texts, but a policy that learnt a negative weight for it
+    (SQuAD 2.0's unanswerable questions copy the paragraph's words) counts it against the answer: it is then not said
+    to be in the answer's favour, withheld or shown. The control: the same finding under a positive weight is."""
+    draft = Draft("Rollo", ("squad2/Normans/0",), "", generator="offline")
+    finding = "every content word of the question appears around the answer"
+    for threshold in (0.99, 0.0):
+        against = EvidenceVerifier(
+            policy=Policy(("cov_window",), (-1.0,), 0.0, (0.5,), (0.5,), threshold), reader=None, support_model=None
+        ).verify("Who was the Norse leader?", draft, normans_hits)
+        assert not any(finding in r for r in against.reasons), against.reasons
+        favour = EvidenceVerifier(
+            policy=Policy(("cov_window",), (1.0,), 0.0, (0.5,), (0.5,), threshold), reader=None, support_model=None
+        ).verify("Who was the Norse leader?", draft, normans_hits)
+        assert any(finding in r for r in favour.reasons), favour.reasons
 
 
 def test_a_finding_without_weight_is_listed_without_saying_nothing_speaks_against_the_answer(normans_hits):
