@@ -1,6 +1,7 @@
 """Text helpers shared by generation, verification, retrieval and evaluation.
 
-- :mod:`~mmroute.text.wordlists`: stop words (answering and search), wh-words, negations, numbers, months;
+- :mod:`~mmroute.text.wordlists`: stop words (answering and search), wh-words, negations, opposites, numbers,
+  months;
 - :mod:`~mmroute.text.tokens`: tokens with offsets, stems, accent folding, search tokens, title clean-up;
 - :mod:`~mmroute.text.sentences`: sentence splitting;
 - :mod:`~mmroute.text.answers`: SQuAD answer normalisation and matching.
@@ -21,9 +22,21 @@ from .tokens import (
     tokenize,
     word_coverage,
 )
-from .wordlists import MEDIA_STEMS, MONTHS, NEGATIONS, NUMBER_WORDS, SEARCH_STOPWORDS, STOPWORDS, WH_WORDS
+from .wordlists import (
+    ANTONYMS,
+    EXCLUSIVES,
+    MEDIA_STEMS,
+    MONTHS,
+    NEGATIONS,
+    NUMBER_WORDS,
+    SEARCH_STOPWORDS,
+    STOPWORDS,
+    WH_WORDS,
+)
 
 __all__ = [
+    "ANTONYMS",
+    "EXCLUSIVES",
     "MEDIA_STEMS",
     "MONTHS",
     "NEGATIONS",

@@ -81,3 +81,74 @@ MEDIA_STEMS = frozenset(
 )
 """Stems of words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption
 need not say "photo" to be about it."""
+
+
+_ANTONYM_PAIRS: dict[str, str] = {
+    "first": "last",
+    "earliest": "latest",
+    "largest": "smallest",
+    "biggest": "smallest",
+    "highest": "lowest",
+    "most": "least",
+    "before": "after",
+    "oldest": "newest",
+    "longest": "shortest",
+    "best": "worst",
+    "more": "less",
+    "increase": "decrease",
+    "increased": "decreased",
+    "north": "south",
+    "east": "west",
+    "northern": "southern",
+    "eastern": "western",
+    "major": "minor",
+    "maximum": "minimum",
+    "win": "lose",
+    "won": "lost",
+    "early": "late",
+    "above": "below",
+    "inside": "outside",
+    "positive": "negative",
+}
+ANTONYMS: dict[str, str] = {**_ANTONYM_PAIRS, **{v: k for k, v in _ANTONYM_PAIRS.items() if v not in _ANTONYM_PAIRS}}
+"""Comparative and ordering words and their opposites, both ways ("first" <-> "last", "before" <-> "after"):
+how SQuAD 2.0's writers most often turned an answerable question into an unanswerable one (Rajpurkar et al., 2018)."""
+
+_EXCLUSIVE_PAIRS: dict[str, str] = {
+    "legal": "illegal",
+    "male": "female",
+    "public": "private",
+    "always": "never",
+    "allowed": "banned",
+    "accepted": "rejected",
+    "alive": "dead",
+    "true": "false",
+    "open": "closed",
+    "domestic": "foreign",
+    "official": "unofficial",
+    "successful": "unsuccessful",
+    "possible": "impossible",
+    "native": "foreign-born",
+    "married": "divorced",
+    "wet": "dry",
+    "ancient": "modern",
+    "rural": "urban",
+    "buy": "sell",
+    "bought": "sold",
+    "import": "export",
+    "imported": "exported",
+    "gained": "lost",
+    "joined": "left",
+    "started": "ended",
+    "built": "demolished",
+    "born": "buried",
+    "liked": "disliked",
+    "positive": "negative",
+    "cheap": "expensive",
+    "easy": "hard",
+}
+EXCLUSIVES: dict[str, str] = {
+    **_EXCLUSIVE_PAIRS,
+    **{v: k for k, v in _EXCLUSIVE_PAIRS.items() if v not in _EXCLUSIVE_PAIRS},
+}
+"""Mutually exclusive alternatives, both ways ("legal" <-> "illegal", "bought" <-> "sold")."""

@@ -41,76 +41,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 
 from ..reading.squad import QAExample
-from ..text import NEGATIONS
+from ..text import ANTONYMS, EXCLUSIVES, NEGATIONS
 
 KINDS: tuple[str, ...] = ("entity", "number", "antonym", "negation", "exclusion", "condition", "paragraph")
 """The rules (see the module doc)."""
 
-_ANTONYMS: dict[str, str] = {
-    "first": "last",
-    "earliest": "latest",
-    "largest": "smallest",
-    "biggest": "smallest",
-    "highest": "lowest",
-    "most": "least",
-    "before": "after",
-    "oldest": "newest",
-    "longest": "shortest",
-    "best": "worst",
-    "more": "less",
-    "increase": "decrease",
-    "increased": "decreased",
-    "north": "south",
-    "east": "west",
-    "northern": "southern",
-    "eastern": "western",
-    "major": "minor",
-    "maximum": "minimum",
-    "win": "lose",
-    "won": "lost",
-    "early": "late",
-    "above": "below",
-    "inside": "outside",
-    "positive": "negative",
-}
-_ANTONYMS.update({v: k for k, v in list(_ANTONYMS.items()) if v not in _ANTONYMS})
-_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(_ANTONYMS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_ANTONYM_RE = re.compile(r"\b(" + "|".join(sorted(ANTONYMS, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 
-_EXCLUSIVE: dict[str, str] = {
-    "legal": "illegal",
-    "male": "female",
-    "public": "private",
-    "always": "never",
-    "allowed": "banned",
-    "accepted": "rejected",
-    "alive": "dead",
-    "true": "false",
-    "open": "closed",
-    "domestic": "foreign",
-    "official": "unofficial",
-    "successful": "unsuccessful",
-    "possible": "impossible",
-    "native": "foreign-born",
-    "married": "divorced",
-    "wet": "dry",
-    "ancient": "modern",
-    "rural": "urban",
-    "buy": "sell",
-    "bought": "sold",
-    "import": "export",
-    "imported": "exported",
-    "gained": "lost",
-    "joined": "left",
-    "started": "ended",
-    "built": "demolished",
-    "born": "buried",
-    "liked": "disliked",
-    "positive": "negative",
-    "cheap": "expensive",
-    "easy": "hard",
-}
-_EXCLUSIVE.update({v: k for k, v in list(_EXCLUSIVE.items()) if v not in _EXCLUSIVE})
-_EXCLUSIVE_RE = re.compile(r"\b(" + "|".join(sorted(_EXCLUSIVE, key=len, reverse=True)) + r")\b", re.IGNORECASE)
+_EXCLUSIVE_RE = re.compile(r"\b(" + "|".join(sorted(EXCLUSIVES, key=len, reverse=True)) + r")\b", re.IGNORECASE)
 _NEGATED_AUX = {
     "is": "isn't",
     "was": "wasn't",
@@ -297,9 +235,9 @@ def synthetic_unanswerables(
     edits: dict[str, Callable[[QAExample], str | None]] = {
         "entity": lambda ex: _entity_swap(ex, names_by_article, rng),
         "number": lambda ex: _number_swap(ex, rng),
-        "antonym": lambda ex: _word_swap(ex, _ANTONYMS, _ANTONYM_RE, rng),
+        "antonym": lambda ex: _word_swap(ex, ANTONYMS, _ANTONYM_RE, rng),
         "negation": _negate,
-        "exclusion": lambda ex: _word_swap(ex, _EXCLUSIVE, _EXCLUSIVE_RE, rng),
+        "exclusion": lambda ex: _word_swap(ex, EXCLUSIVES, _EXCLUSIVE_RE, rng),
         "condition": lambda ex: _impossible_condition(ex, names_by_article, rng),
     }
     originals = {(ex.question, ex.context) for ex in examples}
