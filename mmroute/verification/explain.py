@@ -50,6 +50,13 @@ def _negation(_v: float, w: Words) -> str:
     return "the question and the answer's sentence differ in negation"
 
 
+def _opposite(_v: float, w: Words) -> str:
+    q, s = list(w.get("question_opposites", ())), list(w.get("support_opposites", ()))
+    if q and s:
+        return f"the question says {_listed(q[:1])} where the answer's sentence says {_listed(s[:1])}"
+    return "the question says the opposite of the answer's sentence"
+
+
 _ASKED = {"number": "a number", "date": "a date", "person": "a person", "location": "a place"}
 _LACKS = {"number": "no number", "date": "no number or year", "person": "no name", "location": "no name"}
 
@@ -101,6 +108,7 @@ REASONS: dict[str, Reason] = {
     "missing_idf_max": Reason(lambda v: v > 0.0, _missing),
     "missing_terms": Reason(lambda v: v >= 1.0, _missing),
     "negation_mismatch": Reason(lambda v: v >= 1.0, _negation),
+    "opposite_conflict": Reason(lambda v: v >= 1.0, _opposite),
     "number_conflict": Reason(
         lambda v: v >= 1.0, _fixed("a number in the question differs from the one in the evidence")
     ),

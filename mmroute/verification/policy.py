@@ -128,12 +128,14 @@ EVIDENCE_AGAINST = frozenset(
         "key_missing_any",
         "number_conflict",
         "negation_mismatch",
+        "opposite_conflict",
         "answer_repeats_question",
         "reader_null_prob",
     }
 )
 """Signals that only ever count against an answer: a question word missing near it, a conflicting number, a
-negation only one side has, an answer made of the question's words. Fitted freely, the reader policy gave
+negation only one side has, a word whose opposite the sentence says, an answer made of the question's words, the
+reader's probability for "no answer". Fitted freely, the reader policy gave
 ``missing_terms`` and ``missing_idf_max`` positive weights (+0.30, +0.28 per standard deviation: collinear with
 the coverage signals on 2 articles), so "director" and "die" missing near a film's year raised the chance
 that the year was the director's death date. :func:`fit_policy` holds their weights at or below 0. Held out by

@@ -16,6 +16,9 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``answer_in_evidence`` / ``entities_in_evidence``: share of the answer's words / capitalised content words
   present in the evidence (an LLM's invented details fail this; "The" opening an answer names nothing).
 - ``negation_mismatch``: the question is negated and the support is not, or the reverse.
+- ``opposite_conflict``: the question has a word (``least``, ``after``, ``illegal``) that the support lacks while
+  it says the opposite (``most``, ``before``, ``legal``): the edit that most often makes a SQuAD 2.0 question
+  unanswerable.
 - ``answer_repeats_question``: share of the answer's words that merely repeat the question.
 - ``type_match``: the answer has the form the question asks for (a number for "how many"...).
 - ``retrieval_top``: the best hit's retrieval score.
@@ -33,7 +36,18 @@ from dataclasses import dataclass, replace
 
 from ..generation.embedding import SentenceEmbedder
 from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
-from ..text import MEDIA_STEMS, NEGATIONS, STOPWORDS, LocalIdf, split_sentences, stem, text_stems, tokenize
+from ..text import (
+    ANTONYMS,
+    EXCLUSIVES,
+    MEDIA_STEMS,
+    NEGATIONS,
+    STOPWORDS,
+    LocalIdf,
+    split_sentences,
+    stem,
+    text_stems,
+    tokenize,
+)
 from ..types import Draft, Hit, Modality
 
 _NUM_RE = re.compile(r"\d+(?:[.,]\d+)*")
@@ -163,6 +177,7 @@ def compute_signals(
     q_negs = negation_words(question)
     s_negs = negation_words(view.support)
     q_neg, s_neg = bool(q_negs), bool(s_negs)
+    opposites = opposite_words(question, view.support)
     qset = set(qa.terms)
     missing_idf = [idf(t) for t in missing_w]
     signals = {
@@ -181,6 +196,7 @@ def compute_signals(
         "answer_in_evidence": (sum(1 for s in ans_stems if s in ev_stems) / len(ans_stems)) if ans_stems else 0.0,
         "entities_in_evidence": (sum(1 for s in ans_caps if s in ev_stems) / len(ans_caps)) if ans_caps else 1.0,
         "negation_mismatch": float(q_neg != s_neg),
+        "opposite_conflict": float(bool(opposites)),
         "answer_repeats_question": (sum(1 for s in ans_stems if s in qset) / len(ans_stems)) if ans_stems else 1.0,
         "type_match": _type_match(qa, answer),
         "retrieval_top": float(hits[0].score) if hits else 0.0,
@@ -191,9 +207,32 @@ def compute_signals(
         "key_missing": key_missing,
         "question_negations": q_negs,
         "support_negations": s_negs,
+        "question_opposites": [q for q, _ in opposites],
+        "support_opposites": [o for _, o in opposites],
         "answer_type": [qa.answer_type.value],
     }
     return signals, words
+
+
+OPPOSITES: dict[str, frozenset[str]] = {
+    w: frozenset(o for pairs in (ANTONYMS, EXCLUSIVES) for a, o in pairs.items() if a == w)
+    for w in {*ANTONYMS, *EXCLUSIVES}
+}
+"""Each word of :data:`~mmroute.text.ANTONYMS` and :data:`~mmroute.text.EXCLUSIVES` and its opposites."""
+
+
+def opposite_words(question: str, sentence: str) -> list[tuple[str, str]]:
+    """(the question's word, the sentence's opposite of it) for each word of the question that the sentence lacks
+    while it has an opposite the question does not ("least" asked where the sentence says "most"), as written."""
+    q = {t.lower: t.text for t in tokenize(question) if t.is_word}
+    s = {t.lower: t.text for t in tokenize(sentence) if t.is_word}
+    return [
+        (q[w], s[o])
+        for w in sorted(q)
+        if w in OPPOSITES and w not in s
+        for o in sorted(OPPOSITES[w])
+        if o in s and o not in q
+    ]
 
 
 def negation_words(text: str) -> list[str]:

@@ -226,8 +226,9 @@ class EvidenceVerifier:
             )
         elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
             favour.append(ALL_WORDS_AROUND)
-        if sig.get("negation_mismatch"):
-            against.append(REASONS["negation_mismatch"].say(1.0, words))
+        for signal in ("negation_mismatch", "opposite_conflict"):
+            if sig.get(signal):
+                against.append(REASONS[signal].say(1.0, words))
         for finding in reader_view(sig):
             (favour if finding == READER_AGREES else against).append(finding)
         if alt is not None:

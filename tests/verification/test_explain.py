@@ -19,6 +19,8 @@ WORDS = {
     "key_missing_surface": ["1015"],
     "question_negations": ["not"],
     "support_negations": [],
+    "question_opposites": ["least"],
+    "support_opposites": ["most"],
     "answer_type": ["person"],
 }
 
@@ -36,6 +38,7 @@ CASES: dict[str, tuple[float, float]] = {
     "missing_terms": (2.0, 0.0),
     "negation_mismatch": (1.0, 0.0),
     "number_conflict": (1.0, 0.0),
+    "opposite_conflict": (1.0, 0.0),
     "numbers_agree": (0.0, 1.0),
     "reader_best_f1": (0.0, 1.0),
     "reader_best_margin": (-2.0, 3.0),
@@ -151,6 +154,28 @@ def test_no_negation_reason_when_neither_text_is_negated(emb, normans_hits) -> N
     assert weighed_against(_pushes_down("negation_mismatch"), sig, words) == [
         "the question says 'not' but the answer's sentence has no negation"
     ]
+
+
+def test_an_opposite_is_said_only_where_the_sentence_says_it(emb, normans_hits) -> None:
+    """SQuAD 2.0's commonest edit: "before" in the sentence asked as "after". Said with both words as written when
+    the sentence lacks the question's word and has its opposite; never when the sentence has the question's own
+    word (the positive control) or when the question itself has both ("north - south")."""
+    support = "Even before the Norman Conquest of England, the Normans had come into contact with Wales."
+    draft = Draft("the Normans", ("squad2/Normans/0",), support, generator="offline")
+    sig, words = compute_signals(
+        "Who came into contact with Wales after the conquest of England?", draft, normans_hits, emb
+    )
+    assert sig["opposite_conflict"] == 1.0
+    assert weighed_against(_pushes_down("opposite_conflict"), sig, words) == [
+        "the question says 'after' where the answer's sentence says 'before'"
+    ]
+    for question in (
+        "Who came into contact with Wales before the conquest of England?",
+        "Who came into contact with Wales before or after the conquest of England?",
+    ):
+        sig, words = compute_signals(question, draft, normans_hits, emb)
+        assert sig["opposite_conflict"] == 0.0 and not words["question_opposites"], question
+        assert weighed_against(_pushes_down("opposite_conflict"), sig, words) == []
 
 
 def test_a_name_answering_a_who_question_is_never_the_wrong_kind(emb, normans_hits) -> None:
