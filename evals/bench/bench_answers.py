@@ -50,7 +50,8 @@ def question_from_request(body: dict[str, Any]) -> str:
 def selective(records: list[dict[str, Any]]) -> dict[str, Any]:
     """Selective QA over the drafts (Kamath et al. 2020): answering the questions in order of the verifier's
     confidence, the largest share of all questions answered with at least 80% / 90% of the answers exactly
-    right (a draft to an unanswerable question is wrong)."""
+    right (a draft to an unanswerable question is wrong), and the risk-coverage curve behind them: (coverage,
+    precision, the confidence a threshold would need) at each whole percent of the questions, up to every draft."""
     from mmroute.evaluation.answers import score_answer
 
     scored = sorted(
@@ -64,13 +65,21 @@ def selective(records: list[dict[str, Any]]) -> dict[str, Any]:
         key=lambda x: -x[0],
     )
     right, out80, out90 = 0.0, 0.0, 0.0
-    for i, (_, ok) in enumerate(scored, 1):
+    curve: list[list[float]] = []
+    step = max(1, len(scored) // 100)
+    for i, (conf, ok) in enumerate(scored, 1):
         right += ok
         if right / i >= 0.8:
             out80 = i / len(scored)
         if right / i >= 0.9:
             out90 = i / len(scored)
-    return {"coverage_at_precision_0.8": round(out80, 4), "coverage_at_precision_0.9": round(out90, 4)}
+        if conf >= 0 and (i % step == 0 or i == len(scored) or scored[i][0] < 0):
+            curve.append([round(i / len(scored), 4), round(right / i, 4), round(conf, 4)])
+    return {
+        "coverage_at_precision_0.8": round(out80, 4),
+        "coverage_at_precision_0.9": round(out90, 4),
+        "risk_coverage": curve,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -201,6 +201,28 @@ def draw_hybrid(fig: Any, r: dict[str, Results]) -> None:
     axes[0].legend(loc="lower right")
 
 
+def draw_answer_risk_coverage(fig: Any, r: dict[str, Results]) -> None:
+    d = r["bench_answers.json"]["offline_e2e"]["pooled"]
+    cov, prec = zip(*((c, p) for c, p, _ in d["risk_coverage"]))
+    ax = fig.subplots()
+    ax.plot(cov, prec, label="answering in order of the verifier's estimate")
+    shown = d["correct"] + d["wrong"]
+    ax.plot(
+        [shown / d["n"]],
+        [d["correct"] / max(1, shown)],
+        "o",
+        c="C3",
+        label=f"shipped threshold: {d['correct']} right, {d['wrong']} wrong of {d['n']}",
+    )
+    for level in (0.8, 0.9):
+        ax.axhline(level, ls=":", c="grey")
+    ax.set_xlabel(f"coverage (share of the {d['n']} questions answered)")
+    ax.set_ylabel("precision (exactly right)")
+    ax.set_ylim(0, 1.02)
+    ax.set_title("Offline defaults end to end, held out by article: risk-coverage")
+    ax.legend(fontsize=8)
+
+
 def draw_widening(fig: Any, r: dict[str, Results]) -> None:
     ax1, ax2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [3, 1]})
     rec = r["exp_route_widening.json"]["recall_report_half"]
@@ -377,6 +399,7 @@ PLOTS: tuple[Plot, ...] = (
         draw_scale_1m,
         (6.0, 3.6),
     ),
+    Plot("answer_risk_coverage", ("bench_answers.json",), draw_answer_risk_coverage, (6.0, 3.6)),
     Plot("hybrid_retrieval", ("eval_hybrid.json",), draw_hybrid, (10.0, 3.4)),
     Plot("route_widening", ("exp_route_widening.json",), draw_widening, (10.0, 3.4), ("exp_no_route_evidence.json",)),
     Plot(
