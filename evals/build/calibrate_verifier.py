@@ -363,7 +363,7 @@ def main(argv: list[str] | None = None) -> int:
             [int(c) for _, c, _ in data],
             names,
             C=args.C,
-            **({} if kind in args.favour_bounds.split(",") else {"non_negative": ()}),
+            **({} if kind in bounded else {"non_negative": ()}),
         )
 
     def right_probs(pol: Any, idx: set[int]) -> list[float]:
@@ -439,6 +439,9 @@ def main(argv: list[str] | None = None) -> int:
     kinds = set(args.kinds.split(","))
     if kinds - set(rows):
         raise SystemExit(f"--kinds: no policy kind {sorted(kinds - set(rows))}; the kinds are {sorted(rows)}")
+    bounded = set(args.favour_bounds.split(",")) - {"none"}
+    if bounded - set(rows):
+        raise SystemExit(f"--favour-bounds: no policy kind {sorted(bounded - set(rows))}; the kinds are {sorted(rows)}")
 
     def kept_policy(kind: str, path: Path):  # noqa: ANN202
         """A kind that is not refitted: the policy of the file written before."""
