@@ -126,7 +126,8 @@ class Pipeline:
             question, k=k or cfg.k, kbs=list(kbs or cfg.kbs) or None, image=img
         )
         t1 = time.perf_counter()
-        route = next((s.route for s in res.steps if s.route is not None), None)
+        # the question's own route: a follow-up query's route (or its rejection) is about that query alone
+        route = res.steps[0].route if res.steps else None
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
         timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
         hits = list(res.hits)

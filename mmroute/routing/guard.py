@@ -130,9 +130,16 @@ class QueryGuard:
                 unicodedata.name(c, "?").split()[0] for c in letters if not unicodedata.name(c, "").startswith("LATIN")
             }
             return "non-latin:" + "/".join(sorted(scripts))[:40].lower()
-        words = [w.lower() for w in _TOKEN.findall(q)]
-        if len(words) < 3:
+        raw = _TOKEN.findall(q)
+        if len(raw) < 3:
             return None
+        # a function word inside a name ("Los Angeles", "La Paz", "Des Moines") says nothing of the language: a
+        # capitalised word counts only when it opens the query and the next word is not capitalised too
+        words = [
+            w.lower()
+            for i, w in enumerate(raw)
+            if not w[0].isupper() or (i == 0 and not (len(raw) > 1 and raw[1][0].isupper()))
+        ]
         counts = {lang: sum(1 for w in words if w in fw) for lang, fw in FUNCTION_WORDS.items()}
         best = max(counts, key=counts.__getitem__)
         if best != "en" and counts[best] >= 2 and counts[best] > counts["en"] * 1.5:

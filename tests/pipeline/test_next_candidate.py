@@ -76,3 +76,38 @@ def test_a_withheld_draft_gives_way_to_the_next_supported_one(normans_hits) -> N
     cfg = PipelineConfig(dual_path=False, next_candidates=0)
     ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, cfg).ask(Q)
     assert ans.abstained and verifier.seen == [first]
+
+
+class FollowUpRejected(FixedRetriever):
+    """The question searched in the KBs the caller named (no route), then a follow-up query the guard rejected."""
+
+    def retrieve(self, question: str, k: int = 5, kbs=None, image=None) -> RetrievalResult:  # noqa: ANN001
+        from mmroute.types import RetrievalStep, RouteDecision
+
+        rejected = RouteDecision("Los Angeles Times las", (), (), (), "guard (language): 'es'", "guard", 0.1, True)
+        steps = (
+            RetrievalStep(0, question, ("squad-paragraph",), self.hits[:k]),
+            RetrievalStep(1, "Los Angeles Times las", (), (), rejected),
+        )
+        return RetrievalResult(question, self.hits[:k], steps)
+
+
+def test_a_rejected_follow_up_query_does_not_reject_the_question(normans_hits) -> None:
+    """A follow-up query the guard rejects is that query's fate, not the question's: the question (KBs named, so it
+    has no route) is answered from its own hits. Found by a new user: "The reasons for the las two counties ..."
+    was "I don't know: the question fits none of the knowledge bases" because of its follow-up's route. The
+    control: the question's own rejected route still rejects it."""
+    gen = ReaderGenerator(device="cpu")
+    ans = Pipeline(FollowUpRejected(normans_hits), gen, AcceptsOnly(), PipelineConfig(dual_path=False)).ask(Q)
+    assert ans.route is None and "fits none of the knowledge bases" not in ans.reason
+    assert ans.draft.text and ans.reason.startswith("withheld")
+
+    class QuestionRejected(FixedRetriever):
+        def retrieve(self, question: str, k: int = 5, kbs=None, image=None) -> RetrievalResult:  # noqa: ANN001
+            from mmroute.types import RetrievalStep, RouteDecision
+
+            rejected = RouteDecision(question, (), (), (), "guard (language): 'es'", "guard", 0.1, True)
+            return RetrievalResult(question, (), (RetrievalStep(0, question, (), (), rejected),))
+
+    ans = Pipeline(QuestionRejected(normans_hits), gen, AcceptsOnly(), PipelineConfig(dual_path=False)).ask(Q)
+    assert ans.abstained and "fits none of the knowledge bases" in ans.reason

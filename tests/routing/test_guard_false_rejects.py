@@ -44,3 +44,20 @@ TEMPLATES = (
 def test_generated_questions_with_names_acronyms_and_numbers_pass(guard, t, n, n2, a, y) -> None:
     q = t.format(n=n, n2=n2, a=a, y=y)
     assert guard.check_text(q).action == "pass", (q, guard.check_text(q))
+
+
+@pytest.mark.parametrize(
+    ("query", "language"),
+    [
+        ("Los Angeles Times reasons las two based", None),  # a step-wise follow-up query of an English question
+        ("Las Vegas is in which state of the US?", None),
+        ("De la Rosa won what in 1999?", None),
+        ("¿Cuál es la capital de la provincia de Los Ríos?", "es"),  # the controls: the languages themselves
+        ("El Paso de los Toros es una ciudad del Uruguay", "es"),
+        ("Quelle est la capitale de la France et pourquoi est-elle si grande ?", "fr"),
+    ],
+)
+def test_function_words_inside_names_say_nothing_of_the_language(query: str, language: str | None) -> None:
+    from mmroute.routing.guard import QueryGuard
+
+    assert QueryGuard.language(query) == language
