@@ -163,7 +163,7 @@ class EvidenceVerifier:
         policy = self.policy_for(draft)
         p = policy.probability(sig)
         sig["p_correct"] = p
-        against_facts, favour = self._reasons(question, sig, words, alt, policy)
+        against_facts, favour = self._reasons(question, sig, words, alt, policy, policy_kind(draft.generator))
         low = p < policy.threshold  # withheld on the estimate: the findings in its favour are said to be so
         reasons = [*against_facts, *(([f"in its favour: {'; '.join(favour)}"] if favour else []) if low else favour)]
         verdict = Verdict.SUPPORTED if p >= policy.threshold else Verdict.UNSUPPORTED
@@ -208,10 +208,17 @@ class EvidenceVerifier:
         return Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
 
     def _reasons(
-        self, question: str, sig: dict[str, float], words: dict[str, list[str]], alt: Draft | None, policy: Policy
+        self,
+        question: str,
+        sig: dict[str, float],
+        words: dict[str, list[str]],
+        alt: Draft | None,
+        policy: Policy,
+        kind: str,
     ) -> tuple[list[str], list[str]]:
         """Plain-language findings about the texts, those against the answer and those in its favour: question
-        words as the user wrote them, no stems or signal names."""
+        words as the user wrote them, no stems or signal names. That the reader picks the same answer is only
+        said of another generator's draft: of the reader's own, it is the reader agreeing with itself."""
         against: list[str] = []
         favour: list[str] = []
         if words.get("key_missing"):
@@ -230,7 +237,10 @@ class EvidenceVerifier:
             if sig.get(signal):
                 against.append(REASONS[signal].say(1.0, words))
         for finding in reader_view(sig):
-            (favour if finding == READER_AGREES else against).append(finding)
+            if finding != READER_AGREES:
+                against.append(finding)
+            elif kind != "reader":
+                favour.append(finding)
         if alt is not None:
             if sig["dual_agree"] >= 0.99:
                 favour.append(f"a second, independent path gives the same answer ({alt.generator})")

@@ -279,3 +279,16 @@ def test_a_question_without_content_words_is_not_said_to_have_them_all_near_the_
         hits,
     )
     assert "every content word of the question appears around the answer" in said.reasons
+
+
+def test_the_reader_is_not_said_to_agree_with_its_own_draft(normans_hits):
+    """ "The reader picks the same answer in the evidence" was said of nearly every reader draft, wrong ones too: the
+    verifier's reader reads what the generator read, so of the reader's own draft it is no finding. It is said of
+    the same answer from another generator (the control), where it is independent evidence."""
+    question = "Who was the leader of the Norse raiders?"
+    verifier = EvidenceVerifier()
+    agrees = "the reader picks the same answer in the evidence"
+    own = verifier.verify(question, Draft("Rollo", ("squad2/Normans/0",), "", generator="reader"), normans_hits)
+    other = verifier.verify(question, Draft("Rollo", ("squad2/Normans/0",), "", generator="openai"), normans_hits)
+    assert not any(agrees in r for r in own.reasons), own.reasons
+    assert any(agrees in r for r in other.reasons), other.reasons
