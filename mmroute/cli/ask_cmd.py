@@ -46,9 +46,9 @@ def pipeline_options(f: Any) -> Any:
             "retriever_options",
             multiple=True,
             metavar="KEY=JSON",
-            help="Retriever option, e.g. --retriever-option mode=dense (single shot: mode=hybrid|dense|sparse, "
-            "fusion=rrf|dbsf, weights='[1,2]' for dense and sparse, rrf_k=60; step-wise: max_steps=2; both: "
-            "widen=false to search only the routed KBs) (repeatable).",
+            help="Retriever option, e.g. --retriever-option max_steps=2 (step-wise, the default: max_steps; with "
+            "--single-shot: mode=hybrid|dense|sparse, fusion=rrf|dbsf, weights='[1,2]' for dense and sparse, "
+            "rrf_k=60; both: widen=false to search only the routed KBs) (repeatable).",
         ),
         click.option("--k", "k", type=click.IntRange(1, 100), default=None, help="Evidence budget (default 5)."),
         click.option(

@@ -119,7 +119,7 @@ def parse_options(pairs: tuple[str, ...], flag: str) -> dict[str, object]:
     for pair in pairs:
         key, sep, raw = pair.partition("=")
         if not sep or not key:
-            raise InputError(f"{flag} {pair!r} is not KEY=VALUE", hint=f"e.g. {flag} ef=128")
+            raise InputError(f"{flag} {pair!r} is not KEY=VALUE", hint=f"write {flag} KEY=VALUE (VALUE may be JSON)")
         try:
             out[key] = json.loads(raw)
         except json.JSONDecodeError:

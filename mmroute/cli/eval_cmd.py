@@ -75,8 +75,8 @@ def eval_retrieval(
     click.echo(
         f"{a['n']} questions ({a['with_gold']} with gold ids), k={k}, {'step-wise' if stepwise else 'single-shot'}"
     )
-    click.echo("  all gold in top c: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_all"].items()))
-    click.echo("  any gold in top c: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_any"].items()))
+    click.echo("  all gold in the top k: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_all"].items()))
+    click.echo("  any gold in the top k: " + "  ".join(f"@{c} {v:.1%}" for c, v in a["recall_any"].items()))
     click.echo(f"  MRR {a['mrr']:.3f}  steps {a['avg_steps']}  KB calls {a['avg_kb_calls']}  p50 {a['p50_ms']} ms")
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -28,7 +31,43 @@ Examples:
 """
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100}, epilog=EPILOG)
+class MMRouteGroup(click.Group):
+    """The ``mmroute`` group: a usage error (an unknown option, a value out of range, a missing file for a path
+    option) is one ``error:`` line and a ``hint:`` line naming the command's ``--help``, as every other error of
+    the CLI is, instead of click's usage block."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            rv = super().main(args, prog_name, complete_var, False, **extra)
+        except click.UsageError as e:
+            where = e.ctx.command_path if e.ctx is not None else (prog_name or "mmroute")
+            click.echo(f"error: {e.format_message()}", err=True)
+            click.echo(f"hint: `{where} --help` says what it takes, with examples", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            e.show()
+            sys.exit(e.exit_code)
+        except click.exceptions.Abort:
+            click.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+@click.group(
+    "mmroute",
+    cls=MMRouteGroup,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EPILOG,
+)
 @click.version_option(package_name="mmroute")
 def cli() -> None:
     """mmroute: multimodal retrieval-augmented QA with knowledge-base routing."""

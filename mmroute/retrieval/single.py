@@ -10,7 +10,7 @@ to no retrieval searches a text KB that holds something close to it (:mod:`.wide
 ``widen=false`` turns both off). The default mode and fusion were chosen on
 multi-hop questions and checked on SQuAD (``evals/eval/eval_hybrid.py``).
 
-    mmroute ask "Who wrote Nobody Loves You?" --retriever-option mode=dense
+    mmroute ask "Who wrote Nobody Loves You?" --single-shot --retriever-option mode=dense
 """
 
 from __future__ import annotations

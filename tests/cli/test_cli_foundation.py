@@ -141,3 +141,22 @@ def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(
     )
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and "cannot be searched with an image" in r.stderr and "hint:" in r.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["ask", "Who led the Normans?", "--k", "0"], "error: Invalid value for '--k': 0 is not in the range"),
+        (["ask", "Who led the Normans?", "--image", "no-such-photo.jpg"], "File 'no-such-photo.jpg' does not exist"),
+        (["kb", "list", "--bogus"], "error: No such option '--bogus'"),
+    ],
+)
+def test_a_usage_error_is_one_line_and_a_hint(args: list[str], said: str) -> None:
+    """Click's usage block (three lines and a blank) became one error line and a hint naming the command's help,
+    as every other CLI error is. The control: a good command still exits 0."""
+    res = CliRunner().invoke(cli, args)
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and len(lines) == 2, res.output
+    assert said in lines[0] and lines[1].startswith("hint: `mmroute ") and "--help" in lines[1]
+    assert "Usage:" not in res.output
+    assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
