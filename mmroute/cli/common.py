@@ -18,8 +18,17 @@ from ..errors import MMRouteError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+def _home_before_the_command(ctx: click.Context, _param: click.Parameter, value: Path | None) -> Path | None:
+    """``mmroute --home DIR kb list`` as ``mmroute kb list --home DIR``: a ``--home`` given before the command is used
+    unless the command has its own on the command line (either beats ``$MMROUTE_HOME``)."""
+    if ctx.get_parameter_source("home") is click.core.ParameterSource.COMMANDLINE:
+        return value
+    root = ctx.find_root().params.get("home")
+    return Path(root) if root is not None else value
+
+
 def home_option(f: F) -> F:
-    """``--home DIR`` (default ``$MMROUTE_HOME`` or ``~/.mmroute``) on every command."""
+    """``--home DIR`` (default ``$MMROUTE_HOME`` or ``~/.mmroute``) on every command; also accepted before it."""
     return click.option(
         "--home",
         "home",
@@ -27,6 +36,7 @@ def home_option(f: F) -> F:
         default=None,
         envvar="MMROUTE_HOME",
         show_envvar=True,
+        callback=_home_before_the_command,
         help="Home directory holding the KBs (default ~/.mmroute).",
     )(f)
 

@@ -6,6 +6,7 @@ import importlib
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -69,7 +70,14 @@ class MMRouteGroup(click.Group):
     epilog=EPILOG,
 )
 @click.version_option(package_name="mmroute")
-def cli() -> None:
+@click.option(
+    "--home",
+    "home",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Home directory holding the KBs, for the command that follows (which also takes --home).",
+)
+def cli(home: Path | None) -> None:
     """mmroute: multimodal retrieval-augmented QA with knowledge-base routing."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 

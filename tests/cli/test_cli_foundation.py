@@ -160,3 +160,20 @@ def test_a_usage_error_is_one_line_and_a_hint(args: list[str], said: str) -> Non
     assert said in lines[0] and lines[1].startswith("hint: `mmroute ") and "--help" in lines[1]
     assert "Usage:" not in res.output
     assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
+
+
+def test_home_is_taken_before_the_command_too(tmp_path: Path, corpus: Path, monkeypatch) -> None:
+    """The README says every command takes --home; `mmroute --home DIR kb list` was "No such option". A --home before
+    the command now beats $MMROUTE_HOME, and the command's own --home beats both (the controls)."""
+    home, other = str(tmp_path / "h"), str(tmp_path / "empty")
+    assert run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)[0] == 0
+    monkeypatch.setenv("MMROUTE_HOME", other)
+
+    def kbs(*args: str) -> list[str]:
+        code, out, _ = run(*args)
+        assert code == 0, out
+        return [kb["name"] for kb in json.loads(out)["kbs"]]
+
+    assert kbs("--home", home, "kb", "list", "--json") == ["k"]
+    assert kbs("kb", "list", "--json") == []  # $MMROUTE_HOME
+    assert kbs("--home", other, "kb", "list", "--home", home, "--json") == ["k"]
