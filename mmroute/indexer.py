@@ -213,6 +213,9 @@ class Indexer:
         loader_options: Mapping[str, Any] | None = None,
     ) -> list[IndexReport]:
         validate_kb_name(kb)
+        # anchored to the working directory: items keep their source file's path (a photo shown by the app, a
+        # video's subtitles found beside it, an image sent to an endpoint) wherever the home is used from later
+        input_path = Path(input_path).absolute()
         mod = Modality(modality) if modality else None
         mod, plans, plan_problems = plan_sources(Path(input_path), mod)
         grans = resolve_granularities(mod, granularity)

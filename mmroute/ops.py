@@ -11,11 +11,12 @@ both modes, so ``--json`` and text output do not depend on where the work ran.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import InputError
+from .errors import InputError, MMRouteError
 
 if TYPE_CHECKING:  # what the signatures name; importing them here would load the stores and encoders
     from .config import PipelineConfig
@@ -231,22 +232,29 @@ def index_spec(
 def index(
     home: Home, kb: str, spec: dict[str, Any], progress: Callable[[str, int, int], None] | None = None
 ) -> dict[str, Any]:
-    """``mmroute index``: ``{"reports": [IndexReport.to_dict()]}`` for the KB(s) written."""
+    """``mmroute index``: ``{"reports": [IndexReport.to_dict()]}`` for the KB(s) written.
+
+    The items keep their source file's absolute path (the indexer anchors the input at the working
+    directory), while messages and problems name it as the caller typed it (``spec["display_input"]``, else
+    ``spec["input"]``), so the CLI in-process and ``mmroute serve`` say the same thing.
+    """
     from .indexer import Indexer
     from .types import EncoderSpec, StoreSpec
 
     enc = EncoderSpec.from_dict(spec["encoder"]) if spec.get("encoder") else None
     store = StoreSpec.from_dict(spec["store"]) if spec.get("store") else None
-    reports = Indexer(home, progress=progress).index(
-        kb,
-        Path(spec["input"]),
-        modality=spec.get("modality"),
-        granularity=spec.get("granularity"),
-        encoder=enc,
-        store=store,
-        description=spec.get("description") or "",
-        loader_options=spec.get("loader_options") or {},
-    )
+    say = TypedPath.of(spec)
+    with say.in_errors():
+        reports = Indexer(home, progress=progress).index(
+            kb,
+            say.absolute,
+            modality=spec.get("modality"),
+            granularity=spec.get("granularity"),
+            encoder=enc,
+            store=store,
+            description=spec.get("description") or "",
+            loader_options=spec.get("loader_options") or {},
+        )
     from .stores.edge import layout_advice
 
     for r in reports:
@@ -254,7 +262,38 @@ def index(
         advice = store.backend == "edge" and layout_advice(r.kb, r.count, bool(store.options.get("on_disk")))
         if advice:
             r.notes.append(f"KB {r.kb!r} is loaded into RAM whenever it opens; {advice}")
-    return {"reports": [r.to_dict() for r in reports]}
+    out = [r.to_dict() for r in reports]
+    for report in out:
+        report["notes"] = [say(n) for n in report.get("notes") or []]
+        for problem in report.get("problems", []):
+            problem["source"], problem["message"] = say(problem.get("source") or ""), say(problem.get("message") or "")
+    return {"reports": out}
+
+
+class TypedPath:
+    """Says an absolute input path the way its caller typed it: ``say(text)`` replaces the one by the other."""
+
+    def __init__(self, absolute: Path, typed: str) -> None:
+        self.absolute = absolute
+        self.typed = typed
+
+    @classmethod
+    def of(cls, spec: dict[str, Any]) -> TypedPath:
+        """The input of an :func:`index_spec` (absolute on a server, which keeps the typed one in ``display_input``)."""
+        return cls(Path(spec["input"]).absolute(), spec.get("display_input") or spec["input"])
+
+    def __call__(self, text: str) -> str:
+        return text.replace(str(self.absolute), self.typed) if str(self.absolute) != self.typed else text
+
+    @contextmanager
+    def in_errors(self) -> Iterator[None]:
+        """An :class:`~mmroute.errors.MMRouteError` raised inside names the path as typed."""
+        try:
+            yield
+        except MMRouteError as e:
+            e.message, e.hint = self(e.message), self(e.hint) if e.hint else e.hint
+            e.args = (e.message,)
+            raise
 
 
 def index_targets(kb: str, spec: dict[str, Any]) -> list[str]:
@@ -267,7 +306,8 @@ def index_targets(kb: str, spec: dict[str, Any]) -> list[str]:
     from .loaders.detect import plan_sources
     from .types import Modality
 
-    validate_kb_name(kb)
-    mod = Modality(spec["modality"]) if spec.get("modality") else None
-    mod, _, _ = plan_sources(Path(spec["input"]), mod)
-    return kb_names_for(kb, resolve_granularities(mod, spec.get("granularity")))
+    with TypedPath.of(spec).in_errors():
+        validate_kb_name(kb)
+        mod = Modality(spec["modality"]) if spec.get("modality") else None
+        mod, _, _ = plan_sources(Path(spec["input"]), mod)
+        return kb_names_for(kb, resolve_granularities(mod, spec.get("granularity")))

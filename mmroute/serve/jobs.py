@@ -156,11 +156,7 @@ class JobRegistry:
 
         An identical call already queued or running is returned instead of a new job.
         """
-        try:
-            targets = ops.index_targets(kb, spec)
-        except MMRouteError as e:
-            e.message = _display(e.message, spec)
-            raise
+        targets = ops.index_targets(kb, spec)  # its errors name the input as the caller typed it
         with self._lock:
             for job in self._jobs.values():
                 if job.status in ("queued", "running") and job.kb == kb and job.spec == spec:
@@ -198,10 +194,10 @@ class JobRegistry:
                 def progress(stage: str, done: int, total: int) -> None:
                     job.progress[stage] = {"done": done, "total": total}
 
-                job.result = _display_paths(ops.index(self.home, job.kb, job.spec, progress=progress), job.spec)
+                job.result = ops.index(self.home, job.kb, job.spec, progress=progress)
                 job.status = "done"
         except MMRouteError as e:
-            job.error = {"error": _display(e.message, job.spec), "hint": e.hint, "exit_code": 2}
+            job.error = {"error": e.message, "hint": e.hint, "exit_code": 2}
             job.status = "failed"
         except Exception as e:  # noqa: BLE001 - a job must end recorded, never vanish with its thread
             log.exception("index job %s failed", job.id)
@@ -212,19 +208,3 @@ class JobRegistry:
             self._save(job)
             log.info("index job %s: %s", job.id, job.status)
 
-
-def _display(text: str, spec: dict[str, Any]) -> str:
-    """Say paths as the caller typed them: the server indexes the absolute input path, the CLI
-    in-process would have named it relative to the caller's working directory."""
-    shown = spec.get("display_input")
-    return text.replace(spec["input"], shown) if shown and shown != spec["input"] else text
-
-
-def _display_paths(result: dict[str, Any], spec: dict[str, Any]) -> dict[str, Any]:
-    for report in result.get("reports", []):
-        for p in report.get("problems", []):
-            src = p.get("source") or ""
-            if src == spec["input"] or src.startswith(spec["input"] + "/"):
-                p["source"] = _display(src, spec)
-            p["message"] = _display(p.get("message") or "", spec)
-    return result

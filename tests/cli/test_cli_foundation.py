@@ -177,3 +177,22 @@ def test_home_is_taken_before_the_command_too(tmp_path: Path, corpus: Path, monk
     assert kbs("--home", home, "kb", "list", "--json") == ["k"]
     assert kbs("kb", "list", "--json") == []  # $MMROUTE_HOME
     assert kbs("--home", other, "kb", "list", "--home", home, "--json") == ["k"]
+
+
+def test_a_relative_input_is_stored_anchored_and_named_as_typed(tmp_path: Path, monkeypatch) -> None:
+    """`mmroute index --input data/c.jsonl`: the items' source works from any directory later (the app shows a photo
+    from it), while the skipped line is reported with the path the user typed, as `mmroute serve` reports it."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "c.jsonl").write_text(json.dumps({"id": "p1", "text": "Rollo led the Normans."}) + "\n{broken\n")
+    monkeypatch.chdir(work)
+    home = str(tmp_path / "h")
+    code, out, err = run("index", "--kb", "k", "--input", "data/c.jsonl", "--home", home, "--json", *HASH)
+    (problem,) = json.loads(out)["reports"][0]["problems"]
+    assert code == 1 and problem["source"] == "data/c.jsonl" and str(work) not in out + err, (out, err)
+    code, _, err = run("index", "--kb", "k", "--input", "data/nope.jsonl", "--home", home)
+    assert code == 2 and "data/nope.jsonl" in err and str(work) not in err, err
+    monkeypatch.chdir(tmp_path)
+    code, out, _ = run("search", "--kb", "k", "Rollo", "--home", home, "--json")
+    source = json.loads(out)["hits"][0]["item"]["source"]
+    assert code == 0 and Path(source).is_absolute() and Path(source).is_file(), source

@@ -136,3 +136,21 @@ def test_a_reader_names_the_writer_it_saw_even_if_the_lock_is_released_meanwhile
         kb.search("paragraph number 7", k=1)
     assert kb.search("paragraph number 7", k=1)[0].item.id == "p7"  # the writer is gone: the next search works
     kb.close()
+
+
+def test_a_relative_input_path_is_stored_as_a_path_that_works_from_anywhere(tmp_path: Path, monkeypatch) -> None:
+    """`mmroute index --input ../shared/data/...` stored each item's source as typed, so the app (which shows a photo
+    from its source), a video's subtitles and an endpoint's image broke when the home was used from another
+    directory. The source is now anchored at index time; the item ids stay relative to the input (the control)."""
+    work = tmp_path / "work"
+    (work / "data").mkdir(parents=True)
+    (work / "data" / "corpus.jsonl").write_text(json.dumps({"id": "p1", "text": "Rollo led the Normans."}) + "\n")
+    monkeypatch.chdir(work)
+    Indexer(Home(tmp_path / "home")).index("kb", Path("data/corpus.jsonl"), encoder=EncoderSpec("hashing", {"dim": 32}))
+    monkeypatch.chdir(tmp_path)
+    kb = Home(tmp_path / "home").open("kb")
+    try:
+        (item,) = kb.get_items(["p1"])
+    finally:
+        kb.close()
+    assert item.id == "p1" and Path(item.source).is_absolute() and Path(item.source).is_file(), item.source
