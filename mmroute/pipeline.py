@@ -28,8 +28,9 @@ from .generation.moments import asks_for_moment, moment_answer
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
-from .types import Answer, Draft, Hit, RetrievalResult, Verdict, Verification
+from .types import Answer, Draft, Hit, RetrievalResult, RetrievalStep, Verdict, Verification
 from .verification.base import VERIFIERS, Verifier
+from .verification.chain import first_hop
 
 log = logging.getLogger(__name__)
 
@@ -150,9 +151,9 @@ class Pipeline:
                 alt = self.generator.closed_book(question, hits, img)
             t2 = time.perf_counter()
             if self.verifier is not None:
-                ver = self.verifier.verify(question, draft, hits, alt)
+                ver = past_first_hop(question, draft, hits, res.steps, self.verifier.verify(question, draft, hits, alt))
                 if ver.abstain and ver.verdict is Verdict.UNSUPPORTED and draft.text:
-                    draft, ver = self._next_candidate(question, hits, img, draft, ver)
+                    draft, ver = self._next_candidate(question, hits, img, draft, ver, res.steps)
         timings["generate"] = (t2 - t1) * 1000
         t3 = time.perf_counter()
         timings["verify"] = (t3 - t2) * 1000
@@ -183,7 +184,13 @@ class Pipeline:
         )
 
     def _next_candidate(
-        self, question: str, hits: Sequence[Hit], image: Path | None, draft: Draft, ver: Verification
+        self,
+        question: str,
+        hits: Sequence[Hit],
+        image: Path | None,
+        draft: Draft,
+        ver: Verification,
+        steps: Sequence[RetrievalStep] = (),
     ) -> tuple[Draft, Verification]:
         """The first of the generator's next-ranked answers the verifier supports, with a reason naming the
         withheld one; the withheld draft and its verdict when none is (or the generator ranks none)."""
@@ -191,11 +198,26 @@ class Pipeline:
         if n <= 0 or self.verifier is None or not isinstance(self.generator, RankingGenerator):
             return draft, ver
         for cand in self.generator.next_answers(question, hits, n, image):
-            v = self.verifier.verify(question, cand, hits, None)
+            v = past_first_hop(question, cand, hits, steps, self.verifier.verify(question, cand, hits, None))
             if not v.abstain:
                 note = f"the reader's first answer {draft.text!r} was withheld ({ver.reasons[0]}); this is its next"
                 return cand, replace(v, reasons=(v.reasons[0], note, *v.reasons[1:]))
         return draft, ver
+
+
+def past_first_hop(
+    question: str, draft: Draft, hits: Sequence[Hit], steps: Sequence[RetrievalStep], ver: Verification
+) -> Verification:
+    """``ver``, withheld when the draft answers only the first hop of a bridge question
+    (:func:`~mmroute.verification.chain.first_hop`), with that finding among its reasons either way."""
+    hop = first_hop(question, draft, hits, steps)
+    if hop is None:
+        return ver
+    if ver.abstain:
+        return replace(ver, reasons=(ver.reasons[0], hop.reason(), *ver.reasons[1:]))
+    head = f"withheld: {hop.reason()}"
+    estimate = f"the estimated chance on the other findings alone was {ver.confidence:.0%}"
+    return replace(ver, verdict=Verdict.UNSUPPORTED, abstain=True, reasons=(head, estimate, *ver.reasons[1:]))
 
 
 def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:

@@ -344,6 +344,9 @@ class RetrievalStep:
     new_ids: tuple[str, ...] = ()
     note: str = ""
     elapsed_ms: float = 0.0
+    bridge: str | None = None
+    """A follow-up aimed at a KB item that earlier evidence named and the question did not: that item's title
+    (the second hop of a bridge question: "Edward L. Cahn" from the film "Laughter in Hell")."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -356,6 +359,7 @@ class RetrievalStep:
             "route": self.route.to_dict() if self.route else None,
             "note": self.note,
             "elapsed_ms": round(self.elapsed_ms, 3),
+            "bridge": self.bridge,
         }
 
     @classmethod
@@ -370,6 +374,7 @@ class RetrievalStep:
             new_ids=tuple(d.get("new_ids") or ()),
             note=str(d.get("note") or ""),
             elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+            bridge=str(d["bridge"]) if d.get("bridge") else None,
         )
 
 

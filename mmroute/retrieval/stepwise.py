@@ -432,6 +432,7 @@ class StepwiseRetriever:
                 route=decision,
                 new_ids=tuple(new_ids),
                 note="; ".join(p for p in note_parts if p),
+                bridge=follow.target if follow.bridge else None,
             )
             nxt: FollowUp | None = None
             if not stop_reason:

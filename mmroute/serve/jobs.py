@@ -207,4 +207,3 @@ class JobRegistry:
             job.finished_at = _now()
             self._save(job)
             log.info("index job %s: %s", job.id, job.status)
-

@@ -53,6 +53,9 @@ class FollowUp:
     trust: float = 1.0
     """How far the retriever may rank this follow-up's best hits by their match to it rather than to the
     question (0: not at all, for a guessed span; 1: a named KB entity, see ``StepwiseConfig.followup_weight``)."""
+    bridge: bool = False
+    """``target`` is a KB item's title that the evidence named and the question did not (a bridge entity): what
+    the evidence holds about it is the second hop, so an answer from the passage naming it is only the first."""
 
     @classmethod
     def done(cls, why: str, planner: str = "", raw: str | None = None) -> FollowUp:

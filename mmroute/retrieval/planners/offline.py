@@ -123,6 +123,7 @@ class OfflinePlanner:
                 modality=cand.modality,
                 why=f"{_TIER_NAMES[cand.tier]} {cand.target!r} from {cand.source!r} (score {cand.score:.3f})",
                 trust=0.0 if cand.tier == 2 else 1.0,
+                bridge=cand.tier == 0,
             )
         return FollowUp.done("no unexplored bridge entity in the evidence", planner=self.name)
 
