@@ -62,13 +62,25 @@ def finetune_router(
     y = np.asarray([labels.index(v) for v in y_names])
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    local = Path(base_model).exists()
+    folder = Path(base_model).expanduser()
+    local = folder.exists()
+    if not local and base_model.startswith(("/", ".", "~")):  # a path, not a hub name ("org/model")
+        raise InputError(
+            f"no model folder at {base_model!r}",
+            hint="give the folder of a transformers model (with its config.json), e.g. ~/models/all-mpnet-base-v2",
+        )
+    if local and not (folder / "config.json").is_file():
+        raise InputError(
+            f"{base_model!r} is not a transformers model folder: it has no config.json",
+            hint="give the folder a model was saved to (save_pretrained), e.g. ~/models/all-mpnet-base-v2",
+        )
     try:
-        tok = AutoTokenizer.from_pretrained(base_model, local_files_only=local)
-        net = AutoModel.from_pretrained(base_model, local_files_only=local)
-    except OSError as e:
+        tok = AutoTokenizer.from_pretrained(str(folder) if local else base_model, local_files_only=local)
+        net = AutoModel.from_pretrained(str(folder) if local else base_model, local_files_only=local)
+    except (OSError, ValueError) as e:  # a missing or unreadable file; a tokenizer transformers cannot build
+        said = (str(e).strip().splitlines() or [e.__class__.__name__])[0][:200]
         raise ModelUnavailableError(
-            f"cannot load encoder {base_model!r}: {e.__class__.__name__}",
+            f"cannot load encoder {base_model!r}: {said}",
             hint="give a local model directory, or a hub name on a machine that can reach the hub",
         ) from e
     device = resolve_device(cfg.device)

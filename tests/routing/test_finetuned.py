@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from mmroute.cli.main import cli
-from mmroute.errors import ConfigError, ModelUnavailableError
+from mmroute.errors import ConfigError, InputError, ModelUnavailableError
 from mmroute.routing import ROUTERS, FinetunedRouter, Router
 from mmroute.routing.dataset import RoutingExample
 from mmroute.routing.finetuned import FinetunedArtifact
@@ -116,10 +116,13 @@ def test_errors_name_the_problem(tmp_path: Path, artifact: Path):
         FinetunedRouter(artifact, blend=1.5)
     with pytest.raises(ConfigError, match="needs the path"):
         ROUTERS.create("finetuned")
-    with pytest.raises(ModelUnavailableError, match="cannot load encoder"):
+    # a path that is not there, and a folder that holds no model: said so, not "OSError" or a traceback
+    with pytest.raises(InputError, match="no model folder at"):
         finetune_router(
             _examples(), str(tmp_path / "nowhere"), tmp_path / "out", FinetuneConfig(epochs=1, device="cpu")
         )
+    with pytest.raises(InputError, match="not a transformers model folder: it has no config.json"):
+        finetune_router(_examples(), str(tmp_path), tmp_path / "out", FinetuneConfig(epochs=1, device="cpu"))
 
 
 def test_cli_finetune_then_eval(tiny_encoder: Path, tmp_path: Path):
