@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..text import stem
 from ..types import Answer, Draft, Hit, Verdict, Verification
 
 MIN_COVERAGE = 0.5
@@ -35,7 +36,21 @@ _WHEN = re.compile(
 )
 _VIDEO = re.compile(r"\b(?:video|clip|film|movie|trailer|scene|footage|recording)s?\b", re.IGNORECASE)
 _NOT_ASKED = frozenset(
-    {"time", "point", "moment", "minut", "second", "video", "clip", "film", "movi", "trailer", "scene", "footag"}
+    stem(w)
+    for w in (
+        "time",
+        "point",
+        "moment",
+        "minute",
+        "second",
+        "video",
+        "clip",
+        "film",
+        "movie",
+        "trailer",
+        "scene",
+        "footage",
+    )
 )
 """Stems of time and medium words: what a moment question asks *for*, not what the moment says."""
 GENERATOR = "moment"

@@ -10,6 +10,7 @@
 from .answers import answer_matches, normalize_answer
 from .sentences import sentences, split_sentences
 from .tokens import (
+    MEDIA_STEMS,
     LocalIdf,
     Token,
     content_stems,
@@ -25,7 +26,7 @@ from .tokens import (
 from .wordlists import (
     ANTONYMS,
     EXCLUSIVES,
-    MEDIA_STEMS,
+    MEDIA_WORDS,
     MONTHS,
     NEGATIONS,
     NUMBER_WORDS,
@@ -38,6 +39,7 @@ __all__ = [
     "ANTONYMS",
     "EXCLUSIVES",
     "MEDIA_STEMS",
+    "MEDIA_WORDS",
     "MONTHS",
     "NEGATIONS",
     "NUMBER_WORDS",

@@ -76,11 +76,22 @@ one ones s t via per vs etc
 """.split()
 )
 
-MEDIA_STEMS = frozenset(
-    {"photo", "photograph", "pictur", "pic", "imag", "video", "clip", "scene", "footag", "shown", "show", "film"}
+MEDIA_WORDS = (
+    "photo",
+    "photograph",
+    "picture",
+    "pic",
+    "image",
+    "video",
+    "clip",
+    "scene",
+    "footage",
+    "shown",
+    "show",
+    "film",
 )
-"""Stems of words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption
-need not say "photo" to be about it."""
+"""Words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption need not say
+"photo" to be about it (their stems are ``mmroute.text.MEDIA_STEMS``)."""
 
 
 _ANTONYM_PAIRS: dict[str, str] = {

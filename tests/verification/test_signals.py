@@ -114,3 +114,16 @@ def test_a_photos_caption_need_not_say_photo(emb) -> None:
     page = Item(id="p1", kind=Granularity.PARAGRAPH, text=caption)
     s, words = compute_signals(question, draft, [Hit(item=page, score=0.5, kb="wiki", rank=1)], emb)
     assert s["cov_window"] < 1.0 and words["missing"] == ["photo"]
+
+
+def test_an_inflected_question_word_is_found_near_the_answer(emb) -> None:
+    """The reason "these words of the question do not appear near the answer: harasses" was false beside "rodents
+    rudely harass him"; the same for "die" beside "died". The control: a word the sentence lacks is still missing."""
+    from mmroute.types import Granularity, Hit, Item
+
+    text = "When one sunny day three rodents rudely harass him, something snaps. The director died in 1963."
+    hits = [Hit(Item("bbb", Granularity.PARAGRAPH, text), 0.9, "kb")]
+    _, words = compute_signals("What harasses the rabbit?", _draft("rodents", text.split(". ")[0] + "."), hits, emb)
+    assert "harass" not in " ".join(words["missing"]) and words["missing"] == ["rabbit"], words["missing"]
+    _, words = compute_signals("When did the director die?", _draft("1963", "The director died in 1963."), hits, emb)
+    assert words["missing"] == [], words["missing"]
