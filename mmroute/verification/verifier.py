@@ -26,6 +26,7 @@ calibrated separately, so an LLM's correct answer is not judged by the reader's 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -252,12 +253,25 @@ class EvidenceVerifier:
 
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:
-    """The question's own words for the given stems (the verifier's signals work on stems)."""
-    from ..text import stem, tokenize
+    """The question's own words for the given stems (the verifier's signals work on stems). A name whose every word
+    is among them is said whole: "P.S. Jerusalem", not "P", "Jerusalem"."""
+    from ..text import STOPWORDS, stem, tokenize
 
     by_stem: dict[str, str] = {}
     for t in tokenize(question):
         if t.is_word:
             by_stem.setdefault(stem(t.lower), t.text)
             by_stem.setdefault(stem(t.text), t.text)
-    return [by_stem.get(s, s) for s in stems]
+    words = [by_stem.get(s, s) for s in stems]
+    for m in _NAME_RE.finditer(question):
+        parts = [stem(t.text) for t in tokenize(m.group(0)) if t.is_word and t.lower not in STOPWORDS]
+        at = [i for i, s in enumerate(stems) if s in parts]
+        if len(parts) > 1 and set(parts) <= set(stems):
+            words[at[0]] = m.group(0)
+            for i in at[1:]:
+                words[i] = ""
+    return [w for w in dict.fromkeys(words) if w]
+
+
+_NAME_RE = re.compile(r"[A-Z][\w'\u2019-]*\.?(?:(?:\s+|(?<=\.))[A-Z][\w'\u2019-]*\.?)*")
+"""A run of capitalised words and initials in a question ("P.S. Jerusalem", "Eileen Collins")."""

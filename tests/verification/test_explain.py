@@ -188,3 +188,15 @@ def test_a_name_answering_a_who_question_is_never_the_wrong_kind(emb, normans_hi
     assert weighed_against(_pushes_down("type_match"), sig, words) == [
         "the question asks for a person and the answer has no name"
     ]
+
+
+def test_a_missing_name_is_said_whole_and_only_when_all_of_it_is_missing() -> None:
+    """'the passage does not mention P, Jerusalem' named a letter; the name is "P.S. Jerusalem". The control: a name
+    only part of which is missing is not said whole (the passage may well say "Collins")."""
+    from mmroute.verification.verifier import surface_words
+
+    q = "When was the director of film P.S. Jerusalem born?"
+    assert surface_words(q, ["director", "film", "p", "jerusalem"]) == ["director", "film", "P.S. Jerusalem"]
+    q = "In what year did Eileen Collins retire?"
+    assert surface_words(q, ["eileen"]) == ["Eileen"]
+    assert surface_words(q, ["eileen", "collin"]) == ["Eileen Collins"]
