@@ -170,7 +170,10 @@ class PipelineConfig:
         try:
             data = tomllib.loads(p.read_text(encoding="utf-8"))
         except FileNotFoundError:
-            raise ConfigError(f"config file {p} not found") from None
+            raise ConfigError(
+                f"config file {p} not found",
+                hint="give the path of a TOML file with a [pipeline] table (see the user guide, 'Pipeline TOML')",
+            ) from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read config file {p}: {e}", hint="give a UTF-8 TOML file") from None
         except tomllib.TOMLDecodeError as e:

@@ -64,7 +64,7 @@ def main() -> int:
             route = ans.route.chosen if ans.route else ()
             withheld = ans.draft.text if ans.abstained and ans.draft and ans.draft.text else None
             print(
-                f"ask: {q}\n   route {list(route)} -> {ans.display_text!r}"
+                f"ask: {q}\n   route {list(route)}, searched {list(ans.searched_kbs)} -> {ans.display_text!r}"
                 f"{'' if not ans.abstained else f' ({ans.reason})'}  [{ans.timings_ms.get('total', 0):.0f} ms]"
                 + (f"\n   draft withheld by the verifier: {withheld!r}" if withheld else "")
             )

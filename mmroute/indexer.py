@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -181,6 +182,18 @@ def _nothing_indexed(
         else f"replace or remove the unreadable {modality.value} files named, then run the command again"
     )
     return InputError(f"nothing indexed from {what}{why}{more}; KB {kb!r} was not created", hint=hint)
+
+
+LINE_PREFIX = "line "
+"""A source's recorded error names its line this way (``line 2: malformed JSON``) in the manifest."""
+_RECORDED_LINE = re.compile(rf"{LINE_PREFIX}(\d+): (.*)", re.S)
+
+
+def recorded_problem(source: str, error: str) -> LoadProblem:
+    """A problem recorded in the manifest, reported again when its unchanged source is skipped: with its line
+    number where it had one, so a re-run says ``bad.jsonl:2: malformed JSON`` as the first run did."""
+    m = _RECORDED_LINE.fullmatch(error)
+    return LoadProblem(source, m.group(2), int(m.group(1))) if m else LoadProblem(source, error)
 
 
 class Indexer:
@@ -413,7 +426,7 @@ class Indexer:
         if prev is not None and prev.sha256 == sha and prev.status == "done":
             report.sources_unchanged += 1
             report.unchanged += prev.items
-            report.problems.extend(LoadProblem(str(plan.path), m) for m in prev.errors)
+            report.problems.extend(recorded_problem(str(plan.path), m) for m in prev.errors)
             return None
         resume = prev is not None and prev.sha256 == sha  # partial run of the same content
         manifest.sources[key] = SourceRecord(path=key, sha256=sha, status="partial", updated_at=utc_now())
@@ -454,7 +467,7 @@ class Indexer:
                 status="done",
                 items=g.items - failed,
                 skipped=len(g.problems) + failed,
-                errors=[p.message if p.line is None else f"line {p.line}: {p.message}" for p in g.problems],
+                errors=[p.message if p.line is None else f"{LINE_PREFIX}{p.line}: {p.message}" for p in g.problems],
                 updated_at=utc_now(),
             )
             report.sources_done += 1

@@ -202,7 +202,7 @@ def render(ans: Mapping[str, Any]) -> None:
     for h in ans["evidence"][:5]:
         item_text = h["item"].get("text") or " ".join(h["item"].get("captions") or ())
         holds = bool(support) and support in item_text
-        text = " ".join((support if holds else item_text).split())
+        text = " ".join((support if holds else item_text).split()) or "(no text: an image or clip without a caption)"
         mark = "  <- the answer's sentence" if holds else ""
         click.echo(f"    [{h['kb']}] {h['id']} ({h['score']:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}{mark}")
     click.echo("  timings (ms): " + "  ".join(f"{k} {v:.0f}" for k, v in ans["timings_ms"].items()))

@@ -27,7 +27,7 @@ COMMAND_MODULES = (
 EPILOG = """\b
 Examples:
   mmroute index --kb hop --input corpus.jsonl --granularity paragraph
-  mmroute search --kb hop "Who directed Inception?" --k 5
+  mmroute search --kb hop "Who directed Laughter in Hell?" --k 5
   mmroute kb list
 """
 

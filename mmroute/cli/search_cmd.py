@@ -15,7 +15,7 @@ from .main import cli
     "search",
     epilog="""\b
 Examples:
-  mmroute search --kb hop "Who directed Inception?" --k 5
+  mmroute search --kb hop "Who directed Laughter in Hell?" --k 5
   mmroute search --kb photos "a cup of coffee" --json
   mmroute search --kb photos --image query.jpg
   mmroute search --kb hop "Walls and Bridges" --mode sparse

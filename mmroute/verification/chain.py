@@ -50,12 +50,13 @@ class FirstHop:
     """The question's words that the bridge's passage holds and the answer's passage lacks, as the user wrote them."""
 
     def reason(self) -> str:
+        """Only what is true of the texts: the words behind the rule stay out (the question's "director" is not in
+        the film's passage, but "directed by" is, and saying the one without the other misled)."""
         name = self.source.item.title or self.source.item.id
-        said = ("word " if len(self.words) == 1 else "words ") + ", ".join(repr(w) for w in self.words)
         return (
-            f"it likely answers only the first step of the question: it comes from {name!r}, which leads on to "
-            f"{self.bridge!r} (a name the question does not give); the passage on {self.bridge!r} has the "
-            f"question's {said}, which the answer's passage lacks, and does not contain the answer"
+            f"it likely answers only the first step of the question: it comes from {name!r}, which names "
+            f"{self.bridge!r}, a name the question does not give; the search went on to the passage on "
+            f"{self.bridge!r}, and that passage does not contain the answer"
         )
 
 

@@ -201,10 +201,11 @@ class EvidenceVerifier:
                 else "no finding weighed much against it on its own: the estimate is low because answers with "
                 "signals like these were often wrong on the calibration questions",
             )
+        said, needs = percentages(p, policy.threshold)
         head = (
-            f"supported: estimated chance the answer is right {p:.0%} (needs {policy.threshold:.0%})"
+            f"supported: estimated chance the answer is right {said} (needs {needs})"
             if not abstain
-            else f"withheld: estimated chance the answer is right is only {p:.0%} (needs {policy.threshold:.0%})"
+            else f"withheld: estimated chance the answer is right is only {said} (needs {needs})"
         )
         return Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
 
@@ -250,6 +251,16 @@ class EvidenceVerifier:
             else:
                 against.append(f"a second path ({alt.generator}) finds no answer")
         return against, [f for f in favour if weighs_for(policy, sig, f)]
+
+
+def percentages(p: float, threshold: float) -> tuple[str, str]:
+    """An estimate and its threshold as percentages, with as many decimals as it takes to tell them apart
+    ("45.9%, needs 46.0%", never "46%, needs 46%")."""
+    for digits in (0, 1, 2):
+        said, needs = f"{p:.{digits}%}", f"{threshold:.{digits}%}"
+        if (said == needs) == (p == threshold):
+            break
+    return said, needs
 
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:

@@ -79,6 +79,9 @@ def test_skipped_items_give_nonzero_exit_and_a_summary(tmp_path: Path, corpus: P
     assert code == 1
     assert "4 indexed" in out and "2 skipped" in out
     assert "c.jsonl:5: malformed JSON" in err and "notes.xyz: unknown file type" in err
+    # the unchanged source is skipped on a re-run, and its recorded problem is said the same way, line and all
+    code, out, err = run("index", "--kb", "k", "--input", str(tmp_path), "--home", str(tmp_path / "h"), *HASH)
+    assert code == 1 and "4 already present" in out and "c.jsonl:5: malformed JSON" in err, err
 
 
 def test_eval_retrieval_contract(tmp_path: Path, corpus: Path) -> None:

@@ -50,7 +50,7 @@ def test_the_films_year_is_not_its_directors_death() -> None:
     assert "director" in CAHN.item.text and "director" not in FILM.item.text  # it says "directed by"
     ver = past_first_hop(QUESTION, draft("1933", FILM), HITS, STEPS, SUPPORTED)
     assert ver.abstain and ver.verdict is Verdict.UNSUPPORTED and ver.reasons[0] == f"withheld: {said}"
-    assert "77%" in ver.reasons[1] and "first step" in ver.reasons[0] and "word 'director'," in said
+    assert "77%" in ver.reasons[1] and "first step" in ver.reasons[0] and "director" not in said
 
 
 def test_the_answer_in_the_bridges_own_passage_passes() -> None:

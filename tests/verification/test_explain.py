@@ -200,3 +200,11 @@ def test_a_missing_name_is_said_whole_and_only_when_all_of_it_is_missing() -> No
     q = "In what year did Eileen Collins retire?"
     assert surface_words(q, ["eileen"]) == ["Eileen"]
     assert surface_words(q, ["eileen", "collin"]) == ["Eileen Collins"]
+
+
+def test_an_estimate_and_its_threshold_are_never_printed_equal_when_they_differ() -> None:
+    """'withheld: ... only 46% (needs 46%)' read as a contradiction; the control: far apart, whole percents."""
+    from mmroute.verification.verifier import percentages
+
+    assert percentages(0.4593, 0.4597) == ("45.9%", "46.0%")
+    assert percentages(0.63, 0.46) == ("63%", "46%")
