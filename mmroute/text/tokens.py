@@ -63,19 +63,35 @@ def tokenize(text: str) -> list[Token]:
 
 @lru_cache(maxsize=1 << 16)
 def stem(word: str) -> str:
-    """The Snowball (Porter2) English stem of a word, lower-cased, a possessive's "'s" dropped; numbers and words of
-    up to 3 letters are kept whole. "harasses" ~ "harass", "died" ~ "die", "founded" ~ "founding".
+    """The Snowball (Porter2) English stem of a word's lemma, lower-cased, a possessive's "'s" dropped; numbers and
+    words of up to 3 letters are kept whole. "harasses" ~ "harass", "died" ~ "die", "began" ~ "begin".
 
     A hand-made suffix stripper did this before and told users things that were false of the texts: "these words of
     the question do not appear near the answer: harasses" beside "three rodents rudely harass him" ("harass" lost
-    its last "s"), and "die" beside "died" (too short to strip)."""
-    w = word.lower().replace("’", "'")
+    its last "s"), and "die" beside "died" (too short to strip). A stemmer alone cannot join irregular forms, so a
+    word that LemmInflect's tables give one lemma only ("began" -> "begin", "won" -> "win", "men" -> "man") is stemmed
+    as that lemma; one with two ("born": born or bear, "found", "left") stays itself."""
+    w = word.lower().replace("\u2019", "'")
     if w.endswith("'s"):
         w = w[:-2]
-    if len(w) <= 3 or any(c.isdigit() for c in w):
+    if any(c.isdigit() for c in w):
+        return w
+    w = _lemma(w)
+    if len(w) <= 3:
         return w
     with _ENGLISH_LOCK:
         return str(_ENGLISH.stemWord(w))
+
+
+def _lemma(word: str) -> str:
+    from lemminflect import getAllLemmas
+
+    lemmas = {str(lemma).lower() for readings in getAllLemmas(word).values() for lemma in readings}
+    if len(lemmas) == 1:
+        (lemma,) = lemmas
+        if lemma.isalpha():
+            return lemma
+    return word
 
 
 MEDIA_STEMS = frozenset(stem(w) for w in MEDIA_WORDS)

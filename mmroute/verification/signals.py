@@ -206,7 +206,7 @@ def compute_signals(
         "missing": [t for t in missing_w],
         "key_missing": key_missing,
         "question_negations": q_negs,
-        "support_negations": s_negs,
+        "support_negations": negation_phrases(view.support) if s_negs else [],
         "question_opposites": [q for q, _ in opposites],
         "support_opposites": [o for _, o in opposites],
         "answer_type": [qa.answer_type.value],
@@ -238,6 +238,20 @@ def opposite_words(question: str, sentence: str) -> list[tuple[str, str]]:
 def negation_words(text: str) -> list[str]:
     """The negation words of ``text`` as written ("not", "never", "didn't"), in order."""
     return [t.text for t in tokenize(text) if t.lower in NEGATIONS or t.lower.endswith("n't")]
+
+
+def negation_phrases(text: str, before: int = 1, after: int = 2) -> list[str]:
+    """Each negation of ``text`` with the words around it, as written ("should not be confused"): a reason that
+    quotes "not" alone let a user think the answer itself was negated when the "not" sat in another clause."""
+    toks = [t for t in tokenize(text) if t.is_word]
+    spans: list[tuple[int, int]] = []
+    for i, t in enumerate(toks):
+        if t.lower in NEGATIONS or t.lower.endswith("n't"):
+            a, b = toks[max(0, i - before)].start, toks[min(len(toks) - 1, i + after)].end
+            if spans and a <= spans[-1][1]:  # overlapping ("ain't no"): one phrase
+                a = spans.pop()[0]
+            spans.append((a, b))
+    return [text[a:b] for a, b in spans]
 
 
 def answer_agreement(a: str | None, b: str | None) -> float:

@@ -156,6 +156,18 @@ def test_no_negation_reason_when_neither_text_is_negated(emb, normans_hits) -> N
     ]
 
 
+def test_a_negated_sentence_is_quoted_with_the_words_around_its_negation(emb, normans_hits) -> None:
+    """ "the answer's sentence says 'not'" read as if the answer were negated, where the "not" was in another clause;
+    the reason now quotes the negation with its neighbours, so the reader can see which clause it is in."""
+    support = "The input is referred to as a problem instance, and should not be confused with the problem itself."
+    draft = Draft("problem instance", ("squad2/Normans/0",), support, generator="offline")
+    sig, words = compute_signals("What is the input called?", draft, normans_hits, emb)
+    assert sig["negation_mismatch"] == 1.0
+    assert weighed_against(_pushes_down("negation_mismatch"), sig, words) == [
+        "the answer's sentence says 'should not be confused' but the question has no negation"
+    ]
+
+
 def test_an_opposite_is_said_only_where_the_sentence_says_it(emb, normans_hits) -> None:
     """SQuAD 2.0's commonest edit: "before" in the sentence asked as "after". Said with both words as written when
     the sentence lacks the question's word and has its opposite; never when the sentence has the question's own
