@@ -147,6 +147,9 @@ class EvidenceVerifier:
         return self._embedder
 
     def warm_up(self) -> None:
+        from ..text import stem
+
+        stem("began")  # loads the lemma tables (0.3 s) here, not in the first question's verification
         self.embedder.warm_up()
         if self.reader is not None:
             self.reader.warm_up()
