@@ -56,8 +56,8 @@ def kb_list(home: Path | None, as_json: bool) -> None:
     for b in data["broken"]:
         click.echo(f"broken: {b['problem']} ({b['hint']})", err=True)
     if not infos:
-        if not data["broken"]:
-            click.echo("no KBs yet; create one with `mmroute index --kb NAME --input PATH`")
+        if not data["broken"]:  # which home: a mistyped --home or $MMROUTE_HOME is the usual cause
+            click.echo(f"no KBs yet in {open_home(home).root}; create one with `mmroute index --kb NAME --input PATH`")
         return
     rows = [("NAME", "MODALITY", "GRANULARITY", "ITEMS", "ENCODER", "STORE", "DESCRIPTION")]
     rows += [

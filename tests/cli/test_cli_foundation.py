@@ -69,6 +69,8 @@ def test_asking_a_home_that_does_not_exist_says_so(tmp_path: Path) -> None:
     assert not missing.exists()  # asking creates nothing
     code, _, err = run("ask", "Who led the Normans?", "--home", str(empty))
     assert code == 2 and "has no KBs yet" in err
+    code, out, _ = run("kb", "list", "--home", str(missing))  # listing names the home it looked in
+    assert code == 0 and f"no KBs yet in {missing}" in out and not missing.exists()
 
 
 def test_skipped_items_give_nonzero_exit_and_a_summary(tmp_path: Path, corpus: Path) -> None:
