@@ -177,6 +177,7 @@ def test_followup_events_from_stepwise(li_home: Home, captured: list) -> None:
     follow = [e for e in captured if isinstance(e, FollowUpEvent)]
     assert len(follow) == n_follow
     assert all(e.query and e.kbs == ["films"] for e in follow)
+    assert [e.bridge for e in follow] == [s.bridge for s in r.last_result.steps if s.index > 0]
 
 
 def test_video_clips_with_same_caption_are_not_merged() -> None:

@@ -58,6 +58,7 @@ def test_offline_takes_a_span_after_the_titles_and_then_stops() -> None:
     f = OfflinePlanner().plan(_state(["w1"], targets=("Walls and Bridges",)))
     assert f.target == "John Lennon" and f.why.startswith("bridge span")
     assert f.trust == 0.0, "a guessed span's hits are ranked by the question, not by the span"
+    assert not f.bridge, "a guessed span is no KB item the evidence named"
     f = OfflinePlanner().plan(_state(["w1"], targets=("Walls and Bridges", "John Lennon")))  # not the bare "1974"
     assert f.stop and "no unexplored bridge entity" in f.why
     assert not OfflinePlanner(spans=False).plan(_state(["w1"], targets=("Walls and Bridges",))).target
@@ -76,6 +77,7 @@ def test_offline_decomposes_a_question_that_names_two_entities() -> None:
     )
     f = OfflinePlanner().plan(state)
     assert f.why.startswith("named entity") and f.target == "Double Fantasy" and f.trust == 1.0
+    assert not f.bridge, "an entity the question names is not a bridge past it"
     assert f.query.split()[2:] == ["released", "first"], "the entity, then the question's other words"
     again = OfflinePlanner().plan(PlanState(**{**state.__dict__, "targets": ("Yoko Ono", "Double Fantasy")}))
     assert again.target == "Mind Games"

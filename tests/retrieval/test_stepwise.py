@@ -60,6 +60,7 @@ def test_bridge_hop_follows_the_entity_named_by_the_first_hop(world: Home) -> No
     assert second.query.startswith("Walls and Bridges")
     assert "w2" in second.new_ids
     assert "bridge entity 'Walls and Bridges'" in second.note
+    assert first.bridge is None and second.bridge == "Walls and Bridges"  # what the verifier's first-hop check reads
     assert set(res.ids) == {"w1", "w2"}
     # every step is recorded and serialisable; evidence is deduplicated across steps
     new = [i for s in res.steps for i in s.new_ids]

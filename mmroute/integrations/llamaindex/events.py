@@ -46,6 +46,8 @@ class FollowUpEvent(BaseEvent):
     hit_ids: list[str]
     new_ids: list[str]
     note: str = ""
+    bridge: str | None = None
+    """The KB item the hop went on to, named by earlier evidence (:attr:`mmroute.types.RetrievalStep.bridge`)."""
 
     @classmethod
     def class_name(cls) -> str:
@@ -99,6 +101,7 @@ def emit_retrieval_events(result: RetrievalResult, decision: RouteDecision | Non
                     hit_ids=[h.item.id for h in step.hits],
                     new_ids=list(step.new_ids),
                     note=step.note,
+                    bridge=step.bridge,
                 )
             )
             n += 1
