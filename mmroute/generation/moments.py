@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..text import stem
+from ..text import stems_of
 from ..types import Answer, Draft, Hit, Verdict, Verification
 
 MIN_COVERAGE = 0.5
@@ -35,24 +35,21 @@ _WHEN = re.compile(
     re.IGNORECASE,
 )
 _VIDEO = re.compile(r"\b(?:video|clip|film|movie|trailer|scene|footage|recording)s?\b", re.IGNORECASE)
-_NOT_ASKED = frozenset(
-    stem(w)
-    for w in (
-        "time",
-        "point",
-        "moment",
-        "minute",
-        "second",
-        "video",
-        "clip",
-        "film",
-        "movie",
-        "trailer",
-        "scene",
-        "footage",
-    )
+_NOT_ASKED = (
+    "time",
+    "point",
+    "moment",
+    "minute",
+    "second",
+    "video",
+    "clip",
+    "film",
+    "movie",
+    "trailer",
+    "scene",
+    "footage",
 )
-"""Stems of time and medium words: what a moment question asks *for*, not what the moment says."""
+"""Time and medium words: what a moment question asks *for*, not what the moment says."""
 GENERATOR = "moment"
 
 
@@ -109,7 +106,7 @@ def find_moment(question: str, hits: Sequence[Hit]) -> Moment | None:
     """The best-covered subtitle cue of the retrieved clips and videos (ties: the better-ranked hit), or None."""
     from ..text import text_stems, word_coverage
 
-    stems = {s for s in text_stems(question) if s not in _NOT_ASKED}
+    stems = {s for s in text_stems(question) if s not in stems_of(_NOT_ASKED)}
     best: Moment | None = None
     for hit in hits:
         if hit.item.start_s is None:

@@ -209,11 +209,11 @@ def best_coverage(home: Home, name: str, query: str, stems: set[str]) -> float:
 
 def widen_across_modalities(home: Home, query: str, routed: Sequence[str], allowed: Sequence[str]) -> Widening:
     """KBs of other modalities whose words answer the question better than the routed KBs' (module doc)."""
-    from ..text import MEDIA_STEMS, text_stems
+    from ..text import MEDIA_WORDS, stems_of, text_stems
 
     routed_modalities = {home.open(n).info.modality for n in routed}
     others = [n for n in allowed if n not in routed and home.open(n).info.modality not in routed_modalities]
-    stems = {s for s in text_stems(query) if s not in MEDIA_STEMS}
+    stems = {s for s in text_stems(query) if s not in stems_of(MEDIA_WORDS)}
     if not others or len(stems) < 2:
         return Widening()
     cover = {n: best_coverage(home, n, query, stems) for n in others}

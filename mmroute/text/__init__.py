@@ -10,7 +10,6 @@
 from .answers import answer_matches, normalize_answer
 from .sentences import sentences, split_sentences
 from .tokens import (
-    MEDIA_STEMS,
     LocalIdf,
     Token,
     content_stems,
@@ -18,6 +17,7 @@ from .tokens import (
     is_content,
     search_tokens,
     stem,
+    stems_of,
     strip_parenthetical,
     text_stems,
     tokenize,
@@ -38,7 +38,6 @@ from .wordlists import (
 __all__ = [
     "ANTONYMS",
     "EXCLUSIVES",
-    "MEDIA_STEMS",
     "MEDIA_WORDS",
     "MONTHS",
     "NEGATIONS",
@@ -57,6 +56,7 @@ __all__ = [
     "sentences",
     "split_sentences",
     "stem",
+    "stems_of",
     "strip_parenthetical",
     "text_stems",
     "tokenize",

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from .wordlists import MEDIA_WORDS, NUMBER_WORDS, STOPWORDS
+from .wordlists import NUMBER_WORDS, STOPWORDS
 
 _ENGLISH = snowballstemmer.stemmer("english")
 _ENGLISH_LOCK = threading.Lock()  # a Snowball stemmer keeps its word in itself while it works: one at a time
@@ -94,8 +94,11 @@ def _lemma(word: str) -> str:
     return word
 
 
-MEDIA_STEMS = frozenset(stem(w) for w in MEDIA_WORDS)
-"""Stems of the words that name the medium (:data:`~mmroute.text.wordlists.MEDIA_WORDS`)."""
+@lru_cache(maxsize=64)
+def stems_of(words: tuple[str, ...]) -> frozenset[str]:
+    """The stems of a word list (``stems_of(MEDIA_WORDS)``), computed on first use, not at import: stemming loads
+    the lemma tables (0.3 s)."""
+    return frozenset(stem(w) for w in words)
 
 
 def content_stems(tokens: Iterable[Token]) -> list[str]:

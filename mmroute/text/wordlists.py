@@ -91,7 +91,7 @@ MEDIA_WORDS = (
     "film",
 )
 """Words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption need not say
-"photo" to be about it (their stems are ``mmroute.text.MEDIA_STEMS``)."""
+"photo" to be about it (their stems: ``mmroute.text.stems_of(MEDIA_WORDS)``)."""
 
 
 _ANTONYM_PAIRS: dict[str, str] = {

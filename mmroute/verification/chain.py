@@ -78,8 +78,9 @@ def first_hop(question: str, draft: Draft, hits: Sequence[Hit], steps: Sequence[
     source = next((h for h in hits if draft.support in h.item.readable), None)
     if source is None:
         return None
-    said = _norm(f"{source.item.title or ''} {source.item.readable}")
-    asked = _norm(question)
+    source_text = f"{source.item.title or ''} {source.item.readable}"
+    said, asked = _norm(source_text), _norm(question)
+    lacking = set(content_stems(tokenize(question))) - set(text_stems(source_text))  # asked, not in its passage
     for bridge in bridges:
         name = _norm(strip_parenthetical(bridge))
         if not name or name == answer or _has(asked, name) or not _has(said, name):
@@ -89,9 +90,6 @@ def first_hop(question: str, draft: Draft, hits: Sequence[Hit], steps: Sequence[
         ]
         if not seconds or any(_has(_norm(h.item.readable), answer) for h in seconds):
             continue
-        lacking = set(content_stems(tokenize(question))) - set(
-            text_stems(f"{source.item.title or ''} {source.item.readable}")
-        )
         second = seconds[0]
         needed = lacking & set(text_stems(f"{second.item.title or ''} {second.item.readable}"))
         if needed:

@@ -24,7 +24,7 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
 - ``retrieval_top``: the best hit's retrieval score.
 
 When the supporting passage is a media item's words (a photo's caption, a clip's subtitles), the question's
-words for the medium ("photo", "pictured", "video": :data:`~mmroute.text.MEDIA_STEMS`) are not asked of it.
+words for the medium ("photo", "pictured", "video": :data:`~mmroute.text.wordlists.MEDIA_WORDS`) are not asked of it.
 """
 
 from __future__ import annotations
@@ -39,12 +39,13 @@ from ..generation.question import AnswerType, QuestionAnalysis, analyze_question
 from ..text import (
     ANTONYMS,
     EXCLUSIVES,
-    MEDIA_STEMS,
+    MEDIA_WORDS,
     NEGATIONS,
     STOPWORDS,
     LocalIdf,
     split_sentences,
     stem,
+    stems_of,
     text_stems,
     tokenize,
 )
@@ -141,8 +142,8 @@ def compute_signals(
     if view.media:  # the evidence is the photo or clip the question names: its caption need not say "photo"
         qa = replace(
             qa,
-            terms=tuple(t for t in qa.terms if t not in MEDIA_STEMS),
-            key_terms=tuple(t for t in qa.key_terms if t not in MEDIA_STEMS),
+            terms=tuple(t for t in qa.terms if t not in stems_of(MEDIA_WORDS)),
+            key_terms=tuple(t for t in qa.key_terms if t not in stems_of(MEDIA_WORDS)),
         )
     idf = LocalIdf([text_stems(s) for s in view.sentences] or [[]])
     cov_s, _ = _coverage(qa, view.support, idf)
