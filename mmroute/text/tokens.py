@@ -94,6 +94,35 @@ def _lemma(word: str) -> str:
     return word
 
 
+DERIVATIONAL_SUFFIXES = (
+    "r",
+    "er",
+    "or",
+    "ee",
+    "ion",
+    "ment",
+    "ement",
+    "ist",
+    "ism",
+    "al",
+    "ity",
+    "ive",
+    "ness",
+    "ship",
+    "ure",
+)
+"""What turns one word of a family into another after stemming: "direct" + "or", "found" + "er", "settl" + "ement"."""
+
+
+def same_family(a: str, b: str) -> bool:
+    """Whether two stems are one word family: equal, or the longer is the shorter (of 4 letters or more) plus one of
+    :data:`DERIVATIONAL_SUFFIXES` ("director" and "directed" stem to "director" and "direct")."""
+    if a == b:
+        return True
+    short, long = sorted((a, b), key=len)
+    return len(short) >= 4 and long.startswith(short) and long[len(short) :] in DERIVATIONAL_SUFFIXES
+
+
 @lru_cache(maxsize=64)
 def stems_of(words: tuple[str, ...]) -> frozenset[str]:
     """The stems of a word list (``stems_of(MEDIA_WORDS)``), computed on first use, not at import: stemming loads

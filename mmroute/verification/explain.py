@@ -68,11 +68,22 @@ def _type(_v: float, w: Words) -> str:
 
 def _missing(_v: float, w: Words) -> str:
     miss = list(w.get("missing_surface", ()))
-    return (
+    pairs = list(w.get("missing_as", ()))
+    said = [f"'{q}' appears as '{f}'" for q, f in zip(pairs[0::2], pairs[1::2])]
+    elsewhere = list(w.get("missing_in_item_surface", ()))
+    if elsewhere:
+        medium = (list(w.get("medium", ())) or ["item"])[0]
+        said.append(
+            f"{_listed(elsewhere)} {'appears' if len(elsewhere) == 1 else 'appear'} only in another caption of the {medium}"
+        )
+    if not miss and said:
+        return "; ".join(said)
+    head = (
         "these words of the question do not appear near the answer: " + _listed(miss, 6)
         if miss
         else "words of the question do not appear near the answer"
     )
+    return "; ".join([head, *said])
 
 
 def _key_missing(_v: float, w: Words) -> str:

@@ -43,6 +43,7 @@ from ..text import (
     NEGATIONS,
     STOPWORDS,
     LocalIdf,
+    same_family,
     split_sentences,
     stem,
     stems_of,
@@ -66,6 +67,8 @@ class EvidenceView:
     passage_id: str | None
     media: bool = False
     """The passage is a media item's words (a photo's caption, a clip's subtitles)."""
+    medium: str = ""
+    """What the media item is, in words ("photo", "video"); "" for text."""
 
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
@@ -88,8 +91,10 @@ def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     if source is None:
         return EvidenceView(tuple(sentences), support, window or support, "", None)
     passage = source.item.readable
-    media = source.item.modality is not Modality.TEXT
-    return EvidenceView(tuple(sentences), support, window or support, passage, source.item.id, media)
+    modality = source.item.modality
+    media = modality is not Modality.TEXT
+    medium = {Modality.IMAGE: "photo", Modality.VIDEO: "video"}.get(modality, "")
+    return EvidenceView(tuple(sentences), support, window or support, passage, source.item.id, media, medium)
 
 
 MAX_SIM_SENTENCES = 32
@@ -117,6 +122,14 @@ def _coverage(qa: QuestionAnalysis, text: str, idf: LocalIdf) -> tuple[float, li
     total = sum(idf(t) for t in qa.terms) or 1.0
     missing = [t for t in qa.terms if t not in have]
     return 1.0 - sum(idf(t) for t in missing) / total, missing
+
+
+def family_word(term: str, text: str) -> str:
+    """A word of ``text`` of the same family as the stem ``term`` ("directed" for "director"), "" when none is."""
+    for t in tokenize(text):
+        if t.is_word and same_family(term, stem(t.text)):
+            return t.text
+    return ""
 
 
 def _type_match(qa: QuestionAnalysis, answer: str) -> float:
@@ -205,6 +218,10 @@ def compute_signals(
     words = {
         "terms": list(qa.terms),
         "missing": [t for t in missing_w],
+        "missing_as": [family_word(t, view.window) for t in missing_w],
+        # a photo's or clip's every caption describes it: a word in another caption is there, if not "near the answer"
+        "missing_in_item": [t for t in missing_w if view.media and t in passage_stems],
+        "medium": [view.medium] if view.medium else [],
         "key_missing": key_missing,
         "question_negations": q_negs,
         "support_negations": negation_phrases(view.support) if s_negs else [],

@@ -27,7 +27,7 @@ calibrated separately, so an LLM's correct answer is not judged by the reader's 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,7 +167,8 @@ class EvidenceVerifier:
         policy = self.policy_for(draft)
         p = policy.probability(sig)
         sig["p_correct"] = p
-        against_facts, favour = self._reasons(question, sig, words, alt, policy, policy_kind(draft.generator))
+        shown = shown_words(question, words)
+        against_facts, favour = self._reasons(sig, shown, alt, policy, policy_kind(draft.generator))
         low = p < policy.threshold  # withheld on the estimate: the findings in its favour are said to be so
         reasons = [*against_facts, *(([f"in its favour: {'; '.join(favour)}"] if favour else []) if low else favour)]
         verdict = Verdict.SUPPORTED if p >= policy.threshold else Verdict.UNSUPPORTED
@@ -191,11 +192,6 @@ class EvidenceVerifier:
         if words.get("claim"):
             reasons.insert(0, f"the answer's claim, checked against the evidence: {words['claim'][0]!r}")
         if low:
-            shown = {
-                **words,
-                "missing_surface": surface_words(question, words.get("missing", [])),
-                "key_missing_surface": surface_words(question, words.get("key_missing", [])),
-            }
             against = weighed_against(policy, sig, shown)
             reasons.insert(
                 0,
@@ -214,9 +210,8 @@ class EvidenceVerifier:
 
     def _reasons(
         self,
-        question: str,
         sig: dict[str, float],
-        words: dict[str, list[str]],
+        words: Mapping[str, Sequence[str]],
         alt: Draft | None,
         policy: Policy,
         kind: str,
@@ -227,15 +222,9 @@ class EvidenceVerifier:
         against: list[str] = []
         favour: list[str] = []
         if words.get("key_missing"):
-            against.append(
-                "the passage the answer comes from does not mention "
-                + ", ".join(surface_words(question, words["key_missing"]))
-            )
+            against.append(REASONS["key_missing"].say(1.0, words))
         if words.get("missing"):
-            against.append(
-                "these words of the question do not appear near the answer: "
-                + ", ".join(surface_words(question, words["missing"][:6]))
-            )
+            against.append(REASONS["missing_terms"].say(1.0, words))
         elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
             favour.append(ALL_WORDS_AROUND)
         for signal in ("negation_mismatch", "opposite_conflict"):
@@ -254,6 +243,28 @@ class EvidenceVerifier:
             else:
                 against.append(f"a second path ({alt.generator}) finds no answer")
         return against, [f for f in favour if weighs_for(policy, sig, f)]
+
+
+def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
+    """The signals' words with the question's own words for their stems, for the reasons: ``missing_surface`` (words
+        of the question absent near the answer), ``missing_as`` (pairs of a question word and the one word of its family
+        that is there instead: "director", "directed"), ``missing_in_item_surface`` (absent near the answer but in another
+    caption of the same photo or clip) and ``key_missing_surface``."""
+    in_item = set(words.get("missing_in_item", ()))
+    missing = [m for m in words.get("missing", ()) if m not in in_item]
+    forms = list(words.get("missing_as", ())) or [""] * len(missing)
+    forms = [f for m, f in zip(words.get("missing", ()), forms) if m not in in_item]
+    related = [(m, f) for m, f in zip(missing, forms) if f]
+    pairs = [w for m, f in related for w in (surface_words(question, [m]) or [m])[:1] + [f]]
+    return {
+        **words,
+        "missing_surface": surface_words(question, [m for m, f in zip(missing, forms) if not f]),
+        "missing_as": pairs,
+        "missing_in_item_surface": surface_words(question, sorted(in_item, key=list(words["missing"]).index))
+        if in_item
+        else [],
+        "key_missing_surface": surface_words(question, words.get("key_missing", [])),
+    }
 
 
 def percentages(p: float, threshold: float) -> tuple[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -243,7 +244,7 @@ def test_abstention_shows_withheld_draft_evidence_and_plain_reasons(normans):
     d = json.loads(CliRunner().invoke(cli, ["ask", q, "--kb", "normans", "--home", str(home), "--json"]).output)
     for reason in d["verification"]["reasons"]:
         if ":" in reason and "do not appear near the answer" in reason:
-            listed = [w.strip() for w in reason.split(":", 1)[1].split(",")]
+            listed = re.findall(r"'([^']+)'", reason.split(":", 1)[1])
             assert all(w in q for w in listed), f"reasons must quote the question's own words, not stems: {listed}"
         assert "log-odds" not in reason and "p(correct)" not in reason
 

@@ -91,3 +91,17 @@ def test_sentences_are_the_split_spans():
 
     assert sentences("Dr. Who aired in 1963. It ran long.  ") == ["Dr. Who aired in 1963.", "It ran long."]
     assert sentences("   ") == []
+
+
+def test_a_word_family_joins_derivations_and_nothing_else():
+    """'director' and 'directed' are one family (a reason had said 'director' is missing beside 'directed'); the
+    controls: words that only share letters, and stems too short to tell."""
+    from mmroute.text import same_family, stem
+
+    assert same_family(stem("director"), stem("directed"))
+    assert same_family(stem("founder"), stem("founded"))
+    assert same_family(stem("settlement"), stem("settled"))
+    assert same_family(stem("directed"), stem("directing"))
+    assert not same_family(stem("general"), stem("generation"))
+    assert not same_family(stem("organ"), stem("organization"))
+    assert not same_family("art", "artist")

@@ -220,3 +220,50 @@ def test_an_estimate_and_its_threshold_are_never_printed_equal_when_they_differ(
 
     assert percentages(0.4593, 0.4597) == ("45.9%", "46.0%")
     assert percentages(0.63, 0.46) == ("63%", "46%")
+
+
+def test_a_question_word_there_in_another_form_is_said_so_not_said_missing(emb) -> None:
+    """A new user read "these words of the question do not appear near the answer: director" beside "directed by".
+    The reason now says which form is there; the control: a word with no relative near the answer is still listed
+    as missing, in the same reason."""
+    from mmroute.types import Granularity, Hit, Item
+    from mmroute.verification.verifier import shown_words
+
+    text = "Laughter in Hell is a 1933 film directed by Edward L. Cahn."
+    hits = [Hit(Item("lih", Granularity.PARAGRAPH, text), 0.9, "kb")]
+    draft = Draft(text="Edward L. Cahn", evidence_ids=("lih",), support=text, generator="reader")
+    for question, said in (
+        (
+            "Who was the director of Laughter in Hell?",
+            "'director' appears as 'directed'",
+        ),
+        (
+            "Who was the director of the comedy Laughter in Hell?",
+            "these words of the question do not appear near the answer: 'comedy'; 'director' appears as 'directed'",
+        ),
+    ):
+        _, words = compute_signals(question, draft, hits, emb)
+        assert REASONS["missing_terms"].say(1.0, shown_words(question, words)) == said
+
+
+def test_a_word_in_another_caption_of_the_photo_is_not_said_to_be_missing(emb) -> None:
+    """The astronaut photo's captions are "Photograph of Eileen Collins, an American astronaut. ..." and "a portrait
+    of an astronaut with the American flag": "flag" was said not to appear near the answer, of a photo that shows
+    it. The control: the same words as a text paragraph's other sentence stay "not near the answer"."""
+    from mmroute.types import Granularity, Hit, Item
+    from mmroute.verification.verifier import shown_words
+
+    captions = (
+        "Photograph of Eileen Collins, an American astronaut. She was selected as an astronaut in 1992. She retired in 2006.",
+        "a portrait of an astronaut with the American flag",
+    )
+    question = "Who is the astronaut in the photo with the American flag?"
+    draft = Draft(text="Eileen Collins", evidence_ids=("astronaut.png",), support=captions[0], generator="reader")
+    photo = Item(id="astronaut.png", kind=Granularity.IMAGE, captions=captions)
+    _, words = compute_signals(question, draft, [Hit(photo, 0.9, "photos")], emb)
+    said = REASONS["missing_terms"].say(1.0, shown_words(question, words))
+    assert said == "'flag' appears only in another caption of the photo"
+    page = Item(id="p", kind=Granularity.PARAGRAPH, text=" ".join(captions))
+    _, words = compute_signals(question, draft, [Hit(page, 0.9, "wiki")], emb)
+    said = REASONS["missing_terms"].say(1.0, shown_words(question, words))
+    assert said.startswith("these words of the question do not appear near the answer: ") and "'flag'" in said, said

@@ -127,3 +127,17 @@ def test_an_inflected_question_word_is_found_near_the_answer(emb) -> None:
     assert "harass" not in " ".join(words["missing"]) and words["missing"] == ["rabbit"], words["missing"]
     _, words = compute_signals("When did the director die?", _draft("1963", "The director died in 1963."), hits, emb)
     assert words["missing"] == [], words["missing"]
+
+
+def test_a_question_word_found_in_another_form_is_named_with_that_form(emb) -> None:
+    """ "director" is missing beside "directed": the signals still count it missing (the policies were fitted so), and
+    the words behind them say which word of its family is there. The control: a word with no relative has none."""
+    from mmroute.types import Granularity, Hit, Item
+
+    text = "Laughter in Hell is a 1933 film directed by Edward L. Cahn."
+    hits = [Hit(Item("lih", Granularity.PARAGRAPH, text), 0.9, "kb")]
+    _, words = compute_signals(
+        "Who was the director of the comedy Laughter in Hell?", _draft("Edward L. Cahn", text), hits, emb
+    )
+    as_ = dict(zip(words["missing"], words["missing_as"]))
+    assert as_ == {"director": "directed", "comedi": ""}, as_

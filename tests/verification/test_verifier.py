@@ -254,7 +254,7 @@ def test_a_finding_without_weight_is_listed_without_saying_nothing_speaks_agains
     assert flagged.abstain
     assert flagged.reasons[1].startswith("no finding weighed much against it on its own")
     assert any(
-        r.startswith("these words of the question do not appear near the answer: zeppelin") for r in flagged.reasons
+        r.startswith("these words of the question do not appear near the answer: 'zeppelin'") for r in flagged.reasons
     )
     assert not any("speaks against" in r for r in flagged.reasons)
     plain = verifier.verify("Who was the Norse leader?", draft, normans_hits)
