@@ -72,10 +72,9 @@ def _missing(_v: float, w: Words) -> str:
     said = [f"'{q}' appears as '{f}'" for q, f in zip(pairs[0::2], pairs[1::2])]
     elsewhere = list(w.get("missing_in_item_surface", ()))
     if elsewhere:
-        medium = (list(w.get("medium", ())) or ["item"])[0]
-        said.append(
-            f"{_listed(elsewhere)} {'appears' if len(elsewhere) == 1 else 'appear'} only in another caption of the {medium}"
-        )
+        medium = (list(w.get("medium", ())) or ["the item's words"])[0]
+        verb = "appears" if len(elsewhere) == 1 else "appear"
+        said.append(f"{_listed(elsewhere)} {verb} only elsewhere in {medium}")
     if not miss and said:
         return "; ".join(said)
     head = (

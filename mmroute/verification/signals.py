@@ -68,7 +68,7 @@ class EvidenceView:
     media: bool = False
     """The passage is a media item's words (a photo's caption, a clip's subtitles)."""
     medium: str = ""
-    """What the media item is, in words ("photo", "video"); "" for text."""
+    """The media item's words, in words ("the photo's captions"); "" for text."""
 
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
@@ -93,7 +93,7 @@ def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     passage = source.item.readable
     modality = source.item.modality
     media = modality is not Modality.TEXT
-    medium = {Modality.IMAGE: "photo", Modality.VIDEO: "video"}.get(modality, "")
+    medium = {Modality.IMAGE: "the photo's captions", Modality.VIDEO: "the video's words"}.get(modality, "")
     return EvidenceView(tuple(sentences), support, window or support, passage, source.item.id, media, medium)
 
 
@@ -219,7 +219,7 @@ def compute_signals(
         "terms": list(qa.terms),
         "missing": [t for t in missing_w],
         "missing_as": [family_word(t, view.window) for t in missing_w],
-        # a photo's or clip's every caption describes it: a word in another caption is there, if not "near the answer"
+        # every caption of a photo or clip describes it: a word elsewhere in them is there, if not "near the answer"
         "missing_in_item": [t for t in missing_w if view.media and t in passage_stems],
         "medium": [view.medium] if view.medium else [],
         "key_missing": key_missing,

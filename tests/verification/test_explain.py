@@ -246,7 +246,7 @@ def test_a_question_word_there_in_another_form_is_said_so_not_said_missing(emb) 
         assert REASONS["missing_terms"].say(1.0, shown_words(question, words)) == said
 
 
-def test_a_word_in_another_caption_of_the_photo_is_not_said_to_be_missing(emb) -> None:
+def test_a_word_elsewhere_in_the_photos_captions_is_not_said_to_be_missing(emb) -> None:
     """The astronaut photo's captions are "Photograph of Eileen Collins, an American astronaut. ..." and "a portrait
     of an astronaut with the American flag": "flag" was said not to appear near the answer, of a photo that shows
     it. The control: the same words as a text paragraph's other sentence stay "not near the answer"."""
@@ -262,7 +262,7 @@ def test_a_word_in_another_caption_of_the_photo_is_not_said_to_be_missing(emb) -
     photo = Item(id="astronaut.png", kind=Granularity.IMAGE, captions=captions)
     _, words = compute_signals(question, draft, [Hit(photo, 0.9, "photos")], emb)
     said = REASONS["missing_terms"].say(1.0, shown_words(question, words))
-    assert said == "'flag' appears only in another caption of the photo"
+    assert said == "'flag' appears only elsewhere in the photo's captions"
     page = Item(id="p", kind=Granularity.PARAGRAPH, text=" ".join(captions))
     _, words = compute_signals(question, draft, [Hit(page, 0.9, "wiki")], emb)
     said = REASONS["missing_terms"].say(1.0, shown_words(question, words))
