@@ -247,9 +247,9 @@ class EvidenceVerifier:
 
 def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, Sequence[str]]:
     """The signals' words with the question's own words for their stems, for the reasons: ``missing_surface`` (words
-        of the question absent near the answer), ``missing_as`` (pairs of a question word and the one word of its family
-        that is there instead: "director", "directed"), ``missing_in_item_surface`` (absent near the answer but elsewhere in
-    the same photo's or clip's words) and ``key_missing_surface``."""
+    of the question absent near the answer), ``missing_as`` (pairs of a question word and the one word of its family
+    that is there instead: "director", "directed"), ``missing_in_item_surface`` (absent near the answer but elsewhere
+    in the same photo's or clip's words) and ``key_missing_surface``."""
     in_item = set(words.get("missing_in_item", ()))
     missing = [m for m in words.get("missing", ()) if m not in in_item]
     forms = list(words.get("missing_as", ())) or [""] * len(missing)
