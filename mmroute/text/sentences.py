@@ -40,18 +40,24 @@ _ABBREV = frozenset(
 )
 
 
+_LINE_RE = re.compile(r"[^\n]+")
+
+
 def split_sentences(text: str) -> list[tuple[int, int]]:
-    """Character spans of the sentences of ``text`` (whitespace-trimmed, never empty)."""
+    """Character spans of the sentences of ``text`` (whitespace-trimmed, never empty). A line break always ends a
+    sentence: a photo's captions and a video's subtitles and description are joined by them, each its own text
+    ("... coarse wood grain).\na cup of coffee on a saucer" is two)."""
     spans: list[tuple[int, int]] = []
-    start = 0
-    for m in _SENT_END_RE.finditer(text):
-        before = text[start : m.start()].rsplit(None, 1)
-        last = before[-1].lower().rstrip(".") if before else ""
-        if last in _ABBREV or (len(last) == 1 and last.isalpha()):
-            continue
-        spans.append((start, m.start() + 1))
-        start = m.end()
-    spans.append((start, len(text)))
+    for line in _LINE_RE.finditer(text):
+        start = line.start()
+        for m in _SENT_END_RE.finditer(text, line.start(), line.end()):
+            before = text[start : m.start()].rsplit(None, 1)
+            last = before[-1].lower().rstrip(".") if before else ""
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()):
+                continue
+            spans.append((start, m.start() + 1))
+            start = m.end()
+        spans.append((start, line.end()))
     out = []
     for a, b in spans:
         seg = text[a:b]

@@ -1,5 +1,5 @@
 from mmroute.generation.question import AnswerType, analyze_question
-from mmroute.text import answer_matches, normalize_answer, split_sentences, stem, tokenize
+from mmroute.text import answer_matches, normalize_answer, sentences, split_sentences, stem, tokenize
 
 
 def test_tokens_keep_numbers_and_offsets():
@@ -105,3 +105,16 @@ def test_a_word_family_joins_derivations_and_nothing_else():
     assert not same_family(stem("general"), stem("generation"))
     assert not same_family(stem("organ"), stem("organization"))
     assert not same_family("art", "artist")
+
+
+def test_a_line_break_ends_a_sentence():
+    """A photo's captions are joined by line breaks: the coffee photo's answer sentence was three captions run
+    together ("... coarse wood grain).\na cup of coffee on a saucer\nImage of ..."). The control: a sentence that
+    goes on after an abbreviation on one line stays whole."""
+    text = "It has a coarse wood grain).\na cup of coffee on a saucer\n\nImage of a cup of coffee (Rachel Michetti)"
+    assert sentences(text) == [
+        "It has a coarse wood grain).",
+        "a cup of coffee on a saucer",
+        "Image of a cup of coffee (Rachel Michetti)",
+    ]
+    assert sentences("Mr. Smith went to St. Louis. He stayed.") == ["Mr. Smith went to St. Louis.", "He stayed."]
