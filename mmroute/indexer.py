@@ -196,6 +196,11 @@ def recorded_problem(source: str, error: str) -> LoadProblem:
     return LoadProblem(source, m.group(2), int(m.group(1))) if m else LoadProblem(source, error)
 
 
+def loader_options_for(loader: str, options: Mapping[str, Any]) -> dict[str, Any]:
+    """The options of ``mmroute index`` that ``loader`` takes (the clip options are the video and image loaders')."""
+    return dict(options) if loader in ("video", "image") else {}
+
+
 class Indexer:
     """Indexes files or folders into KBs of a :class:`Home`. See the module doc for resume semantics."""
 
@@ -232,6 +237,8 @@ class Indexer:
         mod = Modality(modality) if modality else None
         mod, plans, plan_problems = plan_sources(Path(input_path), mod)
         grans = resolve_granularities(mod, granularity)
+        for loader in dict.fromkeys(plan.loader for plan in plans):  # bad options fail here, before a KB exists
+            get_loader(loader, **loader_options_for(loader, dict(loader_options or {})))
         root = Path(input_path) if Path(input_path).is_dir() else Path(input_path).parent
         reports = []
         notes = [ignored_note(f) for f in ignored_json(Path(input_path))]
@@ -432,7 +439,7 @@ class Indexer:
         manifest.sources[key] = SourceRecord(path=key, sha256=sha, status="partial", updated_at=utc_now())
         manifest.save(self.home.kb_dir(kb))
 
-        loader = get_loader(plan.loader, **(loader_options if plan.loader in ("video", "image") else {}))
+        loader = get_loader(plan.loader, **loader_options_for(plan.loader, loader_options))
         loaded = loader.load(plan.path, [gran], root=root)
         items = [it for it in loaded.items if it.kind is gran]
         report.problems.extend(loaded.problems)

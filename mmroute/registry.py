@@ -25,9 +25,13 @@ A built-in name cannot be taken over: an entry point that reuses one is ignored 
 from __future__ import annotations
 
 import importlib
+import inspect
 import logging
+import os
 import sys
 import threading
+import types
+import typing
 from collections.abc import Callable, Mapping
 from importlib import metadata
 from typing import Any, Generic, TypeVar
@@ -132,5 +136,68 @@ class Registry(Generic[T]):
         return factory
 
     def create(self, name: str, **options: Any) -> T:
-        """Build the implementation named ``name`` with keyword ``options``."""
-        return self.get(name)(**options)
+        """Build the implementation named ``name`` with keyword ``options`` (checked first: :func:`check_options`)."""
+        factory = self.get(name)
+        check_options(factory, options, f"{self.role} {name!r}")
+        return factory(**options)
+
+
+def check_options(factory: Callable[..., Any], options: Mapping[str, Any], what: str) -> None:
+    """A :class:`ConfigError` naming the option, when ``options`` has a key ``factory`` does not take (unless it
+    takes any) or a value not of the plain type its annotation names (int, float, bool, str, a path, or None where
+    allowed): ``--retriever-option max_steps=abc`` is one line with a hint, not a ``TypeError`` from deep inside."""
+    try:
+        params = inspect.signature(factory).parameters
+    except (TypeError, ValueError):
+        return
+    named = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    unknown = [k for k in options if k not in named]
+    if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        raise ConfigError(
+            f"{what} has no option {', '.join(repr(k) for k in unknown)}",
+            hint=f"its options: {', '.join(named)}" if named else "it takes no options",
+        )
+    try:
+        hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
+    except Exception:  # an annotation that does not resolve here checks nothing
+        return
+    for key, value in options.items():
+        kinds = _plain_kinds(hints.get(key))
+        if kinds and not any(_is_kind(value, k) for k in kinds):
+            said = " or ".join(dict.fromkeys(_KIND_WORDS[k] for k in kinds))
+            raise ConfigError(
+                f"{what}: option {key} takes {said}, not {value!r}",
+                hint=f"for example {key}={_KIND_EXAMPLES[kinds[0]]}",
+            )
+
+
+_KIND_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", type(None): "none"}
+_KIND_EXAMPLES = {int: "3", float: "0.5", bool: "true", str: "NAME", type(None): "null"}
+
+
+def _plain_kinds(hint: Any) -> tuple[type, ...]:
+    """The plain types an annotation allows (``int | None`` -> int, NoneType); () when it allows anything else."""
+    if hint is None:
+        return ()
+    args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
+    kinds: list[type] = []
+    for a in args:
+        if a in _KIND_WORDS:
+            kinds.append(a)
+        elif isinstance(a, type) and issubclass(a, os.PathLike):
+            kinds.append(str)
+        else:
+            return ()
+    return tuple(kinds)
+
+
+def _is_kind(value: Any, kind: type) -> bool:
+    if kind is bool:
+        return isinstance(value, bool)
+    if kind is int:
+        return isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if kind is str:
+        return isinstance(value, (str, os.PathLike))
+    return value is None

@@ -67,6 +67,7 @@ import numpy as np
 from ..encoders.base import normalize
 from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
+from ..registry import check_options
 from ..routing.base import Router, kbs_with_fallback
 from ..types import Granularity, Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
@@ -233,6 +234,7 @@ class StepwiseRetriever:
                 f"unknown step-wise retriever option(s) {', '.join(unknown)}",
                 hint=f"use {', '.join(f.name for f in fields(StepwiseConfig))}",
             )
+        check_options(StepwiseConfig, options, "the step-wise retriever")
         self.config = replace(config or StepwiseConfig(), **options) if options else (config or StepwiseConfig())
 
     def warm_up(self) -> None:

@@ -201,3 +201,36 @@ def test_a_relative_input_is_stored_anchored_and_named_as_typed(tmp_path: Path, 
     code, out, _ = run("search", "--kb", "k", "Rollo", "--home", home, "--json")
     source = json.loads(out)["hits"][0]["item"]["source"]
     assert code == 0 and Path(source).is_absolute() and Path(source).is_file(), source
+
+
+def test_an_option_of_the_wrong_type_or_name_is_one_line_naming_it(tmp_path: Path, corpus: Path) -> None:
+    """`--retriever-option max_steps=abc`, `--generator-option model=5`, an option the generator does not take and
+    `--store-option m='"big"'` each raised a TypeError from deep inside (a new user's run). The control: right
+    values of the same options answer."""
+    home = str(tmp_path / "h")
+    assert run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)[0] == 0
+    ask = ("ask", "text about violins?", "--kb", "k", "--home", home, "--no-verify")
+    for extra, said in (
+        (("--retriever-option", "max_steps=abc"), "option max_steps takes a whole number, not 'abc'"),
+        (("--retriever-option", "widen=maybe"), "option widen takes true or false, not 'maybe'"),
+        (("--generator-option", "model=5"), "generator 'reader': option model takes a string, not 5"),
+        (("--generator", "offline", "--generator-option", "foo=1"), "generator 'offline' has no option 'foo'"),
+    ):
+        code, _, err = run(*ask, *extra)
+        lines = err.strip().splitlines()
+        assert code == 2 and said in lines[0] and lines[1].startswith("hint: ") and len(lines) == 2, err
+    code, _, err = run("index", "--kb", "s", "--input", str(corpus), "--home", home, *HASH, "--store-option", 'm="big"')
+    assert code == 2 and "store 'edge': option m takes a whole number" in err, err
+    assert run(*ask, "--retriever-option", "max_steps=2", "--retriever-option", "widen=false")[0] == 0
+    assert [k["name"] for k in json.loads(run("kb", "list", "--home", home, "--json")[1])["kbs"]] == ["k"]
+
+
+def test_a_rejected_clip_option_leaves_no_kb_behind(tmp_path: Path, data_dir: Path) -> None:
+    """`index --clip-seconds -3` said "clip length must be positive" but left an empty KB that `kb doctor` called
+    interrupted, and re-running failed the same way. The control: an existing KB is kept."""
+    home = str(tmp_path / "h")
+    video = data_dir / "video" / "short_clips"
+    for bad in (("--clip-seconds", "-3"), ("--clip-seconds", "2", "--clip-overlap", "5")):
+        code, _, err = run("index", "--kb", "v1", "--input", str(video), "--home", home, *bad)
+        assert code == 2 and "clip" in err and "hint:" in err, err
+        assert json.loads(run("kb", "list", "--home", home, "--json")[1])["kbs"] == []
