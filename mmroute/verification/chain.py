@@ -12,7 +12,8 @@ date, it sits beside the question's words, and the reader is sure of it.
 
 - the retriever followed a bridge, and the bridge item itself is in the evidence;
 - the answer's sentence comes from a passage that names the bridge, which the question does not name;
-- the bridge item's passage does not contain the answer, and the answer is not the bridge itself;
+- the bridge item's passage does not contain the answer (the draft: the right answer may well be there), and the
+  answer is not the bridge itself;
 - the bridge item's passage holds a word of the question that the answer's passage lacks ("director": the film's
   passage says "directed by"), so the question reaches past the answer's passage.
 
@@ -46,6 +47,8 @@ class FirstHop:
     source: Hit
     bridge: str
     second: Hit
+    answer: str
+    """The draft, as the generator wrote it."""
     words: tuple[str, ...]
     """The question's words that the bridge's passage holds and the answer's passage lacks, as the user wrote them."""
 
@@ -56,7 +59,7 @@ class FirstHop:
         return (
             f"it likely answers only the first step of the question: it comes from {name!r}, which names "
             f"{self.bridge!r}, a name the question does not give; the search went on to the passage on "
-            f"{self.bridge!r}, and that passage does not contain the answer"
+            f"{self.bridge!r}, and that passage does not contain {self.answer!r}"
         )
 
 
@@ -94,5 +97,5 @@ def first_hop(question: str, draft: Draft, hits: Sequence[Hit], steps: Sequence[
         needed = lacking & set(text_stems(f"{second.item.title or ''} {second.item.readable}"))
         if needed:
             words = dict.fromkeys(t.text for t in tokenize(question) if t.is_word and stem(t.text) in needed)
-            return FirstHop(source, bridge, second, tuple(words))
+            return FirstHop(source, bridge, second, draft.text or "", tuple(words))
     return None

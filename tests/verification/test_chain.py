@@ -46,6 +46,8 @@ def test_the_films_year_is_not_its_directors_death() -> None:
     said = hop.reason()
     # every statement in the reason is true of the texts
     assert "'Laughter in Hell'" in said and "'Edward L. Cahn'" in said and hop.words == ("director",)
+    # the bridge's passage holds the right answer, only not this one: "does not contain the answer" was false
+    assert said.endswith("that passage does not contain '1933'"), said
     assert "Edward L. Cahn" in FILM.item.text and "edward" not in QUESTION.lower() and "1933" not in CAHN.item.text
     assert "director" in CAHN.item.text and "director" not in FILM.item.text  # it says "directed by"
     ver = past_first_hop(QUESTION, draft("1933", FILM), HITS, STEPS, SUPPORTED)
