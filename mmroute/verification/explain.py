@@ -225,7 +225,7 @@ def reader_view(signals: Mapping[str, float]) -> list[str]:
         out.append(
             "the reader scores 'no answer' above every span of the evidence, this answer included"
             if same
-            else "the reader finds no answer to this question in the evidence"
+            else "the reader scores 'no answer' above every span of the evidence"
         )
     if same and signals["reader_margin"] >= 0:
         out.append(READER_AGREES)
