@@ -43,6 +43,7 @@ from ..text import (
     NEGATIONS,
     STOPWORDS,
     LocalIdf,
+    Token,
     same_family,
     split_sentences,
     stem,
@@ -69,6 +70,8 @@ class EvidenceView:
     """The passage is a media item's words (a photo's caption, a clip's subtitles)."""
     medium: str = ""
     """The media item's words, in words ("the photo's captions"); "" for text."""
+    title: str = ""
+    """The passage's item's title ("" when it has none): a passage is about what its title names."""
 
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
@@ -94,7 +97,9 @@ def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
     modality = source.item.modality
     media = modality is not Modality.TEXT
     medium = {Modality.IMAGE: "the photo's captions", Modality.VIDEO: "the video's words"}.get(modality, "")
-    return EvidenceView(tuple(sentences), support, window or support, passage, source.item.id, media, medium)
+    return EvidenceView(
+        tuple(sentences), support, window or support, passage, source.item.id, media, medium, source.item.title or ""
+    )
 
 
 MAX_SIM_SENTENCES = 32
@@ -162,9 +167,11 @@ def compute_signals(
     cov_s, _ = _coverage(qa, view.support, idf)
     cov_w, missing_w = _coverage(qa, view.window, idf)
     cov_p, _ = _coverage(qa, view.passage, idf)
-    passage_stems = set(text_stems(view.passage))
+    passage_stems = set(text_stems(f"{view.title} {view.passage}"))  # "Southern California" titles its paragraphs
     key_missing = [
-        k for k in qa.key_terms if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(view.passage))
+        k
+        for k in qa.key_terms
+        if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(f"{view.title} {view.passage}"))
     ]
     sims = (
         embedder.similarity(question, [view.support, f"{question} {answer}", *closest_sentences(qa, view, idf)])
@@ -255,7 +262,18 @@ def opposite_words(question: str, sentence: str) -> list[tuple[str, str]]:
 
 def negation_words(text: str) -> list[str]:
     """The negation words of ``text`` as written ("not", "never", "didn't"), in order."""
-    return [t.text for t in tokenize(text) if t.lower in NEGATIONS or t.lower.endswith("n't")]
+    toks = [t for t in tokenize(text) if t.is_word]
+    return [t.text for i, t in enumerate(toks) if is_negation(toks, i)]
+
+
+def is_negation(words: Sequence[Token], i: int) -> bool:
+    """Whether ``words[i]`` negates: a negation word, except a "no" beside "yes" ("either yes or no", "yes/no"),
+    which names an answer and negates nothing (a reason said "the answer's sentence says 'or no, or alternately'"
+    of a decision problem's "yes or no")."""
+    w = words[i].lower
+    if w == "no" and any(t.lower == "yes" for t in words[max(0, i - 2) : i + 3]):
+        return False
+    return w in NEGATIONS or w.endswith("n't")
 
 
 def negation_phrases(text: str, before: int = 1, after: int = 2) -> list[str]:
@@ -263,8 +281,8 @@ def negation_phrases(text: str, before: int = 1, after: int = 2) -> list[str]:
     quotes "not" alone let a user think the answer itself was negated when the "not" sat in another clause."""
     toks = [t for t in tokenize(text) if t.is_word]
     spans: list[tuple[int, int]] = []
-    for i, t in enumerate(toks):
-        if t.lower in NEGATIONS or t.lower.endswith("n't"):
+    for i in range(len(toks)):
+        if is_negation(toks, i):
             a, b = toks[max(0, i - before)].start, toks[min(len(toks) - 1, i + after)].end
             if spans and a <= spans[-1][1]:  # overlapping ("ain't no"): one phrase
                 a = spans.pop()[0]

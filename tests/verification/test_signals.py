@@ -141,3 +141,31 @@ def test_a_question_word_found_in_another_form_is_named_with_that_form(emb) -> N
     )
     as_ = dict(zip(words["missing"], words["missing_as"]))
     assert as_ == {"director": "directed", "comedi": ""}, as_
+
+
+def test_a_yes_or_no_answer_is_no_negation() -> None:
+    """ "What are the two possible answers to a decision problem?" was told "the answer's sentence says 'or no, or
+    alternately' but the question has no negation". The control: a "no" that negates is still one."""
+    from mmroute.verification.signals import negation_phrases, negation_words
+
+    assert negation_words("The answer is either yes or no (or alternately 1 or 0).") == []
+    assert negation_words("a yes/no question") == []
+    assert negation_words("There was no answer to it, yes.") == ["no"]
+    assert negation_phrases("He did not go, and there is no time.") == ["did not go, and", "is no time"]
+
+
+def test_a_name_in_the_passages_title_is_not_missing_from_it(emb) -> None:
+    """ "Which desert lies near the Nevada border in Southern California?" was told "the answer's passage does not
+    mention 'Southern California'" of a paragraph titled "Southern California". The control: without the title the
+    name is missing."""
+    from mmroute.types import Granularity, Hit, Item
+
+    text = "The Mojave Desert lies along the border with Nevada."
+    q = "Which desert lies near the Nevada border in Southern California?"
+    draft = _draft("Mojave", text)
+    titled = Item("sc/7", Granularity.PARAGRAPH, text, title="Southern California")
+    s, words = compute_signals(q, draft, [Hit(titled, 0.9, "kb")], emb)
+    assert s["key_missing"] == 0 and words["key_missing"] == [], words["key_missing"]
+    untitled = Item("sc/7", Granularity.PARAGRAPH, text)
+    s, words = compute_signals(q, draft, [Hit(untitled, 0.9, "kb")], emb)
+    assert s["key_missing"] >= 1 and words["key_missing"], words
