@@ -172,7 +172,7 @@ class PipelineConfig:
         except FileNotFoundError:
             raise ConfigError(
                 f"config file {p} not found",
-                hint="give the path of a TOML file with a [pipeline] table (see the user guide, 'Pipeline TOML')",
+                hint="give the path of a pipeline TOML file (see the user guide, 'Pipeline TOML')",
             ) from None
         except (OSError, UnicodeDecodeError) as e:
             raise ConfigError(f"cannot read config file {p}: {e}", hint="give a UTF-8 TOML file") from None

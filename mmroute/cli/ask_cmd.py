@@ -39,7 +39,8 @@ def pipeline_options(f: Any) -> Any:
         click.option(
             "--stepwise/--single-shot",
             default=None,
-            help="Step-wise retrieval with follow-up queries (the default everywhere), or one search per question.",
+            help="Step-wise retrieval with follow-up queries (the default of ask, serve, the app and LlamaIndex), or one "
+            "search per question.",
         ),
         click.option(
             "--retriever-option",
@@ -77,7 +78,7 @@ def pipeline_options(f: Any) -> Any:
             "--router",
             type=RouterName(),
             default=None,
-            help="Router that picks the KBs when --kb is not given (and the follow-ups' KBs): a registered name, a "
+            help="Router that picks the KBs to search when none are named (and the follow-ups' KBs): a registered name, a "
             "plugin's too (default: the shipped router).",
         ),
         click.option("--endpoint-url", default=None, help="OpenAI-compatible base URL, e.g. http://localhost:8000/v1."),

@@ -235,7 +235,8 @@ def reader_eval(data: tuple[Path, ...], model: str, limit: int | None, device: s
     if as_json:
         emit_json(res)
         return
-    click.echo(f"{res['questions']} questions from {len(res['articles'])} articles, reader {model}")
+    n = len(res["articles"])
+    click.echo(f"{res['questions']} questions from {n} article{'s' if n != 1 else ''}, reader {model}")
     click.echo(f"  answerable ({res['answerable']}): EM {res['em']:.3f}  F1 {res['f1']:.3f}")
     click.echo(
         f"  all, SQuAD 2.0 with the reader's no-answer: EM {res['squad2_em']:.3f}  F1 {res['squad2_f1']:.3f}"

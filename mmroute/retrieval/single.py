@@ -145,5 +145,5 @@ def _two_weights(weights: Sequence[float]) -> tuple[float, float]:
     """(dense, sparse) fusion weights from an option value."""
     w = [float(x) for x in weights]
     if len(w) != 2:
-        raise ConfigError(f"fusion weights take two numbers (dense, sparse), not {len(w)}", hint="e.g. weights=1,1")
+        raise ConfigError(f"fusion weights take two numbers (dense, sparse), not {len(w)}", hint="e.g. weights='[1,1]'")
     return w[0], w[1]

@@ -130,6 +130,10 @@ class QueryGuard:
                 unicodedata.name(c, "?").split()[0] for c in letters if not unicodedata.name(c, "").startswith("LATIN")
             }
             return "non-latin:" + "/".join(sorted(scripts))[:40].lower()
+        if (
+            "\u00bf" in q or "\u00a1" in q
+        ):  # "¿" and "¡" open Spanish questions and exclamations, and no other language's
+            return "es"
         raw = _TOKEN.findall(q)
         if len(raw) < 3:
             return None

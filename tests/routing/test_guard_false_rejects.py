@@ -55,6 +55,7 @@ def test_generated_questions_with_names_acronyms_and_numbers_pass(guard, t, n, n
         ("¿Cuál es la capital de la provincia de Los Ríos?", "es"),  # the controls: the languages themselves
         ("El Paso de los Toros es una ciudad del Uruguay", "es"),
         ("Quelle est la capitale de la France et pourquoi est-elle si grande ?", "fr"),
+        ("¿Dónde está Normandía?", "es"),  # a new user's: no function word, but only Spanish opens with "¿"
     ],
 )
 def test_function_words_inside_names_say_nothing_of_the_language(query: str, language: str | None) -> None:
