@@ -34,7 +34,10 @@ def load_questions(path: Path) -> list[Question]:
             except json.JSONDecodeError as e:
                 raise InputError(f"{path}:{lineno}: malformed JSON ({e.msg})", hint="fix or remove that line") from None
             if not isinstance(rec, dict) or not isinstance(rec.get("question"), str):
-                raise InputError(f'{path}:{lineno}: a question record needs "id" and "question" strings')
+                raise InputError(
+                    f'{path}:{lineno}: a question record needs a "question" string',
+                    hint='one JSON object per line: {"id": "q1", "question": "...", "answers": [...], "gold_ids": [...]}',
+                )
             answers = rec.get("answers")
             out.append(
                 Question(

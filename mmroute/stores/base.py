@@ -111,7 +111,10 @@ class Fusion:
                 hint="e.g. weights=[1, 1]",
             )
         if self.k < 1 or self.candidates < 1:
-            raise ConfigError("fusion k and candidates must be at least 1")
+            raise ConfigError(
+                f"fusion k and candidates must be at least 1, not {self.k} and {self.candidates}",
+                hint="e.g. rrf_k=60 (the usual reciprocal-rank constant)",
+            )
 
 
 @dataclass(frozen=True)
