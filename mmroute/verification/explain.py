@@ -87,11 +87,11 @@ def _missing(_v: float, w: Words) -> str:
 
 def _key_missing(_v: float, w: Words) -> str:
     miss = list(w.get("key_missing_surface", ()))
-    return (
-        f"the answer's passage does not mention {_listed(miss)}"
-        if miss
-        else ("a name or number of the question is missing from the answer's passage")
-    )
+    titled = list(w.get("key_in_title_surface", ()))
+    said = [f"the answer's passage does not mention {_listed(miss)}"] if miss else []
+    if titled:
+        said.append(f"the answer's passage names {_listed(titled)} only in its title")
+    return "; ".join(said) or "a name or number of the question is missing from the answer's passage"
 
 
 def _pct(template: str) -> Callable[[float, Words], str]:

@@ -71,7 +71,7 @@ class EvidenceView:
     medium: str = ""
     """The media item's words, in words ("the photo's captions"); "" for text."""
     title: str = ""
-    """The passage's item's title ("" when it has none): a passage is about what its title names."""
+    """The passage's item's title ("" when it has none)."""
 
 
 def evidence_view(draft: Draft, hits: Sequence[Hit]) -> EvidenceView:
@@ -167,12 +167,10 @@ def compute_signals(
     cov_s, _ = _coverage(qa, view.support, idf)
     cov_w, missing_w = _coverage(qa, view.window, idf)
     cov_p, _ = _coverage(qa, view.passage, idf)
-    passage_stems = set(text_stems(f"{view.title} {view.passage}"))  # "Southern California" titles its paragraphs
-    key_missing = [
-        k
-        for k in qa.key_terms
-        if k not in passage_stems and k not in set(stem(t.text) for t in tokenize(f"{view.title} {view.passage}"))
-    ]
+    passage_stems = set(text_stems(view.passage)) | {stem(t.text) for t in tokenize(view.passage)}
+    key_missing = [k for k in qa.key_terms if k not in passage_stems]
+    # the signal counts the passage's text (as calibrated); a reason must not call a name its title gives missing
+    title_stems = set(text_stems(view.title)) | {stem(t.text) for t in tokenize(view.title)}
     sims = (
         embedder.similarity(question, [view.support, f"{question} {answer}", *closest_sentences(qa, view, idf)])
         if view.sentences
@@ -229,7 +227,8 @@ def compute_signals(
         # every caption of a photo or clip describes it: a word elsewhere in them is there, if not "near the answer"
         "missing_in_item": [t for t in missing_w if view.media and t in passage_stems],
         "medium": [view.medium] if view.medium else [],
-        "key_missing": key_missing,
+        "key_missing": [k for k in key_missing if k not in title_stems],
+        "key_in_title": [k for k in key_missing if k in title_stems],
         "question_negations": q_negs,
         "support_negations": negation_phrases(view.support) if s_negs else [],
         "question_opposites": [q for q, _ in opposites],

@@ -221,7 +221,7 @@ class EvidenceVerifier:
         said of another generator's draft: of the reader's own, it is the reader agreeing with itself."""
         against: list[str] = []
         favour: list[str] = []
-        if words.get("key_missing"):
+        if words.get("key_missing") or words.get("key_in_title"):
             against.append(REASONS["key_missing"].say(1.0, words))
         if words.get("missing"):
             against.append(REASONS["missing_terms"].say(1.0, words))
@@ -249,7 +249,8 @@ def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, 
     """The signals' words with the question's own words for their stems, for the reasons: ``missing_surface`` (words
     of the question absent near the answer), ``missing_as`` (pairs of a question word and the one word of its family
     that is there instead: "director", "directed"), ``missing_in_item_surface`` (absent near the answer but elsewhere
-    in the same photo's or clip's words) and ``key_missing_surface``."""
+    in the same photo's or clip's words), ``key_missing_surface`` (names and numbers of the question its passage
+    lacks) and ``key_in_title_surface`` (those only its title gives)."""
     in_item = set(words.get("missing_in_item", ()))
     missing = [m for m in words.get("missing", ()) if m not in in_item]
     forms = list(words.get("missing_as", ())) or [""] * len(missing)
@@ -264,6 +265,7 @@ def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, 
         if in_item
         else [],
         "key_missing_surface": surface_words(question, words.get("key_missing", [])),
+        "key_in_title_surface": surface_words(question, words.get("key_in_title", [])),
     }
 
 

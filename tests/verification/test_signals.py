@@ -154,18 +154,25 @@ def test_a_yes_or_no_answer_is_no_negation() -> None:
     assert negation_phrases("He did not go, and there is no time.") == ["did not go, and", "is no time"]
 
 
-def test_a_name_in_the_passages_title_is_not_missing_from_it(emb) -> None:
+def test_a_name_in_the_passages_title_is_not_said_to_be_missing(emb) -> None:
     """ "Which desert lies near the Nevada border in Southern California?" was told "the answer's passage does not
-    mention 'Southern California'" of a paragraph titled "Southern California". The control: without the title the
-    name is missing."""
+    mention 'Southern California'" of a paragraph titled "Southern California". The signal still reads the text only
+    (the policies were calibrated so; counting titles, with the yes/no change beside it, lowered the calibration's
+    held-out truthfulness 0.043 -> 0.037), but the reason
+    says where the name is. The control: without the title the name is missing, and said so."""
     from mmroute.types import Granularity, Hit, Item
+    from mmroute.verification.explain import REASONS
+    from mmroute.verification.verifier import shown_words
 
     text = "The Mojave Desert lies along the border with Nevada."
     q = "Which desert lies near the Nevada border in Southern California?"
     draft = _draft("Mojave", text)
     titled = Item("sc/7", Granularity.PARAGRAPH, text, title="Southern California")
     s, words = compute_signals(q, draft, [Hit(titled, 0.9, "kb")], emb)
-    assert s["key_missing"] == 0 and words["key_missing"] == [], words["key_missing"]
+    assert s["key_missing"] >= 1 and words["key_missing"] == [], words
+    said = REASONS["key_missing"].say(1.0, shown_words(q, words))
+    assert said == "the answer's passage names 'Southern California' only in its title", said
     untitled = Item("sc/7", Granularity.PARAGRAPH, text)
     s, words = compute_signals(q, draft, [Hit(untitled, 0.9, "kb")], emb)
-    assert s["key_missing"] >= 1 and words["key_missing"], words
+    said = REASONS["key_missing"].say(1.0, shown_words(q, words))
+    assert s["key_missing"] >= 1 and said == "the answer's passage does not mention 'Southern California'", said
