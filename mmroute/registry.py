@@ -32,7 +32,7 @@ import sys
 import threading
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from importlib import metadata
 from typing import Any, Generic, TypeVar
 
@@ -142,10 +142,19 @@ class Registry(Generic[T]):
         return factory(**options)
 
 
+class UnknownOptionError(ConfigError):
+    """An option a factory does not take; ``options`` names them (a caller may say it in its own words)."""
+
+    def __init__(self, message: str, options: Sequence[str], hint: str | None = None) -> None:
+        super().__init__(message, hint)
+        self.options = tuple(options)
+
+
 def check_options(factory: Callable[..., Any], options: Mapping[str, Any], what: str) -> None:
     """A :class:`ConfigError` naming the option, when ``options`` has a key ``factory`` does not take (unless it
-    takes any) or a value not of the plain type its annotation names (int, float, bool, str, a path, or None where
-    allowed): ``--retriever-option max_steps=abc`` is one line with a hint, not a ``TypeError`` from deep inside."""
+    takes any: :class:`UnknownOptionError`) or a value not of the plain type its annotation names (int, float,
+    bool, str, a path, or None where allowed): ``--retriever-option max_steps=abc`` is one line with a hint, not
+    a ``TypeError`` from deep inside. Limits on a value of the right type stay the factory's to check."""
     try:
         params = inspect.signature(factory).parameters
     except (TypeError, ValueError):
@@ -153,22 +162,34 @@ def check_options(factory: Callable[..., Any], options: Mapping[str, Any], what:
     named = [n for n, p in params.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
     unknown = [k for k in options if k not in named]
     if unknown and not any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        raise ConfigError(
+        raise UnknownOptionError(
             f"{what} has no option {', '.join(repr(k) for k in unknown)}",
+            unknown,
             hint=f"its options: {', '.join(named)}" if named else "it takes no options",
         )
     try:
-        hints = typing.get_type_hints(factory.__init__ if isinstance(factory, type) else factory)
+        resolved = inspect.signature(factory, eval_str=True).parameters
     except Exception:  # an annotation that does not resolve here checks nothing
         return
     for key, value in options.items():
-        kinds = _plain_kinds(hints.get(key))
+        param = resolved.get(key)
+        kinds = _plain_kinds(param.annotation) if param is not None else ()
         if kinds and not any(_is_kind(value, k) for k in kinds):
-            said = " or ".join(dict.fromkeys(_KIND_WORDS[k] for k in kinds))
+            said = _kind_words(kinds)
+            default = param.default if param is not None else inspect.Parameter.empty
+            example = default if default is not None and any(_is_kind(default, k) for k in kinds) else None
+            shown = str(example).lower() if isinstance(example, bool) else example
             raise ConfigError(
-                f"{what}: option {key} takes {said}, not {value!r}",
-                hint=f"for example {key}={_KIND_EXAMPLES[kinds[0]]}",
+                f"{what}: option {key} takes {said}, not {value!r:.40}",
+                hint=f"for example {key}={shown if shown is not None else _KIND_EXAMPLES[kinds[0]]}",
             )
+
+
+def _kind_words(kinds: tuple[type, ...]) -> str:
+    """'a number' for int | float (any number will do), else each kind's words joined by 'or'."""
+    if int in kinds and float in kinds:
+        kinds = tuple(k for k in kinds if k is not int)
+    return " or ".join(dict.fromkeys(_KIND_WORDS[k] for k in kinds))
 
 
 _KIND_WORDS = {int: "a whole number", float: "a number", bool: "true or false", str: "a string", type(None): "none"}
@@ -177,7 +198,7 @@ _KIND_EXAMPLES = {int: "3", float: "0.5", bool: "true", str: "NAME", type(None):
 
 def _plain_kinds(hint: Any) -> tuple[type, ...]:
     """The plain types an annotation allows (``int | None`` -> int, NoneType); () when it allows anything else."""
-    if hint is None:
+    if hint is None or hint is inspect.Parameter.empty:
         return ()
     args = typing.get_args(hint) if typing.get_origin(hint) in (typing.Union, types.UnionType) else (hint,)
     kinds: list[type] = []

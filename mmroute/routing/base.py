@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
-from ..registry import Registry
+from ..registry import Registry, UnknownOptionError
 from ..types import KBInfo, Route, RouteDecision
 
 
@@ -60,6 +60,13 @@ def create_router(name: str, path: str | Path | None = None, threshold: float | 
         options.setdefault(key, value)
     try:
         return factory(**options)
+    except UnknownOptionError as e:
+        # a factory taking **options hands them on to one built by name (default -> trained): that
+        # registry refuses the keyword, and for --router-path/--threshold the user's words are the flag's
+        refused = [k for k, v in given.items() if v is not None and k in e.options]
+        if refused:
+            raise _takes_no(name, refused[0]) from None
+        raise
     except TypeError as e:
         # a factory taking **options hands them on (default, guarded, ensemble): the class that finally
         # refuses the keyword names it, and that is the same user error as above, not a crash

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from mmroute.errors import ConfigError
-from mmroute.registry import Registry
+from mmroute.registry import Registry, UnknownOptionError, check_options
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -203,3 +203,22 @@ def test_the_cli_takes_a_store_from_an_entry_point(tmp_path):
     assert out.returncode != 0 and "the toy store was built" in out.stderr + out.stdout, out.stderr
     out = subprocess.run([*base, "--store", "no-such-store"], capture_output=True, text=True, env=env, timeout=180)
     assert out.returncode == 2 and "'no-such-store' is not one of" in out.stderr and "'toy-store'" in out.stderr
+
+
+def _sized(dim: int | float = 512, name: str | None = None, exact: bool = False) -> None:
+    """A factory whose options check_options reads: numbers, an optional string and a flag."""
+
+
+def test_check_options_names_the_option_its_kind_and_an_example_from_the_default() -> None:
+    with pytest.raises(UnknownOptionError) as unknown:
+        check_options(_sized, {"size": 3}, "encoder 'toy'")
+    assert unknown.value.options == ("size",) and "its options: dim, name, exact" in str(unknown.value.hint)
+    with pytest.raises(ConfigError) as wrong:
+        check_options(_sized, {"dim": "big"}, "encoder 'toy'")
+    assert str(wrong.value).startswith("encoder 'toy': option dim takes a number, not 'big'")
+    assert wrong.value.hint == "for example dim=512"  # the default, not an example the factory would refuse
+    with pytest.raises(ConfigError) as flag:
+        check_options(_sized, {"exact": "maybe"}, "encoder 'toy'")
+    assert "takes true or false" in str(flag.value) and flag.value.hint == "for example exact=false"
+    check_options(_sized, {"dim": 256, "name": None, "exact": True}, "encoder 'toy'")  # the control: right kinds
+    check_options(_sized, {"dim": 0.5, "name": "x"}, "encoder 'toy'")  # limits on a right kind are the factory's

@@ -173,12 +173,15 @@ def test_the_pixel_limit_is_configurable_and_checked_before_decoding(tmp_path: P
 def test_an_unusable_encoder_option_leaves_no_kb_folder(tmp_path: Path) -> None:
     src = write_texts(tmp_path / "src", 1)
     home = tmp_path / "home"
+    said = {}
     for option in ("dim=0", 'dim="big"'):
         res = mmroute(
             "index", "--kb", "t", "--input", src, "--encoder", "hashing", "--encoder-option", option, home=home
         )
         assert_one_line_error(res, what=option)
-        assert "hashing encoder's dim" in res.stderr
+        said[option] = res.stderr
+    assert "hashing encoder's dim must be a whole number of at least 8" in said["dim=0"]
+    assert "option dim takes a number, not 'big'" in said['dim="big"'] and "dim=512" in said['dim="big"']
     res = mmroute("index", "--kb", "t", "--input", src, "--encoder", "nosuch", home=home)
     assert_one_line_error(res)
     assert _kbs(home) == []
