@@ -388,8 +388,12 @@ class StepwiseRetriever:
                     names, how = self._widen(query, names, allowed, image, how, decision)
                 else:
                     names, decision, how = list(allowed), None, "no router: all KBs"
+            elif kbs and len(kbs) == 1:  # nothing to route among: the caller's one KB
+                names, decision, how = list(kbs), None, "KBs named by the caller"
             else:
                 names, decision, how = self._route(follow.query, allowed, previous, image, follow.modality)
+                if kbs and how.startswith("routed"):
+                    how = "routed among the KBs named by the caller" + how[len("routed") :]
             hits: list[Hit] = []
             mixed = image is None and any(self._modality(n) == Modality.TEXT.value for n in names)
             for name in names:

@@ -84,6 +84,18 @@ def test_follow_up_is_routed_to_a_different_kb(world: Home) -> None:
     assert router.queries[:2] == [PHOTO_Q, hop.query]
 
 
+def test_follow_ups_say_the_caller_named_the_kbs(world: Home) -> None:
+    """With `--kb hop` every follow-up step said "routed" (a new user's run): one named KB is searched as named,
+    without the router; among several named KBs the router picks and the step says among which."""
+    router = KeywordRouter(["photo", "picture"], kb_if="photos", kb_else="wiki")
+    res = StepwiseRetriever(world, router=router, search_k=2).retrieve(PHOTO_Q, k=3, kbs=["photos"])
+    assert len(res.steps) >= 2 and router.queries == []
+    assert all(s.kbs == ("photos",) and "KBs named by the caller" in s.note for s in res.steps), res.steps
+    res = StepwiseRetriever(world, router=router, search_k=2).retrieve(PHOTO_Q, k=3, kbs=["photos", "wiki"])
+    hop = res.steps[1]
+    assert hop.kbs == ("wiki",) and "routed among the KBs named by the caller" in hop.note, hop.note
+
+
 def test_without_router_follow_ups_stay_on_the_first_kbs(world: Home) -> None:
     r = StepwiseRetriever(world, search_k=2)
     res = r.retrieve(PHOTO_Q, k=3, kbs=["photos"])
