@@ -94,6 +94,13 @@ def _key_missing(_v: float, w: Words) -> str:
     return "; ".join(said) or "a name or number of the question is missing from the answer's passage"
 
 
+def bridged_finding(w: Words) -> str:
+    """A two-hop answer's passage reached through another that gives the question's names: both subjects named."""
+    via, subject = list(w["bridge"])[:2]
+    names = _listed(list(w.get("key_bridged_surface", ())))
+    return f"the passage on '{via}' gives {names} and names '{subject}', the subject of the answer's passage"
+
+
 def _pct(template: str) -> Callable[[float, Words], str]:
     return lambda v, _w: template.format(f"{v:.0%}")
 

@@ -9,7 +9,8 @@ Every signal is a float; higher is not always better (``key_missing`` is bad). T
   words found in the supporting sentence, the sentence with its neighbours, and its whole passage.
 - ``missing_idf_max`` / ``missing_terms``: the rarest question word absent from the support window, and
   how many are absent. SQuAD 2.0's unanswerable questions change one word of an answerable one.
-- ``key_missing`` / ``key_missing_any``: the question's names and numbers absent from the passage.
+- ``key_missing`` / ``key_missing_any``: the question's names and numbers absent from the passage, less those
+  a bridging passage gives (:func:`bridging_hit`: a two-hop answer's passage need not name the first hop).
 - ``numbers_agree``: numbers of the answer found in the evidence (1 when the answer has none);
   ``number_conflict``: the question names a number the support sentence contradicts (a different
   number of the same form in the place the question's should be).
@@ -118,6 +119,37 @@ def closest_sentences(qa: QuestionAnalysis, view: EvidenceView, idf: LocalIdf) -
     return [view.sentences[i] for i in keep]
 
 
+def _stems_of_text(text: str) -> set[str]:
+    """The stems of a text's content words and of every word (names and numbers are matched against these)."""
+    return set(text_stems(text)) | {stem(t.text) for t in tokenize(text)}
+
+
+def bridging_hit(
+    key_missing: Sequence[str], qa: QuestionAnalysis, view: EvidenceView, hits: Sequence[Hit]
+) -> Hit | None:
+    """The hit that bridges to the answer's passage, when the question's names that passage lacks are there.
+
+    A two-hop question ("When was the director of film P.S. Jerusalem born?") is answered by a passage on the
+    bridge ('Danae Elon'), which need not name the film: another passage, on another subject, names both the
+    missing names and the answer passage's subject (its title). That subject must be no name of the question
+    (a comparison of two named things is no bridge) and the bridging passage must be on another subject (every
+    paragraph of one article shares its title). None when there is no such hit or nothing is missing."""
+    subject = re.sub(r"\s*\([^)]*\)\s*$", "", view.title).strip()
+    if not key_missing or not subject:
+        return None
+    subject_stems = set(text_stems(subject))
+    if not subject_stems or subject_stems <= set(qa.terms) | set(qa.key_terms):
+        return None
+    needle = subject.casefold()
+    for h in hits:
+        text = h.item.readable
+        if h.item.id == view.passage_id or (h.item.title or "") == view.title or needle not in text.casefold():
+            continue
+        if any(k in _stems_of_text(text) for k in key_missing):
+            return h
+    return None
+
+
 def _numbers(text: str) -> set[str]:
     return {m.group(0).replace(",", "") for m in _NUM_RE.finditer(text)}
 
@@ -167,8 +199,11 @@ def compute_signals(
     cov_s, _ = _coverage(qa, view.support, idf)
     cov_w, missing_w = _coverage(qa, view.window, idf)
     cov_p, _ = _coverage(qa, view.passage, idf)
-    passage_stems = set(text_stems(view.passage)) | {stem(t.text) for t in tokenize(view.passage)}
+    passage_stems = _stems_of_text(view.passage)
     key_missing = [k for k in qa.key_terms if k not in passage_stems]
+    bridge = bridging_hit(key_missing, qa, view, hits)
+    bridged = [k for k in key_missing if bridge is not None and k in _stems_of_text(bridge.item.readable)]
+    key_missing = [k for k in key_missing if k not in bridged]
     # the signal counts the passage's text (as calibrated); a reason must not call a name its title gives missing
     title_stems = set(text_stems(view.title)) | {stem(t.text) for t in tokenize(view.title)}
     sims = (
@@ -229,6 +264,8 @@ def compute_signals(
         "medium": [view.medium] if view.medium else [],
         "key_missing": [k for k in key_missing if k not in title_stems],
         "key_in_title": [k for k in key_missing if k in title_stems],
+        "key_bridged": bridged,
+        "bridge": [bridge.item.title or bridge.item.id, view.title] if bridge is not None and bridged else [],
         "question_negations": q_negs,
         "support_negations": negation_phrases(view.support) if s_negs else [],
         "question_opposites": [q for q, _ in opposites],

@@ -36,7 +36,15 @@ from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
-from .explain import ALL_WORDS_AROUND, READER_AGREES, REASONS, reader_view, weighed_against, weighs_for
+from .explain import (
+    ALL_WORDS_AROUND,
+    READER_AGREES,
+    REASONS,
+    bridged_finding,
+    reader_view,
+    weighed_against,
+    weighs_for,
+)
 from .policy import Policy, PolicySet, policy_kind
 from .reading import reader_signals, sentence_signals
 from .signals import answer_agreement, compute_signals
@@ -223,6 +231,8 @@ class EvidenceVerifier:
         favour: list[str] = []
         if words.get("key_missing") or words.get("key_in_title"):
             against.append(REASONS["key_missing"].say(1.0, words))
+        if words.get("key_bridged_surface") and len(words.get("bridge", ())) == 2:
+            favour.append(bridged_finding(words))
         if words.get("missing"):
             against.append(REASONS["missing_terms"].say(1.0, words))
         elif words.get("terms"):  # never of a question with no content words ("What is in this picture?")
@@ -250,7 +260,8 @@ def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, 
     of the question absent near the answer), ``missing_as`` (pairs of a question word and the one word of its family
     that is there instead: "director", "directed"), ``missing_in_item_surface`` (absent near the answer but elsewhere
     in the same photo's or clip's words), ``key_missing_surface`` (names and numbers of the question its passage
-    lacks) and ``key_in_title_surface`` (those only its title gives)."""
+    lacks), ``key_in_title_surface`` (those only its title gives) and ``key_bridged_surface`` (those a bridging
+    passage gives: ``bridge`` = that passage's subject and the answer passage's)."""
     in_item = set(words.get("missing_in_item", ()))
     missing = [m for m in words.get("missing", ()) if m not in in_item]
     forms = list(words.get("missing_as", ())) or [""] * len(missing)
@@ -266,6 +277,7 @@ def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, 
         else [],
         "key_missing_surface": surface_words(question, words.get("key_missing", [])),
         "key_in_title_surface": surface_words(question, words.get("key_in_title", [])),
+        "key_bridged_surface": surface_words(question, words.get("key_bridged", [])),
     }
 
 

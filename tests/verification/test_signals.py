@@ -176,3 +176,43 @@ def test_a_name_in_the_passages_title_is_not_said_to_be_missing(emb) -> None:
     s, words = compute_signals(q, draft, [Hit(untitled, 0.9, "kb")], emb)
     said = REASONS["key_missing"].say(1.0, shown_words(q, words))
     assert s["key_missing"] >= 1 and said == "the answer's passage does not mention 'Southern California'", said
+
+
+def test_a_two_hop_answers_passage_need_not_name_the_first_hop(emb) -> None:
+    """ "When was the director of film P.S. Jerusalem born?" is answered by the passage on Danae Elon, which does not
+    name the film; the passage on the film names her. The film is bridged, not missing, and the finding names both
+    passages. Controls: without the bridging passage the film is missing; a passage of the same subject bridges
+    nothing (a SQuAD article's paragraphs share a title); a subject the question names is no bridge."""
+    from mmroute.types import Granularity, Hit, Item
+    from mmroute.verification.explain import bridged_finding
+    from mmroute.verification.verifier import shown_words
+
+    film = Item(
+        "ircot/168",
+        Granularity.PARAGRAPH,
+        "P.S. Jerusalem is a 2015 documentary film directed by Israeli filmmaker Danae Elon.",
+        title="P.S. Jerusalem",
+    )
+    born = "Danae Elon (born December 23, 1970), is an Israeli documentary filmmaker and cinematographer."
+    person = Item("ircot/169", Granularity.PARAGRAPH, born, title="Danae Elon")
+    q = "When was the director of film P.S. Jerusalem born?"
+    draft = Draft(text="December 23, 1970", evidence_ids=("ircot/169",), support=born, generator="reader")
+    bridged, words = compute_signals(q, draft, [Hit(film, 1.3, "hop"), Hit(person, 0.9, "hop")], emb)
+    assert (
+        bridged["key_missing"] == 0
+        and words["key_missing"] == []
+        and words["bridge"] == ["P.S. Jerusalem", "Danae Elon"]
+    )
+    said = bridged_finding(shown_words(q, words))
+    assert said == (
+        "the passage on 'P.S. Jerusalem' gives 'P.S. Jerusalem' and names 'Danae Elon', the subject of the answer's "
+        "passage"
+    ), said
+    alone, words = compute_signals(q, draft, [Hit(person, 0.9, "hop")], emb)
+    assert alone["key_missing"] >= 1 and words["key_bridged"] == [] and words["bridge"] == []
+    same_subject = Item(film.id, film.kind, film.text, title="Danae Elon")
+    same, _ = compute_signals(q, draft, [Hit(same_subject, 1.3, "hop"), Hit(person, 0.9, "hop")], emb)
+    assert same["key_missing"] >= 1
+    named = "When was Danae Elon, director of film P.S. Jerusalem, born?"
+    s, _ = compute_signals(named, draft, [Hit(film, 1.3, "hop"), Hit(person, 0.9, "hop")], emb)
+    assert s["key_missing"] >= 1
