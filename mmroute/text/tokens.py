@@ -76,14 +76,16 @@ def stem(word: str) -> str:
         w = w[:-2]
     if any(c.isdigit() for c in w):
         return w
-    w = _lemma(w)
+    w = lemma(w)
     if len(w) <= 3:
         return w
     with _ENGLISH_LOCK:
         return str(_ENGLISH.stemWord(w))
 
 
-def _lemma(word: str) -> str:
+@lru_cache(maxsize=1 << 16)
+def lemma(word: str) -> str:
+    """A lower-case word's lemma where LemmInflect's tables give it one ("began" -> "begin"), else the word."""
     from lemminflect import getAllLemmas
 
     lemmas = {str(lemma).lower() for readings in getAllLemmas(word).values() for lemma in readings}

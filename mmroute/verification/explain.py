@@ -101,6 +101,19 @@ def bridged_finding(w: Words) -> str:
     return f"the passage on '{via}' gives {names} and names '{subject}', the subject of the answer's passage"
 
 
+def _repeats(v: float, w: Words) -> str:
+    """The answer's words that repeat the question, and those that only share a stem with a question word (the
+    signal counts both: "computability" was said to repeat a question that says "computational")."""
+    repeats, shares = list(w.get("repeats", ())), list(w.get("shares_stem", ()))
+    if not repeats and not shares:
+        return f"{v:.0%} of the answer's words repeat the question"
+    said = [f"the answer repeats the question's {_listed(repeats)}"] if repeats else []
+    pairs = [f"'{a}' shares its stem with the question's '{q}'" for a, q in zip(shares[::2], shares[1::2])]
+    if pairs:
+        said.append(("the answer's " if not repeats else "") + ", ".join(pairs[:3]))
+    return "; ".join(said)
+
+
 def _pct(template: str) -> Callable[[float, Words], str]:
     return lambda v, _w: template.format(f"{v:.0%}")
 
@@ -115,7 +128,7 @@ def _weak_words(where: str) -> Reason:
 
 REASONS: dict[str, Reason] = {
     "answer_in_evidence": Reason(lambda v: v < 1.0, _fixed("some words of the answer are not in the evidence")),
-    "answer_repeats_question": Reason(lambda v: v >= 0.5, _pct("{} of the answer's words repeat the question")),
+    "answer_repeats_question": Reason(lambda v: v >= 0.5, _repeats),
     "cov_sentence": _weak_words("the answer's sentence"),
     "cov_window": _weak_words("the answer's sentence and its neighbours"),
     "cov_paragraph": _weak_words("the answer's passage"),

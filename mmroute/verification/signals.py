@@ -45,10 +45,12 @@ from ..text import (
     STOPWORDS,
     LocalIdf,
     Token,
+    lemma,
     same_family,
     split_sentences,
     stem,
     stems_of,
+    strip_parenthetical,
     text_stems,
     tokenize,
 )
@@ -134,7 +136,7 @@ def bridging_hit(
     missing names and the answer passage's subject (its title). That subject must be no name of the question
     (a comparison of two named things is no bridge) and the bridging passage must be on another subject (every
     paragraph of one article shares its title). None when there is no such hit or nothing is missing."""
-    subject = re.sub(r"\s*\([^)]*\)\s*$", "", view.title).strip()
+    subject = strip_parenthetical(view.title).strip()
     if not key_missing or not subject:
         return None
     subject_stems = set(text_stems(subject))
@@ -271,8 +273,35 @@ def compute_signals(
         "question_opposites": [q for q, _ in opposites],
         "support_opposites": [o for _, o in opposites],
         "answer_type": [qa.answer_type.value],
+        **repeated_words(answer, question, qset),
     }
     return signals, words
+
+
+def repeated_words(answer: str, question: str, question_stems: set[str]) -> dict[str, list[str]]:
+    """The answer's words behind ``answer_repeats_question`` as the reasons must say them: ``repeats`` (words the
+    question has too, in any inflection) and ``shares_stem`` (pairs of an answer word and the different question
+    word of its stem: "computability", "computational" both stem to "comput", and neither repeats the other)."""
+    q_words: dict[str, list[str]] = {}
+    for t in tokenize(question):
+        if t.is_word:
+            q_words.setdefault(stem(t.lower), []).append(t.lower)
+    repeats: list[str] = []
+    shares: list[str] = []
+    for t in tokenize(answer):
+        s = stem(t.lower) if t.is_word else ""
+        if not s or s not in question_stems or s not in q_words:
+            continue
+        if any(t.lower == w or same_form(t.lower, w) for w in q_words[s]):
+            repeats.append(t.text)
+        else:
+            shares.extend([t.text, q_words[s][0]])
+    return {"repeats": list(dict.fromkeys(repeats)), "shares_stem": shares}
+
+
+def same_form(a: str, b: str) -> bool:
+    """Two inflections of one word ("harass", "harasses"; "won", "win"), by lemma."""
+    return lemma(a) == lemma(b)
 
 
 OPPOSITES: dict[str, frozenset[str]] = {

@@ -133,6 +133,30 @@ def test_the_share_of_repeated_words_is_said_as_it_is() -> None:
     assert not REASONS["answer_repeats_question"].holds(0.4)
 
 
+def test_words_that_only_share_a_stem_with_the_question_are_not_said_to_repeat_it(emb) -> None:
+    """ "computability theory" for a question on "computational complexity theory" was told "100% of the answer's
+    words repeat the question": Snowball stems both words to "comput". The reason now says which word repeats and
+    which only shares a stem. The control: a word the question has, in another inflection, repeats it."""
+    from mmroute.types import Granularity, Hit, Item
+    from mmroute.verification.verifier import shown_words
+
+    text = "Closely related fields in theoretical computer science are analysis of algorithms and computability theory."
+    q = "Which fields are related to computational complexity theory?"
+    hits = [Hit(Item("cc/1", Granularity.PARAGRAPH, text), 0.9, "kb")]
+    s, words = compute_signals(q, Draft("computability theory", ("cc/1",), text, generator="reader"), hits, emb)
+    assert s["answer_repeats_question"] == 1.0
+    said = REASONS["answer_repeats_question"].say(1.0, shown_words(q, words))
+    assert said == (
+        "the answer repeats the question's 'theory'; 'computability' shares its stem with the question's "
+        "'computational'"
+    ), said
+    s, words = compute_signals(
+        "Which theories are related?", Draft("theory", ("cc/1",), text, generator="reader"), hits, emb
+    )
+    said = REASONS["answer_repeats_question"].say(1.0, shown_words("Which theories are related?", words))
+    assert said == "the answer repeats the question's 'theory'", said
+
+
 def test_every_phrase_is_plain_words() -> None:
     for name, (true_v, _) in CASES.items():
         phrase = REASONS[name].say(true_v, WORDS)
