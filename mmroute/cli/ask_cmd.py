@@ -279,7 +279,8 @@ Examples:
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
     default=None,
-    help="Write one JSON line per question: id, answer, abstained, verdict, confidence, evidence_ids.",
+    help="Write one JSON line per question: id, answer, abstained, verdict, confidence, evidence_ids, draft "
+    "(the generator's answer, shown or not), reason.",
 )
 @click.option("--limit", type=click.IntRange(1), default=None, help="Only the first N questions.")
 @pipeline_options

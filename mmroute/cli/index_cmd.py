@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -158,13 +160,26 @@ def index_command(
                 f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, {r['skipped']} skipped "
                 f"-> {r['count']} items ({r['granularity']}) in {r['elapsed_s']:.1f}s"
             )
-            problems = [
-                f"{p['source']}:{p['line']}: {p['message']}" if p.get("line") else f"{p['source']}: {p['message']}"
-                for p in r["problems"]
-            ]
+            problems = problem_lines(r["problems"])
             for p in problems[:50]:
                 click.echo(f"  skipped {p}", err=True)
             if len(problems) > 50:
                 click.echo(f"  ... and {len(problems) - 50} more (see `mmroute kb info {r['kb']} --json`)", err=True)
     if any(r["skipped"] for r in reports):
         sys.exit(1)
+
+
+def problem_lines(problems: Sequence[Mapping[str, Any]]) -> list[str]:
+    """One line per skipped item, except that the lines of one file skipped for one reason are said once
+    ("questions.jsonl: 89 lines (1-89): a question record, ..."), not once per line."""
+    groups: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
+    for p in problems:
+        groups.setdefault((str(p["source"]), str(p["message"])), []).append(p)
+    out: list[str] = []
+    for (source, message), ps in groups.items():
+        lines = [int(p["line"]) for p in ps if p.get("line")]
+        if len(lines) > 3:
+            out.append(f"{source}: {len(lines)} lines ({min(lines)}-{max(lines)}): {message}")
+            ps = [p for p in ps if not p.get("line")]
+        out.extend(f"{source}:{p['line']}: {message}" if p.get("line") else f"{source}: {message}" for p in ps)
+    return out

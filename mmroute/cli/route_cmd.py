@@ -38,7 +38,12 @@ def _make_router(name: str, router_path: Path | None, threshold: float | None = 
     "  mmroute route train --data routing.jsonl --out ./my-router",
 )
 def route_group() -> None:
-    """Route a question to none, paragraph, document, image, clip or video KBs (or evaluate/train the router)."""
+    """Route a question to none, paragraph, document, image, clip or video KBs (or evaluate/train the router).
+
+    \b
+    mmroute route QUESTION [--image FILE] [--router NAME] [--router-path DIR]
+                           [--threshold X] [--home DIR] [--json]
+    routes one question (`mmroute route ask --help` says what each option does)."""
 
 
 @route_group.command("ask", hidden=True)

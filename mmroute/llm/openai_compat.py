@@ -82,7 +82,9 @@ class ChatClient:
         if not base_url:
             raise EndpointError(
                 "no base_url given for the chat endpoint",
-                hint="pass e.g. http://localhost:8000/v1 (vLLM) or http://localhost:11434/v1 (Ollama)",
+                hint="e.g. http://localhost:8000/v1 (vLLM) or http://localhost:11434/v1 (Ollama): --endpoint-url for the "
+                'openai generator, --retriever-option planner_options=\'{"base_url": URL, "model": NAME}\' for the llm '
+                "planner, base_url in a --config file's [router_options] for the llm router",
             )
         self.base_url = base_url.rstrip("/")
         self.model = model

@@ -182,6 +182,8 @@ def _validate(rec: Any) -> str | None:
     if "id" not in rec or not isinstance(rec["id"], (str, int)) or str(rec["id"]) == "":
         return 'missing or empty "id" (a string)'
     if not isinstance(rec.get("text"), str):
+        if isinstance(rec.get("question"), str):
+            return 'a question record, not a passage (no "text"): index the corpus; questions go to `mmroute eval`'
         return 'missing "text" (a string)'
     if not rec["text"].strip():
         return 'empty "text"'

@@ -107,7 +107,11 @@ class LLMRouter:
     ) -> None:
         if client is None:
             if not base_url or not model:
-                raise EndpointError("the LLM router needs an endpoint", hint="pass base_url= and model= (or client=)")
+                raise EndpointError(
+                    "the LLM router needs an endpoint and a model",
+                    hint='in a --config file: [router_options] base_url = "http://localhost:8000/v1" and model = '
+                    '"NAME" (in Python: base_url= and model=, or client=)',
+                )
             client = ChatClient(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s, max_retries=max_retries)
         self.client = client
         self._fallback = fallback

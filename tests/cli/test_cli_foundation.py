@@ -86,6 +86,23 @@ def test_skipped_items_give_nonzero_exit_and_a_summary(tmp_path: Path, corpus: P
     assert code == 1 and "4 already present" in out and "c.jsonl:5: malformed JSON" in err, err
 
 
+def test_a_questions_file_in_the_input_is_said_once_not_once_a_line(tmp_path: Path, corpus: Path) -> None:
+    """Indexing a folder that holds a questions file printed 50 lines of 'missing "text"' and "... and 900 more"
+    (a new user's run). The file is one line that says what it is; the control: a record that is broken on its own
+    is still named with its line."""
+    qs = tmp_path / "questions.jsonl"
+    qs.write_text(
+        "".join(json.dumps({"id": f"q{i}", "question": f"Who is {i}?", "answers": []}) + "\n" for i in range(30))
+    )
+    with open(corpus, "a") as f:
+        f.write('{"id": "x"}\n')
+    code, out, err = run("index", "--kb", "k", "--input", str(tmp_path), "--home", str(tmp_path / "h"), *HASH)
+    lines = err.strip().splitlines()
+    assert code == 1 and "31 skipped" in out and len(lines) == 2, err
+    assert any("questions.jsonl: 30 lines (1-30): a question record, not a passage" in line for line in lines), err
+    assert any('c.jsonl:5: missing "text"' in line for line in lines), err
+
+
 def test_eval_retrieval_contract(tmp_path: Path, corpus: Path) -> None:
     home = str(tmp_path / "h")
     run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)
