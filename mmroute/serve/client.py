@@ -298,11 +298,27 @@ def read_through(
     try:
         return served(remote)
     except ServerUnavailable:
-        if discover(home) is not None:
+        if outlives(home, DYING_WAIT_S):
             raise
         return in_process()
     finally:
         remote.close()
+
+
+DYING_WAIT_S = 3.0
+"""How long a server that dropped a request is given to be seen gone. A process killed by SIGKILL resets its
+connections while the kernel is still closing its files: for a moment it is alive and holds its lock, and a busy
+machine stretches that moment (a CI run read the dying server as live and reported it instead of asking again)."""
+
+
+def outlives(home: str | os.PathLike[str] | None, wait_s: float) -> bool:
+    """Whether the home's server is still live after ``wait_s`` seconds (False as soon as it is seen gone)."""
+    deadline = time.monotonic() + wait_s
+    while discover(home) is not None:
+        if time.monotonic() >= deadline:
+            return True
+        time.sleep(0.05)
+    return False
 
 
 def run_index(

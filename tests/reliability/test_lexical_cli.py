@@ -87,7 +87,14 @@ def test_old_kb_stays_dense_with_a_hint_then_reindex_adds_the_index(old_home: Pa
     assert [(h["id"], round(h["score"], 5)) for h in dense_after["hits"]] == [
         (h["id"], round(h["score"], 5)) for h in dense_before["hits"]
     ]
-    assert _search(home, "src", "hybrid")["hits"][0]["id"] == "r17"
+    # the word index lifts the one record that says "zeppelin" above where the dense search alone puts it (32 hashed
+    # dimensions put r6 first); not necessarily to the top: the other records tie on the word index, and a tie
+    # broken the other way puts r6 second there too, and first by fusion (a CI run)
+    fused = _search(home, "src", "hybrid")
+    hybrid_ids = [h["id"] for h in fused["hits"]]
+    assert fused["mode"] == "hybrid"
+    dense_ids = [h["id"] for h in dense_before["hits"]]
+    assert "r17" in hybrid_ids[:2] and ("r17" not in dense_ids or hybrid_ids.index("r17") <= dense_ids.index("r17"))
     kb_dir = home / "kbs" / "src"
     assert sorted(p.name for p in kb_dir.iterdir() if p.is_dir()) == [
         json.loads((kb_dir / "manifest.json").read_text()).get("store_dir", "store")

@@ -45,7 +45,7 @@ def test_the_films_year_is_not_its_directors_death() -> None:
     assert hop is not None and hop.source is FILM and hop.second is CAHN
     said = hop.reason()
     # every statement in the reason is true of the texts
-    assert "'Laughter in Hell'" in said and "'Edward L. Cahn'" in said and hop.words == ("director",)
+    assert "'Laughter in Hell'" in said and "'Edward L. Cahn'" in said and hop.words == ("director", "die")
     # the bridge's passage holds the right answer, only not this one: "does not contain the answer" was false
     assert said.endswith("that passage does not contain '1933'"), said
     assert "Edward L. Cahn" in FILM.item.text and "edward" not in QUESTION.lower() and "1933" not in CAHN.item.text
@@ -53,6 +53,19 @@ def test_the_films_year_is_not_its_directors_death() -> None:
     ver = past_first_hop(QUESTION, draft("1933", FILM), HITS, STEPS, SUPPORTED)
     assert ver.abstain and ver.verdict is Verdict.UNSUPPORTED and ver.reasons[0] == f"withheld: {said}"
     assert "77%" in ver.reasons[1] and "first step" in ver.reasons[0] and "director" not in said
+
+
+def test_life_dates_answer_when_someone_died_though_no_word_of_the_question_is_there() -> None:
+    """ "When did the man who directed Laughter in Hell die?" shares no word with Cahn's passage ("directed" is in
+    both), and '1933' was shown at 75% (a new user's rewording of the guide's question). Life dates in parentheses
+    answer "die". Controls: the second hop's own date passes; a bridge passage without life dates still needs a
+    word of the question."""
+    q = "When did the man who directed Laughter in Hell die?"
+    hop = first_hop(q, draft("1933", FILM), HITS, STEPS)
+    assert hop is not None and hop.words == ("die",), hop
+    assert first_hop(q, draft("August 25, 1963", CAHN), HITS, STEPS) is None
+    undated = replace(CAHN, item=replace(CAHN.item, text="Edward L. Cahn was an American film director."))
+    assert first_hop(q, draft("1933", FILM), (FILM, undated), STEPS) is None
 
 
 def test_the_answer_in_the_bridges_own_passage_passes() -> None:
