@@ -121,6 +121,34 @@ def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> No
     mine.release()
 
 
+def test_a_dying_server_is_waited_for_and_a_live_one_is_not_taken_for_dead(tmp_path: Path) -> None:
+    """A server killed mid-request resets its connections while it still holds its lock for a moment; a read-only
+    command waits for it to be seen gone (then asks in-process) instead of reporting it. The control: a server
+    that stays alive is still reported live once the wait is over."""
+    from mmroute.serve.client import outlives
+
+    code = (
+        "import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
+        "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)"
+    )
+    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        info = ServerInfo(pid=holder.pid, host="127.0.0.1", port=9, started_at="t", home=str(tmp_path), version="1")
+        write_discovery(tmp_path, info)
+        t0 = time.monotonic()
+        assert outlives(tmp_path, 0.3) and time.monotonic() - t0 >= 0.3
+        killer = threading.Timer(0.5, lambda: (holder.kill(), holder.wait()))
+        killer.start()
+        t0 = time.monotonic()
+        assert not outlives(tmp_path, 20.0)
+        assert time.monotonic() - t0 < 10.0
+        killer.join()
+    finally:
+        holder.kill()
+        holder.wait()
+
+
 def test_the_cli_client_path_imports_no_heavy_module() -> None:
     code = (
         "import sys, mmroute.cli.main, mmroute.serve.client, mmroute.ops; "
