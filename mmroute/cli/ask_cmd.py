@@ -73,6 +73,15 @@ def pipeline_options(f: Any) -> Any:
             default=None,
             help="Verifier: a registered name, a plugin's too (default evidence).",
         ),
+        click.option(
+            "--verifier-option",
+            "verifier_options",
+            multiple=True,
+            metavar="KEY=JSON",
+            help="Verifier option, e.g. --verifier-option threshold=0.3: the estimated chance of being right an "
+            "answer needs (default: each generator's calibrated one; lower answers more and is wrong more often) "
+            "(repeatable).",
+        ),
         click.option("--no-verify", is_flag=True, default=False, help="Skip the verifier (answers are not guarded)."),
         click.option(
             "--router",
@@ -113,6 +122,7 @@ class PipelineFlags:
     generator: str | None
     generator_options: tuple[str, ...]
     verifier: str | None
+    verifier_options: tuple[str, ...]
     no_verify: bool
     router: str | None
     endpoint_url: str | None
@@ -146,7 +156,14 @@ class PipelineFlags:
                 **parse_options(self.generator_options, "--generator-option"),
             }
         if self.verifier:
+            if self.verifier != base["verifier"]:  # another verifier's options do not apply to this one
+                base["verifier_options"] = {}
             base["verifier"] = self.verifier
+        if self.verifier_options:
+            base["verifier_options"] = {
+                **base["verifier_options"],
+                **parse_options(self.verifier_options, "--verifier-option"),
+            }
         if self.no_verify:
             base["verify"] = False
         if self.router:

@@ -31,6 +31,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..errors import ConfigError
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
 from ..types import Draft, Hit, Verdict, Verification
@@ -99,7 +100,16 @@ class EvidenceVerifier:
         embedder: SentenceEmbedder | None = None,
         reader: Any = "packaged",
         support_model: SupportModel | str | None = "packaged",
+        threshold: float | None = None,
     ) -> None:
+        """``threshold``: the estimated chance of being right an answer needs to be shown, for every generator,
+        instead of each policy's calibrated one (the user guide's "How strict" gives the measured trade-off)."""
+        if threshold is not None and (isinstance(threshold, bool) or not 0.0 <= float(threshold) <= 1.0):
+            raise ConfigError(
+                f"the verifier's threshold is an estimated chance between 0 and 1, not {threshold!r:.40}",
+                hint="e.g. --verifier-option threshold=0.3 to answer more (and be wrong more often)",
+            )
+        self.threshold = None if threshold is None else float(threshold)
         self._policy_arg = policy
         self._policies: PolicySet | None = PolicySet.of(policy) if isinstance(policy, (Policy, PolicySet)) else None
         self.judge = judge
@@ -177,9 +187,10 @@ class EvidenceVerifier:
         sig["p_correct"] = p
         shown = shown_words(question, words)
         against_facts, favour = self._reasons(sig, shown, alt, policy, policy_kind(draft.generator))
-        low = p < policy.threshold  # withheld on the estimate: the findings in its favour are said to be so
+        threshold = policy.threshold if self.threshold is None else self.threshold
+        low = p < threshold  # withheld on the estimate: the findings in its favour are said to be so
         reasons = [*against_facts, *(([f"in its favour: {'; '.join(favour)}"] if favour else []) if low else favour)]
-        verdict = Verdict.SUPPORTED if p >= policy.threshold else Verdict.UNSUPPORTED
+        verdict = Verdict.SUPPORTED if p >= threshold else Verdict.UNSUPPORTED
         if sig["number_conflict"] >= 1.0:
             verdict = Verdict.CONTRADICTED
             reasons.insert(0, "a number in the question differs from the one in the evidence")
@@ -208,7 +219,7 @@ class EvidenceVerifier:
                 else "no finding weighed much against it on its own: the estimate is low because answers with "
                 "signals like these were often wrong on the calibration questions",
             )
-        said, needs = percentages(p, policy.threshold)
+        said, needs = percentages(p, threshold)
         head = (
             f"supported: estimated chance the answer is right {said} (needs {needs})"
             if not abstain

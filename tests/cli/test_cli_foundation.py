@@ -236,6 +236,10 @@ def test_an_option_of_the_wrong_type_or_name_is_one_line_naming_it(tmp_path: Pat
         code, _, err = run(*ask, *extra)
         lines = err.strip().splitlines()
         assert code == 2 and said in lines[0] and lines[1].startswith("hint: ") and len(lines) == 2, err
+    code, _, err = run(*ask[:-1], "--verifier-option", "threshold=3")
+    assert code == 2 and "the verifier's threshold is an estimated chance between 0 and 1, not 3" in err, err
+    code, _, err = run(*ask[:-1], "--verifier-option", "strictness=1")
+    assert code == 2 and "verifier 'evidence' has no option 'strictness'" in err, err
     code, _, err = run("index", "--kb", "s", "--input", str(corpus), "--home", home, *HASH, "--store-option", 'm="big"')
     assert code == 2 and "store 'edge': option m takes a whole number" in err, err
     assert run(*ask, "--retriever-option", "max_steps=2", "--retriever-option", "widen=false")[0] == 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -292,3 +293,26 @@ def test_the_reader_is_not_said_to_agree_with_its_own_draft(normans_hits):
     other = verifier.verify(question, Draft("Rollo", ("squad2/Normans/0",), "", generator="openai"), normans_hits)
     assert not any(agrees in r for r in own.reasons), own.reasons
     assert any(agrees in r for r in other.reasons), other.reasons
+
+
+def test_the_users_threshold_replaces_the_calibrated_one_both_ways(normans_hits):
+    """`--verifier-option threshold=X`: a user who wants more answers (or fewer) sets the estimate an answer needs.
+    The same draft and estimate: withheld under the policy's 0.99, shown with threshold 0.3, withheld again with
+    threshold 1.0 over a policy of 0.0; the head says the user's figure. A threshold outside 0..1 is one line."""
+    from mmroute.errors import ConfigError
+
+    draft = Draft("Rollo", ("squad2/Normans/0",), "", generator="offline")
+    policy = Policy(("cov_window",), (1.0,), 0.0, (0.5,), (0.5,), 0.99)
+    q = "Who was the Norse leader?"
+    strict = EvidenceVerifier(policy=policy, reader=None, support_model=None).verify(q, draft, normans_hits)
+    lenient = EvidenceVerifier(policy=policy, reader=None, support_model=None, threshold=0.3).verify(
+        q, draft, normans_hits
+    )
+    assert strict.abstain and not lenient.abstain and strict.confidence == lenient.confidence
+    assert lenient.reasons[0].endswith("(needs 30%)"), lenient.reasons[0]
+    lax = replace(policy, threshold=0.0)
+    never = EvidenceVerifier(policy=lax, reader=None, support_model=None, threshold=1.0).verify(q, draft, normans_hits)
+    assert never.abstain and never.reasons[0].endswith("(needs 100%)"), never.reasons[0]
+    for bad in (1.5, -0.1, True):
+        with pytest.raises(ConfigError, match="between 0 and 1"):
+            EvidenceVerifier(threshold=bad)
