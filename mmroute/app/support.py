@@ -228,6 +228,9 @@ class AskSettings:
     """A registered router (a plugin's too); None: the shipped default router."""
     verifier: str = "evidence"
     """A registered verifier (a plugin's too)."""
+    threshold: float | None = None
+    """The estimated chance an answer needs to be shown (the evidence verifier's ``threshold``); None: each
+    generator's calibrated one."""
 
 
 # ----------------------------------------------------------------------------------------------
@@ -458,6 +461,7 @@ def pipeline_config(gen: GeneratorSettings, ask: AskSettings) -> Any:
         retriever=ask.retriever,
         router=ask.router or None,
         verifier=ask.verifier,
+        verifier_options={"threshold": ask.threshold} if ask.threshold is not None else {},
         k=ask.k,
         kbs=list(ask.kbs),
         endpoint=endpoint,

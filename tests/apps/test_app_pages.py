@@ -161,3 +161,21 @@ def test_invalid_endpoint_falls_back_with_a_warning(films_home: Path) -> None:
     at.text_input(key="gen_url").set_value("localhost:8000")
     at.run()
     assert any("http://" in w.value and "offline" in w.value for w in at.warning)
+
+
+def test_how_strict_is_the_users_call_and_reaches_the_pipeline(films_home: Path) -> None:
+    """The app's sidebar sets the verifier's threshold (`--verifier-option threshold=X` on the CLI): off by default
+    (each generator's calibrated threshold), a slider once asked for, and the value goes into the config sent with
+    each question."""
+    from mmroute.app.support import AskSettings, GeneratorSettings, pipeline_config
+
+    at = _app()
+    assert not at.checkbox(key="strict_own").value
+    assert not [s for s in at.slider if s.key == "threshold"]
+    at.checkbox(key="strict_own").check().run()
+    assert not at.exception, at.exception
+    assert at.slider(key="threshold").value == pytest.approx(0.45)
+    at.slider(key="threshold").set_value(0.3).run()
+    assert not at.exception, at.exception
+    assert pipeline_config(GeneratorSettings(), AskSettings(threshold=0.3)).verifier_options == {"threshold": 0.3}
+    assert pipeline_config(GeneratorSettings(), AskSettings()).verifier_options == {}

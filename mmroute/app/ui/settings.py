@@ -60,10 +60,28 @@ def sidebar(names: list[str]) -> tuple[GeneratorSettings, AskSettings]:
             key="verifier",
             help="checks each answer against its evidence; a plugin's verifier is listed by its name",
         )
+        threshold = None
+        if verifier == "evidence" and st.checkbox(
+            "Set how strict",
+            key="strict_own",
+            help="by default an answer is shown when its estimated chance of being right reaches the threshold "
+            "calibrated for its generator (45% for the packaged reader)",
+        ):
+            threshold = st.slider(
+                "Show an answer when its estimated chance of being right reaches",
+                0.05,
+                0.95,
+                0.45,
+                0.05,
+                key="threshold",
+                help="lower answers more and is wrong more often: on held-out SQuAD 2.0 articles (half of them "
+                "unanswerable), 0.45 answers 22% of questions, 60% of them right; 0.30 answers 39%, 46% right",
+            )
     return gen, AskSettings(
         retriever=retriever,
         k=int(k),
         kbs=tuple(chosen),
         router=None if router == "default" else router,
         verifier=verifier,
+        threshold=None if threshold is None else float(threshold),
     )
