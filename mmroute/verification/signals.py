@@ -128,8 +128,8 @@ def _stems_of_text(text: str) -> set[str]:
 
 def bridging_hit(
     key_missing: Sequence[str], qa: QuestionAnalysis, view: EvidenceView, hits: Sequence[Hit]
-) -> Hit | None:
-    """The hit that bridges to the answer's passage, when the question's names that passage lacks are there.
+) -> tuple[Hit, list[str]] | None:
+    """The hit that bridges to the answer's passage and the question's names it gives that the passage lacks.
 
     A two-hop question ("When was the director of film P.S. Jerusalem born?") is answered by a passage on the
     bridge ('Danae Elon'), which need not name the film: another passage, on another subject, names both the
@@ -147,8 +147,10 @@ def bridging_hit(
         text = h.item.readable
         if h.item.id == view.passage_id or (h.item.title or "") == view.title or needle not in text.casefold():
             continue
-        if any(k in _stems_of_text(text) for k in key_missing):
-            return h
+        stems = _stems_of_text(text)
+        given = [k for k in key_missing if k in stems]
+        if given:
+            return h, given
     return None
 
 
@@ -203,11 +205,11 @@ def compute_signals(
     cov_p, _ = _coverage(qa, view.passage, idf)
     passage_stems = _stems_of_text(view.passage)
     key_missing = [k for k in qa.key_terms if k not in passage_stems]
-    bridge = bridging_hit(key_missing, qa, view, hits)
-    bridged = [k for k in key_missing if bridge is not None and k in _stems_of_text(bridge.item.readable)]
+    found = bridging_hit(key_missing, qa, view, hits)
+    bridge, bridged = found if found is not None else (None, [])
     key_missing = [k for k in key_missing if k not in bridged]
     # the signal counts the passage's text (as calibrated); a reason must not call a name its title gives missing
-    title_stems = set(text_stems(view.title)) | {stem(t.text) for t in tokenize(view.title)}
+    title_stems = _stems_of_text(view.title)
     sims = (
         embedder.similarity(question, [view.support, f"{question} {answer}", *closest_sentences(qa, view, idf)])
         if view.sentences
@@ -267,7 +269,7 @@ def compute_signals(
         "key_missing": [k for k in key_missing if k not in title_stems],
         "key_in_title": [k for k in key_missing if k in title_stems],
         "key_bridged": bridged,
-        "bridge": [bridge.item.title or bridge.item.id, view.title] if bridge is not None and bridged else [],
+        "bridge": [bridge.item.title or bridge.item.id, view.title] if bridge is not None else [],
         "question_negations": q_negs,
         "support_negations": negation_phrases(view.support) if s_negs else [],
         "question_opposites": [q for q, _ in opposites],

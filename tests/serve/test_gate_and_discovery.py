@@ -104,12 +104,17 @@ def test_discovery_file_round_trip_and_staleness(tmp_path: Path) -> None:
     assert process_alive(os.getpid()) and not process_alive(p.pid)
 
 
-def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> None:
+def _lock_holder(home: Path) -> subprocess.Popen[str]:
+    """A process that takes the home's server lock and holds it for a minute (it prints "held" once it has it)."""
     code = (
         "import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
         "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)"
     )
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen([sys.executable, "-c", code, str(home)], stdout=subprocess.PIPE, text=True)
+
+
+def test_the_server_lock_admits_one_owner_and_dies_with_it(tmp_path: Path) -> None:
+    holder = _lock_holder(tmp_path)
     try:
         assert holder.stdout.readline().strip() == "held"
         mine = ServeLock(tmp_path)
@@ -127,11 +132,7 @@ def test_a_dying_server_is_waited_for_and_a_live_one_is_not_taken_for_dead(tmp_p
     that stays alive is still reported live once the wait is over."""
     from mmroute.serve.client import outlives
 
-    code = (
-        "import sys, time; from pathlib import Path; from mmroute.serve.discovery import ServeLock; "
-        "l = ServeLock(Path(sys.argv[1])); assert l.try_acquire(); print('held', flush=True); time.sleep(60)"
-    )
-    holder = subprocess.Popen([sys.executable, "-c", code, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    holder = _lock_holder(tmp_path)
     try:
         assert holder.stdout.readline().strip() == "held"
         info = ServerInfo(pid=holder.pid, host="127.0.0.1", port=9, started_at="t", home=str(tmp_path), version="1")
