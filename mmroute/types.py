@@ -424,6 +424,12 @@ class Verdict(str, Enum):
     NO_EVIDENCE = "no_evidence"
 
 
+ESTIMATE_SIGNAL = "p_correct"
+"""The signal that marks a verification's ``confidence`` as a calibrated estimate of the chance the answer is right."""
+COVERAGE_SIGNAL = "moment_coverage"
+"""The signal that marks a verification's ``confidence`` as a video moment's subtitle word coverage (no probability)."""
+
+
 @dataclass(frozen=True)
 class Verification:
     """The verifier's judgement of a draft answer against the evidence."""
@@ -433,6 +439,16 @@ class Verification:
     reasons: tuple[str, ...]
     signals: Mapping[str, float] = field(default_factory=dict)
     abstain: bool = False
+
+    def confidence_text(self) -> str:
+        """What ``confidence`` measures, in words, for every surface that shows it: the calibrated estimate of
+        the evidence verifier ("estimated chance right 63%"), a video moment's word coverage, which is no
+        probability ("subtitle word coverage 50%, not a probability"), else a plugin verifier's own score."""
+        if ESTIMATE_SIGNAL in self.signals:
+            return f"estimated chance right {self.confidence:.0%}"
+        if COVERAGE_SIGNAL in self.signals:
+            return f"subtitle word coverage {self.confidence:.0%}, not a probability"
+        return f"confidence {self.confidence:.2f}"
 
     def to_dict(self) -> dict[str, Any]:
         return {

@@ -189,6 +189,8 @@ _FLAG_NAMES = tuple(f.name for f in fields(PipelineFlags))
 def render(ans: Mapping[str, Any]) -> None:
     """Readable terminal view of ``Answer.to_dict()``: answer or "I don't know", why, the evidence, the
     trace and timings (the same view whether the answer came from a server or from this process)."""
+    from ..types import Verification
+
     ver, draft, route = ans.get("verification"), ans.get("draft"), ans.get("route")
     if ans["abstained"]:
         click.secho("I don't know", fg="yellow", bold=True)
@@ -198,7 +200,7 @@ def render(ans: Mapping[str, Any]) -> None:
         click.secho(ans["answer"], fg="green", bold=True)
     click.echo(f"  why: {ans['reason']}")
     if ver:
-        click.echo(f"  verdict: {ver['verdict']}  confidence {ver['confidence']:.2f}")
+        click.echo(f"  verdict: {ver['verdict']}  ({Verification.from_dict(ver).confidence_text()})")
         for r in ver["reasons"][1:]:
             click.echo(f"    - {r}")
     searched = ans.get("searched_kbs")

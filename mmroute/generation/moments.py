@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..text import stems_of
-from ..types import Answer, Draft, Hit, Verdict, Verification
+from ..types import COVERAGE_SIGNAL, Answer, Draft, Hit, Verdict, Verification
 
 MIN_COVERAGE = 0.5
 """Share of the question's content words a subtitle cue must hold for its moment to be given."""
@@ -126,7 +126,7 @@ def moment_answer(question: str, hits: Sequence[Hit]) -> tuple[Draft, Verificati
     title = m.hit.item.title or m.hit.item.doc_id or m.hit.item.id
     text = f"{fmt_time(m.start_s)}–{fmt_time(m.end_s)} in {title}: “{m.text}”"
     draft = Draft(text, (m.hit.item.id,), m.text, m.coverage, GENERATOR)
-    signals = {"moment_coverage": m.coverage, "moment_start_s": m.start_s, "moment_end_s": m.end_s}
+    signals = {COVERAGE_SIGNAL: m.coverage, "moment_start_s": m.start_s, "moment_end_s": m.end_s}
     reasons: tuple[str, ...]
     if m.coverage >= MIN_COVERAGE:
         reasons = (

@@ -34,7 +34,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
-from ..types import Draft, Hit, Verdict, Verification
+from ..types import ESTIMATE_SIGNAL, Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
 from .explain import (
@@ -184,7 +184,7 @@ class EvidenceVerifier:
         sig, words = signal_vector(question, draft, hits, alt, self.embedder, self.reader, self.support_model)
         policy = self.policy_for(draft)
         p = policy.probability(sig)
-        sig["p_correct"] = p
+        sig[ESTIMATE_SIGNAL] = p
         shown = shown_words(question, words)
         against_facts, favour = self._reasons(sig, shown, alt, policy, policy_kind(draft.generator))
         threshold = policy.threshold if self.threshold is None else self.threshold

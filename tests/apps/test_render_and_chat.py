@@ -87,7 +87,7 @@ def test_answer_rendering_shows_evidence_verdict_trace_and_latency(tmp_path: Pat
     assert not at.exception, at.exception
     shown = texts(at)
     assert "**Christopher Nolan**" in shown
-    assert "verdict: **supported**" in shown and "the answer appears in f1" in shown
+    assert "verdict: **supported** · confidence 0.88" in shown and "the answer appears in f1" in shown  # a plugin's own
     assert "paragraph (p=0.91) → searched films" in shown
     assert "Inception is a 2010 film directed by Christopher Nolan." in shown
     assert "#1 · films · score 0.830" in shown and "#2 · photos · score 0.410" in shown
@@ -166,7 +166,7 @@ def _render_withheld() -> None:
         route=None,
         retrieval=None,
         draft=Draft("Rollo", ("p1",), "Rollo led the Norse.", 0.4, "reader"),
-        verification=Verification(Verdict.UNSUPPORTED, 0.12, ("withheld: ...",), {}, True),
+        verification=Verification(Verdict.UNSUPPORTED, 0.12, ("withheld: ...",), {"p_correct": 0.12}, True),
     )
     render.answer(ans)
 
@@ -177,4 +177,5 @@ def test_withheld_draft_is_labelled_and_all_evidence_is_shown() -> None:
     shown = texts(at)
     assert "**I don't know**" in shown
     assert "withheld draft (not verified, do not rely on it): *Rollo*" in shown
+    assert "verdict: **unsupported** · estimated chance right 12% · abstained" in shown  # the estimate, in words
     assert "The Normans gave their name to Normandy." in shown and "Rollo led the Norse." in shown

@@ -80,6 +80,8 @@ def test_the_moment_is_given_when_its_words_say_it_and_withheld_when_not(clips: 
     draft, ver = right
     assert draft.text == "0:16–0:20 in Big Buck Bunny: “An unlucky bird”" and not ver.abstain
     assert ver.verdict is Verdict.SUPPORTED and "An unlucky bird" in " ".join(ver.reasons)
+    # its confidence is the cue's word coverage, and every surface says so rather than show it as a probability
+    assert ver.confidence_text() == "subtitle word coverage 67%, not a probability"
     wrong = moment_answer("When does the dragon breathe fire in the video?", clips)
     assert wrong is not None and wrong[1].abstain and wrong[1].verdict is Verdict.UNSUPPORTED
     assert "no subtitle of the retrieved clips says what was asked" in wrong[1].reasons[0]

@@ -241,6 +241,8 @@ def test_abstention_shows_withheld_draft_evidence_and_plain_reasons(normans):
     assert r.exit_code == 0, r.output
     assert r.output.startswith("I don't know") and "withheld draft (not verified" in r.output
     assert r.output.count("[normans]") == 5, "the whole top-k evidence is listed"
+    verdict_line = next(line for line in r.output.splitlines() if line.strip().startswith("verdict:"))
+    assert re.fullmatch(r"\s*verdict: \w+ {2}\(estimated chance right \d+%\)", verdict_line), verdict_line
     d = json.loads(CliRunner().invoke(cli, ["ask", q, "--kb", "normans", "--home", str(home), "--json"]).output)
     for reason in d["verification"]["reasons"]:
         if ":" in reason and "do not appear near the answer" in reason:

@@ -42,8 +42,7 @@ def answer(ans: Answer) -> None:
     if v is not None:
         icon = VERDICT_ICONS.get(v.verdict.value, "")
         st.caption(
-            f"{icon} verdict: **{v.verdict.value}** · confidence {v.confidence:.2f}"
-            + (" · abstained" if ans.abstained else "")
+            f"{icon} verdict: **{v.verdict.value}** · {v.confidence_text()}" + (" · abstained" if ans.abstained else "")
         )
     elif ans.abstained:
         st.caption(f"abstained: {ans.reason}")
@@ -59,9 +58,7 @@ def answer(ans: Answer) -> None:
         if v is None:
             st.write(ans.reason or "not verified")
         else:
-            st.markdown(
-                f"{VERDICT_ICONS.get(v.verdict.value, '')} **{v.verdict.value}** (confidence {v.confidence:.2f})"
-            )
+            st.markdown(f"{VERDICT_ICONS.get(v.verdict.value, '')} **{v.verdict.value}** ({v.confidence_text()})")
             for r in v.reasons:
                 st.markdown(f"- {r}")
             if v.signals:
