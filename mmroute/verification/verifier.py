@@ -19,6 +19,9 @@ through a calibrated :class:`~mmroute.verification.policy.Policy`, one per gener
 (:class:`~mmroute.verification.policy.PolicySet`): reader drafts and drafts of any other generator are
 calibrated separately, so an LLM's correct answer is not judged by the reader's habits.
 
+Beside the verdict, an answer to a "how many" question is shown with any other count of the same words that the
+evidence gives (:mod:`.counts`: "the evidence also gives another count: 'seven metropolitan areas' ...").
+
 >>> v = EvidenceVerifier()
 >>> ver = v.verify(question, draft, hits, alt=alt_draft)
 >>> ver.verdict, ver.confidence, ver.reasons
@@ -37,6 +40,7 @@ from ..generation.question import analyze_question
 from ..types import ESTIMATE_SIGNAL, Draft, Hit, Verdict, Verification
 from .base import Judge
 from .claim import claim_draft
+from .counts import with_other_counts
 from .explain import (
     ALL_WORDS_AROUND,
     READER_AGREES,
@@ -225,7 +229,8 @@ class EvidenceVerifier:
             if not abstain
             else f"withheld: estimated chance the answer is right is only {said} (needs {needs})"
         )
-        return Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
+        checked = Verification(verdict, p, tuple([head, *reasons]), sig, abstain)
+        return with_other_counts(question, words["claim"][0] if words.get("claim") else draft.text, hits, checked)
 
     def _reasons(
         self,
