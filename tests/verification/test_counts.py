@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmroute.types import Draft, Granularity, Hit, Item, Verdict
+from mmroute.types import Draft, Granularity, Hit, Item
 from mmroute.verification import EvidenceVerifier, Policy
 from mmroute.verification.counts import counted_phrase, counts_in, draft_count, other_count
 from tests.conftest import squad_hits
