@@ -4,6 +4,7 @@ verifier guarding an endpoint that is right half of the time. Writes ``bench_ans
 
     python -m evals.bench.bench_answers                       # everything (about 15 minutes on 2 cores)
     python -m evals.bench.bench_answers --limit 60 --out /tmp/b.json   # a quick look
+    python -m evals.bench.bench_answers --parts offline_e2e --update --out evals/results   # one part anew
 
 Held out means: the packaged reader was trained on the 10 SQuAD 2.0 *train* articles, and the 3 shared dev
 articles used here were never seen in its training. The verifier policies are calibrated on those dev
@@ -79,7 +80,34 @@ def selective(records: list[dict[str, Any]]) -> dict[str, Any]:
         "coverage_at_precision_0.8": round(out80, 4),
         "coverage_at_precision_0.9": round(out90, 4),
         "risk_coverage": curve,
+        "by_threshold": by_threshold(records),
+        "answerable_by_threshold": by_threshold([r for r in records if r["golds"]]),
     }
+
+
+THRESHOLDS = (0.6, 0.45, 0.3, 0.2, 0.1)
+"""The ``--verifier-option threshold=X`` values the user guide's "How strict" table reports."""
+
+
+def by_threshold(records: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """For each of :data:`THRESHOLDS` in place of the policies' own: the share of ``records`` whose draft would be
+    shown (its estimate at least the threshold) and the share of those exactly right (``right``; ``right_lenient``
+    beside it). The user guide's table reads all questions and, for a corpus whose questions have answers, the
+    answerable ones alone."""
+    from mmroute.evaluation.answers import score_answer
+
+    out: dict[str, dict[str, float]] = {}
+    for t in THRESHOLDS:
+        shown = [r for r in records if r["draft"] and r.get("confidence") is not None and r["confidence"] >= t]
+        n = max(1, len(shown))
+        out[f"{t:.2f}"] = {
+            "answered": round(len(shown) / max(1, len(records)), 4),
+            "right": round(sum(score_answer(r["draft"], False, r["golds"]) == 1 for r in shown) / n, 4),
+            "right_lenient": round(
+                sum(score_answer(r["draft"], False, r["golds"], lenient=True) == 1 for r in shown) / n, 4
+            ),
+        }
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -91,10 +119,21 @@ def main(argv: list[str] | None = None) -> int:
         "--next-candidates", type=int, default=None, help="offline_e2e: override the pipeline's next_candidates"
     )
     ap.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="offline_e2e: also write its per-question lines (the eval-answers fields and the golds) to this JSONL",
+    )
+    ap.add_argument(
         "--out",
         type=Path,
         default=SCRATCH / "bench_answers.json",
         help="the report (default: a scratch folder; evals/results/bench_answers.json replaces the committed one)",
+    )
+    ap.add_argument(
+        "--update",
+        action="store_true",
+        help="replace only the parts run in the report at --out, keeping the others as they are",
     )
     args = ap.parse_args(argv)
     args.out = report_path(Path(args.out), "bench_answers.json")  # a folder or a .json file, checked before the run
@@ -219,7 +258,9 @@ def main(argv: list[str] | None = None) -> int:
 
         if "offline_e2e" in parts:
             extra = {} if args.next_candidates is None else {"next_candidates": args.next_candidates}
-            run(lambda pol: PipelineConfig(policy_path=pol, **extra), "offline_e2e", questions)
+            lines = run(lambda pol: PipelineConfig(policy_path=pol, **extra), "offline_e2e", questions)
+            if args.records is not None:
+                args.records.write_text("".join(json.dumps(r) + "\n" for r in lines))
 
         if "endpoint" in parts:
             from evals.build.calibrate_verifier import as_sentence
@@ -290,6 +331,13 @@ def main(argv: list[str] | None = None) -> int:
                     file=sys.stderr,
                 )
     report["elapsed_s"] = round(time.time() - t0, 1)
+    if args.update and args.out.is_file():
+        kept = json.loads(args.out.read_text(encoding="utf-8"))
+        report = {
+            **kept,
+            **report,
+            "elapsed_s_by_part": {**kept.get("elapsed_s_by_part", {}), args.parts: report["elapsed_s"]},
+        }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=1) + "\n", encoding="utf-8")
     print(

@@ -63,3 +63,18 @@ def test_a_benchmark_run_leaves_the_committed_results_alone(tmp_path: Path):
     assert out.returncode == 0, out.stderr
     assert {p.name for p in committed} <= {p.name for p in tmp_path.glob("scaling_*.png")}  # drawn, elsewhere
     assert {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in committed} == before
+
+
+def test_the_guide_reports_the_committed_strictness_trade():
+    """The user guide's "How strict" table is the committed benchmark's ``by_threshold`` figures, both halves."""
+    import json
+    import re
+
+    pooled = json.loads((EVALS / "results" / "bench_answers.json").read_text())["offline_e2e"]["pooled"]
+    guide = (REPO / "docs" / "user-guide.md").read_text()
+    rows = re.findall(r"^\| (0\.\d\d)[^|]* \| (\d+)% \| (\d+)% \| (\d+)% \| (\d+)% \|$", guide, re.MULTILINE)
+    assert len(rows) == len(pooled["by_threshold"]) == 5, rows
+    for t, answered, right, a_answered, a_right in rows:
+        for half, shown, ok in (("by_threshold", answered, right), ("answerable_by_threshold", a_answered, a_right)):
+            row = pooled[half][t]
+            assert (int(shown), int(ok)) == (round(100 * row["answered"]), round(100 * row["right"])), (t, half)
