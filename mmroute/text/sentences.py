@@ -4,9 +4,23 @@ from __future__ import annotations
 
 import re
 
-# A sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and an upper-case
-# letter, digit or quote; common abbreviations do not end sentences.
-_SENT_END_RE = re.compile(r"[.!?][\"'”’)\]]*\s+(?=[\"“'(\[]?[A-Z0-9])")
+# A sentence ends at . ! ? (optionally followed by quotes/brackets) before whitespace and what may start a sentence
+# (:func:`starts_sentence`); common abbreviations do not end sentences.
+_SENT_END_RE = re.compile(r"[.!?][\"'”’)\]]*\s+(?=\S)")
+_OPENERS = "\"“'([¿¡"
+_SYMBOL_STARTS = "#$£€"
+"""Symbols a sentence may start with: "#P is an important complexity class", "$5 million was raised"."""
+
+
+def starts_sentence(text: str, at: int) -> bool:
+    """Whether a sentence may start at ``text[at]``: after opening quotes or brackets, an upper-case letter of any
+    script ("Ögedei"), a digit or a symbol of :data:`_SYMBOL_STARTS`. "#P is ..." after a full stop was read as the
+    end of the sentence before, and a reason quoted the next sentence's "(not decision problems" as the answer's."""
+    rest = text[at : at + 8].lstrip(_OPENERS)
+    first = rest[:1]
+    return first.isupper() or first.isdigit() or (first != "" and first in _SYMBOL_STARTS)
+
+
 _ABBREV = frozenset(
     {
         "mr",
@@ -53,7 +67,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
         for m in _SENT_END_RE.finditer(text, line.start(), line.end()):
             before = text[start : m.start()].rsplit(None, 1)
             last = before[-1].lower().rstrip(".") if before else ""
-            if last in _ABBREV or (len(last) == 1 and last.isalpha()):
+            if last in _ABBREV or (len(last) == 1 and last.isalpha()) or not starts_sentence(text, m.end()):
                 continue
             spans.append((start, m.start() + 1))
             start = m.end()

@@ -118,3 +118,21 @@ def test_a_line_break_ends_a_sentence():
         "Image of a cup of coffee (Rachel Michetti)",
     ]
     assert sentences("Mr. Smith went to St. Louis. He stayed.") == ["Mr. Smith went to St. Louis.", "He stayed."]
+
+
+def test_a_sentence_may_start_with_a_symbol_or_an_accented_capital():
+    """The complexity article's "#P is an important complexity class of counting problems (not decision problems)."
+    was read as part of the sentence before it, and a reason quoted its "(not decision problems" as the answer's
+    sentence. The controls: a full stop before a lower-case word or an abbreviation ends no sentence."""
+    text = (
+        "BQP and QMA are defined using quantum Turing machines. #P is an important complexity class of counting "
+        "problems (not decision problems). Ögedei Khan ruled. $5 million was raised. It ended at no. 5 in the list."
+    )
+    assert sentences(text) == [
+        "BQP and QMA are defined using quantum Turing machines.",
+        "#P is an important complexity class of counting problems (not decision problems).",
+        "Ögedei Khan ruled.",
+        "$5 million was raised.",
+        "It ended at no. 5 in the list.",
+    ]
+    assert sentences("It is 5 ft. tall. the rest follows.") == ["It is 5 ft. tall. the rest follows."]
