@@ -28,7 +28,7 @@ from .generation.moments import asks_for_moment, moment_answer
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
-from .types import Answer, Draft, Hit, RetrievalResult, RetrievalStep, Verdict, Verification
+from .types import OVERRULED_SIGNAL, Answer, Draft, Hit, RetrievalResult, RetrievalStep, Verdict, Verification
 from .verification.base import VERIFIERS, Verifier
 from .verification.chain import first_hop
 
@@ -200,7 +200,8 @@ class Pipeline:
         for cand in self.generator.next_answers(question, hits, n, image):
             v = past_first_hop(question, cand, hits, steps, self.verifier.verify(question, cand, hits, None))
             if not v.abstain:
-                note = f"the reader's first answer {draft.text!r} was withheld ({ver.reasons[0]}); this is its next"
+                why = ver.reasons[0].removeprefix("withheld: ")
+                note = f"the reader's first answer {draft.text!r} was withheld ({why}); this is its next"
                 return cand, replace(v, reasons=(v.reasons[0], note, *v.reasons[1:]))
         return draft, ver
 
@@ -217,7 +218,10 @@ def past_first_hop(
         return replace(ver, reasons=(ver.reasons[0], hop.reason(), *ver.reasons[1:]))
     head = f"withheld: {hop.reason()}"
     estimate = f"the estimated chance on the other findings alone was {ver.confidence:.0%}"
-    return replace(ver, verdict=Verdict.UNSUPPORTED, abstain=True, reasons=(head, estimate, *ver.reasons[1:]))
+    signals = {**ver.signals, OVERRULED_SIGNAL: 1.0}
+    return replace(
+        ver, verdict=Verdict.UNSUPPORTED, abstain=True, reasons=(head, estimate, *ver.reasons[1:]), signals=signals
+    )
 
 
 def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:

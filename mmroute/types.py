@@ -426,6 +426,8 @@ class Verdict(str, Enum):
 
 ESTIMATE_SIGNAL = "p_correct"
 """The signal that marks a verification's ``confidence`` as a calibrated estimate of the chance the answer is right."""
+OVERRULED_SIGNAL = "withheld_on_a_finding"
+"""Set (1.0) when a rule withheld an answer whose estimate alone would have shown it (a two-hop question's first hop)."""
 COVERAGE_SIGNAL = "moment_coverage"
 """The signal that marks a verification's ``confidence`` as a video moment's subtitle word coverage (no probability)."""
 
@@ -442,9 +444,12 @@ class Verification:
 
     def confidence_text(self) -> str:
         """What ``confidence`` measures, in words, for every surface that shows it: the calibrated estimate of
-        the evidence verifier ("estimated chance right 63%"), a video moment's word coverage, which is no
+        the evidence verifier ("estimated chance right 63%", and when a finding withheld the answer all the same,
+        "... before the finding that withheld it"), a video moment's word coverage, which is no
         probability ("subtitle word coverage 50%, not a probability"), else a plugin verifier's own score."""
         if ESTIMATE_SIGNAL in self.signals:
+            if self.signals.get(OVERRULED_SIGNAL):
+                return f"estimated chance right {self.confidence:.0%} before the finding that withheld it"
             return f"estimated chance right {self.confidence:.0%}"
         if COVERAGE_SIGNAL in self.signals:
             return f"subtitle word coverage {self.confidence:.0%}, not a probability"

@@ -66,7 +66,7 @@ def test_a_withheld_draft_gives_way_to_the_next_supported_one(normans_hits) -> N
     ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, PipelineConfig(dual_path=False)).ask(Q)
     assert not ans.abstained and ans.text == second
     assert verifier.seen == [first, second]
-    assert any(repr(first) in r and "withheld" in r for r in ans.verification.reasons)
+    assert f"the reader's first answer {first!r} was withheld (low); this is its next" in ans.verification.reasons
     # none of them supported: "I don't know" with the first draft's own reason, after at most 2 more tries
     verifier = AcceptsOnly()
     ans = Pipeline(FixedRetriever(normans_hits), gen, verifier, PipelineConfig(dual_path=False)).ask(Q)

@@ -53,6 +53,11 @@ def test_the_films_year_is_not_its_directors_death() -> None:
     ver = past_first_hop(QUESTION, draft("1933", FILM), HITS, STEPS, SUPPORTED)
     assert ver.abstain and ver.verdict is Verdict.UNSUPPORTED and ver.reasons[0] == f"withheld: {said}"
     assert "77%" in ver.reasons[1] and "first step" in ver.reasons[0] and "director" not in said
+    # the verdict line does not read as an estimate over the bar on a withheld answer (a new user's confusion)
+    estimated = replace(SUPPORTED, signals={"p_correct": 0.77})
+    held = past_first_hop(QUESTION, draft("1933", FILM), HITS, STEPS, estimated)
+    assert held.confidence_text() == "estimated chance right 77% before the finding that withheld it"
+    assert estimated.confidence_text() == "estimated chance right 77%"
 
 
 def test_life_dates_answer_when_someone_died_though_no_word_of_the_question_is_there() -> None:
