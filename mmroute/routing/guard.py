@@ -41,21 +41,23 @@ FUNCTION_WORDS: dict[str, frozenset[str]] = {
     ),
     "fr": frozenset(
         "le la les des du de un une est sont qui que quoi quel quelle quels où comment pourquoi "
-        "dans sur avec pour par et ce cette il elle ils au aux ne pas".split()
+        "dans sur avec pour par et ce cette il elle ils au aux ne pas était étaient fut ont".split()
     ),
     "de": frozenset(
         "der die das den dem des ein eine ist sind wer was wie wo warum welche welcher und "
-        "mit für von zu im auf nicht ich sie es".split()
+        "mit für von zu im auf nicht ich sie es wurde wurden waren".split()
     ),
     "es": frozenset(
-        "el la los las del de un una es son quién qué cuál cuándo dónde cómo por para con y en que se su sus al".split()
+        "el la los las del de un una es son quién qué cuál cuándo dónde cómo por para con y en que se su sus al "
+        "fue fueron está".split()
     ),
     "it": frozenset(
         "il lo la gli le del della di un una è sono chi che cosa quale quando dove come perché "
-        "per con e nel nella".split()
+        "per con e nel nella fu furono".split()
     ),
     "pt": frozenset(
-        "o a os as do da dos das de um uma é são quem que qual quando onde como por para com e no na em".split()
+        "o a os as do da dos das de um uma é são quem que qual quando onde como por para com e no na em foi "
+        "foram está".split()
     ),
     "nl": frozenset("de het een is zijn wie wat welke wanneer waar hoe waarom van voor met en in op niet".split()),
 }

@@ -56,6 +56,10 @@ def test_generated_questions_with_names_acronyms_and_numbers_pass(guard, t, n, n
         ("El Paso de los Toros es una ciudad del Uruguay", "es"),
         ("Quelle est la capitale de la France et pourquoi est-elle si grande ?", "fr"),
         ("¿Dónde está Normandía?", "es"),  # a new user's: no function word, but only Spanish opens with "¿"
+        ("Qui était Rollon ?", "fr"),  # a new user's: "était" is French's "was"
+        ("Wer war Rollo und wann wurde er geboren?", "de"),
+        ("Quem foi Rollo?", "pt"),
+        ("Who was Rollo, and what did the Normans call him?", None),
     ],
 )
 def test_function_words_inside_names_say_nothing_of_the_language(query: str, language: str | None) -> None:
