@@ -78,6 +78,14 @@ def kb_list(home: Path | None, as_json: bool) -> None:
         click.echo("  ".join([*cells, r[-1]]).rstrip())
 
 
+def options_text(options: dict[str, Any]) -> str:
+    """Options as a reader wants them beside a name: " (doc_pooling mean, max_length 256)", or nothing; a URL's
+    credentials are masked ("url https://***@qdrant.example:6333")."""
+    from ..redact import redact_urls
+
+    return f" ({redact_urls(', '.join(f'{k} {v}' for k, v in sorted(options.items())))})" if options else ""
+
+
 def layout_line(data: dict[str, Any]) -> str:
     """How an embedded KB's vectors are held, with the move to make when a large one is loaded into RAM."""
     from ..stores.edge import layout_advice
@@ -121,8 +129,9 @@ def kb_info(name: str, home: Path | None, as_json: bool) -> None:
         "updated_at",
     ):
         click.echo(f"{key:>12}: {data[key]}")
-    click.echo(f"{'encoder':>12}: {data['encoder']['name']} {dict(data['encoder']['options']) or ''}")
-    click.echo(f"{'store':>12}: {data['store']['backend']} {dict(data['store']['options']) or ''}")
+    click.echo(f"{'encoder':>12}: {data['encoder']['name']}{options_text(data['encoder']['options'])}")
+    store_options = {k: v for k, v in data["store"]["options"].items() if k != "lexical"}  # its own line below
+    click.echo(f"{'store':>12}: {data['store']['backend']}{options_text(store_options)}")
     if "search_beam" in data:
         click.echo(f"{'search beam':>12}: hnsw_ef {data['search_beam']}")
     if "layout" in data:

@@ -51,6 +51,8 @@ class MMRouteGroup(click.Group):
             rv = super().main(args, prog_name, complete_var, False, **extra)
         except click.UsageError as e:
             where = e.ctx.command_path if e.ctx is not None else (prog_name or "mmroute")
+            if e.ctx is None or e.ctx.command is self:  # an option's missing value is reported from the group
+                where = named_command(self, list(args) if args is not None else sys.argv[1:], where)
             click.echo(f"error: {e.format_message()}", err=True)
             click.echo(f"hint: `{where} --help` says what it takes, with examples", err=True)
             sys.exit(e.exit_code)
@@ -61,6 +63,22 @@ class MMRouteGroup(click.Group):
             click.echo("Aborted!", err=True)
             sys.exit(1)
         sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def named_command(group: click.Group, argv: Sequence[str], prefix: str) -> str:
+    """The path of the deepest command ``argv`` names under ``group`` ("mmroute kb move"), for a hint; ``prefix``
+    when it names none. Click reports an option's missing value ("ask ... --kb") from the group's context."""
+    path: list[str] = [prefix]
+    here: click.Command = group
+    for word in argv:
+        found = here.commands.get(word) if isinstance(here, click.Group) else None
+        if found is None:
+            if not word.startswith("-") and isinstance(here, click.Group) and here is not group:
+                break
+            continue
+        path.append(word)
+        here = found
+    return " ".join(path)
 
 
 @click.group(

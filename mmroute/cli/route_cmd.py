@@ -43,7 +43,7 @@ def route_group() -> None:
     \b
     mmroute route QUESTION [--image FILE] [--router NAME] [--router-path DIR]
                            [--threshold X] [--home DIR] [--json]
-    routes one question (`mmroute route ask --help` says what each option does)."""
+    routes one question (`mmroute route "any question" --help` says what each option does)."""
 
 
 @route_group.command("ask", hidden=True)
@@ -82,8 +82,8 @@ def route_ask(
     home: Path | None,
     as_json: bool,
 ) -> None:
-    """Route QUESTION against the KBs in the home directory. A question longer than
-    $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
+    """Route QUESTION against the KBs in the home directory (`mmroute route QUESTION` is short for this
+    command). A question longer than $MMROUTE_MAX_QUESTION_CHARS characters (default 2000) is refused."""
     from .. import ops
     from ..limits import check_question
     from ..serve.client import read_through

@@ -40,6 +40,10 @@ def test_index_kb_search_delete_round_trip(tmp_path: Path, corpus: Path) -> None
         code == 0 and info["count"] == 4 and info["granularity"] == "paragraph" and info["encoder"]["name"] == "hashing"
     )
     assert info["store"]["backend"] == "edge" and info["search_beam"] == 128  # hnsw_ef "auto" at 4 points
+    code, out, _ = run("kb", "info", "k", "--home", home)  # read as words, not as Python dicts
+    lines = {ln.split(":", 1)[0].strip(): ln.split(":", 1)[1].strip() for ln in out.splitlines() if ":" in ln}
+    assert code == 0 and lines["encoder"] == "hashing (dim 64)" and lines["store"] == "edge", out
+    assert lines["lexical"].startswith("BM25 (tokenizer ") and "{" not in out
     code, out, _ = run("kb", "list", "--home", home, "--json")
     assert [k["name"] for k in json.loads(out)["kbs"]] == ["k"]
     code, out, _ = run("search", "--kb", "k", "text about violins", "--k", "2", "--home", home, "--json")
@@ -166,20 +170,28 @@ def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(
 
 
 @pytest.mark.parametrize(
-    ("args", "said"),
+    ("args", "said", "helped"),
     [
-        (["ask", "Who led the Normans?", "--k", "0"], "error: Invalid value for '--k': 0 is not in the range"),
-        (["ask", "Who led the Normans?", "--image", "no-such-photo.jpg"], "File 'no-such-photo.jpg' does not exist"),
-        (["kb", "list", "--bogus"], "error: No such option '--bogus'"),
+        (["ask", "Who led the Normans?", "--k", "0"], "error: Invalid value for '--k': 0 is not in the range", "ask"),
+        (
+            ["ask", "Who led the Normans?", "--image", "no-such-photo.jpg"],
+            "File 'no-such-photo.jpg' does not exist",
+            "ask",
+        ),
+        (["kb", "list", "--bogus"], "error: No such option '--bogus'", "kb list"),
+        # an option without its value is reported from the group: the hint still names the command (a new user was
+        # sent to `mmroute --help`)
+        (["ask", "Who?", "--kb"], "error: Option '--kb' requires an argument.", "ask"),
+        (["kb", "move", "hop", "--store"], "error: Option '--store' requires an argument.", "kb move"),
     ],
 )
-def test_a_usage_error_is_one_line_and_a_hint(args: list[str], said: str) -> None:
+def test_a_usage_error_is_one_line_and_a_hint(args: list[str], said: str, helped: str) -> None:
     """Click's usage block (three lines and a blank) became one error line and a hint naming the command's help,
     as every other CLI error is. The control: a good command still exits 0."""
     res = CliRunner().invoke(cli, args)
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert res.exit_code == 2 and len(lines) == 2, res.output
-    assert said in lines[0] and lines[1].startswith("hint: `mmroute ") and "--help" in lines[1]
+    assert said in lines[0] and lines[1] == f"hint: `mmroute {helped} --help` says what it takes, with examples"
     assert "Usage:" not in res.output
     assert CliRunner().invoke(cli, ["--version"]).exit_code == 0
 
@@ -255,3 +267,12 @@ def test_a_rejected_clip_option_leaves_no_kb_behind(tmp_path: Path, data_dir: Pa
         code, _, err = run("index", "--kb", "v1", "--input", str(video), "--home", home, *bad)
         assert code == 2 and "clip" in err and "hint:" in err, err
         assert json.loads(run("kb", "list", "--home", home, "--json")[1])["kbs"] == []
+
+
+def test_kb_info_shows_options_as_words_and_masks_a_urls_credentials() -> None:
+    from mmroute.cli.kb_cmd import options_text
+
+    assert options_text({"max_length": 256, "doc_pooling": "mean"}) == " (doc_pooling mean, max_length 256)"
+    assert options_text({}) == ""
+    shown = options_text({"url": "https://bob:s3cret@qdrant.example:6333", "collection": "hop"})
+    assert "s3cret" not in shown and "bob" not in shown and "qdrant.example:6333" in shown
