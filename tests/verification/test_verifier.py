@@ -140,6 +140,7 @@ def test_no_evidence_and_no_draft(verifier, normans_hits):
     assert v.verdict is Verdict.NO_EVIDENCE and v.abstain
     v = verifier.verify("Who?", Draft(text=None), normans_hits)
     assert v.verdict is Verdict.NO_EVIDENCE and v.abstain
+    assert v.confidence_text() == "no estimate: nothing to check an answer against"  # not "confidence 0.00"
 
 
 def test_hallucinated_llm_answer_is_stopped_where_the_right_one_passes(verifier, normans_hits):
