@@ -304,6 +304,13 @@ class RouteDecision:
     def top(self) -> RouteScore:
         return self.ranked[0]
 
+    def beyond(self, searched: Sequence[str]) -> str:
+        """For a route line: the searched KBs the route did not pick, and where the trace says why
+        (" (photos beyond the route: the steps say why)"), or "" when the search kept to the route. A question about a
+        photo routes to ``paragraph`` and the photos are searched all the same; the bare line read as a wrong route."""
+        extra = [kb for kb in searched if kb not in self.kbs]
+        return f" ({', '.join(extra)} beyond the route: the steps say why)" if extra else ""
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "query": self.query,

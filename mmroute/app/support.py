@@ -400,7 +400,7 @@ def route_summary(decision: RouteDecision | None, searched: Sequence[str] | None
     chosen = ", ".join(decision.chosen) or "none"
     p = decision.top.probability if decision.ranked else 0.0
     kbs = ", ".join(searched if searched is not None else decision.kbs) or "no KB"
-    return f"{chosen} (p={p:.2f}) → searched {kbs}"
+    return f"{chosen} (p={p:.2f}) → searched {kbs}" + (decision.beyond(searched) if searched is not None else "")
 
 
 def trace_rows(answer: Answer) -> list[dict[str, Any]]:

@@ -189,7 +189,7 @@ _FLAG_NAMES = tuple(f.name for f in fields(PipelineFlags))
 def render(ans: Mapping[str, Any]) -> None:
     """Readable terminal view of ``Answer.to_dict()``: answer or "I don't know", why, the evidence, the
     trace and timings (the same view whether the answer came from a server or from this process)."""
-    from ..types import Verification
+    from ..types import RouteDecision, Verification
 
     ver, draft, route = ans.get("verification"), ans.get("draft"), ans.get("route")
     if ans["abstained"]:
@@ -208,8 +208,10 @@ def render(ans: Mapping[str, Any]) -> None:
         searched = list(dict.fromkeys(kb for s in (ans.get("retrieval") or {}).get("steps", []) for kb in s["kbs"]))
     if route:
         ranked = ", ".join(f"{r['route']} {r['probability']:.2f}" for r in route["ranked"][:3])
+        beyond = RouteDecision.from_dict(route).beyond(searched)
         click.echo(
             f"  route: {', '.join(route['chosen']) or 'none'} ({ranked}) -> searched {', '.join(searched) or '-'}"
+            + beyond
         )
     if ans.get("retrieval"):
         for s in ans["retrieval"]["steps"]:

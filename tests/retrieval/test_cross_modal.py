@@ -93,7 +93,10 @@ def test_the_route_line_lists_what_was_searched(home: Home) -> None:
     pipe = Pipeline(retriever, create_generator("offline"), None, PipelineConfig(generator="offline", verify=False))
     ans = pipe.ask(SHUTTLE_Q)
     assert ans.searched_kbs == ("wiki", "photos") and ans.route is not None and ans.route.kbs == ("wiki",)
-    assert route_summary(ans.route, ans.searched_kbs).endswith("→ searched wiki, photos")
+    assert route_summary(ans.route, ans.searched_kbs).endswith(
+        "→ searched wiki, photos (photos beyond the route: the steps say why)"
+    )
+    assert route_summary(ans.route, ("wiki",)).endswith("→ searched wiki")  # the control: kept to the route
     assert ans.to_dict()["searched_kbs"] == ["wiki", "photos"]
     assert [h.score for h in ans.evidence] == sorted((h.score for h in ans.evidence), reverse=True)
 
