@@ -71,13 +71,14 @@ def named_command(group: click.Group, argv: Sequence[str], prefix: str) -> str:
     path: list[str] = [prefix]
     here: click.Command = group
     for word in argv:
-        found = here.commands.get(word) if isinstance(here, click.Group) else None
-        if found is None:
-            if not word.startswith("-") and isinstance(here, click.Group) and here is not group:
-                break
-            continue
-        path.append(word)
-        here = found
+        if not isinstance(here, click.Group):  # a command: nothing deeper
+            break
+        found = here.commands.get(word)
+        if found is not None:
+            path.append(word)
+            here = found
+        elif here is not group and not word.startswith("-"):  # a subgroup's unknown command: stop at the subgroup
+            break
     return " ".join(path)
 
 
