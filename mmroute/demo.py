@@ -18,11 +18,15 @@ DEMO_DATA = os.path.join(os.path.dirname(os.path.abspath(__file__)), "data", "de
 """What the demo searches (KB, query) and asks, as data."""
 
 
-def demo_queries(path: str | os.PathLike[str] = DEMO_DATA) -> tuple[list[tuple[str, str]], list[str]]:
-    """(searches as (KB, query), questions) from ``mmroute/data/demo.json``."""
+def demo_queries(
+    path: str | os.PathLike[str] = DEMO_DATA,
+) -> tuple[list[tuple[str, str]], list[tuple[str, str | None]]]:
+    """(searches as (KB, query), questions as (question, query image's path under the data folder or None)) from
+    ``mmroute/data/demo.json``, where a question is a string or ``{"question": ..., "image": ...}``."""
     with open(path, encoding="utf-8") as f:
         data = json.load(f)
-    return [(s["kb"], s["query"]) for s in data["searches"]], list(data["questions"])
+    questions = [(q, None) if isinstance(q, str) else (q["question"], q.get("image")) for q in data["questions"]]
+    return [(s["kb"], s["query"]) for s in data["searches"]], questions
 
 
 def main() -> int:
@@ -59,12 +63,13 @@ def main() -> int:
 
         pipe = Pipeline.from_home(home)
         print()
-        for q in questions:
-            ans = pipe.ask(q)
+        for q, image in questions:
+            ans = pipe.ask(q, image=root / image if image else None)
             route = ans.route.chosen if ans.route else ()
             withheld = ans.draft.text if ans.abstained and ans.draft and ans.draft.text else None
+            asked = f"{q} (with the image {image})" if image else q
             print(
-                f"ask: {q}\n   route {list(route)}, searched {list(ans.searched_kbs)} -> {ans.display_text!r}"
+                f"ask: {asked}\n   route {list(route)}, searched {list(ans.searched_kbs)} -> {ans.display_text!r}"
                 f"{'' if not ans.abstained else f' ({ans.reason})'}  [{ans.timings_ms.get('total', 0):.0f} ms]"
                 + (f"\n   draft withheld by the verifier: {withheld!r}" if withheld else "")
             )

@@ -25,6 +25,7 @@ from typing import Any
 from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
+from .generation.photo_match import asks_what_is_shown, photo_answer
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
@@ -132,11 +133,15 @@ class Pipeline:
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
         timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
         hits = list(res.hits)
-        moment = moment_answer(question, hits) if asks_for_moment(question) else None
+        # answers that are no span of text: "when in the video ...?" (the moment, checked against its own subtitle)
+        # and "what is in this picture?" (what the photo like it shows, checked by how alike they look)
+        given = moment_answer(question, hits) if asks_for_moment(question) else None
+        if given is None and img is not None and asks_what_is_shown(question):
+            given = photo_answer(res.image_hits)
         alt: Draft | None = None
         ver: Verification | None = None
-        if moment is not None:  # "when in the video ...": the moment, checked against its own subtitle
-            draft, checked = moment
+        if given is not None:
+            draft, checked = given
             t2 = time.perf_counter()
             ver = checked if self.verifier is not None else None
         else:

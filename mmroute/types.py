@@ -394,6 +394,9 @@ class RetrievalResult:
     steps: tuple[RetrievalStep, ...]
     stop_reason: str = ""
     elapsed_ms: float = 0.0
+    image_hits: tuple[Hit, ...] = ()
+    """The image and video items a query image found by itself, nearest first, each scored by the image's own
+    cosine (the hits above mix in the question's words); empty without a query image."""
 
     @property
     def ids(self) -> list[str]:
@@ -406,6 +409,7 @@ class RetrievalResult:
             "steps": [s.to_dict() for s in self.steps],
             "stop_reason": self.stop_reason,
             "elapsed_ms": round(self.elapsed_ms, 3),
+            **({"image_hits": [h.to_dict() for h in self.image_hits]} if self.image_hits else {}),
         }
 
     @classmethod
@@ -421,6 +425,7 @@ class RetrievalResult:
             steps=tuple(RetrievalStep.from_dict(s, [Hit.from_dict(h) for h in hs]) for s, hs in zip(steps, per_step)),
             stop_reason=str(d.get("stop_reason") or ""),
             elapsed_ms=float(d.get("elapsed_ms") or 0.0),
+            image_hits=tuple(Hit.from_dict(h) for h in d.get("image_hits") or ()),
         )
 
 
@@ -437,6 +442,9 @@ OVERRULED_SIGNAL = "withheld_on_a_finding"
 """Set (1.0) when a rule withheld an answer whose estimate alone would have shown it (a two-hop question's first hop)."""
 COVERAGE_SIGNAL = "moment_coverage"
 """The signal that marks a verification's ``confidence`` as a video moment's subtitle word coverage (no probability)."""
+IMAGE_MATCH_SIGNAL = "image_similarity"
+"""The signal that marks a verification's ``confidence`` as the cosine between the query image and the KB photo an
+answer about it comes from (no probability)."""
 
 
 @dataclass(frozen=True)
@@ -453,7 +461,8 @@ class Verification:
         """What ``confidence`` measures, in words, for every surface that shows it: the calibrated estimate of
         the evidence verifier ("estimated chance right 63%", and when a finding withheld the answer all the same,
         "... before the finding that withheld it"), a video moment's word coverage, which is no
-        probability ("subtitle word coverage 50%, not a probability"), no estimate when there was no evidence or no
+        probability ("subtitle word coverage 50%, not a probability"), the similarity of a query image to the photo
+        an answer about it comes from ("image similarity 0.99, not a probability"), no estimate when there was no evidence or no
         draft to check, else a plugin verifier's own score."""
         if self.verdict is Verdict.NO_EVIDENCE and not self.signals:
             return "no estimate: nothing to check an answer against"
@@ -463,6 +472,8 @@ class Verification:
             return f"estimated chance right {self.confidence:.0%}"
         if COVERAGE_SIGNAL in self.signals:
             return f"subtitle word coverage {self.confidence:.0%}, not a probability"
+        if IMAGE_MATCH_SIGNAL in self.signals:
+            return f"image similarity {self.confidence:.2f}, not a probability"
         return f"confidence {self.confidence:.2f}"
 
     def to_dict(self) -> dict[str, Any]:

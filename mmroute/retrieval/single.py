@@ -95,26 +95,32 @@ class SingleShotRetriever:
                 weights[kb] = max(weights.get(kb, 0.0), w)
         return names, weights, decision, "; ".join(p for p in (how, skipped_how) if p)
 
-    def search_kbs(self, query: str, kbs: Sequence[str], k: int, image: Path | None = None) -> dict[str, list[Hit]]:
+    def search_kbs(
+        self, query: str, kbs: Sequence[str], k: int, image: Path | None = None
+    ) -> tuple[dict[str, list[Hit]], list[Hit]]:
+        """Each KB's hits, and the hits a query image found by itself (an image or video KB whose encoder embeds
+        images is searched by the image alone; any other KB by the words)."""
         per: dict[str, list[Hit]] = {}
+        by_image: list[Hit] = []
         for name in kbs:
             kb = self.home.open(name)
             kk = self.per_kb_k or k
             if image is not None and kb.info.modality.value != "text":
                 try:
                     per[name] = kb.search_image(image, kk)
+                    by_image.extend(per[name])
                     continue
                 except NotImplementedError:
                     pass
             per[name] = kb.search(query, kk, mode=self.mode, fusion=self.fusion)
-        return per
+        return per, sorted(by_image, key=lambda h: -h.score)
 
     def retrieve(
         self, query: str, k: int = 5, kbs: Sequence[str] | None = None, image: Path | None = None
     ) -> RetrievalResult:
         t0 = time.perf_counter()
         names, weights, decision, how = self._decide(query, kbs, image)
-        per = self.search_kbs(query, names, k, image)
+        per, by_image = self.search_kbs(query, names, k, image)
         hits = fuse_hits(per, k, weights, {n: score_space(self.home.open(n).info) for n in per})
         ms = (time.perf_counter() - t0) * 1000
         step = RetrievalStep(
@@ -127,7 +133,14 @@ class SingleShotRetriever:
             note="no retrieval needed" if decision is not None and not names else f"single shot; {how}",
             elapsed_ms=ms,
         )
-        return RetrievalResult(query=query, hits=tuple(hits), steps=(step,), stop_reason="single shot", elapsed_ms=ms)
+        return RetrievalResult(
+            query=query,
+            hits=tuple(hits),
+            steps=(step,),
+            stop_reason="single shot",
+            elapsed_ms=ms,
+            image_hits=tuple(by_image),
+        )
 
 
 def create_single(home: Home, router: Router | None = None, **options: object) -> SingleShotRetriever:

@@ -189,6 +189,8 @@ class _KBView:
     words: dict[str, float] = field(default_factory=dict)
     """For a media KB searched beside text KBs: the text encoder's cosine between the question and an item's
     words (captions, subtitles), by point id (see :func:`words_cosines`)."""
+    image_hits: tuple[Hit, ...] = ()
+    """For a query image: the KB's items nearest to it by the image alone (its longest search in this call)."""
 
     def relevance(self, item_id: str, config: StepwiseConfig) -> float:
         key = self.kb.point_of(item_id)
@@ -315,6 +317,8 @@ class StepwiseRetriever:
                 dense[key] = h.score
                 view.items.setdefault(key, h.item)
             by_image = bool(dense)
+            if len(image_hits) > len(view.image_hits):
+                view.image_hits = tuple(image_hits)
         if not dense:
             vector = view.vectors.get(query)
             if vector is None:
@@ -465,6 +469,7 @@ class StepwiseRetriever:
             steps=tuple(steps),
             stop_reason=stop_reason,
             elapsed_ms=(time.perf_counter() - t0) * 1000,
+            image_hits=tuple(sorted((h for v in views.values() for h in v.image_hits), key=lambda h: -h.score)),
         )
 
     def _budget_stop(self, steps_done: int, items: int, t0: float) -> str:
