@@ -194,3 +194,38 @@ def test_offline_follow_up_keeps_the_question_as_context_when_nothing_is_missing
     f = OfflinePlanner().plan(state)
     assert f.target == "Walls and Bridges"
     assert f.query.startswith("Walls and Bridges ") and "album" in f.query.split()[3:]
+
+
+@pytest.mark.parametrize(
+    ("span", "tidy"),
+    [
+        ("Pikolo Espresso Bar.", "Pikolo Espresso Bar"),  # a caption's full stop ('Pikolo Espresso Bar. picture')
+        ("History.The", "History"),  # a corpus's lost sentence break ('History.The x')
+        ("P.S. Jerusalem", "P.S. Jerusalem"),
+        ("John F.", "John F."),
+        ("U.S.", "U.S."),
+        ("St. Louis", "St. Louis"),
+    ],
+)
+def test_a_bridge_span_leaves_behind_what_its_pattern_takes_from_around_it(span: str, tidy: str) -> None:
+    from mmroute.retrieval.planners.offline import tidy_span
+
+    assert tidy_span(span) == tidy
+
+
+def test_offline_follows_nothing_up_for_a_question_with_no_words_beyond_its_medium() -> None:
+    """ "What is in this picture?" asked with a photo of coffee followed up 'Pikolo Espresso Bar. picture' and 'Rachel
+    Michetti picture' (the caption's credits). The control: a question with words of its own still gets its span,
+    without the caption's full stop."""
+    item = Item(
+        id="coffee.png",
+        kind=Granularity.IMAGE,
+        text="Coffee cup. This photograph is courtesy of Pikolo Espresso Bar. It was taken by Rachel Michetti.",
+    )
+    hits = (Hit(item=item, score=0.99, kb="photos", rank=1),)
+    bare = OfflinePlanner().plan(PlanState(question="What is in this picture?", steps=(), evidence=hits, indexes={}))
+    assert bare.stop and bare.why == "the question has no words beyond its medium to follow up"
+    worded = OfflinePlanner().plan(
+        PlanState(question="Which espresso bar gave this photograph?", steps=(), evidence=hits, indexes={})
+    )
+    assert not worded.stop and worded.target == "Pikolo Espresso Bar"

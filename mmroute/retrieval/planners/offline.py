@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...text import sentences, strip_parenthetical
+from ...text import MEDIA_WORDS, sentences, strip_parenthetical
 from ...types import Hit
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
@@ -42,6 +42,26 @@ from .base import FollowUp, PlanState
 _PROPER = re.compile(  # a run of capitalised words (with "of", "de", ... inside), or a 3-4 digit number
     r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*"
 )
+_RUN_ON = re.compile(r"(?<=[a-z]{2})\.(?=[A-Z])")
+"""A full stop with no space after it between two words ("History.The"): a sentence break a text lost."""
+
+
+def tidy_span(span: str) -> str:
+    """A proper-noun span without what its pattern takes along from around it: the words after a full stop with
+    no space ("History.The x" is "History") and a sentence's full stop ("Pikolo Espresso Bar." is "Pikolo Espresso
+    Bar"); an initial or an abbreviation keeps its own ("P.S.", "John F.")."""
+    span = _RUN_ON.split(span, maxsplit=1)[0]
+    last = span.rsplit(None, 1)[-1] if span.strip() else ""
+    if last.endswith(".") and len(last) > 2 and "." not in last[:-1]:
+        span = span[:-1]
+    return span
+
+
+def media_only(question: str) -> bool:
+    """Whether every content word of ``question`` names a medium ("What is in this picture?"): nothing in it to
+    follow up beyond what the medium's items say."""
+    words = set(content_tokens(question))
+    return words <= set(content_tokens(" ".join(MEDIA_WORDS)))
 
 
 @dataclass
@@ -99,6 +119,8 @@ class OfflinePlanner:
         """Nothing to load."""
 
     def plan(self, state: PlanState) -> FollowUp:
+        if media_only(state.question):
+            return FollowUp.done("the question has no words beyond its medium to follow up", planner=self.name)
         q_all = set(tokens(state.question))
         done_targets = {title_key(t) for t in state.targets}
         asked = {" ".join(tokens(a)) for a in state.asked}
@@ -201,7 +223,7 @@ class OfflinePlanner:
             for sentence in sentences(hit.item.text or ""):
                 overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
                 for found in _PROPER.finditer(sentence):
-                    span = found.group(0)
+                    span = tidy_span(found.group(0))
                     key = tuple(tokens(span))
                     before = sentence[: found.start()].rstrip(" \t")
                     if len(key) == 1 and (not before or before.endswith("\n")):
