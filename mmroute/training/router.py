@@ -39,6 +39,7 @@ from .router_fit import (
     Featurize,
     TrainConfig,
     TrainingRows,
+    concat_features,
     features_of,
     fit_rows,
     fit_temperature,
@@ -151,6 +152,27 @@ def cross_validate(
     return rep
 
 
+PROGRESS_TEXTS = 2000
+"""Texts featurised between two progress lines of a training run that reports (``train_model(log=...)``)."""
+
+
+def reporting(featurize: Featurize, say: Callable[[str], None], every: int = PROGRESS_TEXTS) -> Featurize:
+    """``featurize``, saying how far it got every ``every`` texts: featurising the routing data and its augmented
+    copies is most of a training run (minutes on 2 cores), and `mmroute route train` printed nothing meanwhile."""
+
+    def run(texts: Sequence[str]) -> QueryFeatures:
+        if len(texts) <= every:
+            return featurize(texts)
+        t0, parts = time.perf_counter(), []
+        for start in range(0, len(texts), every):
+            parts.append(featurize(texts[start : start + every]))
+            done = min(start + every, len(texts))
+            say(f"  featurised {done} of {len(texts)} texts ({time.perf_counter() - t0:.0f} s)")
+        return concat_features(parts)
+
+    return run
+
+
 def train_model(
     examples: Sequence[RoutingExample],
     feats: QueryFeatures | None = None,
@@ -172,7 +194,11 @@ def train_model(
     say = log or (lambda _m: None)
     fz = featurizer.features if isinstance(featurizer, QueryFeaturizer) else featurizer
     t0 = time.perf_counter()
-    rows = prepare_rows(examples, feats if feats is not None else (fz or QueryFeaturizer().features), cfg)
+    if feats is None:
+        copies = f" and {cfg.augment} augmented copies of each" if cfg.augment > 0 else ""
+        say(f"featurising {len(examples)} routing texts{copies}")
+    fz = fz or QueryFeaturizer().features
+    rows = prepare_rows(examples, feats if feats is not None else (reporting(fz, say) if log else fz), cfg)
     say(
         f"featurised {len(rows.texts)} routing texts ({len(rows.texts) - rows.n_main} augmented) "
         f"in {time.perf_counter() - t0:.1f} s"
@@ -194,6 +220,7 @@ def train_model(
     oof_sim = np.zeros(n, np.float32)
     k = max(2, min(cfg.folds, min(np.unique(y, return_counts=True)[1])))
     n_cent = max(1, min(cfg.centroids, n // 10))
+    say(f"fitting {k} folds for the out-of-fold temperature and out-of-domain threshold")
     for tr, te in stratified_folds(y, k, cfg.seed, None):
         m = fit_rows(rows, rows.training_rows(tr), cfg, soft, labels_all)
         oof[te] = m.logits([rows.texts[i] for i in te], rows.feats.layers[te])

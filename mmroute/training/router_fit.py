@@ -229,7 +229,8 @@ def features_of(source: Featurize | QueryFeatures | None, texts: Sequence[str]) 
     return (source or QueryFeaturizer().features)(list(texts))
 
 
-def _concat(feats: Sequence[QueryFeatures]) -> QueryFeatures:
+def concat_features(feats: Sequence[QueryFeatures]) -> QueryFeatures:
+    """The rows of several feature sets, in order (empty ones left out)."""
     feats = [f for f in feats if len(f.layers)]
     return QueryFeatures(np.concatenate([f.embedding for f in feats]), np.concatenate([f.layers for f in feats]))
 
@@ -249,7 +250,9 @@ def prepare_rows(
     texts = routing_texts([e.question for e in base], cfg)
     feats = features_of(features, texts[: len(examples)])
     if extra is not None and len(extra[0]):
-        feats = _concat([feats, features_of(extra[1] if extra[1] is not None else features, texts[len(examples) :])])
+        feats = concat_features(
+            [feats, features_of(extra[1] if extra[1] is not None else features, texts[len(examples) :])]
+        )
     y, mapping = route_labels(base, cfg.use_sources)
     parent = list(range(len(base)))
     if cfg.augment > 0:
@@ -260,7 +263,7 @@ def prepare_rows(
             )
         pairs = augment([e.question for e in base], per_text=cfg.augment, seed=cfg.seed)
         aug_texts = routing_texts([t for _, t in pairs], cfg)
-        feats = _concat([feats, features_of(features, aug_texts)])
+        feats = concat_features([feats, features_of(features, aug_texts)])
         texts += aug_texts
         y += [y[i] for i, _ in pairs]
         parent += [i for i, _ in pairs]

@@ -121,3 +121,29 @@ def test_train_on_several_files(data_dir, tmp_path):
     model = RouterModel.load(out)
     assert "hr_faq" in model.labels and model.meta["data"] == ["train.jsonl", "own.jsonl"]
     assert model.label_routes[model.labels.index("hr_faq")] == "paragraph"
+
+
+def test_train_says_what_it_is_doing_while_it_works(data_dir, tmp_path):
+    """`mmroute route train` printed nothing for the ~3 minutes it featurised; it now says each stage, and a long
+    featurisation says how far it got (`reporting`). With --json, only the summary is printed (the control)."""
+    import numpy as np
+
+    from mmroute.routing.embedding import QueryFeatures
+    from mmroute.training.router import reporting
+
+    train = _sample(data_dir, tmp_path / "train.jsonl", per_source=12)
+    res = CliRunner().invoke(cli, ["route", "train", "--data", str(train), "--out", str(tmp_path / "r")])
+    assert res.exit_code == 0, res.output
+    lines = res.output.splitlines()
+    assert lines[0].startswith("featurising 96 routing texts and ") and "augmented copies of each" in lines[0]
+    assert any(line.startswith("fitting ") and "folds" in line for line in lines)
+    said: list[str] = []
+
+    def featurize(texts):  # noqa: ANN001, ANN202
+        return QueryFeatures(np.ones((len(texts), 2), np.float32), np.ones((len(texts), 4), np.float32))
+
+    feats = reporting(featurize, said.append, every=3)(["a", "b", "c", "d", "e"])
+    assert feats.embedding.shape == (5, 2) and [s.split(" (")[0] for s in said] == [
+        "  featurised 3 of 5 texts",
+        "  featurised 5 of 5 texts",
+    ]
