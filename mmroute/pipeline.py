@@ -25,10 +25,11 @@ from typing import Any
 from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
-from .generation.photo_match import asks_what_is_shown, photo_answer
+from .generation.photo_match import photo_answer
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
+from .text import only_about_the_medium
 from .types import OVERRULED_SIGNAL, Answer, Draft, Hit, RetrievalResult, RetrievalStep, Verdict, Verification
 from .verification.base import VERIFIERS, Verifier
 from .verification.chain import first_hop
@@ -136,7 +137,7 @@ class Pipeline:
         # answers that are no span of text: "when in the video ...?" (the moment, checked against its own subtitle)
         # and "what is in this picture?" (what the photo like it shows, checked by how alike they look)
         given = moment_answer(question, hits) if asks_for_moment(question) else None
-        if given is None and img is not None and asks_what_is_shown(question):
+        if given is None and img is not None and only_about_the_medium(question):
             given = photo_answer(res.image_hits)
         alt: Draft | None = None
         ver: Verification | None = None

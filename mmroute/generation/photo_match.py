@@ -1,7 +1,8 @@
 """Questions about the query image itself: "What is in this picture?" is answered by the KB photo that looks like it.
 
 Such a question has no words of its own to check an answer against: every word in it is about looking or
-showing ("What is in this picture?", "What does this photo show?", "Who is this?"). What it asks is what the
+showing ("What is in this picture?", "What does this photo show?", "Who is this?":
+:func:`~mmroute.text.only_about_the_medium`). What it asks is what the
 user's image shows, and the knowledge bases can say that only through a photo of theirs that looks like it. So:
 
 - the photo is the image or video item nearest to the query image by the image itself
@@ -22,7 +23,7 @@ other (``evals/results/photo_match.json``). Held out that way, 113 of 120 copies
 words and none wrongly, and 2 of 30 photos in no KB were answered wrongly (without the check, 28 were). The
 constants are the values the same fit chooses on all of the photos.
 
->>> asks_what_is_shown("What is in this picture?"), asks_what_is_shown("Who is the astronaut in this photo?")
+>>> only_about_the_medium("What is in this picture?"), only_about_the_medium("Who is the astronaut in this photo?")
 (True, False)
 """
 
@@ -31,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..text import MEDIA_WORDS, split_sentences, stems_of, text_stems
+from ..text import split_sentences
 from ..types import IMAGE_MATCH_SIGNAL, Draft, Hit, Verdict, Verification
 
 GENERATOR = "photo"
@@ -40,15 +41,8 @@ MIN_IMAGE_SIMILARITY = 0.94
 """The cosine a KB photo needs to the query image (in the KB encoder's space) for its words to answer."""
 MIN_LEAD = 0.005
 """How much closer to the query image the photo must be than any other photo whose words say something else."""
-LOOKING_WORDS = ("see", "look", "identify", "describe", "depict", "pictured", "here", "this", "these")
-"""Words that ask about looking at the query image, not about anything in it (beside :data:`MEDIA_WORDS`)."""
 QUOTE_CHARS = 160
 """How much of the photo's words a reason quotes."""
-
-
-def asks_what_is_shown(question: str) -> bool:
-    """Whether every content word of ``question`` is about looking at or showing an image (see module doc)."""
-    return set(text_stems(question)) <= stems_of((*MEDIA_WORDS, *LOOKING_WORDS))
 
 
 def what_it_shows(hit: Hit) -> str:
@@ -77,13 +71,14 @@ class PhotoMatch:
 
 
 def nearest_photo(image_hits: Sequence[Hit]) -> PhotoMatch | None:
-    """The :class:`PhotoMatch` of the items a query image found (None when none has words)."""
-    usable = sorted((h for h in image_hits if what_it_shows(h)), key=lambda h: -h.score)
-    if not usable:
+    """The :class:`PhotoMatch` of the items a query image found (None when it found none). The nearest photo may
+    have no words (:func:`photo_answer` then says so); a rival always has words."""
+    ranked = sorted(image_hits, key=lambda h: -h.score)
+    if not ranked:
         return None
-    shows = what_it_shows(usable[0]).casefold()
-    rival = next((h for h in usable[1:] if what_it_shows(h).casefold() != shows), None)
-    return PhotoMatch(usable[0], rival)
+    shows = what_it_shows(ranked[0]).casefold()
+    rival = next((h for h in ranked[1:] if what_it_shows(h) and what_it_shows(h).casefold() != shows), None)
+    return PhotoMatch(ranked[0], rival)
 
 
 def name_of(hit: Hit) -> str:
@@ -99,18 +94,25 @@ def quoted(hit: Hit) -> str:
 
 
 def photo_answer(image_hits: Sequence[Hit]) -> tuple[Draft, Verification] | None:
-    """The draft and its check for a question about the query image (None when its search found no photo with
-    words): what the nearest photo's words say it shows, shown only when that photo looks like the query image."""
+    """The draft and its check for a question about the query image (None when its search found no photo): what the
+    nearest photo's words say it shows, shown only when that photo looks like the query image."""
     match = nearest_photo(image_hits)
     if match is None:
         return None
     hit = match.hit
-    draft = Draft(what_it_shows(hit), (hit.item.id,), what_it_shows(hit), match.similarity, GENERATOR)
+    shows = what_it_shows(hit)
+    draft = Draft(shows or None, (hit.item.id,), shows, match.similarity, GENERATOR)
     signals = {IMAGE_MATCH_SIGNAL: match.similarity, "image_lead": match.lead}
     closest = f"{name_of(hit)} (image similarity {match.similarity:.2f}, needs {MIN_IMAGE_SIMILARITY:.2f})"
     said = f"what that photo's words say: {quoted(hit)!r}"
-    if match.similarity < MIN_IMAGE_SIMILARITY:
+    if not shows:
+        alike = "looks like yours" if match.similarity >= MIN_IMAGE_SIMILARITY else "is the closest to yours"
         reasons: tuple[str, ...] = (
+            f"withheld: the photo that {alike}, {closest}, has no words (caption, title or text) to say what it shows",
+        )
+        return draft, Verification(Verdict.UNSUPPORTED, match.similarity, reasons, signals, True)
+    if match.similarity < MIN_IMAGE_SIMILARITY:
+        reasons = (
             f"withheld: no photo in the knowledge bases looks like yours; the closest is {closest}",
             said,
         )

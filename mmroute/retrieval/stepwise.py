@@ -69,6 +69,7 @@ from ..errors import ConfigError
 from ..kb import Home, KnowledgeBase
 from ..registry import check_options
 from ..routing.base import Router, kbs_with_fallback
+from ..text import only_about_the_medium
 from ..types import Granularity, Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
 from .fusion import score_space
@@ -333,7 +334,9 @@ class StepwiseRetriever:
             for i in m.ids:
                 key = kb.point_of(i)
                 titles[key] = max(titles.get(key, 0.0), m.weight)
-        if by_image:  # the image picks the candidates; the words only reorder them ("picture" matching a caption
+        if by_image and only_about_the_medium(query):  # "what is in this picture?": its words say nothing of what
+            lex, titles = {}, {}  # it shows ("picture" in a caption put another photo above the image's own)
+        elif by_image:  # the image picks the candidates; the words only reorder them ("picture" matching a caption
             lex = {i: v for i, v in lex.items() if i in dense}  # must not bring in an item unlike the image)
             titles = {i: v for i, v in titles.items() if i in dense}
         return dense, lex, titles, floor

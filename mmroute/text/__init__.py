@@ -16,6 +16,7 @@ from .tokens import (
     fold,
     is_content,
     lemma,
+    only_about_the_medium,
     same_family,
     search_tokens,
     stem,
@@ -28,6 +29,7 @@ from .tokens import (
 from .wordlists import (
     ANTONYMS,
     EXCLUSIVES,
+    LOOKING_WORDS,
     MEDIA_WORDS,
     MONTHS,
     NEGATIONS,
@@ -40,6 +42,7 @@ from .wordlists import (
 __all__ = [
     "ANTONYMS",
     "EXCLUSIVES",
+    "LOOKING_WORDS",
     "MEDIA_WORDS",
     "MONTHS",
     "NEGATIONS",
@@ -54,6 +57,7 @@ __all__ = [
     "fold",
     "is_content",
     "lemma",
+    "only_about_the_medium",
     "same_family",
     "normalize_answer",
     "search_tokens",

@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import snowballstemmer
 
-from .wordlists import NUMBER_WORDS, STOPWORDS
+from .wordlists import LOOKING_WORDS, MEDIA_WORDS, NUMBER_WORDS, STOPWORDS
 
 _ENGLISH = snowballstemmer.stemmer("english")
 _ENGLISH_LOCK = threading.Lock()  # a Snowball stemmer keeps its word in itself while it works: one at a time
@@ -188,3 +188,10 @@ def word_coverage(question_stems: set[str], text: str) -> float:
     if not question_stems:
         return 0.0
     return len(question_stems & set(text_stems(text))) / len(question_stems)
+
+
+def only_about_the_medium(question: str) -> bool:
+    """Whether every content word of ``question`` names a medium or asks about looking at it ("What is in this
+    picture?", "What does this photo show?", "Who is this?"): a question about a query image itself, with no words
+    that an item's caption or text could match."""
+    return set(text_stems(question)) <= stems_of((*MEDIA_WORDS, *LOOKING_WORDS))

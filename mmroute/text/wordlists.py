@@ -93,6 +93,9 @@ MEDIA_WORDS = (
 """Words that name the medium, not the thing asked about ("the cat in the *photo*"): a photo's caption need not say
 "photo" to be about it (their stems: ``mmroute.text.stems_of(MEDIA_WORDS)``)."""
 
+LOOKING_WORDS = ("see", "look", "identify", "describe", "depict", "pictured", "here", "this", "these")
+"""Words that ask about looking at a query image, not about anything in it ("What can you *see* in *this* image?")."""
+
 
 _ANTONYM_PAIRS: dict[str, str] = {
     "first": "last",

@@ -15,13 +15,13 @@ from mmroute.generation.photo_match import (
     GENERATOR,
     MIN_IMAGE_SIMILARITY,
     MIN_LEAD,
-    asks_what_is_shown,
     nearest_photo,
     photo_answer,
     what_it_shows,
 )
 from mmroute.kb import Home
 from mmroute.pipeline import Pipeline
+from mmroute.text import only_about_the_medium
 from mmroute.types import Granularity, Hit, Item, RetrievalResult, Verdict
 
 AIRPLANE = "images/textvqa_sample/images/005635e119b9f32f.jpg"
@@ -56,7 +56,7 @@ def pipe(photos_home: Home) -> Pipeline:
     ],
 )
 def test_a_question_about_the_image_itself_is_recognised(question: str, asks: bool) -> None:
-    assert asks_what_is_shown(question) is asks
+    assert only_about_the_medium(question) is asks
 
 
 def test_a_users_copy_of_a_kb_photo_gets_that_photos_words(pipe: Pipeline, data_dir: Path, tmp_path: Path) -> None:
@@ -119,7 +119,7 @@ def test_two_photos_with_other_words_about_as_alike_are_withheld_and_same_words_
     lead = [photo("gravel.png", "Gravel", 0.97), photo("coins.png", "Greek coins from Pompeii.", 0.94)]
     assert not photo_answer(lead)[1].abstain  # type: ignore[index]
     assert what_it_shows(photo("x.png", "Chelsea the cat. An example with texture.", 1.0)) == "Chelsea the cat"
-    assert photo_answer([photo("blank.png", "", 0.99)]) is None
+    assert photo_answer([]) is None
 
 
 def test_the_image_hits_travel_with_the_retrieval_both_ways(photos_home: Home, data_dir: Path) -> None:
@@ -134,3 +134,14 @@ def test_the_image_hits_travel_with_the_retrieval_both_ways(photos_home: Home, d
     ]
     words = SingleShotRetriever(photos_home).retrieve("a cup of coffee", kbs=["photos"])
     assert words.image_hits == () and "image_hits" not in words.to_dict()
+
+
+def test_a_photo_without_words_is_said_to_have_none(pipe: Pipeline, data_dir: Path) -> None:
+    """grace_hopper.jpg has no caption in the sample: asked with that very photo, the answer is "I don't know" because
+    the photo that looks like it has no words, not because no photo looks like it (a first version said so). The
+    photo leads the evidence: the question's "picture" no longer puts a photo whose caption says "picture" above it."""
+    ans = pipe.ask("What is in this picture?", image=data_dir / "images/skimage/images/grace_hopper.jpg")
+    assert ans.abstained and ans.draft is not None and ans.draft.text is None
+    assert ans.reason.startswith("withheld: the photo that looks like yours, grace_hopper.jpg (image similarity 1.00")
+    assert ans.reason.endswith("has no words (caption, title or text) to say what it shows")
+    assert ans.evidence[0].item.id == "grace_hopper.jpg"

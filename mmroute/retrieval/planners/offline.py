@@ -34,7 +34,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...text import MEDIA_WORDS, sentences, strip_parenthetical
+from ...text import only_about_the_medium, sentences, strip_parenthetical
 from ...types import Hit
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
@@ -55,13 +55,6 @@ def tidy_span(span: str) -> str:
     if last.endswith(".") and len(last) > 2 and "." not in last[:-1]:
         span = span[:-1]
     return span
-
-
-def media_only(question: str) -> bool:
-    """Whether every content word of ``question`` names a medium ("What is in this picture?"): nothing in it to
-    follow up beyond what the medium's items say."""
-    words = set(content_tokens(question))
-    return words <= set(content_tokens(" ".join(MEDIA_WORDS)))
 
 
 @dataclass
@@ -119,7 +112,7 @@ class OfflinePlanner:
         """Nothing to load."""
 
     def plan(self, state: PlanState) -> FollowUp:
-        if media_only(state.question):
+        if only_about_the_medium(state.question):  # nothing in it to follow up beyond what the items say
             return FollowUp.done("the question has no words beyond its medium to follow up", planner=self.name)
         q_all = set(tokens(state.question))
         done_targets = {title_key(t) for t in state.targets}
