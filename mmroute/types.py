@@ -442,9 +442,22 @@ OVERRULED_SIGNAL = "withheld_on_a_finding"
 """Set (1.0) when a rule withheld an answer whose estimate alone would have shown it (a two-hop question's first hop)."""
 COVERAGE_SIGNAL = "moment_coverage"
 """The signal that marks a verification's ``confidence`` as a video moment's subtitle word coverage (no probability)."""
+THRESHOLD_SIGNAL = "threshold"
+"""Beside :data:`ESTIMATE_SIGNAL`: the estimate the answer needed to be shown (each surface says the estimate with as
+many decimals as it takes to tell the two apart: :func:`percentages`)."""
 IMAGE_MATCH_SIGNAL = "image_similarity"
 """The signal that marks a verification's ``confidence`` as the cosine between the query image and the KB photo an
 answer about it comes from (no probability)."""
+
+
+def percentages(p: float, threshold: float) -> tuple[str, str]:
+    """An estimate and its threshold as percentages, with as many decimals as it takes to tell them apart
+    ("45.9%, needs 46.0%", never "46%, needs 46%")."""
+    for digits in (0, 1, 2):
+        said, needs = f"{p:.{digits}%}", f"{threshold:.{digits}%}"
+        if (said == needs) == (p == threshold):
+            break
+    return said, needs
 
 
 @dataclass(frozen=True)
@@ -467,9 +480,11 @@ class Verification:
         if self.verdict is Verdict.NO_EVIDENCE and not self.signals:
             return "no estimate: nothing to check an answer against"
         if ESTIMATE_SIGNAL in self.signals:
+            needs = self.signals.get(THRESHOLD_SIGNAL)
+            said = percentages(self.confidence, float(needs))[0] if needs is not None else f"{self.confidence:.0%}"
             if self.signals.get(OVERRULED_SIGNAL):
-                return f"estimated chance right {self.confidence:.0%} before the finding that withheld it"
-            return f"estimated chance right {self.confidence:.0%}"
+                return f"estimated chance right {said} before the finding that withheld it"
+            return f"estimated chance right {said}"
         if COVERAGE_SIGNAL in self.signals:
             return f"subtitle word coverage {self.confidence:.0%}, not a probability"
         if IMAGE_MATCH_SIGNAL in self.signals:

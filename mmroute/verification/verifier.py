@@ -37,7 +37,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
-from ..types import ESTIMATE_SIGNAL, Draft, Hit, Verdict, Verification
+from ..types import ESTIMATE_SIGNAL, THRESHOLD_SIGNAL, Draft, Hit, Verdict, Verification, percentages
 from .base import Judge
 from .claim import claim_draft
 from .counts import with_other_counts
@@ -192,6 +192,7 @@ class EvidenceVerifier:
         shown = shown_words(question, words)
         against_facts, favour = self._reasons(sig, shown, alt, policy, policy_kind(draft.generator))
         threshold = policy.threshold if self.threshold is None else self.threshold
+        sig[THRESHOLD_SIGNAL] = threshold
         low = p < threshold  # withheld on the estimate: the findings in its favour are said to be so
         reasons = [*against_facts, *(([f"in its favour: {'; '.join(favour)}"] if favour else []) if low else favour)]
         verdict = Verdict.SUPPORTED if p >= threshold else Verdict.UNSUPPORTED
@@ -295,16 +296,6 @@ def shown_words(question: str, words: Mapping[str, Sequence[str]]) -> dict[str, 
         "key_in_title_surface": surface_words(question, words.get("key_in_title", [])),
         "key_bridged_surface": surface_words(question, words.get("key_bridged", [])),
     }
-
-
-def percentages(p: float, threshold: float) -> tuple[str, str]:
-    """An estimate and its threshold as percentages, with as many decimals as it takes to tell them apart
-    ("45.9%, needs 46.0%", never "46%, needs 46%")."""
-    for digits in (0, 1, 2):
-        said, needs = f"{p:.{digits}%}", f"{threshold:.{digits}%}"
-        if (said == needs) == (p == threshold):
-            break
-    return said, needs
 
 
 def surface_words(question: str, stems: Sequence[str]) -> list[str]:

@@ -242,10 +242,18 @@ def test_a_missing_name_is_said_whole_and_only_when_all_of_it_is_missing() -> No
 
 def test_an_estimate_and_its_threshold_are_never_printed_equal_when_they_differ() -> None:
     """'withheld: ... only 46% (needs 46%)' read as a contradiction; the control: far apart, whole percents."""
-    from mmroute.verification.verifier import percentages
+    from mmroute.types import percentages
 
     assert percentages(0.4593, 0.4597) == ("45.9%", "46.0%")
     assert percentages(0.63, 0.46) == ("63%", "46%")
+    # the verdict line says the estimate as the head does: "44.9% (needs 45.1%)" stood beside "chance right 45%"
+    from mmroute.types import ESTIMATE_SIGNAL, THRESHOLD_SIGNAL, Verdict, Verification
+
+    close = {ESTIMATE_SIGNAL: 0.449, THRESHOLD_SIGNAL: 0.451}
+    assert Verification(Verdict.UNSUPPORTED, 0.449, (), close, True).confidence_text() == "estimated chance right 44.9%"
+    far = {ESTIMATE_SIGNAL: 0.63, THRESHOLD_SIGNAL: 0.451}
+    assert Verification(Verdict.SUPPORTED, 0.63, (), far, False).confidence_text() == "estimated chance right 63%"
+    assert Verification(Verdict.SUPPORTED, 0.63, (), {ESTIMATE_SIGNAL: 0.63}).confidence_text().endswith(" 63%")
 
 
 def test_a_question_word_there_in_another_form_is_said_so_not_said_missing(emb) -> None:
