@@ -205,6 +205,12 @@ def test_offline_follow_up_keeps_the_question_as_context_when_nothing_is_missing
         ("John F.", "John F."),
         ("U.S.", "U.S."),
         ("St. Louis", "St. Louis"),
+        ("Since Turing", "Turing"),  # a sentence's first word ('Since Turing kind standard')
+        (
+            "Photograph of Eileen Collins",
+            "Eileen Collins",
+        ),  # a caption's medium word ('Photograph of Eileen Collins photo')
+        ("Japan Football League", "Japan Football League"),
     ],
 )
 def test_a_bridge_span_leaves_behind_what_its_pattern_takes_from_around_it(span: str, tidy: str) -> None:

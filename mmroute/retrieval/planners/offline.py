@@ -34,7 +34,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from ...text import only_about_the_medium, sentences, strip_parenthetical
+from ...text import MEDIA_WORDS, only_about_the_medium, sentences, strip_parenthetical
+from ...text import STOPWORDS as TEXT_STOPWORDS
 from ...types import Hit
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
@@ -42,15 +43,30 @@ from .base import FollowUp, PlanState
 _PROPER = re.compile(  # a run of capitalised words (with "of", "de", ... inside), or a 3-4 digit number
     r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*"
 )
+_CONNECTORS = frozenset({"of", "the", "and", "de", "von", "van", "da", "del", "la", "le", "du", "for", "in", "on", "&"})
+"""The lower-case words a proper-noun span may hold between its capitalised ones (as :data:`_PROPER` allows)."""
 _RUN_ON = re.compile(r"(?<=[a-z]{2})\.(?=[A-Z])")
 """A full stop with no space after it between two words ("History.The"): a sentence break a text lost."""
 
 
+_LEADS = frozenset(TEXT_STOPWORDS) | frozenset(MEDIA_WORDS) | {"photograph", "image", "picture"}
+"""Capitalised words that open a span only because they open its sentence or caption ("Since Turing ...",
+"Photograph of Eileen Collins"): no part of a name."""
+
+
 def tidy_span(span: str) -> str:
     """A proper-noun span without what its pattern takes along from around it: the words after a full stop with
-    no space ("History.The x" is "History") and a sentence's full stop ("Pikolo Espresso Bar." is "Pikolo Espresso
-    Bar"); an initial or an abbreviation keeps its own ("P.S.", "John F.")."""
+    no space ("History.The x" is "History"), a sentence's full stop ("Pikolo Espresso Bar." is "Pikolo Espresso
+    Bar"; an initial or an abbreviation keeps its own: "P.S.", "John F."), and a function or medium word that opens
+    it with the connectors after it ("Since Turing" is "Turing", "Photograph of Eileen Collins" is "Eileen
+    Collins")."""
     span = _RUN_ON.split(span, maxsplit=1)[0]
+    words = span.split()
+    while len(words) > 1 and words[0].lower() in _LEADS:
+        words = words[1:]
+        while len(words) > 1 and words[0].lower() in _CONNECTORS:
+            words = words[1:]
+    span = " ".join(words) if words else span
     last = span.rsplit(None, 1)[-1] if span.strip() else ""
     if last.endswith(".") and len(last) > 2 and "." not in last[:-1]:
         span = span[:-1]
@@ -219,7 +235,8 @@ class OfflinePlanner:
                     span = tidy_span(found.group(0))
                     key = tuple(tokens(span))
                     before = sentence[: found.start()].rstrip(" \t")
-                    if len(key) == 1 and (not before or before.endswith("\n")):
+                    opens = (not before or before.endswith("\n")) and span.split()[0] == found.group(0).split()[0]
+                    if len(key) == 1 and opens:
                         continue  # one word capitalised only because it opens a sentence or line ("Image of ...")
                     if span.isdigit():
                         continue  # a bare year or number is not something to look up
