@@ -25,7 +25,7 @@ from typing import Any
 from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
-from .generation.photo_match import photo_answer
+from .generation.photo_match import asks_which_photo, photo_answer, photo_by_words
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
@@ -134,11 +134,14 @@ class Pipeline:
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
         timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
         hits = list(res.hits)
-        # answers that are no span of text: "when in the video ...?" (the moment, checked against its own subtitle)
-        # and "what is in this picture?" (what the photo like it shows, checked by how alike they look)
+        # answers that are no span of text: "when in the video ...?" (the moment, checked against its own subtitle),
+        # "what is in this picture?" (what the photo like it shows, checked by how alike they look) and "which photo
+        # shows ...?" (the photo, checked against its own words)
         given = moment_answer(question, hits) if asks_for_moment(question) else None
         if given is None and img is not None and only_about_the_medium(question):
             given = photo_answer(res.image_hits)
+        if given is None and img is None and asks_which_photo(question):  # "which photo shows ...?": the photo
+            given = photo_by_words(question, hits)
         alt: Draft | None = None
         ver: Verification | None = None
         if given is not None:

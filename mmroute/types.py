@@ -442,6 +442,9 @@ OVERRULED_SIGNAL = "withheld_on_a_finding"
 """Set (1.0) when a rule withheld an answer whose estimate alone would have shown it (a two-hop question's first hop)."""
 COVERAGE_SIGNAL = "moment_coverage"
 """The signal that marks a verification's ``confidence`` as a video moment's subtitle word coverage (no probability)."""
+CAPTION_COVERAGE_SIGNAL = "caption_coverage"
+"""The signal that marks a verification's ``confidence`` as the share of a "which photo" question's words that the
+photo's words hold (no probability)."""
 THRESHOLD_SIGNAL = "threshold"
 """Beside :data:`ESTIMATE_SIGNAL`: the estimate the answer needed to be shown (each surface says the estimate with as
 many decimals as it takes to tell the two apart: :func:`percentages`)."""
@@ -487,6 +490,8 @@ class Verification:
             return f"estimated chance right {said}"
         if COVERAGE_SIGNAL in self.signals:
             return f"subtitle word coverage {self.confidence:.0%}, not a probability"
+        if CAPTION_COVERAGE_SIGNAL in self.signals:
+            return f"caption word coverage {self.confidence:.0%}, not a probability"
         if IMAGE_MATCH_SIGNAL in self.signals:
             return f"image similarity {self.confidence:.2f}, not a probability"
         return f"confidence {self.confidence:.2f}"

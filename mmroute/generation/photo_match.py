@@ -29,11 +29,12 @@ constants are the values the same fit chooses on all of the photos.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ..text import split_sentences
-from ..types import IMAGE_MATCH_SIGNAL, Draft, Hit, Verdict, Verification
+from ..text import LOOKING_WORDS, MEDIA_WORDS, split_sentences, stems_of, text_stems, word_coverage
+from ..types import CAPTION_COVERAGE_SIGNAL, IMAGE_MATCH_SIGNAL, Draft, Hit, Modality, Verdict, Verification
 
 GENERATOR = "photo"
 """The draft's generator name for an answer given by the photo that looks like the query image."""
@@ -129,3 +130,43 @@ def photo_answer(image_hits: Sequence[Hit]) -> tuple[Draft, Verification] | None
         return draft, Verification(Verdict.UNSUPPORTED, match.similarity, reasons, signals, True)
     reasons = (f"supported: your image looks like {closest}; the answer is what that photo's words say it shows", said)
     return draft, Verification(Verdict.SUPPORTED, match.similarity, reasons, signals, False)
+
+
+_WHICH_PHOTO = re.compile(
+    r"\b(?:which|what)\s+(?:\w+\s+)?(?:photo|photograph|picture|pic|image|snapshot)s?\b", re.IGNORECASE
+)
+MIN_CAPTION_COVERAGE = 0.5
+"""Share of a "which photo" question's own words (medium and looking words left out) a photo's words must hold."""
+
+
+def asks_which_photo(question: str) -> bool:
+    """Whether ``question`` asks for a photo ("Which photo shows a cat?", "What picture was taken at night?")."""
+    return bool(_WHICH_PHOTO.search(question))
+
+
+def photo_by_words(question: str, hits: Sequence[Hit]) -> tuple[Draft, Verification] | None:
+    """The draft and its check for a question that asks for a photo (None when no retrieved item is a photo, or the
+    question has no words of its own): the photo whose words hold most of the question's words (ties: the better
+    ranked), named with what its words say it shows, and shown only when they hold at least
+    :data:`MIN_CAPTION_COVERAGE` of them, like a video moment's subtitle (:mod:`.moments`)."""
+    asked = {s for s in text_stems(question) if s not in stems_of((*MEDIA_WORDS, *LOOKING_WORDS, "show"))}
+    photos = [h for h in hits if h.item.modality is Modality.IMAGE]
+    if not asked or not photos:
+        return None
+    best = max(photos, key=lambda h: word_coverage(asked, h.item.readable))  # max keeps the first of equals
+    coverage = word_coverage(asked, best.item.readable)
+    shows = what_it_shows(best)
+    text = f"{name_of(best)}: “{shows}”" if shows else name_of(best)
+    draft = Draft(text, (best.item.id,), shows, coverage, GENERATOR)
+    signals = {CAPTION_COVERAGE_SIGNAL: coverage}
+    if coverage >= MIN_CAPTION_COVERAGE:
+        reasons: tuple[str, ...] = (
+            f"supported: the words of {name_of(best)} hold {coverage:.0%} of the question's words",
+            f"what that photo's words say: {quoted(best)!r}",
+        )
+        return draft, Verification(Verdict.SUPPORTED, coverage, reasons, signals, False)
+    reasons = (
+        f"withheld: no retrieved photo's words say what was asked (the closest, {name_of(best)}, holds {coverage:.0%} "
+        f"of the question's words, needs {MIN_CAPTION_COVERAGE:.0%})",
+    )
+    return draft, Verification(Verdict.UNSUPPORTED, coverage, reasons, signals, True)

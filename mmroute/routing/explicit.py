@@ -57,7 +57,8 @@ def requested_route(query: str) -> str | None:
 _MENTION = re.compile(
     r"\b(?:in|on|of|from|at|into|inside|within|through|throughout)\s+(?:the|this|that|these|those|a|an|my|your|our)?\s*"
     r"(?:\w+\s+){0,2}?(" + "|".join(sorted(MEDIA_ROUTES, key=len, reverse=True)) + r")s?\b"
-    r"|\b(pictured|photographed|filmed)\b",
+    r"|\b(pictured|photographed|filmed)\b"
+    r"|\b(?:which|what)\s+(?:\w+\s+)?(photo|photograph|picture|pic|image|snapshot|video|clip|footage|recording)s?\b",
     re.IGNORECASE,
 )
 _MENTION_WORDS = {"pictured": "picture", "photographed": "photo", "filmed": "video"}
@@ -65,10 +66,10 @@ _MENTION_WORDS = {"pictured": "picture", "photographed": "photo", "filmed": "vid
 
 def mentioned_media(query: str) -> set[str]:
     """The media a question is *about* ("Who is the astronaut in the photo?" -> ``{"image"}``; "What happens
-    at the start of the clip?" -> ``{"clip"}``; "Who is pictured …" -> ``{"image"}``): the KBs of these
+    at the start of the clip?" -> ``{"clip"}``; "Who is pictured …" and "Which photo shows …" -> ``{"image"}``): the KBs of these
     routes hold the thing asked about, whatever the question's topic (see :mod:`mmroute.retrieval.widening`)."""
     out: set[str] = set()
     for m in _MENTION.finditer(query or ""):
-        word = (m.group(1) or _MENTION_WORDS[m.group(2).lower()]).lower()
+        word = (m.group(1) or m.group(3) or _MENTION_WORDS[m.group(2).lower()]).lower()
         out.add(MEDIA_ROUTES[word])
     return out

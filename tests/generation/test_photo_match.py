@@ -15,6 +15,7 @@ from mmroute.generation.photo_match import (
     GENERATOR,
     MIN_IMAGE_SIMILARITY,
     MIN_LEAD,
+    asks_which_photo,
     nearest_photo,
     photo_answer,
     what_it_shows,
@@ -145,3 +146,31 @@ def test_a_photo_without_words_is_said_to_have_none(pipe: Pipeline, data_dir: Pa
     assert ans.reason.startswith("withheld: the photo that looks like yours, grace_hopper.jpg (image similarity 1.00")
     assert ans.reason.endswith("has no words (caption, title or text) to say what it shows")
     assert ans.evidence[0].item.id == "grace_hopper.jpg"
+
+
+@pytest.mark.parametrize(
+    ("question", "asks"),
+    [
+        ("Which photo shows a cat?", True),
+        ("What picture was taken at Cape Canaveral?", True),
+        ("Which images show coins?", True),
+        ("What is the image of God in Christianity?", False),
+        ("Which film did Nolan direct?", False),
+    ],
+)
+def test_a_question_asking_for_a_photo_is_recognised(question: str, asks: bool) -> None:
+    assert asks_which_photo(question) is asks
+
+
+def test_which_photo_is_answered_with_the_photo_its_words_say_and_withheld_when_none(pipe: Pipeline) -> None:
+    """ "Which photo shows a cat?" drafted 'facial' (a reader's span of the cat photo's caption) and was withheld;
+    it is answered with the photo whose words hold the question's words. The control: no photo's words say "dog"."""
+    cat = pipe.ask("Which photo shows a cat?")
+    assert cat.display_text == "chelsea.png: “Chelsea the cat”" and not cat.abstained
+    ver = cat.verification
+    assert ver is not None and ver.confidence_text() == "caption word coverage 100%, not a probability"
+    assert ver.reasons[0] == "supported: the words of chelsea.png hold 100% of the question's words"
+    dog = pipe.ask("Which photo shows a dog?")
+    assert dog.abstained and dog.display_text == "I don't know"
+    assert dog.reason.startswith("withheld: no retrieved photo's words say what was asked (the closest, ")
+    assert dog.reason.endswith("holds 0% of the question's words, needs 50%)")

@@ -47,6 +47,8 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Home:
         ("Who is the astronaut in the photo with the American flag?", {"image"}),
         ("What rocket is shown in the launch pad photo?", {"image"}),
         ("Who is pictured on the coin?", {"image"}),
+        ("Which photo shows a cat?", {"image"}),  # was never searched in the photos KB
+        ("What video clip has the bunny?", {"clip"}),
         ("What happens at the start of the clip?", {"clip"}),
         ("At what time in the video does the bunny wake up?", {"video"}),
         ("Who directed Inception?", set()),
