@@ -59,10 +59,19 @@ def route(home: Home, question: str, router_factory: Callable[[], Router], image
     return router.route(question, kbs, image).to_dict()
 
 
-def check_ask(home: Home, kbs: list[str]) -> None:
-    """What ``mmroute ask`` checks before it builds a pipeline: named KBs exist, the home has KBs."""
-    for name in kbs:
-        home.manifest(name)
+def check_ask(home: Home, kbs: list[str], image: Path | None = None, config: PipelineConfig | None = None) -> None:
+    """What ``mmroute ask`` checks before it builds a pipeline: named KBs exist, the home has KBs, and a query image
+    has something to go to (an image or video KB among the named ones, or a multimodal endpoint): `ask --kb hop
+    --image x.png` answered from the words alone, without a word about the image."""
+    infos = [home.manifest(name).info for name in kbs]
+    sees_images = config is not None and config.generator == "openai" and bool(config.endpoint.multimodal)
+    if image is not None and infos and all(i.modality.value == "text" for i in infos) and not sees_images:
+        raise InputError(
+            f"the query image cannot be used: {'the KBs named' if len(kbs) > 1 else 'the KB named'} "
+            f"({', '.join(kbs)}) {'hold' if len(kbs) > 1 else 'holds'} text only",
+            hint="name an image or video KB with --kb (see `mmroute kb list`), leave out --kb to let the router "
+            "choose, or send the image to a multimodal endpoint (--generator openai --multimodal)",
+        )
     if not kbs and not home.list():
         missing = not Path(home.root).is_dir()
         raise InputError(
@@ -82,7 +91,7 @@ def answer(
     pipeline_factory: Callable[[], Pipeline] | None = None,
 ) -> Answer:
     """The :class:`~mmroute.types.Answer` that ``mmroute ask`` prints (see :func:`ask`)."""
-    check_ask(home, list(config.kbs))
+    check_ask(home, list(config.kbs), image, config)
     if pipeline_factory is None:
         from .pipeline import Pipeline
 

@@ -221,9 +221,12 @@ def render(ans: Mapping[str, Any]) -> None:
             )
     click.echo("  evidence:")
     support = (draft.get("support") or "") if draft else ""
-    for h in ans["evidence"][:5]:
+    shown = ans["evidence"][:5]
+    # the answer's own item when it is shown (overlapping clips all hold a moment's subtitle), else any that holds it
+    own = set(draft.get("evidence_ids") or ()) & {h["id"] for h in shown} if draft else set()
+    for h in shown:
         item_text = h["item"].get("text") or " ".join(h["item"].get("captions") or ())
-        holds = bool(support) and support in item_text
+        holds = bool(support) and support in item_text and (not own or h["id"] in own)
         text = " ".join((support if holds else item_text).split()) or "(no text: an image or clip without a caption)"
         mark = "  <- the answer's sentence" if holds else ""
         click.echo(f"    [{h['kb']}] {h['id']} ({h['score']:.3f}): {text[:220]}{'…' if len(text) > 220 else ''}{mark}")

@@ -167,6 +167,18 @@ def test_image_search_of_a_text_kb_is_a_one_line_error_from_the_real_cli(
     )
     assert r.returncode == 2, r.stderr
     assert "Traceback" not in r.stderr and "cannot be searched with an image" in r.stderr and "hint:" in r.stderr
+    # `ask` with the same KB named answered from the words alone, saying nothing of the image
+    r = subprocess.run(
+        [sys.executable, "-m", "mmroute", "ask", "What is this?", "--kb", "k", "--image", str(img), "--home", home],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "MMROUTE_DEBUG": ""},
+    )
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == 2 and len(lines) == 2, r.stderr
+    assert lines[0] == "error: the query image cannot be used: the KB named (k) holds text only"
+    assert lines[1].startswith("hint: name an image or video KB with --kb")
 
 
 @pytest.mark.parametrize(
@@ -276,3 +288,25 @@ def test_kb_info_shows_options_as_words_and_masks_a_urls_credentials() -> None:
     assert options_text({}) == ""
     shown = options_text({"url": "https://bob:s3cret@qdrant.example:6333", "collection": "hop"})
     assert "s3cret" not in shown and "bob" not in shown and "qdrant.example:6333" in shown
+
+
+def test_the_answers_sentence_is_marked_on_the_answers_own_item(capsys) -> None:
+    """A moment's subtitle is in every overlapping clip, and "<- the answer's sentence" was printed on each of them;
+    it marks the answer's own item. The control: when that item is not among those shown, any that holds it is."""
+    from mmroute.cli.ask_cmd import render
+    from mmroute.types import Answer, Draft, Granularity, Hit, Item
+
+    said = "And three rodent pests"
+    hits = tuple(
+        Hit(Item(id=f"bbb#t={t}", kind=Granularity.CLIP, text=f"{said}. More."), 0.5 - t / 1000, "bbb-clip", i + 1)
+        for i, t in enumerate((200, 210, 220))
+    )
+
+    def marked(own: str) -> list[str]:
+        draft = Draft("3:35–3:56", (own,), said, 1.0, "moment")
+        render(Answer("When?", draft.text, False, "supported", hits, None, None, draft, None).to_dict())
+        out = capsys.readouterr().out
+        return [line.split("] ")[1].split(" ")[0] for line in out.splitlines() if "<- the answer's sentence" in line]
+
+    assert marked("bbb#t=210") == ["bbb#t=210"]
+    assert marked("elsewhere") == ["bbb#t=200", "bbb#t=210", "bbb#t=220"]
