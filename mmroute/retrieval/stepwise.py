@@ -267,7 +267,8 @@ class StepwiseRetriever:
                 return ranked[:1], decision, f"planner asked for {hint}"
         if not chosen:
             return list(previous), decision, "router chose no KB: same KBs as before"
-        chosen, how = self._widen(query, chosen, allowed, image, "routed")
+        # a follow-up's own route, named: "photos beyond the route" on the answer's route line points here
+        chosen, how = self._widen(query, chosen, allowed, image, f"routed ({', '.join(decision.chosen)})")
         return chosen, decision, how
 
     def _widen(

@@ -80,6 +80,8 @@ def test_follow_up_is_routed_to_a_different_kb(world: Home) -> None:
     assert hop.query.startswith("Gustave Eiffel") and "photo" not in hop.query
     assert hop.kbs == ("wiki",) and hop.route is not None and hop.route.kbs == ("wiki",)
     assert "w5" in hop.new_ids
+    # the step names its own route: the answer's route line says the KBs beyond the question's route are in the steps
+    assert f"routed ({', '.join(hop.route.chosen)})" in hop.note, hop.note
     assert {("photos", "p1"), ("wiki", "w5")} <= {(h.kb, h.item.id) for h in res.hits}
     assert router.queries[:2] == [PHOTO_Q, hop.query]
 
