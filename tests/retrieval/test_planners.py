@@ -219,6 +219,15 @@ def test_a_bridge_span_leaves_behind_what_its_pattern_takes_from_around_it(span:
     assert tidy_span(span) == tidy
 
 
+def test_a_span_inside_its_sentence_keeps_its_own_capitals() -> None:
+    """'... the Near East.' gave "East" once "Near" counted as a sentence's opening word; only a span that opens its
+    sentence loses an opening function word. An article goes either way."""
+    from mmroute.retrieval.planners.offline import tidy_span
+
+    assert tidy_span("Near East.", opens=False) == "Near East" and tidy_span("Near East", opens=True) == "East"
+    assert tidy_span("The Duchy of Normandy", opens=False) == "Duchy of Normandy"
+
+
 def test_offline_follows_nothing_up_for_a_question_with_no_words_beyond_its_medium() -> None:
     """ "What is in this picture?" asked with a photo of coffee followed up 'Pikolo Espresso Bar. picture' and 'Rachel
     Michetti picture' (the caption's credits). The control: a question with words of its own still gets its span,

@@ -54,15 +54,20 @@ _LEADS = frozenset(TEXT_STOPWORDS) | frozenset(MEDIA_WORDS) | {"photograph", "im
 "Photograph of Eileen Collins"): no part of a name."""
 
 
-def tidy_span(span: str) -> str:
+_ARTICLES = frozenset({"the", "a", "an"})
+
+
+def tidy_span(span: str, opens: bool = True) -> str:
     """A proper-noun span without what its pattern takes along from around it: the words after a full stop with
     no space ("History.The x" is "History"), a sentence's full stop ("Pikolo Espresso Bar." is "Pikolo Espresso
     Bar"; an initial or an abbreviation keeps its own: "P.S.", "John F."), and a function or medium word that opens
     it with the connectors after it ("Since Turing" is "Turing", "Photograph of Eileen Collins" is "Eileen
-    Collins")."""
+    Collins"). A span that does not ``opens`` its sentence or line has its capitals of its own ("the Near East"):
+    only an article is dropped there ("The Hague" is "Hague" to a search either way)."""
     span = _RUN_ON.split(span, maxsplit=1)[0]
     words = span.split()
-    while len(words) > 1 and words[0].lower() in _LEADS:
+    leads = _LEADS if opens else _ARTICLES
+    while len(words) > 1 and words[0].lower() in leads:
         words = words[1:]
         while len(words) > 1 and words[0].lower() in _CONNECTORS:
             words = words[1:]
@@ -232,11 +237,11 @@ class OfflinePlanner:
             for sentence in sentences(hit.item.text or ""):
                 overlap = len(q_tokens & set(content_tokens(sentence))) / max(len(q_tokens), 1)
                 for found in _PROPER.finditer(sentence):
-                    span = tidy_span(found.group(0))
-                    key = tuple(tokens(span))
                     before = sentence[: found.start()].rstrip(" \t")
-                    opens = (not before or before.endswith("\n")) and span.split()[0] == found.group(0).split()[0]
-                    if len(key) == 1 and opens:
+                    at_start = not before or before.endswith("\n")
+                    span = tidy_span(found.group(0), opens=at_start)
+                    key = tuple(tokens(span))
+                    if len(key) == 1 and at_start and span.split()[0] == found.group(0).split()[0]:
                         continue  # one word capitalised only because it opens a sentence or line ("Image of ...")
                     if span.isdigit():
                         continue  # a bare year or number is not something to look up
