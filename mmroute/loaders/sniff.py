@@ -102,8 +102,16 @@ def check_image_file(path: Path, shown: str | None = None) -> Path:
     """``path`` when it is a usable image; else :class:`InputError` naming it as ``shown`` (default the path
     as given): a query image, an upload. A decompression bomb is refused from its header."""
     from ..errors import InputError
+    from .images import IMAGE_EXTENSIONS
 
     _, problem = image_check(Path(path))
+    suffix = Path(path).suffix.lower()
+    if problem is not None and problem.startswith("corrupt image: not a readable") and suffix not in IMAGE_EXTENSIONS:
+        kind = f"a {suffix} file" if suffix else "a file without an extension"  # README.md read as a "corrupt image"
+        raise InputError(
+            f"{shown or path}: not an image ({kind})",
+            hint="give a photo: " + ", ".join(sorted(e for e in IMAGE_EXTENSIONS if e not in (".jpeg", ".tiff"))),
+        )
     if problem is not None:
         raise InputError(f"{shown or path}: {problem}", hint="use another image")
     return Path(path)

@@ -290,6 +290,21 @@ def test_kb_info_shows_options_as_words_and_masks_a_urls_credentials() -> None:
     assert "s3cret" not in shown and "bob" not in shown and "qdrant.example:6333" in shown
 
 
+def test_a_query_image_that_is_no_image_says_so(tmp_path: Path) -> None:
+    """README.md given as --image was "corrupt image: ... not an image despite its extension"; a file that is no
+    image by its extension is said to be one. The control: a damaged .jpg is still a corrupt image."""
+    notes = tmp_path / "README.md"
+    notes.write_text("# notes\n")
+    res = CliRunner().invoke(cli, ["ask", "What is this?", "--image", str(notes), "--home", str(tmp_path)])
+    lines = [ln for ln in res.output.splitlines() if ln.strip()]
+    assert res.exit_code == 2 and lines[0] == f"error: {notes}: not an image (a .md file)", res.output
+    assert lines[1].startswith("hint: give a photo: .bmp, .gif, .jpg, .png")
+    broken = tmp_path / "broken.jpg"
+    broken.write_bytes(b"\xff\xd8\xff\xe0 not a jpeg")
+    res = CliRunner().invoke(cli, ["ask", "What is this?", "--image", str(broken), "--home", str(tmp_path)])
+    assert res.exit_code == 2 and "corrupt image" in res.output
+
+
 def test_the_answers_sentence_is_marked_on_the_answers_own_item(capsys) -> None:
     """A moment's subtitle is in every overlapping clip, and "<- the answer's sentence" was printed on each of them;
     it marks the answer's own item. The control: when that item is not among those shown, any that holds it is."""
