@@ -477,9 +477,10 @@ class Verification:
         """What ``confidence`` measures, in words, for every surface that shows it: the calibrated estimate of
         the evidence verifier ("estimated chance right 63%", and when a finding withheld the answer all the same,
         "... before the finding that withheld it"), a video moment's word coverage, which is no
-        probability ("subtitle word coverage 50%, not a probability"), the similarity of a query image to the photo
-        an answer about it comes from ("image similarity 0.99, not a probability"), no estimate when there was no evidence or no
-        draft to check, else a plugin verifier's own score."""
+        probability ("subtitle word coverage 50%, not a probability"), a "which photo" answer's caption word coverage,
+        the similarity of a query image to the photo an answer about it comes from ("image similarity 0.99, not a
+        probability"), no estimate when there was no evidence or no draft to check, else a plugin verifier's own
+        score."""
         if self.verdict is Verdict.NO_EVIDENCE and not self.signals:
             return "no estimate: nothing to check an answer against"
         if ESTIMATE_SIGNAL in self.signals:

@@ -68,19 +68,19 @@ def edits() -> dict[str, Callable[[Any], Any]]:
 
 def queries(kb: Any, work: Path) -> list[dict[str, Any]]:
     """Every query: its group (the photo's or TextVQA image's name), kind, the words a right answer says
-    (None: nothing in the KB is right) and the image hits (id, cosine, words) it found."""
+    (None: nothing in the KB is right) and what the shipped rule sees of it (``match``: the
+    :func:`~mmroute.generation.photo_match.nearest_photo` of the image hits it found)."""
     from PIL import Image
 
-    from mmroute.generation.photo_match import what_it_shows
+    from mmroute.generation.photo_match import nearest_photo, what_it_shows
 
     photos = sorted((DATA / "images/skimage/images").iterdir())
     others = sorted((DATA / "images/textvqa_sample/images").iterdir())
     n = kb.count()
     rows: list[dict[str, Any]] = []
 
-    def found(path: Path, leave_out: str | None = None) -> list[list[Any]]:
-        hits = [h for h in kb.search_image(path, n) if h.item.id != leave_out]
-        return [[h.item.id, round(float(h.score), 5), what_it_shows(h)] for h in hits]
+    def found(path: Path, leave_out: str | None = None) -> Any:
+        return nearest_photo([h for h in kb.search_image(path, n) if h.item.id != leave_out])
 
     for p in photos:
         own = next((h for h in kb.search_image(p, n) if h.item.id == p.name), None)
@@ -91,23 +91,28 @@ def queries(kb: Any, work: Path) -> list[dict[str, Any]]:
         for name, edit in edits().items():
             q = work / f"{p.stem}.{name}.png"
             edit(im).save(q)
-            rows.append({"group": p.name, "kind": name, "right": words, "hits": found(q)})
-        rows.append({"group": p.name, "kind": "left_out", "right": words, "hits": found(p, leave_out=p.name)})
+            rows.append({"group": p.name, "kind": name, "right": words, "match": found(q)})
+        rows.append({"group": p.name, "kind": "left_out", "right": words, "match": found(p, leave_out=p.name)})
     for p in others:
-        rows.append({"group": p.name, "kind": "not_in_kb", "right": None, "hits": found(p)})
+        rows.append({"group": p.name, "kind": "not_in_kb", "right": None, "match": found(p)})
     return rows
 
 
-def answer(hits: Sequence[Sequence[Any]], threshold: float, lead: float) -> str | None:
-    """What the photo rule shows for these image hits (id, cosine, words), None when it withholds."""
-    usable = [h for h in hits if h[2]]
-    if not usable:
-        return None
-    best = usable[0]
-    rival = next((h for h in usable[1:] if h[2].casefold() != best[2].casefold()), None)
-    if best[1] < threshold or (rival is not None and best[1] - rival[1] < lead):
-        return None
-    return str(best[2])
+def answer(match: Any, threshold: float, lead: float) -> str | None:
+    """What the shipped rule (:meth:`~mmroute.generation.photo_match.PhotoMatch.answers`) shows for a query with
+    these bounds, None when it withholds."""
+    from mmroute.generation.photo_match import what_it_shows
+
+    return what_it_shows(match.hit) if match is not None and match.answers(threshold, lead) else None
+
+
+def as_json(row: dict[str, Any]) -> dict[str, Any]:
+    """A row for the report: the nearest photo and its rival as (id, cosine, words)."""
+    from mmroute.generation.photo_match import what_it_shows
+
+    m = row["match"]
+    near = [[h.item.id, round(float(h.score), 5), what_it_shows(h)] for h in (m.hit, m.rival) if h is not None]
+    return {**{k: v for k, v in row.items() if k != "match"}, "nearest": near}
 
 
 def score(rows: Sequence[dict[str, Any]], threshold: float, lead: float) -> dict[str, Any]:
@@ -116,7 +121,7 @@ def score(rows: Sequence[dict[str, Any]], threshold: float, lead: float) -> dict
     outside = [r for r in rows if r["kind"] in ("left_out", "not_in_kb")]
 
     def tally(group: Sequence[dict[str, Any]]) -> dict[str, Any]:
-        shown = [(r, answer(r["hits"], threshold, lead)) for r in group]
+        shown = [(r, answer(r["match"], threshold, lead)) for r in group]
         right = sum(1 for r, a in shown if a is not None and r["right"] and a.casefold() == r["right"].casefold())
         wrong = sum(1 for _, a in shown if a is not None) - right
         n = max(len(group), 1)
@@ -186,11 +191,15 @@ def main(argv: list[str] | None = None) -> int:
         },
         "no_rule_in_sample": rounded(score(rows, 0.0, 0.0)),
         "nearest_not_in_kb": sorted(
-            ([r["group"], r["kind"], *r["hits"][0][:2]] for r in rows if r["kind"] in ("left_out", "not_in_kb")),
+            (
+                [r["group"], r["kind"], *as_json(r)["nearest"][0][:2]]
+                for r in rows
+                if r["kind"] in ("left_out", "not_in_kb")
+            ),
             key=lambda x: -x[3],
         ),
         "elapsed_s": round(time.time() - t0, 1),
-        **({"rows": rows} if args.rows else {}),
+        **({"rows": [as_json(r) for r in rows]} if args.rows else {}),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(report, indent=2) + "\n")

@@ -23,8 +23,9 @@ other (``evals/results/photo_match.json``). Held out that way, 113 of 120 copies
 words and none wrongly, and 2 of 30 photos in no KB were answered wrongly (without the check, 28 were). The
 constants are the values the same fit chooses on all of the photos.
 
->>> only_about_the_medium("What is in this picture?"), only_about_the_medium("Who is the astronaut in this photo?")
-(True, False)
+>>> draft, checked = photo_answer(result.image_hits)   # result: the retrieval of a query with an image
+>>> draft.text, checked.confidence_text()
+('Coffee cup', 'image similarity 0.99, not a probability')
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from ..limits import preview
 from ..text import LOOKING_WORDS, MEDIA_WORDS, split_sentences, stems_of, text_stems, word_coverage
 from ..types import CAPTION_COVERAGE_SIGNAL, IMAGE_MATCH_SIGNAL, Draft, Hit, Modality, Verdict, Verification
 
@@ -43,7 +45,7 @@ MIN_IMAGE_SIMILARITY = 0.94
 MIN_LEAD = 0.005
 """How much closer to the query image the photo must be than any other photo whose words say something else."""
 QUOTE_CHARS = 160
-"""How much of the photo's words a reason quotes."""
+"""How much of the photo's words a reason quotes (:func:`~mmroute.limits.preview`)."""
 
 
 def what_it_shows(hit: Hit) -> str:
@@ -70,16 +72,20 @@ class PhotoMatch:
         """How much closer the photo is to the query image than its rival (1.0 without one)."""
         return self.similarity - float(self.rival.score) if self.rival is not None else 1.0
 
+    def answers(self, min_similarity: float = MIN_IMAGE_SIMILARITY, min_lead: float = MIN_LEAD) -> bool:
+        """Whether the photo's words may say what the query image shows: it has words, looks like the query image
+        and leads every photo with other words (``evals/experiments/exp_photo_match.py`` sweeps the two bounds)."""
+        return bool(what_it_shows(self.hit)) and self.similarity >= min_similarity and self.lead >= min_lead
+
 
 def nearest_photo(image_hits: Sequence[Hit]) -> PhotoMatch | None:
     """The :class:`PhotoMatch` of the items a query image found (None when it found none). The nearest photo may
     have no words (:func:`photo_answer` then says so); a rival always has words."""
-    ranked = sorted(image_hits, key=lambda h: -h.score)
+    ranked = [(h, what_it_shows(h).casefold()) for h in sorted(image_hits, key=lambda h: -h.score)]
     if not ranked:
         return None
-    shows = what_it_shows(ranked[0]).casefold()
-    rival = next((h for h in ranked[1:] if what_it_shows(h) and what_it_shows(h).casefold() != shows), None)
-    return PhotoMatch(ranked[0], rival)
+    best, shows = ranked[0]
+    return PhotoMatch(best, next((h for h, said in ranked[1:] if said and said != shows), None))
 
 
 def name_of(hit: Hit) -> str:
@@ -88,10 +94,7 @@ def name_of(hit: Hit) -> str:
 
 def quoted(hit: Hit) -> str:
     """The start of a photo's words, cut at a word, on one line."""
-    text = " ".join(hit.item.readable.split())
-    if len(text) <= QUOTE_CHARS:
-        return text
-    return text[:QUOTE_CHARS].rsplit(" ", 1)[0] + " …"
+    return preview(hit.item.readable, QUOTE_CHARS)
 
 
 def photo_answer(image_hits: Sequence[Hit]) -> tuple[Draft, Verification] | None:
@@ -118,7 +121,7 @@ def photo_answer(image_hits: Sequence[Hit]) -> tuple[Draft, Verification] | None
             said,
         )
         return draft, Verification(Verdict.UNSUPPORTED, match.similarity, reasons, signals, True)
-    if match.rival is not None and match.lead < MIN_LEAD:
+    if not match.answers() and match.rival is not None:  # it has words and looks like it: the rival is as close
         rival = match.rival
         reasons = (
             f"withheld: two photos with different words look about equally like yours: {name_of(hit)} "
@@ -149,12 +152,11 @@ def photo_by_words(question: str, hits: Sequence[Hit]) -> tuple[Draft, Verificat
     question has no words of its own): the photo whose words hold most of the question's words (ties: the better
     ranked), named with what its words say it shows, and shown only when they hold at least
     :data:`MIN_CAPTION_COVERAGE` of them, like a video moment's subtitle (:mod:`.moments`)."""
-    asked = {s for s in text_stems(question) if s not in stems_of((*MEDIA_WORDS, *LOOKING_WORDS, "show"))}
-    photos = [h for h in hits if h.item.modality is Modality.IMAGE]
+    asked = {s for s in text_stems(question) if s not in stems_of((*MEDIA_WORDS, *LOOKING_WORDS))}
+    photos = [(word_coverage(asked, h.item.readable), h) for h in hits if h.item.modality is Modality.IMAGE]
     if not asked or not photos:
         return None
-    best = max(photos, key=lambda h: word_coverage(asked, h.item.readable))  # max keeps the first of equals
-    coverage = word_coverage(asked, best.item.readable)
+    coverage, best = max(photos, key=lambda x: x[0])  # max keeps the first of equals: the better ranked
     shows = what_it_shows(best)
     text = f"{name_of(best)}: “{shows}”" if shows else name_of(best)
     draft = Draft(text, (best.item.id,), shows, coverage, GENERATOR)

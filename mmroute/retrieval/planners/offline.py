@@ -40,11 +40,11 @@ from ...types import Hit
 from ..lexical import STOPWORDS, content_tokens, title_key, tokens
 from .base import FollowUp, PlanState
 
+_CONNECTORS = ("of", "the", "and", "de", "von", "van", "da", "del", "la", "le", "du", "for", "in", "on", "&")
+"""The lower-case words a proper-noun span may hold between its capitalised ones."""
 _PROPER = re.compile(  # a run of capitalised words (with "of", "de", ... inside), or a 3-4 digit number
-    r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:of|the|and|de|von|van|da|del|la|le|du|for|in|on|&)\s+)?[A-Z][\w'’.-]*)*"
+    r"\b(?:[A-Z][\w'’.-]*|[0-9]{3,4})(?:\s+(?:(?:" + "|".join(_CONNECTORS) + r")\s+)?[A-Z][\w'’.-]*)*"
 )
-_CONNECTORS = frozenset({"of", "the", "and", "de", "von", "van", "da", "del", "la", "le", "du", "for", "in", "on", "&"})
-"""The lower-case words a proper-noun span may hold between its capitalised ones (as :data:`_PROPER` allows)."""
 _RUN_ON = re.compile(r"(?<=[a-z]{2})\.(?=[A-Z])")
 """A full stop with no space after it between two words ("History.The"): a sentence break a text lost."""
 
