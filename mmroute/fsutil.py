@@ -1,4 +1,4 @@
-"""Small filesystem helpers: atomic writes, file hashing, a per-KB writer lock."""
+"""Small filesystem helpers: atomic writes, file hashing, a per-KB writer lock, the cache folder."""
 
 from __future__ import annotations
 
@@ -12,6 +12,12 @@ from pathlib import Path
 from typing import Any
 
 from .errors import KBLockedError
+
+
+def cache_root() -> Path:
+    """Where mmroute keeps what it can rebuild (encoder tables, de-quantised models): ``$MMROUTE_CACHE``, else
+    ``~/.cache/mmroute``."""
+    return Path(os.environ.get("MMROUTE_CACHE") or Path.home() / ".cache" / "mmroute")
 
 
 def atomic_write_text(path: Path, text: str) -> None:

