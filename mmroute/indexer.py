@@ -5,10 +5,12 @@ How a run survives being killed (even by SIGKILL) and re-run:
 1. The KB's writer lock is held for the whole run (the kernel drops it if the process dies).
 2. Before a source is indexed its manifest record is saved as ``partial`` with the file's hash.
 3. Items get deterministic point ids (uuid5 of KB name + item id), so an upsert of an item that
-   is already stored replaces it instead of duplicating it.
-4. On a re-run, a source recorded ``done`` with the same hash is skipped; for a ``partial`` one
+   is already stored replaces it instead of duplicating it. A photo or video item whose id an item of another
+   file still on disk holds (two folders' ``img1.png``) is not written: a problem says so (:func:`keep_others_items`).
+4. On a re-run, a source recorded ``done`` with the same fingerprint (:func:`source_fingerprint`: the file's
+   hash, with its caption and subtitle sidecars') is skipped; for a ``partial`` one
    only the items whose ids are missing from the store are encoded again; a source whose
-   hash changed is re-encoded in full (its items' vectors may have changed).
+   fingerprint changed is re-encoded in full (its items' vectors may have changed).
 5. After each source the store is flushed (durable) and the manifest is rewritten atomically.
 
 Words are indexed too: a new KB's store gets the ``lexical`` option (:func:`lexical_store_spec`), and
@@ -22,6 +24,8 @@ vector (:func:`mmroute.terms.payload_terms`) beside its dense vector, for BM25 a
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import logging
 import os
 import re
@@ -424,10 +428,11 @@ class Indexer:
     ) -> _PendingSource | None:
         """Hash and load one source, marking it partial; None when it is unchanged or unreadable."""
         key = str(plan.path.resolve())
+        loader = get_loader(plan.loader, **loader_options_for(plan.loader, loader_options))
         try:
-            sha = file_sha256(plan.path)
+            sha = source_fingerprint(plan.path, loader.companions(plan.path, root))
         except OSError as e:
-            report.problems.append(LoadProblem(str(plan.path), f"cannot read: {e.strerror}"))
+            report.problems.append(LoadProblem(str(e.filename or plan.path), f"cannot read: {e.strerror}"))
             return None
         prev = manifest.sources.get(key)
         if prev is not None and prev.sha256 == sha and prev.status == "done":
@@ -439,9 +444,10 @@ class Indexer:
         manifest.sources[key] = SourceRecord(path=key, sha256=sha, status="partial", updated_at=utc_now())
         manifest.save(self.home.kb_dir(kb))
 
-        loader = get_loader(plan.loader, **loader_options_for(plan.loader, loader_options))
         loaded = loader.load(plan.path, [gran], root=root)
         items = [it for it in loaded.items if it.kind is gran]
+        if gran in MEDIA_GRANULARITIES and items:
+            items = keep_others_items(kb, store, items, loaded.problems)
         report.problems.extend(loaded.problems)
         ids = [point_id(kb, it.id) for it in items]
         todo = list(zip(ids, items))
@@ -539,6 +545,61 @@ class Indexer:
             except (ItemError, OSError, ValueError, RuntimeError) as e:
                 report.problems.append(_item_problem(it, e))
         return vecs, ok
+
+
+MEDIA_GRANULARITIES = frozenset({Granularity.IMAGE, Granularity.CLIP, Granularity.VIDEO})
+"""Items whose ids the indexer makes (a file's path relative to the folder indexed), not the user."""
+
+
+def source_fingerprint(path: Path, companions: Sequence[Path]) -> str:
+    """What a source's manifest record keeps to tell whether it changed: the file's SHA-256, combined with its
+    companions' (the caption and subtitle sidecars its items are made of) when it has any, so that editing a
+    photo's ``NAME.txt`` or a folder's ``captions.json`` re-indexes the photo."""
+    sha = file_sha256(path)
+    if not companions:
+        return sha
+    h = hashlib.sha256(sha.encode())
+    for c in sorted(set(companions)):
+        h.update(f"\0{os.path.relpath(c, path.parent)}\0{companion_sha256(c)}".encode())
+    return h.hexdigest()
+
+
+def companion_sha256(path: Path) -> str:
+    """A sidecar's SHA-256, computed once per version of it (one ``captions.json`` describes every photo of a
+    folder)."""
+    st = path.stat()
+    return cached_sha256(str(path.resolve()), st.st_size, st.st_mtime_ns)
+
+
+@functools.lru_cache(maxsize=1024)
+def cached_sha256(path: str, size: int, mtime_ns: int) -> str:
+    return file_sha256(Path(path))
+
+
+def keep_others_items(kb: str, store: VectorStore, items: list[Item], problems: list[LoadProblem]) -> list[Item]:
+    """``items`` less those whose id the KB already gives to another file that is still there (a problem each).
+
+    A media item's id is its file's path relative to the folder indexed, so two folders each with an
+    ``img1.png`` give two photos one id: the second would silently replace the first (its captions too), and
+    the first folder's record would still say it is indexed. A stored item whose file is gone (the folder was
+    moved) may be replaced."""
+    stored = {
+        p.payload.get("item_id"): p.payload.get("source") for p in store.get([point_id(kb, it.id) for it in items])
+    }
+    keep: list[Item] = []
+    for it in items:
+        other = stored.get(it.id)
+        if other and it.source and Path(other).resolve() != Path(it.source).resolve() and Path(other).is_file():
+            problems.append(
+                LoadProblem(
+                    it.source,
+                    f"not indexed: KB {kb!r} already holds {it.id!r} from {other} (ids are paths relative to the "
+                    "folder indexed); index both from one folder above them, or into another KB",
+                )
+            )
+        else:
+            keep.append(it)
+    return keep
 
 
 @dataclass

@@ -39,6 +39,7 @@ class SourceRecord:
 
     path: str
     sha256: str
+    """The file's SHA-256, combined with its sidecars' when it has any (``mmroute.indexer.source_fingerprint``)."""
     status: str  # "done" | "partial" | "failed"
     items: int = 0
     skipped: int = 0

@@ -55,6 +55,11 @@ class Loader(Protocol):
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult: ...
 
+    def companions(self, path: Path, root: Path | None = None) -> list[Path]:
+        """The other files whose contents go into the items of source file ``path`` (caption and subtitle
+        sidecars, folder-level caption indexes): the indexer reads a source again when one of them changes."""
+        ...
+
 
 def walk_files(folder: Path, extensions: frozenset[str] | set[str] | None = None) -> list[Path]:
     """Files below ``folder`` (recursive, sorted), skipping hidden files and folders; optionally

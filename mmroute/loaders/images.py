@@ -159,27 +159,32 @@ def folder_index(path: Path) -> FolderIndex:
         return idx
 
 
+def folder_index_files(file: Path, root: Path | None, names: Sequence[str] = FOLDER_INDEX_NAMES) -> list[Path]:
+    """The folder-level sidecars (``names``) that may describe ``file``: in its folder and each folder above it up
+    to ``root``'s parent, nearest first."""
+    file = file.resolve()
+    stop = Path(root).resolve().parent if root is not None else file.parent
+    found: list[Path] = []
+    folder = file.parent
+    while True:
+        found.extend(p for p in (folder / name for name in names) if p.is_file())
+        if folder == stop or folder.parent == folder or stop not in folder.parents:
+            return found
+        folder = folder.parent
+
+
 def folder_records(
     file: Path, root: Path | None, names: Sequence[str] = FOLDER_INDEX_NAMES
 ) -> tuple[list[dict[str, Any]], list[LoadProblem]]:
     """Records describing ``file`` in folder-level sidecars from its folder up to ``root``'s parent."""
-    file = file.resolve()
-    stop = Path(root).resolve().parent if root is not None else file.parent
     records: list[dict[str, Any]] = []
     problems: list[LoadProblem] = []
-    folder = file.parent
-    while True:
-        for name in names:
-            p = folder / name
-            if p.is_file():
-                idx = folder_index(p)
-                if idx.error:
-                    problems.append(LoadProblem(str(p), idx.error))
-                elif (rec := idx.lookup(file)) is not None:
-                    records.append(rec)
-        if folder == stop or folder.parent == folder or stop not in folder.parents:
-            break
-        folder = folder.parent
+    for p in folder_index_files(file, root, names):
+        idx = folder_index(p)
+        if idx.error:
+            problems.append(LoadProblem(str(p), idx.error))
+        elif (rec := idx.lookup(file.resolve())) is not None:
+            records.append(rec)
     return records, problems
 
 
@@ -216,6 +221,12 @@ class ImageLoader:
             if item is not None:
                 result.items.append(item)
         return result
+
+    def companions(self, path: Path, root: Path | None = None) -> list[Path]:
+        """``NAME.txt``, ``NAME.json`` and the ``captions.json`` files that may hold the image's captions."""
+        path = Path(path)
+        beside = [p for p in (path.with_suffix(".txt"), path.with_suffix(".json")) if p.is_file()]
+        return beside + folder_index_files(path, root if root is not None else path.parent)
 
     def _load_one(self, path: Path, root: Path, result: LoadResult) -> Item | None:
         src = str(path)

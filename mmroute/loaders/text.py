@@ -94,6 +94,10 @@ class JsonlLoader:
     modality = Modality.TEXT.value
     extensions = frozenset({".jsonl", ".ndjson"})
 
+    def companions(self, path: Path, root: Path | None = None) -> list[Path]:
+        """None: a text file holds all of its items."""
+        return []
+
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
         result = LoadResult()
         if not _check_size(path, result, json_lines=True):
@@ -199,6 +203,10 @@ class PlainTextLoader:
 
     modality = Modality.TEXT.value
     extensions = frozenset({".txt", ".md", ".markdown"})
+
+    def companions(self, path: Path, root: Path | None = None) -> list[Path]:
+        """None: a text file holds all of its items."""
+        return []
 
     def load(self, path: Path, granularities: Sequence[Granularity], root: Path | None = None) -> LoadResult:
         result = LoadResult()

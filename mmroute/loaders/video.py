@@ -35,7 +35,7 @@ from typing import Any
 from ..errors import ConfigError
 from ..types import Granularity, Item, Modality
 from .base import LoadProblem, LoadResult, relative_id, walk_files
-from .images import MAX_SIDECAR_BYTES, caption_fields, dedupe, folder_records
+from .images import MAX_SIDECAR_BYTES, caption_fields, dedupe, folder_index_files, folder_records
 from .subtitles import Cue, find_subtitles, parse_subtitles, text_in_range
 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".gif"})
@@ -190,6 +190,13 @@ class VideoLoader:
         for f in files:
             self._load_one(f, root if root is not None else f.parent, granularities, result)
         return result
+
+    def companions(self, path: Path, root: Path | None = None) -> list[Path]:
+        """The video's subtitle files, its ``NAME.json`` and the folder-level indexes that may describe it."""
+        path = Path(path)
+        side = [p for p in (path.with_suffix(".json"),) if p.is_file()]
+        folder = folder_index_files(path, root if root is not None else path.parent, VIDEO_INDEX_NAMES)
+        return find_subtitles(path) + side + (folder if self.scan_folder_index else [])
 
     def _load_one(self, path: Path, root: Path, granularities: Sequence[Granularity], result: LoadResult) -> None:
         src = str(path)

@@ -154,3 +154,65 @@ def test_a_relative_input_path_is_stored_as_a_path_that_works_from_anywhere(tmp_
     finally:
         kb.close()
     assert item.id == "p1" and Path(item.source).is_absolute() and Path(item.source).is_file(), item.source
+
+
+def photo_sets(root: Path) -> tuple[Path, Path]:
+    """Two folders, each with an ``img1.png`` (different pictures) captioned by a ``NAME.txt`` sidecar."""
+    from PIL import Image
+
+    out = []
+    for name, color, caption in (("setA", (200, 0, 0), "a red square"), ("setB", (0, 0, 200), "a blue square")):
+        folder = root / name
+        folder.mkdir(parents=True)
+        Image.new("RGB", (32, 24), color).save(folder / "img1.png")
+        (folder / "img1.txt").write_text(caption)
+        out.append(folder)
+    return out[0], out[1]
+
+
+def stored_captions(home: Home, kb: str) -> list[str]:
+    from mmroute.stores.base import open_store
+
+    manifest = Manifest.load(home.kb_dir(kb))
+    store = open_store(manifest.info.store.backend, manifest.store_path(home.kb_dir(kb)), manifest.info.store.options)
+    store.open(manifest.info.dim)
+    try:
+        return [p.payload["text"] for p in store.get([point_id(kb, "img1.png")])]
+    finally:
+        store.close()
+
+
+def test_a_photo_of_another_folder_with_the_same_name_does_not_replace_one_indexed(tmp_path: Path) -> None:
+    """Photo ids are paths relative to the folder indexed: setB/img1.png would have replaced setA/img1.png (its
+    captions too) while setA's record still said it was indexed. It is refused with a problem naming both files;
+    the control: the photo's own file, re-indexed, still updates it."""
+    set_a, set_b = photo_sets(tmp_path)
+    home = Home(tmp_path / "home")
+    ix = Indexer(home)
+    ix.index("pics", set_a, encoder=HASH)
+    r = ix.index("pics", set_b, encoder=HASH)[0]
+    assert r.indexed == 0 and r.count == 1 and stored_captions(home, "pics") == ["a red square"]
+    [problem] = [str(p) for p in r.problems]
+    assert problem.startswith(f"{set_b / 'img1.png'}: not indexed: KB 'pics' already holds 'img1.png' from {set_a}")
+    again = ix.index("pics", set_b, encoder=HASH)[0]  # the record keeps the refusal: said again, nothing written
+    assert again.indexed == 0 and [str(p) for p in again.problems] == [problem]
+    (set_a / "img1.png").unlink()  # the first file is gone (moved away): its item may now be replaced
+    (set_b / "img1.txt").write_text("a navy square")
+    assert ix.index("pics", set_b, encoder=HASH)[0].indexed == 1
+    assert stored_captions(home, "pics") == ["a navy square"]
+
+
+def test_an_edited_caption_sidecar_re_indexes_its_photo(tmp_path: Path) -> None:
+    set_a, _ = photo_sets(tmp_path)
+    home = Home(tmp_path / "home")
+    ix = Indexer(home)
+    ix.index("pics", set_a, encoder=HASH)
+    assert ix.index("pics", set_a, encoder=HASH)[0].indexed == 0  # unchanged: skipped
+    (set_a / "img1.txt").write_text("a crimson square")
+    r = ix.index("pics", set_a, encoder=HASH)[0]
+    assert r.indexed == 1 and stored_captions(home, "pics") == ["a crimson square"]
+    # a folder-level index beside the folder indexed (as the shared skimage photos have theirs)
+    (tmp_path / "captions.json").write_text(json.dumps([{"file": "setA/img1.png", "caption": "red, on white"}]))
+    assert ix.index("pics", set_a, encoder=HASH)[0].indexed == 1
+    assert stored_captions(home, "pics") == ["a crimson square\nred, on white"]
+    assert ix.index("pics", set_a, encoder=HASH)[0].indexed == 0

@@ -335,3 +335,28 @@ def test_kb_info_after_a_killed_index_says_interrupted(tmp_path: Path) -> None:
     assert "[partial]" in res.stdout and "interrupted" in res.stdout and "(0 items" not in res.stdout
     doctor = mmroute("kb", "doctor", "big", home=home)
     assert doctor.returncode == 1 and "re-run the same `mmroute index` command" in doctor.stdout
+
+
+def test_indexing_a_second_folder_with_the_same_file_name_keeps_the_first_photo(tmp_path: Path) -> None:
+    """A new user's run: `index --kb photos --input ./photos` (a copy without the captions index) replaced all 21
+    captioned photos, and re-running the original command said "21 already present". Now the other folder's photo
+    is refused in one line naming both files, the first keeps its caption, and an edited sidecar is read again."""
+    from PIL import Image
+
+    home = tmp_path / "home"
+    for name, color in (("setA", (200, 0, 0)), ("setB", (0, 0, 200))):
+        (tmp_path / name).mkdir()
+        Image.new("RGB", (32, 24), color).save(tmp_path / name / "img1.png")
+    (tmp_path / "setA" / "img1.txt").write_text("a red square")
+    first = mmroute(*index_args("pics", tmp_path / "setA"), home=home)
+    assert first.returncode == 0 and "1 indexed" in first.stdout, first.stderr
+    second = mmroute(*index_args("pics", tmp_path / "setB"), home=home)
+    assert second.returncode == 1 and "Traceback" not in second.stderr
+    assert f"already holds 'img1.png' from {tmp_path / 'setA' / 'img1.png'}" in second.stderr, second.stderr
+    found = mmroute("search", "--kb", "pics", "square", "--json", home=home)
+    assert [h["item"]["text"] for h in json.loads(found.stdout)["hits"]] == ["a red square"]
+    (tmp_path / "setA" / "img1.txt").write_text("a crimson square")
+    third = mmroute(*index_args("pics", tmp_path / "setA"), home=home)
+    assert third.returncode == 0 and "1 indexed" in third.stdout, third.stdout
+    found = mmroute("search", "--kb", "pics", "square", "--json", home=home)
+    assert [h["item"]["text"] for h in json.loads(found.stdout)["hits"]] == ["a crimson square"]
