@@ -224,8 +224,8 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     from mmroute.encoders.text import default_text_encoder
+    from mmroute.generation.answer_sentence import best_support
     from mmroute.generation.embedding import shared_embedder
-    from mmroute.generation.local_lm import best_support
     from mmroute.generation.reader_gen import ReaderGenerator
     from mmroute.reading.reader import shared_reader
     from mmroute.reading.squad import exact_match

@@ -19,7 +19,7 @@ from typing import Any
 
 from ..errors import ItemError
 from ..types import Draft, Hit
-from .local_lm import best_support
+from .answer_sentence import best_support
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
 _IMAGE_EXT = {".jpg", ".jpeg", ".png", ".gif", ".webp", ".bmp"}

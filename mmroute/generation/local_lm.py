@@ -25,6 +25,7 @@ from typing import Any
 from ..encoders.base import resolve_device
 from ..errors import ModelUnavailableError
 from ..types import Draft, Hit
+from .answer_sentence import best_support
 from .gguf_cache import dequantised_dir, discard, is_complete, save_dequantised
 from .prompts import answer_messages, clean_answer, closed_book_messages
 
@@ -184,21 +185,6 @@ class LocalLMGenerator:
         t0 = time.perf_counter()
         text = clean_answer(self._complete(closed_book_messages(question)))
         return Draft(text=text, generator=f"{self.name}:closed-book", elapsed_ms=(time.perf_counter() - t0) * 1000)
-
-
-def best_support(answer: str, hits: Sequence[Hit]) -> str:
-    """The evidence sentence sharing most words with the answer (what the verifier checks against)."""
-    from ..text import split_sentences, text_stems
-
-    want = set(text_stems(answer))
-    best, best_n = "", -1
-    for h in hits:
-        text = h.item.text or ""
-        for a, b in split_sentences(text):
-            n = len(want & set(text_stems(text[a:b])))
-            if n > best_n:
-                best, best_n = text[a:b], n
-    return best
 
 
 def create_smollm2(**options: Any) -> LocalLMGenerator:

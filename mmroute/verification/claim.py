@@ -80,7 +80,7 @@ def claim_draft(question: str, draft: Draft, hits: Sequence[Hit], reader: Any = 
     claim = claimed_answer(question, draft.text, hits, reader)
     if claim == draft.text:
         return draft
-    from ..generation.local_lm import best_support
+    from ..generation.answer_sentence import best_support
 
     support = draft.support if draft.support and occurs_in(claim, draft.support) else best_support(claim, hits)
     return replace(draft, text=claim, support=support)

@@ -31,10 +31,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..generation.answer_sentence import first_sentence
 from ..generation.embedding import SentenceEmbedder, shared_embedder
 from ..generation.question import analyze_question
 from ..types import ESTIMATE_SIGNAL, THRESHOLD_SIGNAL, Draft, Hit, Verdict, Verification, percentages
@@ -70,10 +72,12 @@ def signal_vector(
 
     A sentence answer is judged by its claim (:mod:`.claim`); ``words["claim"]`` holds it when it differs."""
     claimed = claim_draft(question, draft, hits, reader)
+    if not claimed.support:  # an answer with no sentence in the evidence is read against its first one, as ever
+        claimed = replace(claimed, support=first_sentence(hits))
     sig, words = compute_signals(question, claimed, hits, embedder, analyze_question(question))
     if claimed.text != draft.text:
         words["claim"] = [claimed.text or ""]
-        draft = claimed
+    draft = claimed
     sig["dual_agree"] = answer_agreement(draft.text, alt.text) if alt is not None else 0.0
     sig["dual_available"] = float(alt is not None and alt.text is not None)
     sig["draft_score"] = float(draft.score)

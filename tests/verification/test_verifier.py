@@ -317,3 +317,21 @@ def test_the_users_threshold_replaces_the_calibrated_one_both_ways(normans_hits)
     for bad in (1.5, -0.1, True):
         with pytest.raises(ConfigError, match="between 0 and 1"):
             EvidenceVerifier(threshold=bad)
+
+
+def test_an_answer_with_no_sentence_in_the_evidence_is_marked_on_none_and_verified_as_before(
+    verifier, normans_hits
+) -> None:
+    """An LLM's answer that shares no word with the evidence ("X is a fictional character created by the author")
+    had the evidence's first sentence as "its sentence", marked so by ``ask``. It now has none; the verifier
+    still reads the first sentence in its place, so its estimate is what it was. The control: an answer that shares
+    words keeps the sentence holding most of them."""
+    from mmroute.generation.answer_sentence import best_support, first_sentence
+
+    invented = "a fictional character created by the author"
+    assert best_support(invented, normans_hits) == ""
+    assert "Rollo" in best_support("Rollo", normans_hits)
+    question = "Who was the Norse leader?"
+    none = verifier.verify(question, Draft(invented, (), "", 0.0, "openai"), normans_hits)
+    first = verifier.verify(question, Draft(invented, (), first_sentence(normans_hits), 0.0, "openai"), normans_hits)
+    assert none.confidence == first.confidence and none.reasons == first.reasons
