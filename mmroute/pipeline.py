@@ -25,7 +25,7 @@ from typing import Any
 from .config import PipelineConfig
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
-from .generation.photo_match import asks_which_photo, photo_answer, photo_by_words
+from .generation.photo_match import asks_which_photo, photo_answer, photo_by_words, users_photo_first
 from .kb import Home
 from .limits import check_question
 from .retrieval.base import RETRIEVERS, Retriever
@@ -133,7 +133,7 @@ class Pipeline:
         route = res.steps[0].route if res.steps else None
         timings["route"] = sum(s.route.elapsed_ms for s in res.steps if s.route is not None)
         timings["retrieve"] = max((t1 - t0) * 1000 - timings["route"], 0.0)
-        hits = list(res.hits)
+        hits = users_photo_first(res.hits, res.image_hits) if img is not None else list(res.hits)
         # answers that are no span of text: "when in the video ...?" (the moment, checked against its own subtitle),
         # "what is in this picture?" (what the photo like it shows, checked by how alike they look) and "which photo
         # shows ...?" (the photo, checked against its own words)

@@ -135,6 +135,21 @@ def photo_answer(image_hits: Sequence[Hit]) -> tuple[Draft, Verification] | None
     return draft, Verification(Verdict.SUPPORTED, match.similarity, reasons, signals, False)
 
 
+def users_photo_first(hits: Sequence[Hit], image_hits: Sequence[Hit]) -> list[Hit]:
+    """The evidence with the KB photo the query image is (by :meth:`PhotoMatch.answers`) as its first hit, in the
+    evidence budget: a question with words of its own about the user's photo ("What animal is shown in this
+    photo?") is about that photo, whose words describe it, though another photo's words may match the question's
+    better (the cat's "a facial photo of a tabby cat" ranked above the horse the user sent). ``hits`` as they are
+    when no KB photo looks like the query image."""
+    match = nearest_photo(image_hits)
+    if match is None or not match.answers():
+        return list(hits)
+    own = match.hit.item.id
+    first = next((h for h in hits if h.item.id == own), match.hit)
+    rest = [h for h in hits if h.item.id != own]
+    return [first, *rest[: max(len(hits) - 1, 0)]]
+
+
 _WHICH_PHOTO = re.compile(
     r"\b(?:which|what)\s+(?:\w+\s+)?(?:photo|photograph|picture|pic|image|snapshot)s?\b", re.IGNORECASE
 )

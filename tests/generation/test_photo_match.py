@@ -18,6 +18,7 @@ from mmroute.generation.photo_match import (
     asks_which_photo,
     nearest_photo,
     photo_answer,
+    users_photo_first,
     what_it_shows,
 )
 from mmroute.kb import Home
@@ -97,6 +98,18 @@ def test_a_question_with_words_of_its_own_goes_to_the_generator(pipe: Pipeline, 
     # without an image there is nothing to look like: the question goes to the generator too
     plain = pipe.ask("What is in this picture?")
     assert plain.draft is None or plain.draft.generator != GENERATOR
+
+
+def test_the_users_photo_is_read_first_for_a_question_with_words_of_its_own(pipe: Pipeline, data_dir: Path) -> None:
+    """A new user's run: "What animal is shown in this photo?" with the horse photo read the cat's words first
+    ("a facial photo of a tabby cat" matches the question better) and drafted 'Chelsea the cat'. The KB photo the
+    query image is comes first now. The control: a photo in no KB leaves the evidence as the search ranked it."""
+    horse = data_dir / "images/skimage/images/horse.png"
+    ans = pipe.ask("What animal is shown in this photo?", image=horse)
+    assert ans.draft is not None and ans.draft.evidence_ids == ("horse.png",)
+    assert ans.draft.text is not None and "horse" in ans.draft.text.lower(), ans.draft
+    res = pipe.retriever.retrieve("What animal is shown in this photo?", k=5, image=data_dir / AIRPLANE)
+    assert users_photo_first(res.hits, res.image_hits) == list(res.hits)
 
 
 def photo(name: str, words: str, score: float) -> Hit:
