@@ -33,6 +33,12 @@ def search(
     hybrid; an image query is always dense)."""
     if not query.strip() and image is None:
         raise InputError("nothing to search for", hint="give a QUERY text or --image PATH")
+    if image is not None and (query.strip() or mode != "dense"):  # both were taken, and the words silently dropped
+        given = f"the query {query.strip()!r}" if query.strip() else f"--mode {mode}"
+        raise InputError(
+            f"a query image is searched by the image alone: {given} would be ignored",
+            hint="search the image, or the words (--mode sparse|hybrid), one at a time; `mmroute ask` uses both",
+        )
     base = home.open(kb)
     if image is not None:
         hits, used = base.search_image(image, k), "dense"

@@ -22,6 +22,8 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     path = Path(path)
+    if path.is_dir():
+        raise InputError(f"{str(path)!r} is a folder, not a questions file", hint="pass a JSONL file with --questions")
     if not path.is_file():
         raise InputError(f"questions file {str(path)!r} not found", hint="pass a JSONL file with --questions")
     out: list[Question] = []

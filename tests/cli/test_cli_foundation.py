@@ -325,3 +325,20 @@ def test_the_answers_sentence_is_marked_on_the_answers_own_item(capsys) -> None:
 
     assert marked("bbb#t=210") == ["bbb#t=210"]
     assert marked("elsewhere") == ["bbb#t=200", "bbb#t=210", "bbb#t=220"]
+
+
+def test_a_query_image_with_words_or_a_mode_is_refused_not_half_searched(tmp_path: Path, corpus: Path) -> None:
+    """`search --kb photos "coffee" --image q.jpg --mode sparse` returned the image's dense ranking, the words and
+    the mode dropped without a word. The control: the image alone still searches."""
+    from PIL import Image
+
+    home = str(tmp_path / "h")
+    img = tmp_path / "q.png"
+    Image.new("RGB", (32, 24), (200, 30, 30)).save(img)
+    for extra, named in ((["coffee"], "the query 'coffee'"), (["--mode", "sparse"], "--mode sparse")):
+        code, _, err = run("search", "--kb", "k", *extra, "--image", str(img), "--home", home)
+        assert code == 2 and f"error: a query image is searched by the image alone: {named} would be ignored" in err
+        assert "Traceback" not in err and "hint:" in err
+    assert run("index", "--kb", "k", "--input", str(corpus), "--home", home, *HASH)[0] == 0
+    code, _, err = run("search", "--kb", "k", "--image", str(img), "--home", home)
+    assert "a query image is searched by the image alone" not in err
