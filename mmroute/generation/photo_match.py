@@ -157,6 +157,17 @@ MIN_CAPTION_COVERAGE = 0.5
 """Share of a "which photo" question's own words (medium and looking words left out) a photo's words must hold."""
 
 
+def saying(hit: Hit, asked: set[str]) -> str:
+    """The sentence of a photo's words that holds most of the question's words (the first of equals), without its
+    full stop: what shows the photo is the one asked for ("a red motorcycle standing in a garage", not the stereo
+    pair's "Rectified stereo image pair with ground-truth disparities")."""
+    text = hit.item.readable.strip()
+    sentences = [text[a:b].strip().rstrip(".").strip() for a, b in split_sentences(text)]
+    if not sentences:
+        return ""
+    return max(sentences, key=lambda s: word_coverage(asked, s))
+
+
 def asks_which_photo(question: str) -> bool:
     """Whether ``question`` asks for a photo ("Which photo shows a cat?", "What picture was taken at night?")."""
     return bool(_WHICH_PHOTO.search(question))
@@ -172,14 +183,16 @@ def photo_by_words(question: str, hits: Sequence[Hit]) -> tuple[Draft, Verificat
     if not asked or not photos:
         return None
     coverage, best = max(photos, key=lambda x: x[0])  # max keeps the first of equals: the better ranked
-    shows = what_it_shows(best)
+    shows = saying(best, asked)
     text = f"{name_of(best)}: “{shows}”" if shows else name_of(best)
     draft = Draft(text, (best.item.id,), shows, coverage, GENERATOR)
     signals = {CAPTION_COVERAGE_SIGNAL: coverage}
     if coverage >= MIN_CAPTION_COVERAGE:
+        alike = list(dict.fromkeys(name_of(h) for c, h in photos if c == coverage and h is not best))
         reasons: tuple[str, ...] = (
             f"supported: the words of {name_of(best)} hold {coverage:.0%} of the question's words",
             f"what that photo's words say: {quoted(best)!r}",
+            *([f"the words of {', '.join(alike[:3])} hold as many"] if alike else []),
         )
         return draft, Verification(Verdict.SUPPORTED, coverage, reasons, signals, False)
     reasons = (

@@ -18,6 +18,7 @@ from mmroute.generation.photo_match import (
     asks_which_photo,
     nearest_photo,
     photo_answer,
+    photo_by_words,
     users_photo_first,
     what_it_shows,
 )
@@ -183,6 +184,12 @@ def test_which_photo_is_answered_with_the_photo_its_words_say_and_withheld_when_
     ver = cat.verification
     assert ver is not None and ver.confidence_text() == "caption word coverage 100%, not a probability"
     assert ver.reasons[0] == "supported: the words of chelsea.png hold 100% of the question's words"
+    bike = pipe.ask("Which photo shows a red motorcycle?")  # the stereo pair: both photos, the matching caption
+    assert bike.display_text.endswith(": “a red motorcycle standing in a garage”"), bike.display_text
+    pair = [photo(f"bike_{side}.png", "Stereo pair.\na red motorcycle", 0.5) for side in ("left", "right")]
+    given = photo_by_words("Which photo shows a motorcycle?", pair)
+    assert given is not None and given[0].text == "bike_left.png: “a red motorcycle”"
+    assert given[1].reasons[-1] == "the words of bike_right.png hold as many"
     dog = pipe.ask("Which photo shows a dog?")
     assert dog.abstained and dog.display_text == "I don't know"
     assert dog.reason.startswith("withheld: no retrieved photo's words say what was asked (the closest, ")
