@@ -46,6 +46,10 @@ class KBNotFoundError(MMRouteError):
     """The named knowledge base does not exist in the home directory."""
 
 
+class JobNotFoundError(MMRouteError):
+    """``mmroute serve`` has no index job with that id (it keeps its jobs in memory: a restarted server has none)."""
+
+
 class KBExistsError(MMRouteError):
     """A knowledge base with that name exists with an incompatible definition."""
 

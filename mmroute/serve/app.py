@@ -64,6 +64,7 @@ from ..errors import (
     ConfigError,
     EndpointError,
     InputError,
+    JobNotFoundError,
     KBExistsError,
     KBLockedError,
     KBNotFoundError,
@@ -97,6 +98,7 @@ def error_body(message: str, hint: str | None = None, exit_code: int = 2) -> dic
 
 _STATUS = (
     (KBNotFoundError, 404),
+    (JobNotFoundError, 404),
     (KBLockedError, 409),
     (KBExistsError, 409),
     (ModelUnavailableError, 503),
@@ -529,7 +531,7 @@ def create_app(
     def job(job_id: str) -> dict[str, Any]:
         j = state.jobs.get(job_id)
         if j is None:
-            raise InputError(f"no index job {job_id!r} on this server", hint="GET /v1/jobs lists them")
+            raise JobNotFoundError(f"no index job {job_id!r} on this server", hint="GET /v1/jobs lists them")
         return j.to_dict()
 
     @app.post("/v1/search", summary="Search one KB (mmroute search --json)")

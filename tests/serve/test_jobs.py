@@ -122,6 +122,9 @@ def test_the_same_index_call_joins_the_running_job_and_other_writes_queue(tmp_pa
         assert a["status"] == b["status"] == "done"
         assert b["started_at"] >= a["finished_at"]
         assert b["result"]["reports"][0]["count"] == len(ids) + len(FILMS)
+        # a job this server never had is not found (404, as an unknown KB is), not a bad request
+        status, body = http(server.url + "/v1/jobs/nope")
+        assert status == 404 and body["error"] == "no index job 'nope' on this server" and body["exit_code"] == 2
 
 
 def test_a_kb_being_written_is_skipped_by_routed_asks_and_named_in_the_trace(tmp_path: Path) -> None:
