@@ -131,12 +131,14 @@ class JsonlLoader:
                     if len(line) > MAX_RECORD_CHARS:
                         problem = f"record is {len(line):,} characters, over the {MAX_RECORD_CHARS:,} limit"
                     else:
+                        line = line.rstrip("\r\n")  # an error at the end is then at the end of this line, not "line 2"
                         rec: Any = json.loads(line)
                         problem = _validate(rec)
                 except UnicodeDecodeError:
                     problem = "not valid UTF-8"
                 except json.JSONDecodeError as e:
-                    problem = f"malformed JSON ({e.msg.removesuffix(' at')} at column {e.colno})"
+                    cut = ", the end of the line: the record is cut short" if e.pos >= len(e.doc.rstrip()) else ""
+                    problem = f"malformed JSON ({e.msg.removesuffix(' at')} at column {e.colno}{cut})"
                 except RecursionError:
                     problem = "malformed JSON (nested too deeply)"
                 if problem:

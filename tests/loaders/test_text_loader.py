@@ -102,3 +102,13 @@ def test_real_corpus_loads_without_problems(data_dir: Path) -> None:
     assert not res.problems
     assert sum(i.kind is Granularity.PARAGRAPH for i in res.items) == 126
     assert sum(i.kind is Granularity.DOCUMENT for i in res.items) == 3
+
+
+def test_a_record_cut_short_is_said_to_be_cut_where_its_line_ends(tmp_path: Path) -> None:
+    """`{"id": "broken", "text": ` was reported "Expecting value at column 1" (json's "line 2" of the record and its
+    newline). The control: a bad character inside a line keeps its own column."""
+    p = tmp_path / "c.jsonl"
+    p.write_text('{"id": "broken", "text": \n{"id": "x", "text": "a" b}\n', encoding="utf-8")
+    cut, inside = (pr.message for pr in JsonlLoader().load(p, [Granularity.PARAGRAPH]).problems)
+    assert cut == "malformed JSON (Expecting value at column 26, the end of the line: the record is cut short)"
+    assert inside.startswith("malformed JSON (Expecting ',' delimiter at column 25") and "cut short" not in inside
