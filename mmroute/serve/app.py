@@ -53,7 +53,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse
 from pydantic import BaseModel, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -81,7 +81,17 @@ DEFAULT_MAX_BODY = 32 * 1024 * 1024
 """Largest request body accepted (bytes); an image travels base64-encoded inside the JSON."""
 PIPELINE_CACHE = 8
 """Warm pipelines kept (one per distinct ask configuration)."""
-PUBLIC_PATHS = frozenset({"/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_PATHS = frozenset({"/health", "/docs", "/openapi.json"})
+DOCS_ASSETS = "/docs/assets"
+"""Where the API page's Swagger UI scripts and styles are served from (the ``swagger-ui-bundle`` package): the
+page works offline, where FastAPI's default loads them from a CDN and shows a blank page."""
+
+
+def is_public(path: str) -> bool:
+    """Whether ``path`` is served without the bearer token: the health check and the API's description."""
+    return path in PUBLIC_PATHS or path.startswith(DOCS_ASSETS + "/")
+
+
 """Paths answered without the bearer token: liveness and the API's own description."""
 
 
@@ -106,6 +116,25 @@ _STATUS = (
     (ConfigError, 400),
     (InputError, 400),
 )
+
+
+def mount_docs(app: FastAPI) -> None:
+    """``/docs``: Swagger UI over ``/openapi.json``, with its assets from the installed ``swagger-ui-bundle``."""
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+    from swagger_ui_bundle import swagger_ui_path
+
+    app.mount(DOCS_ASSETS, StaticFiles(directory=swagger_ui_path), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        return get_swagger_ui_html(
+            openapi_url="/openapi.json",
+            title="mmroute serve: API",
+            swagger_js_url=f"{DOCS_ASSETS}/swagger-ui-bundle.js",
+            swagger_css_url=f"{DOCS_ASSETS}/swagger-ui.css",
+            swagger_favicon_url=f"{DOCS_ASSETS}/favicon-32x32.png",
+        )
 
 
 def status_for(error: MMRouteError) -> int:
@@ -312,7 +341,7 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
         if scope["type"] != "http":
             return await app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
-        if state.token and scope.get("path") not in PUBLIC_PATHS:
+        if state.token and not is_public(str(scope.get("path") or "")):
             got = headers.get(b"authorization", b"").decode("latin-1")
             if not hmac.compare_digest(got.encode(), f"Bearer {state.token}".encode()):
                 return await send_error(
@@ -433,7 +462,10 @@ def create_app(
         lifespan=lifespan,
         description="One warm process per mmroute home: search, route, ask, KBs and index jobs. "
         "Success bodies are what `mmroute ... --json` prints.",
+        docs_url=None,  # served below from local files
+        redoc_url=None,
     )
+    mount_docs(app)
 
     @app.exception_handler(MMRouteError)
     async def _user_error(_: Request, e: MMRouteError) -> JSON:
