@@ -10,7 +10,8 @@ How a run survives being killed (even by SIGKILL) and re-run:
 4. On a re-run, a source recorded ``done`` with the same fingerprint (:func:`source_fingerprint`: the file's
    hash, with its caption and subtitle sidecars') is skipped; for a ``partial`` one
    only the items whose ids are missing from the store are encoded again; a source whose
-   fingerprint changed is re-encoded in full (its items' vectors may have changed).
+   fingerprint changed is loaded again and its items re-encoded, except text items the store holds alike
+   (:func:`stored_alike`: their vectors come from their payload alone).
 5. After each source the store is flushed (durable) and the manifest is rewritten atomically.
 
 Words are indexed too: a new KB's store gets the ``lexical`` option (:func:`lexical_store_spec`), and
@@ -455,6 +456,10 @@ class Indexer:
             present = store.existing_ids(ids)
             todo = [(pid, it) for pid, it in todo if pid not in present]
             report.unchanged += len(items) - len(todo)
+        elif gran in TEXT_GRANULARITIES and todo and store.count():
+            same = stored_alike(store, todo)
+            todo = [(pid, it) for pid, it in todo if pid not in same]
+            report.unchanged += len(same)
         return _PendingSource(key, sha, len(items), todo, list(loaded.problems))
 
     def _store_sources(
@@ -574,6 +579,33 @@ def companion_sha256(path: Path) -> str:
 @functools.lru_cache(maxsize=1024)
 def cached_sha256(path: str, size: int, mtime_ns: int) -> str:
     return file_sha256(Path(path))
+
+
+TEXT_GRANULARITIES = frozenset({Granularity.PARAGRAPH, Granularity.DOCUMENT})
+"""Items whose vectors are made from their payload alone (words, title): one stored alike needs no new vector."""
+LOOKUP_BATCH = 1024
+"""Stored items read at a time when a changed text source is compared with what the KB holds."""
+
+
+def stored_alike(store: VectorStore, todo: Sequence[tuple[str, Item]]) -> set[str]:
+    """The point ids of ``todo`` that the store already holds with the same payload, the source file's path aside.
+
+    A text item's vectors (dense and BM25) are made from its payload alone, so such an item needs no new ones: a
+    corpus with ten records appended, or the same corpus indexed from a copy, encodes what is new, not all of it
+    (a changed file's fingerprint used to re-encode every item). Media items are not compared: their vectors come
+    from the pixels too."""
+    same: set[str] = set()
+    for start in range(0, len(todo), LOOKUP_BATCH):
+        batch = dict(todo[start : start + LOOKUP_BATCH])
+        for p in store.get(list(batch)):
+            item = batch.get(p.id)
+            if item is not None and without_source(p.payload) == without_source(item.to_payload()):
+                same.add(p.id)
+    return same
+
+
+def without_source(payload: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in payload.items() if k != "source"}
 
 
 def keep_others_items(kb: str, store: VectorStore, items: list[Item], problems: list[LoadProblem]) -> list[Item]:

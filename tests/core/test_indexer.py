@@ -77,14 +77,27 @@ def test_resume_encodes_only_missing_items(tmp_path: Path) -> None:
     assert (r.indexed, r.unchanged, r.count) == (20, 10, 30)
 
 
-def test_changed_source_is_reencoded(tmp_path: Path) -> None:
+def test_changed_source_re_encodes_what_changed(tmp_path: Path) -> None:
+    """A changed file used to be re-encoded in full; its items stored alike (the same words, title and fields) keep
+    their vectors, so an edited record and an appended one are all that is encoded."""
     home = Home(tmp_path / "home")
     src = corpus(tmp_path, n=10)
     Indexer(home).index("kb", src, encoder=HASH)
-    src.write_text(src.read_text().replace("topic 3", "volcanoes"))
+    src.write_text(src.read_text().replace("topic 3", "volcanoes") + json.dumps({"id": "p10", "text": "new"}) + "\n")
     r = Indexer(home).index("kb", src, encoder=HASH)[0]
-    assert r.indexed == 10 and r.count == 10
+    assert (r.indexed, r.unchanged, r.count) == (2, 9, 11)
     assert home.open("kb").search("volcanoes", k=1)[0].item.id == "p3"
+
+
+def test_the_same_corpus_from_another_path_encodes_nothing(tmp_path: Path) -> None:
+    home = Home(tmp_path / "home")
+    src = corpus(tmp_path, n=10)
+    Indexer(home).index("kb", src, encoder=HASH)
+    copy = tmp_path / "copy" / "corpus.jsonl"
+    copy.parent.mkdir()
+    copy.write_text(src.read_text())
+    r = Indexer(home).index("kb", copy, encoder=HASH)[0]
+    assert (r.indexed, r.unchanged, r.count) == (0, 10, 10)
 
 
 def test_both_granularities_make_two_kbs(tmp_path: Path) -> None:
