@@ -1,7 +1,9 @@
 """Start/end logits -> ranked answer spans, the SQuAD 2.0 way.
 
 For each window the best (start, end) pairs are taken from the top ``n_best`` start and end positions,
-keeping pairs inside the passage with ``start <= end`` and at most ``max_answer_tokens`` tokens. A span's
+keeping pairs inside the passage with ``start <= end``, at most ``max_answer_tokens`` tokens and no line break
+inside (a line break parts a photo's captions, a clip's subtitle cues and a document's paragraphs: "saucer\nImage"
+is two texts' words). A span's
 score is ``start_logit + end_logit``; the window's *null score* is the same sum at ``[CLS]``. Across
 windows and passages spans compete on their score; the question's null score is the lowest window null
 score (the window most sure that an answer exists), as in the reference SQuAD 2.0 post-processing.
@@ -209,6 +211,8 @@ def decode(
                 if not ctx[j] or j < i or j - i + 1 > max_answer_tokens:
                     continue
                 a, b = w.offsets[i][0], w.offsets[j][1]
+                if "\n" in passages[w.passage_index][a:b].strip():
+                    continue  # across a line break: two captions, two subtitle cues, two paragraphs of a document
                 key = (w.passage_index, a, b)
                 span = Span(
                     passages[w.passage_index][a:b].strip(),

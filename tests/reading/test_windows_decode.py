@@ -55,6 +55,21 @@ def test_decode_picks_best_span_within_limits_and_reports_null(tok):
     assert 0 < r.best.probability <= 1
 
 
+def test_no_span_crosses_a_line_break(tok):
+    """A photo's captions are joined by line breaks; "What is this cup on?" drafted 'saucer\nImage' (the end of one
+    caption and the start of the next). The control: the same logits without the break give the long span."""
+    for text, want in (("a cup on a saucer\nImage of a cup", "saucer"), ("a cup on a saucer Image of a cup", None)):
+        ws = make_windows(tok, ["What is the cup on?"], [text], max_length=64, stride=16)
+        w = ws[0]
+        start, end = np.full(len(w), -5.0), np.full(len(w), -5.0)
+        first = next(i for i, o in enumerate(w.offsets) if o is not None and o[0] == text.index("saucer"))
+        last = next(i for i, o in enumerate(w.offsets) if o is not None and o[1] == text.index("saucer") + 6)
+        image = next(i for i, o in enumerate(w.offsets) if o is not None and o[1] == text.index("Image") + 5)
+        start[first], end[image], end[last] = 6.0, 6.0, 5.0
+        best = decode(ws, [start], [end], [text]).best
+        assert best is not None and best.text == (want or "saucer Image"), best
+
+
 def test_length_penalty_prefers_the_short_span_and_keeps_raw_scores(tok):
     text = "The treaty was signed by Rollo in the year 911 at Saint-Clair-sur-Epte."
     ws = make_windows(tok, ["Who signed the treaty?"], [text], max_length=64, stride=16)
