@@ -48,11 +48,15 @@ QUOTE_CHARS = 160
 """How much of the photo's words a reason quotes (:func:`~mmroute.limits.preview`)."""
 
 
+def photo_sentences(hit: Hit) -> list[str]:
+    """The sentences of a photo's words, each without its full stop."""
+    text = hit.item.readable.strip()
+    return [text[a:b].strip().rstrip(".").strip() for a, b in split_sentences(text)]
+
+
 def what_it_shows(hit: Hit) -> str:
     """The first sentence of a photo's words, without its full stop ("Coffee cup")."""
-    text = hit.item.readable.strip()
-    first = next((text[a:b] for a, b in split_sentences(text)), text)
-    return first.strip().rstrip(".").strip()
+    return next(iter(photo_sentences(hit)), "")
 
 
 @dataclass(frozen=True)
@@ -161,11 +165,7 @@ def saying(hit: Hit, asked: set[str]) -> str:
     """The sentence of a photo's words that holds most of the question's words (the first of equals), without its
     full stop: what shows the photo is the one asked for ("a red motorcycle standing in a garage", not the stereo
     pair's "Rectified stereo image pair with ground-truth disparities")."""
-    text = hit.item.readable.strip()
-    sentences = [text[a:b].strip().rstrip(".").strip() for a, b in split_sentences(text)]
-    if not sentences:
-        return ""
-    return max(sentences, key=lambda s: word_coverage(asked, s))
+    return max(photo_sentences(hit), key=lambda s: word_coverage(asked, s), default="")
 
 
 def asks_which_photo(question: str) -> bool:

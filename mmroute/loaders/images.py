@@ -177,13 +177,14 @@ def folder_records(
     file: Path, root: Path | None, names: Sequence[str] = FOLDER_INDEX_NAMES
 ) -> tuple[list[dict[str, Any]], list[LoadProblem]]:
     """Records describing ``file`` in folder-level sidecars from its folder up to ``root``'s parent."""
+    file = file.resolve()
     records: list[dict[str, Any]] = []
     problems: list[LoadProblem] = []
     for p in folder_index_files(file, root, names):
         idx = folder_index(p)
         if idx.error:
             problems.append(LoadProblem(str(p), idx.error))
-        elif (rec := idx.lookup(file.resolve())) is not None:
+        elif (rec := idx.lookup(file)) is not None:
             records.append(rec)
     return records, problems
 

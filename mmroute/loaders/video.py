@@ -195,8 +195,9 @@ class VideoLoader:
         """The video's subtitle files, its ``NAME.json`` and the folder-level indexes that may describe it."""
         path = Path(path)
         side = [p for p in (path.with_suffix(".json"),) if p.is_file()]
-        folder = folder_index_files(path, root if root is not None else path.parent, VIDEO_INDEX_NAMES)
-        return find_subtitles(path) + side + (folder if self.scan_folder_index else [])
+        if not self.scan_folder_index:
+            return find_subtitles(path) + side
+        return find_subtitles(path) + side + folder_index_files(path, root or path.parent, VIDEO_INDEX_NAMES)
 
     def _load_one(self, path: Path, root: Path, granularities: Sequence[Granularity], result: LoadResult) -> None:
         src = str(path)

@@ -211,11 +211,12 @@ def decode(
                 if not ctx[j] or j < i or j - i + 1 > max_answer_tokens:
                     continue
                 a, b = w.offsets[i][0], w.offsets[j][1]
-                if "\n" in passages[w.passage_index][a:b].strip():
+                text = passages[w.passage_index][a:b].strip()
+                if "\n" in text:
                     continue  # across a line break: two captions, two subtitle cues, two paragraphs of a document
                 key = (w.passage_index, a, b)
                 span = Span(
-                    passages[w.passage_index][a:b].strip(),
+                    text,
                     w.passage_index,
                     a,
                     b,
