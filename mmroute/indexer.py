@@ -48,7 +48,7 @@ from .loaders.base import LoadProblem
 from .loaders.detect import SourcePlan, get_loader, ignored_json, ignored_note, plan_sources
 from .manifest import Manifest, SourceRecord, utc_now
 from .retrieval.lexical import Stamp, TitleIndexBuilder, build_from_points, make_stamp, save_title_index
-from .stores.base import Point, VectorStore, open_store
+from .stores.base import Point, VectorStore, open_store, require_lasting
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import EncoderSpec, Granularity, Item, KBInfo, Modality, StoreSpec, point_id
 
@@ -236,6 +236,8 @@ class Indexer:
         loader_options: Mapping[str, Any] | None = None,
     ) -> list[IndexReport]:
         validate_kb_name(kb)
+        if store is not None:
+            require_lasting(store)
         # anchored to the working directory: items keep their source file's path (a photo shown by the app, a
         # video's subtitles found beside it, an image sent to an endpoint) wherever the home is used from later
         input_path = Path(input_path).absolute()

@@ -44,7 +44,7 @@ from .fsutil import WriterLock
 from .kb import Home, KnowledgeBase, validate_kb_name
 from .manifest import STORE_DIR, Manifest, utc_now
 from .retrieval.lexical import TITLE_INDEX_SUFFIX, TitleIndexBuilder, make_stamp, save_title_index
-from .stores.base import Point, VectorStore, open_store
+from .stores.base import Point, VectorStore, open_store, require_lasting
 from .stores.edge import auto_quantization
 from .terms import DEFAULT_AVGDL, lexical_spec, payload_terms
 from .types import StoreSpec, point_id
@@ -154,6 +154,7 @@ def copy_kb(
 ) -> MoveReport:
     """Copy KB ``src`` into a new KB ``dst`` on ``store`` (built under a hidden name, renamed when complete)."""
     validate_kb_name(dst)
+    require_lasting(store)
     manifest = home.manifest(src)
     final = home.kb_dir(dst)
     if final.exists():
@@ -204,6 +205,7 @@ def move_kb(
 ) -> MoveReport:
     """Move KB ``name`` onto ``store``, keeping its name; the old store's files are removed after the switch.
     Onto the KB's own backend, the options not given are kept (:func:`with_source_options`)."""
+    require_lasting(store)
     store = _with_lexical(_with_collection(with_source_options(home, name, store), name), home.manifest(name))
     directory = home.kb_dir(name)
     with WriterLock(directory, name) as lock:

@@ -202,6 +202,14 @@ def _doctor_one(home: Home, name: str, writing: bool) -> dict[str, Any]:
             "problem": f"KB {name!r} has {len(partial)} source(s) whose indexing was interrupted ({live} items stored)",
             "hint": "re-run the same `mmroute index` command to finish it",
         }
+    if live != manifest.info.count:
+        return {
+            "name": name,
+            "status": "mismatch",
+            "problem": f"KB {name!r}'s manifest counts {manifest.info.count} items but its store holds {live}",
+            "hint": delete_hint(name),  # a re-run of `index` would skip its sources: the manifest has them
+            "count": live,
+        }
     return {"name": name, "status": "ok", "problem": "", "hint": "", "count": live}
 
 

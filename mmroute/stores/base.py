@@ -25,8 +25,10 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
+from ..errors import ConfigError
 from ..registry import Registry
 from ..terms import SparseVector
+from ..types import StoreSpec
 
 Scalar = str | int | float | bool
 
@@ -210,3 +212,17 @@ STORES: Registry[VectorStore] = Registry(
 def open_store(backend: str, path: Path, options: Mapping[str, Any] | None = None) -> VectorStore:
     """Construct a registered backend for a KB directory (does not open it yet)."""
     return STORES.create(backend, path=path, **dict(options or {}))
+
+
+def require_lasting(spec: StoreSpec) -> StoreSpec:
+    """``spec`` when a KB on it keeps its points after the process ends; a ConfigError for an in-memory store
+    (Qdrant's ``location=":memory:"``), where a KB indexed, copied or moved would be empty once the command
+    ended while its manifest still counted the items. In-memory stores remain for a process's own use
+    (:func:`open_store`), never as a KB's store."""
+    if spec.options.get("location") == ":memory:":
+        raise ConfigError(
+            f"a KB cannot live in an in-memory {spec.backend} store (location=':memory:'): its points would be "
+            "gone when this command ends",
+            hint="leave location unset for a store on disk in the KB's folder, or give url= for a server",
+        )
+    return spec

@@ -209,6 +209,36 @@ def test_a_failed_copy_leaves_nothing_behind(home: Path) -> None:
     assert mmroute("kb", "doctor", home=home).returncode == 0
 
 
+def test_no_kb_is_indexed_copied_or_moved_into_an_in_memory_store(home: Path, tmp_path: Path) -> None:
+    """An in-memory Qdrant keeps nothing after the command: `kb move` said "moved notes: 4 points now on qdrant"
+    and left an empty KB (the old store deleted). Each is refused in one line, and nothing is lost."""
+    memory = ["--store", "qdrant", "--store-option", 'location=":memory:"']
+    before = tree_state(home)
+    for args in (
+        ["kb", "move", "notes", *memory],
+        ["kb", "copy", "notes", "notes-mem", *memory],
+        index_args("mem", write_texts(tmp_path / "src"), *memory),
+    ):
+        res = mmroute(*args, home=home)
+        assert_one_line_error(res, what=" ".join(args))
+        assert "in-memory" in res.stderr
+    assert tree_state(home) == before
+    info = json.loads(mmroute("kb", "info", "notes", "--json", home=home).stdout)
+    assert info["count"] == 4 and info["store"]["backend"] == "edge"
+
+
+def test_doctor_reports_a_store_holding_fewer_points_than_its_manifest_counts(home: Path) -> None:
+    assert mmroute("kb", "doctor", "notes", home=home).returncode == 0  # the control: counts agree
+    path = home / "kbs" / "notes" / "manifest.json"
+    data = json.loads(path.read_text())
+    data["kb"]["count"] = 458
+    path.write_text(json.dumps(data))
+    doctor = mmroute("kb", "doctor", "notes", home=home)
+    assert doctor.returncode == 1
+    assert "manifest counts 458 items but its store holds 4" in doctor.stdout
+    assert "mmroute kb delete notes --yes" in doctor.stdout
+
+
 # ------------------------------------------------------------------------------- 6. read-only commands
 def _read_only_commands(home: Path) -> list[list[str]]:
     return [
