@@ -66,7 +66,7 @@ reader: setup  ## retrain the packaged reader (MiniLM + span head) on every shar
 		--max-length 256 --stride 96 --batch-size 32 --lr 1e-4 --epochs 1 --frozen-layers 1 \
 		--snapshot-windows 5000,13000 --out mmroute/data/reader
 	# its span-length penalty, chosen on the dev articles it never trained on (decoding.json)
-	$(BIN)/mmroute reader calibrate --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json
+	$(BIN)/mmroute reader calibrate --model packaged --data $(DATA)/text/squad2_dev/dev-v2.0-shared3articles.json
 	$(BIN)/python -m mmroute.training.onnx_export reader
 
 support-model: setup  ## retrain the verifier's learned support model on the shared training files (~25 min on 2 cores; killable: run it again to resume), then `make calibrate`

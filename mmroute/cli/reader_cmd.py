@@ -256,10 +256,10 @@ Examples:
 )
 @click.option(
     "--model",
-    default="packaged",
-    show_default=True,
+    required=True,
     help="a local reader folder (mmroute delta or Hugging Face checkpoint), or packaged: that writes into the "
-    "installed package and changes every later ask (what `make reader` does when it ships a reader).",
+    "installed package and changes every later ask (what `make reader` does when it ships a reader), so it is "
+    "never the default.",
 )
 @click.option(
     "--data",

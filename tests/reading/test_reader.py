@@ -208,6 +208,16 @@ def test_reader_calibrate_cli_stores_the_choice_beside_the_reader(tiny_bert, tmp
     assert hub.returncode != 0 and "hub name, not a local folder" in hub.stderr
     assert "Traceback" not in hub.stderr
 
+    # no default: a forgotten --model once rewrote the installed package's penalty for every later ask
+    bare = subprocess.run(
+        [sys.executable, "-m", "mmroute", "reader", "calibrate", "--data", str(data)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert bare.returncode == 2 and "Missing option '--model'" in bare.stderr and "Traceback" not in bare.stderr
+
 
 @pytest.mark.process  # spawns the CLI: make test-full
 def test_reader_train_cli_adds_synthetic_unanswerable_questions(tiny_bert, tmp_path):
