@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from ..errors import ConfigError
-from ..registry import Registry, UnknownOptionError
+from ..registry import Registry, UnknownOptionError, check_options
 from ..types import KBInfo, Route, RouteDecision
 
 
@@ -58,6 +58,7 @@ def create_router(name: str, path: str | Path | None = None, threshold: float | 
         if not _accepts(factory, key):
             raise _takes_no(name, key)
         options.setdefault(key, value)
+    check_options(factory, options, f"router {name!r}")  # a misspelt router_options key: one line, not a TypeError
     try:
         return factory(**options)
     except UnknownOptionError as e:
@@ -73,6 +74,12 @@ def create_router(name: str, path: str | Path | None = None, threshold: float | 
         refused = [k for k, v in given.items() if v is not None and f"unexpected keyword argument '{k}'" in str(e)]
         if refused:
             raise _takes_no(name, refused[0]) from None
+        unknown = [k for k in options if f"unexpected keyword argument '{k}'" in str(e)]
+        if unknown:
+            raise ConfigError(
+                f"router {name!r} has no option {unknown[0]!r}",
+                hint=f"check the spelling of that key in router_options, or leave it out for the {name} router",
+            ) from None
         raise
 
 

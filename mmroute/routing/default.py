@@ -77,11 +77,20 @@ class TrainedWithDescriptions:
 
 def default_router(path: str | Path | None = None, **guard_options: Any) -> GuardedRouter:
     """The shipped trained router with description routing for topical KBs, behind the query guard."""
+    from ..registry import UnknownOptionError, check_options
     from .guard import QueryGuard
 
     inner = TrainedWithDescriptions(TrainedRouter(path))
     guard = None
     if guard_options:
+        unknown = [k for k in guard_options if k not in ("languages", "min_trigram_coverage", "ood_margin")]
+        if unknown:  # vocab and ood_threshold come from the trained router's model
+            raise UnknownOptionError(
+                f"router 'default' has no option {', '.join(repr(k) for k in unknown)}",
+                unknown,
+                hint="its options: path, languages, min_trigram_coverage, ood_margin",
+            )
+        check_options(QueryGuard, guard_options, "router 'default'")
         m = inner.trained.model
         guard = QueryGuard(vocab=m.vocab, ood_threshold=m.ood_threshold, **guard_options)
     return GuardedRouter(inner, guard)

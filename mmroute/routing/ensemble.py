@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import ConfigError
+from ..registry import UnknownOptionError
 from ..types import KBInfo, RouteDecision
 from .base import ROUTERS, Router
 from .decision import MultiRoutePolicy, make_decision
@@ -80,4 +81,11 @@ class EnsembleRouter:
 def create_ensemble(
     members: Sequence[str] = ("trained", "description"), weights: Sequence[float] | None = None, **options: Any
 ) -> EnsembleRouter:
+    unknown = [k for k in options if k != "policy"]
+    if unknown:
+        raise UnknownOptionError(
+            f"router 'ensemble' has no option {', '.join(repr(k) for k in unknown)}",
+            unknown,
+            hint="its options: members, weights, policy",
+        )
     return EnsembleRouter([ROUTERS.create(m) for m in members], weights, **options)
