@@ -15,6 +15,7 @@ from .common import (
     GeneratorName,
     RouterName,
     VerifierName,
+    check_out_file,
     emit_json,
     handle_errors,
     home_option,
@@ -331,7 +332,7 @@ def eval_answers(
     from ..serve.client import refuse_if_served
 
     refuse_if_served(home, "mmroute eval answers")
-
+    check_out_file(out)
     cfg = flags.config(kbs)
     h = open_home(home)
     for name in cfg.kbs:

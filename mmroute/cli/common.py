@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ..errors import MMRouteError
+from ..errors import ConfigError, MMRouteError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -49,6 +49,16 @@ def open_home(home: Path | None):  # noqa: ANN201 - avoids importing kb at CLI i
     from ..kb import Home
 
     return Home(home)
+
+
+def check_out_file(out: Path | None) -> None:
+    """The folder of an ``--out`` file exists: checked before any work, so a long evaluation never runs only
+    to fail at its first write."""
+    if out is not None and not out.absolute().parent.is_dir():
+        raise ConfigError(
+            f"cannot write {out}: the folder {out.absolute().parent} does not exist",
+            hint=f"create it first (mkdir -p {out.parent}) or choose another --out",
+        )
 
 
 def emit_json(data: Any) -> None:

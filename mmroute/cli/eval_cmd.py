@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from .common import emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
+from .common import check_out_file, emit_json, handle_errors, home_option, json_option, open_home, progress_enabled
 from .main import cli
 
 
@@ -48,6 +48,7 @@ def eval_retrieval(
     from ..serve.client import refuse_if_served
 
     refuse_if_served(home, "mmroute eval retrieval")
+    check_out_file(out)
     h = open_home(home)
     for name in kbs:
         h.manifest(name)  # clear error for an unknown KB before any work

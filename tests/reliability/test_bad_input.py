@@ -383,6 +383,7 @@ def cli_home(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, 
         "imgs": imgs,
         "missing": tmp / "nope.jsonl",
         "out": tmp / "out.jsonl",
+        "out_in_no_folder": tmp / "no-such-folder" / "out.jsonl",
     }
 
 
@@ -482,3 +483,19 @@ def test_cli_arguments_give_typed_errors_only(cli_home: tuple[Path, dict[str, Pa
     assert "Traceback" not in result.output
     if result.exit_code == 2 and result.output:
         assert "error" in result.output.lower() or "usage" in result.output.lower()
+
+
+@pytest.mark.parametrize("command", [["eval", "retrieval"], ["eval", "answers", "--no-verify"]])
+def test_an_out_file_in_a_missing_folder_is_refused_before_any_work(
+    cli_home: tuple[Path, dict[str, Path]], command: list[str]
+) -> None:
+    """Both evaluations ran every question and then died with a FileNotFoundError traceback at the first write."""
+    from mmroute.cli.main import cli
+
+    home, files = cli_home
+    out = files["out_in_no_folder"]
+    args = [*command, "--kb", "kb", "--questions", str(files["good"]), "--out", str(out), "--home", str(home)]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 2, result.output
+    assert f"the folder {out.parent} does not exist" in result.output and "mkdir -p" in result.output
+    assert "Traceback" not in result.output and not out.parent.exists()
