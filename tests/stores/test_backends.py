@@ -384,6 +384,28 @@ def test_edge_rejects_a_bad_search_beam(tmp_path: Path, bad: object) -> None:
         open_store("edge", tmp_path / "s", {"hnsw_ef": bad})
 
 
+@pytest.mark.parametrize(
+    ("option", "bad"),
+    [("M", 0), ("M", 1), ("ef_search", -5), ("ef_search", 0), ("ef_construction", 0), ("compact_ratio", 0.0)],
+)
+@pytest.mark.parametrize("index", ["flat", "hnsw"])
+def test_faiss_rejects_a_bad_graph_option(tmp_path: Path, index: str, option: str, bad: object) -> None:
+    """M=0 on an HNSW index aborted the process inside FAISS (a C++ assertion, exit 134) and left a half-built KB;
+    on a flat index the same values were accepted without a word."""
+    with pytest.raises(ConfigError, match=option):
+        open_store("faiss", tmp_path / "s", {"index": index, option: bad})
+
+
+def test_faiss_accepts_the_smallest_graph_options(tmp_path: Path) -> None:
+    """The control: the least values allowed build a working HNSW index."""
+    store = open_store("faiss", tmp_path / "s", {"index": "hnsw", "M": 2, "ef_search": 1, "ef_construction": 1})
+    store.open(8)
+    rng = np.random.default_rng(0)
+    store.upsert([Point(f"p{i}", v / np.linalg.norm(v), {"i": i}) for i, v in enumerate(rng.standard_normal((20, 8)))])
+    assert len(store.search(rng.standard_normal(8).astype("float32"), 3)) == 3
+    store.close()
+
+
 def test_edge_auto_quantization_is_scalar_for_new_shards_and_kept_for_old_ones(tmp_path: Path) -> None:
     """``quantization="auto"`` (the default) quantizes new shards; a shard built without keeps none."""
     rng = np.random.default_rng(3)
