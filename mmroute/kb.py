@@ -208,7 +208,7 @@ class KnowledgeBase:
     def _locked(self, error: KBLockedError) -> KBLockedError:
         """Name the process that has the store (an embedded store admits one process at a time)."""
         pid = WriterLock(self.directory, self.name).active_holder()
-        if pid is not None:
+        if pid is not None and pid != os.getpid():  # this process's own lock (`kb move`) is not the one in the way
             return self._being_written(pid)
         return KBLockedError(
             f"KB {self.name!r} is open in another process ({error.message})",

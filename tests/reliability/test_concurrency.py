@@ -208,6 +208,32 @@ def test_writer_while_the_app_holds_the_kb_gets_a_clear_error(tmp_path: Path, co
     _assert_exact(home, small_ids)  # the refused writer changed nothing
 
 
+def test_a_kb_move_while_another_process_holds_the_kb_names_that_process(tmp_path: Path, corpora) -> None:  # noqa: ANN001
+    """`kb move` holds the KB's writer lock itself, and said "is being written by process <its own pid>" with the
+    hint to wait for an indexing run that did not exist. It names the process that has the KB open."""
+    small, small_ids, _, _ = corpora
+    home = tmp_path / "home"
+    assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == str(len(small_ids))
+    move = [sys.executable, "-m", "mmroute", "kb", "move", KB, "--store", "faiss", "--home", str(home)]
+    mover = subprocess.run(move, capture_output=True, text=True, timeout=60)
+    holder.communicate("done\n", timeout=60)
+    assert mover.returncode == 2
+    assert f"is open in another process (pid {holder.pid})" in mover.stderr, mover.stderr
+    assert "being written" not in mover.stderr and "Traceback" not in mover.stderr
+    _assert_exact(home, small_ids)  # still on its store, whole
+    moved = subprocess.run(move, capture_output=True, text=True, timeout=120)  # the holder gone: the move works
+    assert moved.returncode == 0 and "now on faiss" in moved.stdout, moved.stderr
+
+
 def test_two_homes_in_one_process_share_the_store(tmp_path: Path, corpora) -> None:  # noqa: ANN001
     """A Pipeline and a LlamaIndex retriever built from the same path must not lock each other out."""
     small, small_ids, _, _ = corpora
