@@ -458,6 +458,20 @@ class Home:
         if kb is not None:
             kb.close()
 
+    def _refuse_if_open_elsewhere(self, name: str, lock: WriterLock) -> None:
+        """:class:`KBLockedError` while another process has KB ``name``'s store open (the app, a search): deleting
+        it under that process would leave it serving a KB that no longer exists. Opening the store is the test
+        (an embedded store admits one owner); a KB whose store cannot be opened for any other reason (broken,
+        an unreachable server) may still be deleted."""
+        try:
+            self.open(name).reading_store(lock)
+        except KBLockedError:
+            raise
+        except Exception:  # noqa: BLE001 - broken KBs are what delete is for
+            pass
+        finally:
+            self.forget(name)
+
     def delete(self, name: str) -> builtins.list[Path]:
         """Delete KB ``name`` (healthy or broken) and the leftovers of interrupted copies/deletes of it.
 
@@ -466,8 +480,9 @@ class Home:
         directory = self.kb_dir(name)
         removed: list[Path] = []
         if directory.is_dir():
-            with WriterLock(directory, name):
+            with WriterLock(directory, name) as lock:
                 self.forget(name)
+                self._refuse_if_open_elsewhere(name, lock)
                 trash = directory.with_name(f".deleting-{name}-{os.getpid()}")
                 os.replace(directory, trash)
             shutil.rmtree(trash, ignore_errors=True)

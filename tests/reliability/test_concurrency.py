@@ -234,6 +234,30 @@ def test_a_kb_move_while_another_process_holds_the_kb_names_that_process(tmp_pat
     assert moved.returncode == 0 and "now on faiss" in moved.stdout, moved.stderr
 
 
+def test_kb_delete_is_refused_while_another_process_has_the_kb_open(tmp_path: Path, corpora) -> None:  # noqa: ANN001
+    """`kb delete --yes` removed a KB the app was searching (which went on serving a KB that no longer existed)."""
+    small, small_ids, _, _ = corpora
+    home = tmp_path / "home"
+    assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
+    holder = subprocess.Popen(
+        [sys.executable, "-c", _HOLDER, str(home)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout is not None
+    assert holder.stdout.readline().strip() == str(len(small_ids))
+    delete = [sys.executable, "-m", "mmroute", "kb", "delete", KB, "--yes", "--home", str(home)]
+    refused = subprocess.run(delete, capture_output=True, text=True, timeout=60)
+    holder.communicate("done\n", timeout=60)
+    assert refused.returncode == 2 and f"open in another process (pid {holder.pid})" in refused.stderr, refused.stderr
+    assert "Traceback" not in refused.stderr
+    _assert_exact(home, small_ids)  # nothing removed
+    deleted = subprocess.run(delete, capture_output=True, text=True, timeout=60)  # the holder gone: deleted
+    assert deleted.returncode == 0 and not (home / "kbs" / KB).exists(), deleted.stderr
+
+
 def test_two_homes_in_one_process_share_the_store(tmp_path: Path, corpora) -> None:  # noqa: ANN001
     """A Pipeline and a LlamaIndex retriever built from the same path must not lock each other out."""
     small, small_ids, _, _ = corpora
