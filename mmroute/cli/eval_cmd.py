@@ -42,7 +42,7 @@ def eval_retrieval(
 ) -> None:
     """Retrieval recall of gold ids (any gold and all gold in the top k), MRR, steps, latency."""
     from ..evaluation.questions import load_questions
-    from ..evaluation.retrieval import evaluate_retrieval
+    from ..evaluation.retrieval import evaluate_retrieval, gold_ids_held
     from ..retrieval import RETRIEVERS
     from ..retrieval.single import SingleShotRetriever
     from ..serve.client import refuse_if_served
@@ -53,6 +53,15 @@ def eval_retrieval(
     for name in kbs:
         h.manifest(name)  # clear error for an unknown KB before any work
     qs = load_questions(questions)
+    held, gold = gold_ids_held([h.open(name) for name in kbs], qs)
+    if held < gold:
+        said = f"none of the {gold} gold ids" if not held else f"{gold - held} of the {gold} gold ids"
+        click.echo(
+            f"note: {said} of {questions} are items of {', '.join(kbs)}"
+            + (", so every recall will be 0" if not held else "")
+            + " (gold ids name items as the KB does: a paragraph's id is not an item of a document KB)",
+            err=True,
+        )
     if stepwise:
         import mmroute.retrieval.stepwise  # noqa: F401  (registers "stepwise")
 

@@ -10,8 +10,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..kb import KnowledgeBase
 from ..retrieval.base import Retriever
 from .questions import Question, percentile
+
+
+def gold_ids_held(kbs: Sequence[KnowledgeBase], questions: Sequence[Question]) -> tuple[int, int]:
+    """(gold ids that are items of ``kbs``, distinct gold ids): when none is, every recall is 0 whatever the
+    retriever does (paragraph ids asked of a document KB), which a user should hear before reading the zeros."""
+    gold = sorted({g for q in questions for g in q.gold_ids})
+    held: set[str] = set()
+    for kb in kbs:
+        held.update(item.id for item in kb.get_items(gold))
+    return len(held), len(gold)
 
 
 @dataclass

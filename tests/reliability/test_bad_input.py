@@ -499,3 +499,20 @@ def test_an_out_file_in_a_missing_folder_is_refused_before_any_work(
     assert result.exit_code == 2, result.output
     assert f"the folder {out.parent} does not exist" in result.output and "mkdir -p" in result.output
     assert "Traceback" not in result.output and not out.parent.exists()
+
+
+def test_eval_retrieval_says_when_no_gold_id_is_an_item_of_the_kb(cli_home: tuple[Path, dict[str, Path]]) -> None:
+    """Paragraph gold ids asked of a document KB printed recall 0.0% everywhere without a word on why."""
+    from mmroute.cli.main import cli
+
+    home, files = cli_home
+    strangers = files["qs"].with_name("strangers.jsonl")
+    strangers.write_text(json.dumps({"id": "q1", "question": "rivers?", "gold_ids": ["squad2/Normans/0"]}) + "\n")
+    known = files["qs"].with_name("known.jsonl")
+    known.write_text(json.dumps({"id": "q1", "question": "rivers?", "gold_ids": ["p1"]}) + "\n")
+    for questions, noted in ((strangers, True), (known, False)):
+        args = ["eval", "retrieval", "--kb", "kb", "--questions", str(questions), "--home", str(home)]
+        result = CliRunner().invoke(cli, args)
+        assert result.exit_code == 0, result.output
+        assert ("note: none of the 1 gold ids" in result.output) is noted, result.output
+        assert ("every recall will be 0" in result.output) is noted
