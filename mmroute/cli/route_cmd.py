@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import RouterName, emit_json, handle_errors, home_option, json_option, open_home
+from .common import RouterName, emit_json, handle_errors, home_option, json_option, open_home, parse_options
 from .main import cli
 
 
@@ -23,10 +23,12 @@ class _RouteGroup(click.Group):
         return super().parse_args(ctx, args)
 
 
-def _make_router(name: str, router_path: Path | None, threshold: float | None = None) -> Any:
+def _make_router(
+    name: str, router_path: Path | None, threshold: float | None = None, options: tuple[str, ...] = ()
+) -> Any:
     from ..routing.base import create_router
 
-    return create_router(name, path=router_path, threshold=threshold)
+    return create_router(name, path=router_path, threshold=threshold, **parse_options(options, "--router-option"))
 
 
 @cli.group(
@@ -149,6 +151,14 @@ questions it never saw for a figure to quote (docs/benchmarks.md gives its out-o
     "(default: the router shipped in the package).",
 )
 @click.option(
+    "--router-option",
+    "router_options",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="An option of --router, as router_options in a pipeline TOML (repeatable; VALUE may be JSON), "
+    "e.g. --router-option base_url=http://localhost:8000/v1 --router-option model=NAME for the llm router.",
+)
+@click.option(
     "--limit",
     type=click.IntRange(1),
     default=None,
@@ -156,7 +166,14 @@ questions it never saw for a figure to quote (docs/benchmarks.md gives its out-o
 )
 @json_option
 @handle_errors
-def route_eval(data: Path, router_name: str, router_path: Path | None, limit: int | None, as_json: bool) -> None:
+def route_eval(
+    data: Path,
+    router_name: str,
+    router_path: Path | None,
+    router_options: tuple[str, ...],
+    limit: int | None,
+    as_json: bool,
+) -> None:
     """Accuracy, per-route accuracy, confusion and per-query latency (batch of one, embedding included)."""
     from ..routing.dataset import load_routing_jsonl
     from ..routing.evaluation import evaluate_router
@@ -164,7 +181,7 @@ def route_eval(data: Path, router_name: str, router_path: Path | None, limit: in
     examples = load_routing_jsonl(data)
     if limit:
         examples = stratified_sample(examples, limit)
-    router = _make_router(router_name, router_path)
+    router = _make_router(router_name, router_path, options=router_options)
     router.warm_up()
     report = evaluate_router(router, examples)
     trained_on = training_file(router_name, router_path)

@@ -109,8 +109,9 @@ class LLMRouter:
             if not base_url or not model:
                 raise EndpointError(
                     "the LLM router needs an endpoint and a model",
-                    hint='in a --config file: [router_options] base_url = "http://localhost:8000/v1" and model = '
-                    '"NAME" (in Python: base_url= and model=, or client=)',
+                    hint="give base_url and model: `route eval --router llm --router-option "
+                    "base_url=http://localhost:8000/v1 --router-option model=NAME`, or under [router_options] in a "
+                    "pipeline TOML for `ask --config` (in Python: base_url= and model=, or client=)",
                 )
             client = ChatClient(base_url, model, api_key_env=api_key_env, timeout_s=timeout_s, max_retries=max_retries)
         self.client = client

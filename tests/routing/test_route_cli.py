@@ -147,3 +147,33 @@ def test_train_says_what_it_is_doing_while_it_works(data_dir, tmp_path):
         "  featurised 3 of 5 texts",
         "  featurised 5 of 5 texts",
     ]
+
+
+def test_route_eval_takes_router_options(tmp_path):
+    """The llm router's error hinted at a --config that `route eval` does not take; its options now come with
+    --router-option, and a misspelt one is named."""
+    from tests.helpers.fake_openai import FakeOpenAI, Reply
+
+    data = tmp_path / "r.jsonl"
+    data.write_text(
+        json.dumps({"question": "Show me a photo of a cat", "route": "image"})
+        + "\n"
+        + json.dumps({"question": "Who wrote Hamlet?", "route": "paragraph"})
+        + "\n"
+    )
+    bare = CliRunner().invoke(cli, ["route", "eval", "--data", str(data), "--router", "llm"])
+    assert bare.exit_code == 2 and "--router-option base_url=" in bare.output and "--config file" not in bare.output
+    typo = CliRunner().invoke(
+        cli, ["route", "eval", "--data", str(data), "--router", "trained", "--router-option", "pth=x"]
+    )
+    assert typo.exit_code == 2 and "router 'trained' has no option 'pth'" in typo.output
+    with FakeOpenAI([Reply.ok('{"route": "image", "confidence": 0.9}')]) as srv:
+        args = ["route", "eval", "--data", str(data), "--router", "llm", "--json"]
+        res = CliRunner().invoke(
+            cli, [*args, "--router-option", f"base_url={srv.base_url}", "--router-option", "model=m"]
+        )
+        assert res.exit_code == 0, res.output
+        asked = [r["messages"][-1]["content"] for r in srv.requests]  # (a warm-up request comes first)
+        assert "Q: Show me a photo of a cat" in asked and "Q: Who wrote Hamlet?" in asked
+        assert {r["model"] for r in srv.requests} == {"m"}
+    assert json.loads(res.output)["accuracy"] == 0.5  # the fake says image to both
