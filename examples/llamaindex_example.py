@@ -20,9 +20,11 @@ from llama_index.core.instrumentation import get_dispatcher  # noqa: E402
 from llama_index.core.instrumentation.event_handlers import BaseEventHandler  # noqa: E402
 from llama_index.core.llms import MockLLM  # noqa: E402
 from llama_index.core.query_engine import RetrieverQueryEngine  # noqa: E402
+from llama_index.core.retrievers import RouterRetriever  # noqa: E402
+from llama_index.core.tools import RetrieverTool  # noqa: E402
 
 from mmroute.indexer import Indexer  # noqa: E402
-from mmroute.integrations.llamaindex import FollowUpEvent, MMRouteRetriever, RouteEvent  # noqa: E402
+from mmroute.integrations.llamaindex import FollowUpEvent, MMRouteRetriever, MMRouteSelector, RouteEvent  # noqa: E402
 from mmroute.kb import Home  # noqa: E402
 from mmroute.types import EncoderSpec  # noqa: E402
 
@@ -76,6 +78,21 @@ def main() -> None:
         f"\nRetrieverQueryEngine (MockLLM) used {len(resp.source_nodes)} source nodes:",
         json.dumps([s.node.metadata["item_id"] for s in resp.source_nodes]),
     )
+
+    # the router as a selector: each tool is named after a KB (or a route); the router picks among them
+    tools = [
+        RetrieverTool.from_defaults(retriever, name=args.kb, description="Wikipedia paragraphs"),
+        RetrieverTool.from_defaults(retriever, name="video", description="whole videos"),
+    ]
+    selector = MMRouteSelector.from_home(home)
+    router_retriever = RouterRetriever(selector=selector, retriever_tools=tools, llm=MockLLM())
+    nodes = router_retriever.retrieve(args.question)
+    picked = selector.select([t.metadata for t in tools], args.question).selections
+    print(
+        f"\nRouterRetriever with MMRouteSelector: {len(nodes)} nodes from",
+        [tools[s.index].metadata.name for s in picked],
+    )
+    print("  reason:", picked[0].reason)
 
     nodes = asyncio.run(retriever.aretrieve("Nosferatu director"))
     print("async:", [n.node.metadata["item_id"] for n in nodes])

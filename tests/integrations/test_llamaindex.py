@@ -297,3 +297,25 @@ def test_query_bundle_image_is_passed_to_mmroute(li_home: Home) -> None:
 
     MMRouteRetriever(Recording(), k=1).retrieve(QueryBundle("film", image_path="/tmp/q.png"))
     assert seen["image"] == Path("/tmp/q.png")
+
+
+@pytest.mark.process  # spawns the example script: make test-full
+def test_the_llamaindex_example_runs_as_the_user_guide_says(tmp_path: Path) -> None:
+    """The guide says the example runs these offline; it once exercised neither the selector nor MockLLM."""
+    import os
+    import subprocess
+    import sys
+
+    script = Path(__file__).resolve().parents[2] / "examples" / "llamaindex_example.py"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "OPENAI_API_KEY": ""}
+    run = subprocess.run(
+        [sys.executable, str(script), "--home", str(tmp_path / "home")],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert "RetrieverQueryEngine (MockLLM) used 3 source nodes" in run.stdout
+    assert "RouterRetriever with MMRouteSelector: 3 nodes from ['hop']" in run.stdout
+    assert "reason: router" in run.stdout and "async: [" in run.stdout

@@ -59,11 +59,18 @@ def choice_targets(choice: ToolMetadata, kbs: Sequence[KBInfo]) -> set[str]:
 class MMRouteSelector(BaseSelector):
     """Select LlamaIndex choices with mmroute's router.
 
+    Each tool is named after a KB (``hop``) or a route (``paragraph``, ``image``, ...), or its description
+    names one (see the module doc). ``llm`` is only LlamaIndex's own default, which it resolves even though
+    this selector never calls it; ``MockLLM`` keeps that offline:
+
+    >>> from llama_index.core.llms import MockLLM
     >>> from llama_index.core.retrievers import RouterRetriever
     >>> from llama_index.core.tools import RetrieverTool
     >>> tools = [RetrieverTool.from_defaults(r_hop, name="hop", description="Wikipedia paragraphs"),
     ...          RetrieverTool.from_defaults(r_img, name="photos", description="photos")]
-    >>> RouterRetriever(selector=MMRouteSelector.from_home(), retriever_tools=tools).retrieve("...")
+    >>> RouterRetriever(selector=MMRouteSelector.from_home(), retriever_tools=tools, llm=MockLLM()).retrieve("...")
+
+    ``examples/llamaindex_example.py`` runs this.
     """
 
     def __init__(
