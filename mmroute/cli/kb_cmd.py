@@ -25,7 +25,9 @@ Examples:
 """,
 )
 def kb_group() -> None:
-    """List, inspect and delete knowledge bases."""
+    """Manage KBs: list, info, doctor, copy, move, delete.
+
+    Also reindex-lexical (rebuild a KB's word index without re-encoding)."""
 
 
 @kb_group.command(

@@ -92,7 +92,7 @@ def make_decision(
         desc = " + ".join(f"{r} ({dict((x.route, x.probability) for x in ranked)[r]:.2f})" for r in chosen)
         parts.append(f"chose {desc}" + (" because the top routes are close" if len(chosen) > 1 else ""))
     if missing:
-        parts.append(f"no registered KB serves route(s) {', '.join(missing)}; the caller should fall back")
+        parts.append(f"no KB of this home serves route(s) {', '.join(missing)}")
     if chosen == (Route.NO.value,):
         parts.append("answer without retrieval")
     return RouteDecision(

@@ -520,7 +520,10 @@ class FaissStore:
         if self.gpu is False or self.index_kind != "flat":
             if self.gpu is True and self.index_kind != "flat" and not _warned_no_gpu:
                 _warned_no_gpu = True
-                log.warning("faiss store: HNSW indexes have no GPU version in FAISS; searching on the CPU")
+                log.warning(
+                    "faiss store %s: gpu=true, but HNSW indexes have no GPU version in FAISS; searching on the CPU",
+                    self.path,
+                )
             return self._index, False
         faiss = _faiss()
         ngpu = faiss.get_num_gpus() if hasattr(faiss, "get_num_gpus") else 0

@@ -30,7 +30,7 @@ def test_route_question_json(tmp_path):
     assert res.exit_code == 0, res.output
     d = json.loads(res.output)
     assert d["chosen"] == ["video"] and d["ranked"][0]["route"] == "video" and not d["rejected"]
-    assert "no registered KB serves route(s) video" in d["reason"]
+    assert "no KB of this home serves route(s) video" in d["reason"]
 
 
 def test_route_rejects_empty_question(tmp_path):

@@ -102,7 +102,7 @@ def test_trained_router_routes_typical_queries(trained, query, route):
 def test_missing_kb_is_named_in_reason(trained):
     d = trained.route("What are the steps to repot an orchid?", [kb("wiki_p", "paragraph")])
     assert d.chosen[0] == "video" and "video" not in d.kbs
-    assert "no registered KB serves route(s) video" in d.reason
+    assert "no KB of this home serves route(s) video" in d.reason
 
 
 def test_multi_route_policy_picks_close_runner_up():
