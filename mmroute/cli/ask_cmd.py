@@ -294,9 +294,15 @@ def ask_command(
 Examples:
   mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --limit 50 --json
   mmroute eval answers --kb squad-paragraph --questions ../shared/data/text/squad2_dev/questions.jsonl --no-verify --out raw.jsonl
+  mmroute eval answers --questions ../shared/data/text/squad2_dev/questions.jsonl --limit 50   # routed, as ask is
 """,
 )
-@click.option("--kb", "kbs", multiple=True, required=True, help="KB(s) to search (repeatable).")
+@click.option(
+    "--kb",
+    "kbs",
+    multiple=True,
+    help="KB(s) to search (repeatable; default: the --config file's kbs, else the router picks, as in ask).",
+)
 @click.option(
     "--questions", required=True, type=click.Path(path_type=Path), help="Questions JSONL (answers: [] = unanswerable)."
 )

@@ -88,6 +88,21 @@ def _faiss():
     return faiss
 
 
+def check_graph_options(M: object, ef_construction: object, ef_search: object) -> None:  # noqa: N803 - FAISS's name
+    """The HNSW graph options are integers in range: M=0 aborted the process inside FAISS (a C++ assertion).
+    Checked wherever a store is written (a new KB, a copy or move's destination, an index run), for a flat
+    index too, which does not use them; a KB opened for reading is not refused for options it was built
+    with, so that ``kb move`` can give it new ones."""
+    graph = (("M", M, 2, 32), ("ef_construction", ef_construction, 1, 100), ("ef_search", ef_search, 1, 64))
+    for key, value, least, default in graph:
+        if isinstance(value, bool) or not isinstance(value, int) or value < least:
+            raise ConfigError(
+                f"faiss store: {key} must be an integer >= {least}, not {value!r}",
+                hint=f"leave it out for the default ({key}={default}); a KB built with it takes new options "
+                f"with `mmroute kb move KB --store faiss --store-option {key}={default}`",
+            )
+
+
 class FaissStore:
     """A :class:`~mmroute.stores.base.VectorStore` on a FAISS inner-product index.
 
@@ -118,18 +133,12 @@ class FaissStore:
             raise ConfigError(f"faiss store: unknown index {index!r}", hint="use 'flat' or 'hnsw'")
         if gpu not in ("auto", True, False):
             raise ConfigError(f"faiss store: gpu must be 'auto', true or false, not {gpu!r}")
-        # checked for a flat index too (which does not use them): M=0 aborted the process inside FAISS's HNSW
-        graph = (("M", M, 2, 32), ("ef_construction", ef_construction, 1, 100), ("ef_search", ef_search, 1, 64))
-        for key, value, least, default in graph:
-            if isinstance(value, bool) or not isinstance(value, int) or value < least:
-                raise ConfigError(
-                    f"faiss store: {key} must be an integer >= {least}, not {value!r}",
-                    hint=f"leave it out for the default, {key}={default}",
-                )
-        if not 0.0 < float(compact_ratio) <= 1.0:
+        if not read_only:
+            check_graph_options(M, ef_construction, ef_search)
+        if not float(compact_ratio) > 0.0:
             raise ConfigError(
-                f"faiss store: compact_ratio must be above 0 and at most 1, not {compact_ratio!r}",
-                hint="the share of deleted slots that triggers a rebuild; e.g. compact_ratio=0.2",
+                f"faiss store: compact_ratio must be above 0, not {compact_ratio!r}",
+                hint="the share of deleted slots that triggers a rebuild (above 1: never); e.g. compact_ratio=0.2",
             )
         self.path = Path(path)
         self.index_kind = index

@@ -516,3 +516,19 @@ def test_eval_retrieval_says_when_no_gold_id_is_an_item_of_the_kb(cli_home: tupl
         assert result.exit_code == 0, result.output
         assert ("note: none of the 1 gold ids" in result.output) is noted, result.output
         assert ("every recall will be 0" in result.output) is noted
+
+
+def test_eval_answers_without_kb_is_routed_as_ask_is(cli_home: tuple[Path, dict[str, Path]]) -> None:
+    """--kb was required, so a routed end-to-end evaluation could not be run from the command line."""
+    from mmroute.cli.main import cli
+
+    home, files = cli_home
+    questions = files["qs"].with_name("routed.jsonl")
+    questions.write_text(
+        json.dumps({"id": "q1", "question": "Which paragraph is about rivers?", "answers": ["x"]}) + "\n"
+    )
+    args = ["eval", "answers", "--questions", str(questions), "--no-verify", "--generator", "offline", "--json"]
+    result = CliRunner().invoke(cli, [*args, "--home", str(home)])
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.strip().splitlines()[-1])
+    assert report["n"] == 1 and report["config"]["kbs"] == []

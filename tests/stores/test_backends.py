@@ -396,6 +396,13 @@ def test_faiss_rejects_a_bad_graph_option(tmp_path: Path, index: str, option: st
         open_store("faiss", tmp_path / "s", {"index": index, option: bad})
 
 
+def test_faiss_opens_a_kb_built_with_bad_graph_options_for_reading(tmp_path: Path) -> None:
+    """A KB built before the check is still searched (and `kb move` can give it new options); writing is refused."""
+    open_store("faiss", tmp_path / "s", {"index": "flat", "ef_search": 0, "read_only": True})
+    with pytest.raises(ConfigError, match="kb move KB --store faiss --store-option ef_search=64"):
+        open_store("faiss", tmp_path / "s", {"index": "flat", "ef_search": 0})
+
+
 def test_faiss_accepts_the_smallest_graph_options(tmp_path: Path) -> None:
     """The control: the least values allowed build a working HNSW index."""
     store = open_store("faiss", tmp_path / "s", {"index": "hnsw", "M": 2, "ef_search": 1, "ef_construction": 1})
