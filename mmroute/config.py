@@ -178,7 +178,10 @@ class PipelineConfig:
             raise ConfigError(f"cannot read config file {p}: {e}", hint="give a UTF-8 TOML file") from None
         except tomllib.TOMLDecodeError as e:
             raise ConfigError(f"{p} is not valid TOML: {e}", hint="check quoting and [table] headers") from None
-        return cls.from_dict(data.get("pipeline", data))
+        try:
+            return cls.from_dict(data.get("pipeline", data))
+        except ConfigError as e:  # name the file the key is in
+            raise ConfigError(f"{p}: {e.message}", hint=e.hint) from None
 
     def replace(self, **changes: Any) -> PipelineConfig:
         return dataclasses.replace(self, **changes)
@@ -234,4 +237,18 @@ def _check_types(values: Mapping[str, Any], types: Mapping[str, Any], prefix: st
             ok = all(isinstance(v, str) for v in value)
         if not ok:
             names = " or ".join("none" if t is type(None) else t.__name__ for t in wants)
-            raise ConfigError(f"config key {prefix}{key} must be {names}, not {type(value).__name__} ({value!r:.40})")
+            example = _TYPE_EXAMPLES.get(wants[0], "")
+            raise ConfigError(
+                f"config key {prefix}{key} must be {names}, not {type(value).__name__} ({value!r:.40})",
+                hint=f"write it as TOML {names}, e.g. {key} = {example}" if example else None,
+            )
+
+
+_TYPE_EXAMPLES: dict[Any, str] = {
+    int: "5",
+    float: "0.5",
+    bool: "true",
+    str: '"text"',
+    list: '["a", "b"]',
+    dict: "{key = 1}",
+}

@@ -131,6 +131,12 @@ def test_config_round_trip_toml_and_errors(tmp_path):
     bad.write_text("k = [")
     with pytest.raises(ConfigError):
         PipelineConfig.from_toml(bad)
+    wrong_type = tmp_path / "wrong.toml"
+    wrong_type.write_text('k = "five"\n')
+    with pytest.raises(ConfigError) as err:  # names the file, and how to write the value
+        PipelineConfig.from_toml(wrong_type)
+    assert err.value.message == f"{wrong_type}: config key k must be int, not str ('five')"
+    assert err.value.hint == "write it as TOML int, e.g. k = 5"
 
 
 def test_cli_ask_json_and_text(normans):
