@@ -27,6 +27,7 @@ def load_questions(path: Path) -> list[Question]:
     if not path.is_file():
         raise InputError(f"questions file {str(path)!r} not found", hint="pass a JSONL file with --questions")
     out: list[Question] = []
+    seen: dict[str, int] = {}  # id -> the line that first used it
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, start=1):
             if not line.strip():
@@ -41,9 +42,16 @@ def load_questions(path: Path) -> list[Question]:
                     hint='one JSON object per line: {"id": "q1", "question": "...", "answers": [...], "gold_ids": [...]}',
                 )
             answers = rec.get("answers")
+            qid = str(rec.get("id", lineno))  # a record without an id is known by its line number
+            if qid in seen:  # the per-question results are keyed by id: two questions would read as one
+                raise InputError(
+                    f"{path}:{lineno}: question id {qid!r} is already used on line {seen[qid]}",
+                    hint="give every question its own id",
+                )
+            seen[qid] = lineno
             out.append(
                 Question(
-                    id=str(rec.get("id", lineno)),
+                    id=qid,
                     question=rec["question"],
                     answers=tuple(str(a) for a in answers) if isinstance(answers, list) else None,
                     gold_ids=tuple(str(g) for g in rec.get("gold_ids") or ()),
