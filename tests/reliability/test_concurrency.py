@@ -182,11 +182,10 @@ print(kb.count(), len(kb.search("record 5", k=2)), flush=True)
 """
 
 
-def test_writer_while_the_app_holds_the_kb_gets_a_clear_error(tmp_path: Path, corpora) -> None:  # noqa: ANN001
-    """A process that has the KB open for searching (like the app) keeps working; the CLI writer is refused."""
-    small, small_ids, big, _ = corpora
-    home = tmp_path / "home"
-    assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
+def _index_and_hold(home: Path, corpus: Path, count: int) -> subprocess.Popen[str]:
+    """Index ``corpus`` into ``home`` and start a process that keeps the KB open (like the app) until it reads a
+    line on stdin; returned once it has opened the KB and counted ``count`` items."""
+    assert subprocess.run(_index_cmd(home, corpus), capture_output=True, timeout=120).returncode == 0
     holder = subprocess.Popen(
         [sys.executable, "-c", _HOLDER, str(home)],
         stdin=subprocess.PIPE,
@@ -195,7 +194,15 @@ def test_writer_while_the_app_holds_the_kb_gets_a_clear_error(tmp_path: Path, co
         text=True,
     )
     assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == str(len(small_ids))
+    assert holder.stdout.readline().strip() == str(count)
+    return holder
+
+
+def test_writer_while_the_app_holds_the_kb_gets_a_clear_error(tmp_path: Path, corpora) -> None:  # noqa: ANN001
+    """A process that has the KB open for searching (like the app) keeps working; the CLI writer is refused."""
+    small, small_ids, big, _ = corpora
+    home = tmp_path / "home"
+    holder = _index_and_hold(home, small, len(small_ids))
     t0 = time.monotonic()
     writer = subprocess.run(_index_cmd(home, big), capture_output=True, text=True, timeout=60)
     waited = time.monotonic() - t0
@@ -213,16 +220,7 @@ def test_a_kb_move_while_another_process_holds_the_kb_names_that_process(tmp_pat
     hint to wait for an indexing run that did not exist. It names the process that has the KB open."""
     small, small_ids, _, _ = corpora
     home = tmp_path / "home"
-    assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(home)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == str(len(small_ids))
+    holder = _index_and_hold(home, small, len(small_ids))
     move = [sys.executable, "-m", "mmroute", "kb", "move", KB, "--store", "faiss", "--home", str(home)]
     mover = subprocess.run(move, capture_output=True, text=True, timeout=60)
     holder.communicate("done\n", timeout=60)
@@ -238,16 +236,7 @@ def test_kb_delete_is_refused_while_another_process_has_the_kb_open(tmp_path: Pa
     """`kb delete --yes` removed a KB the app was searching (which went on serving a KB that no longer existed)."""
     small, small_ids, _, _ = corpora
     home = tmp_path / "home"
-    assert subprocess.run(_index_cmd(home, small), capture_output=True, timeout=120).returncode == 0
-    holder = subprocess.Popen(
-        [sys.executable, "-c", _HOLDER, str(home)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    assert holder.stdout is not None
-    assert holder.stdout.readline().strip() == str(len(small_ids))
+    holder = _index_and_hold(home, small, len(small_ids))
     delete = [sys.executable, "-m", "mmroute", "kb", "delete", KB, "--yes", "--home", str(home)]
     refused = subprocess.run(delete, capture_output=True, text=True, timeout=60)
     holder.communicate("done\n", timeout=60)
