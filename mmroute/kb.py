@@ -35,8 +35,8 @@ from pathlib import Path
 import numpy as np
 
 from .encoders.base import Encoder, create_encoder, normalize
-from .errors import InputError, KBLockedError, KBNotFoundError, StoreError
-from .fsutil import WriterLock
+from .errors import InputError, KBLockedError, KBNotFoundError, MMRouteError, StoreError
+from .fsutil import WriterLock, lock_is_held
 from .kbcheck import KBProblem, ManifestCheck, leftovers, scan
 from .limits import validate_kb_name
 from .manifest import MANIFEST_NAME, Manifest
@@ -458,19 +458,31 @@ class Home:
         if kb is not None:
             kb.close()
 
-    def _refuse_if_open_elsewhere(self, name: str, lock: WriterLock) -> None:
+    def _refuse_if_open_elsewhere(self, name: str) -> None:
         """:class:`KBLockedError` while another process has KB ``name``'s store open (the app, a search): deleting
-        it under that process would leave it serving a KB that no longer exists. Opening the store is the test
-        (an embedded store admits one owner); a KB whose store cannot be opened for any other reason (broken,
-        an unreachable server) may still be deleted."""
+        it under that process would leave it serving a KB that no longer exists. A store that admits one process
+        at a time (Qdrant Edge with its WAL) says so by its owner lock, which is probed without opening the store;
+        other stores, and a KB whose manifest cannot be read, are deleted as before."""
         try:
-            self.open(name).reading_store(lock)
-        except KBLockedError:
-            raise
-        except Exception:  # noqa: BLE001 - broken KBs are what delete is for
-            pass
-        finally:
-            self.forget(name)
+            manifest = self.manifest(name)
+            spec = manifest.info.store
+            path = manifest.store_path(self.kb_dir(name))
+            store = open_store(spec.backend, path, {**spec.options, "read_only": True})
+        except MMRouteError:  # a broken KB, or a store this install cannot build: nothing to ask
+            return
+        lock = getattr(store, "owner_lock_path", None)  # constructed only: nothing is opened or loaded
+        if not isinstance(lock, Path) or not lock_is_held(lock):
+            return
+        try:
+            pid = int(lock.read_text().strip() or 0)
+        except (OSError, ValueError):
+            pid = 0
+        if pid == os.getpid():  # this process's own reader (a server deleting a KB it serves) lets go on delete
+            return
+        raise KBLockedError(
+            f"KB {name!r} is open in another process" + (f" (pid {pid})" if pid else ""),
+            hint=f"close the app or the process using it, then run `mmroute kb delete {name}` again",
+        )
 
     def delete(self, name: str) -> builtins.list[Path]:
         """Delete KB ``name`` (healthy or broken) and the leftovers of interrupted copies/deletes of it.
@@ -480,9 +492,9 @@ class Home:
         directory = self.kb_dir(name)
         removed: list[Path] = []
         if directory.is_dir():
-            with WriterLock(directory, name) as lock:
+            with WriterLock(directory, name):
                 self.forget(name)
-                self._refuse_if_open_elsewhere(name, lock)
+                self._refuse_if_open_elsewhere(name)
                 trash = directory.with_name(f".deleting-{name}-{os.getpid()}")
                 os.replace(directory, trash)
             shutil.rmtree(trash, ignore_errors=True)

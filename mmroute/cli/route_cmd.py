@@ -26,9 +26,21 @@ class _RouteGroup(click.Group):
 def _make_router(
     name: str, router_path: Path | None, threshold: float | None = None, options: tuple[str, ...] = ()
 ) -> Any:
+    from ..errors import InputError
     from ..routing.base import create_router
 
-    return create_router(name, path=router_path, threshold=threshold, **parse_options(options, "--router-option"))
+    extra = parse_options(options, "--router-option")
+    if "name" in extra:
+        raise InputError("--router-option name=… is not an option", hint="name the router with --router")
+    if "path" in extra and router_path is not None:
+        raise InputError(
+            "the router's path is given twice", hint="use --router-path or --router-option path=, not both"
+        )
+    path = Path(str(extra.pop("path"))) if "path" in extra else router_path
+    given = extra.pop("threshold", None)
+    if given is not None and (isinstance(given, bool) or not isinstance(given, (int, float))):
+        raise InputError(f"--router-option threshold takes a number, not {given!r:.40}", hint="e.g. threshold=0.2")
+    return create_router(name, path=path, threshold=threshold if given is None else float(given), **extra)
 
 
 @cli.group(

@@ -42,13 +42,15 @@ def load_questions(path: Path) -> list[Question]:
                     hint='one JSON object per line: {"id": "q1", "question": "...", "answers": [...], "gold_ids": [...]}',
                 )
             answers = rec.get("answers")
-            qid = str(rec.get("id", lineno))  # a record without an id is known by its line number
-            if qid in seen:  # the per-question results are keyed by id: two questions would read as one
+            given = rec.get("id")
+            qid = str(lineno) if given is None else str(given)  # a record without an id is known by its line
+            if given is not None and qid in seen:  # results are keyed by id: two questions would read as one
                 raise InputError(
                     f"{path}:{lineno}: question id {qid!r} is already used on line {seen[qid]}",
                     hint="give every question its own id",
                 )
-            seen[qid] = lineno
+            if given is not None:
+                seen[qid] = lineno
             out.append(
                 Question(
                     id=qid,

@@ -16,6 +16,7 @@ so they still sum to one and the multi-route policy applies to both kinds of can
 
 from __future__ import annotations
 
+import inspect
 import time
 from collections.abc import Sequence
 from dataclasses import replace
@@ -83,12 +84,13 @@ def default_router(path: str | Path | None = None, **guard_options: Any) -> Guar
     inner = TrainedWithDescriptions(TrainedRouter(path))
     guard = None
     if guard_options:
-        unknown = [k for k in guard_options if k not in ("languages", "min_trigram_coverage", "ood_margin")]
+        own = [n for n in inspect.signature(QueryGuard).parameters if n not in ("vocab", "ood_threshold")]
+        unknown = [k for k in guard_options if k not in own]
         if unknown:  # vocab and ood_threshold come from the trained router's model
             raise UnknownOptionError(
                 f"router 'default' has no option {', '.join(repr(k) for k in unknown)}",
                 unknown,
-                hint="its options: path, languages, min_trigram_coverage, ood_margin",
+                hint=f"its options: path, {', '.join(own)}",
             )
         check_options(QueryGuard, guard_options, "router 'default'")
         m = inner.trained.model

@@ -135,11 +135,11 @@ class FaissStore:
             raise ConfigError(f"faiss store: gpu must be 'auto', true or false, not {gpu!r}")
         if not read_only:
             check_graph_options(M, ef_construction, ef_search)
-        if not float(compact_ratio) > 0.0:
-            raise ConfigError(
-                f"faiss store: compact_ratio must be above 0, not {compact_ratio!r}",
-                hint="the share of deleted slots that triggers a rebuild (above 1: never); e.g. compact_ratio=0.2",
-            )
+            if isinstance(compact_ratio, bool) or not isinstance(compact_ratio, (int, float)) or compact_ratio < 0:
+                raise ConfigError(
+                    f"faiss store: compact_ratio must be a number >= 0, not {compact_ratio!r}",
+                    hint="the share of deleted slots that triggers a rebuild (0: any; above 1: never); e.g. 0.2",
+                )
         self.path = Path(path)
         self.index_kind = index
         self.M = int(M)

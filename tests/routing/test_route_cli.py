@@ -177,3 +177,18 @@ def test_route_eval_takes_router_options(tmp_path):
         assert "Q: Show me a photo of a cat" in asked and "Q: Who wrote Hamlet?" in asked
         assert {r["model"] for r in srv.requests} == {"m"}
     assert json.loads(res.output)["accuracy"] == 0.5  # the fake says image to both
+
+
+def test_route_eval_router_options_that_are_arguments_of_their_own(tmp_path):
+    """path=, threshold= and name= collided with create_router's own arguments: a TypeError traceback."""
+    data = tmp_path / "r.jsonl"
+    data.write_text(json.dumps({"question": "Who wrote Hamlet?", "route": "paragraph"}) + "\n")
+    base = ["route", "eval", "--data", str(data), "--json"]
+    federated = CliRunner().invoke(cli, [*base, "--router", "federated", "--router-option", "threshold=0.2"])
+    assert federated.exit_code == 0, federated.output
+    assert json.loads(federated.output)["n"] == 1
+    for option in ("name=x", "threshold=high"):
+        res = CliRunner().invoke(cli, [*base, "--router", "federated", "--router-option", option])
+        assert res.exit_code == 2 and "Traceback" not in res.output and json.loads(res.output)["error"], res.output
+    twice = CliRunner().invoke(cli, [*base, "--router-path", str(tmp_path), "--router-option", f"path={tmp_path}"])
+    assert twice.exit_code == 2 and "path is given twice" in twice.output

@@ -386,7 +386,15 @@ def test_edge_rejects_a_bad_search_beam(tmp_path: Path, bad: object) -> None:
 
 @pytest.mark.parametrize(
     ("option", "bad"),
-    [("M", 0), ("M", 1), ("ef_search", -5), ("ef_search", 0), ("ef_construction", 0), ("compact_ratio", 0.0)],
+    [
+        ("M", 0),
+        ("M", 1),
+        ("M", 16.5),
+        ("ef_search", -5),
+        ("ef_search", 0),
+        ("ef_construction", 0),
+        ("compact_ratio", -0.5),
+    ],
 )
 @pytest.mark.parametrize("index", ["flat", "hnsw"])
 def test_faiss_rejects_a_bad_graph_option(tmp_path: Path, index: str, option: str, bad: object) -> None:
@@ -404,8 +412,9 @@ def test_faiss_opens_a_kb_built_with_bad_graph_options_for_reading(tmp_path: Pat
 
 
 def test_faiss_accepts_the_smallest_graph_options(tmp_path: Path) -> None:
-    """The control: the least values allowed build a working HNSW index."""
-    store = open_store("faiss", tmp_path / "s", {"index": "hnsw", "M": 2, "ef_search": 1, "ef_construction": 1})
+    """The control: the least values allowed build a working HNSW index (compact_ratio 0: compact at once)."""
+    options = {"index": "hnsw", "M": 2, "ef_search": 1, "ef_construction": 1, "compact_ratio": 0.0}
+    store = open_store("faiss", tmp_path / "s", options)
     store.open(8)
     rng = np.random.default_rng(0)
     store.upsert([Point(f"p{i}", v / np.linalg.norm(v), {"i": i}) for i, v in enumerate(rng.standard_normal((20, 8)))])
