@@ -87,7 +87,8 @@ def main() -> None:
     selector = MMRouteSelector.from_home(home)
     router_retriever = RouterRetriever(selector=selector, retriever_tools=tools, llm=MockLLM())
     nodes = router_retriever.retrieve(args.question)
-    picked = selector.select([t.metadata for t in tools], args.question).selections
+    assert selector.last_decision is not None  # the decision the retrieval just made: mapped again, not re-routed
+    picked = selector.decide([t.metadata for t in tools], selector.last_decision, selector.kb_infos()).selections
     print(
         f"\nRouterRetriever with MMRouteSelector: {len(nodes)} nodes from",
         [tools[s.index].metadata.name for s in picked],

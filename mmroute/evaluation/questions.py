@@ -44,12 +44,12 @@ def load_questions(path: Path) -> list[Question]:
             answers = rec.get("answers")
             given = rec.get("id")
             qid = str(lineno) if given is None else str(given)  # a record without an id is known by its line
-            if given is not None and qid in seen:  # results are keyed by id: two questions would read as one
-                raise InputError(
-                    f"{path}:{lineno}: question id {qid!r} is already used on line {seen[qid]}",
-                    hint="give every question its own id",
-                )
-            if given is not None:
+            if given is not None:  # results are keyed by id: two questions with one would read as one
+                if qid in seen:
+                    raise InputError(
+                        f"{path}:{lineno}: question id {qid!r} is already used on line {seen[qid]}",
+                        hint="give every question its own id",
+                    )
                 seen[qid] = lineno
             out.append(
                 Question(

@@ -214,8 +214,8 @@ def open_store(backend: str, path: Path, options: Mapping[str, Any] | None = Non
     return STORES.create(backend, path=path, **dict(options or {}))
 
 
-def require_lasting(spec: StoreSpec) -> StoreSpec:
-    """``spec`` when a KB on it keeps its points after the process ends; a ConfigError for an in-memory store
+def require_lasting(spec: StoreSpec) -> None:
+    """Nothing when a KB on ``spec`` keeps its points after the process ends; a ConfigError for an in-memory store
     (Qdrant's ``location=":memory:"``), where a KB indexed, copied or moved would be empty once the command
     ended while its manifest still counted the items. In-memory stores remain for a process's own use
     (:func:`open_store`), never as a KB's store."""
@@ -225,4 +225,3 @@ def require_lasting(spec: StoreSpec) -> StoreSpec:
             "gone when this command ends",
             hint="leave location unset for a store on disk in the KB's folder, or give url= for a server",
         )
-    return spec
