@@ -93,12 +93,20 @@ def create_federated(
 ) -> FederatedRouter:
     """The ``federated`` router: per-KB thresholds over ``inner`` (a router or a registered name; default
     :func:`~mmroute.routing.default.default_router`, from the artifact at ``path`` when given)."""
+    from ..registry import UnknownOptionError
     from .base import ROUTERS
 
-    if isinstance(inner, str):
-        inner = ROUTERS.create(inner, **({"path": str(path)} if path else {}), **options)
-    elif inner is None and (path or options):
-        inner = ROUTERS.create("default", path=path, **options)
+    if isinstance(inner, str) or (inner is None and (path or options)):
+        name = inner if isinstance(inner, str) else "default"
+        try:
+            inner = ROUTERS.create(name, **({"path": str(path)} if path else {}), **options)
+        except UnknownOptionError as e:  # the user configured 'federated': say so, and where the options went
+            raise UnknownOptionError(
+                f"router 'federated' has no option {', '.join(repr(k) for k in e.options)} (its own options: "
+                f"path, threshold, inner; any other goes to its inner router {name!r}, which refused it)",
+                e.options,
+                hint=e.hint,
+            ) from None
     return FederatedRouter(inner, threshold=threshold)
 
 
