@@ -8,6 +8,7 @@ from typing import Any
 
 import click
 
+from ..errors import MMRouteError
 from .common import RouterName, emit_json, handle_errors, home_option, json_option, open_home, parse_options
 from .main import cli
 
@@ -136,7 +137,8 @@ def route_ask(
 Examples:
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --json
   mmroute route eval --data ../shared/data/routing/universalrag_train.jsonl --limit 120
-The shipped router was trained on universalrag_train.jsonl, so its accuracy there is in-sample (1.0): give
+The shipped router was trained on universalrag_train.jsonl, so its accuracy there is in-sample (1.0; the report says
+how many questions it was trained on, by fingerprint, under any file name): give
 questions it never saw for a figure to quote (docs/benchmarks.md gives its out-of-fold accuracy on this file).
 """,
 )
@@ -196,13 +198,7 @@ def route_eval(
     router = _make_router(router_name, router_path, options=router_options)
     router.warm_up()
     report = evaluate_router(router, examples)
-    trained_on = training_file(router_name, router_path)
-    report["in_sample"] = trained_on == data.name
-    if report["in_sample"]:
-        report["note"] = (
-            f"the router was trained on {trained_on}: this accuracy is in-sample, not a figure to quote "
-            "(evaluate on questions it never saw)"
-        )
+    report.update(in_sample_report(router_name, router_path, data, [e.question for e in examples]))
     if as_json:
         emit_json(report)
         return
@@ -212,24 +208,35 @@ def route_eval(
     )
     for r, acc in report["per_route"].items():
         click.echo(f"  {r:<10} {acc:.4f}")
-    if report["in_sample"]:
+    if "note" in report:
         click.echo(f"note: {report['note']}")
 
 
-def training_file(router_name: str, router_path: Path | None) -> str | None:
-    """The name of the file a trained router's artifact says it was trained on (None for other routers or when the
-    artifact does not say). The artifact records the name only, so an evaluation file is recognised by its name."""
-    import json
-
-    from ..routing.model import default_artifact_dir
-
+def in_sample_report(router_name: str, router_path: Path | None, data: Path, questions: list[str]) -> dict[str, Any]:
+    """``in_sample`` (every question evaluated was trained on), ``seen_in_training`` (how many were; None when
+    unknown) and a ``note`` when any was. The artifact keeps fingerprints of its training questions; one from
+    before they were kept is known by the name of the file it was trained on."""
     if router_name not in ("default", "trained"):
-        return None
+        return {"in_sample": False, "seen_in_training": None}
+    from ..routing.model import RouterModel, default_artifact_dir
+
+    directory = router_path or default_artifact_dir()
     try:
-        meta = json.loads(((router_path or default_artifact_dir()) / "router.json").read_text(encoding="utf-8"))["meta"]
-        return str(meta["data"])
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
+        model = RouterModel.load(directory)
+    except MMRouteError:
+        return {"in_sample": False, "seen_in_training": None}
+    seen = model.seen_in_training(questions)
+    if seen is None:  # an older artifact: its training file's name is all it says
+        seen = len(questions) if model.meta.get("data") == data.name else None
+    out: dict[str, Any] = {"in_sample": bool(questions) and seen == len(questions), "seen_in_training": seen}
+    if seen:
+        share = f"all {seen}" if seen == len(questions) else f"{seen} of these {len(questions)}"
+        out["note"] = (
+            f"the router was trained on {share} questions: this accuracy is "
+            f"{'in-sample' if seen == len(questions) else 'partly in-sample'}, not a figure to quote "
+            "(evaluate on questions it never saw)"
+        )
+    return out
 
 
 def stratified_sample(examples: list[Any], n: int) -> list[Any]:

@@ -17,8 +17,9 @@ means right about 80% of the time on queries like the training ones.
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -40,6 +41,16 @@ WEIGHTS_FILE = "weights.npz"
 def default_artifact_dir() -> Path:
     """The router shipped in the package (rebuilt by ``make router``)."""
     return Path(__file__).resolve().parents[1] / "data" / "router"
+
+
+def question_fingerprints(questions: Iterable[str]) -> np.ndarray:
+    """Sorted unique 64-bit fingerprints of questions (case and spacing ignored): what an artifact keeps of its
+    training questions, so that an evaluation can tell a question it was trained on without shipping the text."""
+    digests = {
+        int.from_bytes(hashlib.blake2b(" ".join(q.casefold().split()).encode("utf-8"), digest_size=8).digest(), "big")
+        for q in questions
+    }
+    return np.array(sorted(digests), dtype=np.uint64)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -89,6 +100,16 @@ class RouterModel:
     canonical: int = 0
     """Canonicalisation version the model was trained with (:mod:`.canonical`); 0: raw text (version-1 artifacts)."""
     meta: dict[str, Any] = field(default_factory=dict)
+    training_questions: np.ndarray | None = None
+    """:func:`question_fingerprints` of the questions it was trained on (None: an artifact from before they were
+    kept); ``mmroute route eval`` counts an evaluation's questions among them."""
+
+    def seen_in_training(self, questions: Sequence[str]) -> int | None:
+        """How many of ``questions`` the model was trained on (None when the artifact does not say)."""
+        if self.training_questions is None:
+            return None
+        known = set(self.training_questions.tolist())
+        return sum(int(f) in known for f in (question_fingerprints([q])[0] for q in questions))
 
     def routing_text(self, query: str) -> str:
         """The text this model featurises for ``query``: every feature (n-grams, cues, the encoder's)
@@ -155,6 +176,8 @@ class RouterModel:
         }
         if self.centroids is not None:
             arrays["centroids"] = self.centroids.astype(np.float16)
+        if self.training_questions is not None:
+            arrays["training_questions"] = self.training_questions.astype(np.uint64)
         # the n-gram vocabulary, JSON-encoded bytes: compressed with the weights (a JSON list of 100k+
         # terms, one per line, would be most of the artifact)
         arrays["terms_json"] = np.frombuffer(
@@ -233,5 +256,6 @@ class RouterModel:
             centroids=arrays.get("centroids"),
             ood_threshold=float(cfg.get("ood_threshold", 0.0)),
             canonical=int(cfg.get("canonical", 0)),
+            training_questions=arrays.get("training_questions"),
             meta=dict(cfg.get("meta") or {}),
         )

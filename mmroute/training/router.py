@@ -33,7 +33,7 @@ import numpy as np
 from ..errors import InputError
 from ..routing.dataset import ROUTE_VALUES, RoutingExample
 from ..routing.embedding import QueryFeatures, QueryFeaturizer
-from ..routing.model import RouterModel, softmax
+from ..routing.model import RouterModel, question_fingerprints, softmax
 from .router_distill import LayerFeatures, oof_teacher_probabilities
 from .router_fit import (
     Featurize,
@@ -234,6 +234,7 @@ def train_model(
         np.float32
     )
     model.ood_threshold = float(np.quantile(oof_sim, cfg.ood_quantile))
+    model.training_questions = question_fingerprints(e.question for e in examples)
     model.meta = {
         "trained_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "n_examples": n,

@@ -77,15 +77,26 @@ def test_train_then_eval_small_sample(data_dir, tmp_path):
     assert report["n"] == 40 and report["accuracy"] > 0.8  # training data: must be nearly perfect
     assert report["p50_ms"] > 0
     assert report["in_sample"] is True and "in-sample" in report["note"]  # and the report says so
-    other = tmp_path / "other.jsonl"
-    other.write_text(train.read_text())
-    args = ["route", "eval", "--data", str(other), "--router", "trained", "--router-path", str(out), "--limit", "40"]
+    assert report["seen_in_training"] == 40
+    renamed = tmp_path / "other.jsonl"  # a renamed copy is still the training data
+    renamed.write_text(train.read_text())
+    args = ["route", "eval", "--data", str(renamed), "--router", "trained", "--router-path", str(out), "--limit", "40"]
     res = CliRunner().invoke(cli, args)
-    assert (
-        res.exit_code == 0 and "in-sample" not in res.output
-    )  # the control: another file name (the artifact records names)
-    res = CliRunner().invoke(cli, [*args[:3], str(train), *args[4:]])
-    assert res.exit_code == 0 and "note: the router was trained on train.jsonl" in res.output
+    assert res.exit_code == 0 and "note: the router was trained on all 40 questions" in res.output
+    # the control: questions it never saw get no note; a mix is called partly in-sample
+    rows = [json.loads(line) for line in (data_dir / "routing" / "universalrag_train.jsonl").open()]
+    trained = {json.loads(line)["question"] for line in train.open()}
+    unseen = [r for r in rows if r["question"] not in trained][:30]
+    fresh = tmp_path / "fresh.jsonl"
+    fresh.write_text("".join(json.dumps(r) + "\n" for r in unseen))
+    res = CliRunner().invoke(cli, [*args[:3], str(fresh), *args[4:8], "--json"])
+    report = json.loads(res.output)
+    assert report["in_sample"] is False and report["seen_in_training"] == 0 and "note" not in report
+    mixed = tmp_path / "mixed.jsonl"
+    mixed.write_text(fresh.read_text() + "".join(train.read_text().splitlines(keepends=True)[:10]))
+    res = CliRunner().invoke(cli, [*args[:3], str(mixed), *args[4:8]])
+    assert res.exit_code == 0 and "trained on 10 of these 40 questions" in res.output
+    assert "partly in-sample" in res.output
 
 
 def test_eval_rejects_bad_data(tmp_path):
