@@ -14,7 +14,7 @@ from mmroute.errors import ConfigError
 from mmroute.kb import Home
 from mmroute.pipeline import Pipeline
 from mmroute.reading.squad import exact_match
-from tests.verification.heldout import QUESTIONS
+from tests.verification.heldout import KNOWN_REGRESSION, QUESTIONS
 
 
 @pytest.fixture(scope="module")
@@ -53,7 +53,7 @@ ANSWERED = ("ircot/63", "ircot/81", "ircot/90", "ircot/423")
 
 
 @pytest.mark.xfail(
-    reason="known regression of this session (issue 28 note, section 3): the verifier policies refitted for the reader trained on 45k questions withhold more right answers on held-out paragraphs (threshold 0.49 to keep wrong answers at 8%); the new reader's no-answer AUC (0.626) does not separate them",
+    reason=KNOWN_REGRESSION,
     strict=True,
 )
 def test_the_user_gets_the_answer_and_its_evidence_or_i_dont_know(hop_pipe):

@@ -28,6 +28,14 @@ class HeldOut:
     wrong: str  # a span of the same paragraph that does not answer the question
 
 
+KNOWN_REGRESSION = (
+    "known regression since 2026-12-04 (issue 28, open): the reader policy, refitted for the reader trained on "
+    "45k questions, withholds more right answers on held-out paragraphs (threshold 0.45 keeps wrong answers at 8% "
+    "of the dev questions); the reader's no-answer AUC (0.626) does not separate them"
+)
+"""Why the held-out answer-quality tests are strict expected failures (they pass again once the reader separates
+answerable from unanswerable questions well enough)."""
+
 QUESTIONS = (
     HeldOut(
         "ircot/0",

@@ -14,7 +14,7 @@ from mmroute.types import Draft, Verdict
 from mmroute.verification import VERIFIERS, EvidenceVerifier, Policy
 from mmroute.verification.judge import LLMJudge, parse_judgement
 from tests.helpers.fake_openai import FakeOpenAI, Reply
-from tests.verification.heldout import QUESTIONS, hits_for
+from tests.verification.heldout import KNOWN_REGRESSION, QUESTIONS, hits_for
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +56,7 @@ def _auc(pos: list[float], neg: list[float]) -> float:
 
 
 @pytest.mark.xfail(
-    reason="known regression of this session (issue 28 note, section 3): the verifier policies refitted for the reader trained on 45k questions withhold more right answers on held-out paragraphs (threshold 0.49 to keep wrong answers at 8%); the new reader's no-answer AUC (0.626) does not separate them",
+    reason=KNOWN_REGRESSION,
     strict=True,
 )
 def test_reader_answers_pass_where_their_unanswerable_twins_are_withheld(heldout_reader_runs):
