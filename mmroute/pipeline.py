@@ -77,15 +77,18 @@ class Pipeline:
         home: Home | str | Path | None = None,
         config: PipelineConfig | None = None,
         retriever: Retriever | str | None = None,
+        endpoint_api_key: str | None = None,
     ) -> Pipeline:
-        """Build the retriever, generator and verifier that ``config`` names."""
+        """Build the retriever, generator and verifier that ``config`` names. ``endpoint_api_key``: the key for
+        the config's endpoint (generator and judge), given by a caller of ``mmroute serve``; by default the
+        endpoint gets the key in ``$api_key_env``."""
         cfg = config or PipelineConfig()
         h = home if isinstance(home, Home) else Home(home)
         if isinstance(retriever, str) or retriever is None:
             name = retriever or cfg.retriever
             router = _router(cfg, required=not cfg.kbs) if not cfg.kbs or name == "stepwise" else None
             retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)
-        generator = create_generator(cfg.generator, **_generator_options(cfg))
+        generator = create_generator(cfg.generator, **_generator_options(cfg, endpoint_api_key))
         verifier: Verifier | None = None
         if cfg.verify:
             options = dict(cfg.verifier_options)
@@ -102,6 +105,7 @@ class Pipeline:
                         api_key_env=cfg.endpoint.api_key_env,
                         timeout_s=cfg.endpoint.timeout_s,
                         max_retries=cfg.endpoint.max_retries,
+                        api_key=endpoint_api_key,
                     )
                 )
             verifier = VERIFIERS.create(cfg.verifier, **options)
@@ -233,9 +237,11 @@ def past_first_hop(
     )
 
 
-def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:
+def _generator_options(cfg: PipelineConfig, api_key: str | None = None) -> dict[str, Any]:
     opts = dict(cfg.generator_options)
     if cfg.generator == "openai":
+        if api_key:
+            opts["api_key"] = api_key
         ep = cfg.endpoint
         opts.setdefault("base_url", ep.url)
         opts.setdefault("model", ep.model)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 MASK = "***"
@@ -41,6 +42,17 @@ def redact_url(url: str) -> str:
 def redact_urls(text: str) -> str:
     """``text`` with every URL in it passed through :func:`redact_url`."""
     return _URL.sub(lambda m: redact_url(m.group(0)), text)
+
+
+def redact_values(value: Any) -> Any:
+    """A JSON-like value (dicts, lists, strings) with every URL in its strings passed through :func:`redact_url`."""
+    if isinstance(value, str):
+        return redact_urls(value)
+    if isinstance(value, dict):
+        return {k: redact_values(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [redact_values(v) for v in value]
+    return value
 
 
 def redact_text(text: str, secrets: Iterable[str | None]) -> str:

@@ -37,6 +37,7 @@ from typing import Any
 
 import httpx
 
+from ..envkeys import endpoint_key, keys_are_withheld
 from ..errors import EndpointError
 from ..redact import join_url, redact_text, redact_url
 
@@ -78,6 +79,7 @@ class ChatClient:
         max_backoff_s: float = 8.0,
         default_params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
+        api_key: str | None = None,
     ) -> None:
         if not base_url:
             raise EndpointError(
@@ -89,6 +91,8 @@ class ChatClient:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
+        self._api_key = api_key or None
+        """A key given with the request (``mmroute serve``: the caller's own); it wins over ``$api_key_env``."""
         self.timeout_s = float(timeout_s)
         self.max_retries = max(0, int(max_retries))
         self.backoff_s = float(backoff_s)
@@ -115,12 +119,12 @@ class ChatClient:
 
     def _secrets(self) -> list[str]:
         """What must never be shown: the API key and any extra header values sent."""
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
-        return [v for v in (key, *self._extra_headers.values()) if v]
+        key = os.environ.get(self.api_key_env) if self.api_key_env else None  # withheld or not: never shown
+        return [v for v in (self._api_key, key, *self._extra_headers.values()) if v]
 
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json", **self._extra_headers}
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None
+        key = self._api_key or endpoint_key(self.api_key_env)
         if key:
             h["Authorization"] = f"Bearer {key}"
         return h
@@ -282,6 +286,11 @@ def _error_detail(response: httpx.Response) -> str:
 
 
 def _hint_for_status(status: int, key_env: str | None) -> str:
+    if status in (401, 403) and keys_are_withheld():
+        return (
+            "this mmroute server has no bearer token, so it sends no API key from its environment for a request: "
+            "start it with $MMROUTE_SERVE_TOKEN set and send the same token (the CLI reads it from the environment)"
+        )
     if status in (401, 403):
         return (
             f"set a valid API key in the environment variable {key_env}" if key_env else "the endpoint needs an API key"

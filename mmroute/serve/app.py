@@ -38,6 +38,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import hashlib
 import hmac
 import json
 import logging
@@ -60,6 +61,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, ops
 from ..config import DEFAULT_RETRIEVER
+from ..envkeys import keys_withheld
 from ..errors import (
     ConfigError,
     EndpointError,
@@ -184,6 +186,11 @@ class AskRequest(BaseModel):
         False,
         description="Also return every retrieval step's hits (`step_hits`), as /v1/retrieve does (the app shows them).",
     )
+    endpoint_api_key: str | None = Field(
+        None,
+        description="The caller's key for the config's endpoint (the CLI and the app send the one in their "
+        "`api_key_env`). A server without a bearer token sends no key of its own environment for a request.",
+    )
 
 
 class RetrieveRequest(BaseModel):
@@ -264,15 +271,17 @@ class ServeState:
 
         return self._cached(self._routers, ("router", name, path, threshold), build)
 
-    def pipeline(self, config: Any) -> Any:
+    def pipeline(self, config: Any, endpoint_api_key: str | None = None) -> Any:
         from ..pipeline import Pipeline
 
         def build() -> Any:
-            pipe = Pipeline.from_home(self.home, config)
+            pipe = Pipeline.from_home(self.home, config, endpoint_api_key=endpoint_api_key)
             pipe.warm_up()
             return pipe
 
-        key = ("pipeline", json.dumps(config.to_dict(), sort_keys=True, default=str))
+        # a pipeline holding a caller's key serves only requests that bring the same key
+        holder = hashlib.sha256(endpoint_api_key.encode()).hexdigest() if endpoint_api_key else ""
+        key = ("pipeline", json.dumps(config.to_dict(), sort_keys=True, default=str), holder)
         return self._cached(self._pipelines, key, build, limit=PIPELINE_CACHE)
 
     def retriever(self, name: str, router: str | None) -> Any:
@@ -356,6 +365,12 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > state.max_body:
             return await send_error(send, 413, too_big)
+        if not state.token:  # anyone who reaches it: requests name endpoints, never get the owner's keys
+            with keys_withheld():
+                return await admitted(scope, receive, send)
+        return await admitted(scope, receive, send)
+
+    async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") not in ("POST", "PUT", "PATCH"):
             return await app(scope, receive, send)
         # read the body here, counting bytes (a chunked upload has no Content-Length), then hand it on
@@ -552,6 +567,13 @@ def create_app(
                 f"the server needs an absolute input path, not {body.input!r}",
                 hint="the mmroute CLI sends absolute paths; resolve the path before sending it",
             )
+        if not state.token and set((body.store or {}).get("options") or {}) & {"url", "api_key_env"}:
+            raise ConfigError(  # the store would get the owner's key from the environment, at the request's URL
+                "this server has no bearer token, so it does not index into a store at a URL or with a key a "
+                "request names",
+                hint="start the server with $MMROUTE_SERVE_TOKEN set and send the same token (the CLI reads it from "
+                "the environment), or stop it (mmroute serve --stop) and index without it",
+            )
         job, created = state.jobs.submit(name, body.model_dump())
         return {**job.to_dict(), "created": created}
 
@@ -588,7 +610,7 @@ def create_app(
         cfg = PipelineConfig.from_dict(body.config) if body.config else PipelineConfig()
         named = list(cfg.kbs)
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
-            answer = ops.answer(state.home, cfg, body.question, img, lambda: state.pipeline(cfg))
+            answer = ops.answer(state.home, cfg, body.question, img, lambda: state.pipeline(cfg, body.endpoint_api_key))
         out = answer.to_dict()
         if body.step_hits:
             out["step_hits"] = ops.step_hits(answer.retrieval)

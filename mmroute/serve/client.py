@@ -192,6 +192,9 @@ class ServeClient:
         body: dict[str, Any] = {"question": question, "config": dict(config or {}), "image": _image(image)}
         if step_hits:
             body["step_hits"] = True
+        key = callers_endpoint_key(body["config"])
+        if key:
+            body["endpoint_api_key"] = key
         return self.request("POST", "/v1/ask", body)
 
     def retrieve(
@@ -236,6 +239,16 @@ def _kb_path(name: str, *rest: str) -> str:
     """``/v1/kbs/NAME[/...]`` for a valid KB name; an invalid one is refused here with the in-process error
     (``../hop`` in a URL would name another endpoint, or none)."""
     return "/".join(("/v1/kbs", _q(validate_kb_name(name)), *rest))
+
+
+def callers_endpoint_key(config: Mapping[str, Any]) -> str | None:
+    """The key this process holds for the endpoint a pipeline config calls (generator ``openai`` or the judge):
+    sent with the request, since the server may not send one of its own (:mod:`mmroute.envkeys`)."""
+    endpoint = config.get("endpoint") or {}
+    if not isinstance(endpoint, Mapping) or not (config.get("generator") == "openai" or endpoint.get("judge")):
+        return None
+    name = endpoint.get("api_key_env", "OPENAI_API_KEY")
+    return (os.environ.get(name) or None) if isinstance(name, str) and name else None
 
 
 def _image(path: Path | None) -> dict[str, str] | None:

@@ -31,6 +31,7 @@ from typing import Any
 from .. import ops
 from ..errors import MMRouteError
 from ..fsutil import atomic_write_json
+from ..redact import redact_values
 from .gate import KBGate
 
 log = logging.getLogger("mmroute.serve")
@@ -69,7 +70,7 @@ class Job:
         return {
             "id": self.id,
             "kb": self.kb,
-            "spec": self.spec,
+            "spec": redact_values(self.spec),
             "targets": list(self.targets),
             "status": self.status,
             "created_at": self.created_at,

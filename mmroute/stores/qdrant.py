@@ -31,6 +31,7 @@ import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -109,9 +110,10 @@ class QdrantStore:
                 f"qdrant store: location must be ':memory:', not {location!r}",
                 hint="use url= for a server, or leave both unset for local mode on disk",
             )
-        if "api_key" in (url or "").lower():
-            raise ConfigError(
-                "qdrant store: do not put the API key in the url", hint=f"export it as ${api_key_env} instead"
+        if "api_key" in (url or "").lower() or "@" in urlsplit(url or "").netloc:
+            raise ConfigError(  # a url is recorded in the KB's manifest, index jobs and messages: no secret in it
+                "qdrant store: do not put the API key or a password in the url",
+                hint=f"export the key as ${api_key_env} instead",
             )
         self.path = Path(path)
         self.url = url
