@@ -27,6 +27,7 @@ mmroute.errors.InputError: the question is 4,000 characters, over the 2,000 char
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -87,9 +88,19 @@ def preview(text: str, chars: int = PREVIEW_CHARS) -> str:
     return (cut[:space] if space > chars // 2 else cut[:chars]).rstrip() + " ..."
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+"""What Python makes of bytes that are not UTF-8 in ``sys.argv`` (``surrogateescape``), and what a lone ``\\ud800``
+escape in a JSON body decodes to: no tokenizer or encoder takes it."""
+
+
 def check_question(text: str, what: str = "question", limit: int | None = None) -> str:
     """``text`` when it is at most the limit long; else :class:`InputError` with its length and a prefix."""
     limit = max_question_chars() if limit is None else limit
+    if _SURROGATE.search(text):  # bytes that were not UTF-8 (a Latin-1 terminal), or a lone surrogate in JSON
+        raise InputError(
+            f"the {what} is not valid UTF-8 text ({preview(_SURROGATE.sub(chr(0xFFFD), text))!r})",
+            hint="type it again, or convert it to UTF-8 (iconv -f latin1 -t utf-8)",
+        )
     if len(text) > limit:
         raise InputError(
             f"the {what} is {len(text):,} characters, over the {limit:,} character limit ({preview(text)!r})",

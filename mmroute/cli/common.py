@@ -76,6 +76,10 @@ def fail(message: str, hint: str | None = None, code: int = 2, as_json: bool = F
     sys.exit(code)
 
 
+RESUMABLE = frozenset({"index", "reader train"})
+"""Commands whose interrupted run a re-run continues (the others start over, or had nothing to write)."""
+
+
 def handle_errors(f: F) -> F:
     """Run a command; an :class:`MMRouteError` (a user error) becomes one line plus a hint, exit 2.
 
@@ -96,9 +100,13 @@ def handle_errors(f: F) -> F:
                 raise
             fail(*said, as_json=bool(kwargs.get("as_json")))
         except KeyboardInterrupt:
+            ctx = click.get_current_context(silent=True)
+            path = ctx.command_path.split()[1:] if ctx is not None else []
             fail(
                 "interrupted",
-                "re-run the same command to resume where it stopped",
+                "re-run the same command to resume where it stopped"
+                if " ".join(path) in RESUMABLE
+                else "run the command again when you want its result",
                 code=130,
                 as_json=bool(kwargs.get("as_json")),
             )

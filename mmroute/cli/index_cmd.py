@@ -35,10 +35,11 @@ Examples:
 @click.option("--kb", required=True, help="Name of the KB to create or add to.")
 @click.option(
     "--input",
-    "input_path",
+    "input_paths",
     required=True,
+    multiple=True,  # only to refuse a second one: click would silently keep the last
     type=click.Path(path_type=Path),
-    help="A JSONL corpus, a folder, or a single file.",
+    help="A JSONL corpus, a folder, or a single file (one per run).",
 )
 @click.option(
     "--modality",
@@ -84,7 +85,7 @@ Examples:
 @handle_errors
 def index_command(
     kb: str,
-    input_path: Path,
+    input_paths: tuple[Path, ...],
     modality: str | None,
     granularity: str | None,
     encoder: str | None,
@@ -104,6 +105,13 @@ def index_command(
     from ..serve.client import connect, run_index
     from ..types import EncoderSpec, StoreSpec
 
+    if len(input_paths) > 1:
+        raise InputError(
+            f"--input given {len(input_paths)} times; one run indexes one input",
+            hint="put the files in one folder and index the folder, or run index once per input (each run adds to "
+            "the KB)",
+        )
+    input_path = input_paths[0]
     if encoder_options and not encoder:  # the default encoder depends on the modality: options need its name
         raise InputError(
             "--encoder-option needs --encoder (the default encoder depends on what is indexed)",

@@ -102,12 +102,15 @@ class QueryGuard:
         lang = self.language(q)
         if lang and lang not in self.languages:
             return GuardVerdict(
-                "reject", "language", f"the query looks like {lang!r}; the KBs cover {', '.join(self.languages)}"
+                "reject",
+                "language",
+                f"the query looks like {lang!r}; the router reads {', '.join(self.languages)} only (name the KBs to "
+                "search, e.g. --kb NAME, to search them without routing)",
             )
         gib = self.gibberish_score(q)
         if gib >= 0.5:
             return GuardVerdict(
-                "reject", "gibberish", "the query does not look like words in a covered language", score=gib
+                "reject", "gibberish", "the query does not look like words of a language the router reads", score=gib
             )
         return GuardVerdict("pass", score=gib)
 

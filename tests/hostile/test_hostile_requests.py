@@ -157,6 +157,14 @@ def test_the_http_api_answers_400_with_the_same_line(home: Path) -> None:
             raw = json.dumps(answer)
             assert status == 400 and "over the 2,000 character limit" in answer["error"], (path, answer)
             assert len(raw) < 600 and LONG[:200] not in raw
+        for path, body in (  # a lone surrogate escape: no tokenizer takes it (it was a 500 and a traceback)
+            ("/v1/ask", {"question": "\ud800door code?", "config": {"generator": "offline"}}),
+            ("/v1/route", {"question": "\ud800door code?"}),
+            ("/v1/search", {"kb": "films", "query": "\ud800door code"}),
+            ("/v1/retrieve", {"query": "\ud800door code"}),
+        ):
+            status, answer = http(server.url + path, "POST", body)
+            assert status == 400 and "not valid UTF-8 text" in answer["error"], (path, answer)
         status, answer = http(
             server.url + "/v1/search", "POST", {"kb": "films", "image": {"name": "holiday.png", "data_b64": bomb}}
         )
@@ -214,3 +222,11 @@ def test_app_uploads_refuse_bombs_and_corrupt_images_and_keep_the_rest(tmp_path:
     assert sorted(p.name for p in (tmp_path / "up").iterdir()) == ["fine.png", "notes.txt"]  # no part files left
     with pytest.raises(InputError, match="decompression bomb"):
         save_upload("q.png", bomb, tmp_path / "q", QUERY_IMAGE_TYPES, max_mb=20)
+
+
+def test_a_query_of_bytes_that_are_not_utf8_is_one_line(home: Path) -> None:
+    """A Latin-1 terminal's bytes reach the CLI as surrogate escapes; they were a tokenizer traceback."""
+    for args in (("search", "--kb", "films", "door \udcff\udcfe code"), ("ask", "door \udcff code?", "--kb", "films")):
+        r = mmroute(*args, "--home", str(home))
+        assert r.returncode == 2 and "Traceback" not in r.stderr, r.stderr
+        assert _one_line(r.stderr).startswith("error: the ") and "is not valid UTF-8 text" in r.stderr

@@ -184,6 +184,8 @@ def test_guard_rejects_with_reason(trained, query, check):
     d = g.route(query, KBS)
     assert d.rejected and d.chosen == () and d.kbs == ()
     assert d.details["guard"] == check and check in d.reason
+    if check == "language":  # a claim about the router, not about what the KBs hold (they may well be German)
+        assert "the router reads en only" in d.reason and "--kb" in d.reason and "KBs cover" not in d.reason
 
 
 def test_guard_lets_real_questions_through(trained):
