@@ -85,6 +85,9 @@ class IndexReport:
     """Items encoded and written in this run."""
     unchanged: int = 0
     """Items already present (from an earlier or interrupted run) and not re-encoded."""
+    removed: int = 0
+    """Items of an earlier run that their source no longer makes (an edited file's old paragraphs, a deleted
+    file's items): removed, so no answer quotes text that is in no file."""
     sources_done: int = 0
     sources_unchanged: int = 0
     problems: list[LoadProblem] = field(default_factory=list)
@@ -107,6 +110,7 @@ class IndexReport:
             "granularity": self.granularity,
             "indexed": self.indexed,
             "unchanged": self.unchanged,
+            "removed": self.removed,
             "skipped": self.skipped,
             "sources_done": self.sources_done,
             "sources_unchanged": self.sources_unchanged,
@@ -124,6 +128,7 @@ class IndexReport:
             granularity=str(d["granularity"]),
             indexed=int(d.get("indexed") or 0),
             unchanged=int(d.get("unchanged") or 0),
+            removed=int(d.get("removed") or 0),
             sources_done=int(d.get("sources_done") or 0),
             sources_unchanged=int(d.get("sources_unchanged") or 0),
             problems=[
@@ -261,6 +266,7 @@ class Indexer:
                 store,
                 description,
                 dict(loader_options or {}),
+                input_is_folder=Path(input_path).is_dir(),
             )
             report.notes = list(notes)
             reports.append(report)
@@ -323,7 +329,10 @@ class Indexer:
         store_spec: StoreSpec | None,
         description: str,
         loader_options: dict[str, Any],
+        input_is_folder: bool = False,
     ) -> IndexReport:
+        """Index ``plans`` into KB ``name``. Items that a re-read source no longer makes are removed, and so are
+        the items of a file that was indexed from the folder ``root`` (``input_is_folder``) and is gone."""
         t0 = time.perf_counter()
         directory = self.home.kb_dir(name)
         report = IndexReport(kb=name, granularity=gran.value, problems=problems)
@@ -351,15 +360,25 @@ class Indexer:
                 # Sources smaller than a batch (one image per file) are encoded together: an encoder
                 # call per file costs several times the batched call (evals/bench/bench_indexing).
                 group: list[_PendingSource] = []
+                now: dict[str, frozenset[str]] = {}  # reloaded source -> the point ids it makes now
                 for i, plan in enumerate(plans):
                     pending = self._load_source(name, plan, gran, root, store, manifest, report, loader_options)
                     if pending is not None:
                         group.append(pending)
+                        if pending.reloaded:
+                            now[pending.key] = pending.ids
                     if group and (i == len(plans) - 1 or sum(len(g.todo) for g in group) >= self.batch_size):
                         self._store_sources(name, group, enc, store, manifest, report, titles)
                         group = []
                         manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                         manifest.save(directory)
+                gone = vanished_sources(manifest, root) if input_is_folder else []
+                for key in gone:
+                    now[key] = frozenset()
+                if now:
+                    report.removed = remove_stale(store, now, titles)
+                    for key in gone:
+                        manifest.sources.pop(key, None)
                 manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                 manifest.save(directory)
                 if manifest.info.count:
@@ -462,7 +481,7 @@ class Indexer:
             same = stored_alike(store, todo)
             todo = [(pid, it) for pid, it in todo if pid not in same]
             report.unchanged += len(same)
-        return _PendingSource(key, sha, len(items), todo, list(loaded.problems))
+        return _PendingSource(key, sha, len(items), todo, list(loaded.problems), frozenset(ids), prev is not None)
 
     def _store_sources(
         self,
@@ -606,6 +625,37 @@ def stored_alike(store: VectorStore, todo: Sequence[tuple[str, Item]]) -> set[st
     return same
 
 
+def vanished_sources(manifest: Manifest, folder: Path) -> list[str]:
+    """Recorded sources inside ``folder`` whose file no longer exists (a file deleted since it was indexed)."""
+    inside = folder.resolve()
+    return [key for key in manifest.sources if Path(key).is_relative_to(inside) and not Path(key).exists()]
+
+
+def remove_stale(store: VectorStore, now: Mapping[str, frozenset[str]], titles: TitleIndexBuilder | None = None) -> int:
+    """Delete the points whose payload names a source of ``now`` (by resolved path) but whose id that source no
+    longer makes; returns how many. One pass over the store's points, only when a source was re-read or is gone."""
+    resolved: dict[str, str] = {}
+    stale: list[Point] = []
+    for batch in store.iter_points():
+        for p in batch:
+            source = p.payload.get("source")
+            if not isinstance(source, str):
+                continue
+            key = resolved.get(source)
+            if key is None:
+                key = resolved[source] = str(Path(source).resolve())
+            keep = now.get(key)
+            if keep is not None and p.id not in keep:
+                stale.append(p)
+    if stale:
+        store.delete([p.id for p in stale])
+        store.flush()
+        if titles is not None:
+            for p in stale:
+                titles.remove(p.payload)
+    return len(stale)
+
+
 def without_source(payload: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in payload.items() if k != "source"}
 
@@ -645,6 +695,10 @@ class _PendingSource:
     items: int
     todo: list[tuple[str, Item]]
     problems: list[LoadProblem]
+    ids: frozenset[str] = frozenset()
+    """Point ids of every item the source makes now (written in this run or already stored)."""
+    reloaded: bool = False
+    """The KB held items of this source before: those the source no longer makes are removed."""
 
 
 def _item_problem(item: Item, error: BaseException) -> LoadProblem:

@@ -165,7 +165,9 @@ def index_command(
     else:
         for r in reports:
             click.echo(
-                f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, {r['skipped']} skipped "
+                f"{r['kb']}: {r['indexed']} indexed, {r['unchanged']} already present, "
+                + (f"{r['removed']} removed (no longer in their files), " if r.get("removed") else "")
+                + f"{r['skipped']} skipped "
                 f"-> {r['count']} items ({r['granularity']}) in {r['elapsed_s']:.1f}s"
             )
             problems = problem_lines(r["problems"])
