@@ -9,11 +9,13 @@ file is one document.
 
 from __future__ import annotations
 
+import bisect
 import json
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from ..text import split_sentences
 from ..types import Granularity, Item, Modality
 from .base import MAX_RECORD_CHARS, MAX_TEXT_FILE_BYTES, LoadProblem, LoadResult, relative_id
 from .sniff import text_problem
@@ -244,7 +246,42 @@ class PlainTextLoader:
         if blocks[0].startswith("#"):
             title = blocks[0].lstrip("#").strip() or title
         paragraphs = [
-            Item(id=f"{doc_id}#p{i}", kind=Granularity.PARAGRAPH, text=b, title=title, source=str(path), doc_id=doc_id)
+            Item(
+                id=f"{doc_id}#p{i}" + (f".{j}" if j else ""),
+                kind=Granularity.PARAGRAPH,
+                text=piece,
+                title=title,
+                source=str(path),
+                doc_id=doc_id,
+            )
             for i, b in enumerate(blocks)
+            for j, piece in enumerate(paragraph_pieces(b))
         ]
         return _finish(paragraphs, granularities, result)
+
+
+MAX_PARAGRAPH_CHARS = 2000
+"""A blank-line block longer than this (a file written as one long line) is indexed as several paragraphs of at most
+this many characters, cut between sentences: a 2.7 MB line as one paragraph was one vector for its first few hundred
+words, and every question whose evidence held it ran for minutes in the reader, the planner and the verifier. The
+first piece keeps the block's id (``notes.md#p3``), the others add their number (``notes.md#p3.1``)."""
+
+
+def paragraph_pieces(block: str, limit: int = MAX_PARAGRAPH_CHARS) -> list[str]:
+    """``block`` as pieces of at most ``limit`` characters, cut after a sentence where one ends, else at a space,
+    else anywhere (a run of characters without either)."""
+    if len(block) <= limit:
+        return [block]
+    pieces: list[str] = []
+    start = 0
+    ends = [b for _, b in split_sentences(block)]
+    while len(block) - start > limit:
+        at = bisect.bisect_right(ends, start + limit) - 1  # the last sentence end within reach
+        cut = ends[at] if at >= 0 else 0
+        if cut <= start:
+            space = block.rfind(" ", start + 1, start + limit + 1)
+            cut = space if space > start else start + limit
+        pieces.append(block[start:cut].strip())
+        start = cut
+    pieces.append(block[start:].strip())
+    return [p for p in pieces if p]

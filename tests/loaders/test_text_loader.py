@@ -112,3 +112,23 @@ def test_a_record_cut_short_is_said_to_be_cut_where_its_line_ends(tmp_path: Path
     cut, inside = (pr.message for pr in JsonlLoader().load(p, [Granularity.PARAGRAPH]).problems)
     assert cut == "malformed JSON (Expecting value at column 26, the end of the line: the record is cut short)"
     assert inside.startswith("malformed JSON (Expecting ',' delimiter at column 25") and "cut short" not in inside
+
+
+def test_a_long_block_becomes_paragraphs_cut_between_sentences(tmp_path: Path) -> None:
+    """A file written as one long line was one paragraph (a 2.7 MB one made every question on it run for minutes)."""
+    from mmroute.loaders.text import MAX_PARAGRAPH_CHARS
+
+    sentences = [f"Fact number {i} says the passphrase is otter-{i}." for i in range(400)]
+    p = tmp_path / "long.txt"
+    p.write_text("A short first block.\n\n" + " ".join(sentences) + "\n\n" + "x" * 4500 + "\n", encoding="utf-8")
+    paras = PlainTextLoader().load(p, [Granularity.PARAGRAPH], root=tmp_path).items
+    assert paras[0].id == "long.txt#p0" and paras[0].text == "A short first block."
+    long_ids = [i.id for i in paras if i.id.startswith("long.txt#p1")]
+    assert long_ids[:2] == ["long.txt#p1", "long.txt#p1.1"] and len(long_ids) >= 8
+    assert all(len(i.text) <= MAX_PARAGRAPH_CHARS for i in paras)
+    long_text = " ".join(i.text for i in paras if i.id.startswith("long.txt#p1"))
+    assert long_text == " ".join(sentences)  # nothing lost, and every cut is between two sentences
+    assert all(i.text.endswith(".") for i in paras if i.id.startswith("long.txt#p1"))
+    assert [len(i.text) for i in paras if i.id.startswith("long.txt#p2")] == [2000, 2000, 500]  # no sentence, no space
+    doc = PlainTextLoader().load(p, [Granularity.DOCUMENT], root=tmp_path).items
+    assert len(doc) == 1 and all(s in doc[0].text for s in sentences)  # a document holds every piece
