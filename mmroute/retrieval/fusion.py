@@ -15,7 +15,7 @@ plus a small route bonus (:data:`ROUTE_BONUS`), so the fused score keeps the cos
 generator weighs it against reader logits); in a mix of spaces, KBs of one space share one mu/sigma taken
 over all their hits. Normalising each list on its own would make the best hit of a KB that knows nothing
 about the question (a multi-hop corpus asked about Normandy) look as good as the best hit of the KB that does.
-Duplicate item ids (same item reached via two KBs) keep their best fused score.
+The same item reached via two KBs (same id and text: :func:`content_key`) keeps its best fused score.
 The fused score replaces ``Hit.score``; the raw score stays available in the trace step.
 """
 
@@ -73,15 +73,21 @@ def fuse_hits(
             mu, sigma = stats[space_of[kb]]
             return float(weights.get(kb, 1.0)) / (1.0 + math.exp(-(score - mu) / sigma)) + 0.5 * score
 
-    best: dict[str, Hit] = {}
+    best: dict[tuple[str, str, str], Hit] = {}
     for kb, hits in lists.items():
         for h in hits:
             f = fused(kb, h.score)
-            key = f"{h.kb}\x1f{h.item.id}"
+            key = content_key(h)
             if key not in best or f > best[key].score:
                 best[key] = replace(h, score=f)
     ranked = sorted(best.values(), key=lambda h: -h.score)[:k]
     return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
+
+
+def content_key(hit: Hit) -> tuple[str, str, str]:
+    """What makes two hits one piece of evidence: the same item id with the same words, whichever KB holds it
+    (a KB and its ``kb copy``, or one corpus indexed twice, would fill the evidence with copies of one paragraph)."""
+    return hit.item.id, hit.item.text, hit.item.title or ""
 
 
 def score_space(info: KBInfo) -> str:

@@ -72,7 +72,7 @@ from ..routing.base import Router, kbs_with_fallback
 from ..text import only_about_the_medium
 from ..types import Granularity, Hit, Item, Modality, RetrievalResult, RetrievalStep, RouteDecision
 from .base import routable_kbs, skipped_note
-from .fusion import score_space
+from .fusion import content_key, score_space
 from .lexical import TitleIndex, content_tokens, title_index_for
 from .planners.base import PLANNERS, FollowUp, Planner, PlanState
 from .widening import widen_route
@@ -517,6 +517,10 @@ def rank_evidence(
     if not evidence:
         return []
     by_rel = sorted(evidence, key=lambda e: (-e.relevance, e.step))
+    best: dict[tuple[str, str, str], _Evidence] = {}
+    for e in by_rel:  # one item held by two KBs (a KB and its copy) is one piece of evidence, at its best
+        best.setdefault(content_key(e.hit), e)
+    by_rel = list(best.values())
     links = {id(e): _mentioned(e.hit, indexes) for e in by_rel}
     head = list(by_rel[:pool_size])
     top_ids = {(e.hit.kb, e.hit.item.id) for e in by_rel[:anchors]}
