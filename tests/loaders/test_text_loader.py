@@ -132,3 +132,21 @@ def test_a_long_block_becomes_paragraphs_cut_between_sentences(tmp_path: Path) -
     assert [len(i.text) for i in paras if i.id.startswith("long.txt#p2")] == [2000, 2000, 500]  # no sentence, no space
     doc = PlainTextLoader().load(p, [Granularity.DOCUMENT], root=tmp_path).items
     assert len(doc) == 1 and all(s in doc[0].text for s in sentences)  # a document holds every piece
+
+
+def test_a_folder_walk_skips_a_home_inside_it_and_links_to_files_it_has(tmp_path: Path) -> None:
+    """Indexing a folder that held mmroute homes walked into their stores (90 notes, 285 skips); a link beside its
+    target indexed the target twice, under the link's name."""
+    from mmroute.loaders.base import walk_files
+
+    (tmp_path / "notes.txt").write_text("Notes.\n")
+    (tmp_path / "link.txt").symlink_to(tmp_path / "notes.txt")
+    outside = tmp_path.parent / f"{tmp_path.name}-outside.txt"
+    outside.write_text("Elsewhere.\n")
+    (tmp_path / "far.txt").symlink_to(outside)  # the control: a link to a file the walk does not find is kept
+    kb = tmp_path / "home" / "kbs" / "films"
+    (kb / "store").mkdir(parents=True)
+    (kb / "manifest.json").write_text("{}")
+    (kb / "store" / "segment.dat").write_text("x")
+    (tmp_path / "home" / "serve.json").write_text("{}")
+    assert [p.name for p in walk_files(tmp_path)] == ["far.txt", "notes.txt"]
