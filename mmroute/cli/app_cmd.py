@@ -46,13 +46,19 @@ def streamlit_command(script: Path, host: str, port: int, headless: bool, extra:
 Examples:
   mmroute app                          # http://127.0.0.1:8501, KBs from $MMROUTE_HOME or ~/.mmroute
   mmroute app --home ./kbs --port 8600
-  mmroute app --host 0.0.0.0           # reachable from other machines: only on a trusted network
+  mmroute app --host 0.0.0.0 --open-to-network   # reachable from other machines, with no login
   mmroute app --print-path             # where the installed app script is; starts nothing
 """,
 )
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind (localhost by default).")
 @click.option("--port", default=8501, show_default=True, type=click.IntRange(1, 65535), help="Port to listen on.")
 @click.option("--open-browser/--no-browser", default=False, help="Open a browser tab on start.")
+@click.option(
+    "--open-to-network",
+    is_flag=True,
+    help="Allow a --host other machines reach. The app has no login: whoever reaches it can index and delete KBs "
+    "and send questions, with this machine's endpoint key, to an endpoint they choose.",
+)
 @click.option(
     "--app",
     "script",
@@ -67,6 +73,7 @@ def app_cmd(
     host: str,
     port: int,
     open_browser: bool,
+    open_to_network: bool,
     script: Path | None,
     print_path: bool,
     home: Path | None,
@@ -76,6 +83,15 @@ def app_cmd(
 
     Extra arguments after `--` go to `streamlit run` (e.g. `-- --server.maxUploadSize 500`).
     """
+    from ..serve.server import is_loopback
+
+    if not is_loopback(host) and not open_to_network:
+        fail(
+            f"--host {host} lets other machines reach the app, and the app has no login: anyone who reaches it could "
+            "index and delete KBs and use this machine's endpoint key",
+            "keep the default 127.0.0.1 and reach it through an SSH tunnel (ssh -L 8501:127.0.0.1:8501 HOST), or add "
+            "--open-to-network on a network you trust",
+        )
     if print_path:
         click.echo(str((script or app_script()).resolve()))
         return

@@ -53,7 +53,12 @@ def test_default_binds_to_localhost_only(monkeypatch: pytest.MonkeyPatch) -> Non
 
 
 def test_other_address_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    cmd, env, _ = _run_app(monkeypatch, "--host", "0.0.0.0", "--port", "8600", "--home", str(tmp_path))
+    monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("must not start"))
+    out = CliRunner().invoke(cli, ["app", "--host", "0.0.0.0", "--home", str(tmp_path)])
+    assert out.exit_code == 2 and "the app has no login" in out.output and "--open-to-network" in out.output
+    monkeypatch.undo()
+    args = ("--host", "0.0.0.0", "--open-to-network", "--port", "8600", "--home", str(tmp_path))
+    cmd, env, _ = _run_app(monkeypatch, *args)
     assert _opt(cmd, "--server.address") == "0.0.0.0" and _opt(cmd, "--server.port") == "8600"
     assert env["MMROUTE_HOME"] == str(tmp_path.resolve())
 
