@@ -32,7 +32,9 @@ def search(
     """``mmroute search``: ``{"query", "kb", "mode", "hits": [Hit.to_dict()]}`` (``mode``: dense, sparse or
     hybrid; an image query is always dense)."""
     if not query.strip() and image is None:
-        raise InputError("nothing to search for", hint="give a QUERY text or --image PATH")
+        raise InputError(
+            "nothing to search for", hint="give a query text or an image (mmroute search: QUERY or --image)"
+        )
     if image is not None and (query.strip() or mode != "dense"):  # both were taken, and the words silently dropped
         given = f"the query {query.strip()!r}" if query.strip() else f"--mode {mode}"
         raise InputError(

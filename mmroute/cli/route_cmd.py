@@ -246,11 +246,17 @@ def stratified_sample(examples: list[Any], n: int) -> list[Any]:
     by_route: dict[str, list[Any]] = {}
     for e in examples:
         by_route.setdefault(e.route, []).append(e)
-    quota = {r: max(1, round(n * len(v) / len(examples))) for r, v in by_route.items()}
-    while sum(quota.values()) > n:
+    share = {r: n * len(v) / len(examples) for r, v in by_route.items()}
+    quota = {r: min(len(by_route[r]), max(1, int(x))) for r, x in share.items()}
+    while sum(quota.values()) > n:  # more routes than n: the biggest give way
         quota[max(quota, key=lambda r: quota[r])] -= 1
+    while sum(quota.values()) < n:  # largest remainders first, so exactly n are taken (200 gave 199)
+        room = [r for r in quota if quota[r] < len(by_route[r])]
+        quota[max(room, key=lambda r: share[r] - quota[r])] += 1
     out: list[Any] = []
     for r, v in by_route.items():
+        if not quota[r]:
+            continue
         step = len(v) / quota[r]
         out.extend(v[int(i * step)] for i in range(quota[r]))
     return out

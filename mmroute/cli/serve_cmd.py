@@ -20,7 +20,7 @@ Examples:
   mmroute serve                                   # 127.0.0.1:8765, the home of $MMROUTE_HOME or ~/.mmroute
   mmroute serve --home ./demo-home --port 0       # a free port; clients find it in HOME/serve.json
   MMROUTE_SERVE_TOKEN=$(openssl rand -hex 24) mmroute serve --host 0.0.0.0   # other binds need a token
-  curl -s 127.0.0.1:8765/health; open http://127.0.0.1:8765/docs
+  curl -s 127.0.0.1:8765/health    # then http://127.0.0.1:8765/docs in a browser: the API
   mmroute serve --stop --home ./demo-home         # stop the server of that home
 """,
 )

@@ -105,7 +105,12 @@ class JSON(JSONResponse):
 
 
 def error_body(message: str, hint: str | None = None, exit_code: int = 2) -> dict[str, Any]:
-    return {"error": message, "hint": hint, "exit_code": exit_code}
+    """An error as the CLI's ``--json`` gives it, each text on one line (a library's message may hold line breaks)."""
+    return {
+        "error": " ".join(message.split()),
+        "hint": " ".join(hint.split()) if hint else hint,
+        "exit_code": exit_code,
+    }
 
 
 _STATUS = (
@@ -490,6 +495,8 @@ def create_app(
     async def _invalid(_: Request, e: RequestValidationError) -> JSON:
         first = e.errors()[0] if e.errors() else {}
         where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        if first.get("type") == "json_invalid":  # its location is a character offset, not a field
+            where = f"body, character {where}" if where else "body"
         return JSON(
             error_body(
                 f"invalid request: {where or 'body'}: {first.get('msg', 'invalid')}",

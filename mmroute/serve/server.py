@@ -97,7 +97,7 @@ def _refusal(root: Path) -> InputError:
         state = "not answering /health"
     return InputError(
         f"a server already serves {root}: pid {info.pid} at {info.url} ({state})",
-        hint=f"the CLI uses it as it is; to restart it, stop it first (kill {info.pid})",
+        hint=f"the CLI uses it as it is; to restart it, stop it first: mmroute serve --stop --home {root}",
     )
 
 

@@ -203,3 +203,16 @@ def test_route_eval_router_options_that_are_arguments_of_their_own(tmp_path):
         assert res.exit_code == 2 and "Traceback" not in res.output and json.loads(res.output)["error"], res.output
     twice = CliRunner().invoke(cli, [*base, "--router-path", str(tmp_path), "--router-option", f"path={tmp_path}"])
     assert twice.exit_code == 2 and "path is given twice" in twice.output
+
+
+def test_a_stratified_sample_has_exactly_the_size_asked(data_dir):
+    """`route eval --limit 200` evaluated 199 (each route's share rounded down)."""
+    from mmroute.cli.route_cmd import stratified_sample
+    from mmroute.routing.dataset import load_routing_jsonl
+
+    examples = load_routing_jsonl(data_dir / "routing" / "universalrag_train.jsonl")
+    for n in (1, 6, 7, 120, 199, 200, 201, len(examples) - 1):
+        sample = stratified_sample(examples, n)
+        assert len(sample) == n and len({id(e) for e in sample}) == n, n
+    routes = {e.route for e in stratified_sample(examples, 200)}
+    assert routes == {e.route for e in examples}  # every route is in a sample this size
