@@ -71,6 +71,10 @@ VALID_GRANULARITIES: Mapping[Modality, set[str]] = {
 }
 DEFAULT_STORE = StoreSpec("edge")
 
+CHECKPOINT_S = 5.0
+"""While a source's items are written, the store is flushed and the manifest's count saved at least this often, so
+``kb list`` shows what a run cut short left (it showed 0 for a KB holding 192 items)."""
+
 ProgressFn = Callable[[str, int, int], None]
 """``progress(stage, done, total)``: called as items are encoded (stage = KB name)."""
 
@@ -496,7 +500,12 @@ class Indexer:
         """Encode and upsert the items of loaded sources together, flush, then mark each one done."""
         todo = [t for g in group for t in g.todo]
         failed_ids: set[str] = set()
-        self._encode_and_store(kb, todo, enc, store, report, failed_ids, titles)
+
+        def checkpoint() -> None:  # what is flushed is counted: `kb list` of a run cut short shows it
+            manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
+            manifest.save(self.home.kb_dir(kb))
+
+        self._encode_and_store(kb, todo, enc, store, report, failed_ids, titles, checkpoint)
         store.flush()
         for g in group:
             failed = sum(1 for pid, _ in g.todo if pid in failed_ids)
@@ -520,7 +529,9 @@ class Indexer:
         report: IndexReport,
         failed_ids: set[str] | None = None,
         titles: TitleIndexBuilder | None = None,
+        checkpoint: Callable[[], None] | None = None,
     ) -> tuple[int, int]:
+        saved = time.monotonic()
         written = failed = 0
         total = len(todo)
         for b, start in enumerate(range(0, total, self.batch_size)):
@@ -548,8 +559,12 @@ class Indexer:
             written += len(points)
             failed += len(batch) - len(points)
             report.indexed += len(points)
-            if (b + 1) % self.flush_every == 0:
+            due = checkpoint is not None and time.monotonic() - saved >= CHECKPOINT_S
+            if (b + 1) % self.flush_every == 0 or due:
                 store.flush()
+                if checkpoint is not None:
+                    checkpoint()
+                    saved = time.monotonic()
             if self.progress:
                 self.progress(kb, min(start + len(batch), total), total)
         return written, failed

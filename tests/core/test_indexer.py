@@ -229,3 +229,24 @@ def test_an_edited_caption_sidecar_re_indexes_its_photo(tmp_path: Path) -> None:
     assert ix.index("pics", set_a, encoder=HASH)[0].indexed == 1
     assert stored_captions(home, "pics") == ["a crimson square\nred, on white"]
     assert ix.index("pics", set_a, encoder=HASH)[0].indexed == 0
+
+
+def test_a_run_cut_short_leaves_its_count_in_the_manifest(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`kb list` reads the manifest: a run interrupted inside one big source showed 0 items for a KB holding 192."""
+    import mmroute.indexer as indexer
+
+    monkeypatch.setattr(indexer, "CHECKPOINT_S", 0.0)
+    src = corpus(tmp_path, n=40)
+    batches: list[int] = []
+
+    def progress(_kb: str, done: int, _total: int) -> None:
+        batches.append(done)
+        if len(batches) == 3:
+            raise KeyboardInterrupt
+
+    home = Home(tmp_path / "home")
+    with pytest.raises(KeyboardInterrupt):
+        Indexer(home, batch_size=8, progress=progress).index("kb", src, encoder=HASH)
+    listed = {i.name: i.count for i in home.list()}
+    assert listed["kb"] == 24  # three batches written, flushed and counted when the third one reported
+    assert Indexer(home, batch_size=8).index("kb", src, encoder=HASH)[0].count == 40  # and the run resumes
