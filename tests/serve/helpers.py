@@ -41,6 +41,16 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
     return path
 
 
+def films_home(folder: Path) -> Path:
+    """``folder/home`` with the KB ``films`` (:data:`FILMS`, hashing encoder), indexed through the CLI."""
+    home = folder / "home"
+    r = mmroute(
+        "index", "--kb", "films", "--input", str(write_jsonl(folder / "films.jsonl", FILMS)), *HASH, "--home", str(home)
+    )
+    assert r.returncode == 0, r.stderr
+    return home
+
+
 def mmroute(
     *args: str, token: str | None = None, cwd: Path | None = None, timeout: float = 600
 ) -> subprocess.CompletedProcess:

@@ -7,16 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import FILMS, HASH, Server, mmroute, write_jsonl
+from .helpers import Server, films_home, mmroute
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    r = mmroute(
-        "index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)), *HASH, "--home", str(h)
-    )
-    assert r.returncode == 0, r.stderr
+    h = films_home(tmp_path)
     (tmp_path / "q.jsonl").write_text('{"id": "q1", "question": "Who directed Inception?", "gold_ids": ["f1"]}\n')
     return h
 

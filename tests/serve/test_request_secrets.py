@@ -18,17 +18,12 @@ import pytest
 
 from tests.helpers.fake_openai import FakeOpenAI, Reply
 
-from .helpers import FILMS, HASH, Server, http, mmroute, write_jsonl
+from .helpers import FILMS, Server, films_home, http, mmroute, write_jsonl
 
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    h = tmp_path / "home"
-    r = mmroute(
-        "index", "--kb", "films", "--input", str(write_jsonl(tmp_path / "films.jsonl", FILMS)), *HASH, "--home", str(h)
-    )
-    assert r.returncode == 0, r.stderr
-    return h
+    return films_home(tmp_path)
 
 
 def ask_body(url: str, key_env: str) -> dict:
