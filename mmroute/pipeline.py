@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import PipelineConfig
+from .errors import ConfigError
 from .generation.base import Generator, RankingGenerator, create_generator
 from .generation.moments import asks_for_moment, moment_answer
 from .generation.photo_match import asks_which_photo, photo_answer, photo_by_words, users_photo_first
@@ -239,6 +240,11 @@ def past_first_hop(
 
 def _generator_options(cfg: PipelineConfig, api_key: str | None = None) -> dict[str, Any]:
     opts = dict(cfg.generator_options)
+    if "api_key" in opts:  # a key in a config file or on a command line is shown by ps, history and copies
+        raise ConfigError(
+            "do not give the API key as a generator option",
+            hint="export it and name the variable: --api-key-env NAME (api_key_env in [endpoint])",
+        )
     if cfg.generator == "openai":
         if api_key:
             opts["api_key"] = api_key

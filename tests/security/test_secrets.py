@@ -182,3 +182,16 @@ def test_the_app_page_never_renders_the_key(injected_home: Path, monkeypatch: py
     rendered = json.dumps([str(e) for e in at.main] + [str(e) for e in at.sidebar], default=str)
     assert "OPENAI_API_KEY" in rendered or "key" in rendered.lower()  # the settings talk about the key...
     _no_key(rendered)  # ...but never show it
+
+
+def test_a_key_given_as_a_generator_option_is_refused() -> None:
+    """Keys come from the environment (or, through mmroute serve, with the request): never from a config or a flag."""
+    from mmroute.config import EndpointConfig, PipelineConfig
+    from mmroute.errors import ConfigError
+    from mmroute.pipeline import Pipeline
+
+    endpoint = EndpointConfig(url="http://127.0.0.1:9/v1", model="m")
+    cfg = PipelineConfig(generator="openai", generator_options={"api_key": "sk-in-a-file"}, endpoint=endpoint)
+    with pytest.raises(ConfigError) as err:
+        Pipeline.from_home(None, cfg)
+    assert "do not give the API key" in err.value.message and "sk-in-a-file" not in str(err.value)
