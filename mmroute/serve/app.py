@@ -163,7 +163,7 @@ class ImagePayload(BaseModel):
 class SearchRequest(BaseModel):
     kb: str = Field(..., description="KB to search (no routing).")
     query: str = Field("", description=f"Text query (or empty with an image). {_LIMIT}")
-    k: int = Field(10, ge=1, le=1000)
+    k: int = Field(10, ge=1, le=1000, strict=True)  # strict: `true` is not 1
     image: ImagePayload | None = None
     mode: str = Field("dense", description="dense | sparse (BM25) | hybrid (text queries)")
 
@@ -200,7 +200,7 @@ class AskRequest(BaseModel):
 
 class RetrieveRequest(BaseModel):
     query: str = Field(..., description=_LIMIT)
-    k: int = Field(5, ge=1, le=1000)
+    k: int = Field(5, ge=1, le=1000, strict=True)
     kbs: list[str] | None = None
     retriever: str = Field(DEFAULT_RETRIEVER, description="stepwise | single (or a plugin's)")
     router: str | None = Field("default", description="a router name, or null to search `kbs` (or every KB)")
@@ -605,9 +605,14 @@ def create_app(
     def route(body: RouteRequest) -> dict[str, Any]:
         check_question(body.question)
         with image_file(body.image) as img:
-            return ops.route(
-                state.home, body.question, lambda: state.router(body.router, body.router_path, body.threshold), img
-            )
+            try:
+                return ops.route(
+                    state.home, body.question, lambda: state.router(body.router, body.router_path, body.threshold), img
+                )
+            except ModelUnavailableError as e:
+                if body.router_path is None:
+                    raise
+                raise InputError(e.message, e.hint) from None  # the request's path holds no router: its error
 
     @app.post("/v1/ask", summary="Answer a question with the full trace (mmroute ask --json)")
     def ask(body: AskRequest) -> dict[str, Any]:

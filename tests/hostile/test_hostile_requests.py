@@ -165,6 +165,10 @@ def test_the_http_api_answers_400_with_the_same_line(home: Path) -> None:
         ):
             status, answer = http(server.url + path, "POST", body)
             assert status == 400 and "not valid UTF-8 text" in answer["error"], (path, answer)
+        status, answer = http(server.url + "/v1/route", "POST", {"question": "Who?", "router_path": "/etc"})
+        assert status == 400 and "/etc" in answer["error"], answer  # the request's path: its error, not a 503
+        status, answer = http(server.url + "/v1/search", "POST", {"kb": "films", "query": "Inception", "k": True})
+        assert status == 422 and answer["error"].startswith("invalid request: k:"), answer  # `true` is not 1
         status, answer = http(
             server.url + "/v1/search", "POST", {"kb": "films", "image": {"name": "holiday.png", "data_b64": bomb}}
         )
