@@ -32,8 +32,8 @@ import os
 import re
 import shutil
 import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Collection, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -365,10 +365,14 @@ class Indexer:
                 # call per file costs several times the batched call (evals/bench/bench_indexing).
                 group: list[_PendingSource] = []
                 now: dict[str, frozenset[str]] = {}  # reloaded source -> the point ids it makes now
+                made: set[str] = set()  # every point id a source read in this run makes
+                read: set[str] = set()  # the sources read in this run
                 for i, plan in enumerate(plans):
                     pending = self._load_source(name, plan, gran, root, store, manifest, report, loader_options)
                     if pending is not None:
                         group.append(pending)
+                        made |= pending.ids
+                        read.add(pending.key)
                         if pending.reloaded:
                             now[pending.key] = pending.ids
                     if group and (i == len(plans) - 1 or sum(len(g.todo) for g in group) >= self.batch_size):
@@ -380,9 +384,18 @@ class Indexer:
                 for key in gone:
                     now[key] = frozenset()
                 if now:
-                    report.removed = remove_stale(store, now, titles)
+                    stale = stale_points(store, now, made)
+                    if stale:  # a file of this run that was not read (unchanged) may make them too: keep those
+                        unread = [p for p in plans if str(p.path.resolve()) not in read]
+                        kept = self._point_ids(name, unread, gran, root, loader_options)
+                        stale = [p for p in stale if p.id not in kept]
+                    report.removed = remove_points(store, stale, titles)
                     for key in gone:
                         manifest.sources.pop(key, None)
+                    for key in now:  # swept: a re-run may skip them now (a run killed before this sweeps again)
+                        record = manifest.sources.get(key)
+                        if record is not None and record.status == "partial":
+                            manifest.sources[key] = replace(record, status="done")
                 manifest.info = manifest.info.replace(count=store.count(), updated_at=utc_now())
                 manifest.save(directory)
                 if manifest.info.count:
@@ -441,6 +454,17 @@ class Indexer:
                     raise
                 time.sleep(0.1)
 
+    @staticmethod
+    def _point_ids(
+        kb: str, plans: Sequence[SourcePlan], gran: Granularity, root: Path, loader_options: dict[str, Any]
+    ) -> set[str]:
+        """The point ids ``plans`` make (read again, nothing encoded): what a removal must leave alone."""
+        ids: set[str] = set()
+        for plan in plans:
+            loader = get_loader(plan.loader, **loader_options_for(plan.loader, loader_options))
+            ids.update(point_id(kb, it.id) for it in loader.load(plan.path, [gran], root=root).items if it.kind is gran)
+        return ids
+
     def _load_source(
         self,
         kb: str,
@@ -485,7 +509,9 @@ class Indexer:
             same = stored_alike(store, todo)
             todo = [(pid, it) for pid, it in todo if pid not in same]
             report.unchanged += len(same)
-        return _PendingSource(key, sha, len(items), todo, list(loaded.problems), frozenset(ids), prev is not None)
+        # a source that could not be read at all this time keeps what it made before (its problem is reported)
+        reloaded = prev is not None and bool(items or not loaded.problems)
+        return _PendingSource(key, sha, len(items), todo, list(loaded.problems), frozenset(ids), reloaded)
 
     def _store_sources(
         self,
@@ -512,7 +538,7 @@ class Indexer:
             manifest.sources[g.key] = SourceRecord(
                 path=g.key,
                 sha256=g.sha,
-                status="done",
+                status="partial" if g.reloaded else "done",  # until the end of the run removes what it no longer makes
                 items=g.items - failed,
                 skipped=len(g.problems) + failed,
                 errors=[p.message if p.line is None else f"{LINE_PREFIX}{p.line}: {p.message}" for p in g.problems],
@@ -643,18 +669,27 @@ def stored_alike(store: VectorStore, todo: Sequence[tuple[str, Item]]) -> set[st
 def vanished_sources(manifest: Manifest, folder: Path) -> list[str]:
     """Recorded sources inside ``folder`` whose file no longer exists (a file deleted since it was indexed)."""
     inside = folder.resolve()
-    return [key for key in manifest.sources if Path(key).is_relative_to(inside) and not Path(key).exists()]
+    return [key for key in manifest.sources if Path(key).is_relative_to(inside) and not _exists(Path(key))]
 
 
-def remove_stale(store: VectorStore, now: Mapping[str, frozenset[str]], titles: TitleIndexBuilder | None = None) -> int:
-    """Delete the points whose payload names a source of ``now`` (by resolved path) but whose id that source no
-    longer makes; returns how many. One pass over the store's points, only when a source was re-read or is gone."""
+def _exists(path: Path) -> bool:
+    """Whether ``path`` exists; a path that cannot be checked (no permission) counts as existing: nothing is removed."""
+    try:
+        return path.exists()
+    except OSError:
+        return True
+
+
+def stale_points(store: VectorStore, now: Mapping[str, frozenset[str]], made: Collection[str] = ()) -> list[Point]:
+    """The points whose payload names a source of ``now`` (by resolved path) but whose id that source no longer
+    makes, less those any source read in this run makes (``made``: a file renamed or moved keeps its items, whose
+    payload still names the old file). One pass over the store, only when a source was re-read or is gone."""
     resolved: dict[str, str] = {}
     stale: list[Point] = []
     for batch in store.iter_points():
         for p in batch:
             source = p.payload.get("source")
-            if not isinstance(source, str):
+            if not isinstance(source, str) or p.id in made:
                 continue
             key = resolved.get(source)
             if key is None:
@@ -662,13 +697,18 @@ def remove_stale(store: VectorStore, now: Mapping[str, frozenset[str]], titles: 
             keep = now.get(key)
             if keep is not None and p.id not in keep:
                 stale.append(p)
-    if stale:
-        store.delete([p.id for p in stale])
+    return stale
+
+
+def remove_points(store: VectorStore, points: Sequence[Point], titles: TitleIndexBuilder | None = None) -> int:
+    """Delete ``points`` (and their titles from the run's title index); returns how many."""
+    if points:
+        store.delete([p.id for p in points])
         store.flush()
         if titles is not None:
-            for p in stale:
+            for p in points:
                 titles.remove(p.payload)
-    return len(stale)
+    return len(points)
 
 
 def without_source(payload: Mapping[str, Any]) -> dict[str, Any]:

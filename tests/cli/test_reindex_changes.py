@@ -42,3 +42,27 @@ def test_an_edited_or_deleted_file_leaves_nothing_behind(tmp_path: Path) -> None
     assert info["count"] == 3 and not any("parking" in s for s in json.dumps(info.get("sources", "")).split(","))
     third = mmroute(*index)  # and a re-run with nothing changed removes nothing
     assert third.returncode == 0 and "removed" not in third.stdout and "-> 3 items" in third.stdout, third.stdout
+
+
+def test_a_renamed_or_duplicated_corpus_keeps_its_items(tmp_path: Path) -> None:
+    """Items a file still present makes are never removed, whichever file's name their payload carries (a review
+    found `a.jsonl` renamed to `b.jsonl` left the KB empty for good)."""
+    docs, home = tmp_path / "docs", tmp_path / "home"
+    docs.mkdir()
+    rows = [{"id": "r1", "text": "Inception is a 2010 film."}, {"id": "r2", "text": "Titanic is a 1997 film."}]
+    (docs / "a.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    index = ("index", "--kb", "notes", "--input", str(docs), *HASH, "--home", str(home))
+    assert mmroute(*index).returncode == 0
+    (docs / "a.jsonl").rename(docs / "b.jsonl")
+    renamed = mmroute(*index)
+    assert renamed.returncode == 0 and "removed" not in renamed.stdout and "-> 2 items" in renamed.stdout, (
+        renamed.stdout
+    )
+    (docs / "z.jsonl").write_text(json.dumps(rows[0]) + "\n")  # the same record in a second file
+    assert mmroute(*index).returncode == 0
+    (docs / "z.jsonl").unlink()
+    dropped = mmroute(*index)
+    assert dropped.returncode == 0 and "removed" not in dropped.stdout and "-> 2 items" in dropped.stdout, (
+        dropped.stdout
+    )
+    assert "r1" in _ids(home, "Inception film")

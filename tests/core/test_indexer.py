@@ -250,3 +250,27 @@ def test_a_run_cut_short_leaves_its_count_in_the_manifest(tmp_path: Path, monkey
     listed = {i.name: i.count for i in home.list()}
     assert listed["kb"] == 24  # three batches written, flushed and counted when the third one reported
     assert Indexer(home, batch_size=8).index("kb", src, encoder=HASH)[0].count == 40  # and the run resumes
+
+
+def test_a_run_killed_before_its_removals_removes_them_when_run_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The edited source stays partial until what it no longer makes is removed, so a re-run does not skip it."""
+    import mmroute.indexer as indexer
+
+    src = tmp_path / "c.jsonl"
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"Record number {i}."}) + "\n" for i in range(6)))
+    home = Home(tmp_path / "home")
+    Indexer(home).index("kb", src, encoder=HASH)
+    src.write_text("".join(json.dumps({"id": f"r{i}", "text": f"Record number {i}."}) + "\n" for i in range(3)))
+
+    def killed(*_: object, **__: object) -> list:
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(indexer, "stale_points", killed)
+        with pytest.raises(KeyboardInterrupt):
+            Indexer(home).index("kb", src, encoder=HASH)
+    report = Indexer(home).index("kb", src, encoder=HASH)[0]
+    assert report.removed == 3 and report.count == 3
+    assert Indexer(home).index("kb", src, encoder=HASH)[0].removed == 0  # and then it is done
