@@ -73,7 +73,7 @@ def fuse_hits(
             mu, sigma = stats[space_of[kb]]
             return float(weights.get(kb, 1.0)) / (1.0 + math.exp(-(score - mu) / sigma)) + 0.5 * score
 
-    best: dict[tuple[str, str, str], Hit] = {}
+    best: dict[tuple[str, str, str, str], Hit] = {}
     for kb, hits in lists.items():
         for h in hits:
             f = fused(kb, h.score)
@@ -84,10 +84,11 @@ def fuse_hits(
     return [replace(h, rank=i + 1) for i, h in enumerate(ranked)]
 
 
-def content_key(hit: Hit) -> tuple[str, str, str]:
-    """What makes two hits one piece of evidence: the same item id with the same words, whichever KB holds it
-    (a KB and its ``kb copy``, or one corpus indexed twice, would fill the evidence with copies of one paragraph)."""
-    return hit.item.id, hit.item.text, hit.item.title or ""
+def content_key(hit: Hit) -> tuple[str, str, str, str]:
+    """What makes two hits one piece of evidence: the same item (id, words and source file), whichever KB holds it
+    (a KB and its ``kb copy``, or one corpus indexed twice, would fill the evidence with copies of one paragraph;
+    two photos named ``IMG_0001.JPG`` in two KBs' folders, without captions, stay two)."""
+    return hit.item.id, hit.item.text, hit.item.title or "", hit.item.source or ""
 
 
 def score_space(info: KBInfo) -> str:

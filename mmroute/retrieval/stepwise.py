@@ -517,7 +517,7 @@ def rank_evidence(
     if not evidence:
         return []
     by_rel = sorted(evidence, key=lambda e: (-e.relevance, e.step))
-    best: dict[tuple[str, str, str], _Evidence] = {}
+    best: dict[tuple[str, str, str, str], _Evidence] = {}
     for e in by_rel:  # one item held by two KBs (a KB and its copy) is one piece of evidence, at its best
         best.setdefault(content_key(e.hit), e)
     by_rel = list(best.values())

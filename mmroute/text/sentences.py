@@ -65,7 +65,7 @@ def split_sentences(text: str) -> list[tuple[int, int]]:
     for line in _LINE_RE.finditer(text):
         start = line.start()
         for m in _SENT_END_RE.finditer(text, line.start(), line.end()):
-            before = text[start : m.start()].rsplit(None, 1)
+            before = text[max(start, m.start() - 64) : m.start()].rsplit(None, 1)  # the last word (not quadratic)
             last = before[-1].lower().rstrip(".") if before else ""
             if last in _ABBREV or (len(last) == 1 and last.isalpha()) or not starts_sentence(text, m.end()):
                 continue

@@ -169,15 +169,22 @@ def test_config_is_validated() -> None:
 
 
 def test_an_item_held_by_two_kbs_is_one_piece_of_evidence(tmp_path) -> None:  # noqa: ANN001
-    """A KB and its copy (``kb copy wiki wiki2``) both answer: the evidence held the same paragraph 3 times in 5."""
-    from tests.retrieval.conftest import WIKI, make_kb
+    """A KB and its copy (``kb copy wiki wiki2``) both answer: the evidence held the same paragraph 3 times in 5.
+    The same id and words from another file (two folders' ``IMG_0001.JPG``) stay two items."""
+    from mmroute.indexer import Indexer
+    from tests.retrieval.conftest import HASH, WIKI, make_kb
 
     home = Home(tmp_path / "home")
     make_kb(home, tmp_path, "wiki", WIKI)
-    make_kb(home, tmp_path, "wiki2", WIKI)
-    res = StepwiseRetriever(home, config=StepwiseConfig(max_steps=1)).retrieve(BRIDGE_Q, k=5, kbs=["wiki", "wiki2"])
-    shown = [(h.item.id, h.item.text) for h in res.hits]
-    assert len(res.hits) == 5 and len(set(shown)) == 5, shown
-    assert {h.kb for h in res.hits} <= {"wiki", "wiki2"}
-    alone = StepwiseRetriever(home, config=StepwiseConfig(max_steps=1)).retrieve(BRIDGE_Q, k=5, kbs=["wiki"])
-    assert [h.item.id for h in res.hits] == [h.item.id for h in alone.hits]  # the same evidence as one KB gives
+    Indexer(home).index("wiki2", tmp_path / "wiki.jsonl", granularity="paragraph", encoder=HASH)  # the same file
+    make_kb(home, tmp_path, "other", WIKI)  # the same rows, written to other.jsonl
+
+    def retrieve(*kbs: str) -> list:
+        return StepwiseRetriever(home, config=StepwiseConfig(max_steps=1)).retrieve(BRIDGE_Q, k=5, kbs=list(kbs)).hits
+
+    both = retrieve("wiki", "wiki2")
+    shown = [(h.item.id, h.item.text) for h in both]
+    assert len(both) == 5 and len(set(shown)) == 5, shown
+    assert [h.item.id for h in both] == [h.item.id for h in retrieve("wiki")]  # the same evidence as one KB gives
+    apart = retrieve("wiki", "other")
+    assert len({(h.item.id, h.item.text) for h in apart}) < 5  # the control: another file's items are not merged
