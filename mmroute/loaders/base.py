@@ -62,19 +62,20 @@ class Loader(Protocol):
 
 
 def walk_files(folder: Path, extensions: frozenset[str] | set[str] | None = None) -> list[Path]:
-    """Files below ``folder`` (recursive, sorted), skipping hidden files and folders, the inside of an mmroute home
-    (a folder whose ``kbs/*/manifest.json`` exist: its stores are no corpus), and a symbolic link to a file also
+    """Files below ``folder`` (recursive, sorted), skipping hidden files and folders, an mmroute home's own files
+    (``kbs/``, ``serve/`` and ``serve.json`` beside a ``kbs/*/manifest.json``: its stores are no corpus), and a symbolic link to a file also
     found (it would be indexed twice, under its own name); optionally only those whose lower-cased suffix is in
     ``extensions``."""
     folder = Path(folder)
     homes = {m.parent.parent.parent for m in folder.rglob("kbs/*/manifest.json")}
+    store_parts = [h / part for h in homes for part in ("kbs", "serve", "serve.json")]  # a home's own files only
     found = [
         p
         for p in folder.rglob("*")
         if p.is_file()
         and (extensions is None or p.suffix.lower() in extensions)
         and not any(part.startswith(".") for part in p.relative_to(folder).parts)
-        and not any(p.is_relative_to(h) for h in homes)
+        and not any(p == s or p.is_relative_to(s) for s in store_parts)
     ]
     real = {p.resolve() for p in found if not p.is_symlink()}
     return sorted(p for p in found if not (p.is_symlink() and p.resolve() in real))

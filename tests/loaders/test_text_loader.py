@@ -149,4 +149,7 @@ def test_a_folder_walk_skips_a_home_inside_it_and_links_to_files_it_has(tmp_path
     (kb / "manifest.json").write_text("{}")
     (kb / "store" / "segment.dat").write_text("x")
     (tmp_path / "home" / "serve.json").write_text("{}")
-    assert [p.name for p in walk_files(tmp_path)] == ["far.txt", "notes.txt"]
+    (tmp_path / "home" / "inputs").mkdir()
+    (tmp_path / "home" / "inputs" / "mine.txt").write_text("Mine.\n")  # a user's file beside the KBs is theirs
+    assert [p.name for p in walk_files(tmp_path)] == ["far.txt", "mine.txt", "notes.txt"]
+    assert [p.name for p in walk_files(tmp_path / "home")] == ["mine.txt"]  # the home itself given as the input
