@@ -78,18 +78,15 @@ class Pipeline:
         home: Home | str | Path | None = None,
         config: PipelineConfig | None = None,
         retriever: Retriever | str | None = None,
-        endpoint_api_key: str | None = None,
     ) -> Pipeline:
-        """Build the retriever, generator and verifier that ``config`` names. ``endpoint_api_key``: the key for
-        the config's endpoint (generator and judge), given by a caller of ``mmroute serve``; by default the
-        endpoint gets the key in ``$api_key_env``."""
+        """Build the retriever, generator and verifier that ``config`` names."""
         cfg = config or PipelineConfig()
         h = home if isinstance(home, Home) else Home(home)
         if isinstance(retriever, str) or retriever is None:
             name = retriever or cfg.retriever
             router = _router(cfg, required=not cfg.kbs) if not cfg.kbs or name == "stepwise" else None
             retriever = RETRIEVERS.create(name, home=h, router=router, **cfg.retriever_options)
-        generator = create_generator(cfg.generator, **_generator_options(cfg, endpoint_api_key))
+        generator = create_generator(cfg.generator, **_generator_options(cfg))
         verifier: Verifier | None = None
         if cfg.verify:
             options = dict(cfg.verifier_options)
@@ -106,7 +103,6 @@ class Pipeline:
                         api_key_env=cfg.endpoint.api_key_env,
                         timeout_s=cfg.endpoint.timeout_s,
                         max_retries=cfg.endpoint.max_retries,
-                        api_key=endpoint_api_key,
                     )
                 )
             verifier = VERIFIERS.create(cfg.verifier, **options)
@@ -238,7 +234,7 @@ def past_first_hop(
     )
 
 
-def _generator_options(cfg: PipelineConfig, api_key: str | None = None) -> dict[str, Any]:
+def _generator_options(cfg: PipelineConfig) -> dict[str, Any]:
     opts = dict(cfg.generator_options)
     if "api_key" in opts:  # a key in a config file or on a command line is shown by ps, history and copies
         raise ConfigError(
@@ -246,8 +242,6 @@ def _generator_options(cfg: PipelineConfig, api_key: str | None = None) -> dict[
             hint="export it and name the variable: --api-key-env NAME (api_key_env in [endpoint])",
         )
     if cfg.generator == "openai":
-        if api_key:
-            opts["api_key"] = api_key
         ep = cfg.endpoint
         opts.setdefault("base_url", ep.url)
         opts.setdefault("model", ep.model)

@@ -85,6 +85,11 @@ def app_cmd(
     """
     from ..serve.server import is_loopback
 
+    if any(a.split("=", 1)[0] in ("--server.address", "--server.port") for a in streamlit_args):
+        fail(  # after `--` they would override --host (and its check below) and --port
+            "give the address and port with --host and --port, not to streamlit after --",
+            "e.g. mmroute app --host 127.0.0.1 --port 8600",
+        )
     if not is_loopback(host) and not open_to_network:
         fail(
             f"--host {host} lets other machines reach the app, and the app has no login: anyone who reaches it could "

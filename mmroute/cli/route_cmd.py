@@ -198,7 +198,9 @@ def route_eval(
     router = _make_router(router_name, router_path, options=router_options)
     router.warm_up()
     report = evaluate_router(router, examples)
-    report.update(in_sample_report(router_name, router_path, data, [e.question for e in examples]))
+    given = parse_options(router_options, "--router-option").get("path")  # the path the router was built from
+    used = router_path or (Path(str(given)) if given else None)
+    report.update(in_sample_report(router_name, used, data, [e.question for e in examples]))
     if as_json:
         emit_json(report)
         return

@@ -80,12 +80,10 @@ class EndpointGenerator:
         frames_per_video: int = 4,
         max_hits: int = 5,
         max_chars_per_hit: int = 2000,
-        api_key: str | None = None,
     ) -> None:
         self.base_url = base_url
         self.model = model
         self.api_key_env = api_key_env
-        self._api_key = api_key
         self.timeout_s = float(timeout_s)
         self.max_retries = int(max_retries)
         self.max_tokens = int(max_tokens)
@@ -107,7 +105,6 @@ class EndpointGenerator:
                 api_key_env=self.api_key_env,
                 timeout_s=self.timeout_s,
                 max_retries=self.max_retries,
-                api_key=self._api_key,
             )
         return self._client
 

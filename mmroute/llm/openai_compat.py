@@ -79,7 +79,6 @@ class ChatClient:
         max_backoff_s: float = 8.0,
         default_params: Mapping[str, Any] | None = None,
         headers: Mapping[str, str] | None = None,
-        api_key: str | None = None,
     ) -> None:
         if not base_url:
             raise EndpointError(
@@ -91,8 +90,6 @@ class ChatClient:
         self.base_url = base_url.rstrip("/")
         self.model = model
         self.api_key_env = api_key_env
-        self._api_key = api_key or None
-        """A key given with the request (``mmroute serve``: the caller's own); it wins over ``$api_key_env``."""
         self.timeout_s = float(timeout_s)
         self.max_retries = max(0, int(max_retries))
         self.backoff_s = float(backoff_s)
@@ -119,12 +116,12 @@ class ChatClient:
 
     def _secrets(self) -> list[str]:
         """What must never be shown: the API key and any extra header values sent."""
-        key = os.environ.get(self.api_key_env) if self.api_key_env else None  # withheld or not: never shown
-        return [v for v in (self._api_key, key, *self._extra_headers.values()) if v]
+        key = endpoint_key(self.api_key_env)  # what is sent (a withheld key is not: masking it would confirm guesses)
+        return [v for v in (key, *self._extra_headers.values()) if v]
 
     def _headers(self) -> dict[str, str]:
         h = {"Content-Type": "application/json", "Accept": "application/json", **self._extra_headers}
-        key = self._api_key or endpoint_key(self.api_key_env)
+        key = endpoint_key(self.api_key_env)
         if key:
             h["Authorization"] = f"Bearer {key}"
         return h

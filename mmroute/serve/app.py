@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 import json
 import logging
@@ -61,7 +60,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__, ops
 from ..config import DEFAULT_RETRIEVER
-from ..envkeys import keys_withheld
+from ..envkeys import keys_given, keys_withheld
 from ..errors import (
     ConfigError,
     EndpointError,
@@ -191,10 +190,11 @@ class AskRequest(BaseModel):
         False,
         description="Also return every retrieval step's hits (`step_hits`), as /v1/retrieve does (the app shows them).",
     )
-    endpoint_api_key: str | None = Field(
-        None,
-        description="The caller's key for the config's endpoint (the CLI and the app send the one in their "
-        "`api_key_env`). A server without a bearer token sends no key of its own environment for a request.",
+    endpoint_api_keys: dict[str, str] = Field(
+        default_factory=dict,
+        description="The caller's keys for the endpoints its config names, by the variable name the config gives "
+        "(`api_key_env`); the CLI and the app send theirs. A server without a bearer token sends no key of its own "
+        "environment for a request.",
     )
 
 
@@ -276,17 +276,16 @@ class ServeState:
 
         return self._cached(self._routers, ("router", name, path, threshold), build)
 
-    def pipeline(self, config: Any, endpoint_api_key: str | None = None) -> Any:
+    def pipeline(self, config: Any) -> Any:
         from ..pipeline import Pipeline
 
         def build() -> Any:
-            pipe = Pipeline.from_home(self.home, config, endpoint_api_key=endpoint_api_key)
+            pipe = Pipeline.from_home(self.home, config)
             pipe.warm_up()
             return pipe
 
-        # a pipeline holding a caller's key serves only requests that bring the same key
-        holder = hashlib.sha256(endpoint_api_key.encode()).hexdigest() if endpoint_api_key else ""
-        key = ("pipeline", json.dumps(config.to_dict(), sort_keys=True, default=str), holder)
+        # keys are read at each call (mmroute.envkeys): a cached pipeline holds none of a caller's
+        key = ("pipeline", json.dumps(config.to_dict(), sort_keys=True, default=str))
         return self._cached(self._pipelines, key, build, limit=PIPELINE_CACHE)
 
     def retriever(self, name: str, router: str | None) -> Any:
@@ -622,7 +621,8 @@ def create_app(
         cfg = PipelineConfig.from_dict(body.config) if body.config else PipelineConfig()
         named = list(cfg.kbs)
         with state.gate.read(named or state.home.names(), skip_writing=not named), image_file(body.image) as img:
-            answer = ops.answer(state.home, cfg, body.question, img, lambda: state.pipeline(cfg, body.endpoint_api_key))
+            with keys_given(body.endpoint_api_keys):
+                answer = ops.answer(state.home, cfg, body.question, img, lambda: state.pipeline(cfg))
         out = answer.to_dict()
         if body.step_hits:
             out["step_hits"] = ops.step_hits(answer.retrieval)

@@ -19,6 +19,7 @@ import base64
 import http.client
 import json
 import os
+import re
 import time
 import urllib.parse
 from collections.abc import Callable, Mapping
@@ -192,9 +193,9 @@ class ServeClient:
         body: dict[str, Any] = {"question": question, "config": dict(config or {}), "image": _image(image)}
         if step_hits:
             body["step_hits"] = True
-        key = callers_endpoint_key(body["config"])
-        if key:
-            body["endpoint_api_key"] = key
+        keys = callers_endpoint_keys(body["config"]) if sends_secrets_to(self.url) else {}
+        if keys:
+            body["endpoint_api_keys"] = keys
         return self.request("POST", "/v1/ask", body)
 
     def retrieve(
@@ -241,14 +242,57 @@ def _kb_path(name: str, *rest: str) -> str:
     return "/".join(("/v1/kbs", _q(validate_kb_name(name)), *rest))
 
 
-def callers_endpoint_key(config: Mapping[str, Any]) -> str | None:
-    """The key this process holds for the endpoint a pipeline config calls (generator ``openai`` or the judge):
-    sent with the request, since the server may not send one of its own (:mod:`mmroute.envkeys`)."""
-    endpoint = config.get("endpoint") or {}
-    if not isinstance(endpoint, Mapping) or not (config.get("generator") == "openai" or endpoint.get("judge")):
-        return None
-    name = endpoint.get("api_key_env", "OPENAI_API_KEY")
-    return (os.environ.get(name) or None) if isinstance(name, str) and name else None
+def callers_endpoint_keys(config: Mapping[str, Any]) -> dict[str, str]:
+    """The keys this process holds for the endpoints a pipeline config calls, by the variable names the config gives
+    (the generator's, the judge's, the LLM router's and planner's ``api_key_env``): sent with the request, since
+    the server may not send keys of its own (:mod:`mmroute.envkeys`). Only names ending in ``API_KEY``, and none
+    of mmroute's own (``MMROUTE_...``): a config names a variable, not any secret this process holds."""
+    given = config.get("endpoint")
+    endpoint: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+    names: list[Any] = []
+    generator_options = config.get("generator_options")
+    if config.get("generator") == "openai":
+        own = generator_options.get("api_key_env") if isinstance(generator_options, Mapping) else None
+        names.append(own or endpoint.get("api_key_env", "OPENAI_API_KEY"))
+    if endpoint.get("judge"):
+        names.append(endpoint.get("api_key_env", "OPENAI_API_KEY"))
+    router_options = config.get("router_options")
+    if config.get("router") == "llm":
+        own = router_options.get("api_key_env") if isinstance(router_options, Mapping) else None
+        names.append(own or "OPENAI_API_KEY")
+    retriever = config.get("retriever_options")
+    if isinstance(retriever, Mapping) and retriever.get("planner") == "llm":
+        planner = retriever.get("planner_options")
+        names.append((planner.get("api_key_env") if isinstance(planner, Mapping) else None) or "OPENAI_API_KEY")
+    keys = {}
+    for name in names:
+        if isinstance(name, str) and KEY_NAME.fullmatch(name) and not name.startswith("MMROUTE_"):
+            value = os.environ.get(name)
+            if value:
+                keys[name] = value
+    return keys
+
+
+KEY_NAME = re.compile(r"[A-Z][A-Z0-9_]*API_KEY")
+"""The variables :func:`callers_endpoint_keys` sends: ``OPENAI_API_KEY``, ``MY_LLM_API_KEY``..."""
+
+
+def sends_secrets_to(url: str) -> bool:
+    """Whether a request to the server at ``url`` may carry the caller's keys: on this machine (loopback), or over
+    TLS. A plain-http server elsewhere would see the key cross the network in clear."""
+    import ipaddress
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme == "https":
+        return True
+    host = (parts.hostname or "").strip("[]")
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
 
 
 def _image(path: Path | None) -> dict[str, str] | None:

@@ -19,6 +19,7 @@ index call while an identical job is queued or running attaches to that job inst
 from __future__ import annotations
 
 import builtins
+import contextvars
 import json
 import logging
 import threading
@@ -181,7 +182,9 @@ class JobRegistry:
 
     # ----- running --------------------------------------------------------------------------
     def _start(self, job: Job) -> None:
-        t = threading.Thread(target=self._run, args=(job,), name=f"index-{job.id}", daemon=True)
+        # the job runs in the submitting request's context: a server without a token withholds its keys there too
+        context = contextvars.copy_context()
+        t = threading.Thread(target=context.run, args=(self._run, job), name=f"index-{job.id}", daemon=True)
         self._threads.append(t)
         t.start()
 

@@ -83,6 +83,9 @@ def test_train_then_eval_small_sample(data_dir, tmp_path):
     args = ["route", "eval", "--data", str(renamed), "--router", "trained", "--router-path", str(out), "--limit", "40"]
     res = CliRunner().invoke(cli, args)
     assert res.exit_code == 0 and "note: the router was trained on all 40 questions" in res.output
+    by_option = ["route", "eval", "--data", str(renamed), "--router", "trained", "--router-option", f'path="{out}"']
+    res = CliRunner().invoke(cli, [*by_option, "--limit", "40"])  # the same router, its path given as an option
+    assert res.exit_code == 0 and "note: the router was trained on all 40 questions" in res.output, res.output
     # the control: questions it never saw get no note; a mix is called partly in-sample
     rows = [json.loads(line) for line in (data_dir / "routing" / "universalrag_train.jsonl").open()]
     trained = {json.loads(line)["question"] for line in train.open()}

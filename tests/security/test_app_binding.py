@@ -56,6 +56,9 @@ def test_other_address_only_when_asked(monkeypatch: pytest.MonkeyPatch, tmp_path
     monkeypatch.setattr(subprocess, "Popen", lambda *a, **k: pytest.fail("must not start"))
     out = CliRunner().invoke(cli, ["app", "--host", "0.0.0.0", "--home", str(tmp_path)])
     assert out.exit_code == 2 and "the app has no login" in out.output and "--open-to-network" in out.output
+    for extra in (["--", "--server.address", "0.0.0.0"], ["--", "--server.address=0.0.0.0"]):  # not around the check
+        out = CliRunner().invoke(cli, ["app", "--home", str(tmp_path), *extra])
+        assert out.exit_code == 2 and "with --host and --port" in out.output, out.output
     monkeypatch.undo()
     args = ("--host", "0.0.0.0", "--open-to-network", "--port", "8600", "--home", str(tmp_path))
     cmd, env, _ = _run_app(monkeypatch, *args)

@@ -195,3 +195,32 @@ def test_a_key_given_as_a_generator_option_is_refused() -> None:
     with pytest.raises(ConfigError) as err:
         Pipeline.from_home(None, cfg)
     assert "do not give the API key" in err.value.message and "sk-in-a-file" not in str(err.value)
+
+
+def test_a_caller_sends_only_the_keys_its_config_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What `mmroute ask` and the app send a server with a request (`endpoint_api_keys`): the variables the config's
+    endpoint components name, if they are API keys; never another secret of the caller's environment."""
+    from mmroute.serve.client import callers_endpoint_keys, sends_secrets_to
+
+    for name, value in {
+        "OPENAI_API_KEY": "sk-open",
+        "LOCAL_API_KEY": "sk-local",
+        "AWS_SECRET_ACCESS_KEY": "aws",
+        "MMROUTE_SERVE_API_KEY": "tok",
+    }.items():
+        monkeypatch.setenv(name, value)
+    openai = {"generator": "openai", "endpoint": {"url": "http://e/v1", "api_key_env": "OPENAI_API_KEY"}}
+    assert callers_endpoint_keys(openai) == {"OPENAI_API_KEY": "sk-open"}
+    own = {**openai, "generator_options": {"base_url": "http://other/v1", "api_key_env": "LOCAL_API_KEY"}}
+    assert callers_endpoint_keys(own) == {"LOCAL_API_KEY": "sk-local"}  # the generator's own endpoint, its own key
+    judged = {**own, "endpoint": {**openai["endpoint"], "judge": True}}
+    assert callers_endpoint_keys(judged) == {"LOCAL_API_KEY": "sk-local", "OPENAI_API_KEY": "sk-open"}
+    assert callers_endpoint_keys({"router": "llm", "retriever_options": {"planner": "llm"}}) == {
+        "OPENAI_API_KEY": "sk-open"
+    }
+    assert callers_endpoint_keys({"generator": "reader"}) == {}  # nothing called: nothing sent
+    for name in ("HOME", "AWS_SECRET_ACCESS_KEY", "MMROUTE_SERVE_API_KEY", "lower_api_key"):
+        assert callers_endpoint_keys({**openai, "endpoint": {"url": "http://e/v1", "api_key_env": name}}) == {}, name
+    assert sends_secrets_to("http://127.0.0.1:8765") and sends_secrets_to("http://[::1]:8765")
+    assert sends_secrets_to("http://localhost:1") and sends_secrets_to("https://mmroute.example:443")
+    assert not sends_secrets_to("http://10.0.0.5:8765") and not sends_secrets_to("http://mmroute.example")
