@@ -354,6 +354,17 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
         if scope["type"] != "http":
             return await app(scope, receive, send)
         headers = dict(scope.get("headers") or [])
+        if not state.token and not loopback_host(headers.get(b"host", b"").decode("latin-1")):
+            # a page in a browser can reach a loopback server under a name of its own (DNS rebinding): a server
+            # without a token answers only requests addressed to this machine by a loopback name
+            return await send_error(
+                send,
+                403,
+                error_body(
+                    "this server answers requests addressed to 127.0.0.1, localhost or [::1] only",
+                    "use http://127.0.0.1:PORT, or start the server with $MMROUTE_SERVE_TOKEN set",
+                ),
+            )
         if state.token and not is_public(str(scope.get("path") or "")):
             got = headers.get(b"authorization", b"").decode("latin-1")
             if not hmac.compare_digest(got.encode(), f"Bearer {state.token}".encode()):
@@ -405,6 +416,24 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
 
 
 # ----- helpers -----------------------------------------------------------------------------------
+def loopback_host(host: str) -> bool:
+    """Whether a request's ``Host`` header names this machine by a loopback name or address (any port)."""
+    import ipaddress
+
+    name = host.strip().lower()
+    if name.startswith("["):
+        name = name[1 : name.find("]")] if "]" in name else name
+    else:
+        name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
+
 @contextmanager
 def image_file(payload: ImagePayload | None) -> Iterator[Path | None]:
     """A request's image as a temporary file (deleted afterwards)."""

@@ -126,3 +126,17 @@ def test_the_cli_brings_its_own_key_to_a_server_without_a_token(home: Path, monk
     assert r.returncode == 0 and json.loads(r.stdout)["answer"] == "Christopher Nolan", r.stderr
     assert endpoint.headers[0]["authorization"] == "Bearer sk-caller-4321"
     assert "sk-caller" not in r.stdout + r.stderr + log
+
+
+def test_a_server_without_a_token_answers_only_requests_addressed_to_loopback(home: Path) -> None:
+    """DNS rebinding: a web page can reach a loopback server under a name of its own, and with it index any folder
+    the server can read and search it. A server without a token refuses a Host that is not a loopback name."""
+    with Server(home, "--lazy") as server:
+        status, out = http(server.url + "/v1/kbs", headers={"Host": "rebound.example:8765"})
+        assert status == 403 and "127.0.0.1, localhost or [::1] only" in out["error"], out
+        status, out = http(server.url + "/v1/kbs/x/index", "POST", {"input": "/etc"}, headers={"Host": "evil"})
+        assert status == 403, out
+        for host in ("localhost:1", "[::1]:8765", None):  # the controls: loopback names, and urllib's own Host
+            status, out = http(server.url + "/v1/kbs", headers={"Host": host} if host else None)
+            assert status == 200 and [k["name"] for k in out["kbs"]] == ["films"], (host, out)
+    assert not (home / "kbs" / "x").exists()
