@@ -433,7 +433,6 @@ def loopback_host(host: str) -> bool:
         return False
 
 
-
 @contextmanager
 def image_file(payload: ImagePayload | None) -> Iterator[Path | None]:
     """A request's image as a temporary file (deleted afterwards)."""
