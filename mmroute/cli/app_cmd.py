@@ -83,7 +83,7 @@ def app_cmd(
 
     Extra arguments after `--` go to `streamlit run` (e.g. `-- --server.maxUploadSize 500`).
     """
-    from ..serve.server import is_loopback
+    from ..serve.discovery import is_loopback
 
     if any(a.split("=", 1)[0] in ("--server.address", "--server.port") for a in streamlit_args):
         fail(  # after `--` they would override --host (and its check below) and --port

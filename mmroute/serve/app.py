@@ -73,6 +73,7 @@ from ..errors import (
     ModelUnavailableError,
 )
 from ..limits import check_question, validate_kb_name
+from .discovery import is_loopback
 from .gate import KBGate, ServedHome
 from .jobs import JobRegistry
 
@@ -418,19 +419,12 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
 # ----- helpers -----------------------------------------------------------------------------------
 def loopback_host(host: str) -> bool:
     """Whether a request's ``Host`` header names this machine by a loopback name or address (any port)."""
-    import ipaddress
-
-    name = host.strip().lower()
+    name = host.strip()
     if name.startswith("["):
-        name = name[1 : name.find("]")] if "]" in name else name
-    else:
-        name = name.rsplit(":", 1)[0] if name.count(":") == 1 else name
-    if name == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(name).is_loopback
-    except ValueError:
-        return False
+        name = name[: name.find("]") + 1] if "]" in name else name
+    elif name.count(":") == 1:
+        name = name.rsplit(":", 1)[0]
+    return is_loopback(name)
 
 
 @contextmanager

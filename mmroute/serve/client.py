@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 from ..config import DEFAULT_RETRIEVER
 from ..errors import MMRouteError
 from ..limits import validate_kb_name
-from .discovery import ServeLock, ServerInfo, process_alive, read_discovery
+from .discovery import ServeLock, ServerInfo, is_loopback, process_alive, read_discovery
 
 TOKEN_ENV = "MMROUTE_SERVE_TOKEN"
 NO_SERVER_ENV = "MMROUTE_NO_SERVER"
@@ -280,19 +280,10 @@ KEY_NAME = re.compile(r"[A-Z][A-Z0-9_]*API_KEY")
 def sends_secrets_to(url: str) -> bool:
     """Whether a request to the server at ``url`` may carry the caller's keys: on this machine (loopback), or over
     TLS. A plain-http server elsewhere would see the key cross the network in clear."""
-    import ipaddress
     from urllib.parse import urlsplit
 
     parts = urlsplit(url)
-    if parts.scheme == "https":
-        return True
-    host = (parts.hostname or "").strip("[]")
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+    return parts.scheme == "https" or is_loopback(parts.hostname or "")
 
 
 def _image(path: Path | None) -> dict[str, str] | None:

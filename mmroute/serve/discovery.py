@@ -50,6 +50,19 @@ class ServerInfo:
         return asdict(self)
 
 
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address, as a bind address or a URL's host gives it) is this machine's loopback."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 def discovery_path(home_root: Path) -> Path:
     return Path(home_root) / DISCOVERY_NAME
 

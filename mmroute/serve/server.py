@@ -16,7 +16,6 @@ Start-up order, and why:
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import os
 import signal
@@ -30,7 +29,7 @@ from .. import __version__
 from ..errors import ConfigError, InputError
 from ..fsutil import is_read_only
 from .client import TOKEN_ENV, ServeClient
-from .discovery import ServeLock, ServerInfo, read_discovery, remove_discovery, write_discovery
+from .discovery import ServeLock, ServerInfo, is_loopback, read_discovery, remove_discovery, write_discovery
 
 log = logging.getLogger("mmroute.serve")
 
@@ -60,15 +59,6 @@ def cap_malloc_arenas(arenas: int = MALLOC_ARENAS) -> bool:
         return False
     m_arena_max = -8  # <malloc.h>
     return bool(mallopt(ctypes.c_int(m_arena_max), ctypes.c_int(arenas)))
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 def bind(host: str, port: int) -> socket.socket:
