@@ -43,14 +43,16 @@ def default_artifact_dir() -> Path:
     return Path(__file__).resolve().parents[1] / "data" / "router"
 
 
+def question_fingerprint(question: str) -> int:
+    """A 64-bit fingerprint of ``question``, case and spacing ignored."""
+    text = " ".join(question.casefold().split()).encode("utf-8")
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "big")
+
+
 def question_fingerprints(questions: Iterable[str]) -> np.ndarray:
-    """Sorted unique 64-bit fingerprints of questions (case and spacing ignored): what an artifact keeps of its
-    training questions, so that an evaluation can tell a question it was trained on without shipping the text."""
-    digests = {
-        int.from_bytes(hashlib.blake2b(" ".join(q.casefold().split()).encode("utf-8"), digest_size=8).digest(), "big")
-        for q in questions
-    }
-    return np.array(sorted(digests), dtype=np.uint64)
+    """Sorted unique :func:`question_fingerprint` s: what an artifact keeps of its training questions, so that an
+    evaluation can tell a question it was trained on without shipping the text."""
+    return np.array(sorted({question_fingerprint(q) for q in questions}), dtype=np.uint64)
 
 
 def softmax(z: np.ndarray) -> np.ndarray:
@@ -109,7 +111,7 @@ class RouterModel:
         if self.training_questions is None:
             return None
         known = set(self.training_questions.tolist())
-        return sum(int(f) in known for f in (question_fingerprints([q])[0] for q in questions))
+        return sum(question_fingerprint(q) in known for q in questions)
 
     def routing_text(self, query: str) -> str:
         """The text this model featurises for ``query``: every feature (n-grams, cues, the encoder's)

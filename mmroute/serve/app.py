@@ -47,7 +47,7 @@ import threading
 import time
 import urllib.parse
 from collections.abc import AsyncIterator, Callable, Iterator, Sequence
-from contextlib import asynccontextmanager, contextmanager
+from contextlib import asynccontextmanager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -381,10 +381,9 @@ def guard(app: ASGIApp, state: ServeState) -> ASGIApp:
         length = headers.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > state.max_body:
             return await send_error(send, 413, too_big)
-        if not state.token:  # anyone who reaches it: requests name endpoints, never get the owner's keys
-            with keys_withheld():
-                return await admitted(scope, receive, send)
-        return await admitted(scope, receive, send)
+        # a server without a token answers anyone who reaches it: requests name endpoints, never get the owner's keys
+        with keys_withheld() if not state.token else nullcontext():
+            return await admitted(scope, receive, send)
 
     async def admitted(scope: Scope, receive: Receive, send: Send) -> None:
         if scope.get("method") not in ("POST", "PUT", "PATCH"):

@@ -247,23 +247,21 @@ def callers_endpoint_keys(config: Mapping[str, Any]) -> dict[str, str]:
     (the generator's, the judge's, the LLM router's and planner's ``api_key_env``): sent with the request, since
     the server may not send keys of its own (:mod:`mmroute.envkeys`). Only names ending in ``API_KEY``, and none
     of mmroute's own (``MMROUTE_...``): a config names a variable, not any secret this process holds."""
-    given = config.get("endpoint")
-    endpoint: Mapping[str, Any] = given if isinstance(given, Mapping) else {}
+
+    def table(value: Any) -> Mapping[str, Any]:
+        return value if isinstance(value, Mapping) else {}
+
+    endpoint, retriever = table(config.get("endpoint")), table(config.get("retriever_options"))
+    endpoint_name = endpoint.get("api_key_env", "OPENAI_API_KEY")
     names: list[Any] = []
-    generator_options = config.get("generator_options")
     if config.get("generator") == "openai":
-        own = generator_options.get("api_key_env") if isinstance(generator_options, Mapping) else None
-        names.append(own or endpoint.get("api_key_env", "OPENAI_API_KEY"))
+        names.append(table(config.get("generator_options")).get("api_key_env") or endpoint_name)
     if endpoint.get("judge"):
-        names.append(endpoint.get("api_key_env", "OPENAI_API_KEY"))
-    router_options = config.get("router_options")
+        names.append(endpoint_name)
     if config.get("router") == "llm":
-        own = router_options.get("api_key_env") if isinstance(router_options, Mapping) else None
-        names.append(own or "OPENAI_API_KEY")
-    retriever = config.get("retriever_options")
-    if isinstance(retriever, Mapping) and retriever.get("planner") == "llm":
-        planner = retriever.get("planner_options")
-        names.append((planner.get("api_key_env") if isinstance(planner, Mapping) else None) or "OPENAI_API_KEY")
+        names.append(table(config.get("router_options")).get("api_key_env") or "OPENAI_API_KEY")
+    if retriever.get("planner") == "llm":
+        names.append(table(retriever.get("planner_options")).get("api_key_env") or "OPENAI_API_KEY")
     keys = {}
     for name in names:
         if isinstance(name, str) and KEY_NAME.fullmatch(name) and not name.startswith("MMROUTE_"):
